@@ -1,0 +1,1 @@
+"""Text analysis: folding, the Chinese analyzer (jieba), the sensitive rules and analytics."""

@@ -1,0 +1,54 @@
+"""The core object every front end builds: settings + the store + who is acting.
+
+The CLI, the scheduler and the dashboard all create an ``Archive`` and call the
+operations in ``indexer``, ``analyzers``, ``compliance`` with it; nothing else opens a
+store. ``actor`` is who is acting (an account name, or ``system``/``cli:<user>`` for
+operators) and ``scope`` what that actor may read.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatarchive.models import Scope
+from chatarchive.settings import Settings
+from store import Store, open_store
+
+
+@dataclass
+class Archive:
+    settings: Settings
+    actor: str = "system"
+    role: str = "super"
+    scope: Scope = field(default_factory=Scope.everything)
+    _store: Store | None = None
+
+    @classmethod
+    def open(cls, **overrides: Any) -> "Archive":
+        return cls(settings=Settings(**overrides))
+
+    @classmethod
+    def for_cli(cls, **overrides: Any) -> "Archive":
+        try:
+            user = getpass.getuser()
+        except Exception:  # no passwd entry in some containers
+            user = "unknown"
+        return cls(settings=Settings(**overrides), actor=f"cli:{user}")
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings)
+            self._store.init()
+        return self._store
+
+    def as_account(self, name: str, role: str, scope: Scope) -> "Archive":
+        """The same archive seen by another account (shares the open store)."""
+        return Archive(settings=self.settings, actor=name, role=role, scope=scope, _store=self._store)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -1,0 +1,1 @@
+"""The compliance backbone: accounts and scope, the audit trail, record integrity, retention, consent."""

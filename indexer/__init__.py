@@ -1,0 +1,1 @@
+"""The indexer: source → decrypt → normalize → analyze → match → store, on a schedule."""

@@ -1,0 +1,30 @@
+"""Where encrypted chat data comes from: the WeCom simulator or the vendor SDK.
+
+``open_source("sim:DIR")`` / ``open_source("sdk:/path/libWeWorkFinanceSdk_C.so", settings)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from indexer.source.base import EncryptedRecord, MediaChunk, Source, SDK_ERRORS
+
+if TYPE_CHECKING:
+    from chatarchive.settings import Settings
+
+__all__ = ["EncryptedRecord", "MediaChunk", "Source", "SDK_ERRORS", "open_source"]
+
+
+def open_source(spec: str, settings: "Settings | None" = None) -> Source:
+    from chatarchive.errors import BadInput
+
+    kind, _, target = spec.partition(":")
+    if kind == "sim" and target:
+        from indexer.source.simulator import SimulatorSource
+
+        return SimulatorSource(target)
+    if kind == "sdk" and target:
+        from indexer.source.sdk import SdkSource
+
+        return SdkSource.from_settings(target, settings)
+    raise BadInput(f"unknown source {spec!r}: use sim:DIR or sdk:PATH_TO_SO")

@@ -1,0 +1,27 @@
+"""The store: where messages, violations and the product's small state live.
+
+``store.base.Store`` is the one interface; ``store.embedded`` (tantivy + SQLite, the
+default) and ``store.elasticsearch`` implement it. ``open_store(settings)`` picks one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from store.base import AGG_FIELDS, RECORD_COLLECTIONS, Store
+
+if TYPE_CHECKING:
+    from chatarchive.settings import Settings
+
+__all__ = ["AGG_FIELDS", "RECORD_COLLECTIONS", "Store", "open_store"]
+
+
+def open_store(settings: "Settings") -> Store:
+    """The configured backend, opened (not initialised: call ``init()`` to create/migrate)."""
+    if settings.backend == "elasticsearch":
+        from store.elasticsearch import ElasticsearchStore
+
+        return ElasticsearchStore.from_settings(settings)
+    from store.embedded import EmbeddedStore
+
+    return EmbeddedStore(settings.data_dir)
