@@ -1,0 +1,59 @@
+"""The conformance suite states the store's behaviour once; every backend must pass it.
+
+``store`` is parametrized over the backends: the embedded engine always, Elasticsearch
+when ES_URL points at a cluster (skipped with the reason otherwise). Each test gets an
+empty, initialised store of its own (a tmp dir, or a unique index prefix that is
+deleted afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from store.base import Store
+
+ES_URL = os.environ.get("ES_URL", "")
+
+
+def make_store(backend: str, tmp_path: Path) -> Store:
+    if backend == "embedded":
+        from store.embedded import EmbeddedStore
+
+        return EmbeddedStore(tmp_path / "store")
+    from chatarchive.settings import Settings
+    from store.elasticsearch import ElasticsearchStore
+
+    settings = Settings(data=str(tmp_path / "store"), backend="elasticsearch", es_url=ES_URL)
+    return ElasticsearchStore.from_settings(settings, index_prefix=f"test-{uuid.uuid4().hex[:10]}")
+
+
+BACKENDS = [
+    pytest.param("embedded", id="embedded"),
+    pytest.param(
+        "elasticsearch",
+        id="elasticsearch",
+        marks=[
+            pytest.mark.es,
+            pytest.mark.skipif(not ES_URL, reason="ES_URL is not set: no Elasticsearch cluster to run the conformance suite against"),
+        ],
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    s = make_store(request.param, tmp_path)
+    s.init()
+    assert isinstance(s, Store)
+    try:
+        yield s
+    finally:
+        drop = getattr(s, "drop_all", None)  # Elasticsearch: delete the test indices
+        if request.param == "elasticsearch" and drop is not None:
+            drop()
+        s.close()
