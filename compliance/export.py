@@ -1,0 +1,136 @@
+"""Exports of search results, with a manifest that makes them verifiable evidence.
+
+``FILE`` holds the messages (csv, xlsx or jsonl); ``FILE.manifest.json`` holds the count,
+the file's sha256, who exported, when, the query, the reason, the scope and every
+exported message's msgid with its ``raw_sha256``. The export is scoped like every read
+and logged in the audit trail with its reason (minimum necessity).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+from chatarchive.errors import BadInput, ChatArchiveError
+from chatarchive.models import Message, SearchRequest
+from compliance import audit
+from compliance.access import EXPORT, require
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("csv", "xlsx", "jsonl")
+COLUMNS = ("msgid", "seq", "time", "sender", "sender_kind", "chat_id", "chat_kind", "msgtype", "text", "raw_sha256")
+PAGE = 500
+MAX_EXPORT = 1_000_000
+
+
+def _iter_results(archive: Any, query: str) -> Iterator[Message]:
+    store, scope = archive.store, archive.scope
+    offset = 0
+    while True:
+        page = store.search(SearchRequest(query=query, sort="time_asc", limit=PAGE, offset=offset, highlight=False),
+                            scope=scope)
+        if not page.hits:
+            return
+        ids = [h.msgid for h in page.hits]
+        yield from store.get_messages(ids, scope=scope)
+        offset += len(page.hits)
+        if offset >= page.total or offset >= MAX_EXPORT:
+            return
+
+
+def _cell(value: Any) -> Any:
+    """Spreadsheet-safe value: text starting like a formula is quoted (CSV/formula injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _row(m: Message, tz: ZoneInfo) -> list[Any]:
+    time_iso = datetime.fromtimestamp(m.time_ms / 1000, tz).isoformat(timespec="milliseconds")
+    return [m.msgid, m.seq, time_iso, m.sender, m.sender_kind, m.chat_id, m.chat_kind, m.msgtype, m.text, m.raw_sha256]
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason: str, *,
+                    now_ms: int | None = None) -> dict[str, Any]:
+    """Writes the export and its manifest; returns ``{"count", "sha256", "file", "manifest"}``.
+
+    ``archive`` is a ``chatarchive.archive.Archive`` (its actor, role and scope apply)."""
+    reason = audit.require_reason(reason)
+    if fmt not in FORMATS:
+        raise BadInput(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    require(archive, EXPORT)
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise BadInput(f"output directory {out.parent} does not exist")
+    tz = ZoneInfo(archive.settings.timezone)
+    manifest_path = out.with_name(out.name + ".manifest.json")
+    tmp = out.with_name(f".{out.name}.partial")
+    hashes: list[dict[str, str]] = []
+    try:
+        if fmt == "csv":
+            with tmp.open("w", encoding="utf-8-sig", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(COLUMNS)
+                for m in _iter_results(archive, query):
+                    writer.writerow([_cell(v) for v in _row(m, tz)])
+                    hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})
+        elif fmt == "jsonl":
+            with tmp.open("w", encoding="utf-8") as f:
+                for m in _iter_results(archive, query):
+                    doc = m.to_dict()
+                    doc.pop("words", None)
+                    f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                    hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})
+        else:
+            from openpyxl import Workbook
+
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet("messages")
+            sheet.append(list(COLUMNS))
+            for m in _iter_results(archive, query):
+                sheet.append([_cell(v) for v in _row(m, tz)])
+                hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})
+            book.save(tmp)
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ChatArchiveError(f"cannot write {out}: {e.strerror or e}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    digest = _sha256_file(out)
+    entry = audit.record(archive.store, archive.actor, "export", str(out),
+                         {"query": query, "format": fmt, "count": len(hashes), "sha256": digest,
+                          "scope": archive.scope.to_dict()}, reason, now_ms=now_ms)
+    manifest = {
+        "file": out.name,
+        "format": fmt,
+        "count": len(hashes),
+        "sha256": digest,
+        "who": archive.actor,
+        "when": datetime.fromtimestamp(entry["time_ms"] / 1000, tz).isoformat(timespec="seconds"),
+        "query": query,
+        "reason": reason,
+        "scope": archive.scope.to_dict(),
+        "audit_seq": entry["seq"],
+        "messages": hashes,
+    }
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    log.info("exported %d message(s) to %s", len(hashes), out)
+    return {"count": len(hashes), "sha256": digest, "file": str(out), "manifest": str(manifest_path)}

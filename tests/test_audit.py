@@ -1,0 +1,263 @@
+"""The audit trail: chained entries, tamper detection, reasons, and record integrity."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from chatarchive.errors import BadInput
+from chatarchive.models import Batch, Message
+from compliance import audit, integrity
+from tests.compliance_records import open_test_store
+
+T0 = 1_763_600_000_000  # 2025-11-20 ~09:33 Asia/Shanghai
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    s = open_test_store(tmp_path)
+    yield s
+    s.close()
+
+
+def _fill(store: Any, n: int = 6) -> list[dict[str, Any]]:
+    actions = ["login", "search", "view_conversation", "export", "rule_change", "logout"]
+    return [audit.record(store, f"user{i % 2}", actions[i % len(actions)], f"t{i}", {"i": i}, "case 42",
+                         now_ms=T0 + i) for i in range(n)]
+
+
+def test_recorded_entries_chain_and_verify(store: Any) -> None:
+    """GIVEN six recorded actions WHEN the trail is verified THEN it is intact and each entry
+    is chained to the previous one by its hash."""
+    entries = _fill(store)
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5, 6]
+    assert entries[0]["prev_hash"] == audit.GENESIS
+    for prev, entry in zip(entries, entries[1:]):
+        assert entry["prev_hash"] == prev["hash"]
+        assert entry["hash"] == audit.entry_hash(entry)
+    result = audit.verify(store)
+    assert result.ok, result.problem
+    assert (result.checked, result.head_seq, result.head_hash) == (6, 6, entries[-1]["hash"])
+
+
+def _alter_actor(trail: list[dict[str, Any]]) -> None:
+    trail[2]["actor"] = "someone-else"
+
+
+def _alter_details(trail: list[dict[str, Any]]) -> None:
+    trail[2]["details"]["i"] = 99
+
+
+def _alter_and_rehash(trail: list[dict[str, Any]]) -> None:
+    trail[2]["reason"] = "made up later"
+    trail[2]["hash"] = audit.entry_hash(trail[2])
+
+
+def _delete(trail: list[dict[str, Any]]) -> None:
+    del trail[2]
+
+
+def _reorder(trail: list[dict[str, Any]]) -> None:
+    trail[2], trail[3] = trail[3], trail[2]
+
+
+def _insert_forged(trail: list[dict[str, Any]]) -> None:
+    forged = dict(trail[2], actor="ghost")
+    forged["hash"] = audit.entry_hash(forged)
+    trail.insert(3, forged)
+
+
+def _truncate(trail: list[dict[str, Any]]) -> None:
+    del trail[-1]
+
+
+TAMPERING: list[tuple[str, Callable[[list[dict[str, Any]]], None], int, str]] = [
+    ("alter-actor", _alter_actor, 3, "altered"),
+    ("alter-details", _alter_details, 3, "altered"),
+    ("alter-and-rehash", _alter_and_rehash, 4, "not chained"),
+    ("delete", _delete, 3, "missing"),
+    ("reorder", _reorder, 4, "reordered"),
+    ("insert-forged", _insert_forged, 3, "duplicated or inserted"),
+    ("truncate-tail", _truncate, 6, "truncated"),
+]
+
+
+@pytest.mark.parametrize("tamper,first_bad,words", [t[1:] for t in TAMPERING], ids=[t[0] for t in TAMPERING])
+def test_tampered_copy_of_the_trail_fails_and_names_the_first_bad_entry(
+    store: Any, tmp_path: Path, tamper: Callable[[list[dict[str, Any]]], None], first_bad: int, words: str
+) -> None:
+    """GIVEN a verified trail WHEN a copy of it is altered, cut, reordered or extended and
+    stored in a second store THEN verify fails and names the first bad entry."""
+    _fill(store)
+    trail = [{k: v for k, v in e.items() if not k.startswith("_")} for e in audit.list_entries(store, limit=None)]
+    trail.reverse()  # list_entries is newest first; storage order is oldest first
+    head = store.get_record(*audit.HEAD_RECORD)
+    tamper(trail)
+
+    pure = audit.verify_entries(copy.deepcopy(trail), head)
+    assert not pure.ok
+    assert pure.first_bad_seq == first_bad, pure.problem
+    assert words in pure.problem
+
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    second = open_test_store(copy_dir)
+    try:
+        for entry in trail:
+            second.append_record("audit", entry)
+        second.put_record(*audit.HEAD_RECORD, head)
+        stored = audit.verify(second)
+        assert not stored.ok
+        assert stored.first_bad_seq == first_bad, stored.problem
+    finally:
+        second.close()
+
+
+def test_untouched_copy_verifies(store: Any, tmp_path: Path) -> None:
+    """GIVEN a copy of an intact trail THEN it verifies (the tamper tests can fail for the right reason)."""
+    _fill(store)
+    trail = list(reversed(audit.list_entries(store, limit=None)))
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    second = open_test_store(copy_dir)
+    try:
+        for entry in trail:
+            second.append_record("audit", entry)
+        assert audit.verify(second).ok
+    finally:
+        second.close()
+
+
+def test_list_filters_by_actor_and_action_newest_first(store: Any) -> None:
+    _fill(store)
+    rows = audit.list_entries(store, actor="user0")
+    assert [r["seq"] for r in rows] == [5, 3, 1]
+    assert [r["seq"] for r in audit.list_entries(store, action="export")] == [4]
+    assert [r["seq"] for r in audit.list_entries(store, limit=2)] == [6, 5]
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "x", None], ids=["empty", "blank", "one-char", "none"])
+def test_reason_is_required_for_views_and_exports(bad: Any) -> None:
+    with pytest.raises(BadInput, match="reason"):
+        audit.require_reason(bad)
+
+
+def test_unknown_action_is_refused_and_nothing_is_written(store: Any) -> None:
+    with pytest.raises(BadInput, match="unknown audit action"):
+        audit.record(store, "a", "delete_everything")
+    assert store.count_records("audit") == 0
+
+
+# --- record integrity --------------------------------------------------------------------------
+
+DAY = 86_400_000
+
+
+def _message(i: int, day: int) -> Message:
+    raw = f'{{"msgid":"m{i}","msgtype":"text","text":{{"content":"第{i}条"}}}}'
+    return Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=T0 + day * DAY + i * 1000,
+                   sender="zhangwei", sender_kind="employee", receivers=["lina"], roomid="", chat_id="lina|zhangwei",
+                   chat_kind="internal", text=f"第{i}条", raw=raw, employees=["lina", "zhangwei"], departments=[1])
+
+
+@pytest.fixture
+def sealed(store: Any) -> Any:
+    """Three days of messages, sealed."""
+    messages = [_message(i, i % 3) for i in range(1, 13)]
+    store.write_batch(Batch(messages=messages, checkpoint=12))
+    store.refresh()
+    result = integrity.update_digests(store, integrity.days_of(messages))
+    assert len(result.sealed) == 3
+    return store
+
+
+def test_sealed_messages_verify(sealed: Any) -> None:
+    result = integrity.verify_messages(sealed)
+    assert result.ok, result.problems
+    assert (result.messages, result.days) == (12, 3)
+
+
+def test_pipeline_style_update_without_days_seals_only_changed_days(store: Any) -> None:
+    """GIVEN sealed days WHEN more messages arrive on one day and digests are updated without
+    naming days THEN only that day is re-sealed and everything verifies."""
+    store.write_batch(Batch(messages=[_message(i, i % 2) for i in range(1, 7)], checkpoint=6))
+    store.refresh()
+    assert len(integrity.update_digests(store).sealed) == 2
+    store.write_batch(Batch(messages=[_message(7, 1)], checkpoint=7))
+    store.refresh()
+    assert integrity.update_digests(store).sealed == [integrity.day_of(T0 + DAY)]
+    assert integrity.verify_messages(store).ok
+
+
+def _delete_one(store: Any) -> None:
+    store.delete_messages(["m5"])
+
+
+def _alter_raw(store: Any) -> None:
+    m = store.get_messages(["m5"], scope=_all())[0]
+    m.raw = m.raw.replace("第5条", "第500条")
+    store.update_messages([m])
+
+
+def _alter_raw_and_hash(store: Any) -> None:
+    m = store.get_messages(["m5"], scope=_all())[0]
+    m.raw = m.raw.replace("第5条", "第500条")
+    from chatarchive.models import sha256_hex
+
+    m.raw_sha256 = sha256_hex(m.raw)
+    store.update_messages([m])
+
+
+def _add_forged(store: Any) -> None:
+    store.write_batch(Batch(messages=[_message(99, 2)], checkpoint=99))
+
+
+def _delete_whole_day(store: Any) -> None:
+    store.delete_messages([f"m{i}" for i in range(1, 13) if i % 3 == 0])
+
+
+def _alter_digest(store: Any) -> None:
+    day = integrity.day_of(T0)
+    record = store.get_record("digests", day)
+    record["count"] += 0
+    record["day_hash"] = "f" * 64
+    store.put_record("digests", day, {k: v for k, v in record.items() if not k.startswith("_")})
+
+
+def _all() -> Any:
+    from chatarchive.models import Scope
+
+    return Scope.everything()
+
+
+MESSAGE_TAMPERING = [
+    ("delete-one", _delete_one, "deleted"),
+    ("alter-raw", _alter_raw, "message m5: raw JSON does not match"),
+    ("alter-raw-and-hash", _alter_raw_and_hash, "altered or replaced"),
+    ("add-forged", _add_forged, "added"),
+    ("delete-whole-day", _delete_whole_day, "none are stored"),
+    ("alter-digest", _alter_digest, "altered"),
+]
+
+
+@pytest.mark.parametrize("tamper,words", [t[1:] for t in MESSAGE_TAMPERING], ids=[t[0] for t in MESSAGE_TAMPERING])
+def test_tampered_messages_are_detected(sealed: Any, tamper: Callable[[Any], None], words: str) -> None:
+    """GIVEN sealed days WHEN a message or digest is deleted, altered or forged THEN verify fails and says how."""
+    tamper(sealed)
+    sealed.refresh()
+    result = integrity.verify_messages(sealed)
+    assert not result.ok
+    assert words in result.first_problem, result.problems
+
+
+def test_a_day_that_lost_messages_is_not_resealed_silently(sealed: Any) -> None:
+    """GIVEN a deletion outside the purge WHEN the pipeline updates the digests THEN the day
+    is refused and the deletion stays detectable."""
+    _delete_one(sealed)
+    sealed.refresh()
+    result = integrity.update_digests(sealed)
+    assert result.refused == [integrity.day_of(T0 + 2 * DAY)]
+    assert not integrity.verify_messages(sealed).ok
