@@ -94,7 +94,7 @@ def _register() -> None:
     """Adds every command module's commands. A module that is not there yet is skipped."""
     import importlib
 
-    for name in ("ingest", "simulate", "keys", "search", "rules", "accounts", "serve"):
+    for name in ("ingest", "simulate", "keys", "search", "rules", "accounts", "serve", "demo"):
         try:
             module = importlib.import_module(f"chatarchive.cli.{name}")
         except ModuleNotFoundError as e:

@@ -1,0 +1,3 @@
+from chatarchive.cli import main
+
+main()

@@ -1,0 +1,319 @@
+"""The pipeline: pull → decrypt → normalize → analyze → match → store, one batch at a time.
+
+Exactly-once: a batch's messages, violations and dead letters are written by
+``store.write_batch`` together with the checkpoint (the highest seq of the batch), and
+storing is an upsert by msgid. A crash at any instant therefore replays at most the
+batch in flight, which overwrites itself: nothing is lost, nothing duplicated.
+
+Nothing is dropped silently: a record that cannot be decrypted, parsed or normalized
+becomes a dead letter with its reason and the encrypted record, and ``replay_deadletters``
+retries it once the cause is fixed (e.g. the missing private key was added).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+from analyzers.chinese import get_analyzer
+from chatarchive.archive import Archive
+from chatarchive.errors import ChatArchiveError, DecryptError, SourceError
+from chatarchive.models import Batch, DeadLetter, Message
+from indexer import health
+from indexer.decrypt import Decryptor, KeyRing, load_private_key
+from indexer.directory import Directory
+from indexer.normalize import normalize
+from indexer.replies import ReplyTracker, WorkingHours
+from indexer.source.base import EncryptedRecord, Source
+
+logger = logging.getLogger(__name__)
+
+DIRECTORY_ID = "org"
+
+
+@dataclass
+class PullResult:
+    """The contract's ``pull --json`` shape."""
+
+    pulled: int = 0
+    stored: int = 0
+    deadletter: int = 0
+    violations: int = 0
+    last_seq: int = 0
+    seconds: float = 0.0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def to_contract(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["seconds"] = round(self.seconds, 3)
+        d.pop("batches")
+        d.pop("errors")
+        return d
+
+
+def load_directory(archive: Archive) -> Directory:
+    return Directory.from_dict(archive.store.get_record("directory", DIRECTORY_ID))
+
+
+def save_directory(archive: Archive, directory: dict[str, Any]) -> None:
+    if archive.store.get_record("directory", DIRECTORY_ID) != directory:
+        archive.store.put_record("directory", DIRECTORY_ID, directory)
+
+
+class Pipeline:
+    """Processes records from one source into the archive's store."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        source: Source | None,
+        *,
+        keyring: KeyRing | None = None,
+        batch_size: int | None = None,
+        workers: int | None = None,
+        retry_delays: Iterable[float] = (0.5, 1, 2, 4, 8, 16, 30),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.archive = archive
+        self.store = archive.store
+        self.source = source
+        self.settings = archive.settings
+        self.keyring = keyring or KeyRing.load(self.settings.data_dir / "keys")
+        self.batch_size = batch_size or self.settings.batch_size
+        self.decryptor: Decryptor | None = None
+        if source is not None:
+            self._adopt_source_keys()
+            self.decryptor = Decryptor(self.keyring, source, workers=workers or self.settings.decrypt_workers)
+        self.retry_delays = tuple(retry_delays)
+        self.sleep = sleep
+        self.analyzer = get_analyzer()
+        source_directory = source.directory() if source is not None else None
+        if source_directory:
+            save_directory(archive, source_directory)
+        self.directory = load_directory(archive)
+        self.replies = ReplyTracker(
+            self.store, WorkingHours(self.settings.working_hours, self.settings.working_days, self.settings.timezone)
+        )
+        self._rules_fingerprint: str | None = None
+        self._engine: Any = None
+
+    @classmethod
+    def for_import(cls, archive: Archive) -> "Pipeline":
+        """A pipeline for already-decrypted JSON (``chatarchive import``): no source."""
+        return cls(archive, None)
+
+    # --- set-up -------------------------------------------------------------------------------
+    def _adopt_source_keys(self) -> None:
+        """A simulated archive ships its private keys (DIR/keys): register the ones we lack."""
+        files = getattr(self.source, "private_key_files", None)
+        if files is None:
+            return
+        for version, path in files().items():
+            if version not in self.keyring.versions():
+                self.keyring.add(version, load_private_key(path))
+                logger.info("registered the simulator's private key for publickey_ver %s", version)
+
+    def _rules(self) -> Any:
+        """The rule engine, rebuilt only when the stored rules changed."""
+        from analyzers.rules import RuleEngine, rules_fingerprint
+
+        fingerprint = rules_fingerprint(self.store)
+        if self._engine is None or fingerprint != self._rules_fingerprint:
+            self._engine = RuleEngine.from_store(self.store, self.directory)
+            self._rules_fingerprint = fingerprint
+        return self._engine
+
+    def close(self) -> None:
+        if self.decryptor is not None:
+            self.decryptor.close()
+
+    # --- one batch ----------------------------------------------------------------------------
+    def _get_chat_data(self, seq: int) -> list[EncryptedRecord]:
+        """GetChatData with backoff on transient errors and a smaller limit on 301058."""
+        limit = self.batch_size
+        for attempt, delay in enumerate((*self.retry_delays, None)):
+            try:
+                return self.source.get_chat_data(seq, limit)
+            except SourceError as e:
+                if e.code == 301058 and limit > 1:
+                    limit = max(1, limit // 2)
+                    logger.warning("response too large: retrying with limit %d", limit)
+                    continue
+                if not e.retryable or delay is None:
+                    raise
+                logger.warning("pull failed (%s, attempt %d): retrying in %.1f s", e, attempt + 1, delay)
+                health.count(self.store, "source_retries")
+                self.sleep(delay)
+        raise SourceError("unreachable")  # pragma: no cover
+
+    def process(self, records: list[EncryptedRecord]) -> tuple[list[Message], list[DeadLetter]]:
+        """Decrypts and normalizes records; failures become dead letters, in record order."""
+        if self.decryptor is None:
+            raise ChatArchiveError("this pipeline has no source to decrypt records with")
+        messages: list[Message] = []
+        dead: list[DeadLetter] = []
+        now = int(time.time() * 1000)
+        for record, plaintext in zip(records, self.decryptor.decrypt_batch(records)):
+            if isinstance(plaintext, DecryptError):
+                stage = "decrypt"
+                reason = str(plaintext)
+            else:
+                try:
+                    messages.append(
+                        normalize(plaintext, seq=record.seq, directory=self.directory, key_version=record.publickey_ver)
+                    )
+                    continue
+                except DecryptError as e:
+                    stage, reason = "parse", str(e)
+            dead.append(
+                DeadLetter(
+                    seq=record.seq, msgid=record.msgid, reason=reason, stage=stage, record=record.to_dict(),
+                    key_version=record.publickey_ver, time_ms=now,
+                )
+            )
+        return messages, dead
+
+    def analyze_and_match(self, messages: list[Message]) -> list[Any]:
+        """Jieba words, first-response times, consent policy, rule hits (messages are flagged)."""
+        for m in messages:
+            if m.text:
+                m.words = self.analyzer.words(m.text)
+        self.replies.apply(messages)
+        violations = self._rules().match_batch(messages)
+        flagged = {v.msgid for v in violations}
+        for m in messages:
+            m.flagged = m.flagged or m.msgid in flagged
+        return violations
+
+    def write(self, messages: list[Message], dead: list[DeadLetter], *, checkpoint: int | None,
+              resolved: list[str] | None = None) -> int:
+        from compliance.consent import apply_consent_policy, record_consent_events
+
+        record_consent_events(self.store, messages)
+        messages = apply_consent_policy(self.store, self.settings, messages)
+        violations = self.analyze_and_match(messages)
+        batch = Batch(
+            messages=messages,
+            violations=violations,
+            deadletters=dead,
+            resolved_deadletters=resolved or [],
+            revoked_msgids=[m.pre_msgid for m in messages if m.msgtype == "revoke" and m.pre_msgid],
+            checkpoint=checkpoint,
+        )
+        self.store.write_batch(batch)
+        from indexer.media import queue_media
+
+        queue_media(self.store, messages)
+        return len(violations)
+
+    def step(self) -> PullResult:
+        """Pulls and stores one batch. ``pulled == 0`` means the archive is caught up."""
+        started = time.monotonic()
+        if self.source is None:
+            raise ChatArchiveError("this pipeline has no source to pull from")
+        seq = self.store.checkpoint()
+        records = self._get_chat_data(seq)
+        result = PullResult(last_seq=seq)
+        if not records:
+            health.pull_succeeded(self.store, seq, 0)
+            return result
+        messages, dead = self.process(records)
+        last_seq = max(r.seq for r in records)
+        result.violations = self.write(messages, dead, checkpoint=last_seq)
+        result.pulled = len(records)
+        result.stored = len(messages)
+        result.deadletter = len(dead)
+        result.last_seq = last_seq
+        result.batches = 1
+        result.seconds = time.monotonic() - started
+        health.batch_done(self.store, records, messages, dead, seq_before=seq)
+        return result
+
+    def run(self, *, limit: int | None = None, progress: Callable[[PullResult], None] | None = None) -> PullResult:
+        """Pulls until caught up (or ``limit`` records were pulled)."""
+        total = PullResult(last_seq=self.store.checkpoint())
+        started = time.monotonic()
+        while limit is None or total.pulled < limit:
+            step = self.step()
+            if step.pulled == 0:
+                break
+            total.pulled += step.pulled
+            total.stored += step.stored
+            total.deadletter += step.deadletter
+            total.violations += step.violations
+            total.last_seq = step.last_seq
+            total.batches += 1
+            if progress is not None:
+                progress(step)
+        total.seconds = time.monotonic() - started
+        self.store.refresh()
+        health.pull_succeeded(self.store, total.last_seq, total.pulled)
+        try:
+            from compliance.integrity import update_digests
+
+            update_digests(self.store)
+        except ChatArchiveError as e:  # the digest is evidence, not a reason to stop ingesting
+            logger.error("daily digest update failed: %s", e)
+        return total
+
+    # --- dead letters ---------------------------------------------------------------------------
+    def replay_deadletters(self) -> dict[str, int]:
+        """Retries every dead letter; those that now succeed are stored and removed."""
+        total, items = self.store.list_deadletters(limit=1_000_000)
+        replayed = still_failing = 0
+        for start in range(0, len(items), self.batch_size):
+            chunk = items[start : start + self.batch_size]
+            records = [EncryptedRecord.from_dict(d.record) for d in chunk if "encrypt_chat_msg" in d.record]
+            plain = [d for d in chunk if "encrypt_chat_msg" not in d.record]  # from `import`: plaintext
+            messages, dead = self.process(records) if records else ([], [])
+            for d in plain:
+                try:
+                    messages.append(normalize(d.record.get("plaintext", ""), seq=d.seq, directory=self.directory))
+                except DecryptError as e:
+                    dead.append(DeadLetter(seq=d.seq, msgid=d.msgid, reason=str(e), stage="parse", record=d.record,
+                                           time_ms=int(time.time() * 1000)))
+            failed_ids = {d.msgid for d in dead}
+            resolved = [d.msgid for d in chunk if d.msgid not in failed_ids]
+            self.write(messages, dead, checkpoint=None, resolved=resolved)
+            replayed += len(resolved)
+            still_failing += len(dead)
+        self.store.refresh()
+        return {"deadletter": total, "replayed": replayed, "failed": still_failing}
+
+    # --- import of decrypted JSON ------------------------------------------------------------------
+    def import_lines(self, lines: Iterable[str], *, chunk: int = 1000) -> dict[str, int]:
+        """Decrypted WeCom message JSON, one per line (truth.jsonl's shape); idempotent by msgid."""
+        counts = {"read": 0, "stored": 0, "skipped": 0, "deadletter": 0}
+        buffer: list[tuple[int, str]] = []
+
+        def flush() -> None:
+            messages: list[Message] = []
+            dead: list[DeadLetter] = []
+            for line_no, line in buffer:
+                try:
+                    messages.append(normalize(line, seq=0, directory=self.directory))
+                except DecryptError as e:
+                    dead.append(DeadLetter(seq=0, msgid=f"import-line-{line_no}", reason=str(e), stage="parse",
+                                           record={"plaintext": line}, time_ms=int(time.time() * 1000)))
+            existing = {m.msgid for m in self.store.get_messages([m.msgid for m in messages], scope=self.archive.scope)}
+            fresh = [m for m in messages if m.msgid not in existing]
+            counts["skipped"] += len(messages) - len(fresh)
+            self.write(fresh, dead, checkpoint=None)
+            counts["stored"] += len(fresh)
+            counts["deadletter"] += len(dead)
+            buffer.clear()
+
+        for line_no, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            counts["read"] += 1
+            buffer.append((line_no, line.rstrip("\n")))
+            if len(buffer) >= chunk:
+                flush()
+        if buffer:
+            flush()
+        self.store.refresh()
+        return counts

@@ -1,0 +1,40 @@
+"""Helpers for tests that drive the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from chatarchive.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+CHATARCHIVE = [sys.executable, "-m", "chatarchive.cli"]
+
+
+def cli(*args: str, data: Path | None = None, expect: int = 0, env: dict[str, str] | None = None) -> Any:
+    """Runs ``chatarchive --json ARGS`` in-process; returns the parsed JSON (or output)."""
+    full = ["--json", *(["--data", str(data)] if data else []), *args]
+    result = CliRunner().invoke(main, full, env=env, catch_exceptions=False)
+    assert result.exit_code == expect, f"exit {result.exit_code}: {result.output}\n{result.stderr if hasattr(result, 'stderr') else ''}"
+    out = result.stdout.strip()
+    if expect != 0 or not out:
+        return result
+    return json.loads(out)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line, strict=False) for line in f if line.strip()]
+
+
+def run_cli_process(*args: str, data: Path, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen:
+    """The CLI as a separate OS process (for kill tests)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.Popen([*CHATARCHIVE, "--json", "--data", str(data), *args], env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, **kwargs)
