@@ -13,7 +13,9 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
+import string
 import struct
 import subprocess
 import sys
@@ -22,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from chatarchive.errors import BadInput, DecryptError, SourceError
 from chatarchive.settings import Settings
 from indexer.decrypt import Decryptor, KeyRing
-from indexer.source import simcrypto
 from indexer.source.base import EncryptedRecord, Source
 from indexer.source.sdk import SIGNATURES, MediaData_t, RetryPolicy, SdkSource, Slice_t
 
@@ -57,6 +60,28 @@ def stub_so(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def new_random_key() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(32))
+
+
+def encrypt_body(random_key: str, plaintext: bytes) -> str:
+    """simformat.md: base64(AES-256-CBC(key = the 32 ASCII key bytes, iv = their first 16, PKCS#7))."""
+    raw = random_key.encode("ascii")
+    padder = sym_padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(raw), modes.CBC(raw[:16])).encryptor()
+    padded = padder.update(plaintext) + padder.finalize()
+    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
+
+
+def encrypt_like_wecom(public_key: rsa.RSAPublicKey, plaintext: bytes) -> tuple[str, str, str]:
+    """(random_key, encrypt_random_key, encrypt_chat_msg), written independently of the
+    simulator's code so the C stub is checked against the spec, not against another implementation."""
+    random_key = new_random_key()
+    wrapped = public_key.encrypt(random_key.encode("ascii"), padding.PKCS1v15())
+    return random_key, base64.b64encode(wrapped).decode(), encrypt_body(random_key, plaintext)
+
+
 def _write_pem(path: Path, key: rsa.RSAPrivateKey, fmt: serialization.PrivateFormat) -> None:
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()))
     path.chmod(0o600)
@@ -72,7 +97,7 @@ def make_archive(root: Path, messages: int = 60) -> dict[str, Any]:
     _write_pem(root / "keys" / "v1.pem", keys[1], serialization.PrivateFormat.TraditionalOpenSSL)
     _write_pem(root / "keys" / "v2.pem", keys[2], serialization.PrivateFormat.PKCS8)
 
-    records, truth, seq = [], [], 0
+    records, truth, random_keys, seq = [], [], [], 0
     with open(root / "chatdata.jsonl", "wb") as data, open(root / "chatdata.idx", "wb") as idx, \
             open(root / "truth.jsonl", "wb") as truth_file:
         for i in range(messages):
@@ -88,7 +113,8 @@ def make_archive(root: Path, messages: int = 60) -> dict[str, Any]:
                 ensure_ascii=False, separators=(",", ":"),
             ).replace("\\u0001", "\x01").encode("utf-8")  # raw, as WeCom sometimes sends them
             version = 1 if i < messages // 2 else 2
-            erk, ecm = simcrypto.encrypt_message(keys[version].public_key(), plain)
+            random_key, erk, ecm = encrypt_like_wecom(keys[version].public_key(), plain)
+            random_keys.append(random_key)
             item = {"seq": seq, "msgid": msgid, "publickey_ver": version,
                     "encrypt_random_key": erk, "encrypt_chat_msg": ecm}
             idx.write(struct.pack("<QQ", seq, data.tell()))
@@ -115,7 +141,7 @@ def make_archive(root: Path, messages: int = 60) -> dict[str, Any]:
         "fault_rate": 0, "transient_fault_rate": 0, "window_days": 0, "now_ms": 1716947123000,
         "key_versions": [1, 2], "withheld_key_versions": [],
     }))
-    return {"dir": root, "records": records, "truth": truth, "media": media, "keys": keys}
+    return {"dir": root, "records": records, "truth": truth, "media": media, "keys": keys, "random_keys": random_keys}
 
 
 @pytest.fixture(scope="module")
@@ -253,9 +279,7 @@ def test_stub_rejects_limit_out_of_bounds_with_10000(stub_so: Path, stub_env: di
 
 
 def _good_pair(archive: dict[str, Any]) -> tuple[str, str]:
-    rec = archive["records"][0]
-    key = archive["keys"][rec["publickey_ver"]]
-    return simcrypto.decrypt_random_key(key, rec["encrypt_random_key"]), rec["encrypt_chat_msg"]
+    return archive["random_keys"][0], archive["records"][0]["encrypt_chat_msg"]
 
 
 @pytest.mark.parametrize(
@@ -283,11 +307,30 @@ def test_decrypt_data_errors(source: SdkSource, stub_env: dict[str, Any], mutate
 
 def test_c_decrypt_data_agrees_with_python_reference(source: SdkSource) -> None:
     """Property: for plaintexts of every length around block boundaries, the stub's DecryptData
-    (OpenSSL, C) inverts simcrypto's encryption exactly."""
-    key = simcrypto.new_random_key()
+    (OpenSSL, C) inverts the specified encryption exactly."""
+    key = new_random_key()
     for n in range(0, 70):
         plain = ("数据" * n)[:n].encode() + bytes(range(1, 1 + n % 20))
+        assert source.decrypt_data(key, encrypt_body(key, plain)) == plain
+
+
+def test_c_decrypt_data_agrees_with_the_simulator(source: SdkSource) -> None:
+    """The stub's DecryptData and the simulator's (indexer.source.simcrypto) give the same
+    plaintext for the same ciphertext, and fail with the same codes."""
+    simcrypto = pytest.importorskip("indexer.source.simcrypto")
+    key = new_random_key()
+    for n in (0, 1, 15, 16, 17, 100):
+        plain = ("合规" * n).encode()
         assert source.decrypt_data(key, simcrypto.encrypt_body(key, plain)) == plain
+        assert simcrypto.decrypt_data(key, encrypt_body(key, plain)) == plain
+    for bad_key, msg in (("x" * 31, encrypt_body(key, b"{}")), ("B" * 32, encrypt_body(key, b"{}")),
+                         (key, "@@@@"), (key, base64.b64encode(b"x" * 15).decode()),
+                         (key, encrypt_body(key, b"\xff\xfe not UTF-8"))):
+        with pytest.raises(DecryptError) as c_err:
+            source.decrypt_data(bad_key, msg)
+        with pytest.raises(DecryptError) as py_err:
+            simcrypto.decrypt_data(bad_key, msg)
+        assert c_err.value.code == py_err.value.code, (bad_key, msg)
 
 
 # ---- media ---------------------------------------------------------------------------------
