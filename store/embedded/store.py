@@ -1,0 +1,524 @@
+"""EmbeddedStore: the Store interface on tantivy (messages) + SQLite (small state).
+
+Layout of the data directory: ``index/`` (the tantivy index: every message, stored whole
+as JSON, plus one checkpoint document) and ``state.sqlite3`` (records, violations, dead
+letters, the set of revoked msgids, meta). ``path=None`` keeps both in memory (tests).
+
+Writes take the tantivy writer per call and release it after the commit, so the
+dashboard process and the indexer process can both write (the second waits for the
+lock). The crash-safety argument for ``write_batch`` is in docs/embedded-engine.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo
+
+import tantivy
+
+from chatarchive.errors import BadInput, StoreUnavailable
+from chatarchive.models import (
+    REVIEW_STATUSES,
+    Batch,
+    DeadLetter,
+    Message,
+    MessageFilter,
+    Scope,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+    Violation,
+    ViolationFilter,
+)
+from store.embedded import aggs as aggmod
+from store.embedded.schema import (
+    CHECKPOINT_ID,
+    SCHEMA_VERSION,
+    build_schema,
+    checkpoint_document,
+    from_stored,
+    schema_fingerprint,
+    to_document,
+)
+from store.embedded.state import StateDB
+from store.embedded.translate import Occur, Query, combine, translate
+from store.highlight import highlight
+from store.query import MatchAll, has_scoring_terms, parse_query, positive_terms
+
+logger = logging.getLogger(__name__)
+
+SORTS = ("time_desc", "time_asc", "relevance")
+WRITER_HEAP = 64_000_000
+LOCK_WAIT_SECONDS = 120.0
+VIOLATION_CHANGES = {"status", "assignee", "reviewer", "reviewed_ms", "comment", "explanation"}
+
+
+def _tz_offset_ms(timezone: str) -> int:
+    offset = datetime.now(ZoneInfo(timezone)).utcoffset()
+    return int(offset.total_seconds() * 1000) if offset else 0
+
+
+def _default_timezone(path: Path | None) -> str:
+    try:
+        from chatarchive.settings import Settings
+
+        return str(Settings(**({"data": str(path)} if path is not None else {})).timezone)
+    except Exception:  # a broken config.yaml is reported by whoever reads settings; keep the default here
+        return "Asia/Shanghai"
+
+
+class EmbeddedStore:
+    backend_name = "embedded"
+
+    def __init__(self, path: Path | str | None, *, timezone: str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.timezone = timezone or _default_timezone(self.path)
+        self.tz_offset_ms = _tz_offset_ms(self.timezone)
+        self._schema = build_schema()
+        self._index: tantivy.Index | None = None
+        self._state: StateDB | None = None
+        self._write_lock = threading.RLock()
+        self._open_lock = threading.Lock()
+        self._init_result: dict[str, Any] | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def index_dir(self) -> Path:
+        assert self.path is not None
+        return self.path / "index"
+
+    def init(self) -> dict[str, Any]:
+        with self._open_lock:
+            if self._init_result is not None:
+                return {**self._init_result, "migrated": False}
+            migrated = False
+            if self.path is None:
+                self._state = StateDB(None)
+                self._index = tantivy.Index(self._schema)
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._state = StateDB(self.path / "state.sqlite3")
+                fingerprint = schema_fingerprint()
+                self._recover_interrupted_migration()
+                exists = self.index_dir.exists() and tantivy.Index.exists(str(self.index_dir))
+                stored = self._state.get_meta("schema_fingerprint")
+                if exists and stored != fingerprint:
+                    self._migrate(fingerprint, stored)
+                    migrated = True
+                elif not exists:
+                    self.index_dir.mkdir(parents=True, exist_ok=True)
+                    tantivy.Index(self._schema, path=str(self.index_dir))
+                self._index = tantivy.Index.open(str(self.index_dir))
+                self._state.set_meta("schema_fingerprint", fingerprint)
+                self._state.set_meta("schema_version", str(SCHEMA_VERSION))
+            self._init_result = {"backend": self.backend_name, "schema_version": SCHEMA_VERSION, "migrated": migrated}
+            return dict(self._init_result)
+
+    def _ready(self) -> tuple[tantivy.Index, StateDB]:
+        if self._index is None or self._state is None:
+            self.init()
+        assert self._index is not None and self._state is not None
+        return self._index, self._state
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._state is not None:
+                self._state.close()
+            self._state = None
+            self._index = None
+            self._init_result = None
+
+    def _recover_interrupted_migration(self) -> None:
+        """A migration builds ``index.new`` and swaps it in; finish or discard a half-done one."""
+        new, old = self.path / "index.new", self.path / "index.old"  # type: ignore[operator]
+        if new.exists() and (new / ".complete").exists() and not self.index_dir.exists():
+            new.rename(self.index_dir)
+        if new.exists():
+            shutil.rmtree(new)
+        if old.exists() and self.index_dir.exists():
+            shutil.rmtree(old)
+
+    def _migrate(self, fingerprint: str, stored: str | None) -> None:
+        """Rebuilds the index with the current schema and analyzer from the stored messages.
+        The words are recomputed: a dictionary change is what usually brings us here."""
+        logger.info("rebuilding the message index (schema/dictionary %s → %s)", stored, fingerprint)
+        old_index = tantivy.Index.open(str(self.index_dir))
+        new_dir = self.path / "index.new"  # type: ignore[operator]
+        new_dir.mkdir(parents=True)
+        new_index = tantivy.Index(self._schema, path=str(new_dir))
+        writer = new_index.writer(WRITER_HEAP, 1)
+        searcher = old_index.searcher()
+        total = searcher.num_docs
+        done, step = 0, 5000
+        result = searcher.search(Query.all_query(), max(total, 1))
+        for _, address in result.hits:
+            doc = searcher.doc(address)
+            if doc.get_first("doc") is None:
+                checkpoint = doc.get_first("checkpoint")
+                if checkpoint is not None:
+                    writer.add_document(checkpoint_document(int(checkpoint)))
+                continue
+            message = from_stored(doc)
+            message.words = []
+            writer.add_document(to_document(message))
+            done += 1
+            if done % step == 0:
+                logger.info("migrated %d of %d messages", done, total)
+        writer.commit()
+        writer.wait_merging_threads()
+        (new_dir / ".complete").write_text("ok")
+        old_dir = self.path / "index.old"  # type: ignore[operator]
+        self.index_dir.rename(old_dir)
+        new_dir.rename(self.index_dir)
+        shutil.rmtree(old_dir)
+
+    # --- writing ------------------------------------------------------------------------
+    def _writer(self, num_threads: int = 1) -> tantivy.IndexWriter:
+        index, _ = self._ready()
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        delay = 0.02
+        while True:
+            try:
+                return index.writer(WRITER_HEAP, num_threads)
+            except ValueError as e:
+                if "LockBusy" not in str(e):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(
+                        f"the index at {self.path} is locked by another writer for more than {LOCK_WAIT_SECONDS:.0f}s"
+                    ) from e
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    def _commit(self, adds: list[Message], deletes: list[str], checkpoint: int | None = None) -> None:
+        """One tantivy commit: delete-by-msgid + add for each message (an upsert), the
+        deletions, and the checkpoint document. Visible to this process on return."""
+        index, _ = self._ready()
+        writer = self._writer(2 if len(adds) >= 20_000 else 1)
+        try:
+            for m in adds:
+                writer.delete_documents_by_term("msgid", m.msgid)
+                writer.add_document(to_document(m))
+            for msgid in deletes:
+                writer.delete_documents_by_term("msgid", msgid)
+            if checkpoint is not None:
+                writer.delete_documents_by_term("msgid", CHECKPOINT_ID)
+                writer.add_document(checkpoint_document(checkpoint))
+            writer.commit()
+        except Exception:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()
+        index.reload()
+
+    def write_batch(self, batch: Batch) -> None:
+        _, state = self._ready()
+        with self._write_lock:
+            messages = list({m.msgid: m for m in batch.messages}.values())  # last copy of a msgid wins
+            in_batch = {m.msgid for m in messages}
+            revoked = set(batch.revoked_msgids)
+            violated = {v.msgid for v in batch.violations}
+            # Flags that outlive a re-write: earlier revokes and stored violations.
+            revoked_before = state.revoked_among(list(in_batch))
+            violated_before = state.violated_among(list(in_batch))
+            adds: list[Message] = []
+            for m in messages:
+                is_revoked = m.revoked or m.msgid in revoked or m.msgid in revoked_before
+                is_flagged = m.flagged or m.msgid in violated or m.msgid in violated_before
+                adds.append(dataclasses.replace(m, revoked=is_revoked, flagged=is_flagged))
+            # Originals stored by earlier batches.
+            for m in self._load(sorted((revoked | violated) - in_batch)):
+                changed = dataclasses.replace(m, revoked=m.revoked or m.msgid in revoked, flagged=m.flagged or m.msgid in violated)
+                if changed != m:
+                    adds.append(changed)
+            checkpoint = None
+            if batch.checkpoint is not None and batch.checkpoint > self.checkpoint():
+                checkpoint = int(batch.checkpoint)
+            # SQLite first, idempotently: a crash before the tantivy commit replays it all.
+            with state.transaction() as c:
+                state.put_violations(batch.violations, c)
+                state.upsert_deadletters(c, batch.deadletters)
+                state.remove_deadletters(c, batch.resolved_deadletters)
+                state.add_revokes(c, sorted(revoked))
+            if adds or checkpoint is not None:
+                self._commit(adds, [], checkpoint)
+
+    def checkpoint(self) -> int:
+        index, _ = self._ready()
+        searcher = index.searcher()
+        result = searcher.search(Query.term_query(self._schema, "msgid", CHECKPOINT_ID), 1)
+        if not result.hits:
+            return 0
+        values = searcher.fast_field_values("checkpoint", [result.hits[0][1]])
+        return int(values[0]) if values and values[0] is not None else 0
+
+    def refresh(self) -> None:
+        index, _ = self._ready()
+        index.reload()
+
+    # --- reading helpers ------------------------------------------------------------------
+    def _searcher(self) -> tantivy.Searcher:
+        index, _ = self._ready()
+        return index.searcher()
+
+    def _query(self, query: tantivy.Query | None, filters: MessageFilter, scope: Scope) -> tantivy.Query:
+        return combine(self._schema, query, filters, scope)
+
+    def _load(self, msgids: list[str], scope: Scope | None = None) -> list[Message]:
+        if not msgids:
+            return []
+        searcher = self._searcher()
+        q = self._query(None, MessageFilter(msgids=msgids), scope or Scope.everything())
+        result = searcher.search(q, len(msgids))
+        return [from_stored(searcher.doc(address)) for _, address in result.hits]
+
+    def _page(
+        self, searcher: tantivy.Searcher, q: tantivy.Query, sort: str, limit: int, offset: int
+    ) -> tuple[int, list[tuple[float, tantivy.DocAddress]]]:
+        """(total, [(score, address)]) of one page, exactly ordered: by BM25 for
+        relevance, by (time, seq) otherwise. tantivy orders by one fast field, so the
+        documents that tie with the page's last time are fetched whole and ordered by seq."""
+        if sort not in SORTS:
+            raise BadInput(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
+        if limit < 0 or offset < 0:
+            raise BadInput("limit and offset must not be negative")
+        wanted = offset + limit
+        if wanted == 0:  # tantivy panics on limit 0
+            return searcher.search(q, 1, count=True).count, []
+        if sort == "relevance":
+            result = searcher.search(q, limit, count=True, offset=offset)
+            return result.count, list(result.hits)
+        descending = sort == "time_desc"
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        result = searcher.search(q, wanted, count=True, order_by_field="time", order=order)
+        addresses = [a for _, a in result.hits]
+        if not addresses:
+            return result.count, []
+        times = searcher.fast_field_values("time", addresses)
+        if len(addresses) == wanted and result.count > wanted:
+            boundary = times[-1]
+            tie_q = Query.boolean_query(
+                [(Occur.Must, q), (Occur.Must, Query.range_query(self._schema, "time", tantivy.FieldType.Integer, boundary, boundary))]
+            )
+            ties = searcher.search(tie_q, 1, count=True).count
+            if ties > sum(1 for t in times if t == boundary):
+                keep = [a for a, t in zip(addresses, times) if t != boundary]
+                tied = [a for _, a in searcher.search(tie_q, ties).hits]
+                addresses = keep + tied
+                times = searcher.fast_field_values("time", addresses)
+        seqs = searcher.fast_field_values("seq", addresses)
+        ordered = sorted(zip(times, seqs, range(len(addresses))), reverse=descending)
+        page = [(0.0, addresses[i]) for _, _, i in ordered[offset:wanted]]
+        return result.count, page
+
+    # --- messages -----------------------------------------------------------------------
+    def get_messages(self, msgids: list[str], *, scope: Scope) -> list[Message]:
+        wanted = list(dict.fromkeys(msgids))
+        by_id = {m.msgid: m for m in self._load(wanted, scope)}
+        return [by_id[i] for i in wanted if i in by_id]
+
+    def search(self, request: SearchRequest, *, scope: Scope) -> SearchResult:
+        started = time.perf_counter()
+        node = parse_query(request.query)
+        text_query = None if isinstance(node, MatchAll) else translate(self._schema, node)
+        sort = request.sort
+        if sort == "relevance" and not has_scoring_terms(node):
+            sort = "time_desc"
+        searcher = self._searcher()
+        total, page = self._page(searcher, self._query(text_query, request.filters, scope), sort, request.limit, request.offset)
+        terms = positive_terms(node)
+        hits = []
+        for score, address in page:
+            m = from_stored(searcher.doc(address))
+            hits.append(
+                SearchHit(
+                    msgid=m.msgid,
+                    seq=m.seq,
+                    time_ms=m.time_ms,
+                    sender=m.sender,
+                    chat_id=m.chat_id,
+                    msgtype=m.msgtype,
+                    highlight=highlight(m.text, terms) if request.highlight else "",
+                    score=float(score) if sort == "relevance" else 0.0,
+                    message=m,
+                )
+            )
+        took_ms = (time.perf_counter() - started) * 1000
+        return SearchResult(total=total, took_ms=round(took_ms, 3), hits=hits)
+
+    def list_messages(
+        self, filters: MessageFilter, *, scope: Scope, sort: str = "time_asc", limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[Message]]:
+        if sort not in ("time_asc", "time_desc"):
+            raise BadInput(f"unknown sort {sort!r}; use time_asc or time_desc")
+        searcher = self._searcher()
+        total, page = self._page(searcher, self._query(None, filters, scope), sort, limit, offset)
+        return total, [from_stored(searcher.doc(a)) for _, a in page]
+
+    def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
+        """Pages by seq range (never deep offsets): after each page, every message with the
+        page's highest seq is read whole, so duplicates of a seq are neither lost nor repeated."""
+        batch_size = max(1, int(batch_size))
+        after: int | None = None
+        while True:
+            searcher = self._searcher()
+            f = dataclasses.replace(filters)
+            if after is not None:
+                f.seq_from = max(after + 1, filters.seq_from if filters.seq_from is not None else after + 1)
+            q = self._query(None, f, scope)
+            result = searcher.search(q, batch_size, count=False, order_by_field="seq", order=tantivy.Order.Asc)
+            addresses = [a for _, a in result.hits]
+            if not addresses:
+                return
+            seqs = searcher.fast_field_values("seq", addresses)
+            top = max(seqs)
+            page = [from_stored(searcher.doc(a)) for a, s in zip(addresses, seqs) if s < top]
+            same = dataclasses.replace(f, seq_from=top, seq_to=top + 1)
+            tied = self._query(None, same, scope)
+            n = searcher.search(tied, 1, count=True).count
+            page += [from_stored(searcher.doc(a)) for _, a in searcher.search(tied, max(n, 1)).hits]
+            page.sort(key=lambda m: (m.seq, m.msgid))
+            yield from page
+            after = top
+
+    def context(self, msgid: str, *, before: int = 10, after: int = 10, scope: Scope) -> list[Message]:
+        found = self._load([msgid], scope)
+        if not found:
+            return []
+        target = found[0]
+        key = (target.time_ms, target.seq)
+        searcher = self._searcher()
+        chat = MessageFilter(chats=[target.chat_id])
+        ties = searcher.search(self._query(None, dataclasses.replace(chat, time_from=target.time_ms, time_to=target.time_ms + 1), scope), 1).count
+        earlier: list[Message] = []
+        if before > 0:
+            q = self._query(None, dataclasses.replace(chat, time_to=target.time_ms + 1), scope)
+            _, page = self._page(searcher, q, "time_desc", before + ties, 0)
+            earlier = [m for m in (from_stored(searcher.doc(a)) for _, a in page) if (m.time_ms, m.seq) < key][:before]
+            earlier.reverse()
+        later: list[Message] = []
+        if after > 0:
+            q = self._query(None, dataclasses.replace(chat, time_from=target.time_ms), scope)
+            _, page = self._page(searcher, q, "time_asc", after + ties, 0)
+            later = [m for m in (from_stored(searcher.doc(a)) for _, a in page) if (m.time_ms, m.seq) > key][:after]
+        return [*earlier, target, *later]
+
+    def count(self, filters: MessageFilter, *, scope: Scope, query: str = "") -> int:
+        node = parse_query(query)
+        text_query = None if isinstance(node, MatchAll) else translate(self._schema, node)
+        return self._searcher().search(self._query(text_query, filters, scope), 1, count=True).count
+
+    def aggregate(self, filters: MessageFilter, aggs: dict[str, Any], *, scope: Scope, query: str = "") -> dict[str, Any]:
+        node = parse_query(query)
+        text_query = None if isinstance(node, MatchAll) else translate(self._schema, node)
+        request = aggmod.to_tantivy(aggs, self.tz_offset_ms)
+        if not request:
+            return {}
+        result = self._searcher().aggregate(self._query(text_query, filters, scope), request)
+        return aggmod.from_tantivy(aggs, result)
+
+    def update_messages(self, messages: list[Message]) -> None:
+        with self._write_lock:
+            if messages:
+                self._commit(list({m.msgid: m for m in messages}.values()), [])
+
+    def delete_messages(self, msgids: list[str]) -> int:
+        _, state = self._ready()
+        with self._write_lock:
+            wanted = list(dict.fromkeys(msgids))
+            if not wanted:
+                return 0
+            existing = self._searcher().search(self._query(None, MessageFilter(msgids=wanted), Scope.everything()), 1).count
+            state.delete_violations_of(wanted)
+            state.delete_revokes(wanted)
+            self._commit([], wanted)
+            return existing
+
+    # --- violations -------------------------------------------------------------------------
+    def put_violations(self, violations: list[Violation]) -> None:
+        _, state = self._ready()
+        with self._write_lock:
+            state.put_violations(violations)
+            to_flag = sorted({v.msgid for v in violations})
+            changed = [dataclasses.replace(m, flagged=True) for m in self._load(to_flag) if not m.flagged]
+            if changed:
+                self._commit(changed, [])
+
+    def list_violations(
+        self, filters: ViolationFilter, *, scope: Scope, sort: str = "time_desc", limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[Violation]]:
+        _, state = self._ready()
+        return state.list_violations(filters, scope, sort, limit, offset)
+
+    def aggregate_violations(self, filters: ViolationFilter, aggs: dict[str, Any], *, scope: Scope) -> dict[str, Any]:
+        _, state = self._ready()
+        return state.aggregate_violations(filters, aggs, scope, self.tz_offset_ms)
+
+    def update_violation(self, violation_id: str, changes: dict[str, Any]) -> Violation:
+        _, state = self._ready()
+        unknown = set(changes) - VIOLATION_CHANGES
+        if unknown:
+            raise BadInput(f"cannot change {', '.join(sorted(unknown))} of a violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}")
+        if "status" in changes and changes["status"] not in REVIEW_STATUSES:
+            raise BadInput(f"unknown review status {changes['status']!r}; use one of {', '.join(REVIEW_STATUSES)}")
+        with self._write_lock:
+            current = state.get_violation(violation_id)
+            if current is None:
+                raise BadInput(f"no violation {violation_id!r}")
+            updated = dataclasses.replace(current, **changes)
+            state.put_violations([updated])
+            return updated
+
+    # --- dead letters --------------------------------------------------------------------------
+    def list_deadletters(self, *, limit: int = 1000, offset: int = 0) -> tuple[int, list[DeadLetter]]:
+        _, state = self._ready()
+        return state.list_deadletters(limit, offset)
+
+    # --- records ---------------------------------------------------------------------------------
+    def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
+        self._ready()[1].put_record(collection, record_id, doc)
+
+    def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
+        return self._ready()[1].get_record(collection, record_id)
+
+    def delete_record(self, collection: str, record_id: str) -> bool:
+        return self._ready()[1].delete_record(collection, record_id)
+
+    def find_records(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        return self._ready()[1].find_records(collection, where, order_by=order_by, descending=descending, limit=limit, offset=offset)
+
+    def count_records(self, collection: str, where: dict[str, Any] | None = None) -> int:
+        return self._ready()[1].count_records(collection, where)
+
+    def append_record(self, collection: str, doc: dict[str, Any]) -> int:
+        return self._ready()[1].append_record(collection, doc)
+
+    # --- overview -----------------------------------------------------------------------------
+    def stats(self, *, scope: Scope) -> dict[str, Any]:
+        _, state = self._ready()
+        everything = MessageFilter()
+        by_type = self.aggregate(everything, {"t": {"terms": {"field": "msgtype", "size": aggmod.ALL_TERMS}}}, scope=scope)
+        return {
+            "messages": self.count(everything, scope=scope),
+            "violations": state.count_violations(scope),
+            "deadletter": state.count_deadletters(),
+            "last_seq": self.checkpoint(),
+            "by_msgtype": {b["key"]: b["doc_count"] for b in by_type["t"]["buckets"]},
+        }
