@@ -145,7 +145,7 @@ class Store(Protocol):
         ...
 
     def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
-        """Every matching message in (time, seq) order, streamed (exports, backtests, purges)."""
+        """Every matching message in seq order, streamed (exports, backtests, purges)."""
         ...
 
     def context(self, msgid: str, *, before: int = 10, after: int = 10, scope: Scope) -> list[Message]:
