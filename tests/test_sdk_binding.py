@@ -40,6 +40,9 @@ CORPID = "ww0123456789abcdef"
 SECRET = "archive-secret-Do-Not-Log-0123456789"
 CHUNK = 524288
 
+STUB_ENV_VARS = ("WWF_STUB_FAIL_EVERY", "WWF_STUB_FAIL_CODE", "WWF_STUB_ERRCODE", "WWF_STUB_MAX_LIMIT",
+                 "WWF_STUB_EXPECT_PROXY", "WWF_STUB_EXPECT_PASSWD", "WWF_STUB_EXPECT_TIMEOUT")
+
 # Media sizes: tiny, exactly one chunk, and > 512 KiB (three chunks, the last one partial).
 MEDIA_SIZES = {"tiny": 100, "one_chunk": CHUNK, "three_chunks": 2 * CHUNK + 12345}
 
@@ -151,7 +154,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture
 def stub_env(monkeypatch: pytest.MonkeyPatch, archive: dict[str, Any]) -> dict[str, Any]:
-    for var in ("WWF_STUB_FAIL_EVERY", "WWF_STUB_FAIL_CODE", "WWF_STUB_ERRCODE", "WWF_STUB_MAX_LIMIT"):
+    for var in STUB_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("WWF_STUB_DIR", str(archive["dir"]))
     return archive
@@ -517,6 +520,27 @@ def test_from_settings_reads_secret_file_and_never_logs_it(stub_so: Path, stub_e
     assert SECRET not in caplog.text
 
 
+def test_proxy_settings_reach_every_network_call(stub_so: Path, stub_env: dict[str, Any], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the SDK only gets through with proxy socks5://10.0.0.1:8081, user:pw and timeout 7
+    THEN a source built from settings with those values pulls and fetches media, and a source
+    without the proxy fails with a retryable network error that points at the proxy."""
+    monkeypatch.setenv("WWF_STUB_EXPECT_PROXY", "socks5://10.0.0.1:8081")
+    monkeypatch.setenv("WWF_STUB_EXPECT_PASSWD", "user:pw")
+    monkeypatch.setenv("WWF_STUB_EXPECT_TIMEOUT", "7")
+    monkeypatch.delenv("CHATARCHIVE_SECRET_FILE", raising=False)
+    settings = Settings(data=str(tmp_path / "data"), corpid=CORPID, secret=SECRET, proxy="socks5://10.0.0.1:8081",
+                        proxy_password="user:pw", sdk_timeout=7)
+    with SdkSource.from_settings(stub_so, settings) as src:
+        assert len(pull_all(src, 50)) == len(stub_env["records"])
+        media = stub_env["media"]["three_chunks"]
+        assert src.fetch_media(media["sdkfileid"], md5sum=media["md5sum"]) == media["bytes"]
+    with SdkSource(stub_so, CORPID, SECRET, retry=RetryPolicy(attempts=2, initial_delay=0.0001)) as src:
+        with pytest.raises(SourceError) as err:
+            src.get_chat_data(0, 10)
+    assert err.value.code == 10001 and err.value.retryable and "proxy" in str(err.value)
+
+
 # ---- memory ownership and threads -----------------------------------------------------------
 
 
@@ -608,7 +632,7 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
     assert result.returncode == 0, result.stderr
     sim = json.loads((out / "sim.json").read_text())
     monkeypatch.setenv("WWF_STUB_DIR", str(out))
-    for var in ("WWF_STUB_FAIL_EVERY", "WWF_STUB_ERRCODE", "WWF_STUB_MAX_LIMIT"):
+    for var in STUB_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     truth = {}
     for line in (out / "truth.jsonl").read_bytes().splitlines():
@@ -633,3 +657,4 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
         else:
             assert isinstance(result, DecryptError), (record.seq, fault)
     assert ok >= len(truth) * 0.8
+

@@ -15,6 +15,9 @@
  *   WWF_STUB_FAIL_CODE=C    ...with return code C instead of 10001
  *   WWF_STUB_ERRCODE=E      GetChatData returns 0 with server errcode E in the JSON
  *   WWF_STUB_MAX_LIMIT=L    GetChatData with limit > L answers errcode 301058 (response too large)
+ *   WWF_STUB_EXPECT_PROXY / WWF_STUB_EXPECT_PASSWD / WWF_STUB_EXPECT_TIMEOUT
+ *                           network calls whose proxy, passwd or timeout differ fail with 10001,
+ *                           as an unreachable or refusing proxy would
  * A wrong corpid/secret makes Init succeed and GetChatData answer errcode 41001, as WeCom does.
  *
  * Test-only extra symbol: WWFStub_LiveAllocations() counts the buffers the library owns, so a
@@ -314,6 +317,19 @@ static int injected_failure(WeWorkFinanceSdk_t *sdk) {
     return OK;
 }
 
+/* 10001 if the caller's proxy settings are not the ones the test expects (a wrong proxy
+ * is a network error for the real SDK too). */
+static int check_network_args(const char *proxy, const char *passwd, int timeout) {
+    const char *want_proxy = getenv("WWF_STUB_EXPECT_PROXY");
+    const char *want_passwd = getenv("WWF_STUB_EXPECT_PASSWD");
+    long want_timeout = env_long("WWF_STUB_EXPECT_TIMEOUT");
+    if (!proxy || !passwd) return E_PARAM;
+    if (want_proxy && strcmp(want_proxy, proxy) != 0) return E_NETWORK;
+    if (want_passwd && strcmp(want_passwd, passwd) != 0) return E_NETWORK;
+    if (want_timeout && want_timeout != timeout) return E_NETWORK;
+    return OK;
+}
+
 /* ---- slices ---------------------------------------------------------------------------- */
 
 EXPORT Slice_t *NewSlice(void) { return xcalloc(1, sizeof(Slice_t)); }
@@ -354,12 +370,10 @@ static int server_error(Slice_t *out, long errcode) {
 
 EXPORT int GetChatData(WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned int limit, const char *proxy,
                        const char *passwd, int timeout, Slice_t *chatDatas) {
-    (void)proxy;
-    (void)passwd;
-    (void)timeout;
     if (!sdk || !sdk->initialised || !chatDatas) return E_PARAM;
     if (limit < 1 || limit > 1000) return E_PARAM;
-    int fail = injected_failure(sdk);
+    int fail = check_network_args(proxy, passwd, timeout);
+    if (!fail) fail = injected_failure(sdk);
     if (fail) return fail;
     long errcode = env_long("WWF_STUB_ERRCODE");
     if (errcode) return server_error(chatDatas, errcode);
@@ -519,11 +533,9 @@ static long long parse_indexbuf(const char *indexbuf) {
 
 EXPORT int GetMediaData(WeWorkFinanceSdk_t *sdk, const char *indexbuf, const char *sdkFileid, const char *proxy,
                         const char *passwd, int timeout, MediaData_t *media_data) {
-    (void)proxy;
-    (void)passwd;
-    (void)timeout;
     if (!sdk || !sdk->initialised || !media_data || !indexbuf || !sdkFileid || !*sdkFileid) return E_PARAM;
-    int fail = injected_failure(sdk);
+    int fail = check_network_args(proxy, passwd, timeout);
+    if (!fail) fail = injected_failure(sdk);
     if (fail) return fail;
     const MediaEntry *entry = NULL;
     for (size_t i = 0; i < sdk->n_media && !entry; i++)
