@@ -356,3 +356,18 @@ __all__ = [
     "set_disabled",
     "set_role",
 ]
+
+
+def archive_for_account(archive: Any, name: str) -> Any:
+    """The archive as an account sees it (``--as ACCOUNT`` in the CLI): its name, role and scope."""
+    account = get_account(archive.store, name)
+    if account is None:
+        raise BadInput(f"no account named {name!r}")
+    if account.get("disabled"):
+        raise BadInput(f"account {name!r} is disabled")
+    return archive.as_account(account["name"], account["role"], scope_for(account))
+
+
+def archive_for_session(archive: Any, session: Session) -> Any:
+    """The archive as a dashboard session's account sees it."""
+    return archive.as_account(session.account, session.role, session.scope)

@@ -81,16 +81,8 @@ class SealResult:
 def changed_days(store: Store, *, tz: str = DEFAULT_TZ) -> list[str]:
     """Days whose stored message count differs from their seal (or that have none), from
     one date histogram: what ``update_digests(store)`` re-seals when no days are given."""
-    agg = store.aggregate(MessageFilter(), {"days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}},
-                          scope=ALL)
     sealed = {r["day"]: int(r["count"]) for r in _all_digests(store)}
-    out = []
-    for bucket in agg.get("days", {}).get("buckets", []):
-        # The bucket key is the local midnight; noon of that day names it safely.
-        day = day_of(int(bucket["key"]) + 12 * 3_600_000, tz)
-        if sealed.get(day) != int(bucket["doc_count"]):
-            out.append(day)
-    return out
+    return [day for day, count in sorted(_stored_days(store, tz).items()) if sealed.get(day) != count]
 
 
 def update_digests(
@@ -165,41 +157,41 @@ class MessagesVerifyResult:
                 "problems": self.problems[:100], "problem_count": len(self.problems), "warnings": self.warnings[:100]}
 
 
+def _stored_days(store: Store, tz: str) -> dict[str, int]:
+    agg = store.aggregate(MessageFilter(), {"days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}},
+                          scope=ALL)
+    # The bucket key is the local midnight; noon of that day names it safely.
+    return {day_of(int(b["key"]) + 12 * 3_600_000, tz): int(b["doc_count"])
+            for b in agg.get("days", {}).get("buckets", []) if int(b["doc_count"])}
+
+
 def verify_messages(store: Store, *, tz: str = DEFAULT_TZ) -> MessagesVerifyResult:
-    """Recomputes every message's hash and every day's digest and checks the chain."""
+    """Recomputes every message's hash and every day's digest and checks the chain.
+    Reads one day at a time (memory stays bounded by the largest day)."""
     result = MessagesVerifyResult(ok=True)
     digests = {r["day"]: r for r in _all_digests(store)}
-    seen_days: set[str] = set()
-
-    def close_day(day: str, pairs: list[tuple[str, str]]) -> None:
-        seen_days.add(day)
+    stored_days = _stored_days(store, tz)
+    for day in sorted(set(stored_days) | set(digests)):
+        start, end = day_bounds(day, tz)
+        pairs: list[tuple[str, str]] = []
+        for message in store.iter_messages(MessageFilter(time_from=start, time_to=end), scope=ALL):
+            if not message.masked and sha256_hex(message.raw) != message.raw_sha256:
+                result.problems.append(f"message {message.msgid}: raw JSON does not match its raw_sha256 (altered)")
+            pairs.append((message.msgid, message.raw_sha256))
+        result.messages += len(pairs)
         sealed = digests.get(day)
         if sealed is None:
-            result.warnings.append(f"day {day}: {len(pairs)} message(s) not sealed yet")
-            return
-        if len(pairs) != int(sealed["count"]):
+            if pairs:
+                result.warnings.append(f"day {day}: {len(pairs)} message(s) not sealed yet")
+            continue
+        if not pairs and int(sealed["count"]) > 0:
+            result.problems.append(f"day {day}: sealed with {sealed['count']} message(s) but none are stored (deleted)")
+        elif len(pairs) != int(sealed["count"]):
             what = "deleted" if len(pairs) < int(sealed["count"]) else "added"
             result.problems.append(
                 f"day {day}: {len(pairs)} message(s) stored but {sealed['count']} sealed (message {what})")
         elif day_hash(pairs) != sealed["day_hash"]:
             result.problems.append(f"day {day}: the messages differ from the sealed digest (message altered or replaced)")
-
-    current_day, pairs = "", []
-    for message in store.iter_messages(MessageFilter(), scope=ALL):
-        result.messages += 1
-        if not message.masked and sha256_hex(message.raw) != message.raw_sha256:
-            result.problems.append(f"message {message.msgid}: raw JSON does not match its raw_sha256 (altered)")
-        day = day_of(message.time_ms, tz)
-        if day != current_day:
-            if current_day:
-                close_day(current_day, pairs)
-            current_day, pairs = day, []
-        pairs.append((message.msgid, message.raw_sha256))
-    if current_day:
-        close_day(current_day, pairs)
-    for day, sealed in sorted(digests.items()):
-        if day not in seen_days and int(sealed["count"]) > 0:
-            result.problems.append(f"day {day}: sealed with {sealed['count']} message(s) but none are stored (deleted)")
     prev = GENESIS
     for day, sealed in sorted(digests.items()):
         expected = chain_hash(prev, day, int(sealed["count"]), sealed["day_hash"])
@@ -207,6 +199,6 @@ def verify_messages(store: Store, *, tz: str = DEFAULT_TZ) -> MessagesVerifyResu
             result.problems.append(f"digest of day {day}: the chain is broken (digest altered, deleted or inserted)")
             break
         prev = sealed["chain"]
-    result.days = len(seen_days)
+    result.days = sum(1 for n in stored_days.values() if n)
     result.ok = not result.problems
     return result

@@ -270,3 +270,8 @@ def _delete_derived(store: Store, msgids: list[str]) -> None:
     for collection in DERIVED_COLLECTIONS:
         for row in store.find_records(collection, {"msgid": msgids}):
             store.delete_record(collection, row["_id"])
+
+
+def scheduled_purge(archive: Any, now: int | None = None) -> PurgeResult:
+    """The nightly job of ``chatarchive run``: applies the configured policy as ``system``."""
+    return purge(archive.store, now, actor="system", settings=archive.settings)

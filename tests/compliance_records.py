@@ -21,6 +21,7 @@ class StandInStore:
         self.db.execute("create table if not exists records (collection text, id text, seq integer, doc text, "
                         "primary key (collection, id))")
         self.messages: dict[str, Message] = {}
+        self.violations: dict[str, Any] = {}
 
     def init(self) -> dict[str, Any]:
         return {"backend": self.backend_name, "schema_version": 1, "migrated": False}
@@ -35,6 +36,13 @@ class StandInStore:
     def write_batch(self, batch: Batch) -> None:
         for m in batch.messages:
             self.messages[m.msgid] = Message.from_dict(m.to_dict())
+        for v in batch.violations:
+            self.violations[v.id] = v
+
+    def list_violations(self, filters: Any, *, scope: Scope, sort: str = "time_desc", limit: int = 50,
+                        offset: int = 0) -> tuple[int, list[Any]]:
+        found = [v for v in self.violations.values() if v.msgid in self.messages and scope.allows(self.messages[v.msgid])]
+        return len(found), found[offset:offset + limit]
 
     def _match(self, m: Message, f: MessageFilter) -> bool:
         return ((f.time_from is None or m.time_ms >= f.time_from) and (f.time_to is None or m.time_ms < f.time_to)

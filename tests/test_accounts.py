@@ -1,0 +1,205 @@
+"""Accounts, roles, scopes, passwords, lockout and sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatarchive.errors import AuthenticationFailed, BadInput, PermissionDenied
+from chatarchive.models import Scope
+from chatarchive.settings import Settings
+from compliance import accounts as acc
+from compliance import audit
+from compliance.access import PERMISSIONS, ROLES, require, scope_for
+from indexer.directory import Directory
+from tests.compliance_records import open_test_store
+
+NOW = 1_763_600_000_000
+MIN = 60_000
+PASSWORD = "correct horse 1"
+
+ORG = Directory(
+    departments=[{"id": 1, "name": "总部", "parentid": 0}, {"id": 2, "name": "财富管理部", "parentid": 1}],
+    employees=[{"userid": "zhangwei", "name": "张伟", "departments": [2]}],
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    s = open_test_store(tmp_path)
+    s.put_record("directory", "org", ORG.to_dict())
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data=str(tmp_path / "data"), lockout_failures=3, lockout_minutes=15, session_minutes=60)
+
+
+def test_created_account_stores_an_argon2_hash_never_the_password(store: Any) -> None:
+    view = acc.create_account(store, "auditor1", "auditor", PASSWORD, [2], ["zhangwei"], actor="admin", now=NOW)
+    assert view["scope"] == {"departments": [2], "users": ["zhangwei"]}
+    stored = store.get_record("accounts", "auditor1")
+    assert stored["password_hash"].startswith("$argon2id$")
+    assert PASSWORD not in str(stored)
+    assert "password_hash" not in view
+    last = audit.list_entries(store, limit=1)[0]
+    assert (last["actor"], last["action"], last["target"]) == ("admin", "account_change", "auditor1")
+
+
+BAD_ACCOUNTS = [
+    ("unknown-role", dict(name="a", role="god"), "unknown role"),
+    ("unknown-department", dict(name="a", role="auditor", scope_departments=[99]), "unknown department"),
+    ("malformed-department", dict(name="a", role="auditor", scope_departments=["two"]), "must be a number"),
+    ("negative-department", dict(name="a", role="auditor", scope_departments=[-1]), "positive"),
+    ("unknown-user", dict(name="a", role="auditor", scope_users=["nobody"]), "unknown employee"),
+    ("malformed-user", dict(name="a", role="auditor", scope_users=["two words"]), "malformed user"),
+    ("super-with-scope", dict(name="a", role="super", scope_departments=[1]), "sees everything"),
+    ("short-password", dict(name="a", role="viewer", password="short"), "too short"),
+    ("blank-name", dict(name=" ", role="viewer"), "malformed account name"),
+    ("reserved-name", dict(name="system", role="viewer"), "malformed account name"),
+]
+
+
+@pytest.mark.parametrize("kwargs,message", [b[1:] for b in BAD_ACCOUNTS], ids=[b[0] for b in BAD_ACCOUNTS])
+def test_bad_account_input_is_refused_and_nothing_is_written(store: Any, kwargs: dict[str, Any], message: str) -> None:
+    """GIVEN malformed input WHEN creating an account THEN a clear BadInput, no account, no audit entry."""
+    kwargs = {"password": PASSWORD, **kwargs}
+    with pytest.raises(BadInput, match=message):
+        acc.create_account(store, **kwargs)
+    assert store.count_records("accounts") == 0
+    assert store.count_records("audit") == 0
+
+
+def test_duplicate_name_is_refused(store: Any) -> None:
+    acc.create_account(store, "a", "viewer", PASSWORD, [1])
+    with pytest.raises(BadInput, match="already exists"):
+        acc.create_account(store, "a", "auditor", PASSWORD, [1])
+    assert store.get_record("accounts", "a")["role"] == "viewer"
+
+
+def test_login_opens_a_session_with_the_accounts_scope(store: Any, settings: Settings) -> None:
+    acc.create_account(store, "auditor1", "auditor", PASSWORD, [2], now=NOW)
+    session = acc.authenticate(store, "auditor1", PASSWORD, now=NOW, settings=settings)
+    assert session.scope == Scope.of([2])
+    assert session.expires_ms == NOW + 60 * MIN
+    again = acc.check_session(store, session.token, now=NOW + 59 * MIN)
+    assert (again.account, again.role, again.scope) == ("auditor1", "auditor", Scope.of([2]))
+    # only the token's hash is stored
+    assert store.get_record("sessions", session.token) is None
+    assert audit.list_entries(store, action="login")[0]["actor"] == "auditor1"
+
+
+def test_session_expires(store: Any, settings: Settings) -> None:
+    """GIVEN a session of 60 minutes WHEN used at minute 60 THEN it is refused and removed."""
+    acc.create_account(store, "v", "viewer", PASSWORD, [1], now=NOW)
+    session = acc.authenticate(store, "v", PASSWORD, now=NOW, settings=settings)
+    with pytest.raises(AuthenticationFailed, match="expired"):
+        acc.check_session(store, session.token, now=NOW + 60 * MIN)
+    with pytest.raises(AuthenticationFailed, match="not logged in"):
+        acc.check_session(store, session.token, now=NOW)
+
+
+def test_lockout_after_repeated_failures_then_unlock_after_the_period(store: Any, settings: Settings) -> None:
+    """GIVEN lockout after 3 failures for 15 minutes WHEN 3 wrong passwords are tried THEN
+    even the right password is refused until 15 minutes later; every attempt is audited."""
+    acc.create_account(store, "v", "viewer", PASSWORD, [1], now=NOW)
+    for i in range(3):
+        with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
+            acc.authenticate(store, "v", "wrong password", now=NOW + i, settings=settings)
+    with pytest.raises(AuthenticationFailed, match="locked"):
+        acc.authenticate(store, "v", PASSWORD, now=NOW + 14 * MIN, settings=settings)
+    assert acc.authenticate(store, "v", PASSWORD, now=NOW + 15 * MIN + 10, settings=settings).account == "v"
+    failed = audit.list_entries(store, action="login_failed")
+    assert len(failed) == 4
+    assert [f["details"]["why"] for f in failed] == ["locked", "wrong password", "wrong password", "wrong password"]
+
+
+def test_unknown_name_and_wrong_password_look_the_same(store: Any, settings: Settings) -> None:
+    acc.create_account(store, "v", "viewer", PASSWORD, [1])
+    with pytest.raises(AuthenticationFailed) as unknown:
+        acc.authenticate(store, "nobody", PASSWORD, settings=settings)
+    with pytest.raises(AuthenticationFailed) as wrong:
+        acc.authenticate(store, "v", "not the password", settings=settings)
+    assert str(unknown.value) == str(wrong.value)
+    assert audit.list_entries(store, action="login_failed", actor="nobody")
+
+
+def test_password_change_ends_sessions_and_needs_the_old_password(store: Any, settings: Settings) -> None:
+    acc.create_account(store, "v", "viewer", PASSWORD, [1], now=NOW)
+    session = acc.authenticate(store, "v", PASSWORD, now=NOW, settings=settings)
+    with pytest.raises(AuthenticationFailed):
+        acc.change_password(store, "v", "new password 2", actor="v", old_password="wrong", now=NOW)
+    acc.change_password(store, "v", "new password 2", actor="v", old_password=PASSWORD, now=NOW)
+    with pytest.raises(AuthenticationFailed):
+        acc.check_session(store, session.token, now=NOW)
+    with pytest.raises(AuthenticationFailed):
+        acc.authenticate(store, "v", PASSWORD, now=NOW, settings=settings)
+    assert acc.authenticate(store, "v", "new password 2", now=NOW, settings=settings)
+
+
+def test_disabled_account_cannot_log_in_and_the_last_super_stays(store: Any, settings: Settings) -> None:
+    acc.create_account(store, "root", "super", PASSWORD)
+    acc.create_account(store, "v", "viewer", PASSWORD, [1])
+    acc.set_disabled(store, "v", True, actor="root")
+    with pytest.raises(AuthenticationFailed, match="disabled"):
+        acc.authenticate(store, "v", PASSWORD, settings=settings)
+    with pytest.raises(BadInput, match="last active super"):
+        acc.set_disabled(store, "root", True)
+
+
+def test_logout_ends_the_session(store: Any, settings: Settings) -> None:
+    acc.create_account(store, "v", "viewer", PASSWORD, [1], now=NOW)
+    session = acc.authenticate(store, "v", PASSWORD, now=NOW, settings=settings)
+    acc.logout(store, session.token, now=NOW)
+    with pytest.raises(AuthenticationFailed):
+        acc.check_session(store, session.token, now=NOW)
+    assert audit.list_entries(store, action="logout")[0]["actor"] == "v"
+
+
+def test_demo_admin_is_created_once_and_its_login_is_kept(store: Any, tmp_path: Path, settings: Settings) -> None:
+    login_file = tmp_path / "demo-login.txt"
+    name, password = acc.ensure_demo_admin(store, login_file)
+    assert (login_file.stat().st_mode & 0o077) == 0
+    assert acc.ensure_demo_admin(store, login_file) == (name, password)
+    assert acc.authenticate(store, name, password, settings=settings).role == "super"
+    assert len(acc.list_accounts(store)) == 1
+
+
+ROLE_TABLE = [
+    ("super", PERMISSIONS),
+    ("auditor", {"search", "view", "export", "review", "stats"}),
+    ("rule-editor", {"rules", "backtest", "stats"}),
+    ("viewer", {"stats"}),
+]
+
+
+@pytest.mark.parametrize("role,granted", ROLE_TABLE, ids=[r[0] for r in ROLE_TABLE])
+def test_roles_grant_exactly_their_permissions(role: str, granted: set[str]) -> None:
+    session = acc.Session("t", "someone", role, Scope.of([1]), 0)
+    for permission in PERMISSIONS:
+        if permission in granted:
+            require(session, permission)
+        else:
+            with pytest.raises(PermissionDenied, match=permission):
+                require(session, permission)
+    assert set(ROLES[role]) == set(granted)
+
+
+SCOPES = [
+    ("super-sees-everything", {"role": "super", "scope": {}}, Scope.everything()),
+    ("auditor-scoped", {"role": "auditor", "scope": {"departments": [2], "users": ["zhangwei"]}}, Scope.of([2], ["zhangwei"])),
+    ("auditor-empty-sees-nothing", {"role": "auditor", "scope": {}}, Scope.of()),
+    ("viewer-empty-sees-nothing", {"role": "viewer"}, Scope.of()),
+]
+
+
+@pytest.mark.parametrize("account,expected", [s[1:] for s in SCOPES], ids=[s[0] for s in SCOPES])
+def test_scope_for(account: dict[str, Any], expected: Scope) -> None:
+    scope = scope_for(account)
+    assert scope == expected
+    if not expected.all and not expected.departments and not expected.users:
+        assert scope.is_empty and not scope.all
