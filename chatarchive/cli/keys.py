@@ -78,8 +78,7 @@ def add(cli: CliContext, version: int, pem: Path, password_env: str) -> None:
         "added": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     write_keys_yaml(directory, entries)
-    cli.info(f"private key for publickey_ver {version} registered (fingerprint {fp})")
-    cli.emit({"version": version}, f"publickey_ver {version}: {fp}")
+    cli.emit({"version": version}, f"private key for publickey_ver {version} registered (fingerprint {fp})")
 
 
 @keys.command("list")
