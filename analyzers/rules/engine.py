@@ -1,0 +1,397 @@
+"""The rule engine: which enabled rules a message violates, and where.
+
+A message is normalized once (``normalize_fast``) and scanned once by one automaton
+holding every rule's keywords, allow-list phrases, exclusions and proximity terms. Only
+the rules whose patterns occurred (plus the few with regular expressions or behaviours)
+are then verified, so the cost barely grows with the number of rules.
+
+Semantics of one rule on one message (``tests/test_rules_engine.py`` checks them against
+a brute-force reference):
+
+- preconditions: ``msgtypes``, ``direction``, ``chat_kinds`` and ``scope`` (departments,
+  sub-departments included through ``message.departments``, or users through
+  ``message.employees``) must all allow the message, else the rule is silent;
+- ``exclude``: if the normalized text contains an exclusion, the rule is silent;
+- a keyword occurrence inside an occurrence of an ``allow`` phrase does not count;
+  ``word`` keywords count only when they start and end on jieba word boundaries of the
+  normalized text (大麻 is not in 大麻烦, 口交 not in 路口交通); latin forms (pinyin,
+  English) only when not glued to other latin letters or digits in the original;
+- the rule fires when any of these holds: at least ``require`` distinct keywords occur
+  (any = 1, all = every keyword), a ``near`` clause holds (all its terms within a window
+  holding at most ``within`` other characters), a ``regex`` matches the original text,
+  or one of its ``behaviours`` is present (a message type, or a personal-data detector).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from analyzers.rules.detectors import PII_KINDS, Detection, detect
+from analyzers.rules.matcher import PatternMatcher
+from analyzers.rules.model import MSGTYPE_BEHAVIOURS, Rule, check_regex
+from analyzers.rules.normalize import normalize_fast, normalize_for_rules, original_span, pinyin_view
+from analyzers.textfold import fold
+from chatarchive.models import Message, Violation
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GROUP_WINDOW_MS = 30 * 60 * 1000
+
+_KW, _ALLOW, _EXCLUDE, _NEAR = 0, 1, 2, 3
+_LATIN = re.compile(r"[a-z0-9]")
+_HAS_LATIN = re.compile(r"[a-z]")
+
+
+@dataclass
+class _Compiled:
+    rule: Rule
+    regexes: list[re.Pattern[str]]
+    msgtype_behaviours: frozenset[str]
+    pii_behaviours: frozenset[str]
+    scope_departments: frozenset[int]
+    scope_users: frozenset[str]
+    msgtypes: frozenset[str]
+    chat_kinds: frozenset[str]
+
+    def allows(self, m: Message) -> bool:
+        r = self.rule
+        if self.msgtypes and m.msgtype not in self.msgtypes:
+            return False
+        if r.direction != "any" and m.direction != r.direction:
+            return False
+        if self.chat_kinds and m.chat_kind not in self.chat_kinds:
+            return False
+        if self.scope_departments or self.scope_users:
+            if not (self.scope_departments.intersection(m.departments) or self.scope_users.intersection(m.employees)):
+                return False
+        return True
+
+
+@dataclass
+class _Occurrence:
+    start: int  # normalized offsets
+    end: int
+    form: str
+
+
+@dataclass
+class _MessageView:
+    """What the verification of several rules on one message shares (computed lazily)."""
+
+    message: Message
+    normalized: str
+    _offsets: list[int] | None = None
+    _folded: str | None = None
+    _boundaries: set[int] | None = None
+    _detections: list[Detection] | None = None
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._offsets is None:
+            self._offsets = normalize_for_rules(self.message.text or "")[1]
+        return self._offsets
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = fold(self.message.text or "")
+        return self._folded
+
+    @property
+    def boundaries(self) -> set[int]:
+        if self._boundaries is None:
+            from analyzers.chinese import get_analyzer
+
+            b = {0, len(self.normalized)}
+            for _w, s, e in get_analyzer().spans(self.normalized):
+                b.add(s)
+                b.add(e)
+            self._boundaries = b
+        return self._boundaries
+
+    def detections(self, kinds: frozenset[str]) -> list[Detection]:
+        if self._detections is None:
+            self._detections = detect(self.message.text or "", PII_KINDS)
+        return [d for d in self._detections if d.kind in kinds]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return original_span(self.offsets, start, end)
+
+    def latin_ok(self, start: int, end: int) -> bool:
+        """A hit whose edge is written in latin letters must not be glued to other latin
+        letters or digits in the original (sb is not in "usb", huikou not in "chuikoul")."""
+        s, e = self.span(start, end)
+        text = self.folded
+        if _is_latin(text[s]) and s > 0 and _is_latin(text[s - 1]):
+            return False
+        if _is_latin(text[e - 1]) and e < len(text) and _is_latin(text[e]):
+            return False
+        return True
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+@dataclass
+class RuleEngine:
+    """Compiled rules. ``match(message)`` / ``match_batch(messages)`` return violations."""
+
+    rules: list[Rule]
+    directory: Any = None
+    group_window_ms: int = DEFAULT_GROUP_WINDOW_MS
+    _compiled: list[_Compiled] = field(init=False, default_factory=list)
+    _roles: list[list[tuple[int, int, int, int]]] = field(init=False, default_factory=list)
+    _always: list[int] = field(init=False, default_factory=list)
+    _groups: dict[tuple[str, str], tuple[int, int]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rules = [r for r in self.rules if r.enabled]
+        self._warn_unknown_scope()
+        patterns: dict[str, list[tuple[int, int, int, int]]] = {}
+        pinyin_patterns: dict[str, list[tuple[int, int, int, int]]] = {}
+
+        def add(form: str, ri: int, role: int, item: int, sub: int = 0) -> None:
+            patterns.setdefault(form, []).append((ri, role, item, sub))
+
+        for ri, rule in enumerate(self.rules):
+            for ki, kw in enumerate(rule.keywords):
+                add(kw.normalized, ri, _KW, ki)
+                for form in kw.forms()[1:]:  # pinyin: matched on the pinyin view, see _match_one
+                    pinyin_patterns.setdefault(form, []).append((ri, _KW, ki, 0))
+            for ai, phrase in enumerate(rule.allow):
+                add(normalize_fast(phrase), ri, _ALLOW, ai)
+            for ei, phrase in enumerate(rule.exclude):
+                add(normalize_fast(phrase), ri, _EXCLUDE, ei)
+            for ni, near in enumerate(rule.near):
+                for ti, term in enumerate(near.terms):
+                    add(normalize_fast(term), ri, _NEAR, ni, ti)
+            pii = frozenset(b for b in rule.behaviours if b in PII_KINDS)
+            compiled = _Compiled(
+                rule=rule,
+                regexes=[check_regex(p) for p in rule.regex],
+                msgtype_behaviours=frozenset(b for b in rule.behaviours if b in MSGTYPE_BEHAVIOURS),
+                pii_behaviours=pii,
+                scope_departments=frozenset(rule.scope_departments),
+                scope_users=frozenset(rule.scope_users),
+                msgtypes=frozenset(rule.msgtypes),
+                chat_kinds=frozenset(rule.chat_kinds),
+            )
+            self._compiled.append(compiled)
+            if rule.regex or rule.behaviours:
+                self._always.append(ri)
+        self.matcher = PatternMatcher(patterns)
+        self.pinyin_matcher = PatternMatcher(pinyin_patterns)
+        # One id space for both automata: pinyin pattern ids follow the plain ones.
+        self._forms = self.matcher.patterns + self.pinyin_matcher.patterns
+        self._roles = [patterns[p] for p in self.matcher.patterns] + [
+            pinyin_patterns[p] for p in self.pinyin_matcher.patterns
+        ]
+        logger.info("rule engine: %d rules, %d patterns", len(self.rules), len(self.matcher))
+
+    @classmethod
+    def from_store(cls, store: Any, directory: Any = None) -> "RuleEngine":
+        """The enabled rules' current versions from the store."""
+        from analyzers.rules.store import list_rules
+
+        return cls(list_rules(store, enabled_only=True), directory)
+
+    def _warn_unknown_scope(self) -> None:
+        if self.directory is None or not getattr(self.directory, "departments", None):
+            return
+        known = {int(d["id"]) for d in self.directory.departments}
+        for r in self.rules:
+            missing = [d for d in r.scope_departments if d not in known]
+            if missing:
+                logger.warning("rule %s (%s) names departments no longer in the directory: %s", r.id, r.name, missing)
+
+    # ------------------------------------------------------------------ matching
+    def match(self, message: Message) -> list[Violation]:
+        """The violations of one message (group keys assigned against earlier calls)."""
+        found = self._match_one(message)
+        self._assign_groups(found)
+        return found
+
+    def match_batch(self, messages: Iterable[Message]) -> list[Violation]:
+        """The violations of many messages; group keys assigned in time order."""
+        found: list[Violation] = []
+        for m in messages:
+            found.extend(self._match_one(m))
+        found.sort(key=lambda v: v.time_ms)
+        self._assign_groups(found)
+        return found
+
+    def _match_one(self, message: Message) -> list[Violation]:
+        text = message.text or ""
+        normalized = normalize_fast(text)
+        hits = self.matcher.find(normalized)
+        if len(self.pinyin_matcher) and _HAS_LATIN.search(normalized):
+            hits = hits + self._pinyin_hits(normalized)
+        if not hits and not self._always:
+            return []
+        by_rule: dict[int, list[tuple[int, ...]]] = {}
+        roles = self._roles
+        for start, end, pid in hits:
+            for ri, role, item, sub in roles[pid]:
+                by_rule.setdefault(ri, []).append((role, item, sub, start, end, pid))
+        candidates = set(self._always)
+        candidates.update(ri for ri, hs in by_rule.items() if any(h[0] in (_KW, _NEAR) for h in hs))
+        if not candidates:
+            return []
+        view = _MessageView(message, normalized)
+        out: list[Violation] = []
+        for ri in sorted(candidates):
+            compiled = self._compiled[ri]
+            if not compiled.allows(message):
+                continue
+            v = self._verify(compiled, view, by_rule.get(ri, []))
+            if v is not None:
+                out.append(v)
+        return out
+
+    def _pinyin_hits(self, normalized: str) -> list[tuple[int, int, int]]:
+        """Pinyin keyword hits on the pinyin view, as normalized offsets. A hit must cover
+        at least one character written in latin letters: homophones written in Chinese
+        characters (报本 for 保本) are not evasions."""
+        view, offsets = pinyin_view(normalized)
+        base = len(self.matcher)
+        out = []
+        for start, end, pid in self.pinyin_matcher.find(view):
+            s, e = offsets[start], offsets[end - 1] + 1
+            if start > 0 and offsets[start] == offsets[start - 1]:
+                continue  # starts inside one character's pinyin
+            if end < len(view) and offsets[end] == offsets[end - 1]:
+                continue  # ends inside one character's pinyin
+            if _HAS_LATIN.search(normalized, s, e):
+                out.append((s, e, base + pid))
+        return out
+
+    def _verify(self, c: _Compiled, view: _MessageView, hits: list[Any]) -> Violation | None:
+        rule = c.rule
+        if any(h[0] == _EXCLUDE for h in hits):
+            return None
+        allowed = [(h[3], h[4]) for h in hits if h[0] == _ALLOW]
+        patterns = self._forms
+
+        def counts(start: int, end: int, form: str, word_mode: bool) -> bool:
+            if any(a <= start and end <= b for a, b in allowed):
+                return False
+            if word_mode and not (start in view.boundaries and end in view.boundaries):
+                return False
+            if (_LATIN.match(form[0]) or _LATIN.match(form[-1])) and not view.latin_ok(start, end):
+                return False
+            return True
+
+        terms: list[str] = []
+        spans: list[tuple[int, int]] = []
+        notes: list[str] = []
+
+        # keywords
+        kw_occ: dict[int, list[_Occurrence]] = {}
+        for role, item, _sub, start, end, pid in hits:
+            if role != _KW:
+                continue
+            kw = rule.keywords[item]
+            form = patterns[pid]
+            if counts(start, end, form, kw.match == "word"):
+                kw_occ.setdefault(item, []).append(_Occurrence(start, end, form))
+        if rule.keywords and len(kw_occ) >= rule.required_count:
+            for item in sorted(kw_occ):
+                kw = rule.keywords[item]
+                terms.append(kw.term)
+                for occ in kw_occ[item]:
+                    s, e = view.span(occ.start, occ.end)
+                    spans.append((s, e))
+                    written = (view.message.text or "")[s:e]
+                    if written != kw.term and f"{kw.term}→{written}" not in notes:
+                        notes.append(f"{kw.term}→{written}")
+
+        # proximity
+        for ni, near in enumerate(rule.near):
+            per_term: list[list[tuple[int, int]]] = [[] for _ in near.terms]
+            for role, item, sub, start, end, pid in hits:
+                if role == _NEAR and item == ni and counts(start, end, patterns[pid], False):
+                    per_term[sub].append((start, end))
+            best = _near_window(per_term, near.within)
+            if best is not None:
+                for t, (s, e) in zip(near.terms, best):
+                    if t not in terms:
+                        terms.append(t)
+                    spans.append(view.span(s, e))
+
+        # regular expressions (on the width/case-folded original: offsets are original offsets)
+        for pattern, compiled in zip(rule.regex, c.regexes):
+            found = [(m.start(), m.end()) for m in compiled.finditer(view.folded) if m.end() > m.start()]
+            if found:
+                terms.append(f"regex:{pattern}")
+                spans.extend(found)
+
+        # behaviours
+        msgtype = view.message.msgtype
+        if msgtype in c.msgtype_behaviours:
+            terms.append(f"msgtype:{msgtype}")
+        if c.pii_behaviours:
+            for d in view.detections(c.pii_behaviours):
+                if d.kind not in terms:
+                    terms.append(d.kind)
+                spans.append((d.start, d.end))
+
+        if not terms:
+            return None
+        m = view.message
+        merged = sorted(set(spans))
+        return Violation(
+            msgid=m.msgid,
+            rule_id=rule.id,
+            rule_version=rule.version,
+            rule_name=rule.name,
+            category=rule.category,
+            severity=rule.severity,
+            terms=terms,
+            spans=[[s, e] for s, e in merged],
+            time_ms=m.time_ms,
+            sender=m.sender,
+            chat_id=m.chat_id,
+            chat_kind=m.chat_kind,
+            employees=list(m.employees),
+            departments=list(m.departments),
+            explanation=_explain(rule, terms, notes),
+        )
+
+    # ------------------------------------------------------------------ grouping
+    def _assign_groups(self, violations: list[Violation]) -> None:
+        """Hits of one rule in one conversation less than the window apart share a group."""
+        for v in violations:
+            key = (v.rule_id, v.chat_id)
+            start, last = self._groups.get(key, (None, None))
+            if start is None or abs(v.time_ms - last) > self.group_window_ms:
+                start = v.time_ms
+            self._groups[key] = (start, max(v.time_ms, last or v.time_ms))
+            v.group_key = f"{v.rule_id}|{v.chat_id}|{start}"
+        if len(self._groups) > 100_000:  # keep memory bounded on a long-running pipeline
+            newest = max(last for _s, last in self._groups.values())
+            self._groups = {k: g for k, g in self._groups.items() if newest - g[1] <= self.group_window_ms}
+
+
+def _near_window(per_term: list[list[tuple[int, int]]], within: int) -> tuple[tuple[int, int], ...] | None:
+    """Occurrences of every term lying in a window with at most ``within`` other characters."""
+    if any(not occ for occ in per_term):
+        return None
+    best = None
+    for combo in itertools.islice(itertools.product(*per_term), 10_000):
+        window = max(e for _s, e in combo) - min(s for s, _e in combo)
+        other = window - sum(e - s for s, e in combo)
+        if other <= within and (best is None or window < best[0]):
+            best = (window, combo)
+    return best[1] if best else None
+
+
+def _explain(rule: Rule, terms: list[str], notes: list[str]) -> str:
+    text = f"Rule “{rule.name}” (v{rule.version}, {rule.severity}) matched {', '.join(terms)}"
+    if notes:
+        text += f"; written evasively as {', '.join(notes)}"
+    return text + "."
