@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from chatarchive.errors import BadInput, DecryptError, SourceError
 from chatarchive.settings import Settings
-from indexer.decrypt import Decryptor, KeyRing
+from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.source.base import EncryptedRecord, Source
 from indexer.source.sdk import SIGNATURES, MediaData_t, RetryPolicy, SdkSource, Slice_t
 
@@ -614,22 +614,27 @@ def test_concurrent_pulls_use_one_handle_per_thread(stub_so: Path, stub_env: dic
 # ---- the simulator's archive -----------------------------------------------------------------
 
 
-def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """GIVEN an archive written by `chatarchive simulate` (with faults and a withheld key)
-    WHEN the binding pulls it through the stub and the Decryptor decrypts it with the archive's keys
-    THEN every record whose msgid is not faulted decrypts to exactly its truth.jsonl line, and the
-    faulted ones fail with a reason instead of being dropped."""
-    try:
-        import indexer.source.simulator  # noqa: F401
-    except ImportError:
-        pytest.skip("indexer.source.simulator has not landed yet")
-    out = tmp_path / "sim"
+def simulated_archive(out: Path, messages: int, seed: int, fault_rate: float) -> None:
+    """`chatarchive simulate` (the product's command); the same generator through its Python
+    API while the command is not registered yet."""
     cmd = [sys.executable, "-c", "from chatarchive.cli import main; main()", "--json", "simulate", "--out", str(out),
-           "--messages", "300", "--seed", "11", "--fault-rate", "0.05"]
+           "--messages", str(messages), "--seed", str(seed), "--fault-rate", str(fault_rate)]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     if result.returncode != 0 and "No such command" in result.stderr:
-        pytest.skip("`chatarchive simulate` is not registered yet")
+        generate = pytest.importorskip("indexer.source.simulator.generate", reason="the simulator has not landed")
+        generate.simulate(out, messages, seed=seed, fault_rate=fault_rate)
+        return
     assert result.returncode == 0, result.stderr
+
+
+def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN an archive written by the simulator (faults, transient errors, a withheld key, media)
+    WHEN the binding pulls it through the stub and the Decryptor decrypts it with the archive's keys
+    THEN every record that is not faulted decrypts to exactly its truth.jsonl line, each faulted one
+    fails with its own reason instead of being dropped, records of the withheld key version decrypt
+    once that key is added, and every media file reassembles to its bytes with its md5."""
+    out = tmp_path / "sim"
+    simulated_archive(out, messages=300, seed=11, fault_rate=0.05)
     sim = json.loads((out / "sim.json").read_text())
     monkeypatch.setenv("WWF_STUB_DIR", str(out))
     for var in STUB_ENV_VARS:
@@ -638,23 +643,42 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
     for line in (out / "truth.jsonl").read_bytes().splitlines():
         truth[json.loads(line.decode(), strict=False)["msgid"]] = line
     faulted = {json.loads(l)["seq"]: json.loads(l)["fault"] for l in (out / "faults.jsonl").read_text().splitlines()}
+    expected_code = {"bad_base64": 10008, "truncated_ciphertext": 10006, "missing_key": 10007}
 
-    with SdkSource(stub_so, sim["corpid"], sim["secret"],
-                   retry=RetryPolicy(attempts=8, initial_delay=0.0001)) as src:
-        records = pull_all(src, 1000)
-        with Decryptor(KeyRing.load(out / "keys"), src, workers=2) as decryptor:
+    sleep = RecordingSleep()
+    with SdkSource(stub_so, sim["corpid"], sim["secret"], retry=RetryPolicy(attempts=10, initial_delay=0.0001),
+                   sleep=sleep) as src:
+        records = pull_all(src, 1000 if sim["transient_fault_rate"] == 0 else 50)
+        keyring = KeyRing.load(out / "keys")
+        with Decryptor(keyring, src, workers=2) as decryptor:
             plain = decryptor.decrypt_batch(records)
-    assert len(records) > 0
-    assert [r.seq for r in records] == sorted(r.seq for r in records)
-    ok = 0
-    for record, result in zip(records, plain):
+            for version in sim["withheld_key_versions"]:
+                keyring.add(version, load_private_key(out / "withheld-keys" / f"v{version}.pem"))
+            with_withheld = decryptor.decrypt_batch(records)
+        media = [json.loads(l) for l in (out / "media" / "index.jsonl").read_text().splitlines()]
+        for entry in media:
+            data = src.fetch_media(entry["sdkfileid"], size=entry["size"],
+                                   md5sum="" if entry["bad_md5"] else entry["md5sum"])
+            assert data == (out / entry["file"]).read_bytes()
+
+    assert len(records) == len(stub_env_seqs(out))
+    assert [r.seq for r in records] == stub_env_seqs(out)
+    for record, result, retried in zip(records, plain, with_withheld):
         fault = faulted.get(record.seq)
         if fault in (None, "duplicate_seq"):
             assert result == truth[record.msgid], record.seq
-            ok += 1
         elif fault == "bad_json":
-            assert isinstance(result, bytes)  # decrypts; the JSON inside is what is broken
+            assert isinstance(result, bytes) and result != truth[record.msgid]  # decrypts; the JSON is broken
         else:
-            assert isinstance(result, DecryptError), (record.seq, fault)
-    assert ok >= len(truth) * 0.8
+            assert isinstance(result, DecryptError) and result.code == expected_code[fault], (record.seq, fault)
+        if fault == "missing_key":
+            assert retried == truth[record.msgid]
+    assert sum(isinstance(r, bytes) for r in plain) >= len(records) * 0.8
+    assert any(entry["size"] > CHUNK for entry in media), "the simulator should make media > 512 KiB"
+    if sim["transient_fault_rate"] > 0:
+        assert sleep.delays, "the archive's transient faults should have been retried"
 
+
+def stub_env_seqs(out: Path) -> list[int]:
+    raw = (out / "chatdata.idx").read_bytes()
+    return [struct.unpack_from("<QQ", raw, i)[0] for i in range(0, len(raw), 16)]
