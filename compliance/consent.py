@@ -124,11 +124,11 @@ def apply_consent_policy(
         messages = list(settings_or_messages or [])  # type: ignore[arg-type]
     else:
         settings = settings_or_messages if isinstance(settings_or_messages, Settings) else settings
-    record_events(store, messages)
     if policy is None:
         policy = str(getattr(settings, "consent_policy", None) or {s.name: s.default for s in SETTINGS}["consent_policy"])
     if policy not in POLICIES:
         raise BadInput(f"consent_policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+    record_events(store, messages)
     if policy == "keep":
         return messages
     externals = sorted({x for m in messages for x in m.externals})

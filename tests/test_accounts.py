@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,54 @@ def test_scope_for(account: dict[str, Any], expected: Scope) -> None:
     assert scope == expected
     if not expected.all and not expected.departments and not expected.users:
         assert scope.is_empty and not scope.all
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _cli(data: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from chatarchive.cli import main
+
+    return CliRunner().invoke(main, ["--data", str(data), "--json", *args], env=env, catch_exceptions=False)
+
+
+def test_cli_accounts_add_list_disable(tmp_path: Path) -> None:
+    """GIVEN an empty store WHEN accounts are added, listed and disabled from the CLI THEN
+    the JSON follows the contract and no password hash is ever printed."""
+    pytest.importorskip("store.embedded")
+    data = tmp_path / "data"
+    env = {"PW": "a long password"}
+    added = _cli(data, "accounts", "add", "auditor1", "--role", "auditor", "--scope-dept", "2", "--scope-user",
+                 "zhangwei", "--password-env", "PW", env=env)
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout) == {"name": "auditor1", "role": "auditor",
+                                        "scope": {"departments": [2], "users": ["zhangwei"]}}
+    assert _cli(data, "accounts", "add", "root", "--role", "super", "--password-env", "PW", env=env).exit_code == 0
+    listed = _cli(data, "accounts", "list")
+    assert [a["name"] for a in json.loads(listed.stdout)["accounts"]] == ["auditor1", "root"]
+    assert "argon2" not in listed.stdout
+    assert _cli(data, "accounts", "disable", "auditor1").exit_code == 0
+    assert json.loads(_cli(data, "accounts", "list").stdout)["accounts"][0]["disabled"] is True
+    assert _cli(data, "accounts", "passwd", "root", "--password-env", "PW", env={"PW": "another password"}).exit_code == 0
+
+
+CLI_BAD = [
+    ("unknown-role", ["accounts", "add", "a", "--role", "god", "--password-env", "PW"], ""),
+    ("malformed-dept", ["accounts", "add", "a", "--role", "auditor", "--scope-dept", "x", "--password-env", "PW"],
+     "must be a number"),
+    ("missing-env", ["accounts", "add", "a", "--role", "viewer", "--password-env", "NOPE"], "not set"),
+    ("unknown-account", ["accounts", "passwd", "ghost", "--password-env", "PW"], "no account"),
+]
+
+
+@pytest.mark.parametrize("args,message", [c[1:] for c in CLI_BAD], ids=[c[0] for c in CLI_BAD])
+def test_cli_bad_input_is_exit_2_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
+    pytest.importorskip("store.embedded")
+    data = tmp_path / "data"
+    result = _cli(data, *args, env={"PW": "a long password"})
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert json.loads(_cli(data, "accounts", "list").stdout)["accounts"] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -261,3 +262,115 @@ def test_a_day_that_lost_messages_is_not_resealed_silently(sealed: Any) -> None:
     result = integrity.update_digests(sealed)
     assert result.refused == [integrity.day_of(T0 + 2 * DAY)]
     assert not integrity.verify_messages(sealed).ok
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _cli(data: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from chatarchive.cli import main
+
+    return CliRunner().invoke(main, ["--data", str(data), "--json", *args], env=env, catch_exceptions=False)
+
+
+def _seed_cli_store(data: Path) -> None:
+    from store.embedded import EmbeddedStore
+
+    s = EmbeddedStore(data)
+    s.init()
+    messages = [_message(i, i % 2) for i in range(1, 7)]
+    s.write_batch(Batch(messages=messages, checkpoint=6))
+    s.refresh()
+    integrity.update_digests(s)
+    for i in range(3):
+        audit.record(s, "admin", "search", "", {"query": f"q{i}"})
+    s.close()
+
+
+def test_cli_audit_verify_passes_then_names_a_deleted_entry(tmp_path: Path) -> None:
+    """GIVEN an intact archive WHEN `audit verify` runs THEN exit 0; GIVEN the second audit
+    entry deleted from the store THEN exit 1 and the message names seq 2."""
+    pytest.importorskip("store.embedded")
+    from store.embedded import EmbeddedStore
+
+    data = tmp_path / "data"
+    _seed_cli_store(data)
+    ok = _cli(data, "audit", "verify")
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.stdout)
+    assert report["ok"] and report["audit"]["checked"] == 3 and report["messages"]["messages"] == 6
+
+    s = EmbeddedStore(data)
+    s.init()
+    second = [r for r in s.find_records("audit") if r["seq"] == 2][0]
+    assert s.delete_record("audit", second["_id"])
+    s.close()
+    bad = _cli(data, "audit", "verify")
+    assert bad.exit_code == 1
+    assert "entry seq 2 is missing" in bad.stderr
+    assert json.loads(bad.stdout)["audit"]["first_bad_seq"] == 2
+
+
+def test_cli_export_writes_file_and_manifest_and_is_audited(tmp_path: Path) -> None:
+    """GIVEN stored messages WHEN exported with a reason THEN FILE and FILE.manifest.json hold
+    the count, the file's sha256 and each message's hash; the export is in the audit trail."""
+    pytest.importorskip("store.embedded")
+    import hashlib
+
+    data = tmp_path / "data"
+    _seed_cli_store(data)
+    out = tmp_path / "export.csv"
+    result = _cli(data, "export", "", "--format", "csv", "--out", str(out), "--reason", "case 7 request")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc == {"count": 6, "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+    manifest = json.loads(out.with_name("export.csv.manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["count"], manifest["sha256"], manifest["reason"], manifest["query"]) == (6, doc["sha256"], "case 7 request", "")
+    assert {m["msgid"] for m in manifest["messages"]} == {f"m{i}" for i in range(1, 7)}
+    assert all(len(m["raw_sha256"]) == 64 for m in manifest["messages"])
+    logged = json.loads(_cli(data, "audit", "list", "--action", "export").stdout)["entries"]
+    assert logged[0]["reason"] == "case 7 request" and logged[0]["details"]["count"] == 6
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "xlsx"])
+def test_cli_export_other_formats(tmp_path: Path, fmt: str) -> None:
+    pytest.importorskip("store.embedded")
+    data = tmp_path / "data"
+    _seed_cli_store(data)
+    out = tmp_path / f"export.{fmt}"
+    result = _cli(data, "export", "", "--format", fmt, "--out", str(out), "--reason", "case 7")
+    assert result.exit_code == 0, result.output
+    if fmt == "jsonl":
+        assert len(out.read_text(encoding="utf-8").splitlines()) == 6
+    else:
+        from openpyxl import load_workbook
+
+        assert load_workbook(out).active.max_row == 7  # header + 6
+
+
+def test_cli_export_with_an_empty_reason_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    pytest.importorskip("store.embedded")
+    data = tmp_path / "data"
+    _seed_cli_store(data)
+    out = tmp_path / "export.csv"
+    result = _cli(data, "export", "", "--format", "csv", "--out", str(out), "--reason", " ")
+    assert result.exit_code == 2
+    assert "reason" in result.stderr
+    assert not out.exists() and not out.with_name("export.csv.manifest.json").exists()
+
+
+def test_cli_export_as_a_scoped_account_sees_only_its_scope(tmp_path: Path) -> None:
+    """GIVEN an auditor scoped to a department no message belongs to WHEN exporting as that
+    account THEN nothing is exported."""
+    pytest.importorskip("store.embedded")
+    data = tmp_path / "data"
+    _seed_cli_store(data)
+    added = _cli(data, "accounts", "add", "outsider", "--role", "auditor", "--scope-dept", "7",
+                 "--password-env", "PW", env={"PW": "a long password"})
+    assert added.exit_code == 0, added.output
+    out = tmp_path / "export.jsonl"
+    result = _cli(data, "export", "", "--format", "jsonl", "--out", str(out), "--reason", "case 8", "--as", "outsider")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["count"] == 0

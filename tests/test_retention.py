@@ -201,3 +201,38 @@ def test_mask_raw_masks_nested_json_strings_and_keeps_ids() -> None:
     masked = json.loads(mask_raw(raw))
     assert masked["from"] == "zhangwei"
     assert "13812345678" not in masked["mixed"]["item"][0]["content"]
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _cli(data: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from chatarchive.cli import main
+
+    return CliRunner().invoke(main, ["--data", str(data), "--json", *args], env=env, catch_exceptions=False)
+
+
+def test_cli_retention_and_holds(tmp_path: Path) -> None:
+    """GIVEN a legal minimum of 180 days WHEN a shorter policy is set THEN exit 2 and the
+    policy is unchanged; a valid policy, a hold and a dry-run purge report as JSON."""
+    pytest.importorskip("store.embedded")
+    data = tmp_path / "data"
+    env = {"CHATARCHIVE_RETENTION_MINIMUM_DAYS": "180"}
+    refused = _cli(data, "retention", "set", "--days", "30", env=env)
+    assert refused.exit_code == 2 and "legal minimum" in refused.stderr
+    assert json.loads(_cli(data, "retention", "show", env=env).stdout)["days"] == 0
+    ok = _cli(data, "retention", "set", "--days", "365", "--class", "media=200", "--action", "mask", env=env)
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout) == {"days": 365, "action": "mask", "classes": {"media": 200}}
+    hold = _cli(data, "holds", "add", "employee", "lina", "--reason", "case 9")
+    assert hold.exit_code == 0, hold.output
+    hold_id = json.loads(hold.stdout)["id"]
+    assert [h["id"] for h in json.loads(_cli(data, "holds", "list").stdout)["holds"]] == [hold_id]
+    assert _cli(data, "holds", "add", "employee", "lina", "--reason", "").exit_code == 2
+    purge = _cli(data, "retention", "purge", "--dry-run", env=env)
+    assert purge.exit_code == 0, purge.output
+    assert json.loads(purge.stdout)["dry_run"] is True
+    assert _cli(data, "holds", "release", hold_id, "--reason", "closed").exit_code == 0
+    assert json.loads(_cli(data, "holds", "list").stdout)["holds"] == []
