@@ -15,7 +15,7 @@ from compliance import accounts as acc
 from compliance import audit
 from compliance.access import PERMISSIONS, ROLES, require, scope_for
 from indexer.directory import Directory
-from tests.compliance_records import open_test_store
+from store.embedded import EmbeddedStore
 
 NOW = 1_763_600_000_000
 MIN = 60_000
@@ -25,6 +25,13 @@ ORG = Directory(
     departments=[{"id": 1, "name": "总部", "parentid": 0}, {"id": 2, "name": "财富管理部", "parentid": 1}],
     employees=[{"userid": "zhangwei", "name": "张伟", "departments": [2]}],
 )
+
+
+def open_test_store(path: Path) -> EmbeddedStore:
+    """A real, initialised embedded store in a tmp dir."""
+    store = EmbeddedStore(path)
+    store.init()
+    return store
 
 
 @pytest.fixture
@@ -220,7 +227,6 @@ def _cli(data: Path, *args: str, env: dict[str, str] | None = None) -> Any:
 def test_cli_accounts_add_list_disable(tmp_path: Path) -> None:
     """GIVEN an empty store WHEN accounts are added, listed and disabled from the CLI THEN
     the JSON follows the contract and no password hash is ever printed."""
-    pytest.importorskip("store.embedded")
     data = tmp_path / "data"
     env = {"PW": "a long password"}
     added = _cli(data, "accounts", "add", "auditor1", "--role", "auditor", "--scope-dept", "2", "--scope-user",
@@ -248,7 +254,6 @@ CLI_BAD = [
 
 @pytest.mark.parametrize("args,message", [c[1:] for c in CLI_BAD], ids=[c[0] for c in CLI_BAD])
 def test_cli_bad_input_is_exit_2_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
-    pytest.importorskip("store.embedded")
     data = tmp_path / "data"
     result = _cli(data, *args, env={"PW": "a long password"})
     assert result.exit_code == 2

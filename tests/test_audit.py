@@ -12,9 +12,16 @@ import pytest
 from chatarchive.errors import BadInput
 from chatarchive.models import Batch, Message
 from compliance import audit, integrity
-from tests.compliance_records import open_test_store
+from store.embedded import EmbeddedStore
 
 T0 = 1_763_600_000_000  # 2025-11-20 ~09:33 Asia/Shanghai
+
+
+def open_test_store(path: Path) -> EmbeddedStore:
+    """A real, initialised embedded store in a tmp dir."""
+    store = EmbeddedStore(path)
+    store.init()
+    return store
 
 
 @pytest.fixture
@@ -292,7 +299,6 @@ def _seed_cli_store(data: Path) -> None:
 def test_cli_audit_verify_passes_then_names_a_deleted_entry(tmp_path: Path) -> None:
     """GIVEN an intact archive WHEN `audit verify` runs THEN exit 0; GIVEN the second audit
     entry deleted from the store THEN exit 1 and the message names seq 2."""
-    pytest.importorskip("store.embedded")
     from store.embedded import EmbeddedStore
 
     data = tmp_path / "data"
@@ -316,7 +322,6 @@ def test_cli_audit_verify_passes_then_names_a_deleted_entry(tmp_path: Path) -> N
 def test_cli_export_writes_file_and_manifest_and_is_audited(tmp_path: Path) -> None:
     """GIVEN stored messages WHEN exported with a reason THEN FILE and FILE.manifest.json hold
     the count, the file's sha256 and each message's hash; the export is in the audit trail."""
-    pytest.importorskip("store.embedded")
     import hashlib
 
     data = tmp_path / "data"
@@ -336,7 +341,6 @@ def test_cli_export_writes_file_and_manifest_and_is_audited(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("fmt", ["jsonl", "xlsx"])
 def test_cli_export_other_formats(tmp_path: Path, fmt: str) -> None:
-    pytest.importorskip("store.embedded")
     data = tmp_path / "data"
     _seed_cli_store(data)
     out = tmp_path / f"export.{fmt}"
@@ -351,7 +355,6 @@ def test_cli_export_other_formats(tmp_path: Path, fmt: str) -> None:
 
 
 def test_cli_export_with_an_empty_reason_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
-    pytest.importorskip("store.embedded")
     data = tmp_path / "data"
     _seed_cli_store(data)
     out = tmp_path / "export.csv"
@@ -364,7 +367,6 @@ def test_cli_export_with_an_empty_reason_is_exit_2_and_writes_nothing(tmp_path: 
 def test_cli_export_as_a_scoped_account_sees_only_its_scope(tmp_path: Path) -> None:
     """GIVEN an auditor scoped to a department no message belongs to WHEN exporting as that
     account THEN nothing is exported."""
-    pytest.importorskip("store.embedded")
     data = tmp_path / "data"
     _seed_cli_store(data)
     added = _cli(data, "accounts", "add", "outsider", "--role", "auditor", "--scope-dept", "7",

@@ -14,7 +14,7 @@ from chatarchive.settings import Settings
 from compliance import audit, integrity, retention
 from compliance.masking import MASK, mask_raw, mask_text
 from indexer.directory import Directory
-from tests.compliance_records import open_test_store
+from store.embedded import EmbeddedStore
 
 DAY = 86_400_000
 NOW = 1_763_600_000_000
@@ -25,6 +25,13 @@ ORG = Directory(
                {"userid": "lina", "name": "李娜", "departments": [1]}],
     externals=[{"id": CUSTOMER, "name": "王小明"}],
 )
+
+
+def open_test_store(path: Path) -> EmbeddedStore:
+    """A real, initialised embedded store in a tmp dir."""
+    store = EmbeddedStore(path)
+    store.init()
+    return store
 
 
 def _message(msgid: str, age_days: float, *, sender: str = "zhangwei", to: str = "lina", msgtype: str = "text",
@@ -217,7 +224,6 @@ def _cli(data: Path, *args: str, env: dict[str, str] | None = None) -> Any:
 def test_cli_retention_and_holds(tmp_path: Path) -> None:
     """GIVEN a legal minimum of 180 days WHEN a shorter policy is set THEN exit 2 and the
     policy is unchanged; a valid policy, a hold and a dry-run purge report as JSON."""
-    pytest.importorskip("store.embedded")
     data = tmp_path / "data"
     env = {"CHATARCHIVE_RETENTION_MINIMUM_DAYS": "180"}
     refused = _cli(data, "retention", "set", "--days", "30", env=env)
