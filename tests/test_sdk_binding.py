@@ -682,3 +682,29 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
 def stub_env_seqs(out: Path) -> list[int]:
     raw = (out / "chatdata.idx").read_bytes()
     return [struct.unpack_from("<QQ", raw, i)[0] for i in range(0, len(raw), 16)]
+
+
+def test_chatarchive_pull_through_the_vendor_sdk_binding(stub_so: Path, stub_env: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    """GIVEN the archive's two private keys registered with `chatarchive keys add` and the
+    credentials in the environment
+    WHEN `chatarchive pull --source sdk:PATH --once` runs (the product's own command line)
+    THEN every record is pulled, decrypted and stored, none dead-lettered, up to the last seq."""
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k not in STUB_ENV_VARS and not k.startswith("CHATARCHIVE_")}
+    env.update(WWF_STUB_DIR=str(stub_env["dir"]), CHATARCHIVE_CORPID=CORPID, CHATARCHIVE_SECRET=SECRET,
+               CHATARCHIVE_MEDIA="false")
+    cli = [sys.executable, "-c", "from chatarchive.cli import main; main()", "--data", str(data), "--json"]
+    for version in (1, 2):
+        pem = stub_env["dir"] / "keys" / f"v{version}.pem"
+        added = subprocess.run([*cli, "keys", "add", "--version", str(version), "--pem", str(pem)],
+                               env=env, capture_output=True, text=True)
+        assert added.returncode == 0 and json.loads(added.stdout) == {"version": version}, added.stderr
+    pulled = subprocess.run([*cli, "pull", "--source", f"sdk:{stub_so}", "--once"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert pulled.returncode == 0, pulled.stderr[-3000:]
+    result = json.loads(pulled.stdout)
+    n = len(stub_env["records"])
+    assert (result["pulled"], result["stored"], result["deadletter"]) == (n, n, 0)
+    assert result["last_seq"] == stub_env["records"][-1]["seq"]
+    assert SECRET not in pulled.stderr
