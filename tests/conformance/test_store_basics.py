@@ -8,13 +8,16 @@ from store.base import Store
 from tests.conformance.corpus import Factory
 
 
-def violation(message, rule_id: str = "r1", **kw) -> Violation:
-    return Violation(
+def violation(message, rule_id: str = "r1", **overrides) -> Violation:
+    """A violation of ``rule_id`` on ``message`` (fields as the rules engine fills them)."""
+    fields = dict(
         msgid=message.msgid, rule_id=rule_id, rule_version=1, rule_name="私下交易", category="私下交易监控",
         severity="high", terms=["回扣"], spans=[[0, 2]], time_ms=message.time_ms, sender=message.sender,
         chat_id=message.chat_id, chat_kind=message.chat_kind, employees=message.employees,
-        departments=message.departments, **kw,
+        departments=message.departments,
     )
+    fields.update(overrides)
+    return Violation(**fields)
 
 
 def test_init_reports_backend_and_is_repeatable(store: Store) -> None:
