@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from analyzers.rules.normalize import normalize_fast
 from analyzers.textfold import fold
 from chatarchive.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
 from store.base import AGG_FIELDS, VIOLATION_AGG_FIELDS
@@ -145,11 +146,11 @@ CASES: list[Case] = [
                  "aggregations": R.aggregations({"by_rule": {"terms": {"field": "rule_id", "size": 20}}}, allowed_fields=VIOLATION_AGG_FIELDS, time_zone="UTC")},
     ),
     Case("records_prefilter", SEARCH, lambda: {"query": R.record_prefilter("accounts", {"role": ["auditor", "viewer"], "locked": False, "_id": "x"}), "size": 1000}),
-    Case("rule_percolator_query", QUERY, lambda: R.rule_percolator_query(RULE, normalize=fold)),
-    Case("rule_percolator_query_regex", QUERY, lambda: R.rule_percolator_query({"name": "电话", "regex": [r"\d{11}"], "exclude": ["客服"]}, normalize=fold)),
-    Case("rule_percolator_query_all", QUERY, lambda: R.rule_percolator_query({"name": "a", "keywords": ["保证", "收益"], "require": "all"}, normalize=fold)),
-    Case("percolate", SEARCH, lambda: R.percolate_body([R.percolate_document(message(), fold(message().text))])),
-    Case("rule_document", ("mapped", "rules"), lambda: R.rule_document("r1", RULE, normalize=fold)),
+    Case("rule_percolator_query", QUERY, lambda: R.rule_percolator_query(RULE, normalize=normalize_fast)),
+    Case("rule_percolator_query_regex", QUERY, lambda: R.rule_percolator_query({"name": "电话", "regex": [r"\d{11}"], "exclude": ["客服"]}, normalize=normalize_fast)),
+    Case("rule_percolator_query_all", QUERY, lambda: R.rule_percolator_query({"name": "a", "keywords": ["保证", "收益"], "require": "all"}, normalize=normalize_fast)),
+    Case("percolate", SEARCH, lambda: R.percolate_body([R.percolate_document(message(), normalize_fast(message().text))])),
+    Case("rule_document", ("mapped", "rules"), lambda: R.rule_document("r1", RULE, normalize=normalize_fast)),
     Case("message_document", ("mapped", "messages"), lambda: R.message_document(message(), fold(message().text))),
     Case("violation_document", ("mapped", "violations"), lambda: R.violation_document(violation())),
     Case("deadletter_document", ("mapped", "deadletters"), lambda: R.deadletter_document(DeadLetter(seq=3, msgid="m3", reason="store: mapper_parsing_exception", stage="store", record={"msgid": "m3"}))),

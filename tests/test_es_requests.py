@@ -128,14 +128,26 @@ def test_aggregation_response_is_normalized_to_the_documented_shape() -> None:
         "m": {"value": 1699977600000.0, "value_as_string": "2023-11-14T16:00:00.000Z"},
     }
     assert R.normalize_aggregations(aggs, response) == {
-        "days": {"buckets": [{"key": 1699891200000, "doc_count": 2, "who": {"buckets": [{"key": "a", "doc_count": 2}]}}]},
-        "flag": {"buckets": [{"key": True, "doc_count": 3}, {"key": False, "doc_count": 1}]},
-        "dept": {"buckets": [{"key": 2, "doc_count": 4}]},
-        "h": {"buckets": [{"key": 0, "doc_count": 1}, {"key": 2000, "doc_count": 5}]},
+        "days": {"buckets": [{"key": 1699891200000, "doc_count": 2, "who": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [{"key": "a", "doc_count": 2}]}}]},
+        "flag": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [{"key": 1, "key_as_string": "true", "doc_count": 3}, {"key": 0, "key_as_string": "false", "doc_count": 1}]},
+        "dept": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [{"key": 2, "doc_count": 4}]},
+        "h": {"buckets": [{"key": 0.0, "doc_count": 1}, {"key": 2000.0, "doc_count": 5}]},
         "s": {"count": 2, "min": 1.0, "max": 3.0, "avg": 2.0, "sum": 4.0},
         "p": {"values": {"50.0": 2.0}},
         "c": {"value": 7},
         "m": {"value": 1699977600000.0},
+    }
+
+
+def test_empty_aggregations_follow_the_embedded_engine() -> None:
+    """GIVEN no matching documents WHEN normalized THEN metrics are None/0 exactly as the embedded engine reports."""
+    aggs = {"s": {"stats": {"field": "reply_ms"}}, "sum": {"sum": {"field": "reply_ms"}}, "n": {"value_count": {"field": "reply_ms"}},
+            "p": {"percentiles": {"field": "reply_ms", "percents": [50, 99]}}, "mx": {"max": {"field": "time"}}}
+    response = {"s": {"count": 0, "min": None, "max": None, "avg": None, "sum": 0.0}, "sum": {"value": 0.0}, "n": {"value": 0},
+                "p": {"values": {"50.0": None, "99.0": None}}, "mx": {"value": None}}
+    assert R.normalize_aggregations(aggs, response) == {
+        "s": {"count": 0, "min": None, "max": None, "avg": None, "sum": 0.0}, "sum": {"value": 0.0}, "n": {"value": 0},
+        "p": {"values": {"50.0": None, "99.0": None}}, "mx": {"value": None},
     }
 
 

@@ -452,49 +452,54 @@ def aggregations(aggs: dict[str, Any], *, allowed_fields: frozenset[str], time_z
     return out
 
 
-# Field kinds decide how a bucket key is normalized (the embedded engine's key types).
-BOOLEAN_FIELDS = frozenset({"flagged", "revoked", "has_external"})
-INTEGER_FIELDS = frozenset({"departments", "key_version", "reply_ms", "reply_business_ms", "time", "seq"})
-
-
-def _bucket_key(field: str, kind: str, bucket: dict[str, Any]) -> Any:
-    key = bucket["key"]
-    if field in BOOLEAN_FIELDS:
-        return bool(key)
-    if kind == "date_histogram" or field in INTEGER_FIELDS:
-        return int(key)
-    if isinstance(key, float) and key.is_integer():
-        return int(key)
-    return key
+def _bucket_key(kind: str, bucket: dict[str, Any]) -> Any:
+    if kind == "date_histogram":
+        return int(bucket["key"])
+    return bucket["key"]
 
 
 def normalize_aggregations(aggs: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    """Elasticsearch's response reduced to exactly the shape store.base documents."""
+    """Elasticsearch's response reduced to exactly what the embedded engine returns
+    (store.embedded.aggs.from_tantivy): the same keys, key types and empty-value rules."""
     out: dict[str, Any] = {}
     for name, spec in aggs.items():
         kind = next(k for k in spec if k not in ("aggs", "aggregations"))
-        field = spec[kind]["field"]
         sub = spec.get("aggs", spec.get("aggregations"))
-        result = response.get(name, {})
+        result = response.get(name) or {}
         if kind in BUCKET_AGGS:
             buckets = []
             for b in result.get("buckets", []):
-                if b.get("doc_count", 0) == 0:
+                if int(b.get("doc_count", 0)) == 0:
                     continue
-                item: dict[str, Any] = {"key": _bucket_key(field, kind, b), "doc_count": int(b["doc_count"])}
+                item: dict[str, Any] = {"key": _bucket_key(kind, b), "doc_count": int(b["doc_count"])}
+                if kind == "terms" and "key_as_string" in b:
+                    item["key_as_string"] = b["key_as_string"]
                 if sub:
                     item.update(normalize_aggregations(sub, b))
                 buckets.append(item)
-            out[name] = {"buckets": buckets}
+            if kind == "terms":
+                out[name] = {"doc_count_error_upper_bound": int(result.get("doc_count_error_upper_bound", 0)), "sum_other_doc_count": int(result.get("sum_other_doc_count", 0)), "buckets": buckets}
+            else:
+                out[name] = {"buckets": buckets}
         elif kind == "stats":
-            out[name] = {k: result.get(k) for k in ("count", "min", "max", "avg", "sum")}
+            count = int(result.get("count") or 0)
+            out[name] = {
+                "count": count,
+                "min": result.get("min") if count else None,
+                "max": result.get("max") if count else None,
+                "avg": result.get("avg") if count else None,
+                "sum": float(result.get("sum") or 0.0),
+            }
         elif kind == "percentiles":
-            values = result.get("values", {})
-            out[name] = {"values": {str(float(k)): v for k, v in values.items()}}
+            values = {str(float(k)): v for k, v in (result.get("values") or {}).items()}
+            percents = spec[kind].get("percents") or [1, 5, 25, 50, 75, 95, 99]
+            out[name] = {"values": {str(float(p)): values.get(str(float(p))) for p in percents}}
+        elif kind in ("value_count", "cardinality"):
+            out[name] = {"value": int(result.get("value") or 0)}
         else:
             value = result.get("value")
-            if kind in ("value_count", "cardinality") and value is not None:
-                value = int(value)
+            if kind == "sum" and value is None:
+                value = 0.0
             out[name] = {"value": value}
     return out
 
@@ -535,7 +540,8 @@ def rule_percolator_query(rule: dict[str, Any], *, normalize: Any) -> dict[str, 
     if rule_scope.get("users") or rule_scope.get("departments"):
         structured.append(scope_filter(Scope.of(rule_scope.get("departments", ()), rule_scope.get("users", ()))) or MATCH_ALL)
 
-    opaque = bool(rule.get("regex") or rule.get("behaviours") or rule.get("pinyin"))
+    keyword_pinyin = any(isinstance(k, dict) and k.get("pinyin") for k in rule.get("keywords") or [])
+    opaque = bool(rule.get("regex") or rule.get("behaviours") or rule.get("pinyin") or keyword_pinyin)
     alternatives: list[dict[str, Any]] = []
     keyword_phrases = [p for p in (phrase(_keyword_term(k)) for k in rule.get("keywords") or []) if p is not None]
     if keyword_phrases:
