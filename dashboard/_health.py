@@ -1,0 +1,45 @@
+"""The banner shown on every page when the pipeline reports a stall or another alert.
+
+``indexer.health`` keeps its counters (``meta/counters``: ``last_pull_ms``,
+``last_error``) and the alerts in force (``meta/alerts``: ``{"alerts": [{"kind",
+"severity", "message"}], "checked_ms"}``) in the store; this module only reads them.
+The stall is also computed here from ``last_pull_ms``, so the banner appears even when
+no scheduler has run ``health.check`` since the pull stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from chatarchive.archive import Archive
+
+log = logging.getLogger(__name__)
+
+
+def health_warning(archive: Archive, *, now_ms: int | None = None) -> str:
+    """One warning text (alerts joined), or "" when the pipeline is healthy or has not run."""
+    try:
+        store = archive.store
+        counters = store.get_record("meta", "counters") or {}
+        alerts = list((store.get_record("meta", "alerts") or {}).get("alerts") or [])
+    except Exception:  # noqa: BLE001 - a broken health record must not take the dashboard down
+        log.exception("cannot read the pipeline's health records")
+        return "无法读取采集状态 (cannot read the pipeline's health records)."
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    messages: list[str] = []
+    last = int(counters.get("last_pull_ms") or 0)
+    stall_hours = float(archive.settings.stall_alert_hours)
+    if last and (now - last) >= stall_hours * 3_600_000 and not any(a.get("kind") == "stall" for a in alerts):
+        hours = (now - last) / 3_600_000
+        messages.append(
+            f"会话采集已停滞 {hours:.1f} 小时 — no successful pull for {hours:.1f} h; WeCom deletes unpulled "
+            f"messages after 5 days. Last error: {counters.get('last_error', 'none')}"
+        )
+    for a in alerts:
+        if a.get("severity") == "error" or a.get("kind") == "stall":
+            messages.append(str(a.get("message") or a.get("kind")))
+    warnings = [str(a.get("message") or a.get("kind")) for a in alerts if a.get("severity") != "error" and a.get("kind") != "stall"]
+    if not messages and not warnings:
+        return ""
+    return "⚠ " + " · ".join(messages + warnings)

@@ -1,0 +1,138 @@
+"""The dashboard's access to the archive: one open store per process, the logged-in
+session, permissions, the organisation's names, and turning errors into messages.
+
+Pages never open a store themselves: they call ``user_archive()`` (the archive as the
+logged-in account sees it, with its scope) and wrap their work in ``guard()`` so that a
+bad query or a failed operation shows a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import streamlit as st
+
+from chatarchive.archive import Archive
+from chatarchive.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
+from compliance import access
+from compliance.accounts import Session, authenticate, check_session, load_directory, logout
+from indexer.directory import Directory
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "ca_token"
+DIRECTORY_TTL_S = 60
+
+
+@st.cache_resource(show_spinner=False)
+def _open_archive(data: str, backend: str, es_url: str) -> Archive:
+    """One Archive (and so one store) per process and data dir, shared by every browser session."""
+    archive = Archive.open(**{k: v for k, v in {"data": data, "backend": backend, "es_url": es_url}.items() if v})
+    archive.store  # opens and initialises now, so the first page view does not pay for it
+    return archive
+
+
+def base_archive() -> Archive:
+    """The process's archive as the system sees it (settings come from the environment
+    that ``chatarchive serve`` passes through: CHATARCHIVE_DATA, CHATARCHIVE_BACKEND, ...)."""
+    return _open_archive(
+        os.environ.get("CHATARCHIVE_DATA", ""),
+        os.environ.get("CHATARCHIVE_BACKEND", ""),
+        os.environ.get("CHATARCHIVE_ES_URL", "") or os.environ.get("ES_URL", ""),
+    )
+
+
+def current_session() -> Session | None:
+    """The live session of this browser tab, re-checked on every run (expiry, disabled
+    account, changed role or scope take effect at once)."""
+    token = st.session_state.get(TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        return check_session(base_archive().store, token)
+    except AuthenticationFailed as e:
+        st.session_state.pop(TOKEN_KEY, None)
+        st.session_state["ca_login_notice"] = str(e)
+        return None
+
+
+def session() -> Session:
+    """The session inside a page (``app.py`` only runs pages after a login)."""
+    s = current_session()
+    if s is None:
+        st.warning("请先登录 (please log in).")
+        st.stop()
+    return s
+
+
+def user_archive() -> Archive:
+    """The archive as the logged-in account sees it: its name, role and scope."""
+    s = session()
+    base = base_archive()
+    return base.as_account(s.account, s.role, s.scope)
+
+
+def login(name: str, password: str) -> Session:
+    s = authenticate(base_archive().store, name.strip(), password, settings=base_archive().settings)
+    st.session_state[TOKEN_KEY] = s.token
+    return s
+
+
+def do_logout() -> None:
+    token = st.session_state.pop(TOKEN_KEY, None)
+    if token:
+        logout(base_archive().store, token)
+
+
+def require(permission: str) -> Session:
+    """Stops the page with a message unless the account's role grants ``permission``."""
+    s = session()
+    if not access.allowed(s, permission):
+        st.error(f"您的角色 ({s.role}) 无权使用此页面 — your role may not {permission}.")
+        st.stop()
+    return s
+
+
+def allowed(permission: str) -> bool:
+    s = current_session()
+    return s is not None and access.allowed(s, permission)
+
+
+@st.cache_data(ttl=DIRECTORY_TTL_S, show_spinner=False)
+def _directory_dict(data: str, stamp: int) -> dict[str, Any]:
+    found = load_directory(base_archive().store)
+    return found.to_dict() if found is not None else {}
+
+
+def directory() -> Directory:
+    """The organisation (names of employees, customers, groups, departments); refreshed every minute."""
+    return Directory.from_dict(_directory_dict(str(base_archive().settings.data_dir), int(time.time() // DIRECTORY_TTL_S)))
+
+
+def tz() -> str:
+    return str(base_archive().settings.timezone)
+
+
+@contextmanager
+def guard(what: str = "") -> Iterator[None]:
+    """Shows errors as messages. Our errors carry a sentence for the user; anything else
+    is logged with its traceback and shown as a short apology."""
+    try:
+        yield
+    except PermissionDenied as e:
+        st.error(f"无权限: {e}")
+    except BadInput as e:
+        st.warning(f"输入有误: {e}")
+    except ChatArchiveError as e:
+        st.error(f"{what + ': ' if what else ''}{e}")
+    except Exception as e:  # noqa: BLE001 - the user gets a message, the log gets the traceback
+        log.exception("dashboard error in %s", what or "page")
+        st.error(f"出错了 ({type(e).__name__}); the details are in the server log.")
+
+
+def not_available(feature: str) -> None:
+    st.info(f"{feature}: not available yet (this part of the product has not been installed).")

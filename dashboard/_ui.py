@@ -1,0 +1,176 @@
+"""Rendering helpers shared by the pages: time in the archive's time zone, safe
+highlight HTML, chat bubbles.
+
+Everything here returns strings; pages pass them to ``st.markdown(...,
+unsafe_allow_html=True)``. Only HTML built here reaches the browser: message text is
+always escaped, and the store's ``<mark>`` highlights are rebuilt from scratch rather
+than trusted.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from chatarchive.models import Message
+
+CHAT_KIND_LABELS = {"external": "外部客户", "internal": "内部沟通", "group": "群聊"}
+STATUS_LABELS = {"unreviewed": "待审核", "confirmed": "确认违规", "false_positive": "误报", "escalated": "已上报"}
+DIRECTION_LABELS = {"employee": "员工发送", "customer": "客户发送", "other": "其他"}
+
+_MARK_SPLIT = re.compile(r"(<mark>|</mark>)")
+
+BUBBLE_CSS = """<style>
+.ca-day{color:#888;text-align:center;margin:10px 0;font-size:.85em}
+.ca-row{display:flex;margin:4px 0}
+.ca-row.me{justify-content:flex-end}
+.ca-bubble{max-width:75%;padding:6px 10px;border-radius:8px;background:#f1f3f5;white-space:pre-wrap}
+.ca-row.me .ca-bubble{background:#d8f0d2}
+.ca-bubble.hit{outline:2px solid #f59f00}
+.ca-bubble.flagged{background:#ffe3e3}
+.ca-meta{font-size:.78em;color:#666}
+.ca-revoked{color:#c92a2a;font-size:.78em}
+mark{background:#ffe066;padding:0 1px}
+</style>"""
+
+
+@lru_cache(maxsize=8)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def fmt_time(ms: int, tz: str) -> str:
+    """``2021-02-25 18:31:15`` in the archive's time zone."""
+    return datetime.fromtimestamp(ms / 1000, zone(tz)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_day(ms: int, tz: str) -> str:
+    return datetime.fromtimestamp(ms / 1000, zone(tz)).strftime("%Y-%m-%d")
+
+
+def day_start_ms(day: date, tz: str) -> int:
+    """Midnight of ``day`` in the archive's time zone, as epoch ms."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone(tz)).timestamp() * 1000)
+
+
+def day_range_ms(first: date, last: date, tz: str) -> tuple[int, int]:
+    """``[first 00:00, last+1 00:00)`` in the archive's time zone (an inclusive date range)."""
+    if last < first:
+        first, last = last, first
+    return day_start_ms(first, tz), day_start_ms(last + timedelta(days=1), tz)
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text if text is not None else ""), quote=True)
+
+
+def safe_highlight(highlight: str) -> str:
+    """The store's highlight (escaped text with ``<mark>``/``</mark>``) as HTML that can
+    contain nothing but escaped text and balanced ``<mark>`` tags, whatever it held."""
+    out: list[str] = []
+    depth = 0
+    for part in _MARK_SPLIT.split(highlight or ""):
+        if part == "<mark>":
+            if depth == 0:
+                out.append("<mark>")
+            depth += 1
+        elif part == "</mark>":
+            if depth == 1:
+                out.append("</mark>")
+            depth = max(0, depth - 1)
+        elif part:
+            out.append(html.escape(html.unescape(part), quote=True))
+    if depth:
+        out.append("</mark>")
+    return "".join(out)
+
+
+def mark_spans(text: str, spans: Iterable[Iterable[int]]) -> str:
+    """``text`` escaped, with ``<mark>`` around the ``[start, end)`` character spans
+    (violations' matched terms); overlapping spans are merged."""
+    merged: list[list[int]] = []
+    for start, end in sorted((int(s), int(e)) for s, e in spans):
+        start, end = max(0, start), min(len(text), end)
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out.append(esc(text[pos:start]))
+        out.append(f"<mark>{esc(text[start:end])}</mark>")
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def message_body(message: Message) -> str:
+    """What a message shows in a bubble when no highlight is given."""
+    if message.text:
+        return esc(message.text)
+    return f"[{esc(message.msgtype)}]"
+
+
+def bubble(
+    message: Message,
+    name: str,
+    tz: str,
+    *,
+    body_html: str | None = None,
+    hit: bool = False,
+    highlight_flagged: bool = False,
+    mine: bool | None = None,
+) -> str:
+    """One chat bubble: sender, time and type above the (escaped or highlighted) text.
+
+    ``mine`` puts the bubble on the right (the employee side); by default employees
+    are on the right, customers and others on the left."""
+    right = (message.sender_kind == "employee") if mine is None else mine
+    classes = ["ca-bubble"]
+    if hit:
+        classes.append("hit")
+    if highlight_flagged and message.flagged:
+        classes.append("flagged")
+    revoked = '<div class="ca-revoked">已撤回 (revoked)</div>' if message.revoked else ""
+    flag = " ⚠" if message.flagged else ""
+    return (
+        f'<div class="ca-row{" me" if right else ""}"><div class="{" ".join(classes)}">'
+        f'<div class="ca-meta">{esc(name)} · {fmt_time(message.time_ms, tz)} · {esc(message.msgtype)}{flag}</div>'
+        f"{body_html if body_html is not None else message_body(message)}{revoked}</div></div>"
+    )
+
+
+def day_separator(day: str) -> str:
+    return f'<div class="ca-day">— {esc(day)} —</div>'
+
+
+def conversation_html(
+    messages: list[Message],
+    names: dict[str, str],
+    tz: str,
+    *,
+    hit_msgid: str = "",
+    hit_html: str | None = None,
+    highlight_flagged: bool = False,
+    bodies: dict[str, str] | None = None,
+) -> str:
+    """Bubbles in time order with a separator at every new day (archive time zone)."""
+    parts = [BUBBLE_CSS]
+    last_day = ""
+    for m in messages:
+        day = fmt_day(m.time_ms, tz)
+        if day != last_day:
+            parts.append(day_separator(day))
+            last_day = day
+        body = hit_html if (m.msgid == hit_msgid and hit_html is not None) else (bodies or {}).get(m.msgid)
+        parts.append(
+            bubble(m, names.get(m.sender, m.sender), tz, body_html=body, hit=m.msgid == hit_msgid,
+                   highlight_flagged=highlight_flagged)
+        )
+    return "".join(parts)

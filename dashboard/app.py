@@ -1,0 +1,69 @@
+"""The dashboard's entry point: login, then the pages the account's role allows.
+
+Run with ``chatarchive serve`` (which passes the data dir and backend through the
+environment) or ``streamlit run dashboard/app.py``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from compliance import access
+from dashboard import _state
+from dashboard._health import health_warning
+
+st.set_page_config(page_title="会话存档 chatarchive", page_icon="🗂", layout="wide")
+
+# (file, title, icon, permission): the order is the sidebar's order.
+PAGES: list[tuple[str, str, str, str]] = [
+    ("pages/search.py", "搜索 Search", "🔎", access.SEARCH),
+    ("pages/conversations.py", "查看聊天记录", "💬", access.VIEW),
+    ("pages/customers.py", "客户管理", "👥", access.VIEW),
+    ("pages/violations.py", "违规管理", "⚠️", access.REVIEW),
+    ("pages/sampling.py", "抽样检查 Sampling", "🎲", access.REVIEW),
+    ("pages/rules.py", "敏感规则 Rules", "📏", access.RULES),
+    ("pages/statistics.py", "数据报表 Statistics", "📊", access.STATS),
+    ("pages/service.py", "服务质量 Service", "⏱", access.STATS),
+    ("pages/accounts.py", "账号权限 Accounts", "🔑", access.ACCOUNTS),
+    ("pages/audit.py", "审计日志 Audit", "📜", access.AUDIT),
+]
+
+
+def login_page() -> None:
+    st.title("会话存档 · 登录")
+    notice = st.session_state.pop("ca_login_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("login"):
+        name = st.text_input("账号 Account", key="login_name")
+        password = st.text_input("密码 Password", type="password", key="login_password")
+        submitted = st.form_submit_button("登录 Log in")
+    if submitted:
+        with _state.guard("login"):
+            _state.login(name, password)
+            st.rerun()
+
+
+def main() -> None:
+    session = _state.current_session()
+    if session is None:
+        st.navigation([st.Page(login_page, title="登录 Login", url_path="login")], position="hidden").run()
+        return
+    pages = [
+        st.Page(path, title=title, icon=icon)
+        for path, title, icon, permission in PAGES
+        if access.allowed(session, permission)
+    ]
+    nav = st.navigation(pages)
+    with st.sidebar:
+        st.caption(f"👤 {session.account} · {session.role}")
+        if st.button("退出 Log out", key="logout"):
+            _state.do_logout()
+            st.rerun()
+    warning = health_warning(_state.base_archive())
+    if warning:
+        st.warning(warning)
+    nav.run()
+
+
+main()

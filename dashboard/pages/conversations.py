@@ -1,0 +1,122 @@
+"""查看聊天记录 / 员工管理: employees (归档中 / 曾归档) → their chats (外部客户 / 内部沟通 /
+群聊) → the conversation, with the employee's figures and the highlight mode."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyzers.analytics.people import employee_chats, employee_figures
+from chatarchive.models import MessageFilter, ViolationFilter
+from compliance import access
+from dashboard import _media, _state, _ui, _widgets
+
+PAGE_SIZE = 100
+
+session = _state.require(access.VIEW)
+arch = _state.user_archive()
+directory = _state.directory()
+tz = _state.tz()
+
+st.title("💬 查看聊天记录")
+
+
+def in_scope(userid: str) -> bool:
+    s = arch.scope
+    return s.all or userid in s.users or bool(s.departments.intersection(directory.departments_of(userid)))
+
+
+def status_of(e: dict) -> str:
+    return "曾归档" if e.get("status") == "left" or e.get("archived_until") else "归档中"
+
+
+left, middle, right = st.columns([1.2, 1.2, 3])
+
+with left:
+    st.subheader("员工")
+    find = st.text_input("查找员工", key="emp_find", placeholder="姓名或账号")
+    status = st.radio("会话存档状态", ["全部", "归档中", "曾归档"], horizontal=True, key="emp_status")
+    employees = [e for e in directory.employees if in_scope(e["userid"])]
+    if find.strip():
+        needle = find.strip().lower()
+        employees = [e for e in employees if needle in (e.get("name") or "").lower() or needle in e["userid"].lower()]
+    if status != "全部":
+        employees = [e for e in employees if status_of(e) == status]
+    if not employees:
+        st.info("没有符合条件的员工 (no employees match).")
+        st.stop()
+    by_id = {e["userid"]: e for e in employees}
+    userid = st.radio(
+        "选择员工", list(by_id), key="emp_pick",
+        format_func=lambda u: f"{by_id[u].get('name') or u} · {status_of(by_id[u])}",
+    )
+
+employee = by_id[userid]
+read_only = status_of(employee) == "曾归档"
+
+with middle:
+    st.subheader(employee.get("name") or userid)
+    st.caption(f"{employee.get('position') or ''} · "
+               + ", ".join(directory.department_names.get(int(d), str(d)) for d in employee.get("departments") or []))
+    if read_only:
+        st.caption("🔒 员工只读模式 (the employee has left or archiving ended)")
+    with _state.guard("figures"):
+        figures = employee_figures(arch.store, userid, scope=arch.scope, directory=directory)
+        for label, value in figures.items():
+            st.metric(label, value)
+
+with right:
+    chats = []
+    with _state.guard("chats"):
+        chats = employee_chats(arch.store, userid, scope=arch.scope)
+    tabs = st.tabs([f"{_ui.CHAT_KIND_LABELS[k]} ({sum(1 for c in chats if c.kind == k)})" for k in ("external", "internal", "group")])
+    for tab, kind in zip(tabs, ("external", "internal", "group")):
+        with tab:
+            mine = [c for c in chats if c.kind == kind]
+            if not mine:
+                st.caption("没有会话 (no conversations).")
+                continue
+            names = {c.chat_id: f"{directory.name(c.peer)} · {c.messages} 条 · {_ui.fmt_time(c.last_ms, tz)}" for c in mine}
+            if st.button("打开所选会话", key=f"open_{kind}"):
+                st.session_state["conv_chat"] = st.session_state.get(f"pick_{kind}")
+                st.session_state["conv_page"] = 1
+            st.radio("会话", list(names), format_func=names.get, key=f"pick_{kind}", label_visibility="collapsed")
+
+chat_id = st.session_state.get("conv_chat")
+if chat_id:
+    st.divider()
+    title = directory.name(chat_id) if chat_id in directory.groups_by_id else " 与 ".join(
+        directory.name(p) for p in chat_id.split("|"))
+    st.subheader(f"{title} 的相关聊天内容")
+    c1, c2 = st.columns([3, 1])
+    reason = c1.text_input("查看理由 (recorded in the audit trail)", key="conv_reason", placeholder="例如：季度合规抽查")
+    highlight = c2.toggle("高亮模式 (violations)", value=True, key="conv_highlight")
+    if reason.strip():
+        with _state.guard("conversation"):
+            from compliance import audit
+
+            audit.require_reason(reason)
+            f = MessageFilter(chats=[chat_id])
+            total = arch.store.count(f, scope=arch.scope)
+            pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+            page = int(st.number_input(f"页 (共 {pages} 页, {total} 条)", 1, pages, value=pages, key="conv_page_no"))
+            signature = (chat_id, page, reason.strip())
+            if st.session_state.get("_audited_conv") != signature:
+                audit.record(arch.store, arch.actor, "view_conversation", chat_id,
+                             {"page": page, "employee": userid}, reason.strip())
+                st.session_state["_audited_conv"] = signature
+            _, messages = arch.store.list_messages(f, scope=arch.scope, sort="time_asc", limit=PAGE_SIZE,
+                                                  offset=(page - 1) * PAGE_SIZE)
+            bodies: dict[str, str] = {}
+            if highlight:
+                flagged = [m.msgid for m in messages if m.flagged]
+                if flagged:
+                    _, violations = arch.store.list_violations(ViolationFilter(msgids=flagged), scope=arch.scope, limit=1000)
+                    spans: dict[str, list] = {}
+                    for v in violations:
+                        spans.setdefault(v.msgid, []).extend(v.spans)
+                    by_msg = {m.msgid: m for m in messages}
+                    bodies = {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
+            _widgets.show_conversation(messages, highlight_flagged=highlight, bodies=bodies)
+            _media.show_media(arch, messages)
+    else:
+        st.info("请填写查看理由后显示聊天内容 (state why you need to see this conversation).")

@@ -1,0 +1,170 @@
+"""敏感规则: every field of the rule model, a live test on typed text, a backtest over a
+period (hits per day and sample hits) and the hits gained/lost against the previous
+version, before saving."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from chatarchive.models import CHAT_KINDS
+from compliance import access, audit
+from dashboard import _rules_form as rf
+from dashboard import _state, _ui
+
+session = _state.require(access.RULES)
+arch = _state.user_archive()
+directory = _state.directory()
+tz = _state.tz()
+
+st.title("📏 敏感规则 Rules")
+
+try:
+    from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES
+    from analyzers.rules.store import get_rule, list_rules, rule_history, save_rule
+except ImportError:
+    _state.not_available("规则引擎 (the rules engine)")
+    st.stop()
+
+rules = []
+with _state.guard("rules"):
+    rules = list_rules(arch.store)
+st.dataframe(pd.DataFrame([{
+    "名称": r.name, "ID": r.id, "版本": r.version, "类别": r.category, "严重程度": r.severity,
+    "关键词": "、".join(k.term for k in r.keywords[:8]) + ("…" if len(r.keywords) > 8 else ""),
+    "启用": r.enabled, "更新人": r.updated_by,
+} for r in rules]), hide_index=True, width="stretch")
+
+NEW = "__new__"
+by_id = {r.id: r for r in rules}
+choice = st.selectbox("编辑规则", [NEW, *by_id], key="rule_pick",
+                      format_func=lambda i: "➕ 新建规则" if i == NEW else f"{by_id[i].name} (v{by_id[i].version})")
+current = by_id[choice].to_dict() if choice != NEW else {}
+k = f"_{choice}"  # widget keys per rule, so switching rules shows that rule's values
+
+c1, c2, c3 = st.columns(3)
+name = c1.text_input("名称 name", value=current.get("name", ""), key=f"name{k}")
+category = c2.text_input("类别 category", value=current.get("category", ""), key=f"cat{k}")
+severity = c3.selectbox("严重程度 severity", SEVERITIES, index=SEVERITIES.index(current.get("severity", "medium")),
+                        key=f"sev{k}")
+description = st.text_input("说明 description", value=current.get("description", ""), key=f"desc{k}")
+c1, c2 = st.columns(2)
+keywords_text = c1.text_area("关键词 keywords (一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
+                             value=rf.keywords_to_text(current.get("keywords", [])), key=f"kw{k}", height=150)
+regex_text = c2.text_area("正则 regex (一行一个)", value="\n".join(current.get("regex", [])), key=f"re{k}", height=150)
+c1, c2, c3 = st.columns(3)
+require_text = c1.text_input("require (any / all / 数字)", value=str(current.get("require", "any")), key=f"req{k}")
+match = c2.selectbox("match", MATCH_MODES, index=MATCH_MODES.index(current.get("match", "substring")), key=f"match{k}")
+direction = c3.selectbox("方向 direction", DIRECTIONS, index=DIRECTIONS.index(current.get("direction", "any")),
+                         key=f"dir{k}")
+c1, c2, c3 = st.columns(3)
+exclude_text = c1.text_area("排除 exclude (出现则不算)", value="\n".join(current.get("exclude", [])), key=f"ex{k}")
+allow_text = c2.text_area("例外 allow (白名单短语)", value="\n".join(current.get("allow", [])), key=f"allow{k}")
+near_text = c3.text_area("邻近 near (`词1, 词2 @ 距离`)", value=rf.near_to_text(current.get("near", [])), key=f"near{k}")
+c1, c2, c3 = st.columns(3)
+behaviours = c1.multiselect("行为 behaviours", list(BEHAVIOURS), default=current.get("behaviours", []), key=f"beh{k}")
+msgtypes = c2.multiselect("消息类型 msgtypes", sorted({*current.get("msgtypes", []), "text", "link", "file", "image",
+                                                    "voice", "video", "mixed", "chatrecord", "weapp", "card"}),
+                          default=current.get("msgtypes", []), key=f"mt{k}")
+chat_kinds = c3.multiselect("会话类型 chat_kinds", list(CHAT_KINDS), default=current.get("chat_kinds", []),
+                            format_func=lambda x: _ui.CHAT_KIND_LABELS.get(x, x), key=f"ck{k}")
+scope = current.get("scope") or {}
+c1, c2 = st.columns(2)
+scope_departments = c1.multiselect("生效部门 scope.departments", sorted(directory.department_names),
+                                   default=[d for d in scope.get("departments", []) if d in directory.department_names],
+                                   format_func=lambda d: directory.department_names.get(d, str(d)), key=f"sd{k}")
+scope_users = c2.multiselect("生效员工 scope.users", sorted(directory.employee_ids | set(scope.get("users", []))),
+                             default=scope.get("users", []), format_func=directory.name, key=f"su{k}")
+c1, c2 = st.columns(2)
+pinyin = c1.checkbox("拼音匹配 pinyin", value=bool(current.get("pinyin", False)), key=f"py{k}")
+enabled = c2.checkbox("启用 enabled", value=bool(current.get("enabled", True)), key=f"en{k}")
+
+
+def rule_data() -> dict:
+    data = {
+        "name": name, "category": category, "severity": severity, "description": description,
+        "keywords": rf.keywords_from_text(keywords_text), "require": rf.require_from_text(require_text),
+        "match": match, "exclude": rf.lines(exclude_text), "allow": rf.lines(allow_text),
+        "near": rf.near_from_text(near_text), "regex": rf.lines(regex_text), "behaviours": behaviours,
+        "msgtypes": msgtypes, "direction": direction, "chat_kinds": chat_kinds,
+        "scope": {"departments": scope_departments, "users": scope_users}, "pinyin": pinyin, "enabled": enabled,
+    }
+    if choice != NEW:
+        data["id"] = choice
+    return data
+
+
+# --- live test -----------------------------------------------------------------------------
+st.subheader("即时测试 Live test")
+c1, c2, c3 = st.columns([3, 1, 1])
+sample_text = c1.text_area("测试文本", key="lt_text", placeholder="输入一段消息，看规则是否命中")
+sample_type = c2.selectbox("消息类型", ["text", "file", "redpacket", "card", "weapp", "link"], key="lt_type")
+sample_dir = c3.selectbox("发送方", ["employee", "external"], key="lt_dir",
+                          format_func={"employee": "员工", "external": "客户"}.get)
+if sample_text.strip():
+    with _state.guard("live test"):
+        _, hits = rf.live_test(rule_data(), sample_text, msgtype=sample_type, sender_kind=sample_dir,
+                               directory=directory)
+        if hits:
+            spans = [s for v in hits for s in v.spans]
+            st.success(f"命中 matched: {'、'.join(t for v in hits for t in v.terms)}")
+            st.markdown(_ui.BUBBLE_CSS + _ui.mark_spans(sample_text, spans), unsafe_allow_html=True)
+            if hits[0].explanation:
+                st.caption(hits[0].explanation)
+        else:
+            st.info("未命中 (no match)")
+
+# --- backtest and diff --------------------------------------------------------------------
+st.subheader("回测 Backtest")
+try:
+    from analyzers.rules import backtest as bt
+except ImportError:
+    bt = None  # type: ignore[assignment]
+if bt is None:
+    _state.not_available("回测 (backtest)")
+else:
+    c1, c2 = st.columns(2)
+    first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
+    last = c2.date_input("到", value=date.today(), key="bt_to")
+    if st.button("运行回测 Run backtest", key="bt_run"):
+        with _state.guard("backtest"), st.status("回测中… (backtesting)", expanded=False) as status:
+            time_from, time_to = _ui.day_range_ms(first, last, tz)
+            progress = st.progress(0.0)
+            result = bt.backtest(arch, rule_data(), time_from=time_from, time_to=time_to,
+                                 progress=lambda done: progress.progress(min(1.0, float(done))))
+            status.update(label=f"回测完成: {result.total} 条命中", state="complete")
+            st.session_state["bt_result"] = result
+            if choice != NEW:
+                st.session_state["bt_diff"] = bt.diff_versions(arch, choice, rule_data(), time_from=time_from,
+                                                               time_to=time_to)
+    result = st.session_state.get("bt_result")
+    if result is not None:
+        per_day = pd.DataFrame([{"日期": _ui.fmt_day(d, tz), "命中": n} for d, n in result.per_day])
+        if not per_day.empty:
+            st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中 hits per day"), key="bt_chart")
+        st.caption("命中样例 sample hits")
+        st.dataframe(pd.DataFrame([{"时间": _ui.fmt_time(v.time_ms, tz), "发送方": directory.name(v.sender),
+                                    "命中词": "、".join(v.terms)} for v in result.samples]), hide_index=True)
+    diff = st.session_state.get("bt_diff")
+    if diff is not None:
+        st.caption(f"与当前版本相比: 新增 {len(diff.gained)} 条, 减少 {len(diff.lost)} 条")
+
+# --- save -----------------------------------------------------------------------------------
+st.subheader("保存 Save")
+if st.button("保存规则 (新版本)", key="rule_save", type="primary"):
+    with _state.guard("save rule"):
+        rule = save_rule(arch.store, rule_data(), session.account, directory=directory)
+        audit.record(arch.store, session.account, "rule_change", rule.id, {"op": "save", "version": rule.version,
+                                                                          "rule": rule.to_file_dict()})
+        st.success(f"已保存 {rule.name} 版本 {rule.version}")
+if choice != NEW:
+    with st.expander("版本历史 History"):
+        with _state.guard("history"):
+            st.dataframe(pd.DataFrame([{"版本": r.version, "更新人": r.updated_by,
+                                        "时间": _ui.fmt_time(r.updated_ms, tz) if r.updated_ms else "",
+                                        "关键词": "、".join(k.term for k in r.keywords), "例外": "、".join(r.allow),
+                                        "启用": r.enabled} for r in rule_history(arch.store, choice)]),
+                         hide_index=True)

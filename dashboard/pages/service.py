@@ -1,0 +1,50 @@
+"""服务质量: per employee, chats with customers, messages sent, answered share,
+first-response time (median / p90, wall-clock and business hours), unanswered chats."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from analyzers.analytics.service import service_quality
+from chatarchive.models import MessageFilter
+from compliance import access
+from dashboard import _state, _widgets
+
+session = _state.require(access.STATS)
+arch = _state.user_archive()
+directory = _state.directory()
+
+st.title("⏱ 服务质量 Service quality")
+c1, c2 = st.columns([2, 1])
+with c1:
+    time_from, time_to = _widgets.date_range("sq_time", "日期")
+with c2:
+    departments = _widgets.department_picker(directory, "sq_dept")
+
+
+def minutes(ms: float | None) -> float | None:
+    return round(ms / 60_000, 1) if ms is not None else None
+
+
+with _state.guard("service quality"):
+    rows = service_quality(arch.store, MessageFilter(time_from=time_from, time_to=time_to, departments=departments),
+                           scope=arch.scope, now_ms=int(time.time() * 1000),
+                           unanswered_minutes=int(arch.settings.unanswered_minutes))
+    if not rows:
+        st.info("此范围内没有客户会话 (no conversations with customers in this range).")
+        st.stop()
+    df = pd.DataFrame([{
+        "员工": directory.name(r.employee), "账号": r.employee, "客户会话数": r.chats, "发送消息数": r.sent,
+        "客户消息数": r.customer_messages, "回复次数": r.replies,
+        "回复率": round(r.answered_share * 100, 1) if r.answered_share is not None else None,
+        "首次响应中位数(分)": minutes(r.reply_p50_ms), "首次响应P90(分)": minutes(r.reply_p90_ms),
+        "工作时间中位数(分)": minutes(r.business_p50_ms), "工作时间P90(分)": minutes(r.business_p90_ms),
+        "未回复会话": r.unanswered_chats,
+    } for r in rows])
+    st.dataframe(df, hide_index=True, width="stretch")
+    st.caption(f"未回复: 客户最后一条消息超过 {arch.settings.unanswered_minutes} 分钟未回复的会话; "
+               "回复率 = 回复次数 / (回复次数 + 未回复会话)")
+    st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"), "service_quality.csv", key="sq_csv")
