@@ -73,7 +73,12 @@ def require_reason(reason: str | None) -> str:
 
 
 def _last_entry(store: Store) -> dict[str, Any] | None:
+    """The newest entry: the higher of the head anchor (a get by id, real-time even on
+    near-real-time backends) and the last stored entry (covers a crash before the anchor)."""
     rows = store.find_records(COLLECTION, order_by="seq", descending=True, limit=1)
+    head = store.get_record(*HEAD_RECORD)
+    if head and (not rows or int(head.get("seq") or 0) > int(rows[0]["seq"])):
+        return {"seq": int(head["seq"]), "hash": head["hash"]}
     return rows[0] if rows else None
 
 
