@@ -9,5 +9,6 @@ from __future__ import annotations
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Keyword, Near, Rule
 from analyzers.rules.normalize import normalize_for_rules
+from analyzers.rules.store import rules_fingerprint
 
-__all__ = ["Keyword", "Near", "Rule", "RuleEngine", "normalize_for_rules"]
+__all__ = ["Keyword", "Near", "Rule", "RuleEngine", "normalize_for_rules", "rules_fingerprint"]

@@ -61,14 +61,15 @@ class Keyword:
                 out.append(p)
         return out
 
-    def to_data(self) -> str | dict[str, Any]:
-        if self.match == "substring" and not self.pinyin:
+    def to_data(self, default_match: str = "substring", default_pinyin: bool = False) -> str | dict[str, Any]:
+        """A plain string when the keyword follows the rule's defaults, else an object."""
+        if self.match == default_match and self.pinyin == default_pinyin:
             return self.term
         d: dict[str, Any] = {"term": self.term}
-        if self.match != "substring":
+        if self.match != default_match:
             d["match"] = self.match
-        if self.pinyin:
-            d["pinyin"] = True
+        if self.pinyin != default_pinyin:
+            d["pinyin"] = self.pinyin
         return d
 
 
@@ -166,7 +167,7 @@ class Rule:
             "name": self.name,
             "category": self.category,
             "severity": self.severity,
-            "keywords": [k.to_data() for k in self.keywords],
+            "keywords": [k.to_data(self.match, self.pinyin) for k in self.keywords],
             "require": self.require,
             "match": self.match,
             "exclude": list(self.exclude),

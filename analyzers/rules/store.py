@@ -1,0 +1,137 @@
+"""Rules as data in the store: the ``rules`` collection holds each rule's current version,
+``rule_versions`` every version ever saved (``<id>@<version>``), so an auditor can see
+which version of a rule flagged a message and what it said at the time.
+
+Every change (an edit, disabling, enabling, an exception from a review) is a new version;
+nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+from analyzers.rules.model import Rule, default_rule_id
+from chatarchive.errors import BadInput, RuleError
+
+logger = logging.getLogger(__name__)
+
+RULES = "rules"
+VERSIONS = "rule_versions"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Any = None) -> Rule:
+    """Validates and saves a rule: a new rule gets version 1, an existing one (same ``id``,
+    or same ``name`` when no id is given) a new version; the previous versions are kept."""
+    data = rule_data.to_dict() if isinstance(rule_data, Rule) else dict(rule_data)
+    data.pop("version", None)
+    for k in ("created_by", "created_ms", "updated_by", "updated_ms"):
+        data.pop(k, None)
+    rule = Rule.from_dict(data, directory=directory)
+    existing = None
+    if data.get("id"):
+        existing = store.get_record(RULES, rule.id)
+    else:
+        by_name = store.find_records(RULES, {"name": rule.name})
+        if by_name:
+            existing = by_name[0]
+            rule.id = existing["id"]
+        else:
+            rule.id = default_rule_id(rule.name)
+            existing = store.get_record(RULES, rule.id)
+    clash = [r for r in store.find_records(RULES, {"name": rule.name}) if r["id"] != rule.id]
+    if clash:
+        raise RuleError(f"another rule ({clash[0]['id']}) is already called {rule.name!r}", "name")
+    now = _now_ms()
+    if existing:
+        rule.version = int(existing["version"]) + 1
+        rule.created_by = existing.get("created_by", "")
+        rule.created_ms = int(existing.get("created_ms", 0))
+    else:
+        rule.version = 1
+        rule.created_by, rule.created_ms = actor, now
+    rule.updated_by, rule.updated_ms = actor, now
+    doc = rule.to_dict()
+    # The version first: a crash in between leaves a version that is not current yet, never a
+    # current rule whose version is missing from the history.
+    store.put_record(VERSIONS, f"{rule.id}@{rule.version}", doc)
+    store.put_record(RULES, rule.id, doc)
+    _audit(store, actor, rule, "created" if rule.version == 1 else "edited")
+    logger.info("rule %s (%s) saved as version %d by %s", rule.id, rule.name, rule.version, actor)
+    return rule
+
+
+def _audit(store: Any, actor: str, rule: Rule, what: str) -> None:
+    """Rule changes are part of the audit trail (who changed which rule, to which version)."""
+    from compliance import audit
+
+    audit.record(store, actor, "rule_change", target=rule.id,
+                 details={"name": rule.name, "version": rule.version, "enabled": rule.enabled, "change": what})
+
+
+def get_rule(store: Any, rule_id: str, version: int | None = None) -> Rule:
+    """The rule's current version, or the given one. Unknown id/version → BadInput."""
+    doc = store.get_record(RULES, rule_id) if version is None else store.get_record(VERSIONS, f"{rule_id}@{version}")
+    if doc is None:
+        what = f"rule {rule_id!r}" + (f" version {version}" if version is not None else "")
+        raise BadInput(f"{what} does not exist")
+    return Rule.from_dict(_strip(doc))
+
+
+def list_rules(store: Any, enabled_only: bool = False) -> list[Rule]:
+    """Every rule's current version, by name."""
+    docs = store.find_records(RULES, {"enabled": True} if enabled_only else None)
+    rules = [Rule.from_dict(_strip(d)) for d in docs]
+    return sorted(rules, key=lambda r: (r.name, r.id))
+
+
+def rule_history(store: Any, rule_id: str) -> list[Rule]:
+    """Every version of a rule, oldest first."""
+    docs = store.find_records(VERSIONS, {"id": rule_id})
+    if not docs:
+        raise BadInput(f"rule {rule_id!r} does not exist")
+    return sorted((Rule.from_dict(_strip(d)) for d in docs), key=lambda r: r.version)
+
+
+def _edit(store: Any, rule_id: str, actor: str, **changes: Any) -> Rule:
+    data = get_rule(store, rule_id).to_dict()
+    data.update(changes)
+    return save_rule(store, data, actor)
+
+
+def disable_rule(store: Any, rule_id: str, actor: str) -> Rule:
+    return _edit(store, rule_id, actor, enabled=False)
+
+
+def enable_rule(store: Any, rule_id: str, actor: str) -> Rule:
+    return _edit(store, rule_id, actor, enabled=True)
+
+
+def add_exception(store: Any, rule_id: str, phrase: str, actor: str) -> Rule:
+    """A reviewer's false-positive verdict as an allow-list phrase, in one step (a new
+    version): e.g. the hit 保本 in 保本型存款 → allow 保本型存款."""
+    if not isinstance(phrase, str) or not phrase.strip():
+        raise RuleError("the exception phrase is empty", "allow")
+    rule = get_rule(store, rule_id)
+    if phrase.strip() in rule.allow:
+        return rule
+    return _edit(store, rule_id, actor, allow=[*rule.allow, phrase.strip()])
+
+
+def rules_fingerprint(store: Any) -> str:
+    """Changes whenever the set of enabled rules or any of their versions changes: the
+    pipeline rebuilds its ``RuleEngine`` when it differs from the one it built with."""
+    docs = store.find_records(RULES)
+    key = sorted((d["id"], int(d["version"]), bool(d.get("enabled", True))) for d in docs)
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]

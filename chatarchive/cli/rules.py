@@ -1,0 +1,292 @@
+"""``chatarchive rules …`` and ``chatarchive violations list``: managing and testing the
+sensitive rules, and listing what they flagged (shapes: ../shared/CONTRACT.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from chatarchive.cli import CliContext, pass_cli
+from chatarchive.errors import BadInput
+from chatarchive.models import Message, ViolationFilter
+from chatarchive.settings import Settings
+
+
+def parse_time(value: str | None, timezone: str, option: str) -> int | None:
+    """ISO 8601 (a date, or a time with or without zone: the archive's zone) or epoch ms."""
+    if value is None or value == "":
+        return None
+    v = value.strip()
+    if v.lstrip("-").isdigit():
+        return int(v)
+    try:
+        when = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{option} {value!r}: not an ISO 8601 time or epoch milliseconds") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return int(when.timestamp() * 1000)
+
+
+def _directory(cli: CliContext) -> Any:
+    from indexer.directory import Directory
+
+    return Directory.from_dict(cli.archive.store.get_record("directory", "org"))
+
+
+@click.group("rules")
+def rules() -> None:
+    """Sensitive rules: add, list, enable/disable, test, backtest, export, import keywords."""
+
+
+@rules.command("add")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--starter", is_flag=True, help="Install the bundled starter pack.")
+@pass_cli
+def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
+    """Adds (or edits, by name or id: a new version) the rules of FILE (JSON or YAML)."""
+    from analyzers.rules.files import STARTER_PACK, parse_rules_text, validate_all
+    from analyzers.rules.store import save_rule
+
+    if bool(file) == starter:
+        raise BadInput("give a rule FILE or --starter (one of them)")
+    path = STARTER_PACK if starter else file
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # type: ignore[union-attr]
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: cannot read: {e}") from None
+    items = parse_rules_text(text, str(path))
+    directory = _directory(cli)
+    validate_all(items, directory=directory, source=str(path))  # one bad rule: nothing is saved
+    # Rules without an id are identified by name, so adding the same file twice makes new versions.
+    ids = [save_rule(cli.archive.store, item, cli.archive.actor, directory=directory).id for item in items]
+    cli.emit({"ids": ids}, f"saved {len(ids)} rule(s): {', '.join(ids)}")
+
+
+@rules.command("list")
+@click.option("--enabled-only", is_flag=True, help="Only enabled rules.")
+@pass_cli
+def list_cmd(cli: CliContext, enabled_only: bool) -> None:
+    """Lists the rules (current versions)."""
+    from analyzers.rules.store import list_rules
+
+    found = list_rules(cli.archive.store, enabled_only=enabled_only)
+
+    def human() -> str:
+        if not found:
+            return "no rules (add some: chatarchive rules add --starter)"
+        return "\n".join(
+            f"{r.id}  v{r.version}  {'on ' if r.enabled else 'off'}  {r.severity:6}  {r.name}  [{r.category}]"
+            for r in found
+        )
+
+    cli.emit({"rules": [r.to_dict() for r in found]}, human)
+
+
+def _toggle(cli: CliContext, rule_id: str, enable: bool) -> None:
+    from analyzers.rules.store import disable_rule, enable_rule
+
+    rule = (enable_rule if enable else disable_rule)(cli.archive.store, rule_id, cli.archive.actor)
+    cli.emit(
+        {"id": rule.id, "version": rule.version, "enabled": rule.enabled},
+        f"rule {rule.id} ({rule.name}) {'enabled' if enable else 'disabled'} (version {rule.version})",
+    )
+
+
+@rules.command("disable")
+@click.argument("rule_id")
+@pass_cli
+def disable_cmd(cli: CliContext, rule_id: str) -> None:
+    """Disables a rule (a new version; history kept)."""
+    _toggle(cli, rule_id, False)
+
+
+@rules.command("enable")
+@click.argument("rule_id")
+@pass_cli
+def enable_cmd(cli: CliContext, rule_id: str) -> None:
+    """Enables a rule again (a new version)."""
+    _toggle(cli, rule_id, True)
+
+
+@rules.command("history")
+@click.argument("rule_id")
+@pass_cli
+def history_cmd(cli: CliContext, rule_id: str) -> None:
+    """Every version of a rule."""
+    from analyzers.rules.store import rule_history
+
+    versions = rule_history(cli.archive.store, rule_id)
+    cli.emit(
+        {"versions": [v.to_dict() for v in versions]},
+        lambda: "\n".join(f"v{v.version}  {v.updated_by}  {'on' if v.enabled else 'off'}  {v.name}" for v in versions),
+    )
+
+
+@rules.command("add-exception")
+@click.argument("rule_id")
+@click.argument("phrase")
+@pass_cli
+def add_exception_cmd(cli: CliContext, rule_id: str, phrase: str) -> None:
+    """Adds PHRASE to a rule's allow-list (a false positive's context; a new version)."""
+    from analyzers.rules.store import add_exception
+
+    rule = add_exception(cli.archive.store, rule_id, phrase, cli.archive.actor)
+    cli.emit({"id": rule.id, "version": rule.version, "allow": rule.allow}, f"rule {rule.id} now allows {phrase!r}")
+
+
+@rules.command("test")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text", required=True, help="The sample message text.")
+@click.option("--msgtype", default="text", show_default=True)
+@click.option("--sender", default="", help="Sender id: an employee userid, or an external wm… id.")
+@click.option("--chat-kind", type=click.Choice(["internal", "external", "group"]), default="external", show_default=True)
+@pass_cli
+def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, chat_kind: str) -> None:
+    """Runs the rule(s) of FILE, not saved, on one sample message."""
+    from analyzers.rules.engine import RuleEngine
+    from analyzers.rules.files import load_rules
+    from indexer.directory import Directory
+
+    directory = Directory()
+    data_dir = Settings(**cli.overrides).data_dir
+    if data_dir.exists() and any(data_dir.iterdir()):  # an existing archive: use its organisation
+        directory = _directory(cli)
+    loaded = load_rules(file, directory=None)
+    for r in loaded:
+        r.enabled = True
+    kind = directory.kind_of(sender) if sender else "employee"
+    message = Message(
+        msgid="test", seq=0, action="send", msgtype=msgtype, time_ms=int(time.time() * 1000),
+        sender=sender or "tester", sender_kind=kind, receivers=[], roomid="", chat_id="test", chat_kind=chat_kind,
+        text=text, raw=json.dumps({"msgtype": msgtype}),
+        employees=[sender] if sender and kind == "employee" else [],
+        departments=directory.departments_of(sender) if sender else [],
+    )
+    found = RuleEngine(loaded).match(message)
+    matches = [{"rule": v.rule_id, "name": v.rule_name, "terms": v.terms, "spans": v.spans,
+                "explanation": v.explanation} for v in found]
+
+    def human() -> str:
+        if not found:
+            return "no match"
+        return "\n".join(f"{v.rule_name}: {v.explanation} spans {v.spans}" for v in found)
+
+    cli.emit({"matched": bool(found), "matches": matches}, human)
+
+
+@rules.command("backtest")
+@click.argument("rule_id")
+@click.option("--from", "time_from", default=None, help="ISO 8601 or epoch ms (inclusive).")
+@click.option("--to", "time_to", default=None, help="ISO 8601 or epoch ms (exclusive).")
+@click.option("--sample", default=20, show_default=True, type=click.IntRange(0, 1000))
+@pass_cli
+def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: str | None, sample: int) -> None:
+    """What a stored rule would have flagged in the history."""
+    from analyzers.rules.backtest import backtest
+    from analyzers.rules.store import get_rule
+
+    tz = cli.archive.settings.timezone
+    t0, t1 = parse_time(time_from, tz, "--from"), parse_time(time_to, tz, "--to")
+    rule = get_rule(cli.archive.store, rule_id)
+    result = backtest(cli.archive.store, rule, cli.archive.scope, t0, t1, sample=sample, timezone=tz)
+
+    def human() -> str:
+        lines = [f"{result['total']} message(s) would be flagged by {rule.name}"]
+        lines += [f"  {day}: {n}" for day, n in result["by_day"].items()]
+        lines += [f"  {s['msgid']}: {s['text']}" for s in result["sample"]]
+        return "\n".join(lines)
+
+    cli.emit(result, human)
+
+
+@rules.command("export")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file.")
+@pass_cli
+def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
+    """Exports every rule as a rule file (re-importable with `rules add`)."""
+    from analyzers.rules.files import export_rules
+    from analyzers.rules.store import list_rules
+
+    found = list_rules(cli.archive.store)
+    text = export_rules(found, fmt)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        cli.emit({"count": len(found), "out": str(out)}, f"exported {len(found)} rule(s) to {out}")
+    else:
+        cli.emit({"count": len(found), "rules": [r.to_file_dict() for r in found]}, text.rstrip("\n"))
+
+
+@rules.command("import-keywords")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="The rule's name (an existing rule gets a new version).")
+@click.option("--category", default="", help="The rule's category.")
+@click.option("--severity", type=click.Choice(["low", "medium", "high"]), default="medium", show_default=True)
+@click.option("--pinyin", is_flag=True, help="Also match the keywords' pinyin.")
+@pass_cli
+def import_keywords_cmd(cli: CliContext, file: Path, name: str, category: str, severity: str, pinyin: bool) -> None:
+    """Creates a keyword rule from a comma-separated keyword list (英文逗号“,”隔开; ，、; and lines work too)."""
+    from analyzers.rules.files import keywords_rule
+    from analyzers.rules.store import save_rule
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadInput(f"{file}: cannot read: {e}") from None
+    data = keywords_rule(name, text, category=category, severity=severity, pinyin=pinyin)
+    rule = save_rule(cli.archive.store, data, cli.archive.actor)
+    cli.emit(
+        {"ids": [rule.id], "keywords": len(rule.keywords), "version": rule.version},
+        f"rule {rule.id} ({rule.name}) v{rule.version}: {len(rule.keywords)} keywords",
+    )
+
+
+@click.group("violations")
+def violations() -> None:
+    """What the rules flagged."""
+
+
+@violations.command("list")
+@click.option("--rule", "rule_ids", multiple=True, help="Only this rule (repeatable).")
+@click.option("--from", "time_from", default=None, help="ISO 8601 or epoch ms (inclusive).")
+@click.option("--to", "time_to", default=None, help="ISO 8601 or epoch ms (exclusive).")
+@click.option("--status", "statuses", multiple=True, help="unreviewed | confirmed | false_positive | escalated")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@pass_cli
+def violations_list_cmd(
+    cli: CliContext, rule_ids: tuple[str, ...], time_from: str | None, time_to: str | None,
+    statuses: tuple[str, ...], limit: int, offset: int,
+) -> None:
+    """Flagged messages, newest first."""
+    tz = cli.archive.settings.timezone
+    filters = ViolationFilter(
+        rule_ids=list(rule_ids), statuses=list(statuses),
+        time_from=parse_time(time_from, tz, "--from"), time_to=parse_time(time_to, tz, "--to"),
+    )
+    total, items = cli.archive.store.list_violations(filters, scope=cli.archive.scope, limit=limit, offset=offset)
+    rows = []
+    for v in items:
+        row = v.to_dict()
+        row["rule"] = v.rule_id
+        row["time"] = v.time_ms
+        rows.append(row)
+
+    def human() -> str:
+        lines = [f"{total} violation(s)"]
+        lines += [f"{v.msgid}  {v.rule_name}  {v.severity}  {', '.join(v.terms)}  [{v.status}]" for v in items]
+        return "\n".join(lines)
+
+    cli.emit({"total": total, "items": rows}, human)
+
+
+COMMANDS = [rules, violations]
