@@ -67,10 +67,11 @@ def _sha256_file(path: Path) -> str:
 
 
 def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason: str, *,
-                    now_ms: int | None = None) -> dict[str, Any]:
+                    now_ms: int | None = None, operator: str = "") -> dict[str, Any]:
     """Writes the export and its manifest; returns ``{"count", "sha256", "file", "manifest"}``.
 
-    ``archive`` is a ``chatarchive.archive.Archive`` (its actor, role and scope apply)."""
+    ``archive`` is a ``chatarchive.archive.Archive`` (its actor, role and scope apply);
+    ``operator`` names who ran it on the account's behalf (``--as`` in the CLI)."""
     reason = audit.require_reason(reason)
     if fmt not in FORMATS:
         raise BadInput(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -117,13 +118,15 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
     digest = _sha256_file(out)
     entry = audit.record(archive.store, archive.actor, "export", str(out),
                          {"query": query, "format": fmt, "count": len(hashes), "sha256": digest,
-                          "scope": archive.scope.to_dict()}, reason, now_ms=now_ms)
+                          "scope": archive.scope.to_dict(), **({"operator": operator} if operator else {})},
+                         reason, now_ms=now_ms)
     manifest = {
         "file": out.name,
         "format": fmt,
         "count": len(hashes),
         "sha256": digest,
         "who": archive.actor,
+        **({"operator": operator} if operator else {}),
         "when": datetime.fromtimestamp(entry["time_ms"] / 1000, tz).isoformat(timespec="seconds"),
         "query": query,
         "reason": reason,

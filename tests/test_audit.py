@@ -376,3 +376,6 @@ def test_cli_export_as_a_scoped_account_sees_only_its_scope(tmp_path: Path) -> N
     result = _cli(data, "export", "", "--format", "jsonl", "--out", str(out), "--reason", "case 8", "--as", "outsider")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["count"] == 0
+    manifest = json.loads(out.with_name("export.jsonl.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["who"] == "outsider" and manifest["operator"].startswith("cli:")
+    assert manifest["scope"] == {"all": False, "departments": [7], "users": []}

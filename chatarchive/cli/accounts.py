@@ -190,7 +190,7 @@ def export_command(cli: CliContext, query: str, fmt: str, out: Path, reason: str
 
     audit_trail.require_reason(reason)
     archive = acc.archive_for_account(cli.archive, as_account) if as_account else cli.archive
-    result = export_messages(archive, query, fmt, out, reason)
+    result = export_messages(archive, query, fmt, out, reason, operator=cli.archive.actor if as_account else "")
     cli.emit({"count": result["count"], "sha256": result["sha256"]},
              f"exported {result['count']} message(s) to {result['file']} (sha256 {result['sha256']}); "
              f"manifest {result['manifest']}")
