@@ -370,3 +370,103 @@ def test_a_missing_password_file_is_bad_input(tmp_path: Any) -> None:
     settings = Settings(backend="elasticsearch", es_url="http://127.0.0.1:9", es_password_file=str(tmp_path / "missing"))
     with pytest.raises(BadInput, match="es_password_file"):
         ElasticsearchStore.from_settings(settings)
+
+
+# ---------------------------------------------------------------- revokes that arrive before their original
+
+
+def test_a_revoke_is_remembered_and_marks_an_original_that_arrives_later() -> None:
+    """GIVEN a revoke naming a message not stored yet WHEN written THEN the revoke is remembered in the state index;
+    WHEN the original arrives and the store finds that revoke THEN the original is indexed as revoked."""
+    t = ScriptedTransport()
+    store = make_store(t)
+    store.write_batch(Batch(revoked_msgids=["m9"], checkpoint=1))
+    docs = bulk_docs(t.named("POST", "/_bulk")[0])
+    assert ("index", "revoke:m9") in [(a, i) for a, i, _ in docs]
+    assert not [d for d in docs if d[0] == "update"]  # nothing to update: the original is not stored
+    t2 = ScriptedTransport({("POST", f"/{P}-state/_search"): {"hits": {"total": {"value": 1}, "hits": [{"_id": "revoke:m9"}]}}})
+    make_store(t2).write_batch(Batch(messages=[message(9)], checkpoint=9))
+    (action, doc_id, doc), = bulk_docs(t2.named("POST", "/_bulk")[0])
+    assert (doc_id, doc["revoked"]) == ("m9", True)
+
+
+# ---------------------------------------------------------------- every request the backend sends is valid
+
+
+def spec_target(method: str, path: str) -> tuple[str, ...] | None:
+    """Which specification entry a recorded request is validated against."""
+    import re
+
+    table = [
+        (r"^/_bulk$", ("bulk",)),
+        (r"^/[^/_][^/]*/_search$", ("body", "/{index}/_search", "post")),
+        (r"^/[^/_][^/]*/_count$", ("body", "/{index}/_count", "post")),
+        (r"^/[^/_][^/]*/_delete_by_query$", ("body", "/{index}/_delete_by_query", "post")),
+        (r"^/[^/_][^/]*/_update/[^/]+$", ("body", "/{index}/_update/{id}", "post")),
+        (r"^/_index_template/[^/]+$", ("body", "/_index_template/{name}", "put")),
+        (r"^/_ilm/policy/[^/]+$", ("body", "/_ilm/policy/{policy}", "put")),
+        (r"^/_reindex$", ("body", "/_reindex", "post")),
+        (r"^/_aliases$", ("body", "/_aliases", "post")),
+        (r"^/[^/_][^/]*$", ("body", "/{index}", "put")),
+        (r"^/[^/_][^/]*/_doc/[^/]+$", ("doc",)),
+    ]
+    for pattern, target in table:
+        if re.match(pattern, path):
+            return target
+    return None
+
+
+def test_every_request_the_backend_sends_is_valid_for_the_api_specification() -> None:
+    """GIVEN the backend driven through init, ingestion, reads, reviews, records and deletion
+    WHEN each recorded request body is validated THEN all are valid for their endpoint."""
+    from tests import es_spec
+    from tests.test_es_spec import kind_of_index, mapping_errors, validation_errors
+
+    if not es_spec.SPEC_PATH.exists():
+        pytest.skip(f"{es_spec.SPEC_PATH} is not on this machine")
+    hit = {"_id": "m1", "_index": f"{P}-messages-v1-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}
+    from tests.es_cases import violation
+
+    t = ScriptedTransport(
+        {
+            ("POST", f"/{P}-messages/_search"): {"hits": {"total": {"value": 1}, "hits": [hit]}, "aggregations": {}},
+            ("GET", f"/{P}-violations/_doc/m1%3Ar1"): {"found": True, "_source": R.violation_document(violation())},
+            ("POST", f"/{P}-state/_update/counter-audit"): {"get": {"_source": {"n": 1}}},
+        }
+    )
+    store = make_store(t)
+    scope = Scope.of([2])
+    store.init()
+    store.write_batch(Batch(messages=[message(1), message(2)], violations=[violation()], revoked_msgids=["m1", "m0"], resolved_deadletters=["x"], checkpoint=2))
+    store.search(SearchRequest(query='"消息" OR 回扣 -x', sort="relevance"), scope=scope)
+    store.count(MessageFilter(flagged=True), scope=scope, query="消息")
+    store.aggregate(MessageFilter(), {"d": {"date_histogram": {"field": "time", "fixed_interval": "1h"}, "aggs": {"s": {"stats": {"field": "reply_ms"}}}}}, scope=scope)
+    list(store.iter_messages(MessageFilter(), scope=scope))
+    store.context("m1", scope=scope)
+    store.stats(scope=scope)
+    store.put_violations([violation()])
+    store.update_violation("m1:r1", {"status": "confirmed", "reviewer": "lisi"})
+    store.list_violations(ViolationFilter(statuses=["unreviewed"]), scope=scope)
+    store.list_deadletters()
+    store.put_record("rules", "r1", {"id": "r1", "name": "回扣", "keywords": ["回扣"], "near": [{"terms": ["保证", "收益"], "within": 5}]})
+    store.find_records("accounts", {"role": "auditor"})
+    store.append_record("audit", {"action": "login"})
+    store.update_messages([message(1)])
+    store.delete_messages(["m1"])
+    store.percolate([message(1)])
+    problems: list[str] = []
+    unmatched: list[str] = []
+    for call in t.calls:
+        if call.body is None:
+            continue
+        target = spec_target(call.method, call.path)
+        if target is None:
+            unmatched.append(f"{call.method} {call.path}")
+        elif target == ("doc",):
+            problems += [f"{call.method} {call.path}: {p}" for p in mapping_errors(call.body, kind_of_index(call.path.split("/")[1]))]
+        else:
+            problems += [f"{call.method} {call.path}: {p}" for p in validation_errors(target, call.body)]
+    validated = [c for c in t.calls if c.body is not None]
+    assert len(validated) >= 40 and {c.path for c in validated} >= {"/_bulk", "/_reindex"} - {"/_reindex"}
+    assert unmatched == []
+    assert problems == []

@@ -34,6 +34,13 @@ _SCALAR_CHECKS = {
 }
 
 
+def _flatten(value: Any) -> list[Any]:
+    """Elasticsearch flattens arrays (of arrays) of a concrete field into its values."""
+    if isinstance(value, list):
+        return [v for item in value for v in _flatten(item)]
+    return [value]
+
+
 def mapping_errors(doc: dict[str, Any], kind: str) -> list[str]:
     """Fields the index's strict mapping would reject, and values of the wrong type."""
     properties = R.load_mapping_file(kind)["template"]["mappings"]["properties"]
@@ -43,7 +50,7 @@ def mapping_errors(doc: dict[str, Any], kind: str) -> list[str]:
             problems.append(f"{kind}: field {field!r} is not mapped (dynamic: strict rejects it)")
             continue
         check = _SCALAR_CHECKS[properties[field]["type"]]
-        values = value if isinstance(value, list) and properties[field]["type"] != "object" else [value]
+        values = _flatten(value) if properties[field]["type"] != "object" else [value]
         bad = [v for v in values if v is not None and not check(v)]
         if bad:
             problems.append(f"{kind}: field {field!r} ({properties[field]['type']}) cannot hold {bad[0]!r}")
@@ -53,7 +60,13 @@ def mapping_errors(doc: dict[str, Any], kind: str) -> list[str]:
 
 
 def kind_of_index(index: str) -> str:
-    return next(k for k in R.INDEX_KINDS if index.startswith(f"chatarchive-{k}"))
+    """``messages`` for ``<prefix>-messages`` or ``<prefix>-messages-v1-000001``."""
+    import re
+
+    for kind in R.INDEX_KINDS:
+        if re.search(rf"-{kind}(-v\d+(-\d{{6}})?)?$", index):
+            return kind
+    raise AssertionError(f"{index} is none of our indices")
 
 
 def bulk_errors(lines: list[dict[str, Any]]) -> list[str]:

@@ -151,7 +151,7 @@ def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: i
     as keywords so ``find_records`` can pre-filter on the cluster."""
     fields: dict[str, Any] = {}
     for key, value in doc.items():
-        if key.startswith("_") or "." in key:
+        if not key or key.startswith("_") or "." in key:
             continue
         if isinstance(value, bool):
             fields[key] = "true" if value else "false"

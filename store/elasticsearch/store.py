@@ -24,6 +24,7 @@ import logging
 import time
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import quote
 
 from analyzers.textfold import fold
 from chatarchive.errors import BadInput, ChatArchiveError, StoreUnavailable
@@ -177,7 +178,7 @@ class ElasticsearchStore:
     # --- small helpers -----------------------------------------------------------------------
     def _get(self, kind: str, doc_id: str) -> dict[str, Any] | None:
         try:
-            response = self.t.request("GET", f"/{self.alias(kind)}/_doc/{doc_id}", ok=(404,))
+            response = self.t.request("GET", f"/{self.alias(kind)}/_doc/{quote(doc_id, safe='')}", ok=(404,))
         except EsError:
             return None
         return response.get("_source") if response.get("found") else None
@@ -227,16 +228,23 @@ class ElasticsearchStore:
         messages = list({m.msgid: m for m in batch.messages}.values())
         revoked = set(batch.revoked_msgids)
         violated = {v.msgid for v in batch.violations}
-        located = self._locate(sorted({m.msgid for m in messages} | revoked | violated))
-        previous = self._flags_of([i for i in located if i in {m.msgid for m in messages}])
+        in_batch = {m.msgid for m in messages}
+        located = self._locate(sorted(in_batch | revoked | violated))
+        previous = self._flags_of([i for i in located if i in in_batch])
+        # Flags that outlive a re-write or arrive first: stored revokes and violations.
+        revoked_before = self._revoked_among(sorted(in_batch))
+        violated_before = self._violated_among(sorted(in_batch))
         ops: list[tuple[str, str, str, dict[str, Any] | None]] = []
         op_message: dict[int, Message] = {}
         for m in messages:
             was_revoked, was_flagged = previous.get(m.msgid, (False, False))
+            was_revoked = was_revoked or m.msgid in revoked_before
+            was_flagged = was_flagged or m.msgid in violated_before
             m = dataclasses.replace(m, revoked=m.revoked or m.msgid in revoked or was_revoked, flagged=m.flagged or m.msgid in violated or was_flagged)
             op_message[len(ops)] = m
             ops.append(("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text))))
-        in_batch = {m.msgid for m in messages}
+        for msgid in sorted(revoked):  # remembered, so an original that arrives later is marked too
+            ops.append(("index", self.alias("state"), _revoke_id(msgid), {"updated_ms": _now_ms()}))
         for msgid in sorted((revoked | violated) - in_batch):
             if msgid in located:
                 ops.append(("update", located[msgid], msgid, {**({"revoked": True} if msgid in revoked else {}), **({"flagged": True} if msgid in violated else {})}))
@@ -263,6 +271,20 @@ class ElasticsearchStore:
         body = {"query": R.ids_query(msgids), "size": len(msgids), "_source": {"includes": ["revoked", "flagged"]}}
         response = self._search("messages", body)
         return {h["_id"]: (bool(h["_source"].get("revoked")), bool(h["_source"].get("flagged"))) for h in response["hits"]["hits"]}
+
+    def _revoked_among(self, msgids: list[str]) -> set[str]:
+        if not msgids:
+            return set()
+        ids = [_revoke_id(i) for i in msgids]
+        response = self._search("state", {"query": R.ids_query(ids), "size": len(ids), "_source": False})
+        return {h["_id"][len("revoke:") :] for h in response["hits"]["hits"]}
+
+    def _violated_among(self, msgids: list[str]) -> set[str]:
+        if not msgids:
+            return set()
+        body = {"query": {"terms": {"msgid": msgids}}, "size": 0, "aggregations": {"m": {"terms": {"field": "msgid", "size": len(msgids)}}}}
+        response = self._search("violations", body)
+        return {b["key"] for b in response.get("aggregations", {}).get("m", {}).get("buckets", [])}
 
     def _dead_letter_failures(
         self, ops: list[tuple[str, str, str, dict[str, Any] | None]], op_message: dict[int, Message], failed: list[tuple[int, dict[str, Any]]]
@@ -308,7 +330,7 @@ class ElasticsearchStore:
     # --- percolation ------------------------------------------------------------------------
     def _index_rule(self, rule_id: str, doc: dict[str, Any]) -> None:
         self.t.request(
-            "PUT", f"/{self.alias('rules')}/_doc/{rule_id}", params={"refresh": "wait_for"}, body=R.rule_document(rule_id, doc, normalize=_rules_normalize)
+            "PUT", f"/{self.alias('rules')}/_doc/{quote(rule_id, safe='')}", params={"refresh": "wait_for"}, body=R.rule_document(rule_id, doc, normalize=_rules_normalize)
         )
 
     def percolate(self, messages: list[Message]) -> dict[str, list[str]]:
@@ -438,6 +460,7 @@ class ElasticsearchStore:
         params = {"refresh": "true", "conflicts": "proceed"}
         self.t.request("POST", f"/{self.alias('violations')}/_delete_by_query", params=params, body={"query": {"terms": {"msgid": wanted}}})
         self.t.request("POST", f"/{self.alias('messages')}/_delete_by_query", params=params, body={"query": R.ids_query(wanted)})
+        self.t.request("POST", f"/{self.alias('state')}/_delete_by_query", params=params, body={"query": R.ids_query([_revoke_id(i) for i in wanted])})
         return existing
 
     # --- violations -------------------------------------------------------------------------------
@@ -470,7 +493,7 @@ class ElasticsearchStore:
         if current is None:
             raise BadInput(f"no violation {violation_id!r}")
         updated = dataclasses.replace(Violation.from_dict(current), **changes)
-        self.t.request("PUT", f"/{self.alias('violations')}/_doc/{violation_id}", params={"refresh": "wait_for"}, body=R.violation_document(updated))
+        self.t.request("PUT", f"/{self.alias('violations')}/_doc/{quote(violation_id, safe='')}", params={"refresh": "wait_for"}, body=R.violation_document(updated))
         return updated
 
     # --- dead letters --------------------------------------------------------------------------------
@@ -506,7 +529,7 @@ class ElasticsearchStore:
             return False
         if collection == "rules":
             try:
-                self.t.request("DELETE", f"/{self.alias('rules')}/_doc/{record_id}", params={"refresh": "wait_for"}, ok=(404,))
+                self.t.request("DELETE", f"/{self.alias('rules')}/_doc/{quote(record_id, safe='')}", params={"refresh": "wait_for"}, ok=(404,))
             except EsError:
                 pass
         return response.get("result") == "deleted"
@@ -568,10 +591,12 @@ class ElasticsearchStore:
         }
 
 
+def _revoke_id(msgid: str) -> str:
+    return f"revoke:{msgid}"
+
+
 def _doc_id(collection: str, record_id: str) -> str:
     """The document id of a record, URL-safe (record ids may contain '/' or '@')."""
-    from urllib.parse import quote
-
     return quote(f"{collection}:{record_id}", safe="")
 
 

@@ -1,0 +1,186 @@
+"""Search correctness auditors rely on, as properties against a brute-force scan.
+
+A corpus of a few hundred realistic Chinese chat messages (the simulator's phrase grammar,
+plus texts with full-width characters, mixed case, digits, punctuation and spaces) is
+stored once per backend. Then:
+
+- a quoted phrase (a substring of 1-8 characters of a corpus text, possibly re-cased or
+  widened, or a string from outside the corpus) returns EXACTLY the messages whose
+  fold(text) contains fold(phrase);
+- a random boolean query of phrases and bare words (AND, OR, NOT, parentheses) returns
+  exactly what a brute-force evaluator of the same AST returns.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analyzers.chinese import get_analyzer, query_words
+from analyzers.textfold import fold
+from chatarchive.models import ALL, Batch, Message, SearchRequest
+from store.base import Store
+from store.query import And, Node, Not, Or, Phrase, Word, parse_query
+from tests.conformance.conftest import BACKENDS, make_store
+from tests.conformance.corpus import Factory
+
+SPECIAL_TEXTS = [
+    "ＡＢＣ１２３的订单已经发货了",
+    "abc123 订单号 DD800012345678",
+    "Hello World　你好世界",
+    "请在ＷｅＣｏｍ里确认一下",
+    "哈哈哈哈哈",
+    "真的吗？？？好的！",
+    "退款 500元 已到账，请查收",
+    "验证码是 8848，不要告诉别人",
+    "OK的 没问题 ok",
+    "a  b   c",
+    "「报价单」发你了：3.5%",
+    "我们需要验证一下客户的身份信息",
+]
+
+
+def build_corpus(n: int = 300) -> list[Message]:
+    f = Factory(seed=11)
+    texts = f.chat_texts(n) + SPECIAL_TEXTS
+    return [f.message(t, seq=i + 1, msgid=f"p{i:04d}") for i, t in enumerate(texts)]
+
+
+CORPUS = build_corpus()
+FOLDED = {m.msgid: fold(m.text) for m in CORPUS}
+WORDS = {m.msgid: get_analyzer().words(m.text) for m in CORPUS}
+VOCABULARY = sorted({w for ws in WORDS.values() for w in ws if w.isalnum() and w not in ("OR", "AND", "NOT")})
+ALPHABET = sorted({ch for t in FOLDED.values() for ch in t if ch != '"'}) + list("乌龙茶Zz9")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def corpus_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = make_store(request.param, Path(tmp_path_factory.mktemp("phrase")))
+    s.init()
+    s.write_batch(Batch(messages=CORPUS, checkpoint=len(CORPUS)))
+    s.refresh()
+    try:
+        yield s
+    finally:
+        drop = getattr(s, "drop_all", None)
+        if request.param == "elasticsearch" and drop is not None:
+            drop()
+        s.close()
+
+
+def widen(text: str, rng: random.Random) -> str:
+    """Randomly upper-cases and widens ASCII (what folding must undo)."""
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isalpha() and rng.random() < 0.5:
+            ch = ch.upper()
+        if "!" <= ch <= "~" and rng.random() < 0.3:
+            ch = chr(ord(ch) + 0xFEE0)
+        out.append(ch)
+    return "".join(out)
+
+
+@st.composite
+def phrases(draw: st.DrawFn) -> str:
+    if draw(st.integers(0, 4)) == 0:  # outside the corpus: random strings over its alphabet
+        text = draw(st.text(alphabet=st.sampled_from(ALPHABET), min_size=1, max_size=6))
+    else:
+        m = draw(st.sampled_from(CORPUS))
+        length = draw(st.integers(1, 8))
+        start = draw(st.integers(0, max(0, len(m.text) - 1)))
+        text = m.text[start : start + length]
+        text = widen(text, random.Random(draw(st.integers(0, 2**16))))
+    text = text.replace('"', "")
+    return text
+
+
+def brute_phrase(phrase: str) -> set[str]:
+    needle = fold(phrase)
+    return {mid for mid, folded in FOLDED.items() if needle in folded}
+
+
+def contains_sequence(words: list[str], tokens: tuple[str, ...]) -> bool:
+    n = len(tokens)
+    return any(tuple(words[i : i + n]) == tokens for i in range(len(words) - n + 1))
+
+
+def brute(node: Node) -> set[str]:
+    """The reference evaluator of the query language."""
+    everything = {m.msgid for m in CORPUS}
+    if isinstance(node, Phrase):
+        return brute_phrase(node.text)
+    if isinstance(node, Word):
+        tokens = query_words(node.text)
+        if not tokens:
+            return brute_phrase(node.text)
+        return {mid for mid, ws in WORDS.items() if contains_sequence(ws, tokens)}
+    if isinstance(node, Not):
+        return everything - brute(node.child)
+    if isinstance(node, And):
+        result = set(everything)
+        for child in node.children:
+            result &= brute(child)
+        return result
+    if isinstance(node, Or):
+        result: set[str] = set()
+        for child in node.children:
+            result |= brute(child)
+        return result
+    return everything  # MatchAll
+
+
+def search_ids(store: Store, query: str) -> set[str]:
+    result = store.search(SearchRequest(query=query, limit=len(CORPUS) + 1, highlight=False), scope=ALL)
+    got = {h.msgid for h in result.hits}
+    assert result.total == len(got)
+    return got
+
+
+PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@PROPERTY
+@given(phrase=phrases())
+def test_phrase_returns_exactly_the_texts_containing_it(corpus_store: Store, phrase: str) -> None:
+    """GIVEN the corpus WHEN any phrase of 1-8 characters is searched THEN the hits are exactly the brute-force scan's."""
+    if not phrase.strip():
+        return  # the parser rejects an empty phrase
+    assert search_ids(corpus_store, f'"{phrase}"') == brute_phrase(phrase)
+
+
+@st.composite
+def atoms(draw: st.DrawFn) -> tuple[str, Node]:
+    if draw(st.booleans()):
+        phrase = draw(phrases())
+        if not phrase.strip():
+            phrase = "的"
+        return f'"{phrase}"', Phrase(phrase)
+    word = draw(st.sampled_from(VOCABULARY))
+    return word, Word(word)
+
+
+def queries(depth: int = 2) -> st.SearchStrategy[tuple[str, Node]]:
+    def extend(children: st.SearchStrategy[tuple[str, Node]]) -> st.SearchStrategy[tuple[str, Node]]:
+        pair = st.lists(children, min_size=2, max_size=3)
+        return st.one_of(
+            pair.map(lambda cs: ("(" + " ".join(c[0] for c in cs) + ")", And(tuple(c[1] for c in cs)))),
+            pair.map(lambda cs: ("(" + " OR ".join(c[0] for c in cs) + ")", Or(tuple(c[1] for c in cs)))),
+            children.map(lambda c: ("-(" + c[0] + ")", Not(c[1]))),
+            children.map(lambda c: ("NOT " + c[0], Not(c[1]))),
+        )
+
+    return st.recursive(atoms(), extend, max_leaves=6)
+
+
+@PROPERTY
+@given(query=queries())
+def test_boolean_queries_match_the_reference_evaluator(corpus_store: Store, query: tuple[str, Node]) -> None:
+    """GIVEN the corpus WHEN a random boolean query is searched THEN the hits are exactly the reference evaluator's."""
+    text, node = query
+    parsed = parse_query(text)
+    assert search_ids(corpus_store, text) == brute(parsed) == brute(node)

@@ -1,0 +1,133 @@
+"""The conversation viewer, customers, violations with the review workflow, and sampling."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chatarchive.models import Scope, ViolationFilter
+from compliance import audit
+from tests.dashboard.helpers import markdown, no_traceback, open_page, texts
+
+ALL = Scope.everything()
+
+
+def test_conversation_viewer_shows_figures_chats_and_the_conversation_after_a_reason(dash_archive) -> None:
+    """GIVEN 张伟 WHEN an auditor opens his external chat with a reason THEN the seeds' figures, the
+    chat list by kind and the conversation (day separators, revoked mark, highlighted violation) show."""
+    at = open_page("admin", "pages/conversations.py")
+    at.radio(key="emp_pick").set_value("zhangwei").run()
+    no_traceback(at)
+    shown = texts(at)
+    assert "总会话消息数=" in shown and "违规次数=" in shown
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["客户私聊会话数"] == "1" and figures["客户群总数"] == "1" and figures["客户总数"] == "2"
+    at.button(key="open_external").click().run()
+    assert "请填写查看理由" in texts(at)
+    at.text_input(key="conv_reason").input("季度抽查").run()
+    no_traceback(at)
+    html = markdown(at)
+    assert "— 2026-01-05 —" in html and "— 2026-01-06 —" in html
+    assert "已撤回" in html
+    assert "<mark>私下转账</mark>" in html and "ca-bubble flagged" in html
+
+
+def test_employees_who_left_are_listed_as_read_only(dash_archive) -> None:
+    at = open_page("admin", "pages/conversations.py")
+    at.radio(key="emp_status").set_value("曾归档").run()
+    assert at.radio(key="emp_pick").options == ["王强 · 曾归档"]
+    assert "员工只读模式" in texts(at)
+
+
+def test_employee_search_box_with_no_match_says_so(dash_archive) -> None:
+    at = open_page("admin", "pages/conversations.py")
+    at.text_input(key="emp_find").input("不存在的人").run()
+    no_traceback(at)
+    assert "没有符合条件的员工" in texts(at)
+
+
+def test_a_scoped_auditor_lists_only_employees_in_scope(dash_archive) -> None:
+    at = open_page("auditor-cs", "pages/conversations.py")
+    assert at.radio(key="emp_pick").options == ["李娜 · 归档中"]
+
+
+def test_customer_list_shows_followers_and_last_conversation(dash_archive) -> None:
+    at = open_page("admin", "pages/customers.py")
+    no_traceback(at)
+    table = at.dataframe[0].value
+    assert set(table["客户名称"]) == {"赵鑫", "钱多多", "孙丽"}
+    sun = table[table["客户名称"] == "孙丽"].iloc[0]
+    assert sun["当前跟进人数"] == 2 and sun["跟进人"] == "王强, 张伟"
+
+
+def test_violation_review_records_evidence_and_a_false_positive_becomes_an_exception(dash_archive) -> None:
+    """GIVEN the unreviewed queue WHEN a reviewer marks a hit false positive with a comment and adds the
+    exception THEN the violation, a review record, the audit trail and a new rule version say so."""
+    at = open_page("admin", "pages/violations.py")
+    no_traceback(at)
+    assert "共 5 条违规" in texts(at)
+    options = at.selectbox(key="v_pick").options
+    at.selectbox(key="v_pick").select_index(next(i for i, o in enumerate(options) if "张伟 · 承诺收益" in o)).run()
+    at.radio(key="r_status").set_value("false_positive")
+    at.button(key="FormSubmitter:review-提交审核").click().run()
+    assert any("comment is required" in str(w.value) for w in at.warning)  # a false positive needs a reason
+    at.radio(key="r_status").set_value("false_positive")
+    at.text_area(key="r_comment").input("客户原话引用，不是承诺")
+    at.button(key="FormSubmitter:review-提交审核").click().run()
+    no_traceback(at)
+    assert any("误报" in str(s.value) for s in at.success)
+    at.text_input(key="exc_phrase").input("保证收益，年化").run()
+    at.button(key="add_exception").click().run()
+    no_traceback(at)
+    arch = dash_archive.archive()
+    try:
+        _, fps = arch.store.list_violations(ViolationFilter(statuses=["false_positive"]), scope=ALL)
+        assert len(fps) == 1 and fps[0].reviewer == "admin"
+        reviews = arch.store.find_records("reviews", {"target": fps[0].id})
+        assert reviews and reviews[0]["status"] == "false_positive"
+        assert audit.list_entries(arch.store, action="review")[0]["target"] == fps[0].id
+        from analyzers.rules.store import get_rule
+
+        rule = get_rule(arch.store, fps[0].rule_id)
+        assert rule.version == 2 and "保证收益，年化" in rule.allow
+    finally:
+        arch.close()
+
+
+def test_violation_context_highlights_the_matched_terms(dash_archive) -> None:
+    at = open_page("admin", "pages/violations.py")
+    at.multiselect(key="v_status").set_value([]).run()
+    at.text_input(key="v_reason").input("复核").run()
+    at.toggle(key="v_ctx").set_value(True).run()
+    no_traceback(at)
+    assert "ca-bubble hit" in markdown(at) and "<mark>" in markdown(at)
+
+
+def test_violation_filters_with_no_match_show_an_empty_state(dash_archive) -> None:
+    at = open_page("admin", "pages/violations.py")
+    at.multiselect(key="v_sev").set_value(["low"]).run()
+    no_traceback(at)
+    assert "没有符合条件的违规" in texts(at)
+
+
+def test_sampling_draws_a_reproducible_sample_and_records_reviews(dash_archive) -> None:
+    """GIVEN January's unflagged conversations WHEN two draws use the same seed THEN they hold the same
+    conversations, and a review of one is stored as evidence."""
+    drawn = []
+    for _ in range(2):
+        at = open_page("auditor-all", "pages/sampling.py")
+        at.date_input(key="s_from").set_value(date(2026, 1, 1))
+        at.date_input(key="s_to").set_value(date(2026, 1, 31))
+        at.multiselect(key="s_dept").set_value([1])
+        at.number_input(key="s_pct").set_value(50.0)
+        at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+        no_traceback(at)
+        drawn.append(list(at.dataframe[0].value["会话"]))
+    assert drawn[0] == drawn[1] and drawn[0]
+    at.text_area(key="s_comment").input("沟通正常")
+    at.button(key="FormSubmitter:s_review-提交审核").click().run()
+    no_traceback(at)
+    arch = dash_archive.archive()
+    try:
+        assert arch.store.find_records("reviews", {"kind": "sample"})
+    finally:
+        arch.close()
