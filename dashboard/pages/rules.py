@@ -119,38 +119,42 @@ if sample_text.strip():
 
 # --- backtest and diff --------------------------------------------------------------------
 st.subheader("回测 Backtest")
-try:
-    from analyzers.rules import backtest as bt
-except ImportError:
-    bt = None  # type: ignore[assignment]
-if bt is None:
-    _state.not_available("回测 (backtest)")
-else:
-    c1, c2 = st.columns(2)
-    first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
-    last = c2.date_input("到", value=date.today(), key="bt_to")
-    if st.button("运行回测 Run backtest", key="bt_run"):
-        with _state.guard("backtest"), st.status("回测中… (backtesting)", expanded=False) as status:
-            time_from, time_to = _ui.day_range_ms(first, last, tz)
-            progress = st.progress(0.0)
-            result = bt.backtest(arch, rule_data(), time_from=time_from, time_to=time_to,
-                                 progress=lambda done: progress.progress(min(1.0, float(done))))
-            status.update(label=f"回测完成: {result.total} 条命中", state="complete")
-            st.session_state["bt_result"] = result
-            if choice != NEW:
-                st.session_state["bt_diff"] = bt.diff_versions(arch, choice, rule_data(), time_from=time_from,
-                                                               time_to=time_to)
-    result = st.session_state.get("bt_result")
-    if result is not None:
-        per_day = pd.DataFrame([{"日期": _ui.fmt_day(d, tz), "命中": n} for d, n in result.per_day])
-        if not per_day.empty:
-            st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中 hits per day"), key="bt_chart")
-        st.caption("命中样例 sample hits")
-        st.dataframe(pd.DataFrame([{"时间": _ui.fmt_time(v.time_ms, tz), "发送方": directory.name(v.sender),
-                                    "命中词": "、".join(v.terms)} for v in result.samples]), hide_index=True)
-    diff = st.session_state.get("bt_diff")
+c1, c2 = st.columns(2)
+bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
+bt_last = c2.date_input("到", value=date.today(), key="bt_to")
+if st.button("运行回测 Run backtest", key="bt_run"):
+    with _state.guard("backtest"), st.status("回测中… (replaying the rule over the history)", expanded=False) as status:
+        from analyzers.rules import backtest as bt
+        from analyzers.rules.model import Rule
+
+        time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
+        candidate = Rule.from_dict(rule_data(), directory=directory)
+        result = bt.backtest(arch.store, candidate, arch.scope, time_from, time_to, timezone=tz)
+        diff = None
+        if choice != NEW:
+            status.update(label="对比上一版本… (diff against the saved version)")
+            diff = bt.diff_versions(arch.store, get_rule(arch.store, choice), candidate, arch.scope, time_from, time_to)
+        status.update(label=f"回测完成: {result['total']} 条命中", state="complete")
+        st.session_state["bt_result"] = (choice, result, diff)
+saved_bt = st.session_state.get("bt_result")
+if saved_bt and saved_bt[0] == choice:
+    _, result, diff = saved_bt
+    st.metric("命中 hits", result["total"])
+    per_day = pd.DataFrame([{"日期": d, "命中": n} for d, n in result["by_day"].items()])
+    if per_day.empty:
+        st.info("此期间没有命中 (no hits in this period).")
+    else:
+        st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中 hits per day"), key="bt_chart")
+    st.markdown(_ui.BUBBLE_CSS + "".join(
+        f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))}</div>'
+        f'<div>{_ui.safe_highlight(h["text"])}</div>' for h in result["sample"]), unsafe_allow_html=True)
     if diff is not None:
-        st.caption(f"与当前版本相比: 新增 {len(diff.gained)} 条, 减少 {len(diff.lost)} 条")
+        st.caption(f"与已保存版本相比: 新增命中 {diff['gained_total']} 条, 不再命中 {diff['lost_total']} 条")
+        for label, rows in (("新增 gained", diff["gained"]), ("减少 lost", diff["lost"])):
+            if rows:
+                st.markdown(f"**{label}**<br>" + "<br>".join(
+                    f'{_ui.fmt_time(int(h["time"]), tz)} · {_ui.safe_highlight(h["text"])}' for h in rows[:20]),
+                    unsafe_allow_html=True)
 
 # --- save -----------------------------------------------------------------------------------
 st.subheader("保存 Save")
@@ -160,6 +164,15 @@ if st.button("保存规则 (新版本)", key="rule_save", type="primary"):
         audit.record(arch.store, session.account, "rule_change", rule.id, {"op": "save", "version": rule.version,
                                                                           "rule": rule.to_file_dict()})
         st.success(f"已保存 {rule.name} 版本 {rule.version}")
+        st.session_state["rule_saved"] = rule.id
+if st.session_state.get("rule_saved") == choice and choice != NEW:
+    if st.button("追溯应用到历史消息 (apply retroactively)", key="rule_retro"):
+        with _state.guard("apply"), st.status("正在追溯应用…") as status:
+            from analyzers.rules.backtest import apply_retroactively
+
+            stored = apply_retroactively(arch.store, get_rule(arch.store, choice), arch.scope)
+            audit.record(arch.store, session.account, "rule_change", choice, {"op": "retroactive", "violations": stored})
+            status.update(label=f"已记录 {stored} 条违规", state="complete")
 if choice != NEW:
     with st.expander("版本历史 History"):
         with _state.guard("history"):

@@ -112,22 +112,34 @@ if submitted:
         review_violation(arch.store, v.id, status, comment, reviewer=session.account,
                          assignee=assignee.strip() if assignee.strip() != v.assignee else None)
         st.success(f"已记录: {_ui.STATUS_LABELS[status]}")
+        if status == "false_positive":
+            st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name,
+                                        "phrase": suggest_exception(v)}
 c1, c2 = st.columns(2)
 if c1.button("分配给我", key="assign_me"):
     with _state.guard("assign"):
         assign_violation(arch.store, v.id, session.account, actor=session.account)
         st.success("已分配给您")
-if v.status == "false_positive" or (submitted and status == "false_positive"):
-    st.caption("误报可一键加入规则例外 (the phrase becomes an allow-list entry in a new rule version).")
-    phrase = c2.text_input("例外短语 Exception phrase", value=suggest_exception(v), key="exc_phrase")
-    if c2.button("设为规则例外 (add exception)", key="add_exception", disabled=not phrase.strip()):
+if v.status == "false_positive" and "v_fp" not in st.session_state:
+    st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name, "phrase": suggest_exception(v)}
+fp = st.session_state.get("v_fp")
+if fp:
+    # Shown until used or dismissed, because a reviewed violation leaves the unreviewed queue.
+    st.caption(f"误报可一键加入规则「{fp['rule_name']}」的例外 (an allow-list phrase, saved as a new rule version).")
+    phrase = st.text_input("例外短语 Exception phrase", value=fp["phrase"], key=f"exc_phrase_{fp['id']}")
+    e1, e2 = st.columns(2)
+    if e1.button("设为规则例外 (add exception)", key="add_exception", disabled=not phrase.strip()):
         with _state.guard("exception"):
             from analyzers.rules.store import add_exception
 
-            rule = add_exception(arch.store, v.rule_id, phrase, session.account)
-            audit.record(arch.store, session.account, "rule_change", v.rule_id,
-                         {"op": "exception", "phrase": phrase.strip(), "version": rule.version, "violation": v.id})
+            rule = add_exception(arch.store, fp["rule_id"], phrase, session.account)
+            audit.record(arch.store, session.account, "rule_change", fp["rule_id"],
+                         {"op": "exception", "phrase": phrase.strip(), "version": rule.version, "violation": fp["id"]})
+            st.session_state.pop("v_fp", None)
             st.success(f"已加入规则例外: {rule.name} v{rule.version}")
+    if e2.button("不加例外", key="skip_exception"):
+        st.session_state.pop("v_fp", None)
+        st.rerun()
 
 history = reviews_of(arch.store, v.id)
 if history:

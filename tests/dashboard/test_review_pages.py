@@ -75,7 +75,9 @@ def test_violation_review_records_evidence_and_a_false_positive_becomes_an_excep
     at.button(key="FormSubmitter:review-提交审核").click().run()
     no_traceback(at)
     assert any("误报" in str(s.value) for s in at.success)
-    at.text_input(key="exc_phrase").input("保证收益，年化").run()
+    phrase = next(t for t in at.text_input if str(t.key).startswith("exc_phrase_"))
+    assert "保证收益" in phrase.value  # suggested from the matched text
+    phrase.input("保证收益，年化").run()
     at.button(key="add_exception").click().run()
     no_traceback(at)
     arch = dash_archive.archive()
