@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chatarchive.errors import BadInput
@@ -199,11 +200,12 @@ class PurgeResult:
     masked: int = 0
     by_msgtype: dict[str, int] = field(default_factory=dict)
     days_resealed: int = 0
+    media_files: int = 0  # fetched media files deleted with their messages
 
     def to_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "action": self.action, "expired": self.expired, "held": self.held,
                 "deleted": self.deleted, "masked": self.masked, "by_msgtype": dict(sorted(self.by_msgtype.items())),
-                "days_resealed": self.days_resealed}
+                "days_resealed": self.days_resealed, "media_files": self.media_files}
 
 
 def purge(
@@ -240,13 +242,14 @@ def purge(
     if dry_run or not expired:
         return result
     tz = str(_setting(settings, "timezone"))
+    media_dir = Path(settings.data_dir) / "media" if settings is not None else None
     if policy.action == "delete":
         touched_days: set[str] = set()
         for i in range(0, len(expired), BATCH):
             ids = expired[i:i + BATCH]
             touched_days |= integrity.days_of(store.get_messages(ids, scope=ALL), tz)
             result.deleted += store.delete_messages(ids)
-            _delete_derived(store, ids)
+            result.media_files += _delete_derived(store, ids, media_dir)
         store.refresh()
         sealed = integrity.update_digests(store, touched_days, tz=tz, allow_shrink=True, now_ms=now_ms)
         result.days_resealed = len(sealed.sealed)
@@ -266,10 +269,20 @@ def purge(
     return result
 
 
-def _delete_derived(store: Store, msgids: list[str]) -> None:
+def _delete_derived(store: Store, msgids: list[str], media_dir: Path | None) -> int:
+    """Deletes records that name the purged messages, and their fetched media files (a
+    content-addressed file shared with a record that stays is kept). Returns files removed."""
+    removed = 0
     for collection in DERIVED_COLLECTIONS:
         for row in store.find_records(collection, {"msgid": msgids}):
             store.delete_record(collection, row["_id"])
+            path = row.get("path") if collection == "media" else None
+            if path and media_dir is not None and not store.find_records("media", {"path": path}, limit=1):
+                target = (media_dir / path).resolve()
+                if media_dir.resolve() in target.parents and target.is_file():
+                    target.unlink()
+                    removed += 1
+    return removed
 
 
 def scheduled_purge(archive: Any, now: int | None = None) -> PurgeResult:

@@ -91,6 +91,22 @@ def test_purge_deletes_expired_messages_with_their_violations_and_logs_counts(st
     assert audit.verify(store).ok
 
 
+def test_purge_deletes_fetched_media_files_of_purged_messages(store: Any, tmp_path: Path) -> None:
+    """GIVEN fetched media of an expired image and of a fresh message WHEN purged THEN the
+    expired one's file and record are gone, the fresh one's stay."""
+    settings = _settings(tmp_path)
+    media_dir = Path(settings.data_dir) / "media"
+    for msgid, name in (("old-image", "aa/old.jpg"), ("new-internal", "bb/new.jpg")):
+        (media_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (media_dir / name).write_bytes(b"\xff\xd8 jpeg")
+        store.put_record("media", f"media-{msgid}", {"msgid": msgid, "path": name, "status": "done"})
+    retention.set_policy(store, 365, settings=settings)
+    result = retention.purge(store, NOW, settings=settings)
+    assert result.media_files == 1
+    assert not (media_dir / "aa/old.jpg").exists() and (media_dir / "bb/new.jpg").exists()
+    assert [r["msgid"] for r in store.find_records("media")] == ["new-internal"]
+
+
 def test_dry_run_counts_and_changes_nothing(store: Any, tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     retention.set_policy(store, 30, settings=settings)
