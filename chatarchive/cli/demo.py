@@ -26,9 +26,11 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
     if not (archive_dir / "sim.json").exists():
         from indexer.source.simulator import simulate
 
-        cli.info(f"simulating a WeCom archive of {messages} messages in {archive_dir} ...")
-        simulate(out=archive_dir, messages=messages, seed=seed, days=21, fault_rate=0.002,
-                 end=dt.date.today().isoformat(), progress=True)
+        from tqdm import tqdm
+
+        with tqdm(total=messages, unit="msg", desc="simulate", dynamic_ncols=True) as bar:
+            simulate(archive_dir, messages, seed=seed, days=21, fault_rate=0.002, end=dt.date.today(),
+                     progress=lambda n: bar.update(n - bar.n))
     store = archive.store
     if not list_rules(store):
         install_starter_pack(store, actor="demo")
