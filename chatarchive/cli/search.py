@@ -1,0 +1,179 @@
+"""Search and review commands: ``search``, ``context``, ``stats`` (CONTRACT.md).
+
+They parse options, resolve whose scope applies (``--as ACCOUNT`` reads with that
+account's scope, via ``compliance.access``), call the store and print. Searches and
+conversation views are written to the audit trail when the compliance layer is present.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from chatarchive.cli import CliContext, pass_cli
+from chatarchive.errors import BadInput, ChatArchiveError, PermissionDenied
+from chatarchive.models import Message, MessageFilter, Scope, SearchRequest
+
+logger = logging.getLogger(__name__)
+
+MAX_LIMIT = 10_000
+
+
+def parse_time(value: str | None, timezone: str, option: str) -> int | None:
+    """ISO 8601 (a date, or a time with or without zone: the archive's zone) or epoch ms."""
+    if value is None or value == "":
+        return None
+    v = value.strip()
+    if v.lstrip("-").isdigit():
+        return int(v)
+    try:
+        when = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{option} {value!r}: not an ISO 8601 time or epoch milliseconds") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return int(when.timestamp() * 1000)
+
+
+def _compliance(module: str) -> Any:
+    """compliance.<module>, or None while that layer is not installed."""
+    try:
+        return importlib.import_module(f"compliance.{module}")
+    except ModuleNotFoundError as e:
+        if e.name in ("compliance", f"compliance.{module}"):
+            return None
+        raise
+
+
+def _reader(cli: CliContext, as_account: str | None) -> tuple[str, Scope]:
+    """(actor, scope) of this read: the operator (everything) or ``--as`` an account."""
+    archive = cli.archive
+    if not as_account:
+        return archive.actor, archive.scope
+    access, accounts = _compliance("access"), _compliance("accounts")
+    if access is None or accounts is None:
+        raise ChatArchiveError("--as needs the compliance layer (compliance.access), which is not installed")
+    account = accounts.get_account(archive.store, as_account)
+    if account is None:
+        raise BadInput(f"no account named {as_account!r}")
+    if account.get("disabled"):
+        raise PermissionDenied(f"account {as_account!r} is disabled")
+    if not access.allowed(_Role(account.get("role", "")), access.SEARCH):
+        raise PermissionDenied(f"account {as_account!r} (role {account.get('role')}) may not search")
+    return as_account, access.scope_for(account)
+
+
+class _Role:
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+
+def _audit(cli: CliContext, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
+    audit = _compliance("audit")
+    if audit is not None:
+        audit.record(cli.archive.store, actor, action, target, details)
+
+
+def _local(ms: int, timezone: str) -> str:
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def message_summary(m: Message) -> dict[str, Any]:
+    """A message in ``context --json``: the whole normalized message (raw evidence included)."""
+    return m.to_dict()
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--from", "time_from", default=None, help="From this time (ISO 8601 or epoch ms), inclusive.")
+@click.option("--to", "time_to", default=None, help="Up to this time (ISO 8601 or epoch ms), exclusive.")
+@click.option("--sender", "senders", multiple=True, help="Sender userid; repeatable.")
+@click.option("--chat", "chats", multiple=True, help="Chat id (roomid or a|b); repeatable.")
+@click.option("--msgtype", "msgtypes", multiple=True, help="Message type; repeatable.")
+@click.option("--limit", default=20, show_default=True, type=int, help="How many hits to return.")
+@click.option("--offset", default=0, type=int, help="Skip this many hits (paging).")
+@click.option("--sort", type=click.Choice(["time_desc", "time_asc", "relevance"]), default="time_desc", show_default=True)
+@click.option("--as", "as_account", default=None, metavar="ACCOUNT", help="Search with this account's scope.")
+@pass_cli
+def search_command(
+    cli: CliContext, query: str, time_from: str | None, time_to: str | None, senders: tuple[str, ...],
+    chats: tuple[str, ...], msgtypes: tuple[str, ...], limit: int, offset: int, sort: str, as_account: str | None,
+) -> None:
+    """Full-text search: "exact phrase", bare words (ANDed), OR, -word / NOT, parentheses."""
+    if not 0 <= limit <= MAX_LIMIT:
+        raise BadInput(f"--limit must be between 0 and {MAX_LIMIT}")
+    if offset < 0:
+        raise BadInput("--offset must not be negative")
+    tz = cli.archive.settings.timezone
+    filters = MessageFilter(
+        time_from=parse_time(time_from, tz, "--from"),
+        time_to=parse_time(time_to, tz, "--to"),
+        senders=list(senders),
+        chats=list(chats),
+        msgtypes=list(msgtypes),
+    )
+    actor, scope = _reader(cli, as_account)
+    result = cli.archive.store.search(SearchRequest(query=query, filters=filters, sort=sort, limit=limit, offset=offset),  # type: ignore[arg-type]
+                                      scope=scope)
+    _audit(cli, actor, "search", query, {"total": result.total, "filters": {k: v for k, v in vars(filters).items() if v}})
+    data = {"total": result.total, "took_ms": result.took_ms, "hits": [h.to_contract() for h in result.hits]}
+
+    def human() -> str:
+        lines = [f"{result.total} messages ({result.took_ms:.1f} ms)"]
+        for h in result.hits:
+            text = h.highlight.replace("<mark>", "[").replace("</mark>", "]")
+            lines.append(f"{_local(h.time_ms, tz)}  {h.sender} @ {h.chat_id}  [{h.msgtype}] {text}  ({h.msgid})")
+        return "\n".join(lines)
+
+    cli.emit(data, human)
+
+
+@click.command("context")
+@click.argument("msgid")
+@click.option("--before", default=10, show_default=True, type=int)
+@click.option("--after", default=10, show_default=True, type=int)
+@click.option("--as", "as_account", default=None, metavar="ACCOUNT", help="Read with this account's scope.")
+@pass_cli
+def context_command(cli: CliContext, msgid: str, before: int, after: int, as_account: str | None) -> None:
+    """The conversation around one message."""
+    if before < 0 or after < 0 or before > MAX_LIMIT or after > MAX_LIMIT:
+        raise BadInput(f"--before and --after must be between 0 and {MAX_LIMIT}")
+    actor, scope = _reader(cli, as_account)
+    messages = cli.archive.store.context(msgid, before=before, after=after, scope=scope)
+    if not messages:
+        raise BadInput(f"no message {msgid!r} (or it is outside the scope)")
+    _audit(cli, actor, "view_conversation", msgid, {"chat_id": messages[0].chat_id, "messages": len(messages)})
+    tz = cli.archive.settings.timezone
+
+    def human() -> str:
+        return "\n".join(
+            f"{'>' if m.msgid == msgid else ' '} {_local(m.time_ms, tz)}  {m.sender}  [{m.msgtype}] {m.text}" for m in messages
+        )
+
+    cli.emit({"messages": [message_summary(m) for m in messages]}, human)
+
+
+@click.command("stats")
+@click.option("--as", "as_account", default=None, metavar="ACCOUNT", help="Count with this account's scope.")
+@pass_cli
+def stats_command(cli: CliContext, as_account: str | None) -> None:
+    """What the store holds."""
+    _, scope = _reader(cli, as_account)
+    data = cli.archive.store.stats(scope=scope)
+
+    def human() -> str:
+        types = ", ".join(f"{k} {v}" for k, v in data["by_msgtype"].items()) or "-"
+        return (
+            f"messages {data['messages']}, violations {data['violations']}, dead letters {data['deadletter']}, "
+            f"last seq {data['last_seq']}\nby type: {types}"
+        )
+
+    cli.emit(data, human)
+
+
+COMMANDS = [search_command, context_command, stats_command]
