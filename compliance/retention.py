@@ -115,6 +115,8 @@ def set_policy(
             raise BadInput(f"unknown message class {name!r}; use one of {', '.join(CLASSES)} or a msgtype")
         new_classes[name] = _check_days(f"retention of {name}", value, minimum)
     policy = RetentionPolicy(new_days, new_action, new_classes)
+    if policy.to_dict() == current.to_dict() and store.get_record(*POLICY_RECORD):
+        return policy  # nothing changes, nothing to log
     store.put_record(*POLICY_RECORD, policy.to_dict())
     store.append_record("settings_log", {"time_ms": int(time.time() * 1000), "actor": actor, "setting": "retention_policy",
                                          "before": current.to_dict(), "after": policy.to_dict()})
