@@ -470,3 +470,77 @@ def test_every_request_the_backend_sends_is_valid_for_the_api_specification() ->
     assert len(validated) >= 40 and {c.path for c in validated} >= {"/_bulk", "/_reindex"} - {"/_reindex"}
     assert unmatched == []
     assert problems == []
+
+
+# ---------------------------------------------------------------- the bytes on the wire (real client, local HTTP server)
+
+
+@pytest.fixture
+def recording_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local HTTP server that records each raw request and answers 200 {"acknowledged": true}
+    (with the product header the client checks), or 404 for paths ending in /missing."""
+    seen: list[dict[str, Any]] = []
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        def handle_any(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            seen.append({"method": self.command, "path": self.path, "content_type": self.headers.get("content-type", ""),
+                         "authorization": self.headers.get("authorization", ""), "body": self.rfile.read(length)})
+            status = 404 if self.path.endswith("/missing") else 200
+            body = json.dumps({"acknowledged": True} if status == 200 else {"found": False}).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("x-elastic-product", "Elasticsearch")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_client_transport_sends_ndjson_bulk_with_params_and_basic_auth(recording_server: tuple[str, list[dict[str, Any]]]) -> None:
+    """GIVEN the real client WHEN a bulk with refresh=wait_for is sent THEN the wire has NDJSON lines, the query
+    parameter and basic auth; a 404 comes back as EsError(404)."""
+    import base64
+
+    from store.elasticsearch.transport import ClientTransport
+
+    url, seen = recording_server
+    transport = ClientTransport(url.replace("http://", "http://elastic:pw@"))
+    lines = R.bulk_lines([("index", "ca-messages", "m1", {"text": "回扣"}), ("delete", "ca-deadletters", "m1", None)])
+    assert transport.request("POST", "/_bulk", params={"refresh": "wait_for"}, body=lines) == {"acknowledged": True}
+    with pytest.raises(EsError) as raised:
+        transport.request("GET", "/ca-state/_doc/missing")
+    assert raised.value.status == 404
+    bulk = seen[0]
+    assert (bulk["method"], bulk["path"]) == ("POST", "/_bulk?refresh=wait_for")
+    assert "x-ndjson" in bulk["content_type"]
+    assert [json.loads(line) for line in bulk["body"].decode().splitlines()] == lines
+    assert bulk["body"].endswith(b"\n")
+    assert bulk["authorization"] == "Basic " + base64.b64encode(b"elastic:pw").decode()
+    transport.close()
+
+
+def test_the_core_imports_without_the_elasticsearch_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN no elasticsearch package WHEN the backend module is imported and a store opened THEN the import works
+    and opening says how to install the optional dependency."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['elasticsearch'] = None; import store.elasticsearch.store, chatarchive.archive, store; print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
+    from store.elasticsearch.transport import ClientTransport
+
+    monkeypatch.setitem(sys.modules, "elasticsearch", None)  # "not installed"
+    with pytest.raises(ChatArchiveError, match=r"pip install 'chatarchive\[elasticsearch\]'"):
+        ClientTransport("http://127.0.0.1:9")
