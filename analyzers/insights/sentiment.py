@@ -1,0 +1,201 @@
+"""Customer sentiment of one chat message: positive, neutral or negative.
+
+It runs at ingest on every customer message, so it is a lexicon classifier (no model to
+download, a few microseconds a message) rather than a learned model. One Aho-Corasick
+pass (daachorse, longest match first) finds the lexicon's terms in the width/case-folded
+text (``sentiment_lexicon.txt``, which explains each kind of entry); then, clause by
+clause, negators flip the next evaluative word, degree adverbs scale it, a contrast
+("但是") shifts the weight to what follows, questions damp domain words ("退款要几天？"
+is not a complaint) but not rhetorical complaints ("到底还要等多久？"), exclamation marks
+amplify, and irony markers ("真是好…", "谢谢啊") turn praise into blame when the message
+also complains. Accuracy on the labelled set is in docs/benchmarks.md (``## Insights``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import daachorse
+
+
+logger = logging.getLogger(__name__)
+
+Label = Literal["positive", "neutral", "negative"]
+LABELS: tuple[str, ...] = ("positive", "neutral", "negative")
+
+LEXICON_PATH = Path(__file__).parent / "sentiment_lexicon.txt"
+KINDS = frozenset({"pos", "neg", "topic", "complaint_q", "negator", "postneg", "degree", "contrast", "sarcasm", "plain"})
+
+# A clause ends at a run of these; a question or exclamation mark in the run also tells
+# how to read the clause.
+_CLAUSE_END = re.compile("[,.!?;~\n…、 。，！？；～\u3000]+")
+QUESTION_PARTICLES = frozenset("吗呢么")
+
+THRESHOLD = 0.5  # |raw score| at or above it leaves "neutral"
+NEGATION_REACH = 3  # a negator reaches an evaluative word at most this many characters later
+NEGATED_POSITIVE = -0.9  # "不喜欢": nearly as strong as the negative word
+NEGATED_NEGATIVE = 0.6  # "不贵", "没问题": milder praise than the plain positive word
+QUESTION_DAMPING = {"pos": 0.5, "neg": 0.8, "topic": 0.15, "complaint_q": 1.0}
+EXCLAMATION_BOOST = 1.2
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: Label
+    score: float  # in (-1, 1): negative below zero; its size is the strength of the evidence
+
+
+@dataclass(frozen=True)
+class _Entry:
+    term: str
+    kind: str
+    value: float
+
+
+def load_lexicon(path: Path = LEXICON_PATH) -> list[_Entry]:
+    entries: dict[str, _Entry] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split("\t")
+        try:
+            if len(parts) != 3 or parts[1] not in KINDS:
+                raise ValueError("wrong shape or kind")
+            value = float(parts[2])
+        except ValueError:
+            raise ValueError(
+                f"{path}:{number}: expected 'term<TAB>kind<TAB>number' with kind one of {sorted(KINDS)}, got {line!r}"
+            ) from None
+        term = parts[0].strip().lower()
+        entries[term] = _Entry(term, parts[1], value)  # a later line overrides an earlier one
+    return list(entries.values())
+
+
+# Width folding would cost more than the rest of classify (it touches every character), so
+# the text is only lower-cased and the automaton holds each term in both widths instead.
+_WIDEN = str.maketrans({chr(code - 0xFEE0): chr(code) for code in range(0xFF01, 0xFF5F)})
+
+
+def fold(text: str) -> str:
+    return text.lower()
+
+
+def _is_question(text: str, start: int, end: int, marks: str) -> bool:
+    """A clause is a question if a "?" ends it, it ends in 吗/呢/么, or it starts with 请问."""
+    return "?" in marks or "？" in marks or (end > start and text[end - 1] in QUESTION_PARTICLES) or text.startswith("请问", start)
+
+
+class SentimentClassifier:
+    def __init__(self, entries: list[_Entry] | None = None) -> None:
+        self.entries = entries if entries is not None else load_lexicon()
+        terms = [e.term for e in self.entries]
+        self._entry_of = list(self.entries)  # pattern id -> entry
+        for e in self.entries:  # "１２３７８", "［强］": the full-width spelling of ASCII in a term
+            wide = e.term.translate(_WIDEN)
+            if wide != e.term and wide not in terms:
+                terms.append(wide)
+                self._entry_of.append(e)
+        self._automaton = daachorse.CharwiseDoubleArrayAhoCorasick(terms, match_kind=daachorse.MATCH_KIND_LEFTMOST_LONGEST)
+
+    def raw_score(self, text: str) -> float:
+        """The signed evidence before squashing: >= THRESHOLD positive, <= -THRESHOLD negative."""
+        folded = fold(text)
+        matches = self._automaton.find(folded)
+        if not matches:
+            return 0.0
+        # Clause boundaries, and how each clause ends (question? exclamation?).
+        ends: list[int] = []
+        question: list[bool] = []
+        exclaim: list[bool] = []
+        start_of_clause = 0
+        for boundary in _CLAUSE_END.finditer(folded):
+            marks = boundary.group()
+            ends.append(boundary.start())
+            question.append(_is_question(folded, start_of_clause, boundary.start(), marks))
+            exclaim.append("!" in marks or "！" in marks)
+            start_of_clause = boundary.end()
+        ends.append(len(folded))
+        question.append(_is_question(folded, start_of_clause, len(folded), ""))
+        exclaim.append(False)
+
+        contributions: list[list[float]] = []  # [weight, clause]
+        weight_after = 1.0
+        clause = -1
+        negations, negation_end, degree = 0, -100, 1.0
+        last_in_clause: int | None = None
+        sarcasm = False
+        for start, end, index in matches:
+            entry = self._entry_of[index]
+            c = bisect.bisect_left(ends, start)
+            if c != clause:
+                clause, negations, negation_end, degree, last_in_clause = c, 0, -100, 1.0, None
+            kind = entry.kind
+            if kind == "negator":
+                negations += 1
+                negation_end = end
+                degree *= entry.value or 1.0  # "一点都不", "根本不": an emphatic negation
+            elif kind == "postneg":
+                prev = contributions[last_in_clause] if last_in_clause is not None else None
+                if prev is not None and prev[0] < 0:  # "一点异味都没有": the complaint is denied
+                    prev[0] = -prev[0] * NEGATED_NEGATIVE
+                    last_in_clause = None
+                else:  # "都没出问题": it negates what follows
+                    negations += 1
+                    negation_end = end
+            elif kind == "degree":
+                degree *= entry.value
+            elif kind == "contrast":
+                for item in contributions:
+                    item[0] *= 0.5
+                weight_after = entry.value
+            elif kind == "sarcasm":
+                sarcasm = True
+            elif kind == "plain":
+                pass
+            else:
+                w = entry.value * degree * (1.0 if kind == "pos" else -1.0)
+                if negations % 2 == 1 and start - negation_end <= NEGATION_REACH:
+                    w = w * (NEGATED_POSITIVE if w > 0 else -NEGATED_NEGATIVE)
+                if question[c]:
+                    w *= QUESTION_DAMPING[kind]
+                if exclaim[c]:
+                    w *= EXCLAMATION_BOOST
+                contributions.append([w * weight_after, c])
+                last_in_clause = len(contributions) - 1
+                negations, negation_end, degree = 0, -100, 1.0
+        if sarcasm and any(w < 0 for w, _ in contributions):
+            return sum(-abs(w) for w, _ in contributions)
+        return sum(w for w, _ in contributions)
+
+    def classify(self, text: str) -> Sentiment:
+        raw = self.raw_score(text or "")
+        if raw >= THRESHOLD:
+            label: Label = "positive"
+        elif raw <= -THRESHOLD:
+            label = "negative"
+        else:
+            label = "neutral"
+        return Sentiment(label, round(math.tanh(raw / 2.0), 4))
+
+
+_default: SentimentClassifier | None = None
+
+
+def default_classifier() -> SentimentClassifier:
+    """The process-wide classifier over the bundled lexicon (built once, read-only after)."""
+    global _default
+    if _default is None:
+        _default = SentimentClassifier()
+        logger.info("sentiment lexicon loaded: %d terms", len(_default.entries))
+    return _default
+
+
+def classify(text: str) -> Sentiment:
+    """The sentiment of one customer message (empty or lexicon-free text is neutral, score 0)."""
+    return default_classifier().classify(text)
