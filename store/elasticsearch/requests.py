@@ -315,7 +315,9 @@ def text_query(node: Node, *, fold: Any, segment: Any) -> dict[str, Any]:
     if isinstance(node, Phrase):
         return phrase_query(fold(node.text))
     if isinstance(node, Word):
-        return word_query(list(segment(node.text)))
+        words = list(segment(node.text))
+        # A "word" with no jieba words (punctuation, symbols) matches as a phrase, as in the embedded store.
+        return word_query(words) if words else phrase_query(fold(node.text))
     if isinstance(node, And):
         must = [text_query(c, fold=fold, segment=segment) for c in node.children if not isinstance(c, Not)]
         must_not = [text_query(c.child, fold=fold, segment=segment) for c in node.children if isinstance(c, Not)]
