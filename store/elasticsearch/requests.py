@@ -339,9 +339,18 @@ SORTS: dict[str, list[Any]] = {
 }
 
 VIOLATION_SORTS: dict[str, list[Any]] = {
-    "time_desc": [{"time": {"order": "desc"}}, {"id": {"order": "asc"}}],
+    "time_desc": [{"time": {"order": "desc"}}, {"id": {"order": "desc"}}],
     "time_asc": [{"time": {"order": "asc"}}, {"id": {"order": "asc"}}],
 }
+
+
+def iter_body(query: dict[str, Any], *, size: int, search_after: list[Any] | None) -> dict[str, Any]:
+    """One page of a full scan in (seq, msgid) order, as the embedded store streams:
+    ``search_after`` on a total order, so no message is lost or repeated."""
+    body: dict[str, Any] = {"query": query, "sort": [{"seq": {"order": "asc"}}, {"msgid": {"order": "asc"}}], "size": size, "track_total_hits": False}
+    if search_after is not None:
+        body["search_after"] = search_after
+    return body
 
 
 def sort_clause(sort: str, table: dict[str, list[Any]] = SORTS) -> list[Any]:

@@ -409,9 +409,7 @@ class ElasticsearchStore:
         after: list[Any] | None = None
         size = max(1, min(int(batch_size), MAX_PAGE))
         while True:
-            body = R.search_body(query, sort="time_asc", size=size, search_after=after)
-            body["sort"] = [*body["sort"], {"msgid": {"order": "asc"}}]  # a total order for search_after
-            body["track_total_hits"] = False
+            body = R.iter_body(query, size=size, search_after=after)
             hits = self._search("messages", body)["hits"]["hits"]
             for h in hits:
                 yield R.message_from_source(h["_source"])
