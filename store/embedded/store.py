@@ -160,8 +160,8 @@ class EmbeddedStore:
         result = searcher.search(Query.all_query(), max(total, 1))
         for _, address in result.hits:
             doc = searcher.doc(address)
-            if doc.get_first("doc") is None:
-                checkpoint = doc.get_first("checkpoint")
+            if doc.get_first("doc") is None:  # the checkpoint document: its value is a fast field
+                checkpoint = searcher.fast_field_values("checkpoint", [address])[0]
                 if checkpoint is not None:
                     writer.add_document(checkpoint_document(int(checkpoint)))
                 continue

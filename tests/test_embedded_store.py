@@ -1,0 +1,164 @@
+"""What only the embedded store has: files on disk, reopening, schema migration, crash
+safety under SIGKILL, and two processes writing the same store."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from chatarchive.models import ALL, Batch, MessageFilter, SearchRequest, ViolationFilter
+from store.embedded import EmbeddedStore
+from tests.conformance.corpus import Factory
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
+    """GIVEN a store with messages, records and a checkpoint WHEN closed and opened again THEN all is there and init does not migrate."""
+    f = Factory()
+    store = EmbeddedStore(tmp_path)
+    assert store.init() == {"backend": "embedded", "schema_version": 1, "migrated": False}
+    store.write_batch(Batch(messages=[f.message("持久化的消息")], checkpoint=1))
+    store.put_record("meta", "k", {"v": 1})
+    store.close()
+    assert (tmp_path / "state.sqlite3").exists() and (tmp_path / "index" / "meta.json").exists()
+
+    again = EmbeddedStore(tmp_path)
+    assert again.init()["migrated"] is False
+    assert again.checkpoint() == 1
+    assert again.search(SearchRequest(query='"持久化"'), scope=ALL).total == 1
+    assert again.get_record("meta", "k")["v"] == 1
+    again.close()
+
+
+def test_changed_schema_or_dictionary_rebuilds_the_index(tmp_path: Path) -> None:
+    """GIVEN a store written under another schema/dictionary fingerprint WHEN init runs THEN it rebuilds
+    the index from the stored messages (migrated: true), keeping messages and checkpoint, and recomputing words."""
+    f = Factory()
+    store = EmbeddedStore(tmp_path)
+    store.init()
+    stale = f.message("我们需要验证一下", words=["旧词"])  # words from an older dictionary
+    store.write_batch(Batch(messages=[stale, f.message("第二条")], checkpoint=7))
+    store._state.set_meta("schema_fingerprint", "older")  # what an upgrade looks like to init
+    store.close()
+
+    again = EmbeddedStore(tmp_path)
+    assert again.init() == {"backend": "embedded", "schema_version": 1, "migrated": True}
+    assert again.checkpoint() == 7
+    assert again.count(MessageFilter(), scope=ALL) == 2
+    assert again.search(SearchRequest(query="验证"), scope=ALL).total == 1
+    assert again.search(SearchRequest(query="旧词"), scope=ALL).total == 0
+    assert again.init()["migrated"] is False
+    assert not (tmp_path / "index.new").exists() and not (tmp_path / "index.old").exists()
+    again.close()
+
+
+def test_in_memory_store_for_quick_use() -> None:
+    store = EmbeddedStore(None)
+    store.init()
+    store.write_batch(Batch(messages=[Factory().message("内存里的消息")], checkpoint=1))
+    assert store.search(SearchRequest(query='"内存"'), scope=ALL).total == 1
+    store.close()
+
+
+# --- crash safety ------------------------------------------------------------------------------
+
+N_SEQ = 400  # the "source": seqs 1..N_SEQ, a batch of up to 25 from the checkpoint on
+
+PIPELINE = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from chatarchive.models import Batch, DeadLetter
+    from store.embedded import EmbeddedStore
+    from tests.conformance.corpus import Factory
+    from tests.conformance.test_store_basics import violation
+
+    N, STEP = int(sys.argv[2]), int(sys.argv[3])
+    store = EmbeddedStore(Path(sys.argv[1]))
+    store.init()
+    f = Factory()
+    while (start := store.checkpoint() + 1) <= N:          # replay from the last checkpoint
+        end = min(N, start + STEP - 1)
+        batch = Batch(checkpoint=end)
+        for seq in range(start, end + 1):
+            if seq % 11 == 0:                               # undecryptable: a dead letter
+                batch.deadletters.append(DeadLetter(seq=seq, msgid=f"c{seq}", reason="bad", stage="decrypt", record={"seq": seq}))
+                continue
+            m = f.message(f"第{seq}条消息 回扣" if seq % 7 == 0 else f"第{seq}条消息", seq=seq, msgid=f"c{seq}")
+            batch.messages.append(m)
+            if seq % 7 == 0:
+                batch.violations.append(violation(m))
+            if seq % 13 == 0:                               # a revoke of the previous message
+                batch.revoked_msgids.append(f"c{seq - 1}")
+        store.write_batch(batch)
+    store.close()
+    """
+)
+
+
+def run_pipeline(path: Path, step: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-c", PIPELINE, str(path), str(N_SEQ), str(step)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def check_complete(path: Path) -> None:
+    store = EmbeddedStore(path)
+    store.init()
+    assert store.checkpoint() == N_SEQ
+    expected = [f"c{s}" for s in range(1, N_SEQ + 1) if s % 11]
+    got = [m.msgid for m in store.iter_messages(MessageFilter(), scope=ALL)]
+    assert got == expected  # nothing lost, nothing twice
+    assert store.count(MessageFilter(), scope=ALL) == len(expected)
+    flagged = {m.msgid for m in store.iter_messages(MessageFilter(flagged=True), scope=ALL)}
+    assert flagged == {f"c{s}" for s in range(1, N_SEQ + 1) if s % 7 == 0 and s % 11}
+    revoked = {m.msgid for m in store.iter_messages(MessageFilter(revoked=True), scope=ALL)}
+    assert revoked == {f"c{s - 1}" for s in range(1, N_SEQ + 1) if s % 13 == 0 and s % 11 and (s - 1) % 11}
+    assert store.list_violations(ViolationFilter(), scope=ALL)[0] == len(flagged)
+    total, dead = store.list_deadletters()
+    assert total == N_SEQ // 11 and len({d.msgid for d in dead}) == total
+    assert store.search(SearchRequest(query="回扣", limit=0), scope=ALL).total == len(flagged)
+    store.close()
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_instant_neither_loses_nor_duplicates(tmp_path: Path) -> None:
+    """GIVEN a pipeline that replays from the last checkpoint WHEN it is SIGKILLed at random instants,
+    again and again, and finally runs to the end THEN every message is stored exactly once, with its
+    flags, violations and dead letters."""
+    rng = random.Random(42)
+    kills = 0
+    for _ in range(12):
+        proc = run_pipeline(tmp_path, step=25)
+        time.sleep(rng.uniform(0.3, 1.6))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    proc = run_pipeline(tmp_path, step=25)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert kills >= 3
+    check_complete(tmp_path)
+
+
+@pytest.mark.slow
+def test_two_processes_writing_the_same_store(tmp_path: Path) -> None:
+    """GIVEN two pipeline processes on one store (e.g. a manual pull while the scheduler runs)
+    WHEN both write THEN the writer lock serialises them and the result is still complete and unique."""
+    EmbeddedStore(tmp_path).init()
+    procs = [run_pipeline(tmp_path, step=10), run_pipeline(tmp_path, step=15)]
+    for p in procs:
+        _, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err.decode()[-2000:]
+    check_complete(tmp_path)
