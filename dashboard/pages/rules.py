@@ -119,6 +119,8 @@ if sample_text.strip():
 
 # --- backtest and diff --------------------------------------------------------------------
 st.subheader("回测 Backtest")
+if arch.scope.is_empty:
+    st.caption("您的账号没有可查看的消息范围，回测不会有结果 (your account's scope is empty).")
 c1, c2 = st.columns(2)
 bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")

@@ -136,7 +136,7 @@ def build(data: Path) -> DashboardArchive:
         create_account(store, "admin", "super", PASSWORD)
         create_account(store, "auditor-cs", "auditor", PASSWORD, scope_departments=[3])  # 客服部 only
         create_account(store, "auditor-all", "auditor", PASSWORD, scope_departments=[1])
-        create_account(store, "ruler", "rule-editor", PASSWORD)
+        create_account(store, "ruler", "rule-editor", PASSWORD, scope_departments=[1])
         create_account(store, "boss", "viewer", PASSWORD, scope_departments=[1])
         return DashboardArchive(data, accounts)
     finally:
