@@ -126,3 +126,27 @@ def test_labelled_file_is_valid_jsonl():
     for line in LABELLED.read_text(encoding="utf-8").splitlines():
         d = json.loads(line)
         assert d["label"] in LABELS and d["text"].strip()
+
+
+@pytest.mark.parametrize(
+    "customer_lines, label",
+    [
+        (["请问赎回几天到账？", "太慢了，我要投诉", "谢谢"], "negative"),
+        (["请问赎回几天到账？", "收到了，谢谢", "很满意"], "positive"),
+        (["请问赎回几天到账？", "好的，收到"], "neutral"),
+        ([], "neutral"),
+    ],
+    ids=["complaint-outweighs-thanks", "satisfied", "logistics-only", "customer-silent"],
+)
+def test_conversation_sentiment(customer_lines, label):
+    """GIVEN a conversation WHEN its sentiment is taken THEN only the customer's messages count
+    (the employee's complaint-like words never make the customer negative)."""
+    from analyzers.insights.sentiment import conversation_sentiment
+    from tests.conformance.corpus import Factory
+
+    f = Factory(seed=9)
+    msgs = [f.message("我们这边太慢了，非常抱歉，我要投诉一下运营", sender="zhangsan", to=["wmCUST0001"])]
+    msgs += [f.message(t, sender="wmCUST0001", to=["zhangsan"]) for t in customer_lines]
+    result = conversation_sentiment(msgs)
+    assert result.label == label
+    assert result.positive + result.neutral + result.negative == len(customer_lines)

@@ -19,10 +19,13 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Iterable, Literal
 
 import daachorse
 
+
+if TYPE_CHECKING:
+    from chatarchive.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -199,3 +202,41 @@ def default_classifier() -> SentimentClassifier:
 def classify(text: str) -> Sentiment:
     """The sentiment of one customer message (empty or lexicon-free text is neutral, score 0)."""
     return default_classifier().classify(text)
+
+
+@dataclass(frozen=True)
+class ConversationSentiment:
+    label: Label
+    score: float  # the mean score of the customer's messages
+    positive: int
+    neutral: int
+    negative: int
+
+
+def conversation_sentiment(messages: Iterable[Message]) -> ConversationSentiment:
+    """The customer's sentiment over a conversation: negative when the customer complained
+    at least as often as they were pleased (a complaint is not cancelled by a polite thank-you;
+    supervisors would rather see it), positive when pleased more often, neutral otherwise
+    (and when the customer said nothing). Uses a message's stored ``sentiment`` label when
+    the pipeline set one, else classifies its text."""
+    counts = {"positive": 0, "neutral": 0, "negative": 0}
+    scores: list[float] = []
+    for m in messages:
+        if m.sender_kind != "external" or m.action != "send" or m.msgtype == "revoke" or not m.text:
+            continue
+        stored = getattr(m, "sentiment", "")
+        if stored in counts:
+            label, score = stored, float(getattr(m, "sentiment_score", 0.0) or 0.0)
+        else:
+            s = classify(m.text)
+            label, score = s.label, s.score
+        counts[label] += 1
+        scores.append(score)
+    if counts["negative"] and counts["negative"] >= counts["positive"]:
+        overall: Label = "negative"
+    elif counts["positive"] > counts["negative"]:
+        overall = "positive"
+    else:
+        overall = "neutral"
+    mean = round(sum(scores) / len(scores), 4) if scores else 0.0
+    return ConversationSentiment(overall, mean, counts["positive"], counts["neutral"], counts["negative"])
