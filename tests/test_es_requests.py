@@ -196,3 +196,23 @@ def test_message_document_round_trips() -> None:
 
     m = message()
     assert R.message_from_source(R.message_document(m, fold(m.text))) == m
+
+
+@pytest.mark.parametrize(
+    "where,prefiltered",
+    [
+        ({"role": "auditor"}, {"fields.role": ["auditor"]}),
+        ({"enabled": False}, {"fields.enabled": ["false"]}),
+        ({"order": 1}, {"fields.order": ["1"]}),
+        ({"order": 1.0}, None),
+        ({"missing": None}, None),
+        ({"scope": {"departments": [2]}}, None),
+    ],
+    ids=["string", "boolean", "integer", "float-python-only", "none-python-only", "object-python-only"],
+)
+def test_record_prefilter_is_never_narrower_than_the_python_comparison(where: dict, prefiltered: dict | None) -> None:
+    """GIVEN a where clause WHEN prefiltered on the cluster THEN only values whose keyword form is exact are sent."""
+    clauses = R.record_prefilter("accounts", where)["bool"]["filter"]
+    assert clauses[0] == {"term": {"collection": {"value": "accounts"}}}
+    assert clauses[1:] == ([{"terms": prefiltered}] if prefiltered else [])
+    assert R.record_prefilter("accounts", {"role": []}) == R.MATCH_NONE

@@ -172,7 +172,8 @@ def record_prefilter(collection: str, where: dict[str, Any] | None) -> dict[str,
         values = value if isinstance(value, list) else [value]
         if not values:
             return MATCH_NONE
-        if all(isinstance(v, (str, int, float)) and len(str(v)) <= 1024 for v in values):
+        # Floats are compared in Python only: 1.0 == 1 there, but "1.0" != "1" as keywords.
+        if all(isinstance(v, (str, int)) and len(str(v)) <= 1024 for v in values):
             strings = ["true" if v is True else "false" if v is False else str(v) for v in values]
             clauses.append({"terms": {f"fields.{key}": strings}})
     return {"bool": {"filter": clauses}}
