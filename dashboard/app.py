@@ -12,20 +12,20 @@ from compliance import access
 from dashboard import _state
 from dashboard._health import health_warning
 
-st.set_page_config(page_title="会话存档 chatarchive", page_icon="🗂", layout="wide")
+st.set_page_config(page_title="会话存档 chatarchive", page_icon=":material/inventory_2:", layout="wide")
 
 # (file, title, icon, permission): the order is the sidebar's order.
 PAGES: list[tuple[str, str, str, str]] = [
-    ("pages/search.py", "搜索 Search", "🔎", access.SEARCH),
-    ("pages/conversations.py", "查看聊天记录", "💬", access.VIEW),
-    ("pages/customers.py", "客户管理", "👥", access.VIEW),
-    ("pages/violations.py", "违规管理", "⚠️", access.REVIEW),
-    ("pages/sampling.py", "抽样检查 Sampling", "🎲", access.REVIEW),
-    ("pages/rules.py", "敏感规则 Rules", "📏", access.RULES),
-    ("pages/statistics.py", "数据报表 Statistics", "📊", access.STATS),
-    ("pages/service.py", "服务质量 Service", "⏱", access.STATS),
-    ("pages/accounts.py", "账号权限 Accounts", "🔑", access.ACCOUNTS),
-    ("pages/audit.py", "审计日志 Audit", "📜", access.AUDIT),
+    ("pages/search.py", "搜索 Search", ":material/search:", access.SEARCH),
+    ("pages/conversations.py", "查看聊天记录", ":material/forum:", access.VIEW),
+    ("pages/customers.py", "客户管理", ":material/groups:", access.VIEW),
+    ("pages/violations.py", "违规管理", ":material/report:", access.REVIEW),
+    ("pages/sampling.py", "抽样检查 Sampling", ":material/casino:", access.REVIEW),
+    ("pages/rules.py", "敏感规则 Rules", ":material/rule:", access.RULES),
+    ("pages/statistics.py", "数据报表 Statistics", ":material/bar_chart:", access.STATS),
+    ("pages/service.py", "服务质量 Service", ":material/timer:", access.STATS),
+    ("pages/accounts.py", "账号权限 Accounts", ":material/key:", access.ACCOUNTS),
+    ("pages/audit.py", "审计日志 Audit", ":material/history_edu:", access.AUDIT),
 ]
 
 
@@ -56,7 +56,7 @@ def main() -> None:
     ]
     nav = st.navigation(pages)
     with st.sidebar:
-        st.caption(f"👤 {session.account} · {session.role}")
+        st.caption(f"{session.account} · {session.role}")
         if st.button("退出 Log out", key="logout"):
             _state.do_logout()
             st.rerun()

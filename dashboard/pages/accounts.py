@@ -14,7 +14,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("🔑 账号权限 Accounts")
+st.title("账号权限 Accounts")
 ROLE_LABELS = {"super": "超级管理员", "auditor": "审计员", "rule-editor": "规则编辑", "viewer": "只读(统计)"}
 
 accounts = []

@@ -16,7 +16,7 @@ session = _state.require(access.AUDIT)
 arch = _state.user_archive()
 tz = _state.tz()
 
-st.title("📜 审计日志 Audit trail")
+st.title("审计日志 Audit trail")
 c1, c2, c3 = st.columns(3)
 actor = c1.text_input("操作人", key="au_actor")
 action = c2.selectbox("操作", ["", *sorted(audit.ACTIONS)], key="au_action", format_func=lambda a: a or "全部")

@@ -17,7 +17,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("💬 查看聊天记录")
+st.title("查看聊天记录")
 
 
 def in_scope(userid: str) -> bool:

@@ -16,7 +16,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("👥 客户管理 Customers")
+st.title("客户管理 Customers")
 find = st.text_input("查找客户", key="c_find", placeholder="名称")
 
 rows = []

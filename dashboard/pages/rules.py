@@ -20,7 +20,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("📏 敏感规则 Rules")
+st.title("敏感规则 Rules")
 
 try:
     from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES

@@ -18,7 +18,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("🎲 抽样检查 Sampling")
+st.title("抽样检查 Sampling")
 
 with st.form("draw"):
     c1, c2 = st.columns(2)

@@ -24,7 +24,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("🔎 搜索 Search")
+st.title("搜索 Search")
 
 # A saved search chosen last run: put its values into the widgets before they are drawn.
 pending = st.session_state.pop("_load_saved", None)

@@ -17,7 +17,7 @@ session = _state.require(access.STATS)
 arch = _state.user_archive()
 directory = _state.directory()
 
-st.title("⏱ 服务质量 Service quality")
+st.title("服务质量 Service quality")
 c1, c2 = st.columns([2, 1])
 with c1:
     time_from, time_to = _widgets.date_range("sq_time", "日期")

@@ -17,7 +17,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("📊 数据报表 Statistics")
+st.title("数据报表 Statistics")
 c1, c2 = st.columns([2, 1])
 with c1:
     time_from, time_to = _widgets.date_range("st_time", "日期")

@@ -19,7 +19,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("⚠️ 违规管理 Violations")
+st.title("违规管理 Violations")
 
 
 def suggest_exception(v) -> str:

@@ -1,0 +1,106 @@
+"""End to end in a real browser: ``chatarchive serve`` as a subprocess, driven by Debian's
+headless Chromium through playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.conftest import PASSWORD, build
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (scripts/install-browser.sh)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"chatarchive serve exited with {process.returncode}: {process.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("the dashboard did not become healthy in time")
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    data = tmp_path / "data"
+    data.mkdir()
+    build(data)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatarchive.cli", "--data", str(data), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
+    """GIVEN the real dashboard WHEN an administrator logs in, searches a phrase and opens the hit's
+    context with a reason THEN the phrase is marked and the conversation shows around the hit."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(served)
+            page.get_by_label("账号 Account").fill("admin")
+            page.get_by_label("密码 Password").fill(PASSWORD)
+            page.get_by_role("button", name="登录 Log in").click()
+            expect(page.get_by_role("heading", name="搜索 Search")).to_be_visible()
+            query = page.get_by_label("查询 Query")
+            query.fill('"私下转账"')
+            query.press("Enter")
+            mark = page.locator("mark", has_text="私下转账").first
+            expect(mark).to_be_visible()
+            expect(page.get_by_text("共 1 条结果")).to_be_visible()
+            page.get_by_role("button", name="上下文").first.click()
+            reason = page.get_by_label("查看聊天内容的理由", exact=False)
+            reason.fill("投诉核查 #42")
+            reason.press("Enter")
+            page.get_by_role("button", name="打开上下文 Open").click()
+            hit = page.locator(".ca-bubble.hit")
+            expect(hit).to_be_visible()
+            expect(hit.locator("mark")).to_have_text("私下转账")
+            expect(page.get_by_text("你好，我想了解一下理财产品")).to_be_visible()
+            hit.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-search-context.png"), full_page=True)
+        finally:
+            browser.close()
