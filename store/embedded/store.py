@@ -18,7 +18,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import tantivy
@@ -197,14 +197,20 @@ class EmbeddedStore:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
-    def _commit(self, adds: list[Message], deletes: list[str], checkpoint: int | None = None) -> None:
-        """One tantivy commit: delete-by-msgid + add for each message (an upsert), the
-        deletions, and the checkpoint document. Visible to this process on return."""
+    def _commit(self, prepare: Callable[[], tuple[list[Message], list[str], int | None]], *, large: bool = False) -> None:
+        """One tantivy commit. ``prepare`` runs while this process holds the index's writer
+        lock, on a freshly reloaded reader, so what it reads (stored originals, the current
+        checkpoint, SQLite flags) cannot change under it, even from another process. It
+        returns (messages to upsert, msgids to delete, checkpoint or None)."""
         index, _ = self._ready()
-        writer = self._writer(2 if len(adds) >= 20_000 else 1)
+        writer = self._writer(2 if large else 1)
         try:
+            index.reload()
+            adds, deletes, checkpoint = prepare()
+            if not adds and not deletes and checkpoint is None:
+                return
             for m in adds:
-                writer.delete_documents_by_term("msgid", m.msgid)
+                writer.delete_documents_by_term("msgid", m.msgid)  # upsert: deletes only older documents
                 writer.add_document(to_document(m))
             for msgid in deletes:
                 writer.delete_documents_by_term("msgid", msgid)
@@ -216,23 +222,24 @@ class EmbeddedStore:
             writer.rollback()
             raise
         finally:
-            writer.wait_merging_threads()
+            writer.wait_merging_threads()  # also releases the writer lock
         index.reload()
 
     def write_batch(self, batch: Batch) -> None:
         _, state = self._ready()
-        with self._write_lock:
-            messages = list({m.msgid: m for m in batch.messages}.values())  # last copy of a msgid wins
-            in_batch = {m.msgid for m in messages}
-            revoked = set(batch.revoked_msgids)
-            violated = {v.msgid for v in batch.violations}
-            # Flags that outlive a re-write: earlier revokes and stored violations.
+        messages = list({m.msgid: m for m in batch.messages}.values())  # last copy of a msgid wins
+        in_batch = {m.msgid for m in messages}
+        revoked = set(batch.revoked_msgids)
+        violated = {v.msgid for v in batch.violations}
+
+        def prepare() -> tuple[list[Message], list[str], int | None]:
+            # Flags that outlive a re-write: every revoke and every stored violation.
             revoked_before = state.revoked_among(list(in_batch))
             violated_before = state.violated_among(list(in_batch))
             adds: list[Message] = []
             for m in messages:
-                is_revoked = m.revoked or m.msgid in revoked or m.msgid in revoked_before
-                is_flagged = m.flagged or m.msgid in violated or m.msgid in violated_before
+                is_revoked = m.revoked or m.msgid in revoked_before
+                is_flagged = m.flagged or m.msgid in violated_before
                 adds.append(dataclasses.replace(m, revoked=is_revoked, flagged=is_flagged))
             # Originals stored by earlier batches.
             for m in self._load(sorted((revoked | violated) - in_batch)):
@@ -242,14 +249,17 @@ class EmbeddedStore:
             checkpoint = None
             if batch.checkpoint is not None and batch.checkpoint > self.checkpoint():
                 checkpoint = int(batch.checkpoint)
+            return adds, [], checkpoint
+
+        with self._write_lock:
             # SQLite first, idempotently: a crash before the tantivy commit replays it all.
             with state.transaction() as c:
                 state.put_violations(batch.violations, c)
                 state.upsert_deadletters(c, batch.deadletters)
                 state.remove_deadletters(c, batch.resolved_deadletters)
                 state.add_revokes(c, sorted(revoked))
-            if adds or checkpoint is not None:
-                self._commit(adds, [], checkpoint)
+            if messages or revoked or violated or batch.checkpoint is not None:
+                self._commit(prepare, large=len(messages) >= 20_000)
 
     def checkpoint(self) -> int:
         index, _ = self._ready()
@@ -428,7 +438,8 @@ class EmbeddedStore:
     def update_messages(self, messages: list[Message]) -> None:
         with self._write_lock:
             if messages:
-                self._commit(list({m.msgid: m for m in messages}.values()), [])
+                unique = list({m.msgid: m for m in messages}.values())
+                self._commit(lambda: (unique, [], None))
 
     def delete_messages(self, msgids: list[str]) -> int:
         _, state = self._ready()
@@ -439,7 +450,7 @@ class EmbeddedStore:
             existing = self._searcher().search(self._query(None, MessageFilter(msgids=wanted), Scope.everything()), 1).count
             state.delete_violations_of(wanted)
             state.delete_revokes(wanted)
-            self._commit([], wanted)
+            self._commit(lambda: ([], wanted, None))
             return existing
 
     # --- violations -------------------------------------------------------------------------
@@ -448,9 +459,8 @@ class EmbeddedStore:
         with self._write_lock:
             state.put_violations(violations)
             to_flag = sorted({v.msgid for v in violations})
-            changed = [dataclasses.replace(m, flagged=True) for m in self._load(to_flag) if not m.flagged]
-            if changed:
-                self._commit(changed, [])
+            if to_flag:
+                self._commit(lambda: ([dataclasses.replace(m, flagged=True) for m in self._load(to_flag) if not m.flagged], [], None))
 
     def list_violations(
         self, filters: ViolationFilter, *, scope: Scope, sort: str = "time_desc", limit: int = 50, offset: int = 0
