@@ -114,13 +114,6 @@ def build(data: Path) -> DashboardArchive:
     from compliance.accounts import create_account
     from indexer.pipeline import Pipeline, save_directory
 
-    import analyzers.rules as rules_package
-    from analyzers.rules import store as rules_store
-
-    # The pipeline imports rules_fingerprint from the package; until the package re-exports it, point at the real one.
-    if not hasattr(rules_package, "rules_fingerprint"):
-        rules_package.rules_fingerprint = rules_store.rules_fingerprint  # type: ignore[attr-defined]
-
     archive = Archive.open(data=str(data))
     try:
         store = archive.store

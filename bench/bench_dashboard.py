@@ -1,0 +1,197 @@
+"""Dashboard interaction latency: pages driven through streamlit's AppTest on a large
+archive, each compared with the core call that page makes (the same store query without
+Streamlit), measured in the same run.
+
+The archive is a copy of a complete store built by ``bench/bench_search.py`` (realistic
+Chinese chat text from the simulator's phrase grammar, 90 days, the conformance corpus's
+organisation), to which this script adds the organisation's names, an administrator and
+violations on the planted rare phrase, so every page has something to show.
+
+    .venv/bin/python bench/bench_dashboard.py --messages 100000 --runs 3
+
+Measures server-side time (script run in AppTest: widgets, store queries, charts
+serialised), not the browser's rendering. Target: < 1 s per interaction at 1,000,000
+messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from chatarchive.archive import Archive  # noqa: E402
+from chatarchive.models import ALL, MessageFilter, SearchRequest, Violation, ViolationFilter  # noqa: E402
+from tests.conformance.corpus import CUSTOMERS, DEPARTMENTS, EMPLOYEES  # noqa: E402
+
+PASSWORD = "benchmark password"
+RARE_PHRASE = "私下转账给我"  # planted by bench_search in 1 of 10,000 messages
+COMMON_WORD = "产品"
+
+
+def organisation() -> dict[str, Any]:
+    names = {"zhangsan": "张三", "lisi": "李四", "wangwu": "王五", "zhaoliu": "赵六", "sunqi": "孙七"}
+    return {
+        "corp": {"corpid": "wwbench", "name": "基准测试"},
+        "departments": [{"id": d, "name": f"部门{d}", "parentid": p} for d, p in DEPARTMENTS.items()],
+        "employees": [{"userid": u, "name": names.get(u, u), "departments": [d], "status": "active"}
+                      for u, d in EMPLOYEES.items()],
+        "externals": [{"id": c, "name": f"客户{i}", "type": "wechat", "added_ms": 1_767_225_600_000,
+                       "followers": ["zhangsan"], "source": "企业微信"} for i, c in enumerate(CUSTOMERS)],
+        "groups": [],
+    }
+
+
+def prepare(n: int, source: Path, target: Path) -> None:
+    """Copies the search benchmark's store and adds what the dashboard needs (once)."""
+    if (target / "dashboard-ready").exists():
+        return
+    if not (source / "complete").exists():
+        sys.exit(f"{source} is not a complete store: run bench/bench_search.py --messages {n} first")
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("texts.txt"))
+    from compliance.accounts import create_account
+    from indexer.pipeline import save_directory
+
+    archive = Archive.open(data=str(target))
+    try:
+        save_directory(archive, organisation())
+        create_account(archive.store, "admin", "super", PASSWORD)
+        hits = archive.store.search(SearchRequest(query=f'"{RARE_PHRASE}"', limit=1000, highlight=False), scope=ALL)
+        messages = archive.store.get_messages([h.msgid for h in hits.hits], scope=ALL)
+        archive.store.put_violations([
+            Violation(msgid=m.msgid, rule_id="private-deal", rule_version=1, rule_name="私下交易", category="私下交易",
+                      severity="high", terms=[RARE_PHRASE], spans=[[m.text.find(RARE_PHRASE),
+                                                                    m.text.find(RARE_PHRASE) + len(RARE_PHRASE)]],
+                      time_ms=m.time_ms, sender=m.sender, chat_id=m.chat_id, chat_kind=m.chat_kind,
+                      employees=m.employees, departments=m.departments)
+            for m in messages
+        ])
+    finally:
+        archive.close()
+    (target / "dashboard-ready").write_text("ok\n")
+
+
+def timed(fn: Callable[[], Any], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    source = REPO / "bench" / "out" / f"search-{args.messages}"
+    target = REPO / "bench" / "out" / f"dashboard-{args.messages}"
+    prepare(args.messages, source, target)
+    os.environ["CHATARCHIVE_DATA"] = str(target)
+
+    from streamlit.testing.v1 import AppTest
+
+    from analyzers.analytics import people, service, stats
+
+    app = str(REPO / "dashboard" / "app.py")
+    archive = Archive.open(data=str(target))
+    store = archive.store
+    total = store.count(MessageFilter(), scope=ALL)
+    msgid = store.search(SearchRequest(query=f'"{RARE_PHRASE}"', limit=1), scope=ALL).hits[0].msgid
+    chat = store.get_messages([msgid], scope=ALL)[0].chat_id
+    from indexer.directory import Directory
+
+    directory = Directory.from_dict(organisation())
+
+    def logged_in(page: str) -> AppTest:
+        at = AppTest.from_file(app, default_timeout=120)
+        at.run()
+        at.text_input(key="login_name").input("admin")
+        at.text_input(key="login_password").input(PASSWORD)
+        at.button[0].click()
+        at.run()
+        at.switch_page(page)
+        return at
+
+    rows: list[tuple[str, float, float]] = []
+
+    def measure(name: str, page: str, setup: Callable[[AppTest], None], act: Callable[[AppTest], None],
+                core: Callable[[], Any]) -> None:
+        ui_times = []
+        for _ in range(args.runs):
+            at = logged_in(page)
+            setup(at)
+            t0 = time.perf_counter()
+            act(at)
+            ui_times.append((time.perf_counter() - t0) * 1000)
+            assert not at.exception, [e.value for e in at.exception]
+        core_ms = timed(core, args.runs)
+        rows.append((name, statistics.median(ui_times), core_ms))
+        print(f"  {name}: {rows[-1][1]:.0f} ms (core {core_ms:.0f} ms)", file=sys.stderr)
+
+    nothing = lambda at: None  # noqa: E731
+    measure("search page, all messages newest first", "pages/search.py", nothing, lambda at: at.run(),
+            lambda: store.search(SearchRequest(), scope=ALL))
+    measure(f"search a common word ({COMMON_WORD})", "pages/search.py", lambda at: at.run(),
+            lambda at: at.text_input(key="q").input(COMMON_WORD).run(),
+            lambda: store.search(SearchRequest(query=COMMON_WORD), scope=ALL))
+    measure("search a rare phrase, only flagged", "pages/search.py", lambda at: at.run(),
+            lambda at: (at.text_input(key="q").input(f'"{RARE_PHRASE}"'), at.checkbox(key="f_flagged").check().run()),
+            lambda: store.search(SearchRequest(query=f'"{RARE_PHRASE}"', filters=MessageFilter(flagged=True)), scope=ALL))
+
+    def open_context_setup(at: AppTest) -> None:
+        at.text_input(key="q").input(f'"{RARE_PHRASE}"').run()
+        [b for b in at.button if str(b.key).startswith("ctx_")][0].click().run()
+        at.text_input(key="ctx_reason").input("benchmark").run()
+
+    measure("open a hit's context (with reason)", "pages/search.py", lambda at: (at.run(), open_context_setup(at)),
+            lambda at: at.button(key="ctx_open").click().run(),
+            lambda: store.context(msgid, scope=ALL))
+    measure("conversations: employee figures + chat list", "pages/conversations.py", nothing, lambda at: at.run(),
+            lambda: (people.employee_figures(store, "zhangsan", scope=ALL, directory=directory),
+                     people.employee_chats(store, "zhangsan", scope=ALL)))
+
+    def conversation_setup(at: AppTest) -> None:
+        at.run()
+        at.button(key="open_external").click().run()
+
+    measure("conversations: open a chat (last page)", "pages/conversations.py", conversation_setup,
+            lambda at: at.text_input(key="conv_reason").input("benchmark").run(),
+            lambda: store.list_messages(MessageFilter(chats=[chat]), scope=ALL, limit=100))
+    measure("violations list + detail", "pages/violations.py", nothing, lambda at: at.run(),
+            lambda: store.list_violations(ViolationFilter(statuses=["unreviewed"]), scope=ALL))
+    measure("statistics (6 charts, all time)", "pages/statistics.py", nothing, lambda at: at.run(),
+            lambda: (stats.per_day(store, MessageFilter(), scope=ALL),
+                     stats.hour_of_week(store, MessageFilter(), scope=ALL, tz="Asia/Shanghai"),
+                     stats.by_field(store, MessageFilter(), "msgtype", scope=ALL),
+                     stats.by_field(store, MessageFilter(), "chat_kind", scope=ALL),
+                     stats.by_department(store, MessageFilter(), scope=ALL),
+                     stats.top_employees(store, MessageFilter(), scope=ALL),
+                     stats.violations_per_day(store, ViolationFilter(), scope=ALL)))
+    measure("service quality per employee", "pages/service.py", nothing, lambda at: at.run(),
+            lambda: service.service_quality(store, MessageFilter(), scope=ALL, now_ms=int(time.time() * 1000),
+                                            unanswered_minutes=120))
+    measure("customers list", "pages/customers.py", nothing, lambda at: at.run(),
+            lambda: people.customer_rows(store, directory, scope=ALL))
+    archive.close()
+
+    print(f"\nDashboard interactions on {total:,} messages (median of {args.runs}; embedded store)\n")
+    print("| interaction | dashboard (AppTest) ms | core call ms | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, ui, core in rows:
+        print(f"| {name} | {ui:,.0f} | {core:,.0f} | {ui / core if core else float('nan'):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
