@@ -147,3 +147,16 @@ def test_selection_stays_within_scope(tmp_path: Path):
         assert len(selection(store, MessageFilter(), scope=Scope.everything(), max_messages=4)) == 4
     finally:
         store.close()
+
+
+def test_stored_words_give_the_same_keywords_as_segmenting():
+    """GIVEN messages carrying the words the pipeline stored at ingest THEN TF-IDF and word
+    frequency equal those computed by segmenting the texts again."""
+    from analyzers.chinese import get_analyzer
+
+    f = Factory(seed=8)
+    plain = [f.message() for _ in range(30)]
+    stored = [f.message(m.text, words=get_analyzer().words(m.text)) for m in plain]
+    assert all(m.words for m in stored)
+    assert keywords(stored) == keywords(plain)
+    assert word_frequency(stored) == word_frequency(plain)
