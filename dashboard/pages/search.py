@@ -45,14 +45,18 @@ sort = c1.radio(
     "排序", ["time_desc", "time_asc", "relevance"], horizontal=True, key="sort",
     format_func={"time_desc": "时间 (新→旧)", "time_asc": "时间 (旧→新)", "relevance": "相关度"}.get,
 )
-page = int(c2.number_input("页 Page", min_value=1, value=1, step=1, key="page"))
+# A new query or new filters start again at page 1.
+signature = repr((query, asdict(filters), sort))
+if st.session_state.get("_search_signature") != signature:
+    st.session_state["_search_signature"] = signature
+    st.session_state["page"] = 1
+page = int(c2.number_input("页 Page", min_value=1, step=1, key="page"))
 
 result = None
 with _state.guard("search"):
     request = SearchRequest(query=query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     result = arch.store.search(request, scope=arch.scope)
     # One audit entry per distinct search (not per rerun of the page).
-    signature = repr((query, asdict(filters), sort))
     if query and st.session_state.get("_audited_search") != signature:
         audit.record(arch.store, arch.actor, "search", query, {"filters": _widgets.filters_to_dict(filters)})
         st.session_state["_audited_search"] = signature

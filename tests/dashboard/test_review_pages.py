@@ -133,3 +133,30 @@ def test_sampling_draws_a_reproducible_sample_and_records_reviews(dash_archive) 
         assert arch.store.find_records("reviews", {"kind": "sample"})
     finally:
         arch.close()
+
+
+def test_a_fetched_image_is_shown_inline_in_the_conversation(dash_archive) -> None:
+    """GIVEN the image message's media fetched into DATA/media WHEN its conversation opens THEN it shows inline."""
+    import hashlib
+
+    from indexer.media import media_id
+
+    png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478"
+                        "9c6360000002000154a24f5d0000000049454e44ae426082")
+    digest = hashlib.sha256(png).hexdigest()
+    path = dash_archive.data / "media" / digest[:2] / f"{digest}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    arch = dash_archive.archive()
+    try:
+        arch.store.put_record("media", media_id("sdkfile-image-1"), {
+            "sdkfileid": "sdkfile-image-1", "msgid": "img0001", "ext": "png", "status": "done",
+            "path": str(path.relative_to(dash_archive.data / "media"))})
+    finally:
+        arch.close()
+    at = open_page("admin", "pages/conversations.py")
+    at.radio(key="emp_pick").set_value("zhangwei").run()
+    at.button(key="open_external").click().run()
+    at.text_input(key="conv_reason").input("核对图片").run()
+    no_traceback(at)
+    assert len(at.get("image")) == 1

@@ -159,3 +159,11 @@ def test_export_needs_a_reason_and_is_audited(dash_archive) -> None:
         assert exports and exports[0]["reason"] == "监管报送" and exports[0]["details"]["count"] == 1
     finally:
         arch.close()
+
+
+def test_a_new_query_starts_again_at_page_one(dash_archive) -> None:
+    at = open_page("admin", SEARCH)
+    at.number_input(key="page").set_value(3).run()
+    assert "第 3/" in texts(at)
+    at.text_input(key="q").input("回扣").run()
+    assert "第 1/1 页" in texts(at)
