@@ -53,7 +53,8 @@ with _state.guard("statistics"):
         fig = px.imshow(grid, x=[f"{h}时" for h in range(24)], y=[f"周{d}" for d in stats.WEEKDAYS],
                         labels={"color": "消息数"}, aspect="auto", color_continuous_scale="Blues")
         st.plotly_chart(fig, width="stretch", key="ch_week")
-        table(pd.DataFrame(grid, index=[f"周{d}" for d in stats.WEEKDAYS]).reset_index(names="星期"), "hour_of_week")
+        table(pd.DataFrame(grid, index=[f"周{d}" for d in stats.WEEKDAYS], columns=[f"{h}时" for h in range(24)])
+              .reset_index(names="星期"), "hour_of_week")
     with tab_split:
         a, b = st.columns(2)
         types = pd.DataFrame(stats.by_field(arch.store, f, "msgtype", scope=arch.scope), columns=["消息类型", "消息数"])
