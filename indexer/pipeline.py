@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from analyzers.chinese import get_analyzer
 from chatarchive.archive import Archive
@@ -99,6 +101,15 @@ class Pipeline:
         )
         self._rules_fingerprint: str | None = None
         self._engine: Any = None
+        self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (bench/bench_ingest.py)
+
+    @contextmanager
+    def _timed(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] += time.perf_counter() - started
 
     @classmethod
     def for_import(cls, archive: Archive) -> "Pipeline":
@@ -156,7 +167,10 @@ class Pipeline:
         messages: list[Message] = []
         dead: list[DeadLetter] = []
         now = int(time.time() * 1000)
-        for record, plaintext in zip(records, self.decryptor.decrypt_batch(records)):
+        with self._timed("decrypt"):
+            plaintexts = self.decryptor.decrypt_batch(records)
+        started = time.perf_counter()
+        for record, plaintext in zip(records, plaintexts):
             if isinstance(plaintext, DecryptError):
                 stage = "decrypt"
                 reason = str(plaintext)
@@ -174,15 +188,18 @@ class Pipeline:
                     key_version=record.publickey_ver, time_ms=now,
                 )
             )
+        self.timings["normalize"] += time.perf_counter() - started
         return messages, dead
 
     def analyze_and_match(self, messages: list[Message]) -> list[Any]:
         """Jieba words, first-response times, consent policy, rule hits (messages are flagged)."""
-        for m in messages:
-            if m.text:
-                m.words = self.analyzer.words(m.text)
-        self.replies.apply(messages)
-        violations = self._rules().match_batch(messages)
+        with self._timed("analyze"):
+            for m in messages:
+                if m.text:
+                    m.words = self.analyzer.words(m.text)
+            self.replies.apply(messages)
+        with self._timed("match"):
+            violations = self._rules().match_batch(messages)
         flagged = {v.msgid for v in violations}
         for m in messages:
             m.flagged = m.flagged or m.msgid in flagged
@@ -203,10 +220,12 @@ class Pipeline:
             revoked_msgids=[m.pre_msgid for m in messages if m.msgtype == "revoke" and m.pre_msgid],
             checkpoint=checkpoint,
         )
-        self.store.write_batch(batch)
+        with self._timed("store"):
+            self.store.write_batch(batch)
         from indexer.media import queue_media
 
-        queue_media(self.store, messages)
+        with self._timed("media_queue"):
+            queue_media(self.store, messages)
         return len(violations)
 
     def step(self) -> PullResult:
@@ -215,7 +234,8 @@ class Pipeline:
         if self.source is None:
             raise ChatArchiveError("this pipeline has no source to pull from")
         seq = self.store.checkpoint()
-        records = self._get_chat_data(seq)
+        with self._timed("source"):
+            records = self._get_chat_data(seq)
         result = PullResult(last_seq=seq)
         if not records:
             health.pull_succeeded(self.store, seq, 0)

@@ -16,7 +16,8 @@ from chatarchive.cli import CliContext, pass_cli
 
 
 def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -> dict[str, object]:
-    from analyzers.rules import install_starter_pack, list_rules
+    from analyzers.rules.files import load_starter_pack
+    from analyzers.rules.store import list_rules, save_rule
     from compliance.accounts import ensure_demo_admin
     from indexer.media import MediaFetcher
     from indexer.pipeline import Pipeline
@@ -33,7 +34,8 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
                      progress=lambda n: bar.update(n - bar.n))
     store = archive.store
     if not list_rules(store):
-        install_starter_pack(store, actor="demo")
+        for rule in load_starter_pack():
+            save_rule(store, rule, "demo")
     source = open_source(f"sim:{archive_dir}", archive.settings)
     pipeline = Pipeline(archive, source)
     try:
@@ -45,8 +47,10 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
     finally:
         pipeline.close()
         source.close()
-    name, password = ensure_demo_admin(store)
-    return {"pull": result.to_contract(), "media": media, "login": {"user": name, "password": password}}
+    login_file = archive.settings.data_dir / "demo-login.txt"
+    login = ensure_demo_admin(store, login_file)
+    user, password = login if login else ("(an existing account)", f"(accounts existed before the demo; see {login_file})")
+    return {"pull": result.to_contract(), "media": media, "login": {"user": user, "password": password}}
 
 
 @click.command("demo")
