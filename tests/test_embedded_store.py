@@ -16,7 +16,8 @@ import pytest
 
 from chatarchive.models import ALL, Batch, MessageFilter, SearchRequest, ViolationFilter
 from store.embedded import EmbeddedStore
-from tests.conformance.corpus import Factory
+from store.embedded.schema import SCHEMA_VERSION
+from tests.conformance.corpus import BASE_MS, Factory
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,7 +26,7 @@ def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
     """GIVEN a store with messages, records and a checkpoint WHEN closed and opened again THEN all is there and init does not migrate."""
     f = Factory()
     store = EmbeddedStore(tmp_path)
-    assert store.init() == {"backend": "embedded", "schema_version": 1, "migrated": False}
+    assert store.init() == {"backend": "embedded", "schema_version": SCHEMA_VERSION, "migrated": False}
     store.write_batch(Batch(messages=[f.message("持久化的消息")], checkpoint=1))
     store.put_record("meta", "k", {"v": 1})
     store.close()
@@ -51,7 +52,7 @@ def test_changed_schema_or_dictionary_rebuilds_the_index(tmp_path: Path) -> None
     store.close()
 
     again = EmbeddedStore(tmp_path)
-    assert again.init() == {"backend": "embedded", "schema_version": 1, "migrated": True}
+    assert again.init() == {"backend": "embedded", "schema_version": SCHEMA_VERSION, "migrated": True}
     assert again.checkpoint() == 7
     assert again.count(MessageFilter(), scope=ALL) == 2
     assert again.search(SearchRequest(query="验证"), scope=ALL).total == 1
@@ -162,3 +163,50 @@ def test_two_processes_writing_the_same_store(tmp_path: Path) -> None:
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err.decode()[-2000:]
     check_complete(tmp_path)
+
+
+# --- ordering by time through windows ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
+    """600 messages over a year with clustered times and many exact ties (the window search's worst case)."""
+    rng = random.Random(5)
+    f = Factory(seed=5)
+    messages = []
+    for seq in range(1, 601):
+        cluster = rng.choice([0, 1, 2, 300, 301, 364])
+        t = BASE_MS + cluster * 86_400_000 + rng.choice([0, 0, 1000, rng.randrange(86_400_000)])
+        messages.append(f.message(rng.choice(["回扣的事", "好的", "明天开会", "收到"]), seq=seq, msgid=f"w{seq:04d}", time_ms=t,
+                                  sender=rng.choice(["zhangsan", "wangwu", "lisi"]), to=["sunqi"]))
+    store = EmbeddedStore(tmp_path_factory.mktemp("crowded"))
+    store.init()
+    store.write_batch(Batch(messages=messages[:300], checkpoint=300))
+    store.write_batch(Batch(messages=messages[300:], checkpoint=600))
+    store.expected = messages  # type: ignore[attr-defined]
+    return store
+
+
+@pytest.mark.parametrize("query, filters", [("", MessageFilter()), ("好的", MessageFilter()), ("", MessageFilter(senders=["wangwu"]))],
+                         ids=["all", "word", "filter"])
+@pytest.mark.parametrize("sort", ["time_desc", "time_asc"])
+def test_time_order_through_windows_equals_a_full_sort(crowded: EmbeddedStore, monkeypatch: pytest.MonkeyPatch, query: str,
+                                                       filters: MessageFilter, sort: str) -> None:
+    """GIVEN many matches (window search on) WHEN paged by time at many offsets THEN every page equals the brute-force (time, seq) sort."""
+    import store.embedded.store as module
+
+    monkeypatch.setattr(module, "WINDOW_MIN_MATCHES", 10)
+    from analyzers.chinese import get_analyzer, query_words
+
+    def has_words(text: str) -> bool:
+        tokens, words = query_words(query), get_analyzer().words(text)
+        return any(tuple(words[i : i + len(tokens)]) == tokens for i in range(len(words) - len(tokens) + 1))
+
+    matches = [m for m in crowded.expected if (not filters.senders or m.sender in filters.senders)  # type: ignore[attr-defined]
+               and (not query or has_words(m.text))]
+    assert len(matches) > 50
+    expected = [m.msgid for m in sorted(matches, key=lambda m: (m.time_ms, m.seq), reverse=sort == "time_desc")]
+    for offset, limit in [(0, 1), (0, 20), (7, 13), (45, 30), (max(0, len(expected) - 5), 20), (0, len(expected) + 3)]:
+        result = crowded.search(SearchRequest(query=query, filters=filters, sort=sort, limit=limit, offset=offset, highlight=False), scope=ALL)
+        assert result.total == len(expected)
+        assert [h.msgid for h in result.hits] == expected[offset : offset + limit], (offset, limit)

@@ -25,7 +25,7 @@ from analyzers.chinese import get_analyzer
 from analyzers.textfold import fold
 from chatarchive.models import Message
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: word positions fixed (multi-token bare words)
 CHECKPOINT_ID = "\u0000checkpoint"  # the msgid of the one document that holds the checkpoint
 
 KEYWORD_FIELDS = ("msgid", "msgtype", "sender", "sender_kind", "chat_id", "chat_kind", "kind")
@@ -62,6 +62,7 @@ def schema_fingerprint() -> str:
 
 
 def _pretokenized(text: str, tokens: list[tantivy.Token]) -> tantivy.PreTokenizedString:
+    """``tokens`` are ``tantivy.Token(text, position, offset_from, offset_to)`` (that order)."""
     return tantivy.PreTokenizedString(text, tokens)
 
 
@@ -96,13 +97,13 @@ def to_document(message: Message) -> tantivy.Document:
     words = message_words(message)
     if words:
         d.add_pre_tokenized_text(
-            "words", _pretokenized(" ".join(words), [tantivy.Token(w, 0, 0, i) for i, w in enumerate(words)])
+            "words", _pretokenized(" ".join(words), [tantivy.Token(w, i, 0, 0) for i, w in enumerate(words)])
         )
     folded = fold(message.text)
     if len(folded) >= 2:
-        bigrams = [tantivy.Token(folded[i : i + 2], i, i + 2, i) for i in range(len(folded) - 1)]
+        bigrams = [tantivy.Token(folded[i : i + 2], i, i, i + 2) for i in range(len(folded) - 1)]
         d.add_pre_tokenized_text("bi", _pretokenized(folded, bigrams))
-    chars = [tantivy.Token(ch, i, i + 1, i) for i, ch in enumerate(folded) if not ch.isspace()]
+    chars = [tantivy.Token(ch, i, i, i + 1) for i, ch in enumerate(folded) if not ch.isspace()]
     if chars:
         d.add_pre_tokenized_text("uni", _pretokenized(folded, chars))
     d.add_bytes("doc", json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

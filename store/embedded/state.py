@@ -103,6 +103,20 @@ class StateDB:
         with self.transaction() as c:
             c.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def time_bounds(self) -> tuple[int, int] | None:
+        """(first, last) message time ever written: a hint for sizing search windows."""
+        first, last = self.get_meta("time_first"), self.get_meta("time_last")
+        return (int(first), int(last)) if first is not None and last is not None else None
+
+    def extend_time_bounds(self, first: int, last: int) -> None:
+        with self.transaction() as c:
+            for key, value, pick in (("time_first", first, "MIN"), ("time_last", last, "MAX")):
+                c.execute(
+                    f"INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                    f"value = CAST({pick}(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
+                    (key, str(int(value))),
+                )
+
     # --- records --------------------------------------------------------------------------
     def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
         check_collection(collection)

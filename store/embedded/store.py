@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 SORTS = ("time_desc", "time_asc", "relevance")
 WRITER_HEAP = 64_000_000
 LOCK_WAIT_SECONDS = 120.0
+WINDOW_MIN_MATCHES = 2_000  # below this, ordering every match by time is cheap
 VIOLATION_CHANGES = {"status", "assignee", "reviewer", "reviewed_ms", "comment", "explanation"}
 
 
@@ -202,8 +203,9 @@ class EmbeddedStore:
         lock, on a freshly reloaded reader, so what it reads (stored originals, the current
         checkpoint, SQLite flags) cannot change under it, even from another process. It
         returns (messages to upsert, msgids to delete, checkpoint or None)."""
-        index, _ = self._ready()
+        index, state = self._ready()
         writer = self._writer(2 if large else 1)
+        written: list[Message] = []
         try:
             index.reload()
             adds, deletes, checkpoint = prepare()
@@ -218,12 +220,15 @@ class EmbeddedStore:
                 writer.delete_documents_by_term("msgid", CHECKPOINT_ID)
                 writer.add_document(checkpoint_document(checkpoint))
             writer.commit()
+            written = adds
         except Exception:
             writer.rollback()
             raise
         finally:
             writer.wait_merging_threads()  # also releases the writer lock
         index.reload()
+        if written:  # sizes the time windows of _top_by_time; a stale value only costs speed
+            state.extend_time_bounds(min(m.time_ms for m in written), max(m.time_ms for m in written))
 
     def write_batch(self, batch: Batch) -> None:
         _, state = self._ready()
@@ -290,30 +295,72 @@ class EmbeddedStore:
         result = searcher.search(q, len(msgids))
         return [from_stored(searcher.doc(address)) for _, address in result.hits]
 
+    def _time_window(self, q: tantivy.Query, descending: bool, bound: int) -> tantivy.Query:
+        """``q`` restricted to time >= bound (newest first) or time <= bound (oldest first)."""
+        low, high = (bound, None) if descending else (None, bound)
+        window = Query.range_query(self._schema, "time", tantivy.FieldType.Integer, low, high)
+        return Query.boolean_query([(Occur.Must, q), (Occur.Must, window)])
+
+    def _top_by_time(
+        self, searcher: tantivy.Searcher, q: tantivy.Query, descending: bool, wanted: int, total: int
+    ) -> list[tantivy.DocAddress]:
+        """The first ``wanted`` matches by time (tantivy orders by one fast field).
+
+        Ordering every match costs O(matches); when there are many, search a time window
+        at the newest (oldest) end first and widen it until it holds ``wanted`` matches:
+        every match outside the window is older (newer) than every match inside, so the
+        window's top is the global top whatever the bounds. ``state.time_bounds`` (the
+        archive's first and last message time) only sizes the first window."""
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        state = self._ready()[1]
+        bounds = state.time_bounds()
+        if bounds is None and total > WINDOW_MIN_MATCHES:  # a store written before bounds were kept
+            found = searcher.aggregate(Query.all_query(), {"first": {"min": {"field": "time"}}, "last": {"max": {"field": "time"}}})
+            if found["first"]["value"] is not None:
+                state.extend_time_bounds(int(found["first"]["value"]), int(found["last"]["value"]))
+                bounds = state.time_bounds()
+        if bounds is not None and total > WINDOW_MIN_MATCHES and wanted * 4 < total:
+            first, last = bounds
+            span = max(1, last - first)
+            width = max(60_000, span * wanted * 3 // total)
+            while width < span:
+                bound = last - width if descending else first + width
+                result = searcher.search(self._time_window(q, descending, bound), wanted, count=True, order_by_field="time", order=order)
+                if result.count >= wanted:
+                    return [a for _, a in result.hits]
+                width *= 8
+        return [a for _, a in searcher.search(q, wanted, count=False, order_by_field="time", order=order).hits]
+
     def _page(
-        self, searcher: tantivy.Searcher, q: tantivy.Query, sort: str, limit: int, offset: int
+        self,
+        searcher: tantivy.Searcher,
+        q: tantivy.Query,
+        sort: str,
+        limit: int,
+        offset: int,
+        total: int | None = None,
     ) -> tuple[int, list[tuple[float, tantivy.DocAddress]]]:
         """(total, [(score, address)]) of one page, exactly ordered: by BM25 for
-        relevance, by (time, seq) otherwise. tantivy orders by one fast field, so the
-        documents that tie with the page's last time are fetched whole and ordered by seq."""
+        relevance, by (time, seq) otherwise (the documents that tie with the page's last
+        time are fetched whole and ordered by seq). ``total`` if the caller knows it."""
         if sort not in SORTS:
             raise BadInput(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
         if limit < 0 or offset < 0:
             raise BadInput("limit and offset must not be negative")
         wanted = offset + limit
-        if wanted == 0:  # tantivy panics on limit 0
-            return searcher.search(q, 1, count=True).count, []
-        if sort == "relevance":
+        if sort == "relevance" and wanted > 0:
             result = searcher.search(q, limit, count=True, offset=offset)
             return result.count, list(result.hits)
+        if total is None:
+            total = searcher.search(q, 1, count=True).count
+        if wanted == 0 or total == 0:  # (tantivy panics on limit 0: never asked)
+            return total, []
         descending = sort == "time_desc"
-        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
-        result = searcher.search(q, wanted, count=True, order_by_field="time", order=order)
-        addresses = [a for _, a in result.hits]
+        addresses = self._top_by_time(searcher, q, descending, wanted, total)
         if not addresses:
-            return result.count, []
+            return total, []
         times = searcher.fast_field_values("time", addresses)
-        if len(addresses) == wanted and result.count > wanted:
+        if len(addresses) == wanted and total > wanted:
             boundary = times[-1]
             tie_q = Query.boolean_query(
                 [(Occur.Must, q), (Occur.Must, Query.range_query(self._schema, "time", tantivy.FieldType.Integer, boundary, boundary))]
@@ -326,8 +373,15 @@ class EmbeddedStore:
                 times = searcher.fast_field_values("time", addresses)
         seqs = searcher.fast_field_values("seq", addresses)
         ordered = sorted(zip(times, seqs, range(len(addresses))), reverse=descending)
-        page = [(0.0, addresses[i]) for _, _, i in ordered[offset:wanted]]
-        return result.count, page
+        return total, [(0.0, addresses[i]) for _, _, i in ordered[offset:wanted]]
+
+    def _known_total(self, searcher: tantivy.Searcher, text_query: tantivy.Query | None, filters: MessageFilter, scope: Scope) -> int | None:
+        """Every message, unfiltered: the index's document count minus the checkpoint document,
+        without visiting a million documents."""
+        if text_query is not None or not scope.all or filters != MessageFilter():
+            return None
+        has_checkpoint = searcher.search(Query.term_query(self._schema, "msgid", CHECKPOINT_ID), 1, count=True).count
+        return searcher.num_docs - has_checkpoint
 
     # --- messages -----------------------------------------------------------------------
     def get_messages(self, msgids: list[str], *, scope: Scope) -> list[Message]:
@@ -343,7 +397,9 @@ class EmbeddedStore:
         if sort == "relevance" and not has_scoring_terms(node):
             sort = "time_desc"
         searcher = self._searcher()
-        total, page = self._page(searcher, self._query(text_query, request.filters, scope), sort, request.limit, request.offset)
+        known = self._known_total(searcher, text_query, request.filters, scope)
+        q = self._query(text_query, request.filters, scope)
+        total, page = self._page(searcher, q, sort, request.limit, request.offset, known)
         terms = positive_terms(node)
         hits = []
         for score, address in page:
@@ -370,7 +426,8 @@ class EmbeddedStore:
         if sort not in ("time_asc", "time_desc"):
             raise BadInput(f"unknown sort {sort!r}; use time_asc or time_desc")
         searcher = self._searcher()
-        total, page = self._page(searcher, self._query(None, filters, scope), sort, limit, offset)
+        known = self._known_total(searcher, None, filters, scope)
+        total, page = self._page(searcher, self._query(None, filters, scope), sort, limit, offset, known)
         return total, [from_stored(searcher.doc(a)) for _, a in page]
 
     def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
@@ -424,7 +481,9 @@ class EmbeddedStore:
     def count(self, filters: MessageFilter, *, scope: Scope, query: str = "") -> int:
         node = parse_query(query)
         text_query = None if isinstance(node, MatchAll) else translate(self._schema, node)
-        return self._searcher().search(self._query(text_query, filters, scope), 1, count=True).count
+        searcher = self._searcher()
+        known = self._known_total(searcher, text_query, filters, scope)
+        return known if known is not None else searcher.search(self._query(text_query, filters, scope), 1, count=True).count
 
     def aggregate(self, filters: MessageFilter, aggs: dict[str, Any], *, scope: Scope, query: str = "") -> dict[str, Any]:
         node = parse_query(query)

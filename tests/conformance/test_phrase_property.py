@@ -54,7 +54,13 @@ def build_corpus(n: int = 300) -> list[Message]:
 CORPUS = build_corpus()
 FOLDED = {m.msgid: fold(m.text) for m in CORPUS}
 WORDS = {m.msgid: get_analyzer().words(m.text) for m in CORPUS}
-VOCABULARY = sorted({w for ws in WORDS.values() for w in ws if w.isalnum() and w not in ("OR", "AND", "NOT")})
+# single words and pairs of adjacent words (a bare word jieba splits in two must match both in sequence)
+VOCABULARY = sorted(
+    {w for ws in WORDS.values() for w in ws}
+    | {a + b for ws in WORDS.values() for a, b in zip(ws, ws[1:])}
+    | {"好的", "一下", "的好"}
+)
+VOCABULARY = [w for w in VOCABULARY if w.isalnum() and w not in ("OR", "AND", "NOT")]
 ALPHABET = sorted({ch for t in FOLDED.values() for ch in t if ch != '"'}) + list("乌龙茶Zz9")
 
 

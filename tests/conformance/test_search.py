@@ -23,6 +23,8 @@ TEXTS = {
     "punct": "真的吗？？？好的！",
     "laugh": "哈哈哈哈",
     "html": "<b>加粗</b> & 回扣",
+    "fine": "好的，明天见",
+    "reversed": "的好",
 }
 
 
@@ -80,10 +82,13 @@ def test_phrase_matches_exactly_the_texts_containing_it(loaded: Store, query: st
         ("回扣 NOT 别人", {"html"}),
         ("(回扣 OR 验证) 客户", {"verify"}),
         ("-回扣", set(TEXTS) - {"kickback", "html"}),
+        ("-好的", set(TEXTS) - {"fine", "punct"}),
         ("REPORT", {"english"}),
         ("ｒｅｐｏｒｔ", {"english"}),
         ("？？？", {"punct"}),  # punctuation only: searched as a phrase
         ('验证 "客户的"', {"verify"}),
+        ("好的", {"fine", "punct"}),  # jieba splits it into 好 + 的: both words, in sequence
+        ("的好", {"reversed"}),
         ("", set(TEXTS)),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
