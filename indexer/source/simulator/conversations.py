@@ -15,6 +15,7 @@ import heapq
 import json
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -56,6 +57,7 @@ QUOTE_RATE = 0.03
 CONTROL_CHAR_RATE = 0.003
 NO_ROOMID_RATE = 0.005
 _CONTROL_CHARS = ["\x01", "\x0b", "\x1f", "\x08"]
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 _PLANT_MIX = {
     "employee_external": {"promised_return": 30, "private_transaction": 25, "kickback": 8, "phone": 12, "bankcard": 8,
@@ -145,10 +147,16 @@ class ConversationGenerator:
         self.kinds = [k for k, _ in SESSION_KINDS]
         self.kind_weights = [w for _, w in SESSION_KINDS]
         self._type_tables = {k: (list(v), list(v.values())) for k, v in TYPE_WEIGHTS.items()}
-        # Session arrival rate per unit of activity, so that about N messages fill the window.
-        total_activity = sum(activity(t) for t in range(start_ms, max(end_ms, start_ms + HOUR_MS), HOUR_MS))
-        sessions = messages / MEAN_SESSION_MESSAGES
-        self.rate_per_ms = 1.06 * sessions / max(total_activity, 1e-9) / HOUR_MS
+        # Activity still ahead from each hour of the window: the arrival rate adapts to it so that
+        # the N messages fill the window and end before ``end_ms``.
+        hours = max(1, -(-(end_ms - start_ms) // HOUR_MS))
+        acts = [activity(start_ms + h * HOUR_MS) for h in range(hours)]
+        self._activity_ahead = [0.0] * (hours + 1)
+        for h in range(hours - 1, -1, -1):
+            self._activity_ahead[h] = self._activity_ahead[h + 1] + acts[h]
+        self._reserve_hours = min(hours, 2)
+        self._produced = 0
+        self._active_sessions = 0
 
     # ----------------------------------------------------------------- the merge loop
     def __iter__(self) -> Iterator[Generated]:
@@ -157,8 +165,10 @@ class ConversationGenerator:
         counter = 0
         next_arrival = self._next_arrival(self.start_ms)
         produced = 0
+        last_ms = self.end_ms - 1
         while produced < self.messages:
-            while not heap or next_arrival <= heap[0][0]:
+            self._produced, self._active_sessions = produced, len(heap)
+            while not heap or next_arrival < heap[0][0]:
                 kind = rng.choices(self.kinds, self.kind_weights)[0]
                 if "switch" not in self.seen_types and rng.random() < 0.01:
                     kind = "switch"
@@ -173,17 +183,31 @@ class ConversationGenerator:
             yield item
             produced += 1
             following = next(session, None)
-            if following is not None:
+            if following is not None and following.time_ms <= last_ms:  # the archive ends at end_ms
                 counter += 1
                 heapq.heappush(heap, (following.time_ms, counter, following, session))
 
+    def _rate_per_ms(self, t: int) -> float:
+        """Sessions per ms per unit of activity that spread the messages still due over the time left."""
+        due = max(1.0, self.messages - self._produced - self._active_sessions * MEAN_SESSION_MESSAGES / 2)
+        h = (t - self.start_ms) // HOUR_MS
+        ahead = self._activity_ahead[h] if 0 <= h < len(self._activity_ahead) else 0.0
+        # Aim a little before the end: sessions still running there need room to finish.
+        ahead -= self._activity_ahead[max(0, len(self._activity_ahead) - 1 - self._reserve_hours)]
+        return due / MEAN_SESSION_MESSAGES / max(ahead, 0.5) / HOUR_MS
+
     def _next_arrival(self, t: int) -> int:
-        """Thinning of a Poisson process whose intensity follows ``activity``."""
+        """Thinning of a Poisson process whose intensity follows ``activity``; never past ``end_ms``
+        (if the window runs out, the sessions still due crowd into the time that is left)."""
         rng = self.rng
-        peak = self.rate_per_ms * max(HOURLY)
+        top = max(HOURLY)
+        last = self.end_ms - 1
+        previous = t
         while True:
-            t += max(1, int(rng.expovariate(peak)))
-            if rng.random() * max(HOURLY) < activity(t):
+            t += max(1, int(rng.expovariate(self._rate_per_ms(t) * top)))
+            if t >= last:
+                return min(last, previous + max(1, (last - previous) // 20))
+            if rng.random() * top < activity(t):
                 return t
 
     # ----------------------------------------------------------------- helpers
@@ -408,12 +432,16 @@ class ConversationGenerator:
             content = body.message["content"]
             if late_prefix and not body.labels and not body.near_miss:
                 content = rng.choice(["不好意思，刚看到。", "抱歉，昨晚没看手机，", "早上好，"]) + content
-            if mention and mention != sender and not body.labels:
+            if mention and mention != sender and not body.labels and not body.near_miss:
                 content = f"@{self.org.name(mention)}{rng.choice([' ', chr(0x2005)])}{content}"
+            phone = None if body.labels else _PHONE.search(content)
+            if phone:  # display names like "A潘融15601946363" leak a number through quotes and mentions
+                body.labels, body.terms = ["phone"], [phone.group(0)]
             msg = self._envelope(t, sender, tolist, roomid, "text", external)
             msg["text"] = {"content": content}
-            history.append((sender, content))
-            del history[:-4]
+            if not body.labels and not body.near_miss:  # a quote must not copy a planted term unlabelled
+                history.append((sender, content))
+                del history[:-4]
             return Generated(msg, labels=body.labels, terms=body.terms, near_miss=body.near_miss,
                              raw_controls=body.raw_controls)
         return self._special(t, sender, tolist, roomid, msgtype, external, industry, ctx)

@@ -96,5 +96,6 @@ class MediaFactory:
         data = magic + random.Random(rng.getrandbits(64)).randbytes(max(0, n - len(magic)))
         true_md5 = hashlib.md5(data).hexdigest()
         bad = rng.random() < self.md5_fault_rate
-        md5sum = ("" if rng.random() < 0.5 else hashlib.md5(data[:-1]).hexdigest()) if bad else true_md5
+        empty = rng.random() < 0.5  # drawn always, so the fault rate never shifts the content stream
+        md5sum = ("" if empty else hashlib.md5(data[:-1]).hexdigest()) if bad else true_md5
         return MediaBlob(sdkfileid=self.sdkfileid(t_ms), data=data, md5sum=md5sum, bad_md5=bad)

@@ -168,6 +168,10 @@ GRAMMAR: dict[str, dict[str, list[str]]] = {
     },
 }
 
+_ANSWER_LEADS = ["<cust>，", "嗯嗯，", "是的，", "{您好|你好}，", "亲，", "这个呀，", "{跟您说一下|我跟您解释下}，", "{好的|明白}，"]
+_ASK_LEADS = ["对了，", "那个，", "{请问|想问下}", "还有，", "哦对，", "<me>，", "{我想知道|问一下}"]
+_TAILS = ["哈", "~", "哦", "呢", "。", "！", "[微笑]", "🙏"]
+
 GREETINGS = ["你好", "您好", "在吗", "哈喽", "早上好", "下午好", "打扰一下", "不好意思打扰了"]
 _GRADES = ["一年级", "三年级", "五年级", "初一", "初二", "初三", "高一", "高二"]
 _ROOMS = ["3楼大会议室", "1号会议室", "12楼培训室", "腾讯会议", "总部B座"]
@@ -256,9 +260,16 @@ class PhraseMaker:
     def say(self, industry: str, move: str, ctx: dict[str, str]) -> str:
         table = GRAMMAR.get(industry) or GRAMMAR["internal"]
         options = table.get(move) or GRAMMAR["internal"][move]
-        text = self.expand(self.rng.choice(options), ctx)
-        if move in ("react_c", "close_e") and self.rng.random() < 0.25:
-            text = self.rng.choice(ACKS)
+        rng = self.rng
+        text = self.expand(rng.choice(options), ctx)
+        if move in ("react_c", "close_e") and rng.random() < 0.25:
+            return rng.choice(ACKS)
+        # People vary how they lead in and trail off; it keeps stock replies from repeating verbatim.
+        if move in ("answer", "ask") and rng.random() < 0.4:
+            lead = _ANSWER_LEADS if move == "answer" else _ASK_LEADS
+            text = self.expand(rng.choice(lead), ctx) + text
+        if rng.random() < 0.15 and text[-1] not in "？?！!。~":
+            text += rng.choice(_TAILS)
         return text
 
     def ack(self) -> str:
