@@ -2,7 +2,7 @@
 
 It runs at ingest on every customer message, so it is a lexicon classifier (no model to
 download, a few microseconds a message) rather than a learned model. One Aho-Corasick
-pass (daachorse, longest match first) finds the lexicon's terms in the width/case-folded
+pass (daachorse, longest match first) finds the lexicon's terms in the lower-cased
 text (``sentiment_lexicon.txt``, which explains each kind of entry); then, clause by
 clause, negators flip the next evaluative word, degree adverbs scale it, a contrast
 ("但是") shifts the weight to what follows, questions damp domain words ("退款要几天？"
@@ -85,13 +85,11 @@ def load_lexicon(path: Path = LEXICON_PATH) -> list[_Entry]:
 _WIDEN = str.maketrans({chr(code - 0xFEE0): chr(code) for code in range(0xFF01, 0xFF5F)})
 
 
-def fold(text: str) -> str:
-    return text.lower()
-
-
 def _is_question(text: str, start: int, end: int, marks: str) -> bool:
     """A clause is a question if a "?" ends it, it ends in 吗/呢/么, or it starts with 请问."""
-    return "?" in marks or "？" in marks or (end > start and text[end - 1] in QUESTION_PARTICLES) or text.startswith("请问", start)
+    if "?" in marks or "？" in marks:
+        return True
+    return (end > start and text[end - 1] in QUESTION_PARTICLES) or text.startswith("请问", start)
 
 
 class SentimentClassifier:
@@ -108,7 +106,7 @@ class SentimentClassifier:
 
     def raw_score(self, text: str) -> float:
         """The signed evidence before squashing: >= THRESHOLD positive, <= -THRESHOLD negative."""
-        folded = fold(text)
+        folded = text.lower()
         matches = self._automaton.find(folded)
         if not matches:
             return 0.0
