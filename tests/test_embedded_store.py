@@ -210,3 +210,14 @@ def test_time_order_through_windows_equals_a_full_sort(crowded: EmbeddedStore, m
         result = crowded.search(SearchRequest(query=query, filters=filters, sort=sort, limit=limit, offset=offset, highlight=False), scope=ALL)
         assert result.total == len(expected)
         assert [h.msgid for h in result.hits] == expected[offset : offset + limit], (offset, limit)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64, 1000])
+@pytest.mark.parametrize("filters", [MessageFilter(), MessageFilter(senders=["lisi"]), MessageFilter(seq_from=100, seq_to=350)],
+                         ids=["all", "sender", "seq-range"])
+def test_iteration_through_seq_windows_equals_the_seq_order(crowded: EmbeddedStore, batch_size: int, filters: MessageFilter) -> None:
+    """GIVEN 600 messages WHEN iterated with any batch size and filter THEN exactly the matches, in seq order, once each."""
+    expected = [m.msgid for m in crowded.expected  # type: ignore[attr-defined]
+                if (not filters.senders or m.sender in filters.senders)
+                and (filters.seq_from is None or m.seq >= filters.seq_from) and (filters.seq_to is None or m.seq < filters.seq_to)]
+    assert [m.msgid for m in crowded.iter_messages(filters, scope=ALL, batch_size=batch_size)] == expected

@@ -440,9 +440,18 @@ class EmbeddedStore:
             f = dataclasses.replace(filters)
             if after is not None:
                 f.seq_from = max(after + 1, filters.seq_from if filters.seq_from is not None else after + 1)
-            q = self._query(None, f, scope)
-            result = searcher.search(q, batch_size, count=False, order_by_field="seq", order=tantivy.Order.Asc)
-            addresses = [a for _, a in result.hits]
+            addresses = []
+            if after is not None:  # seqs are dense: the next few batch sizes of seqs usually hold a page
+                window_end = after + 1 + 4 * batch_size
+                if f.seq_to is None or window_end < f.seq_to:
+                    window = self._query(None, dataclasses.replace(f, seq_to=window_end), scope)
+                    result = searcher.search(window, batch_size, count=True, order_by_field="seq", order=tantivy.Order.Asc)
+                    if result.count >= batch_size:
+                        addresses = [a for _, a in result.hits]
+            if not addresses:
+                q = self._query(None, f, scope)
+                result = searcher.search(q, batch_size, count=False, order_by_field="seq", order=tantivy.Order.Asc)
+                addresses = [a for _, a in result.hits]
             if not addresses:
                 return
             seqs = searcher.fast_field_values("seq", addresses)
