@@ -84,11 +84,11 @@ def test_reading_rules(text, label):
 
 
 def test_exclamation_strengthens_and_score_sign_follows_label(rows):
-    """GIVEN any labelled sentence THEN the score is in (-1, 1) and its sign agrees with the label;
+    """GIVEN any labelled sentence THEN the score is in [-1, 1] and its sign agrees with the label;
     an exclamation mark makes the same complaint stronger."""
     for r in rows:
         s = classify(r.text)
-        assert -1 < s.score < 1
+        assert -1 <= s.score <= 1
         if s.label == "positive":
             assert s.score > 0
         elif s.label == "negative":
@@ -150,3 +150,20 @@ def test_conversation_sentiment(customer_lines, label):
     result = conversation_sentiment(msgs)
     assert result.label == label
     assert result.positive + result.neutral + result.negative == len(customer_lines)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LEXICON_TERMS = [e.term for e in load_lexicon()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(LEXICON_TERMS), st.text(max_size=6),
+                          st.sampled_from(list("，。！？!?~ \n…"))), max_size=30))
+def test_any_text_gets_a_label_and_a_bounded_score(parts):
+    """GIVEN any text (lexicon terms, punctuation and arbitrary characters mixed) THEN classify
+    returns one of the three labels with a score in [-1, 1] whose sign agrees with the label."""
+    s = classify("".join(parts))
+    assert s.label in LABELS and -1 <= s.score <= 1
+    assert (s.label == "positive") <= (s.score > 0) and (s.label == "negative") <= (s.score < 0)

@@ -51,7 +51,7 @@ EXCLAMATION_BOOST = 1.2
 @dataclass(frozen=True)
 class Sentiment:
     label: Label
-    score: float  # in (-1, 1): negative below zero; its size is the strength of the evidence
+    score: float  # in [-1, 1]: negative below zero; its size is the strength of the evidence
 
 
 @dataclass(frozen=True)
