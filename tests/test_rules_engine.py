@@ -43,6 +43,8 @@ SEMANTICS = [
     ("homophone in characters is not pinyin evasion", {"keywords": ["保本"], "pinyin": True}, "报本", []),
     ("mixed characters and pinyin", {"keywords": ["个人微信"], "pinyin": True}, "加我个人weixin", [(["个人微信"], ["个人weixin"])]),
     ("allow-listed occurrence", KB, "快递费来回扣款了", []),
+    ("a hit across punctuation inside words is no evasion", KB, "点击返回，扣款页面就关了", []),
+    ("punctuation between the characters is", KB, "老规矩，回。扣月底给", [(["回扣"], ["回。扣"])]),
     ("allow masks only its own occurrence", KB, "来回扣款，另外给你回扣", [(["回扣"], ["回扣"])]),
     ("two keywords", KB, "回扣和返点", [(["回扣", "返点"], ["回扣", "返点"])]),
     ("exclude vetoes", {"keywords": ["保本"], "exclude": ["不保本"]}, "不保本，但保本", []),
@@ -142,9 +144,15 @@ def reference(rule: Rule, text: str) -> tuple[list[str], list[list[int]]] | None
         return None
     allowed = [(s, s + len(a)) for a in map(normalize_fast, rule.allow) for s in _find_all(norm, a)]
     bounds = {0, len(norm)} | {b for _w, s, e in get_analyzer().spans(norm) for b in (s, e)}
+    original_bounds = {0, len(text)} | {b for _w, s, e in get_analyzer().spans(text) for b in (s, e)}
+
+    def split_ok(s: int, e: int) -> bool:
+        os_, oe = offsets[s], offsets[e - 1] + 1
+        return oe - os_ == e - s or (os_ in original_bounds and oe in original_bounds)
 
     def ok(s: int, e: int, word: bool) -> bool:
-        return not any(a <= s and e <= b for a, b in allowed) and (not word or (s in bounds and e in bounds))
+        return (not any(a <= s and e <= b for a, b in allowed) and (not word or (s in bounds and e in bounds))
+                and split_ok(s, e))
 
     terms: list[str] = []
     spans: set[tuple[int, int]] = set()
@@ -203,7 +211,7 @@ def _fragments(rule: Rule) -> list[str]:
     return own + evasive + SEPARATORS + ALPHABET
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(rules(), st.data())
 def test_engine_equals_the_brute_force_reference(rule: Rule, data: Any) -> None:
     """GIVEN any rule over a small alphabet and a text built from its terms, evasive
@@ -219,7 +227,7 @@ def test_engine_equals_the_brute_force_reference(rule: Rule, data: Any) -> None:
         assert (sorted(got[0].terms), got[0].spans) == (sorted(expected[0]), expected[1])
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(rules(), min_size=2, max_size=8), st.lists(st.text(alphabet=ALPHABET + ["-"], max_size=20), max_size=10))
 def test_many_rules_in_one_engine_equal_each_rule_alone(rule_list: list[Rule], texts: list[str]) -> None:
     """One automaton for all rules must give what each rule gives on its own."""

@@ -186,3 +186,40 @@ def label_recall(
         row["recall"] = round(row["caught"] / row["planted"], 4) if row["planted"] else None
     unlabelled = sum(1 for msgid in caught_by if msgid not in labels)
     return {"labels": dict(sorted(out.items())), "unlabelled_flagged": unlabelled}
+
+
+def evaluate_labelled_set(rows: list[dict[str, Any]], rules: list[Rule]) -> dict[str, Any]:
+    """Scores rules on a labelled set (``tests/data/evasion_set.jsonl``): a positive row is
+    caught when its ``rule`` fires with its ``term`` among the matched terms; a negative
+    row is a false hit when any rule fires on it. Returns recall, false-hit rate, per-kind
+    counts and the rows that went wrong."""
+    engine = RuleEngine([Rule.from_dict({**r.to_dict(), "enabled": True}) for r in rules])
+    by_kind: dict[str, dict[str, int]] = {}
+    failures: list[dict[str, Any]] = []
+    caught = positives = false_hits = negatives = 0
+    for i, row in enumerate(rows):
+        message = Message(msgid=f"row{i}", seq=i, action="send", msgtype=row.get("msgtype", "text"), time_ms=0,
+                          sender="tester", sender_kind="employee", receivers=[], roomid="", chat_id=f"row{i}",
+                          chat_kind="external", text=row["text"], raw="")
+        found = engine.match(message)
+        if row["expect"]:
+            ok = any(v.rule_name == row["rule"] and row["term"] in v.terms for v in found)
+            positives += 1
+            caught += ok
+        else:
+            ok = not found
+            negatives += 1
+            false_hits += not ok
+        counts = by_kind.setdefault(row["kind"], {"total": 0, "correct": 0})
+        counts["total"] += 1
+        counts["correct"] += ok
+        if not ok:
+            failures.append({**row, "fired": [(v.rule_name, v.terms) for v in found]})
+    return {
+        "positives": positives,
+        "recall": round(caught / positives, 4) if positives else None,
+        "negatives": negatives,
+        "false_hit_rate": round(false_hits / negatives, 4) if negatives else None,
+        "by_kind": by_kind,
+        "failures": failures,
+    }

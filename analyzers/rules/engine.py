@@ -15,7 +15,9 @@ a brute-force reference):
 - a keyword occurrence inside an occurrence of an ``allow`` phrase does not count;
   ``word`` keywords count only when they start and end on jieba word boundaries of the
   normalized text (大麻 is not in 大麻烦, 口交 not in 路口交通); latin forms (pinyin,
-  English) only when not glued to other latin letters or digits in the original;
+  English) only when not glued to other latin letters or digits in the original; an
+  occurrence with dropped characters inside (回-扣) only when it starts and ends on jieba
+  word boundaries of the original text (not 返回，扣款);
 - the rule fires when any of these holds: at least ``require`` distinct keywords occur
   (any = 1, all = every keyword), a ``near`` clause holds (all its terms within a window
   holding at most ``within`` other characters), a ``regex`` matches the original text,
@@ -87,6 +89,7 @@ class _MessageView:
     _offsets: list[int] | None = None
     _folded: str | None = None
     _boundaries: set[int] | None = None
+    _original_boundaries: set[int] | None = None
     _detections: list[Detection] | None = None
 
     @property
@@ -112,6 +115,28 @@ class _MessageView:
                 b.add(e)
             self._boundaries = b
         return self._boundaries
+
+    @property
+    def original_boundaries(self) -> set[int]:
+        if self._original_boundaries is None:
+            from analyzers.chinese import get_analyzer
+
+            text = self.message.text or ""
+            b = {0, len(text)}
+            for _w, s, e in get_analyzer().spans(text):
+                b.add(s)
+                b.add(e)
+            self._original_boundaries = b
+        return self._original_boundaries
+
+    def split_ok(self, start: int, end: int) -> bool:
+        """A hit written with characters dropped inside it (回-扣, 回。扣) must start and end
+        on word boundaries of the original text: 返回，扣款 holds 回扣 only across a comma,
+        starting inside 返回, and is no evasion."""
+        s, e = self.span(start, end)
+        if e - s == end - start:
+            return True
+        return s in self.original_boundaries and e in self.original_boundaries
 
     def detections(self, kinds: frozenset[str]) -> list[Detection]:
         if self._detections is None:
@@ -191,6 +216,8 @@ class RuleEngine:
         self._roles = [patterns[p] for p in self.matcher.patterns] + [
             pinyin_patterns[p] for p in self.pinyin_matcher.patterns
         ]
+        self._has_pinyin = len(self.pinyin_matcher) > 0
+        self._find = self.matcher.find
         logger.info("rule engine: %d rules, %d patterns", len(self.rules), len(self.matcher))
 
     @classmethod
@@ -226,13 +253,12 @@ class RuleEngine:
         return found
 
     def _match_one(self, message: Message) -> list[Violation]:
-        text = message.text or ""
-        normalized = normalize_fast(text)
-        hits = self.matcher.find(normalized)
-        if len(self.pinyin_matcher) and _HAS_LATIN.search(normalized):
+        normalized = normalize_fast(message.text or "")
+        hits = self._find(normalized) if normalized else []
+        if self._has_pinyin and _HAS_LATIN.search(normalized):
             hits = hits + self._pinyin_hits(normalized)
         if not hits and not self._always:
-            return []
+            return []  # the common case: nothing to verify
         by_rule: dict[int, list[tuple[int, ...]]] = {}
         roles = self._roles
         for start, end, pid in hits:
@@ -281,6 +307,8 @@ class RuleEngine:
             if any(a <= start and end <= b for a, b in allowed):
                 return False
             if word_mode and not (start in view.boundaries and end in view.boundaries):
+                return False
+            if not view.split_ok(start, end):
                 return False
             if (_LATIN.match(form[0]) or _LATIN.match(form[-1])) and not view.latin_ok(start, end):
                 return False

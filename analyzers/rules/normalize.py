@@ -67,7 +67,12 @@ def normalize_char(ch: str) -> str:
             f = _TS.get(f, f)
             if _keep(f):
                 out.append(f)
+    if len(out) > 1:
+        _EXPANDING.add(ch)
     return "".join(out)
+
+
+_EXPANDING: set[str] = set()  # characters that normalize to several (㈱ → 株, ﬁ → fi)
 
 
 class _LazyTable(dict):
@@ -83,12 +88,19 @@ _TABLE = _LazyTable()
 
 
 def normalize_fast(text: str) -> str:
-    """The normalized text (same as ``normalize_for_rules(text)[0]``), without the offset map."""
+    """The normalized text (same as ``normalize_for_rules(text)[0]``), without the offset map.
+    (Measured: ``str.translate`` over the filled table beats a regex fast path, whose
+    character class of thousands of ranges is scanned per character.)"""
     return text.translate(_TABLE)
 
 
 def normalize_for_rules(text: str) -> tuple[str, list[int]]:
     """The normalized text and, for each of its characters, the original character's index."""
+    normalized = text.translate(_TABLE)  # also fills the table for every character of text
+    if not _EXPANDING or _EXPANDING.isdisjoint(text):
+        # Every character became zero or one character: the kept ones' positions are the map.
+        table = _TABLE
+        return normalized, [i for i, ch in enumerate(text) if table[ord(ch)]]
     parts: list[str] = []
     offsets: list[int] = []
     for i, ch in enumerate(text):
