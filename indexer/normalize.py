@@ -166,6 +166,7 @@ _TEXT: dict[str, Callable[[dict[str, Any], list[MediaRef]], str]] = {
 }
 
 KNOWN_MSGTYPES: frozenset[str] = frozenset(_TEXT) | {"switch"}
+_UNKNOWN_SEEN: set[str] = set()
 
 
 def parse_plaintext(plaintext: bytes | str) -> tuple[str, dict[str, Any]]:
@@ -224,7 +225,11 @@ def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_ver
     if known:
         text = _text_of(msgtype, obj, media)
     else:
-        logger.warning("unknown msgtype %r in message %s (seq %s): archived with its raw JSON", msgtype, msgid, seq)
+        # Once per type and process at warning level: WeCom keeps adding types, and a new one
+        # can appear thousands of times in one pull.
+        level = logging.DEBUG if msgtype in _UNKNOWN_SEEN else logging.WARNING
+        _UNKNOWN_SEEN.add(msgtype)
+        logger.log(level, "unknown msgtype %r in message %s (seq %s): archived with its raw JSON", msgtype, msgid, seq)
         text = _join(*(v for v in obj.values() if isinstance(v, str)))
 
     participants = [sender, *receivers]
