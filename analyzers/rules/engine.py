@@ -171,7 +171,10 @@ class RuleEngine:
     group_window_ms: int = DEFAULT_GROUP_WINDOW_MS
     _compiled: list[_Compiled] = field(init=False, default_factory=list)
     _roles: list[list[tuple[int, int, int, int]]] = field(init=False, default_factory=list)
-    _always: list[int] = field(init=False, default_factory=list)
+    _always: list[int] = field(init=False, default_factory=list)  # rules with regexes
+    _by_msgtype: dict[str, list[int]] = field(init=False, default_factory=dict)
+    _pii_rules: list[int] = field(init=False, default_factory=list)
+    _pii_kinds: frozenset[str] = field(init=False, default=frozenset())
     _groups: dict[tuple[str, str], tuple[int, int]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -207,8 +210,14 @@ class RuleEngine:
                 chat_kinds=frozenset(rule.chat_kinds),
             )
             self._compiled.append(compiled)
-            if rule.regex or rule.behaviours:
+            # Rules that do not depend on the automaton, indexed by what can make them fire.
+            if rule.regex:
                 self._always.append(ri)
+            for b in compiled.msgtype_behaviours:
+                self._by_msgtype.setdefault(b, []).append(ri)
+            if compiled.pii_behaviours:
+                self._pii_rules.append(ri)
+                self._pii_kinds |= compiled.pii_behaviours
         self.matcher = PatternMatcher(patterns)
         self.pinyin_matcher = PatternMatcher(pinyin_patterns)
         # One id space for both automata: pinyin pattern ids follow the plain ones.
@@ -253,18 +262,24 @@ class RuleEngine:
         return found
 
     def _match_one(self, message: Message) -> list[Violation]:
-        normalized = normalize_fast(message.text or "")
+        text = message.text or ""
+        normalized = normalize_fast(text)
         hits = self._find(normalized) if normalized else []
         if self._has_pinyin and _HAS_LATIN.search(normalized):
             hits = hits + self._pinyin_hits(normalized)
-        if not hits and not self._always:
+        candidates: set[int] = set(self._always)
+        by_type = self._by_msgtype.get(message.msgtype)
+        if by_type:
+            candidates.update(by_type)
+        if self._pii_rules and _may_hold_pii(text, self._pii_kinds):
+            candidates.update(self._pii_rules)
+        if not hits and not candidates:
             return []  # the common case: nothing to verify
         by_rule: dict[int, list[tuple[int, ...]]] = {}
         roles = self._roles
         for start, end, pid in hits:
             for ri, role, item, sub in roles[pid]:
                 by_rule.setdefault(ri, []).append((role, item, sub, start, end, pid))
-        candidates = set(self._always)
         candidates.update(ri for ri, hs in by_rule.items() if any(h[0] in (_KW, _NEAR) for h in hs))
         if not candidates:
             return []
@@ -403,6 +418,19 @@ class RuleEngine:
         if len(self._groups) > 100_000:  # keep memory bounded on a long-running pipeline
             newest = max(last for _s, last in self._groups.values())
             self._groups = {k: g for k, g in self._groups.items() if newest - g[1] <= self.group_window_ms}
+
+
+_NOT_DIGITS = re.compile(r"[^0-9\uff10-\uff19]+")
+
+
+def _may_hold_pii(text: str, kinds: frozenset[str]) -> bool:
+    """A cheap pre-check before the detectors: numbers need at least 11 digits, e-mail an
+    @, URLs a dot (full-width forms included)."""
+    if kinds & {"phone", "idcard", "bankcard"} and len(_NOT_DIGITS.sub("", text)) >= 11:
+        return True
+    if "email" in kinds and ("@" in text or "\uff20" in text):
+        return True
+    return "url" in kinds and ("." in text or "\uff0e" in text)
 
 
 def _near_window(per_term: list[list[tuple[int, int]]], within: int) -> tuple[tuple[int, int], ...] | None:
