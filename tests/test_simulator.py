@@ -21,11 +21,9 @@ from chatarchive.errors import BadInput, DecryptError
 from indexer.directory import Directory
 from indexer.source import simcrypto
 from indexer.source.simulator import SimulatorSource, simulate
-from indexer.source.simulator.conversations import TZ_OFFSET_MS, TYPE_WEIGHTS
+from indexer.source.simulator.conversations import TZ_OFFSET_MS
 from indexer.source.simulator.plant import TERMS, id_card_check_digit, luhn_valid
 
-ALL_MSGTYPES = {t for table in TYPE_WEIGHTS.values() for t in table} | {
-    "revoke", "agree", "disagree", "markdown", "news", "switch"}
 PROTOCOL_TYPES = {  # protocol doc §5.2 (the official list plus the 2026 additions with known fields)
     "text", "image", "revoke", "agree", "disagree", "voice", "video", "card", "location", "emotion", "file", "link",
     "weapp", "chatrecord", "todo", "vote", "collect", "redpacket", "meeting", "docmsg", "markdown", "news", "calendar",

@@ -89,13 +89,6 @@ ROBOT_NAMES = ["日报助手", "业绩播报机器人", "系统告警机器人"]
 
 
 @dataclass
-class Person:
-    id: str
-    name: str
-    industry: str
-
-
-@dataclass
 class Organisation:
     """The generated organisation plus the indexes the conversation generator needs."""
 
