@@ -18,6 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
+import numpy as np
+
 from analyzers.insights.keywords import KeywordExtractor, default_extractor
 from analyzers.insights.sentiment import classify
 from chatarchive.errors import BadInput
@@ -98,19 +100,23 @@ def _graph(sentences: list[_Sentence]) -> list[dict[int, float]]:
 
 
 def _pagerank(edges: list[dict[int, float]]) -> list[float]:
+    """Weighted PageRank by power iteration over the edge list (numpy: long conversations have
+    tens of thousands of links)."""
     n = len(edges)
-    out_sum = [sum(e.values()) for e in edges]
-    rank = [1.0 / n] * n
+    src = np.fromiter((j for i in range(n) for j in edges[i]), dtype=np.int64)
+    dst = np.fromiter((i for i in range(n) for _ in edges[i]), dtype=np.int64)
+    weight = np.fromiter((w for i in range(n) for w in edges[i].values()), dtype=np.float64)
+    out_sum = np.bincount(src, weights=weight, minlength=n)
+    share = weight / out_sum[src] if len(weight) else weight  # of j's rank, the part that flows to i
+    rank = np.full(n, 1.0 / n)
     for _ in range(MAX_ITERATIONS):
-        new = [(1 - DAMPING) / n + DAMPING * sum(w / out_sum[j] * rank[j] for j, w in edges[i].items()) for i in range(n)]
-        # A sentence linked to nothing keeps the teleport share only; renormalize so ranks sum to 1.
-        total = sum(new)
-        new = [r / total for r in new]
-        done = max(abs(x - y) for x, y in zip(new, rank)) < TOLERANCE
+        new = (1 - DAMPING) / n + DAMPING * np.bincount(dst, weights=share * rank[src], minlength=n)
+        new /= new.sum()  # a sentence linked to nothing keeps only the teleport share: renormalize
+        done = float(np.abs(new - rank).max()) < TOLERANCE
         rank = new
         if done:
             break
-    return rank
+    return rank.tolist()
 
 
 def summarize(messages: Iterable[Message], max_sentences: int = 3, *,
