@@ -45,6 +45,10 @@ SEMANTICS = [
     ("allow-listed occurrence", KB, "快递费来回扣款了", []),
     ("a hit across punctuation inside words is no evasion", KB, "点击返回，扣款页面就关了", []),
     ("punctuation between the characters is", KB, "老规矩，回。扣月底给", [(["回扣"], ["回。扣"])]),
+    ("separated keyword glued to the next word", {"keywords": ["转我个人账户"]}, "以后转/我/个/人/账/户聊",
+     [(["转我个人账户"], ["转/我/个/人/账/户"])]),
+    ("separated keyword glued to the previous word", {"keywords": ["好处费"]}, "这单成了给你好_处_费，你放心",
+     [(["好处费"], ["好_处_费"])]),
     ("allow masks only its own occurrence", KB, "来回扣款，另外给你回扣", [(["回扣"], ["回扣"])]),
     ("two keywords", KB, "回扣和返点", [(["回扣", "返点"], ["回扣", "返点"])]),
     ("exclude vetoes", {"keywords": ["保本"], "exclude": ["不保本"]}, "不保本，但保本", []),
@@ -148,7 +152,7 @@ def reference(rule: Rule, text: str) -> tuple[list[str], list[list[int]]] | None
 
     def split_ok(s: int, e: int) -> bool:
         os_, oe = offsets[s], offsets[e - 1] + 1
-        return oe - os_ == e - s or (os_ in original_bounds and oe in original_bounds)
+        return oe - os_ == e - s or os_ in original_bounds or oe in original_bounds
 
     def ok(s: int, e: int, word: bool) -> bool:
         return (not any(a <= s and e <= b for a, b in allowed) and (not word or (s in bounds and e in bounds))

@@ -84,20 +84,6 @@ def classify_number(digits: str) -> str:
     return ""
 
 
-def _in_display_name(text: str, pos: int) -> bool:
-    """Whether ``pos`` lies in a display name: an @mention (@王添18823389011) or the
-    "name:" header WeCom writes above a quoted message. Customers often put their number
-    in their nickname; that is not a disclosure in the conversation."""
-    start = pos
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    end = pos
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    token = text[start:end]
-    return token.startswith("@") or (token.startswith('"') and token.endswith(":"))
-
-
 def detect(text: str, kinds: tuple[str, ...] | frozenset[str] = PII_KINDS) -> list[Detection]:
     """Every detection of the requested kinds in ``text``, in text order."""
     folded = fold(text)  # full-width digits and letters → ASCII, same length
@@ -108,7 +94,7 @@ def detect(text: str, kinds: tuple[str, ...] | frozenset[str] = PII_KINDS) -> li
             if len(digits) < 11:
                 continue
             kind = classify_number(digits)
-            if kind and kind in kinds and not _in_display_name(folded, m.start()):
+            if kind and kind in kinds:
                 start = m.start() + (1 if folded[m.start()] == "+" else 0)
                 out.append(Detection(kind, start, m.end(), digits))
     if "email" in kinds and "@" in folded:

@@ -127,6 +127,21 @@ def pinyin_of_char(ch: str) -> str:
     return lazy_pinyin(ch)[0] if ch else ch
 
 
+class _LazyPinyinTable(dict):
+    def __missing__(self, code: int) -> str:
+        value = pinyin_of_char(chr(code))
+        self[code] = value
+        return value
+
+
+_PINYIN_TABLE = _LazyPinyinTable()
+
+
+def pinyin_text(normalized: str) -> str:
+    """``pinyin_view(normalized)[0]`` without the offsets (the hot path: most have no hit)."""
+    return normalized.translate(_PINYIN_TABLE)
+
+
 def pinyin_view(normalized: str) -> tuple[str, list[int]]:
     """The normalized text with every Chinese character spelled in pinyin, and for each of
     its characters the normalized position it came from (加我个人weixin → jiawogerenweixin),
