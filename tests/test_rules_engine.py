@@ -64,6 +64,8 @@ SEMANTICS = [
     ("near too far", {"near": [{"terms": ["保证", "收益"], "within": 3}]}, "保证您满意，我们的收益", []),
     ("regex", {"regex": ["\\d{3}-\\d{4}"]}, "分机 123-4567", [(["regex:\\d{3}-\\d{4}"], ["123-4567"])]),
     ("phone behaviour", {"behaviours": ["phone"]}, "电话 138 1234 5678", [(["phone"], ["138 1234 5678"])]),
+    ("phone in Chinese numerals", {"behaviours": ["phone"]}, "我电话幺三八幺二三四五六七八",
+     [(["phone"], ["幺三八幺二三四五六七八"])]),
     ("latin keyword bounded", {"keywords": ["sb"]}, "你是sb吗", [(["sb"], ["sb"])]),
     ("latin keyword inside a word", {"keywords": ["sb"]}, "插上usb接口", []),
 ]
@@ -128,6 +130,19 @@ def test_repeated_hits_in_one_conversation_share_a_group_within_the_window() -> 
     assert groups["m0"] == groups["m1"] == groups["m2"]
     assert groups["m3"] != groups["m0"]
     assert groups["other"] not in (groups["m0"], groups["m3"])
+
+
+def test_a_rebuilt_engine_continues_the_open_groups() -> None:
+    """GIVEN a hit, then a rule edit (the pipeline rebuilds its engine), then another hit
+    10 minutes later in the same chat WHEN the new engine takes over the old one's groups
+    THEN both hits share a group."""
+    t0 = 1_700_000_000_000
+    old = RuleEngine([Rule.from_dict({"name": "kb", "id": "kb", "version": 1, "keywords": ["回扣"]})])
+    [first] = old.match(msg("回扣", msgid="a", time_ms=t0))
+    new = RuleEngine([Rule.from_dict({"name": "kb", "id": "kb", "version": 2, "keywords": ["回扣", "返点"]})],
+                     groups=old.groups)
+    [second] = new.match(msg("返点", msgid="b", time_ms=t0 + 600_000))
+    assert first.group_key == second.group_key
 
 
 def test_disabled_rules_never_fire() -> None:

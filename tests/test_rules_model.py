@@ -69,6 +69,8 @@ BAD = [
     ("nested quantifier", {"name": "x", "regex": ["(a+)+$"]}, "regex"),
     ("nested star", {"name": "x", "regex": ["(\\d*)*x"]}, "regex"),
     ("backreference", {"name": "x", "regex": ["(a)\\1"]}, "regex"),
+    ("three unbounded wildcards", {"name": "x", "regex": [".*a.*b.*c"]}, "regex"),
+    ("bounded repeat inside a large repeat", {"name": "x", "regex": ["(ab{2}){50}"]}, "regex"),
     ("regex matching empty text", {"name": "x", "regex": ["a*"]}, "regex"),
     ("overlong regex", {"name": "x", "regex": ["a" * 300]}, "regex"),
     ("near with one term", {"name": "x", "near": [{"terms": ["a"], "within": 3}]}, "near"),
@@ -89,7 +91,8 @@ def test_invalid_rules_are_refused_naming_the_field(data: Any, field: str) -> No
         assert str(err.value).startswith(field)
 
 
-@pytest.mark.parametrize("pattern", ["\\d{3}-\\d{4}", "1[3-9]\\d{9}", "(微信|vx)号?[:：]?\\w{5,20}", "a(b|c)?d+"])
+@pytest.mark.parametrize("pattern", ["\\d{3}-\\d{4}", "1[3-9]\\d{9}", "(微信|vx)号?[:：]?\\w{5,20}", "a(b|c)?d+",
+                                     "(\\d{3}-){2}\\d{4}", "转.{0,10}账户"])
 def test_ordinary_regexes_are_accepted(pattern: str) -> None:
     assert check_regex(pattern).pattern == pattern
 

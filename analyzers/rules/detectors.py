@@ -2,7 +2,7 @@
 e-mail addresses and URLs, found on the original text (spans are original offsets).
 
 Numbers are often written with spaces or dashes to slip past filters (138 1234 5678,
-138-1234-5678, full-width digits); a digit run may therefore contain single separators
+138-1234-5678, full-width digits, Chinese numerals 幺三八…); a digit run may therefore contain single separators
 between its digits. The run's digits alone decide what it is, and checksums keep
 order numbers and amounts out: ID cards need the GB 11643 check digit and a valid birth
 date, bank cards the Luhn check and a card-scheme first digit.
@@ -30,6 +30,10 @@ _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"'，。！？、）()（]+"
     r"|(?<![A-Za-z0-9@.\-])[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.(?:com|cn|net|org|top|xyz|cc|io|vip|info)(?:/[^\s<>\"'，。！？、）()（]*)?(?![A-Za-z0-9])"
 )
+
+# One character each, so offsets hold: 〇/零 0, 一/幺 1, 二/两 2, … 九 9.
+CHINESE_DIGITS = str.maketrans("〇零一幺二两三四五六七八九", "0011223456789")
+_HAS_CHINESE_DIGIT = re.compile(r"[〇零一幺二两三四五六七八九]{3}")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -89,13 +93,15 @@ def detect(text: str, kinds: tuple[str, ...] | frozenset[str] = PII_KINDS) -> li
     folded = fold(text)  # full-width digits and letters → ASCII, same length
     out: list[Detection] = []
     if {"phone", "idcard", "bankcard"} & set(kinds):
-        for m in _DIGIT_RUN.finditer(folded):
+        # Numbers spelled in Chinese numerals (幺三八…) are a common way round filters.
+        numbers = folded.translate(CHINESE_DIGITS) if _HAS_CHINESE_DIGIT.search(folded) else folded
+        for m in _DIGIT_RUN.finditer(numbers):
             digits = _NOT_DIGIT.sub("", m.group())
             if len(digits) < 11:
                 continue
             kind = classify_number(digits)
             if kind and kind in kinds:
-                start = m.start() + (1 if folded[m.start()] == "+" else 0)
+                start = m.start() + (1 if numbers[m.start()] == "+" else 0)
                 out.append(Detection(kind, start, m.end(), digits))
     if "email" in kinds and "@" in folded:
         out.extend(Detection("email", m.start(), m.end(), m.group()) for m in _EMAIL.finditer(folded))

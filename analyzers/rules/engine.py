@@ -171,13 +171,13 @@ class RuleEngine:
     rules: list[Rule]
     directory: Any = None
     group_window_ms: int = DEFAULT_GROUP_WINDOW_MS
+    groups: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # open groups, see _assign_groups
     _compiled: list[_Compiled] = field(init=False, default_factory=list)
     _roles: list[list[tuple[int, int, int, int]]] = field(init=False, default_factory=list)
     _always: list[int] = field(init=False, default_factory=list)  # rules with regexes
     _by_msgtype: dict[str, list[int]] = field(init=False, default_factory=dict)
     _pii_rules: list[int] = field(init=False, default_factory=list)
     _pii_kinds: frozenset[str] = field(init=False, default=frozenset())
-    _groups: dict[tuple[str, str], tuple[int, int]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rules = [r for r in self.rules if r.enabled]
@@ -232,11 +232,13 @@ class RuleEngine:
         logger.info("rule engine: %d rules, %d patterns", len(self.rules), len(self.matcher))
 
     @classmethod
-    def from_store(cls, store: Any, directory: Any = None) -> "RuleEngine":
-        """The enabled rules' current versions from the store."""
+    def from_store(cls, store: Any, directory: Any = None, previous: "RuleEngine | None" = None) -> "RuleEngine":
+        """The enabled rules' current versions from the store. Pass the engine being
+        replaced as ``previous`` so open violation groups continue across the rebuild."""
         from analyzers.rules.store import list_rules
 
-        return cls(list_rules(store, enabled_only=True), directory)
+        groups = previous.groups if previous is not None else {}
+        return cls(list_rules(store, enabled_only=True), directory, groups=groups)
 
     def _warn_unknown_scope(self) -> None:
         if self.directory is None or not getattr(self.directory, "departments", None):
@@ -415,24 +417,28 @@ class RuleEngine:
         """Hits of one rule in one conversation less than the window apart share a group."""
         for v in violations:
             key = (v.rule_id, v.chat_id)
-            start, last = self._groups.get(key, (None, None))
+            start, last = self.groups.get(key, (None, None))
             if start is None or abs(v.time_ms - last) > self.group_window_ms:
                 start = v.time_ms
-            self._groups[key] = (start, max(v.time_ms, last or v.time_ms))
+            self.groups[key] = (start, max(v.time_ms, last or v.time_ms))
             v.group_key = f"{v.rule_id}|{v.chat_id}|{start}"
-        if len(self._groups) > 100_000:  # keep memory bounded on a long-running pipeline
-            newest = max(last for _s, last in self._groups.values())
-            self._groups = {k: g for k, g in self._groups.items() if newest - g[1] <= self.group_window_ms}
+        if len(self.groups) > 100_000:  # keep memory bounded on a long-running pipeline
+            newest = max(last for _s, last in self.groups.values())
+            self.groups = {k: g for k, g in self.groups.items() if newest - g[1] <= self.group_window_ms}
 
 
 _NOT_DIGITS = re.compile(r"[^0-9\uff10-\uff19]+")
+_CHINESE_DIGIT_RUN = re.compile(r"[〇零一幺二两三四五六七八九0-9]{7}")
 
 
 def _may_hold_pii(text: str, kinds: frozenset[str]) -> bool:
     """A cheap pre-check before the detectors: numbers need at least 11 digits, e-mail an
     @, URLs a dot (full-width forms included)."""
-    if kinds & {"phone", "idcard", "bankcard"} and len(_NOT_DIGITS.sub("", text)) >= 11:
-        return True
+    if kinds & {"phone", "idcard", "bankcard"}:
+        if len(_NOT_DIGITS.sub("", text)) >= 11:
+            return True
+        if _CHINESE_DIGIT_RUN.search(text):
+            return True
     if "email" in kinds and ("@" in text or "\uff20" in text):
         return True
     return "url" in kinds and ("." in text or "\uff0e" in text)

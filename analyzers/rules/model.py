@@ -386,25 +386,36 @@ _FORBIDDEN = {
 }
 
 
-def _check_tree(tree: Any, pattern: str, inside_repeat: bool) -> None:
+MAX_UNBOUNDED_REPEATS = 2  # .*a.*b.*c backtracks polynomially: n³ steps on a long message
+
+
+def _check_tree(tree: Any, pattern: str, inside_repeat: bool, unbounded: list[int] | None = None) -> None:
+    unbounded = [0] if unbounded is None else unbounded
     for op, av in tree:
         if op in _FORBIDDEN:
             raise RuleError(f"{pattern!r}: {_FORBIDDEN[op]} are not allowed in rules", "regex")
         if op in _REPEATS:
             lo, hi, sub = av
-            unbounded_or_many = hi == sre_constants.MAXREPEAT or hi > 1
-            if inside_repeat and unbounded_or_many:
+            if hi == sre_constants.MAXREPEAT:
+                unbounded[0] += 1
+                if unbounded[0] > MAX_UNBOUNDED_REPEATS:
+                    raise RuleError(
+                        f"{pattern!r}: more than {MAX_UNBOUNDED_REPEATS} unbounded repeats (*, +, {{n,}}) "
+                        "can backtrack for ages on long messages; bound them, e.g. .{0,20}", "regex")
+            large = hi == sre_constants.MAXREPEAT or hi > 10
+            if inside_repeat and hi > 1:
                 raise RuleError(
-                    f"{pattern!r}: a repeat inside a repeat can backtrack catastrophically; simplify it", "regex"
+                    f"{pattern!r}: a repeat inside an unbounded or large repeat can backtrack catastrophically; "
+                    "simplify it", "regex"
                 )
-            _check_tree(sub, pattern, inside_repeat or unbounded_or_many)
+            _check_tree(sub, pattern, inside_repeat or large, unbounded)
         elif op == sre_constants.SUBPATTERN:
-            _check_tree(av[-1], pattern, inside_repeat)
+            _check_tree(av[-1], pattern, inside_repeat, unbounded)
         elif op == sre_constants.BRANCH:
             for branch in av[1]:
-                _check_tree(branch, pattern, inside_repeat)
+                _check_tree(branch, pattern, inside_repeat, unbounded)
         elif op == getattr(sre_constants, "ATOMIC_GROUP", None):
-            _check_tree(av, pattern, inside_repeat)
+            _check_tree(av, pattern, inside_repeat, unbounded)
 
 
 def _str_list(data: dict[str, Any], key: str, allowed: Iterable[str] | None = None) -> list[str]:

@@ -65,6 +65,7 @@ NEGATIVES: list[tuple[str, str]] = [
     ("手机号", "客服热线 400-820-8820"),
     ("手机号", "编号12812345678"),
     ("手机号", "合同号 1381234567"),
+    ("手机号", "一二三四五六七八九十，大家一起数"),
     ("身份证号", "身份证110105194912310021格式不对"),
     ("身份证号", "流水号 110105194913310028"),
     ("银行卡号", "卡号6222021234567890124（输错了）"),
@@ -123,6 +124,7 @@ def main() -> None:
         add(f"新号码 {phone[:3]} {phone[3:7]} {phone[7:]} 存一下", "手机号", "phone", True, "pii")
         add(f"打{phone[:3]}-{phone[3:7]}-{phone[7:]}找我", "手机号", "phone", True, "pii")
         add(f"我手机{''.join(FULLWIDTH[c] for c in phone)}", "手机号", "phone", True, "pii")
+        add(f"加我，{''.join('零幺二三四五六七八九'[int(c)] for c in phone)}", "手机号", "phone", True, "pii")
         idn = id_number(rng)
         add(f"身份证号{idn}，帮我登记", "身份证号", "idcard", True, "pii")
         add(f"身份证 {' '.join(idn[i:i + 4] for i in range(0, 18, 4))}", "身份证号", "idcard", True, "pii")
