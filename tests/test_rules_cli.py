@@ -27,9 +27,11 @@ def test_add_list_disable_enable(data_dir: Path, rule_file: Path) -> None:
     ids = cli("rules", "add", str(rule_file), data=data_dir)["ids"]
     assert len(ids) == 1
     again = cli("rules", "add", str(rule_file), data=data_dir)["ids"]
-    assert again == ids  # same name: a new version, not a second rule
+    assert again == ids  # same name and content: the same rule, no new version
     rules = cli("rules", "list", data=data_dir)["rules"]
-    assert [(r["id"], r["name"], r["version"], r["enabled"]) for r in rules] == [(ids[0], "回扣", 2, True)]
+    assert [(r["id"], r["name"], r["version"], r["enabled"]) for r in rules] == [(ids[0], "回扣", 1, True)]
+    rule_file.write_text(rule_file.read_text(encoding="utf-8").replace("high", "medium"), encoding="utf-8")
+    assert cli("rules", "add", str(rule_file), data=data_dir)["ids"] == ids
     assert cli("rules", "disable", ids[0], data=data_dir) == {"id": ids[0], "version": 3, "enabled": False}
     assert cli("rules", "list", "--enabled-only", data=data_dir)["rules"] == []
     assert cli("rules", "enable", ids[0], data=data_dir)["enabled"] is True

@@ -74,6 +74,14 @@ def test_every_edit_is_a_new_version_and_the_old_ones_are_kept(store: EmbeddedSt
     assert not get_rule(store, r1.id, version=3).enabled
 
 
+def test_saving_the_same_content_again_makes_no_new_version(store: EmbeddedStore) -> None:
+    first = save_rule(store, {"name": "回扣", "keywords": ["回扣"]}, "alice")
+    again = save_rule(store, {"name": "回扣", "keywords": ["回扣"]}, "bob")
+    assert (again.version, again.updated_by) == (1, "alice")
+    assert len(rule_history(store, first.id)) == 1
+    assert enable_rule(store, first.id, "bob").version == 1  # already enabled: no change
+
+
 def test_rule_changes_are_audited(store: EmbeddedStore) -> None:
     from compliance.audit import verify
 

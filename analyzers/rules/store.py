@@ -33,7 +33,8 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
 
 def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Any = None) -> Rule:
     """Validates and saves a rule: a new rule gets version 1, an existing one (same ``id``,
-    or same ``name`` when no id is given) a new version; the previous versions are kept."""
+    or same ``name`` when no id is given) a new version if anything changed (saving the same
+    content again is a no-op); the previous versions are kept."""
     data = rule_data.to_dict() if isinstance(rule_data, Rule) else dict(rule_data)
     data.pop("version", None)
     for k in ("created_by", "created_ms", "updated_by", "updated_ms"):
@@ -53,6 +54,8 @@ def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, direc
     clash = [r for r in store.find_records(RULES, {"name": rule.name}) if r["id"] != rule.id]
     if clash:
         raise RuleError(f"another rule ({clash[0]['id']}) is already called {rule.name!r}", "name")
+    if existing and _content(Rule.from_dict(_strip(existing))) == _content(rule):
+        return Rule.from_dict(_strip(existing))  # nothing changed: no new version, no audit entry
     now = _now_ms()
     if existing:
         rule.version = int(existing["version"]) + 1
@@ -70,6 +73,13 @@ def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, direc
     _audit(store, actor, rule, "created" if rule.version == 1 else "edited")
     logger.info("rule %s (%s) saved as version %d by %s", rule.id, rule.name, rule.version, actor)
     return rule
+
+
+def _content(rule: Rule) -> dict[str, Any]:
+    """What a rule says (its file form without id), to tell an edit from a repeated save."""
+    d = rule.to_file_dict()
+    d.pop("id", None)
+    return d
 
 
 def _audit(store: Any, actor: str, rule: Rule, what: str) -> None:
