@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -51,11 +53,24 @@ def serve_dashboard(settings: Settings, *, port: int = 8501, address: str = "127
         env["CHATARCHIVE_ES_URL"] = str(settings.es_url)
     log.info("dashboard on http://%s:%d/", address, port)
     process = subprocess.Popen(streamlit_command(port, address), env=env)
+
+    def stop(signum: int, frame: object) -> None:  # SIGTERM to us must not orphan the dashboard
+        process.terminate()
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, stop)
     try:
         return process.wait()
     except KeyboardInterrupt:
         process.terminate()
         return process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("serve")

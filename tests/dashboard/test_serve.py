@@ -21,3 +21,31 @@ def test_the_command_runs_streamlit_on_the_dashboard_headless() -> None:
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(app_path())
     assert app_path().is_file()
     assert ["--server.port", "8600"] == command[5:7] and "--server.headless" in command
+
+
+def test_stopping_serve_stops_the_dashboard_process(data_dir: Path) -> None:
+    """GIVEN a running `chatarchive serve` WHEN it gets SIGTERM THEN its streamlit child exits too (no orphan)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.dashboard.test_browser import free_port, wait_healthy
+
+    port = free_port()
+    serve = subprocess.Popen([sys.executable, "-m", "chatarchive.cli", "--data", str(data_dir), "serve", "--port",
+                              str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", serve)
+        children = [int(p) for p in Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()]
+        assert children, "serve should run streamlit as a child process"
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=20)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(Path(f"/proc/{c}").exists() for c in children):
+            time.sleep(0.2)
+        assert not any(Path(f"/proc/{c}").exists() for c in children)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
