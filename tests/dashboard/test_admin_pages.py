@@ -139,3 +139,30 @@ def test_a_stalled_pipeline_shows_a_banner_on_every_page(dash_archive) -> None:
         else:
             arch.store.put_record("meta", "counters", before)
         arch.close()
+
+
+@pytest.mark.parametrize(
+    "page, setup, expected",
+    [
+        ("pages/customers.py", lambda at: at.text_input(key="c_find").input("没有这个客户"), "没有客户"),
+        ("pages/service.py", lambda at: (at.date_input(key="sq_time_from").set_value(date(2020, 1, 1)),
+                                         at.date_input(key="sq_time_to").set_value(date(2020, 1, 2))),
+         "没有客户会话"),
+        ("pages/audit.py", lambda at: at.text_input(key="au_actor").input("nobody"), "没有记录"),
+        ("pages/sampling.py", lambda at: None, "还没有抽样"),
+    ],
+    ids=["customers", "service", "audit", "sampling"],
+)
+def test_empty_states_say_so(dash_archive, page: str, setup, expected: str) -> None:
+    at = open_page("admin", page)
+    setup(at)
+    at.run()
+    no_traceback(at)
+    assert expected in texts(at)
+
+
+def test_a_sample_without_targets_is_refused_with_a_message(dash_archive) -> None:
+    at = open_page("admin", "pages/sampling.py")
+    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+    no_traceback(at)
+    assert any("choose at least one" in str(w.value) for w in at.warning)
