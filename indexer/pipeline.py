@@ -133,7 +133,7 @@ class Pipeline:
 
         fingerprint = rules_fingerprint(self.store)
         if self._engine is None or fingerprint != self._rules_fingerprint:
-            self._engine = RuleEngine.from_store(self.store, self.directory)
+            self._engine = RuleEngine.from_store(self.store, self.directory, previous=self._engine)
             self._rules_fingerprint = fingerprint
         return self._engine
 
