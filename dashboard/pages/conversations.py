@@ -11,6 +11,7 @@ from compliance import access
 from dashboard import _media, _state, _ui, _widgets
 
 PAGE_SIZE = 100
+MAX_LISTED = 200  # radio lists beyond this are unusable; the search box narrows them
 
 session = _state.require(access.VIEW)
 arch = _state.user_archive()
@@ -44,6 +45,9 @@ with left:
     if not employees:
         st.info("没有符合条件的员工 (no employees match).")
         st.stop()
+    if len(employees) > MAX_LISTED:
+        st.caption(f"共 {len(employees)} 人，显示前 {MAX_LISTED} 人；请用查找框缩小范围。")
+        employees = employees[:MAX_LISTED]
     by_id = {e["userid"]: e for e in employees}
     userid = st.radio(
         "选择员工", list(by_id), key="emp_pick",
@@ -75,6 +79,9 @@ with right:
             if not mine:
                 st.caption("没有会话 (no conversations).")
                 continue
+            if len(mine) > MAX_LISTED:
+                st.caption(f"共 {len(mine)} 个会话，显示最近的 {MAX_LISTED} 个。")
+                mine = mine[:MAX_LISTED]
             names = {c.chat_id: f"{directory.name(c.peer)} · {c.messages} 条 · {_ui.fmt_time(c.last_ms, tz)}" for c in mine}
             if st.button("打开所选会话", key=f"open_{kind}"):
                 st.session_state["conv_chat"] = st.session_state.get(f"pick_{kind}")
