@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from chatarchive.errors import BadInput, ChatArchiveError
-from chatarchive.models import Message, SearchRequest
+from chatarchive.models import Message, MessageFilter, SearchRequest
 from compliance import audit
 from compliance.access import EXPORT, require
 
@@ -31,12 +31,13 @@ PAGE = 500
 MAX_EXPORT = 1_000_000
 
 
-def _iter_results(archive: Any, query: str) -> Iterator[Message]:
+def _iter_results(archive: Any, query: str, filters: MessageFilter | None = None) -> Iterator[Message]:
     store, scope = archive.store, archive.scope
     offset = 0
     while True:
-        page = store.search(SearchRequest(query=query, sort="time_asc", limit=PAGE, offset=offset, highlight=False),
-                            scope=scope)
+        request = SearchRequest(query=query, filters=filters or MessageFilter(), sort="time_asc", limit=PAGE,
+                                offset=offset, highlight=False)
+        page = store.search(request, scope=scope)
         if not page.hits:
             return
         ids = [h.msgid for h in page.hits]
@@ -44,6 +45,14 @@ def _iter_results(archive: Any, query: str) -> Iterator[Message]:
         offset += len(page.hits)
         if offset >= page.total or offset >= MAX_EXPORT:
             return
+
+
+def _filters_dict(filters: MessageFilter | None) -> dict[str, Any]:
+    """The filters that narrowed the export (only those set), for the manifest and the trail."""
+    if filters is None:
+        return {}
+    default = MessageFilter()
+    return {k: v for k, v in vars(filters).items() if v != getattr(default, k)}
 
 
 def _cell(value: Any) -> Any:
@@ -67,7 +76,8 @@ def _sha256_file(path: Path) -> str:
 
 
 def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason: str, *,
-                    now_ms: int | None = None, operator: str = "") -> dict[str, Any]:
+                    now_ms: int | None = None, operator: str = "",
+                    filters: MessageFilter | None = None) -> dict[str, Any]:
     """Writes the export and its manifest; returns ``{"count", "sha256", "file", "manifest"}``.
 
     ``archive`` is a ``chatarchive.archive.Archive`` (its actor, role and scope apply);
@@ -88,12 +98,12 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
             with tmp.open("w", encoding="utf-8-sig", newline="") as f:
                 writer = csv.writer(f)
                 writer.writerow(COLUMNS)
-                for m in _iter_results(archive, query):
+                for m in _iter_results(archive, query, filters):
                     writer.writerow([_cell(v) for v in _row(m, tz)])
                     hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})
         elif fmt == "jsonl":
             with tmp.open("w", encoding="utf-8") as f:
-                for m in _iter_results(archive, query):
+                for m in _iter_results(archive, query, filters):
                     doc = m.to_dict()
                     doc.pop("words", None)
                     f.write(json.dumps(doc, ensure_ascii=False) + "\n")
@@ -104,7 +114,7 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
             book = Workbook(write_only=True)
             sheet = book.create_sheet("messages")
             sheet.append(list(COLUMNS))
-            for m in _iter_results(archive, query):
+            for m in _iter_results(archive, query, filters):
                 sheet.append([_cell(v) for v in _row(m, tz)])
                 hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})
             book.save(tmp)
@@ -117,7 +127,7 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
         raise
     digest = _sha256_file(out)
     entry = audit.record(archive.store, archive.actor, "export", str(out),
-                         {"query": query, "format": fmt, "count": len(hashes), "sha256": digest,
+                         {"query": query, "filters": _filters_dict(filters), "format": fmt, "count": len(hashes), "sha256": digest,
                           "scope": archive.scope.to_dict(), **({"operator": operator} if operator else {})},
                          reason, now_ms=now_ms)
     manifest = {
@@ -129,6 +139,7 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
         **({"operator": operator} if operator else {}),
         "when": datetime.fromtimestamp(entry["time_ms"] / 1000, tz).isoformat(timespec="seconds"),
         "query": query,
+        "filters": _filters_dict(filters),
         "reason": reason,
         "scope": archive.scope.to_dict(),
         "audit_seq": entry["seq"],

@@ -379,3 +379,25 @@ def test_cli_export_as_a_scoped_account_sees_only_its_scope(tmp_path: Path) -> N
     manifest = json.loads(out.with_name("export.jsonl.manifest.json").read_text(encoding="utf-8"))
     assert manifest["who"] == "outsider" and manifest["operator"].startswith("cli:")
     assert manifest["scope"] == {"all": False, "departments": [7], "users": []}
+
+
+def test_export_applies_the_search_filters_and_records_them(tmp_path: Path) -> None:
+    """GIVEN messages on two days WHEN exported with a time filter covering one day
+    THEN only that day's messages are exported, and the manifest and audit entry name the filter."""
+    from chatarchive.archive import Archive
+    from chatarchive.models import MessageFilter
+    from compliance.export import export_messages
+
+    data = tmp_path / "data"
+    _seed_cli_store(data)
+    archive = Archive.open(data=str(data))
+    day_one = MessageFilter(time_from=T0 + DAY, time_to=T0 + 2 * DAY)
+    out = tmp_path / "day.jsonl"
+    summary = export_messages(archive, "", "jsonl", out, "inspection of day one", filters=day_one)
+    exported = [json.loads(line)["msgid"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(exported) == ["m1", "m3", "m5"] and summary["count"] == 3
+    manifest = json.loads(Path(summary["manifest"]).read_text(encoding="utf-8"))
+    assert manifest["filters"] == {"time_from": T0 + DAY, "time_to": T0 + 2 * DAY}
+    entry = audit.list_entries(archive.store, action="export")[0]
+    assert entry["details"]["filters"] == manifest["filters"]
+    archive.close()

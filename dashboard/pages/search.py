@@ -3,7 +3,6 @@ saved searches and exports."""
 
 from __future__ import annotations
 
-import inspect
 import tempfile
 import time
 import uuid
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from chatarchive.models import MessageFilter, SearchRequest
+from chatarchive.models import SearchRequest
 from compliance import access, audit
 from dashboard import _state, _ui, _widgets
 
@@ -146,12 +145,7 @@ with s2:
 
                 out_dir = Path(tempfile.mkdtemp(prefix="chatarchive-export-"))
                 out = out_dir / f"chatarchive-export.{fmt}"
-                kwargs = {}
-                if "filters" in inspect.signature(export_messages).parameters:
-                    kwargs["filters"] = filters
-                elif filters != MessageFilter():
-                    st.caption("注意: 导出只按查询语句，不含筛选条件 (the export covers the query only).")
-                summary = export_messages(arch, query, fmt, out, export_reason, **kwargs)
+                summary = export_messages(arch, query, fmt, out, export_reason, filters=filters)
                 status.update(label=f"已导出 {summary['count']} 条", state="complete")
                 st.session_state["export_files"] = (out.name, out.read_bytes(), Path(summary["manifest"]).read_bytes())
         files = st.session_state.get("export_files")
