@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser bench clean
+.PHONY: run test setup test-tools bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,11 +19,11 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/chatarchive demo
 
-## make test: the whole test suite (installs headless Chromium for the browser test)
-browser:
-	bash scripts/install-browser.sh
+## make test: the whole test suite (installs headless Chromium and docker-compose for the tests that drive them)
+test-tools:
+	bash scripts/install-test-tools.sh
 
-test: $(STAMP) browser
+test: $(STAMP) test-tools
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)
