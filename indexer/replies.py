@@ -45,6 +45,13 @@ class WorkingHours:
         return int(round(total * 1000))
 
 
+def takes_part(m: Message) -> bool:
+    """Messages that start or end a wait: sent messages in a chat with a customer. Consent
+    events and revoke records are not conversation. (A customer message withdrawn later still
+    starts the wait: the employee saw it.)"""
+    return m.has_external and m.action == "send" and m.msgtype not in ("agree", "disagree", "revoke")
+
+
 class ReplyTracker:
     """Per chat: when the customer's oldest unanswered message was sent."""
 
@@ -60,16 +67,18 @@ class ReplyTracker:
         )
         waiting: int | None = None
         for m in recent:  # newest first: walk back over the customer's trailing messages
-            if m.sender_kind == "external" and m.action == "send":
+            if not takes_part(m):
+                continue
+            if m.sender_kind == "external":
                 waiting = m.time_ms
-            elif m.sender_kind == "employee" and m.action == "send":
+            elif m.sender_kind == "employee":
                 break
         return waiting
 
     def apply(self, messages: list[Message]) -> None:
         """Sets reply_ms/reply_business_ms on employee replies (messages in time order)."""
         for m in sorted(messages, key=lambda x: (x.time_ms, x.seq)):
-            if not m.has_external or m.action != "send" or m.msgtype in ("agree", "disagree", "revoke"):
+            if not takes_part(m):
                 continue
             if m.chat_id not in self._waiting:
                 self._waiting[m.chat_id] = self._load(m.chat_id)
