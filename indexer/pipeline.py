@@ -199,7 +199,11 @@ class Pipeline:
                     m.words = self.analyzer.words(m.text)
             self.replies.apply(messages)
         with self._timed("match"):
-            violations = self._rules().match_batch(messages)
+            engine = self._rules()
+            # Elasticsearch percolates the batch against the rules stored as percolator queries, and
+            # the shared engine verifies the candidates, so hits are the same on both backends.
+            percolate = getattr(self.store, "match_rules", None)
+            violations = percolate(messages, engine) if percolate is not None else engine.match_batch(messages)
         flagged = {v.msgid for v in violations}
         for m in messages:
             m.flagged = m.flagged or m.msgid in flagged
