@@ -316,37 +316,49 @@ def test_employee_chats_and_figures(archive):
 
 
 def test_service_quality_per_employee(archive):
-    """GIVEN the week's customer chats THEN per employee: messages sent, replies, conversations,
-    customer messages, conversations left unanswered (the customer's last word, older than an hour
-    at Monday noon) and median response times among real replies (not the -1 of non-replies)."""
+    """GIVEN the week's conversations with customers (single chats and the customer group) THEN per
+    employee: messages sent, replies, conversations taken part in, customer messages (the revoke
+    record is no message), conversations left unanswered (the customer's last word, older than an
+    hour at Monday noon) and median response times among real replies (not the -1 of non-replies)."""
     store, _ = archive
     rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=NOW,
                                                           unanswered_minutes=60)}
     assert set(rows) == {"zhangsan", "lisi", "wangwu"}
     z, li, w = rows["zhangsan"], rows["lisi"], rows["wangwu"]
-    assert (z.sent, z.replies, z.chats, z.customer_messages, z.unanswered_chats) == (3, 3, 1, 4, 0)
-    assert (li.sent, li.replies, li.chats, li.unanswered_chats) == (2, 2, 1, 1)  # customer_messages: see below
+    # zhangsan: E1 (3 sent, 3 replies, 4 customer messages) + the group (对的: no reply; the customer asked once)
+    assert (z.sent, z.replies, z.chats, z.customer_messages, z.unanswered_chats) == (4, 3, 2, 5, 0)
+    # lisi: E2 (2 sent, 2 replies, 3 customer messages, unanswered) + the group (下周一开放: a 3-minute reply)
+    assert (li.sent, li.replies, li.chats, li.customer_messages, li.unanswered_chats) == (3, 3, 2, 4, 1)
     assert (w.sent, w.replies, w.chats, w.customer_messages, w.unanswered_chats) == (1, 0, 1, 1, 1)
     # zhangsan's replies: 4 min, 9 h 5 min 1 s, 2 d 15 h 20 min -> median 9 h 5 min 1 s; in hours 4, 5, 20 min -> 5 min
     assert z.reply_p50_ms == pytest.approx(9 * HOUR + 5 * MINUTE + 1000, rel=0.02)
     assert z.business_p50_ms == pytest.approx(5 * MINUTE, rel=0.02)
     assert z.reply_p90_ms is not None and 9 * HOUR < z.reply_p90_ms <= 2 * 24 * HOUR + 15 * HOUR + 20 * MINUTE * 1.02
-    # lisi's: 20 and 30 min; in hours 20 min and 0 (Saturday)
-    assert 20 * MINUTE * 0.98 <= li.reply_p50_ms <= 30 * MINUTE * 1.02
-    assert 0 <= li.business_p50_ms <= 20 * MINUTE * 1.02
+    # lisi's: 3 min (group), 20 and 30 min -> median 20 min; in hours 3 min, 20 min and 0 (Saturday) -> 3 min
+    assert li.reply_p50_ms == pytest.approx(20 * MINUTE, rel=0.02)
+    assert li.business_p50_ms == pytest.approx(3 * MINUTE, rel=0.02)
+    assert li.reply_p90_ms == pytest.approx(30 * MINUTE, rel=0.02)
     assert w.reply_p50_ms is None and w.answered_share == 0.0
-    assert z.answered_share == 1.0 and li.answered_share == pytest.approx(2 / 3)
+    assert z.answered_share == 1.0 and li.answered_share == pytest.approx(3 / 4)
 
 
-@pytest.mark.xfail(strict=True, reason="analyzers.analytics.service counts customer messages by sender_kind only, so "
-                   "the revoke record (action recall, msgtype revoke) counts as a fourth message from lisi's customer "
-                   "(reported to the dashboard engineer)")
+def test_service_quality_of_single_chats_only(archive):
+    """GIVEN the filter asks for single chats with customers only THEN the customer group is left out:
+    lisi's figures are those of E2 alone, with its 20 and 30 minute replies."""
+    store, _ = archive
+    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(chat_kinds=["external"]), scope=ALL,
+                                                          now_ms=NOW, unanswered_minutes=60)}
+    li = rows["lisi"]
+    assert (li.sent, li.replies, li.chats, li.unanswered_chats) == (2, 2, 1, 1)
+    assert 20 * MINUTE * 0.98 <= li.reply_p50_ms <= 30 * MINUTE * 1.02
+
+
 def test_a_revoke_record_is_not_a_customer_message(archive):
     """GIVEN lisi's customer sent three messages (one later withdrawn) and one revoke record
     THEN lisi's customer messages are three: the withdrawn one was sent, the record was not written by anyone."""
     store, _ = archive
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=NOW,
-                                                          unanswered_minutes=60)}
+    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(chat_kinds=["external"]), scope=ALL,
+                                                          now_ms=NOW, unanswered_minutes=60)}
     assert rows["lisi"].customer_messages == 3
 
 
@@ -359,9 +371,6 @@ def test_unanswered_threshold(archive):
     assert rows["lisi"].unanswered_chats == 0 and rows["wangwu"].unanswered_chats == 1
 
 
-@pytest.mark.xfail(strict=True, reason="analyzers.analytics.service builds rows only for employees who sent a "
-                   "message in the period, so an employee who never answers has no row and their unanswered "
-                   "conversations are dropped (reported to the dashboard engineer)")
 def test_an_employee_who_never_answers_still_has_a_row(tmp_path: Path):
     """GIVEN a customer who wrote to zhaoliu on Monday morning and zhaoliu never answered
     WHEN service quality is read at noon THEN zhaoliu's row shows one unanswered conversation."""
@@ -377,6 +386,41 @@ def test_an_employee_who_never_answers_still_has_a_row(tmp_path: Path):
         store.refresh()
         rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(2, 12),
                                                               unanswered_minutes=60)}
-        assert "zhaoliu" in rows and rows["zhaoliu"].unanswered_chats == 1
+        assert "zhaoliu" in rows
+        z = rows["zhaoliu"]
+        assert (z.chats, z.sent, z.customer_messages, z.unanswered_chats, z.answered_share) == (1, 0, 1, 1, 0.0)
+    finally:
+        store.close()
+
+
+def test_groups_with_customers_count_and_internal_groups_do_not(tmp_path: Path):
+    """GIVEN a customer group where zhaoliu answers in 5 minutes, and an internal group where he
+    answers a colleague WHEN service quality is read THEN the customer group counts (one conversation,
+    one reply of 5 minutes) and the internal group is left out (its message is not counted as sent)."""
+    from store.embedded import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "store", timezone=TZ)
+    store.init()
+    try:
+        f = Factory(seed=3)
+        customer_group = [
+            f.message("请问怎么开户", sender="wmCUST0003", to=["zhaoliu", "sunqi"], roomid="wrCUSTOMERS", time_ms=at(2, 10)),
+            f.message("我发您流程", sender="zhaoliu", to=["wmCUST0003", "sunqi"], roomid="wrCUSTOMERS",
+                      time_ms=at(2, 10, 5), reply_ms=5 * MINUTE, reply_business_ms=5 * MINUTE),
+        ]
+        internal_group = [
+            f.message("周会几点", sender="sunqi", to=["zhaoliu", "lisi"], roomid="wrSTAFF", time_ms=at(2, 11)),
+            f.message("三点", sender="zhaoliu", to=["sunqi", "lisi"], roomid="wrSTAFF", time_ms=at(2, 11, 1)),
+        ]
+        msgs = customer_group + internal_group
+        store.write_batch(Batch(messages=msgs, checkpoint=max(m.seq for m in msgs)))
+        store.refresh()
+        rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(2, 12),
+                                                              unanswered_minutes=60)}
+        assert set(rows) == {"zhaoliu", "sunqi"}  # lisi is only in the internal group
+        z, s = rows["zhaoliu"], rows["sunqi"]
+        assert (z.chats, z.sent, z.replies, z.customer_messages, z.unanswered_chats) == (1, 1, 1, 1, 0)
+        assert z.reply_p50_ms == pytest.approx(5 * MINUTE, rel=0.02)
+        assert (s.chats, s.sent, s.customer_messages) == (1, 0, 1)
     finally:
         store.close()

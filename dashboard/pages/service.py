@@ -1,5 +1,6 @@
-"""服务质量: per employee, chats with customers, messages sent, answered share,
-first-response time (median / p90, wall-clock and business hours), unanswered chats."""
+"""服务质量: per employee, conversations with customers (single chats and groups with
+customers), messages sent, customer messages, answered share, first-response time
+(median / p90, wall-clock and business hours), unanswered conversations."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ with _state.guard("service quality"):
         "未回复会话": r.unanswered_chats,
     } for r in rows])
     st.dataframe(df, hide_index=True, width="stretch")
-    st.caption(f"未回复: 客户最后一条消息超过 {arch.settings.unanswered_minutes} 分钟未回复的会话; "
-               "回复率 = 回复次数 / (回复次数 + 未回复会话)")
+    st.caption("客户会话: 与客户的单聊, 以及有外部联系人的群聊 (客户群; 内部群不计入)。"
+               "客户消息数不含撤回记录和同意/拒绝存档等记录。")
+    st.caption(f"未回复: 客户最后一条消息超过 {arch.settings.unanswered_minutes} 分钟未回复的会话 "
+               "(计入会话中的每位员工); 回复率 = 回复次数 / (回复次数 + 未回复会话)")
     st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"), "service_quality.csv", key="sq_csv")

@@ -86,15 +86,29 @@ def test_employee_figures_and_chats_equal_a_brute_force_count(store, scope, user
     assert all(c.last_ms == max(m.time_ms for m in mine if m.chat_id == c.chat_id) for c in chats)
 
 
-def test_service_quality_equals_a_brute_force_computation(store) -> None:
-    msgs = [m for m in everything(store, ALL) if m.chat_kind == "external"]
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=2_000_000_000_000,
+def customer_conversations(msgs):
+    """The brute-force side of "conversations with customers": single chats with a customer and
+    every message of a group in which an external participant took part."""
+    groups = {m.chat_id for m in msgs if m.chat_kind == "group" and m.has_external}
+    return [m for m in msgs if m.chat_kind == "external" or m.chat_id in groups]
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+def test_service_quality_equals_a_brute_force_computation(store, scope) -> None:
+    """GIVEN the archive (a customer group among the chats) WHEN service quality is read THEN every
+    employee taking part in a conversation with a customer has a row, and each figure equals a
+    brute-force computation over the stored messages."""
+    msgs = customer_conversations(everything(store, scope))
+    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=scope, now_ms=2_000_000_000_000,
                                                            unanswered_minutes=120)}
+    assert set(rows) == {e for m in msgs for e in m.employees}
     for emp, row in rows.items():
         sent = [m for m in msgs if m.sender == emp]
         replies = sorted(m.reply_ms for m in sent if m.reply_ms >= 0)
         assert row.sent == len(sent) and row.replies == len(replies)
-        assert row.chats == len({m.chat_id for m in sent})
+        assert row.chats == len({m.chat_id for m in msgs if emp in m.employees})
+        assert row.customer_messages == sum(1 for m in msgs if emp in m.employees and m.sender_kind == "external"
+                                            and m.action == "send" and m.msgtype not in service.NOT_WRITTEN)
         if replies:
             n = len(replies)
             for p, got in ((50, row.reply_p50_ms), (90, row.reply_p90_ms)):
@@ -105,8 +119,46 @@ def test_service_quality_equals_a_brute_force_computation(store) -> None:
         last = {}
         for m in sorted(msgs, key=lambda m: m.time_ms):
             last[m.chat_id] = m
-        unanswered = sum(1 for c, m in last.items() if emp in c.split("|") and m.sender_kind == "external")
+        members = {}
+        for m in msgs:
+            members.setdefault(m.chat_id, set()).update(m.employees)
+        unanswered = sum(1 for c, m in last.items() if emp in members[c] and m.sender_kind == "external")
         assert row.unanswered_chats == unanswered
+
+
+def test_the_customer_group_counts_for_its_employees(store) -> None:
+    """GIVEN the VIP customer group, where 赵鑫 wrote last WHEN service quality is read THEN it is an
+    unanswered conversation of both employees in it, beside their single chats."""
+    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=2_000_000_000_000,
+                                                           unanswered_minutes=120)}
+    only_single = {r.employee: r for r in service.service_quality(
+        store, MessageFilter(chat_kinds=["external"]), scope=ALL, now_ms=2_000_000_000_000, unanswered_minutes=120)}
+    for emp in ("zhangwei", "lina"):
+        assert rows[emp].chats == only_single[emp].chats + 1
+        assert rows[emp].unanswered_chats == only_single[emp].unanswered_chats + 1
+
+
+def rank_grid(values: list[int]) -> dict[str, float]:
+    """A percentile grid as the backends report it: the value at percent q is the element of rank q·(n-1)."""
+    ordered = sorted(values)
+    return {str(q): float(ordered[math.floor(q / 100 * (len(ordered) - 1) + 1e-9)]) for q in service.GRID}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.just(-1), st.integers(0, 10_000)), min_size=1, max_size=40), min_size=1, max_size=3),
+       st.sampled_from([0, 10, 50, 90, 100]))
+def test_merged_percentile_equals_the_percentile_of_the_pooled_replies(parts: list[list[int]], p: int) -> None:
+    """GIVEN reply times in several parts (each with -1 for messages that answer nothing), each
+    known only by its percentile grid WHEN merged THEN the result is the nearest-rank percentile
+    of all the replies pooled (up to the grid's 0.5-point resolution of each part)."""
+    grids = [(rank_grid(values), sum(1 for v in values if v < 0), len(values)) for values in parts]
+    pooled = sorted(v for values in parts for v in values if v >= 0)
+    got = service.merged_percentile_among_replies(grids, p)
+    if not pooled:
+        assert got is None
+        return
+    expected = pooled[max(0, math.ceil(p / 100 * len(pooled)) - 1)]
+    assert got == expected, (pooled, got)
 
 
 def test_percentile_among_replies_skips_the_unanswered_marker() -> None:
