@@ -204,13 +204,32 @@ class EmbeddedStore:
         checkpoint, SQLite flags) cannot change under it, even from another process. It
         returns (messages to upsert, msgids to delete, checkpoint or None)."""
         index, state = self._ready()
+        for attempt in (1, 2):
+            try:
+                written = self._commit_once(index, prepare, large)
+                break
+            except ValueError as e:
+                # Left over by a writer killed mid-commit and not yet collected: collect, retry once.
+                if attempt == 2 or "FileAlreadyExists" not in str(e):
+                    raise
+                logger.warning("retrying a commit after a leftover file from an interrupted writer: %s", e)
+        index.reload()
+        if written:  # sizes the time windows of _top_by_time; a stale value only costs speed
+            state.extend_time_bounds(min(m.time_ms for m in written), max(m.time_ms for m in written))
+
+    def _commit_once(
+        self, index: tantivy.Index, prepare: Callable[[], tuple[list[Message], list[str], int | None]], large: bool
+    ) -> list[Message]:
         writer = self._writer(2 if large else 1)
-        written: list[Message] = []
         try:
+            # A writer killed mid-commit (SIGKILL) leaves files the last commit does not
+            # reference; a delete file of the same segment and opstamp would then collide
+            # ("FileAlreadyExists …del"). Holding the lock, nobody else is writing: clear them.
+            writer.garbage_collect_files()
             index.reload()
             adds, deletes, checkpoint = prepare()
             if not adds and not deletes and checkpoint is None:
-                return
+                return []
             for m in adds:
                 writer.delete_documents_by_term("msgid", m.msgid)  # upsert: deletes only older documents
                 writer.add_document(to_document(m))
@@ -220,15 +239,15 @@ class EmbeddedStore:
                 writer.delete_documents_by_term("msgid", CHECKPOINT_ID)
                 writer.add_document(checkpoint_document(checkpoint))
             writer.commit()
-            written = adds
+            return adds
         except Exception:
-            writer.rollback()
+            try:
+                writer.rollback()
+            except Exception:  # keep the original error; the uncommitted work is discarded anyway
+                logger.warning("rollback after a failed commit failed too", exc_info=True)
             raise
         finally:
             writer.wait_merging_threads()  # also releases the writer lock
-        index.reload()
-        if written:  # sizes the time windows of _top_by_time; a stale value only costs speed
-            state.extend_time_bounds(min(m.time_ms for m in written), max(m.time_ms for m in written))
 
     def write_batch(self, batch: Batch) -> None:
         _, state = self._ready()
