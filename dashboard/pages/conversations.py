@@ -1,12 +1,17 @@
 """查看聊天记录 / 员工管理: employees (归档中 / 曾归档) → their chats (外部客户 / 内部沟通 /
-群聊) → the conversation, with the employee's figures and the highlight mode."""
+群聊) → the conversation, with the employee's figures and the highlight mode.
+
+Above the conversation: its summary (the key sentences of the messages shown) and the
+customer's sentiment; in highlight mode each customer message carries its sentiment."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from analyzers.analytics.people import employee_chats, employee_figures
-from chatarchive.models import MessageFilter, ViolationFilter
+from analyzers.insights.sentiment import classify, conversation_sentiment
+from analyzers.insights.summary import summarize
+from chatarchive.models import Message, MessageFilter, ViolationFilter
 from compliance import access
 from dashboard import _media, _state, _ui, _widgets
 
@@ -28,6 +33,50 @@ def in_scope(userid: str) -> bool:
 
 def status_of(e: dict) -> str:
     return "曾归档" if e.get("status") == "left" or e.get("archived_until") else "归档中"
+
+
+SENTIMENT_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+SENTIMENT_COLORS = {"positive": "#2b8a3e", "neutral": "#868e96", "negative": "#c92a2a"}
+SUMMARY_SENTENCES = 3
+
+
+def customer_said(m: Message) -> bool:
+    """A message the customer wrote (not a revoke or consent record), with text to judge."""
+    return m.sender_kind == "external" and m.action == "send" and m.msgtype not in ("revoke", "agree", "disagree") \
+        and bool(m.text)
+
+
+def sentiment_of(m: Message) -> str:
+    """The label the pipeline stored at ingest, else classified now."""
+    stored = getattr(m, "sentiment", "")
+    return stored if stored in SENTIMENT_LABELS else classify(m.text).label
+
+
+def sentiment_marker(label: str) -> str:
+    # Fixed strings only: no message text reaches this HTML.
+    return (f'<div class="ca-meta ca-sentiment" style="color:{SENTIMENT_COLORS[label]}">'
+            f"客户情绪: {SENTIMENT_LABELS[label]}</div>")
+
+
+def show_summary(messages: list[Message], partial: bool) -> None:
+    """The key sentences (time · sender · sentence) and the customer's sentiment with counts."""
+    by_id = {m.msgid: m for m in messages}
+    key = summarize(messages, SUMMARY_SENTENCES)
+    feeling = conversation_sentiment(messages)
+    lines = "".join(
+        f'<div class="ca-summary-line"><span class="ca-meta">{_ui.fmt_time(by_id[k.msgid].time_ms, tz)} · '
+        f"{_ui.esc(directory.name(by_id[k.msgid].sender))}</span> {_ui.esc(k.text)}</div>"
+        for k in key if k.msgid in by_id
+    ) or '<div class="ca-meta">没有可摘要的句子 (nothing to summarize).</div>'
+    counts = f"正面 {feeling.positive} · 中性 {feeling.neutral} · 负面 {feeling.negative}"
+    with st.container(border=True):
+        st.markdown(f'<div class="ca-summary"><b>会话摘要</b>{" (本页)" if partial else ""}{lines}</div>',
+                    unsafe_allow_html=True)
+        if feeling.positive + feeling.neutral + feeling.negative:
+            st.markdown(f'<div class="ca-meta">客户情绪: <b style="color:{SENTIMENT_COLORS[feeling.label]}">'
+                        f"{SENTIMENT_LABELS[feeling.label]}</b> ({counts})</div>", unsafe_allow_html=True)
+        else:
+            st.caption("客户情绪: 客户没有发言 (the customer wrote nothing here).")
 
 
 left, middle, right = st.columns([1.2, 1.2, 3])
@@ -123,6 +172,10 @@ if chat_id:
                         spans.setdefault(v.msgid, []).extend(v.spans)
                     by_msg = {m.msgid: m for m in messages}
                     bodies = {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
+                for m in messages:
+                    if customer_said(m):
+                        bodies[m.msgid] = bodies.get(m.msgid, _ui.message_body(m)) + sentiment_marker(sentiment_of(m))
+            show_summary(messages, partial=pages > 1)
             _widgets.show_conversation(messages, highlight_flagged=highlight, bodies=bodies)
             _media.show_media(arch, messages)
     else:

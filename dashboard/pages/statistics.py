@@ -1,5 +1,11 @@
-"""数据报表: message volumes and violation trends, every chart with the same date
-range and department filter, every table downloadable as CSV."""
+"""数据报表: message volumes and violation trends, keywords and word frequency, customer
+sentiment per employee — every chart with the same date range and department filter,
+every table downloadable as CSV.
+
+Keywords and sentiment read the messages themselves (about a second on a large
+selection), so they are computed only when their switch is on, and cached per selection
+and account scope for a few minutes: the other charts keep their aggregation-only budget.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ import plotly.express as px
 import streamlit as st
 
 from analyzers.analytics import stats
-from chatarchive.models import MessageFilter, ViolationFilter
+from analyzers.insights import keywords as kw
+from analyzers.insights.sentiment import conversation_sentiment
+from analyzers.insights.trend import sentiment_trend
+from chatarchive.models import MessageFilter, Scope, ViolationFilter
 from compliance import access
 from dashboard import _state, _ui, _widgets
 
@@ -36,14 +45,128 @@ def kind_label(k: object) -> str:
     return _ui.CHAT_KIND_LABELS.get(str(k), str(k))
 
 
+INSIGHTS_TTL_S = 300  # new messages show in the insights within five minutes
+SENTIMENT_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
+METHODS = {"tfidf": "TF-IDF", "textrank": "TextRank"}
+
+
+def _selection(time_from: int | None, time_to: int | None, departments: tuple[int, ...], **extra: object) -> MessageFilter:
+    return MessageFilter(time_from=time_from, time_to=time_to, departments=list(departments), **extra)
+
+
+# The cached functions take the data dir and the account's scope as arguments, so a cached
+# result is only ever reused for the same archive and the same scope.
+@st.cache_data(ttl=INSIGHTS_TTL_S, max_entries=32, show_spinner="计算关键词…")
+def keyword_tables(data: str, scope: Scope, time_from: int | None, time_to: int | None, departments: tuple[int, ...],
+                   method: str) -> tuple[int, list[tuple[str, float]], list[tuple[str, int]]]:
+    """(messages read, [(keyword, weight)], [(word, occurrences)]) of the selection's newest messages."""
+    messages = kw.selection(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope)
+    found = kw.keywords(messages, method=method, top=20)  # type: ignore[arg-type]
+    return len(messages), [(k.word, k.weight) for k in found], kw.word_frequency(messages, top=30)
+
+
+@st.cache_data(ttl=INSIGHTS_TTL_S, max_entries=32, show_spinner="计算客户情绪…")
+def sentiment_split(data: str, scope: Scope, time_from: int | None, time_to: int | None,
+                    departments: tuple[int, ...]) -> tuple[int, dict[str, int]]:
+    """(customer messages read, {label: count}) over the selection's newest customer messages."""
+    messages = kw.selection(_state.base_archive().store,
+                            _selection(time_from, time_to, departments, sender_kinds=["external"]), scope=scope)
+    overall = conversation_sentiment(messages)
+    return len(messages), {"positive": overall.positive, "neutral": overall.neutral, "negative": overall.negative}
+
+
+@st.cache_data(ttl=INSIGHTS_TTL_S, max_entries=32, show_spinner="计算情绪趋势…")
+def sentiment_points(data: str, scope: Scope, time_from: int | None, time_to: int | None, departments: tuple[int, ...],
+                     employees: tuple[str, ...], interval: str, tz: str) -> list[tuple[str, int, int, int, int]]:
+    points = sentiment_trend(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope,
+                             tz=tz, employees=employees, interval=interval)
+    return [(p.employee, p.period_ms, p.positive, p.neutral, p.negative) for p in points]
+
+
+def keywords_section() -> None:
+    st.caption(f"选定范围内最近 {kw.MAX_SELECTION} 条消息的关键词 (jieba TF-IDF / TextRank, 去除停用词) 和词频。")
+    if not st.toggle("计算关键词和词频", key="st_kw_on"):
+        st.caption("打开开关后计算 (about a second on a large selection; cached for five minutes).")
+        return
+    method = st.radio("方法", list(METHODS), format_func=METHODS.get, horizontal=True, key="st_kw_method")
+    read, found, frequency = keyword_tables(data_dir, arch.scope, time_from, time_to, tuple(departments), method)
+    if read >= kw.MAX_SELECTION:
+        st.caption(f"只分析了最近的 {read} 条消息 (the newest {read} messages of the selection).")
+    if not frequency:
+        st.info("此范围内没有可分析的文字消息 (no text messages to analyse in this range).")
+        return
+    a, b = st.columns(2)
+    keywords_df = pd.DataFrame(found, columns=["关键词", "权重"])
+    a.plotly_chart(px.bar(keywords_df.iloc[::-1], x="权重", y="关键词", orientation="h", title=f"关键词 ({METHODS[method]})"),
+                   width="stretch", key="ch_keywords")
+    frequency_df = pd.DataFrame(frequency, columns=["词", "次数"])
+    b.plotly_chart(px.bar(frequency_df.iloc[::-1], x="次数", y="词", orientation="h", title="词频"),
+                   width="stretch", key="ch_frequency")
+    with a:
+        table(keywords_df, f"keywords_{method}")
+    with b:
+        table(frequency_df, "word_frequency")
+
+
+def sentiment_section() -> None:
+    st.caption("客户消息的情绪 (正面 / 中性 / 负面): 每位员工的会话中客户情绪的变化, 以及总体分布。")
+    if not st.toggle("计算客户情绪", key="st_sent_on"):
+        st.caption("打开开关后计算 (reads the customer messages; cached for five minutes).")
+        return
+    read, split = sentiment_split(data_dir, arch.scope, time_from, time_to, tuple(departments))
+    if not sum(split.values()):
+        st.info("此范围内没有客户消息 (no customer messages in this range).")
+        return
+    c1, c2, c3 = st.columns([1.2, 2, 1])
+    pick = c1.radio("员工", ["top", "chosen"], key="st_sent_pick",
+                    format_func={"top": "客户消息最多的前 N 名", "chosen": "自选员工"}.get)
+    if pick == "top":
+        n = int(c2.number_input("N", 1, 20, value=5, key="st_sent_n"))
+        customer = _selection(time_from, time_to, tuple(departments), sender_kinds=["external"])
+        employees = [str(e) for e, _ in stats.by_field(arch.store, customer, "employees", scope=arch.scope, size=n)]
+    else:
+        with c2:
+            employees = _widgets.employee_picker(directory, "st_sent_emps", "选择员工")
+    interval = c3.radio("粒度", ["1d", "7d"], format_func={"1d": "按天", "7d": "按周"}.get, key="st_sent_interval")
+    a, b = st.columns([2, 1])
+    overall = pd.DataFrame([(SENTIMENT_LABELS[k], v) for k, v in split.items()], columns=["情绪", "客户消息数"])
+    with b:
+        b.plotly_chart(px.pie(overall, names="情绪", values="客户消息数", title="总体分布", color="情绪",
+                              color_discrete_map={"正面": "#40c057", "中性": "#adb5bd", "负面": "#fa5252"}),
+                       width="stretch", key="ch_sent_split")
+        if read >= kw.MAX_SELECTION:
+            st.caption(f"总体分布基于最近的 {read} 条客户消息。")
+        table(overall, "sentiment_split")
+    with a:
+        if not employees:
+            st.info("请选择员工 (choose at least one employee).")
+            return
+        rows = sentiment_points(data_dir, arch.scope, time_from, time_to, tuple(departments), tuple(employees),
+                                interval, tz)
+        trend = pd.DataFrame([{
+            "员工": directory.name(e), "账号": e, "日期": _ui.fmt_day(period, tz), "正面": pos, "中性": neu, "负面": neg,
+            "负面占比(%)": round(100 * neg / (pos + neu + neg), 1) if pos + neu + neg else 0.0,
+        } for e, period, pos, neu, neg in rows])
+        if trend.empty:
+            st.info("所选员工在此范围内没有客户消息 (the chosen employees have no customer messages here).")
+            return
+        st.plotly_chart(px.line(trend, x="日期", y="负面占比(%)", color="员工", markers=True,
+                                title="客户负面情绪占比 (per employee)"), width="stretch", key="ch_sent_trend")
+        st.caption("一条客户消息计入其会话中的每位员工。")
+        table(trend, "sentiment_trend")
+
+
+data_dir = str(arch.settings.data_dir)
+
+
 with _state.guard("statistics"):
     total = arch.store.count(f, scope=arch.scope)
     st.metric("消息总数 Messages", total)
     if total == 0:
         st.info("此范围内没有消息 (no messages in this range).")
         st.stop()
-    tab_day, tab_week, tab_split, tab_people, tab_customers, tab_viol = st.tabs(
-        ["每日", "时段热力图", "类型/会话/部门", "员工排行", "新增客户", "违规趋势"])
+    tab_day, tab_week, tab_split, tab_people, tab_customers, tab_viol, tab_words, tab_sentiment = st.tabs(
+        ["每日", "时段热力图", "类型/会话/部门", "员工排行", "新增客户", "违规趋势", "关键词 / 词频", "客户情绪"])
     with tab_day:
         days = pd.DataFrame([{"日期": _ui.fmt_day(d, tz), "消息数": n} for d, n in stats.per_day(arch.store, f, scope=arch.scope)])
         st.plotly_chart(px.bar(days, x="日期", y="消息数"), width="stretch", key="ch_day")
@@ -92,3 +215,11 @@ with _state.guard("statistics"):
         else:
             st.plotly_chart(px.bar(trend, x="日期", y="违规数", color=split), width="stretch", key="ch_viol")
         table(trend, "violations_per_day")
+    with tab_words:
+        st.subheader("关键词 / 词频")
+        with _state.guard("keywords"):
+            keywords_section()
+    with tab_sentiment:
+        st.subheader("客户情绪")
+        with _state.guard("customer sentiment"):
+            sentiment_section()
