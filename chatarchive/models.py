@@ -74,6 +74,8 @@ class Message:
     reply_ms: int = -1  # employee reply: ms since the customer's first unanswered message (-1: n/a)
     reply_business_ms: int = -1  # the same, counted within working hours only
     masked: bool = False  # retention/consent masking replaced personal data
+    sentiment: str = ""  # customer messages: positive | neutral | negative (analyzers.insights.sentiment)
+    sentiment_score: float = 0.0  # in [-1, 1]
 
     def __post_init__(self) -> None:
         if not self.raw_sha256 and self.raw:

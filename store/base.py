@@ -58,6 +58,7 @@ AGG_FIELDS: frozenset[str] = frozenset(
         "reply_ms",
         "reply_business_ms",
         "key_version",
+        "sentiment",
     }
 )
 

@@ -26,6 +26,8 @@ from store.elasticsearch.store import ElasticsearchStore
 from store.elasticsearch.transport import EsError
 
 P = "ca"
+MV = R.schema_versions()["messages"]  # the messages mapping version: index names carry it
+RV = R.schema_versions()["rules"]
 Handler = Callable[[str, str, Any, Any], Any]
 
 
@@ -213,7 +215,7 @@ def test_a_bad_request_is_not_retried() -> None:
 def test_scope_is_a_filter_on_every_read_request() -> None:
     """GIVEN a restricted scope WHEN every read operation runs THEN every search and count request carries the scope filter."""
     t = ScriptedTransport(
-        {("POST", f"/{P}-messages/_search"): {"hits": {"total": {"value": 1}, "hits": [{"_id": "m1", "_index": f"{P}-messages-v1-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}]}, "aggregations": {}}}
+        {("POST", f"/{P}-messages/_search"): {"hits": {"total": {"value": 1}, "hits": [{"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}]}, "aggregations": {}}}
     )
     store = make_store(t)
     scope = Scope.of([2], ["zhangsan"])
@@ -242,8 +244,8 @@ def test_init_on_an_empty_cluster_creates_versioned_indices_behind_aliases() -> 
     result = make_store(t).init()
     assert result == {"backend": "elasticsearch", "schema_version": max(R.schema_versions().values()), "migrated": False}
     created = {c.path: c.body for c in t.calls if c.method == "PUT" and c.path.startswith(f"/{P}-") and "/_doc/" not in c.path}
-    assert created[f"/{P}-messages-v1-000001"] == {"aliases": {f"{P}-messages": {"is_write_index": True}}}
-    assert created[f"/{P}-rules-v1"] == {"aliases": {f"{P}-rules": {}}}
+    assert created[f"/{P}-messages-v{MV}-000001"] == {"aliases": {f"{P}-messages": {"is_write_index": True}}}
+    assert created[f"/{P}-rules-v{RV}"] == {"aliases": {f"{P}-rules": {}}}
     assert t.named("PUT", f"/_ilm/policy/{P}-messages-policy")
     assert t.named("PUT", f"/{P}-state/_doc/schema")[0].body["versions"] == R.schema_versions()
 
@@ -257,7 +259,7 @@ def test_init_is_idempotent_when_the_schema_is_current() -> None:
 
 
 def test_a_changed_mapping_migrates_by_reindex_and_one_atomic_alias_switch() -> None:
-    """GIVEN the messages alias on two v0 indices WHEN init runs THEN a v1 index is created without the alias,
+    """GIVEN the messages alias on two v0 indices WHEN init runs THEN an index of the current version is created without the alias,
     the documents are reindexed into it, and the alias moves in one _aliases request."""
     script = {("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()}
     old = [f"{P}-messages-v0-000001", f"{P}-messages-v0-000002"]
@@ -265,17 +267,17 @@ def test_a_changed_mapping_migrates_by_reindex_and_one_atomic_alias_switch() -> 
     t = ScriptedTransport(script)
     assert make_store(t).init()["migrated"] is True
     order = [(c.method, c.path) for c in t.calls]
-    create = order.index(("PUT", f"/{P}-messages-v1-000001"))
+    create = order.index(("PUT", f"/{P}-messages-v{MV}-000001"))
     reindex = order.index(("POST", "/_reindex"))
     switch = order.index(("POST", "/_aliases"))
     assert create < reindex < switch
     assert t.calls[create].body == {}
-    assert t.calls[reindex].body == R.reindex(f"{P}-messages", f"{P}-messages-v1-000001")
+    assert t.calls[reindex].body == R.reindex(f"{P}-messages", f"{P}-messages-v{MV}-000001")
     assert t.calls[switch].body == {
         "actions": [
             {"remove": {"index": old[0], "alias": f"{P}-messages"}},
             {"remove": {"index": old[1], "alias": f"{P}-messages"}},
-            {"add": {"index": f"{P}-messages-v1-000001", "alias": f"{P}-messages", "is_write_index": True}},
+            {"add": {"index": f"{P}-messages-v{MV}-000001", "alias": f"{P}-messages", "is_write_index": True}},
         ]
     }
 
@@ -424,7 +426,7 @@ def test_every_request_the_backend_sends_is_valid_for_the_api_specification() ->
 
     if not es_spec.SPEC_PATH.exists():
         pytest.skip(f"{es_spec.SPEC_PATH} is not on this machine")
-    hit = {"_id": "m1", "_index": f"{P}-messages-v1-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}
+    hit = {"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}
     from tests.es_cases import violation
 
     t = ScriptedTransport(

@@ -26,6 +26,7 @@ _SCALAR_CHECKS = {
     "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "date": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "text": lambda v: isinstance(v, str),
     "flattened": lambda v: isinstance(v, dict),
