@@ -44,8 +44,7 @@ CREATE INDEX IF NOT EXISTS deadletters_seq ON deadletters (seq);
 CREATE TABLE IF NOT EXISTS revokes (msgid TEXT PRIMARY KEY);
 """
 
-# Violation columns that hold one value; employees/departments live in side tables.
-_SINGLE_COLUMNS = {"rule_id", "category", "severity", "status", "sender", "chat_id", "assignee", "time"}
+# employees/departments of a violation live in side tables (one row per value)
 _MULTI_TABLES = {"employees": ("violation_employees", "employee"), "departments": ("violation_departments", "department")}
 _INTERVALS = {"1h": 3_600_000, "1d": 86_400_000, "hour": 3_600_000, "day": 86_400_000}
 
