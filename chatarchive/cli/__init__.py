@@ -11,6 +11,8 @@ import json
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from typing import Any, Callable
 
 import click
@@ -105,8 +107,21 @@ def _register() -> None:
             main.add_command(command)
 
 
-def bad_input(message: str) -> BadInput:
-    return BadInput(message)
+def parse_time(value: str | None, timezone: str, option: str) -> int | None:
+    """``--from``/``--to``: ISO 8601 (a date, or a time with or without zone: the archive's
+    zone) or epoch milliseconds, as the contract says."""
+    if value is None or value == "":
+        return None
+    v = value.strip()
+    if v.lstrip("-").isdigit():
+        return int(v)
+    try:
+        when = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{option} {value!r}: not an ISO 8601 time or epoch milliseconds") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return int(when.timestamp() * 1000)
 
 
 _register()

@@ -5,33 +5,16 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
-from chatarchive.cli import CliContext, pass_cli
+from chatarchive.cli import CliContext, parse_time, pass_cli
 from chatarchive.errors import BadInput
 from chatarchive.models import Message, ViolationFilter
 from chatarchive.settings import Settings
 
-
-def parse_time(value: str | None, timezone: str, option: str) -> int | None:
-    """ISO 8601 (a date, or a time with or without zone: the archive's zone) or epoch ms."""
-    if value is None or value == "":
-        return None
-    v = value.strip()
-    if v.lstrip("-").isdigit():
-        return int(v)
-    try:
-        when = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{option} {value!r}: not an ISO 8601 time or epoch milliseconds") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(timezone))
-    return int(when.timestamp() * 1000)
 
 
 def _directory(cli: CliContext) -> Any:

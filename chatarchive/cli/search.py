@@ -7,7 +7,6 @@ conversation views are written to the audit trail when the compliance layer is p
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -15,39 +14,17 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput, ChatArchiveError, PermissionDenied
+from chatarchive.cli import CliContext, parse_time, pass_cli
+from chatarchive.errors import BadInput, PermissionDenied
 from chatarchive.models import Message, MessageFilter, Scope, SearchRequest
+from compliance import audit
+from compliance.access import SEARCH, allowed
+from compliance.accounts import archive_for_account
 
 logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 10_000
 
-
-def parse_time(value: str | None, timezone: str, option: str) -> int | None:
-    """ISO 8601 (a date, or a time with or without zone: the archive's zone) or epoch ms."""
-    if value is None or value == "":
-        return None
-    v = value.strip()
-    if v.lstrip("-").isdigit():
-        return int(v)
-    try:
-        when = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{option} {value!r}: not an ISO 8601 time or epoch milliseconds") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(timezone))
-    return int(when.timestamp() * 1000)
-
-
-def _compliance(module: str) -> Any:
-    """compliance.<module>, or None while that layer is not installed."""
-    try:
-        return importlib.import_module(f"compliance.{module}")
-    except ModuleNotFoundError as e:
-        if e.name in ("compliance", f"compliance.{module}"):
-            return None
-        raise
 
 
 def _reader(cli: CliContext, as_account: str | None) -> tuple[str, Scope]:
@@ -55,28 +32,14 @@ def _reader(cli: CliContext, as_account: str | None) -> tuple[str, Scope]:
     archive = cli.archive
     if not as_account:
         return archive.actor, archive.scope
-    access, accounts = _compliance("access"), _compliance("accounts")
-    if access is None or accounts is None:
-        raise ChatArchiveError("--as needs the compliance layer (compliance.access), which is not installed")
-    account = accounts.get_account(archive.store, as_account)
-    if account is None:
-        raise BadInput(f"no account named {as_account!r}")
-    if account.get("disabled"):
-        raise PermissionDenied(f"account {as_account!r} is disabled")
-    if not access.allowed(_Role(account.get("role", "")), access.SEARCH):
-        raise PermissionDenied(f"account {as_account!r} (role {account.get('role')}) may not search")
-    return as_account, access.scope_for(account)
-
-
-class _Role:
-    def __init__(self, role: str) -> None:
-        self.role = role
+    viewer = archive_for_account(archive, as_account)
+    if not allowed(viewer, SEARCH):
+        raise PermissionDenied(f"account {as_account!r} (role {viewer.role}) may not search")
+    return viewer.actor, viewer.scope
 
 
 def _audit(cli: CliContext, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
-    audit = _compliance("audit")
-    if audit is not None:
-        audit.record(cli.archive.store, actor, action, target, details)
+    audit.record(cli.archive.store, actor, action, target, details)
 
 
 def _local(ms: int, timezone: str) -> str:
