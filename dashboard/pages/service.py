@@ -30,10 +30,21 @@ def minutes(ms: float | None) -> float | None:
     return round(ms / 60_000, 1) if ms is not None else None
 
 
+def listed(userid: str) -> bool:
+    """In the account's scope and the chosen departments. A customer group brings in its other
+    employees too; their rows would hold only the shared groups, so they are not listed."""
+    depts = set(directory.departments_of(userid))
+    s = arch.scope
+    in_scope = s.all or userid in s.users or bool(s.departments & depts)
+    return in_scope and (not departments or bool(set(departments) & depts))
+
+
 with _state.guard("service quality"):
     rows = service_quality(arch.store, MessageFilter(time_from=time_from, time_to=time_to, departments=departments),
                            scope=arch.scope, now_ms=int(time.time() * 1000),
                            unanswered_minutes=int(arch.settings.unanswered_minutes))
+    others = [r for r in rows if not listed(r.employee)]
+    rows = [r for r in rows if listed(r.employee)]
     if not rows:
         st.info("此范围内没有客户会话 (no conversations with customers in this range).")
         st.stop()
@@ -50,4 +61,6 @@ with _state.guard("service quality"):
                "客户消息数不含撤回记录和同意/拒绝存档等记录。")
     st.caption(f"未回复: 客户最后一条消息超过 {arch.settings.unanswered_minutes} 分钟未回复的会话 "
                "(计入会话中的每位员工); 回复率 = 回复次数 / (回复次数 + 未回复会话)")
+    if others:
+        st.caption(f"另有 {len(others)} 位员工 (权限范围或所选部门之外) 与这些员工在同一客户群中, 未列出。")
     st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"), "service_quality.csv", key="sq_csv")
