@@ -25,10 +25,10 @@ from analyzers.chinese import get_analyzer
 from analyzers.textfold import fold
 from chatarchive.models import Message
 
-SCHEMA_VERSION = 2  # 2: word positions fixed (multi-token bare words)
+SCHEMA_VERSION = 3  # 2: word positions fixed (multi-token bare words); 3: sentiment fields
 CHECKPOINT_ID = "\u0000checkpoint"  # the msgid of the one document that holds the checkpoint
 
-KEYWORD_FIELDS = ("msgid", "msgtype", "sender", "sender_kind", "chat_id", "chat_kind", "kind")
+KEYWORD_FIELDS = ("msgid", "msgtype", "sender", "sender_kind", "chat_id", "chat_kind", "kind", "sentiment")
 MULTI_KEYWORD_FIELDS = ("employees", "externals")
 INTEGER_FIELDS = ("seq", "time", "reply_ms", "reply_business_ms", "key_version", "checkpoint")
 MULTI_INTEGER_FIELDS = ("departments",)
@@ -43,6 +43,7 @@ def build_schema() -> tantivy.Schema:
         sb.add_integer_field(name, stored=False, indexed=True, fast=True)
     for name in BOOLEAN_FIELDS:
         sb.add_boolean_field(name, stored=False, indexed=True, fast=True)
+    sb.add_float_field("sentiment_score", stored=False, indexed=True, fast=True)
     sb.add_text_field("words", stored=False, tokenizer_name="raw", index_option="position")
     sb.add_text_field("bi", stored=False, tokenizer_name="raw", index_option="position")
     sb.add_text_field("uni", stored=False, tokenizer_name="raw", index_option="freq")
@@ -79,6 +80,8 @@ def to_document(message: Message) -> tantivy.Document:
     d.add_text("sender_kind", message.sender_kind)
     d.add_text("chat_id", message.chat_id)
     d.add_text("chat_kind", message.chat_kind)
+    d.add_text("sentiment", message.sentiment)  # "" for messages without one, as Elasticsearch indexes it
+    d.add_float("sentiment_score", float(message.sentiment_score))
     for e in message.employees:
         d.add_text("employees", e)
     for x in message.externals:

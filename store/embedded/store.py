@@ -48,9 +48,9 @@ from store.embedded.schema import (
     to_document,
 )
 from store.embedded.state import StateDB
-from store.embedded.translate import Occur, Query, combine, translate
+from store.embedded.translate import Occur, Query, combine, only_text_documents, translate
 from store.highlight import highlight
-from store.query import MatchAll, has_scoring_terms, parse_query, positive_terms
+from store.query import MatchAll, Node, has_scoring_terms, parse_query, positive_terms
 
 logger = logging.getLogger(__name__)
 
@@ -303,8 +303,15 @@ class EmbeddedStore:
         index, _ = self._ready()
         return index.searcher()
 
-    def _query(self, query: tantivy.Query | None, filters: MessageFilter, scope: Scope) -> tantivy.Query:
-        return combine(self._schema, query, filters, scope)
+    def _query(self, query: tantivy.Query | None, filters: MessageFilter, scope: Scope, *, text_only: bool = False) -> tantivy.Query:
+        return combine(self._schema, query, filters, scope, text_only=text_only)
+
+    def _text_query(self, query: str) -> tuple[Node, tantivy.Query | None, bool]:
+        """(AST, tantivy query or None for every message, whether it matches only documents with text)."""
+        node = parse_query(query)
+        if isinstance(node, MatchAll):
+            return node, None, False
+        return node, translate(self._schema, node), only_text_documents(node)
 
     def _load(self, msgids: list[str], scope: Scope | None = None) -> list[Message]:
         if not msgids:
@@ -410,14 +417,13 @@ class EmbeddedStore:
 
     def search(self, request: SearchRequest, *, scope: Scope) -> SearchResult:
         started = time.perf_counter()
-        node = parse_query(request.query)
-        text_query = None if isinstance(node, MatchAll) else translate(self._schema, node)
+        node, text_query, text_only = self._text_query(request.query)
         sort = request.sort
         if sort == "relevance" and not has_scoring_terms(node):
             sort = "time_desc"
         searcher = self._searcher()
         known = self._known_total(searcher, text_query, request.filters, scope)
-        q = self._query(text_query, request.filters, scope)
+        q = self._query(text_query, request.filters, scope, text_only=text_only)
         total, page = self._page(searcher, q, sort, request.limit, request.offset, known)
         terms = positive_terms(node)
         hits = []
@@ -507,19 +513,19 @@ class EmbeddedStore:
         return [*earlier, target, *later]
 
     def count(self, filters: MessageFilter, *, scope: Scope, query: str = "") -> int:
-        node = parse_query(query)
-        text_query = None if isinstance(node, MatchAll) else translate(self._schema, node)
+        _, text_query, text_only = self._text_query(query)
         searcher = self._searcher()
         known = self._known_total(searcher, text_query, filters, scope)
-        return known if known is not None else searcher.search(self._query(text_query, filters, scope), 1, count=True).count
+        if known is not None:
+            return known
+        return searcher.search(self._query(text_query, filters, scope, text_only=text_only), 1, count=True).count
 
     def aggregate(self, filters: MessageFilter, aggs: dict[str, Any], *, scope: Scope, query: str = "") -> dict[str, Any]:
-        node = parse_query(query)
-        text_query = None if isinstance(node, MatchAll) else translate(self._schema, node)
+        _, text_query, text_only = self._text_query(query)
         request = aggmod.to_tantivy(aggs, self.tz_offset_ms)
         if not request:
             return {}
-        result = self._searcher().aggregate(self._query(text_query, filters, scope), request)
+        result = self._searcher().aggregate(self._query(text_query, filters, scope, text_only=text_only), request)
         return aggmod.from_tantivy(aggs, result)
 
     def update_messages(self, messages: list[Message]) -> None:

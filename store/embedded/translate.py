@@ -124,13 +124,34 @@ def scope_clause(schema: tantivy.Schema, scope: Scope) -> tantivy.Query | None:
     return Query.boolean_query(parts)
 
 
-def combine(schema: tantivy.Schema, text_query: tantivy.Query | None, f: MessageFilter, scope: Scope) -> tantivy.Query:
-    """The text query (scored) AND the filters and scope AND not the checkpoint document."""
-    clauses = [(Occur.Must, text_query if text_query is not None else Query.all_query())]
-    for q in filter_clauses(schema, f):
-        clauses.append((Occur.Must, Query.const_score_query(q, 0.0)))
+def only_text_documents(node: Node) -> bool:
+    """True if ``node`` can only match documents with text (so never the checkpoint document)."""
+    if isinstance(node, (Phrase, Word)):
+        return True
+    if isinstance(node, And):
+        return any(only_text_documents(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(only_text_documents(c) for c in node.children)
+    return False  # MatchAll, Not
+
+
+def combine(
+    schema: tantivy.Schema, text_query: tantivy.Query | None, f: MessageFilter, scope: Scope, *, text_only: bool = False
+) -> tantivy.Query:
+    """The text query (scored) AND the filters and scope, never the checkpoint document.
+
+    ``text_only``: the text query matches only documents with text. The checkpoint
+    document has no text and none of the filtered fields, so the MustNot that excludes it
+    is only added when nothing else does; and a plain text query stays unwrapped, which
+    keeps tantivy's fast paths (a term query's count is its document frequency)."""
+    restrictions = [Query.const_score_query(q, 0.0) for q in filter_clauses(schema, f)]
     sq = scope_clause(schema, scope)
     if sq is not None:
-        clauses.append((Occur.Must, Query.const_score_query(sq, 0.0)))
-    clauses.append((Occur.MustNot, Query.term_query(schema, "kind", "checkpoint")))
+        restrictions.append(Query.const_score_query(sq, 0.0))
+    if text_query is not None and text_only and not restrictions:
+        return text_query
+    clauses = [(Occur.Must, text_query if text_query is not None else Query.all_query())]
+    clauses += [(Occur.Must, q) for q in restrictions]
+    if not restrictions and not (text_query is not None and text_only):
+        clauses.append((Occur.MustNot, Query.term_query(schema, "kind", "checkpoint")))
     return Query.boolean_query(clauses)
