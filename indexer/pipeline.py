@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from analyzers.chinese import get_analyzer
-from analyzers.insights.sentiment import classify as classify_sentiment
+from analyzers.insights.sentiment import annotate as annotate_sentiment
 from chatarchive.archive import Archive
 from chatarchive.errors import ChatArchiveError, DecryptError, SourceError
 from chatarchive.models import Batch, DeadLetter, Message
@@ -198,9 +198,7 @@ class Pipeline:
             for m in messages:
                 if m.text:
                     m.words = self.analyzer.words(m.text)
-                    if m.sender_kind == "external" and m.action == "send":
-                        mood = classify_sentiment(m.text)
-                        m.sentiment, m.sentiment_score = mood.label, mood.score
+            annotate_sentiment(messages)
             self.replies.apply(messages)
         with self._timed("match"):
             engine = self._rules()

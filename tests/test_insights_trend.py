@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from analyzers.insights.sentiment import annotate
 from analyzers.insights.trend import TrendPoint, sentiment_trend, trend_from_messages
 from chatarchive.errors import BadInput
 from chatarchive.models import Batch, MessageFilter, Scope
@@ -34,6 +35,7 @@ def build():
     msgs = [f.message(text, sender=c, to=[e], time_ms=t) for t, c, e, text in plan]
     msgs.append(f.message("太差劲了，骗子", sender="zhangsan", to=["wmCUST0001"], time_ms=at(3, 10)))  # employee: ignored
     msgs.append(f.message("", sender="wmCUST0001", to=["zhangsan"], time_ms=at(3, 11), msgtype="revoke", action="recall"))
+    annotate(msgs)  # as the pipeline does at ingest
     return msgs
 
 

@@ -202,6 +202,15 @@ def classify(text: str) -> Sentiment:
     return default_classifier().classify(text)
 
 
+def annotate(messages: Iterable["Message"]) -> None:
+    """Sets ``sentiment``/``sentiment_score`` on customer messages, as ingest does (the
+    pipeline calls this; so do tests that write messages to a store directly)."""
+    for m in messages:
+        if m.sender_kind == "external" and m.action == "send" and m.text:
+            mood = classify(m.text)
+            m.sentiment, m.sentiment_score = mood.label, mood.score
+
+
 @dataclass(frozen=True)
 class ConversationSentiment:
     label: Label
