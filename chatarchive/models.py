@@ -294,4 +294,7 @@ class Batch:
     deadletters: list[DeadLetter] = field(default_factory=list)
     resolved_deadletters: list[str] = field(default_factory=list)  # msgids replayed successfully
     revoked_msgids: list[str] = field(default_factory=list)  # originals withdrawn by revokes
+    # (collection, id, doc) records created only if absent, in the same write (the media
+    # download queue: a replayed batch must not reset an item that was already fetched).
+    new_records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     checkpoint: int | None = None

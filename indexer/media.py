@@ -31,19 +31,18 @@ def media_id(sdkfileid: str) -> str:
     return hashlib.sha1(sdkfileid.encode("utf-8")).hexdigest()
 
 
-def queue_media(store: "Store", messages: list["Message"]) -> int:
-    queued = 0
+def media_queue_records(messages: list["Message"]) -> list[tuple[str, str, dict[str, Any]]]:
+    """The ``media`` records to create (if absent) for the messages' media, pending download.
+    They are written with the batch (``Batch.new_records``), in the same transaction."""
+    records: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for m in messages:
         for ref in m.media:
             mid = media_id(ref.sdkfileid)
-            if store.get_record("media", mid) is not None:
-                continue
-            store.put_record("media", mid, {
+            records.setdefault(mid, ("media", mid, {
                 "sdkfileid": ref.sdkfileid, "msgid": m.msgid, "md5sum": ref.md5sum, "size": ref.size,
                 "ext": ref.ext, "name": ref.name, "status": "pending", "attempts": 0, "path": "", "error": "",
-            })
-            queued += 1
-    return queued
+            }))
+    return list(records.values())
 
 
 class MediaFetcher:

@@ -25,6 +25,7 @@ from chatarchive.archive import Archive
 from chatarchive.errors import ChatArchiveError, DecryptError, SourceError
 from chatarchive.models import Batch, DeadLetter, Message
 from indexer import health
+from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.directory import Directory
 from indexer.normalize import normalize
@@ -224,14 +225,11 @@ class Pipeline:
             deadletters=dead,
             resolved_deadletters=resolved or [],
             revoked_msgids=[m.pre_msgid for m in messages if m.msgtype == "revoke" and m.pre_msgid],
+            new_records=media_queue_records(messages),
             checkpoint=checkpoint,
         )
         with self._timed("store"):
             self.store.write_batch(batch)
-        from indexer.media import queue_media
-
-        with self._timed("media_queue"):
-            queue_media(self.store, messages)
         return len(violations)
 
     def step(self) -> PullResult:

@@ -78,8 +78,11 @@ class ScriptedTransport:
         return [c for c in self.calls if c.method == method and c.path == path]
 
 
+BULK_ACTIONS = ("index", "create", "update", "delete")
+
+
 def bulk_ok(method: str, path: str, params: Any, body: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"errors": False, "items": [{next(iter(line)): {"status": 200}} for line in body if next(iter(line)) in ("index", "update", "delete")]}
+    return {"errors": False, "items": [{next(iter(line)): {"status": 200}} for line in body if next(iter(line)) in BULK_ACTIONS]}
 
 
 def bulk_failing(failures: dict[str, tuple[int, str]]) -> Handler:
@@ -89,7 +92,7 @@ def bulk_failing(failures: dict[str, tuple[int, str]]) -> Handler:
         items = []
         for line in body:
             action = next(iter(line))
-            if action not in ("index", "update", "delete"):
+            if action not in BULK_ACTIONS:
                 continue
             doc_id = line[action]["_id"]
             if doc_id in failures:
@@ -120,7 +123,7 @@ def bulk_docs(call: Call) -> list[tuple[str, str, dict[str, Any] | None]]:
     i = 0
     while i < len(lines):
         action = next(iter(lines[i]))
-        doc = lines[i + 1] if action in ("index", "update") else None
+        doc = lines[i + 1] if action in ("index", "create", "update") else None
         out.append((action, lines[i][action]["_id"], doc))
         i += 2 if doc is not None else 1
     return out
@@ -155,6 +158,20 @@ def test_permanently_failed_items_become_dead_letters_before_the_checkpoint() ->
     assert "mapper_parsing_exception" in letter["reason"]
     assert letter["record"] == {"msgid": "m2", "seq": 2}  # the plaintext, replayable like an import
     assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 3
+
+
+def test_new_records_are_created_and_an_existing_one_is_not_a_failure() -> None:
+    """GIVEN a batch that queues two media items, one of which exists already (409 on create)
+    WHEN it is written THEN both go as bulk `create`, the 409 is not a failure, and the checkpoint advances."""
+    existing = "media%3Aa"  # record ids are URL-quoted "collection:id"
+    t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({existing: (409, "version_conflict_engine_exception")})]})
+    batch = Batch(messages=[message(1)], new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
+                  checkpoint=1)
+    make_store(t).write_batch(batch)
+    (bulk,) = t.named("POST", "/_bulk")  # one bulk: no retry, no dead letter for the conflict
+    creates = [doc_id for action, doc_id, _ in bulk_docs(bulk) if action == "create"]
+    assert creates == [existing, "media%3Ab"]
+    assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 1
 
 
 def test_checkpoint_is_not_advanced_past_items_neither_stored_nor_dead_lettered() -> None:

@@ -183,11 +183,12 @@ def bulk_lines(operations: Iterable[tuple[str, str, str, dict[str, Any] | None]]
     """The body of POST /_bulk as a list of objects (the client writes them as NDJSON).
 
     ``operations`` are ``(action, index, id, payload)`` with action ``index`` (payload
-    = the document), ``update`` (payload = the partial document) or ``delete``."""
+    = the document), ``create`` (the document, only if the id is new: 409 otherwise),
+    ``update`` (payload = the partial document) or ``delete``."""
     lines: list[dict[str, Any]] = []
     for action, index, doc_id, payload in operations:
         lines.append({action: {"_index": index, "_id": doc_id}})
-        if action == "index":
+        if action in ("index", "create"):
             lines.append(payload or {})
         elif action == "update":
             lines.append({"doc": payload or {}})

@@ -207,9 +207,9 @@ class ElasticsearchStore:
             response = self.t.request("POST", "/_bulk", params=params, body=R.bulk_lines([operations[i] for i in pending]))
             retry: list[int] = []
             for op_index, item in zip(pending, response.get("items", [])):
-                (result,) = item.values()
+                ((action, result),) = item.items()
                 status = int(result.get("status", 200))
-                if status < 300:
+                if status < 300 or (action == "create" and status == 409):  # create: already there is done
                     continue
                 if status in RETRY_STATUSES and attempt < ITEM_RETRIES:
                     retry.append(op_index)
@@ -254,6 +254,8 @@ class ElasticsearchStore:
             ops.append(("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)))
         for msgid in batch.resolved_deadletters:
             ops.append(("delete", self.alias("deadletters"), msgid, None))
+        for collection, record_id, doc in batch.new_records:
+            ops.append(("create", self._record_alias(collection), _doc_id(collection, record_id), R.record_document(collection, record_id, doc)))
         failed = self._bulk(ops, refresh="wait_for") if ops else []
         held_at: int | None = None
         if failed:

@@ -128,6 +128,14 @@ class StateDB:
                 (collection, str(record_id), text),
             )
 
+    def add_records_if_absent(self, c: sqlite3.Connection, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        for collection, _, _ in items:
+            check_collection(collection)
+        c.executemany(
+            "INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, NULL, ?) ON CONFLICT(collection, id) DO NOTHING",
+            [(col, str(rid), json.dumps(doc, ensure_ascii=False, default=str)) for col, rid, doc in items],
+        )
+
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
         check_collection(collection)
         rows = self._query("SELECT id, seq, doc FROM records WHERE collection = ? AND id = ?", (collection, str(record_id)))

@@ -282,6 +282,7 @@ class EmbeddedStore:
                 state.upsert_deadletters(c, batch.deadletters)
                 state.remove_deadletters(c, batch.resolved_deadletters)
                 state.add_revokes(c, sorted(revoked))
+                state.add_records_if_absent(c, batch.new_records)
             if messages or revoked or violated or batch.checkpoint is not None:
                 self._commit(prepare, large=len(messages) >= 20_000)
 

@@ -72,3 +72,17 @@ def test_collections_are_separate_and_named(store: Store) -> None:
     assert store.get_record("rules", "x")["v"] == 1 and store.get_record("settings_log", "x")["v"] == 2
     with pytest.raises(BadInput):
         store.put_record("nonsense", "x", {})
+
+
+def test_batch_new_records_are_created_only_if_absent(store: Store) -> None:
+    """GIVEN a media item already fetched ("done") WHEN a replayed batch queues it again as
+    "pending" with another new item THEN the fetched one is untouched and the new one is created."""
+    from chatarchive.models import Batch
+
+    store.put_record("media", "m1", {"status": "done", "path": "ab/x.jpg"})
+    store.write_batch(Batch(new_records=[("media", "m1", {"status": "pending", "path": ""}),
+                                         ("media", "m2", {"status": "pending", "path": ""})]))
+    store.refresh()
+    assert store.get_record("media", "m1")["status"] == "done"
+    assert store.get_record("media", "m2")["status"] == "pending"
+    assert store.count_records("media", {"status": "pending"}) == 1
