@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import stat
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -213,6 +213,18 @@ class Decryptor:
         if self._pool is None or len(records) < 2:
             return [self.decrypt_one(r) for r in records]
         return list(self._pool.map(self.decrypt_one, records))
+
+    def submit(self, records: Sequence[EncryptedRecord]) -> list["Future[bytes | DecryptError]"]:
+        """Starts decrypting ``records`` in the background (the pipeline decrypts the next batch
+        while it stores this one); ``[f.result() for f in futures]`` is ``decrypt_batch``'s result."""
+        if self._pool is None:
+            done: list[Future[bytes | DecryptError]] = []
+            for record in records:
+                future: Future[bytes | DecryptError] = Future()
+                future.set_result(self.decrypt_one(record))
+                done.append(future)
+            return done
+        return [self._pool.submit(self.decrypt_one, r) for r in records]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -162,15 +162,18 @@ class Pipeline:
                 self.sleep(delay)
         raise SourceError("unreachable")  # pragma: no cover
 
-    def process(self, records: list[EncryptedRecord]) -> tuple[list[Message], list[DeadLetter]]:
-        """Decrypts and normalizes records; failures become dead letters, in record order."""
+    def process(self, records: list[EncryptedRecord],
+                plaintexts: list[bytes | DecryptError] | None = None) -> tuple[list[Message], list[DeadLetter]]:
+        """Decrypts (unless ``plaintexts`` are given) and normalizes records; failures become
+        dead letters, in record order."""
         if self.decryptor is None:
             raise ChatArchiveError("this pipeline has no source to decrypt records with")
         messages: list[Message] = []
         dead: list[DeadLetter] = []
         now = int(time.time() * 1000)
-        with self._timed("decrypt"):
-            plaintexts = self.decryptor.decrypt_batch(records)
+        if plaintexts is None:
+            with self._timed("decrypt"):
+                plaintexts = self.decryptor.decrypt_batch(records)
         started = time.perf_counter()
         for record, plaintext in zip(records, plaintexts):
             if isinstance(plaintext, DecryptError):
@@ -232,46 +235,66 @@ class Pipeline:
             self.store.write_batch(batch)
         return len(violations)
 
+    def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError] | None,
+                       seq_before: int) -> PullResult:
+        """Normalizes, analyzes, matches and stores one pulled batch with its checkpoint."""
+        started = time.monotonic()
+        messages, dead = self.process(records, plaintexts)
+        last_seq = max(r.seq for r in records)
+        result = PullResult(last_seq=last_seq, pulled=len(records), stored=len(messages), deadletter=len(dead), batches=1)
+        result.violations = self.write(messages, dead, checkpoint=last_seq)
+        result.seconds = time.monotonic() - started
+        health.batch_done(self.store, records, messages, dead, seq_before=seq_before)
+        return result
+
     def step(self) -> PullResult:
         """Pulls and stores one batch. ``pulled == 0`` means the archive is caught up."""
-        started = time.monotonic()
         if self.source is None:
             raise ChatArchiveError("this pipeline has no source to pull from")
         seq = self.store.checkpoint()
         with self._timed("source"):
             records = self._get_chat_data(seq)
-        result = PullResult(last_seq=seq)
         if not records:
             health.pull_succeeded(self.store, seq, 0)
-            return result
-        messages, dead = self.process(records)
-        last_seq = max(r.seq for r in records)
-        result.violations = self.write(messages, dead, checkpoint=last_seq)
-        result.pulled = len(records)
-        result.stored = len(messages)
-        result.deadletter = len(dead)
-        result.last_seq = last_seq
-        result.batches = 1
-        result.seconds = time.monotonic() - started
-        health.batch_done(self.store, records, messages, dead, seq_before=seq)
-        return result
+            return PullResult(last_seq=seq)
+        return self._store_records(records, None, seq)
 
     def run(self, *, limit: int | None = None, progress: Callable[[PullResult], None] | None = None) -> PullResult:
-        """Pulls until caught up (or ``limit`` records were pulled)."""
+        """Pulls until caught up (or ``limit`` records were pulled).
+
+        Pipelined: while one batch is normalized, analyzed and stored on this thread, the next
+        one is already pulled and its RSA decryption runs on the worker threads, so the cores
+        are not idle in turn. Only stored batches move the checkpoint; a batch decrypted ahead
+        and not stored (crash, stop, error) is simply pulled again next time."""
+        if self.source is None or self.decryptor is None:
+            raise ChatArchiveError("this pipeline has no source to pull from")
         total = PullResult(last_seq=self.store.checkpoint())
         started = time.monotonic()
-        while limit is None or total.pulled < limit:
-            step = self.step()
-            if step.pulled == 0:
-                break
-            total.pulled += step.pulled
-            total.stored += step.stored
-            total.deadletter += step.deadletter
-            total.violations += step.violations
-            total.last_seq = step.last_seq
-            total.batches += 1
+        seq = total.last_seq
+        with self._timed("source"):
+            records = self._get_chat_data(seq)
+        pending = self.decryptor.submit(records)
+        while records:
+            next_records: list[EncryptedRecord] = []
+            pull_error: SourceError | None = None
+            if limit is None or total.pulled + len(records) < limit:
+                try:
+                    with self._timed("source"):
+                        next_records = self._get_chat_data(max(r.seq for r in records))
+                except SourceError as e:  # store what we have first; the error is raised after
+                    pull_error = e
+            next_pending = self.decryptor.submit(next_records) if next_records else []
+            with self._timed("decrypt_wait"):
+                plaintexts = [f.result() for f in pending]
+            step = self._store_records(records, plaintexts, seq)
+            for name in ("pulled", "stored", "deadletter", "violations", "batches"):
+                setattr(total, name, getattr(total, name) + getattr(step, name))
+            total.last_seq = seq = step.last_seq
             if progress is not None:
                 progress(step)
+            if pull_error is not None:
+                raise pull_error
+            records, pending = next_records, next_pending
         total.seconds = time.monotonic() - started
         self.store.refresh()
         health.pull_succeeded(self.store, total.last_seq, total.pulled)

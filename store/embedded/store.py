@@ -264,7 +264,9 @@ class EmbeddedStore:
             for m in messages:
                 is_revoked = m.revoked or m.msgid in revoked_before
                 is_flagged = m.flagged or m.msgid in violated_before
-                adds.append(dataclasses.replace(m, revoked=is_revoked, flagged=is_flagged))
+                # A copy only when a flag changes: replace() re-runs __init__, which costs per message.
+                changed = is_revoked != m.revoked or is_flagged != m.flagged
+                adds.append(dataclasses.replace(m, revoked=is_revoked, flagged=is_flagged) if changed else m)
             # Originals stored by earlier batches.
             for m in self._load(sorted((revoked | violated) - in_batch)):
                 changed = dataclasses.replace(m, revoked=m.revoked or m.msgid in revoked, flagged=m.flagged or m.msgid in violated)
