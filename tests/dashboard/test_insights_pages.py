@@ -145,9 +145,6 @@ def test_sentiment_of_the_top_employee_and_the_overall_split(dash_archive, store
     assert dict(zip(split["情绪"], split["客户消息数"])) == {LABELS[k]: expected[k] for k in LABELS}
 
 
-@pytest.mark.xfail(strict=True, reason="the embedded store does not index the new `sentiment` field (store/embedded/"
-                   "schema.py), so analyzers.insights.trend's aggregation finds the days but no labels: every count "
-                   "is 0 (reported to the lead)")
 def test_sentiment_trend_counts_equal_a_brute_force_classification(dash_archive, stored) -> None:
     """GIVEN the top 1 employee (李娜) THEN each day's counts by sentiment equal a brute-force
     classification of the customer messages in her conversations."""
