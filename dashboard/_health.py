@@ -43,3 +43,35 @@ def health_warning(archive: Archive, *, now_ms: int | None = None) -> str:
     if not messages and not warnings:
         return ""
     return "⚠ " + " · ".join(messages + warnings)
+
+
+def pipeline_status(archive: Archive, *, now_ms: int | None = None) -> list[tuple[str, str]]:
+    """The pipeline's counters as (label, value) rows for the sidebar: last pull, last seq,
+    pulled / stored / dead-lettered, the media backlog and how old the newest message is
+    (the lag behind the source, as far as the archive can tell without asking WeCom)."""
+    try:
+        store = archive.store
+        counters = store.get_record("meta", "counters") or {}
+        backlog = store.count_records("media", {"status": "pending"})
+    except Exception:  # noqa: BLE001 - the status panel must not take the dashboard down
+        log.exception("cannot read the pipeline's counters")
+        return []
+    if not counters:
+        return []
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+
+    def ago(ms: object) -> str:
+        if not ms:
+            return "—"
+        minutes = max(0, (now - int(ms))) // 60_000  # type: ignore[arg-type]
+        return f"{minutes // 60} 小时 {minutes % 60} 分钟前" if minutes >= 60 else f"{minutes} 分钟前"
+
+    return [
+        ("上次采集 last pull", ago(counters.get("last_pull_ms"))),
+        ("最新 seq", str(counters.get("last_seq", "—"))),
+        ("已拉取 pulled", f"{int(counters.get('pulled', 0)):,}"),
+        ("已存档 stored", f"{int(counters.get('stored', 0)):,}"),
+        ("死信 dead letters", f"{int(counters.get('deadlettered', 0)):,}"),
+        ("待下载媒体 media backlog", f"{backlog:,}"),
+        ("最新消息 newest message", ago(counters.get("newest_message_ms"))),
+    ]

@@ -10,7 +10,7 @@ import streamlit as st
 
 from compliance import access
 from dashboard import _state
-from dashboard._health import health_warning
+from dashboard._health import health_warning, pipeline_status
 
 st.set_page_config(page_title="会话存档 chatarchive", page_icon=":material/inventory_2:", layout="wide")
 
@@ -60,6 +60,10 @@ def main() -> None:
         if st.button("退出 Log out", key="logout"):
             _state.do_logout()
             st.rerun()
+        status = pipeline_status(_state.base_archive())
+        if status:
+            with st.expander("采集状态 Pipeline"):
+                st.markdown("\n".join(f"- {label}: **{value}**" for label, value in status))
     warning = health_warning(_state.base_archive())
     if warning:
         st.warning(warning)

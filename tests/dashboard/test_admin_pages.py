@@ -166,3 +166,25 @@ def test_a_sample_without_targets_is_refused_with_a_message(dash_archive) -> Non
     at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
     no_traceback(at)
     assert any("choose at least one" in str(w.value) for w in at.warning)
+
+
+def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:
+    """GIVEN the pipeline's counters in the store WHEN a page opens THEN the sidebar's status panel
+    shows pulled, stored and dead-lettered counts and the last seq."""
+    arch = dash_archive.archive()
+    try:
+        before = arch.store.get_record("meta", "counters")
+        arch.store.put_record("meta", "counters", {"last_pull_ms": int(time.time() * 1000) - 5 * 60_000,
+                                                   "last_seq": 4321, "pulled": 1234, "stored": 1200,
+                                                   "deadlettered": 34, "newest_message_ms": int(time.time() * 1000)})
+        at = login("boss")
+        no_traceback(at)
+        panel = " ".join(str(m.value) for m in at.sidebar.markdown)
+        for expected in ("4321", "1,234", "1,200", "**34**", "5 分钟前"):
+            assert expected in panel, (expected, panel)
+    finally:
+        if before is None:
+            arch.store.delete_record("meta", "counters")
+        else:
+            arch.store.put_record("meta", "counters", before)
+        arch.close()
