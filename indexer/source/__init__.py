@@ -24,7 +24,9 @@ def open_source(spec: str, settings: "Settings | None" = None) -> Source:
 
         return SimulatorSource(target)
     if kind == "sdk" and target:
-        from indexer.source.sdk import SdkSource
+        from indexer.source.sdk import RetryPolicy, SdkSource
 
-        return SdkSource.from_settings(target, settings)
+        # One retry layer: the pipeline backs off on GetChatData and the media fetcher retries
+        # each chunk, so the binding itself makes a single attempt per call.
+        return SdkSource.from_settings(target, settings, retry=RetryPolicy(attempts=1))
     raise BadInput(f"unknown source {spec!r}: use sim:DIR or sdk:PATH_TO_SO")
