@@ -684,16 +684,20 @@ def stub_env_seqs(out: Path) -> list[int]:
     return [struct.unpack_from("<QQ", raw, i)[0] for i in range(0, len(raw), 16)]
 
 
+@pytest.mark.parametrize("fail_every", [0, 2], ids=["healthy", "every-2nd-call-fails-10001"])
 def test_chatarchive_pull_through_the_vendor_sdk_binding(stub_so: Path, stub_env: dict[str, Any],
-                                                         tmp_path: Path) -> None:
+                                                         tmp_path: Path, fail_every: int) -> None:
     """GIVEN the archive's two private keys registered with `chatarchive keys add` and the
-    credentials in the environment
+    credentials in the environment (and, in one case, an SDK whose every 2nd network call fails
+    with 10001, read in batches of 7 so the pull makes many calls)
     WHEN `chatarchive pull --source sdk:PATH --once` runs (the product's own command line)
     THEN every record is pulled, decrypted and stored, none dead-lettered, up to the last seq."""
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if k not in STUB_ENV_VARS and not k.startswith("CHATARCHIVE_")}
     env.update(WWF_STUB_DIR=str(stub_env["dir"]), CHATARCHIVE_CORPID=CORPID, CHATARCHIVE_SECRET=SECRET,
                CHATARCHIVE_MEDIA="false")
+    if fail_every:
+        env.update(WWF_STUB_FAIL_EVERY=str(fail_every), CHATARCHIVE_BATCH_SIZE="7")
     cli = [sys.executable, "-c", "from chatarchive.cli import main; main()", "--data", str(data), "--json"]
     for version in (1, 2):
         pem = stub_env["dir"] / "keys" / f"v{version}.pem"
@@ -708,3 +712,5 @@ def test_chatarchive_pull_through_the_vendor_sdk_binding(stub_so: Path, stub_env
     assert (result["pulled"], result["stored"], result["deadletter"]) == (n, n, 0)
     assert result["last_seq"] == stub_env["records"][-1]["seq"]
     assert SECRET not in pulled.stderr
+    if fail_every:  # the failures really happened and the pipeline's backoff absorbed them
+        assert "10001" in pulled.stderr and "retrying" in pulled.stderr
