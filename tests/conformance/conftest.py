@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pytest
 
+from chatarchive.models import Batch, Message
 from store.base import Store
 
 ES_URL = os.environ.get("ES_URL", "")
@@ -45,15 +47,25 @@ BACKENDS = [
 ]
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = make_store(request.param, tmp_path)
+@contextmanager
+def opened_store(backend: str, path: Path, messages: Sequence[Message] = ()) -> Iterator[Store]:
+    """An initialised store of ``backend`` (holding ``messages``), dropped and closed afterwards."""
+    s = make_store(backend, path)
     s.init()
     assert isinstance(s, Store)
+    if messages:
+        s.write_batch(Batch(messages=list(messages), checkpoint=len(messages)))
+        s.refresh()
     try:
         yield s
     finally:
         drop = getattr(s, "drop_all", None)  # Elasticsearch: delete the test indices
-        if request.param == "elasticsearch" and drop is not None:
+        if backend == "elasticsearch" and drop is not None:
             drop()
         s.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with opened_store(request.param, tmp_path) as s:
+        yield s

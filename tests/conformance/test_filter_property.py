@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatarchive.models import ALL, Batch, Message, MessageFilter, SearchRequest
+from chatarchive.models import ALL, Message, MessageFilter, SearchRequest
 from store.base import Store
-from tests.conformance.conftest import BACKENDS, make_store
+from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, EMPLOYEES, Factory
 
 DAY = 86_400_000
@@ -50,17 +50,8 @@ CORPUS = build_corpus()
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def corpus_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    s = make_store(request.param, Path(tmp_path_factory.mktemp("filters")))
-    s.init()
-    s.write_batch(Batch(messages=CORPUS, checkpoint=len(CORPUS)))
-    s.refresh()
-    try:
+    with opened_store(request.param, Path(tmp_path_factory.mktemp("filters")), CORPUS) as s:
         yield s
-    finally:
-        drop = getattr(s, "drop_all", None)
-        if request.param == "elasticsearch" and drop is not None:
-            drop()
-        s.close()
 
 
 def matches(m: Message, f: MessageFilter) -> bool:

@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 from analyzers.chinese import get_analyzer, query_words
 from analyzers.textfold import fold
-from chatarchive.models import ALL, Batch, Message, SearchRequest
+from chatarchive.models import ALL, Message, SearchRequest
 from store.base import Store
 from store.query import And, Node, Not, Or, Phrase, Word, parse_query
-from tests.conformance.conftest import BACKENDS, make_store
+from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import Factory
 
 SPECIAL_TEXTS = [
@@ -66,17 +66,8 @@ ALPHABET = sorted({ch for t in FOLDED.values() for ch in t if ch != '"'}) + list
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def corpus_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    s = make_store(request.param, Path(tmp_path_factory.mktemp("phrase")))
-    s.init()
-    s.write_batch(Batch(messages=CORPUS, checkpoint=len(CORPUS)))
-    s.refresh()
-    try:
+    with opened_store(request.param, Path(tmp_path_factory.mktemp("phrase")), CORPUS) as s:
         yield s
-    finally:
-        drop = getattr(s, "drop_all", None)
-        if request.param == "elasticsearch" and drop is not None:
-            drop()
-        s.close()
 
 
 def widen(text: str, rng: random.Random) -> str:
