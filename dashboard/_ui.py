@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from chatarchive.models import Message
+from store.highlight import mark_ranges
 
 CHAT_KIND_LABELS = {"external": "外部客户", "internal": "内部沟通", "group": "群聊"}
 STATUS_LABELS = {"unreviewed": "待审核", "confirmed": "确认违规", "false_positive": "误报", "escalated": "已上报"}
@@ -90,24 +91,8 @@ def safe_highlight(highlight: str) -> str:
 
 
 def mark_spans(text: str, spans: Iterable[Iterable[int]]) -> str:
-    """``text`` escaped, with ``<mark>`` around the ``[start, end)`` character spans
-    (violations' matched terms); overlapping spans are merged."""
-    merged: list[list[int]] = []
-    for start, end in sorted((int(s), int(e)) for s, e in spans):
-        start, end = max(0, start), min(len(text), end)
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, pos = [], 0
-    for start, end in merged:
-        out.append(esc(text[pos:start]))
-        out.append(f"<mark>{esc(text[start:end])}</mark>")
-        pos = end
-    out.append(esc(text[pos:]))
-    return "".join(out)
+    """``text`` escaped, with ``<mark>`` around the violations' matched spans (merged)."""
+    return mark_ranges(text, spans)
 
 
 def message_body(message: Message) -> str:

@@ -10,6 +10,7 @@ the analyzer's spans of the word's tokens in sequence.
 from __future__ import annotations
 
 import html
+from typing import Iterable
 
 from analyzers.chinese import get_analyzer, query_words
 from analyzers.textfold import fold
@@ -68,6 +69,19 @@ def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def mark_ranges(text: str, ranges: Iterable[Iterable[int]]) -> str:
+    """``text`` HTML-escaped with <mark>…</mark> around the ``[start, end)`` character ranges
+    (e.g. a violation's spans); overlapping or touching ranges are merged, out-of-text ones cut."""
+    clamped = [(max(0, int(s)), min(len(text), int(e))) for s, e in ranges]
+    out, pos = [], 0
+    for start, end in merge([(s, e) for s, e in clamped if s < e]):
+        out.append(html.escape(text[pos:start]))
+        out.append("<mark>" + html.escape(text[start:end]) + "</mark>")
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
 
 
 def highlight(text: str, terms: list[Node], max_chars: int = 240) -> str:

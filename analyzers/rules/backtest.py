@@ -8,7 +8,6 @@ what the live rule will do.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from collections import Counter
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
 from chatarchive.models import Message, MessageFilter, Scope, Violation
+from store.highlight import mark_ranges
 
 logger = logging.getLogger(__name__)
 
@@ -38,23 +38,6 @@ def _hits(
     for m in _messages(store, scope, time_from, time_to):
         for v in engine.match(m):
             yield m, v
-
-
-def mark(text: str, spans: list[list[int]]) -> str:
-    """HTML-escaped text with <mark>…</mark> around the spans (merged where they overlap)."""
-    merged: list[list[int]] = []
-    for s, e in sorted(spans):
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    out, pos = [], 0
-    for s, e in merged:
-        out.append(html.escape(text[pos:s]))
-        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
-        pos = e
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
 
 
 def backtest(
@@ -77,7 +60,7 @@ def backtest(
         total += 1
         by_day[datetime.fromtimestamp(v.time_ms / 1000, tz).strftime("%Y-%m-%d")] += 1
         if len(samples) < sample:
-            samples.append({"msgid": v.msgid, "time": v.time_ms, "text": mark(m.text, v.spans), "terms": v.terms})
+            samples.append({"msgid": v.msgid, "time": v.time_ms, "text": mark_ranges(m.text, v.spans), "terms": v.terms})
     return {"total": total, "by_day": dict(sorted(by_day.items())), "sample": samples}
 
 
@@ -107,7 +90,7 @@ def diff_versions(
         counts[key] += 1
         target = gained if key == "gained" else lost
         if len(target) < limit:
-            target.append({"msgid": m.msgid, "time": m.time_ms, "text": mark(m.text, v.spans), "terms": v.terms})
+            target.append({"msgid": m.msgid, "time": m.time_ms, "text": mark_ranges(m.text, v.spans), "terms": v.terms})
     return {"gained": gained, "lost": lost, "gained_total": counts["gained"], "lost_total": counts["lost"]}
 
 
