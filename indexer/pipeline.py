@@ -16,7 +16,7 @@ import logging
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from analyzers.chinese import get_analyzer
@@ -24,6 +24,8 @@ from analyzers.insights.sentiment import annotate as annotate_sentiment
 from chatarchive.archive import Archive
 from chatarchive.errors import ChatArchiveError, DecryptError, SourceError
 from chatarchive.models import Batch, DeadLetter, Message
+from compliance.consent import apply_consent_policy, record_consent_events
+from compliance.integrity import update_digests
 from indexer import health
 from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
@@ -48,13 +50,18 @@ class PullResult:
     last_seq: int = 0
     seconds: float = 0.0
     batches: int = 0
-    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: "PullResult") -> None:
+        """Adds another run's counts; ``last_seq`` becomes the other's."""
+        for name in ("pulled", "stored", "deadletter", "violations", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.seconds += other.seconds
+        self.last_seq = other.last_seq
 
     def to_contract(self) -> dict[str, Any]:
         d = asdict(self)
         d["seconds"] = round(self.seconds, 3)
         d.pop("batches")
-        d.pop("errors")
         return d
 
 
@@ -217,8 +224,6 @@ class Pipeline:
 
     def write(self, messages: list[Message], dead: list[DeadLetter], *, checkpoint: int | None,
               resolved: list[str] | None = None) -> int:
-        from compliance.consent import apply_consent_policy, record_consent_events
-
         record_consent_events(self.store, messages)
         messages = apply_consent_policy(self.store, self.settings, messages)
         violations = self.analyze_and_match(messages)
@@ -235,7 +240,7 @@ class Pipeline:
             self.store.write_batch(batch)
         return len(violations)
 
-    def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError] | None,
+    def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError],
                        seq_before: int) -> PullResult:
         """Normalizes, analyzes, matches and stores one pulled batch with its checkpoint."""
         started = time.monotonic()
@@ -246,18 +251,6 @@ class Pipeline:
         result.seconds = time.monotonic() - started
         health.batch_done(self.store, records, messages, dead, seq_before=seq_before)
         return result
-
-    def step(self) -> PullResult:
-        """Pulls and stores one batch. ``pulled == 0`` means the archive is caught up."""
-        if self.source is None:
-            raise ChatArchiveError("this pipeline has no source to pull from")
-        seq = self.store.checkpoint()
-        with self._timed("source"):
-            records = self._get_chat_data(seq)
-        if not records:
-            health.pull_succeeded(self.store, seq, 0)
-            return PullResult(last_seq=seq)
-        return self._store_records(records, None, seq)
 
     def run(self, *, limit: int | None = None, progress: Callable[[PullResult], None] | None = None) -> PullResult:
         """Pulls until caught up (or ``limit`` records were pulled).
@@ -287,9 +280,8 @@ class Pipeline:
             with self._timed("decrypt_wait"):
                 plaintexts = [f.result() for f in pending]
             step = self._store_records(records, plaintexts, seq)
-            for name in ("pulled", "stored", "deadletter", "violations", "batches"):
-                setattr(total, name, getattr(total, name) + getattr(step, name))
-            total.last_seq = seq = step.last_seq
+            total.add(step)
+            seq = step.last_seq
             if progress is not None:
                 progress(step)
             if pull_error is not None:
@@ -299,8 +291,6 @@ class Pipeline:
         self.store.refresh()
         health.pull_succeeded(self.store, total.last_seq, total.pulled)
         try:
-            from compliance.integrity import update_digests
-
             update_digests(self.store)
         except ChatArchiveError as e:  # the digest is evidence, not a reason to stop ingesting
             logger.error("daily digest update failed: %s", e)

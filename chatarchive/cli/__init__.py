@@ -71,9 +71,6 @@ class ArchiveGroup(click.Group):
             if obj is not None and obj._archive is not None:
                 obj._archive.close()
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # usage errors are exit 2 already (click)
-        return super().main(*args, **kwargs)
-
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data", type=click.Path(file_okay=False), default=None, help="Embedded store directory (env CHATARCHIVE_DATA).")

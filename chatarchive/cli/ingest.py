@@ -56,9 +56,7 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
             bar = _progress_bar(source, archive.store.checkpoint())
             with bar:
                 result = pipeline.run(limit=limit, progress=lambda step: bar.update(step.pulled))
-            for name in ("pulled", "stored", "deadletter", "violations"):
-                setattr(total, name, getattr(total, name) + getattr(result, name))
-            total.last_seq, total.seconds = result.last_seq, total.seconds + result.seconds
+            total.add(result)
             if once or (limit is not None and total.pulled >= limit):
                 break
             time.sleep(archive.settings.pull_interval)
