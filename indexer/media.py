@@ -13,13 +13,13 @@ import hashlib
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from chatarchive.errors import SourceError
 
 if TYPE_CHECKING:
     from chatarchive.models import Message
-    from indexer.source.base import Source
+    from indexer.source.base import MediaChunk, Source
     from store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,41 @@ def media_queue_records(messages: list["Message"]) -> list[tuple[str, str, dict[
     return list(records.values())
 
 
+def iter_media(source: "Source", sdkfileid: str, *,
+               get_chunk: "Callable[[str, str], MediaChunk] | None" = None) -> Iterator[bytes]:
+    """Chunk loop over any source's ``get_media_data`` (protocol doc §6): the first call with
+    indexbuf "", then each time the previous ``outindexbuf``, until ``is_finish``.
+    ``get_chunk`` replaces the source's call (e.g. with per-chunk retries)."""
+    get = get_chunk or source.get_media_data
+    indexbuf = ""
+    while True:
+        chunk = get(sdkfileid, indexbuf)
+        yield chunk.data
+        if chunk.is_finish:
+            return
+        if not chunk.outindexbuf or chunk.outindexbuf == indexbuf:
+            raise SourceError(
+                f"GetMediaData for {sdkfileid[:16]}…: not finished but no new index returned", 10003, retryable=True
+            )
+        indexbuf = chunk.outindexbuf
+
+
+def verify_media(data: bytes, sdkfileid: str, *, md5sum: str = "", size: int | None = None) -> None:
+    """SourceError 10002 (retryable: WeCom's md5 is sometimes wrong on a first download) when the
+    bytes do not have the declared size or md5."""
+    if size is not None and len(data) != size:
+        raise SourceError(f"media {sdkfileid[:16]}…: got {len(data)} bytes, expected {size}", 10002, retryable=True)
+    if md5sum and hashlib.md5(data).hexdigest() != md5sum.lower():
+        raise SourceError(f"media {sdkfileid[:16]}…: md5 mismatch (expected {md5sum})", 10002, retryable=True)
+
+
+def fetch_media(source: "Source", sdkfileid: str, *, md5sum: str = "", size: int | None = None) -> bytes:
+    """Reassembles a media file and verifies its size and md5."""
+    data = b"".join(iter_media(source, sdkfileid))
+    verify_media(data, sdkfileid, md5sum=md5sum, size=size)
+    return data
+
+
 class MediaFetcher:
     def __init__(self, store: "Store", source: "Source", media_dir: Path, *,
                  sleep: Callable[[float], None] = time.sleep, retry_delay: float = 0.5) -> None:
@@ -65,27 +100,14 @@ class MediaFetcher:
         raise AssertionError("unreachable")
 
     def download(self, sdkfileid: str) -> bytes:
-        parts: list[bytes] = []
-        indexbuf = ""
-        while True:
-            chunk = self._chunk(sdkfileid, indexbuf)
-            parts.append(chunk.data)
-            if chunk.is_finish:
-                return b"".join(parts)
-            indexbuf = chunk.outindexbuf
+        return b"".join(iter_media(self.source, sdkfileid, get_chunk=self._chunk))
 
     def fetch_one(self, mid: str, item: dict[str, Any]) -> dict[str, Any]:
         item = dict(item)
         item["attempts"] = int(item.get("attempts", 0)) + 1
         try:
             data = self.download(item["sdkfileid"])
-            problems = []
-            if item.get("size") and len(data) != int(item["size"]):
-                problems.append(f"size {len(data)} != {item['size']}")
-            if item.get("md5sum") and hashlib.md5(data).hexdigest() != item["md5sum"]:
-                problems.append("md5sum mismatch")
-            if problems:
-                raise SourceError("; ".join(problems), retryable=True)
+            verify_media(data, item["sdkfileid"], md5sum=item.get("md5sum") or "", size=int(item.get("size") or 0) or None)
             digest = hashlib.sha256(data).hexdigest()
             path = self.media_dir / digest[:2] / f"{digest}.{item.get('ext') or 'bin'}"
             if not path.exists():

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from chatarchive.errors import BadInput, DecryptError, SourceError
+from indexer.media import fetch_media, iter_media
 from indexer.source.base import SDK_ERRORS, SERVER_ERRORS, EncryptedRecord, MediaChunk
 
 log = logging.getLogger(__name__)
@@ -359,33 +360,6 @@ def parse_chat_data(text: bytes) -> list[EncryptedRecord]:
         return [EncryptedRecord.from_dict(item) for item in items]
     except (KeyError, TypeError, ValueError) as e:
         raise SourceError(f"GetChatData returned a malformed chatdata item ({e!r})", 10002, retryable=True) from e
-
-
-def iter_media(source: Any, sdkfileid: str) -> Iterator[bytes]:
-    """Chunk loop over any Source's ``get_media_data`` (protocol doc §6)."""
-    indexbuf = ""
-    while True:
-        chunk: MediaChunk = source.get_media_data(sdkfileid, indexbuf)
-        yield chunk.data
-        if chunk.is_finish:
-            return
-        if not chunk.outindexbuf or chunk.outindexbuf == indexbuf:
-            raise SourceError(
-                f"GetMediaData for {sdkfileid[:16]}…: not finished but no new index returned", 10003, retryable=True
-            )
-        indexbuf = chunk.outindexbuf
-
-
-def fetch_media(source: Any, sdkfileid: str, *, md5sum: str = "", size: int | None = None) -> bytes:
-    """Reassembles a media file and verifies size and md5 (SourceError 10002 on mismatch)."""
-    import hashlib
-
-    data = b"".join(iter_media(source, sdkfileid))
-    if size is not None and len(data) != size:
-        raise SourceError(f"media {sdkfileid[:16]}…: got {len(data)} bytes, expected {size}", 10002, retryable=True)
-    if md5sum and hashlib.md5(data).hexdigest() != md5sum.lower():
-        raise SourceError(f"media {sdkfileid[:16]}…: md5 mismatch (expected {md5sum})", 10002, retryable=True)
-    return data
 
 
 def read_secret(settings: Any) -> str:
