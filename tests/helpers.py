@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from store.embedded import EmbeddedStore
 
 from click.testing import CliRunner
 
@@ -38,3 +41,12 @@ def run_cli_process(*args: str, data: Path, env: dict[str, str] | None = None, *
     full_env = {**os.environ, **(env or {})}
     return subprocess.Popen([*CHATARCHIVE, "--json", "--data", str(data), *args], env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, **kwargs)
+
+
+def open_test_store(path: Path) -> "EmbeddedStore":
+    """A real, initialised embedded store in a tmp dir."""
+    from store.embedded import EmbeddedStore
+
+    store = EmbeddedStore(path)
+    store.init()
+    return store

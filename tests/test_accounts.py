@@ -15,7 +15,7 @@ from compliance import accounts as acc
 from compliance import audit
 from compliance.access import PERMISSIONS, ROLES, require, scope_for
 from indexer.directory import Directory
-from store.embedded import EmbeddedStore
+from tests.helpers import open_test_store
 
 NOW = 1_763_600_000_000
 MIN = 60_000
@@ -25,13 +25,6 @@ ORG = Directory(
     departments=[{"id": 1, "name": "总部", "parentid": 0}, {"id": 2, "name": "财富管理部", "parentid": 1}],
     employees=[{"userid": "zhangwei", "name": "张伟", "departments": [2]}],
 )
-
-
-def open_test_store(path: Path) -> EmbeddedStore:
-    """A real, initialised embedded store in a tmp dir."""
-    store = EmbeddedStore(path)
-    store.init()
-    return store
 
 
 @pytest.fixture

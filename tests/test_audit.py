@@ -12,16 +12,9 @@ import pytest
 from chatarchive.errors import BadInput
 from chatarchive.models import Batch, Message
 from compliance import audit, integrity
-from store.embedded import EmbeddedStore
+from tests.helpers import open_test_store
 
 T0 = 1_763_600_000_000  # 2025-11-20 ~09:33 Asia/Shanghai
-
-
-def open_test_store(path: Path) -> EmbeddedStore:
-    """A real, initialised embedded store in a tmp dir."""
-    store = EmbeddedStore(path)
-    store.init()
-    return store
 
 
 @pytest.fixture

@@ -13,18 +13,11 @@ from chatarchive.models import Message
 from chatarchive.settings import Settings
 from compliance import consent
 from compliance.masking import MASK
-from store.embedded import EmbeddedStore
+from tests.helpers import open_test_store
 
 T0 = 1_763_600_000_000
 ALICE = "wmALICE00000000000000000000000001"
 BOB = "wmBOB0000000000000000000000000002"
-
-
-def open_test_store(path: Path) -> EmbeddedStore:
-    """A real, initialised embedded store in a tmp dir."""
-    store = EmbeddedStore(path)
-    store.init()
-    return store
 
 
 def _event(kind: str, external: str, employee: str, time_ms: int, msgid: str) -> Message:

@@ -14,7 +14,7 @@ from chatarchive.settings import Settings
 from compliance import audit, integrity, retention
 from compliance.masking import MASK, mask_raw, mask_text
 from indexer.directory import Directory
-from store.embedded import EmbeddedStore
+from tests.helpers import open_test_store
 
 DAY = 86_400_000
 NOW = 1_763_600_000_000
@@ -25,13 +25,6 @@ ORG = Directory(
                {"userid": "lina", "name": "李娜", "departments": [1]}],
     externals=[{"id": CUSTOMER, "name": "王小明"}],
 )
-
-
-def open_test_store(path: Path) -> EmbeddedStore:
-    """A real, initialised embedded store in a tmp dir."""
-    store = EmbeddedStore(path)
-    store.init()
-    return store
 
 
 def _message(msgid: str, age_days: float, *, sender: str = "zhangwei", to: str = "lina", msgtype: str = "text",

@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
 
@@ -27,8 +28,6 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
     if not (archive_dir / "sim.json").exists():
         from indexer.source.simulator import simulate
 
-        from tqdm import tqdm
-
         with tqdm(total=messages, unit="msg", desc="simulate", dynamic_ncols=True) as bar:
             simulate(archive_dir, messages, seed=seed, days=21, fault_rate=0.002, end=dt.date.today(),
                      progress=lambda n: bar.update(n - bar.n))
@@ -39,8 +38,6 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
     source = open_source(f"sim:{archive_dir}", archive.settings)
     pipeline = Pipeline(archive, source)
     try:
-        from tqdm import tqdm
-
         with tqdm(unit="msg", desc="pull", dynamic_ncols=True) as bar:
             result = pipeline.run(progress=lambda step: bar.update(step.pulled))
         media = MediaFetcher(store, source, archive.settings.data_dir / "media").fetch_pending(limit=300, deadline_s=60)
