@@ -2,9 +2,9 @@
 
 Both backends use this module instead of their engine's snippet generator, so a hit
 looks the same on either, and what is marked is exactly what the query matched:
-a phrase marks every occurrence of the folded phrase in the folded text (the fold is
-character-for-character, so folded offsets are original offsets), a bare word marks
-the analyzer's spans of the word's tokens in sequence.
+a phrase or a bare word marks every occurrence of it folded in the folded text (the fold
+is character-for-character, so folded offsets are original offsets); a whole word
+(``=word``) marks the analyzer's spans of the word's tokens in sequence.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def matched_ranges(text: str, terms: list[Node]) -> list[tuple[int, int]]:
     spans: list[tuple[str, int, int]] | None = None
     ranges: list[tuple[int, int]] = []
     for term in terms:
-        if isinstance(term, Phrase):
+        if isinstance(term, Phrase) or (isinstance(term, Word) and not term.whole):
             ranges.extend(phrase_ranges(folded, term.text))
         elif isinstance(term, Word):
             tokens = query_words(term.text)

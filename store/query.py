@@ -5,12 +5,16 @@ to an engine.
     or_expr := and_expr ("OR" and_expr)*
     and_expr:= unary (["AND"] unary)*          words are ANDed
     unary   := ("-" | "NOT") unary | atom
-    atom    := PHRASE | WORD | "(" or_expr ")"
+    atom    := PHRASE | WORD | "=" WORD | "(" or_expr ")"
 
 A PHRASE is ``"..."`` (or Chinese quotes “...”): it matches every message whose text
-contains it exactly, after width and case folding. A WORD matches jieba words (it is
-segmented like message text; a word jieba splits into several must match them in
-sequence). Both backends translate the same AST; highlights use ``positive_terms``.
+contains it exactly, after width and case folding. A bare WORD matches exactly the same
+messages as the same word quoted (auditors type 回扣, not "回扣", and expect 私下转账 to
+be found by 转账); messages where jieba segments it as a whole word rank higher. A WORD
+prefixed with ``=`` (``=回扣``) is the whole-word operator: it matches only where the
+analyzer's words contain it (a word jieba splits into several must match them in
+sequence), for the rare search where 验证 must not find 验证码. Both backends translate
+the same AST; highlights use ``positive_terms``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ class Phrase:
 
 @dataclass(frozen=True)
 class Word:
+    """A bare word: substring semantics like a phrase; ``whole``: the ``=word`` operator."""
+
     text: str
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ class _Parser:
         if kind == "phrase":
             return Phrase(value)
         if kind == "word":
-            return Word(value)
+            return _word(value, self.query, position)
         if kind == "lparen":
             if self.peek() is not None and self.peek()[0] == "rparen":
                 raise QueryError("empty parentheses", self.query, position)
@@ -184,6 +191,19 @@ class _Parser:
         if kind == "rparen":
             raise QueryError("unmatched closing parenthesis", self.query, position)
         raise QueryError(f"{value!r} cannot start a term", self.query, position)
+
+
+WHOLE_WORD = "="
+
+
+def _word(value: str, query: str, position: int) -> Word:
+    """A bare word, or ``=word`` (whole words only)."""
+    if not value.startswith(WHOLE_WORD) or value == WHOLE_WORD:
+        return Word(value)
+    word = value[len(WHOLE_WORD) :]
+    if word.startswith(WHOLE_WORD):
+        raise QueryError(f"write the whole-word operator once: ={word.lstrip(WHOLE_WORD)}", query, position)
+    return Word(word, whole=True)
 
 
 def _only_negative(node: Node) -> bool:

@@ -107,6 +107,7 @@ CASES: list[Case] = [
     Case("search_or_not_parens", SEARCH, lambda: search('(回扣 OR 保证收益) -"不保本"', sort="relevance")),
     Case("search_only_negative", SEARCH, lambda: search("NOT 回扣")),
     Case("search_punctuation_word", SEARCH, lambda: search("，")),
+    Case("search_whole_words", SEARCH, lambda: search("=保证收益 =回扣 保证收益", sort="relevance")),
     Case(
         "search_all_filters",
         SEARCH,

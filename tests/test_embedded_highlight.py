@@ -50,14 +50,17 @@ def test_phrase_highlight_marks_exactly_every_occurrence(text: str, needles: lis
 @pytest.mark.parametrize(
     "text, terms, marks",
     [
-        ("我们需要验证一下", [Word("验证")], ["验证"]),
-        ("验证码是8848", [Word("验证")], []),  # jieba keeps 验证码 whole: the word 验证 is not in it
+        ("我们需要验证一下", [Word("验证", whole=True)], ["验证"]),
+        ("验证码是8848", [Word("验证", whole=True)], []),  # jieba keeps 验证码 whole: the word 验证 is not in it
+        ("验证码是8848", [Word("验证")], ["验证"]),  # a bare word marks it wherever it occurs, like the phrase
         ("验证码是8848", [Phrase("验证")], ["验证"]),
         ("请在ＷｅＣｏｍ里确认", [Word("wecom")], ["ＷｅＣｏｍ"]),
+        ("请在ＷｅＣｏｍ里确认", [Word("wecom", whole=True)], ["ＷｅＣｏｍ"]),
         ("a<b>&c", [Phrase("<b>")], ["<b>"]),
         ("没有匹配", [], []),
     ],
-    ids=["word", "word-not-inside-longer-word", "phrase-inside-word", "folded-word", "escaped", "no-terms"],
+    ids=["whole-word", "whole-word-not-inside-longer-word", "bare-word-inside-word", "phrase-inside-word",
+         "folded-word", "folded-whole-word", "escaped", "no-terms"],
 )
 def test_word_and_phrase_marks(text: str, terms: list, marks: list[str]) -> None:
     rendered = highlight(text, terms)

@@ -67,7 +67,13 @@ def search_command(
     cli: CliContext, query: str, time_from: str | None, time_to: str | None, senders: tuple[str, ...],
     chats: tuple[str, ...], msgtypes: tuple[str, ...], limit: int, offset: int, sort: str, as_account: str | None,
 ) -> None:
-    """Full-text search: "exact phrase", bare words (ANDed), OR, -word / NOT, parentheses."""
+    """Full-text search: "exact phrase", bare words (ANDed), OR, -word / NOT, parentheses.
+
+    \b
+    A bare word finds every message that contains it, exactly as the same word quoted:
+    转账 finds 私下转账. Messages where it stands as a whole word rank higher (--sort relevance).
+    =WORD is the whole-word operator: =验证 finds 验证一下 but not 验证码 (jieba's words).
+    """
     if not 0 <= limit <= MAX_LIMIT:
         raise BadInput(f"--limit must be between 0 and {MAX_LIMIT}")
     if offset < 0:

@@ -300,13 +300,27 @@ def phrase_query(folded_phrase: str) -> dict[str, Any]:
     return {"match_phrase": {"folded": {"query": folded_phrase}}}
 
 
-def word_query(words: list[str]) -> dict[str, Any]:
-    """A bare word: its jieba words in sequence in the ``words`` field."""
+def word_query(words: list[str], boost: float | None = None) -> dict[str, Any]:
+    """A whole word (``=word``): its jieba words in sequence in the ``words`` field."""
     if not words:
         return MATCH_NONE
+    extra = {"boost": boost} if boost is not None else {}
     if len(words) == 1:
-        return {"term": {"words": {"value": words[0]}}}
-    return {"match_phrase": {"words": {"query": " ".join(words)}}}
+        return {"term": {"words": {"value": words[0], **extra}}}
+    return {"match_phrase": {"words": {"query": " ".join(words), **extra}}}
+
+
+# How much a whole-word occurrence adds to a bare word's relevance over a substring one.
+WHOLE_WORD_BOOST = 2.0
+
+
+def bare_word_query(folded_word: str, words: list[str]) -> dict[str, Any]:
+    """A bare word: every message containing it (the phrase query); where jieba keeps it
+    whole, the optional ``should`` clause scores the message higher."""
+    substring = phrase_query(folded_word)
+    if not words:
+        return substring
+    return {"bool": {"must": [substring], "should": [word_query(words, WHOLE_WORD_BOOST)]}}
 
 
 def text_query(node: Node, *, fold: Any, segment: Any) -> dict[str, Any]:
@@ -318,6 +332,8 @@ def text_query(node: Node, *, fold: Any, segment: Any) -> dict[str, Any]:
         return phrase_query(fold(node.text))
     if isinstance(node, Word):
         words = list(segment(node.text))
+        if not node.whole:
+            return bare_word_query(fold(node.text), words)
         # A "word" with no jieba words (punctuation, symbols) matches as a phrase, as in the embedded store.
         return word_query(words) if words else phrase_query(fold(node.text))
     if isinstance(node, And):

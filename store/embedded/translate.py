@@ -2,9 +2,11 @@
 
 Phrase: fold(phrase) of n ≥ 2 characters is a phrase query over the ``bi`` field using
 the bigrams at offsets 0, 2, 4, … and n-2 (they cover every character, and explicit
-positions make the match exact); one character is a term on ``uni``. Word: the analyzer's
-words of the query word; one → a term on ``words``, several → a phrase over ``words``,
-none (punctuation) → a phrase.
+positions make the match exact); one character is a term on ``uni``. A bare word: the
+same phrase query (substring semantics), plus an optional boosted clause on ``words`` so
+that messages where the analyzer keeps it whole rank higher. ``=word`` (whole words
+only): the analyzer's words of the query word; one → a term on ``words``, several → a
+phrase over ``words``, none (punctuation) → a phrase.
 """
 
 from __future__ import annotations
@@ -44,13 +46,26 @@ def word_query(schema: tantivy.Schema, text: str) -> tantivy.Query:
     return Query.phrase_query(schema, "words", list(tokens))
 
 
+# How much a whole-word occurrence adds to a bare word's relevance over a substring one.
+WHOLE_WORD_BOOST = 2.0
+
+
+def bare_word_query(schema: tantivy.Schema, text: str) -> tantivy.Query:
+    """Every message containing ``text`` (as the phrase would); whole-word hits score higher."""
+    substring = phrase_query(schema, text)
+    if not query_words(text):
+        return substring
+    boost = Query.boost_query(word_query(schema, text), WHOLE_WORD_BOOST)
+    return Query.boolean_query([(Occur.Must, substring), (Occur.Should, boost)])
+
+
 def translate(schema: tantivy.Schema, node: Node) -> tantivy.Query:
     if isinstance(node, MatchAll):
         return Query.all_query()
     if isinstance(node, Phrase):
         return phrase_query(schema, node.text)
     if isinstance(node, Word):
-        return word_query(schema, node.text)
+        return word_query(schema, node.text) if node.whole else bare_word_query(schema, node.text)
     if isinstance(node, Not):
         return Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, translate(schema, node.child))])
     if isinstance(node, And):

@@ -7,8 +7,9 @@ stored once per backend. Then:
 - a quoted phrase (a substring of 1-8 characters of a corpus text, possibly re-cased or
   widened, or a string from outside the corpus) returns EXACTLY the messages whose
   fold(text) contains fold(phrase);
-- a random boolean query of phrases and bare words (AND, OR, NOT, parentheses) returns
-  exactly what a brute-force evaluator of the same AST returns.
+- a bare word returns exactly what the same word quoted returns (the brute-force scan);
+- a random boolean query of phrases, bare words and whole words (``=word``) with AND, OR,
+  NOT and parentheses returns exactly what a brute-force evaluator of the same AST returns.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def brute(node: Node) -> set[str]:
     everything = {m.msgid for m in CORPUS}
     if isinstance(node, Phrase):
         return brute_phrase(node.text)
+    if isinstance(node, Word) and not node.whole:
+        return brute_phrase(node.text)  # a bare word matches wherever it occurs
     if isinstance(node, Word):
         tokens = query_words(node.text)
         if not tokens:
@@ -151,6 +154,25 @@ def test_phrase_returns_exactly_the_texts_containing_it(corpus_store: Store, phr
 
 
 @st.composite
+def bare_words(draw: st.DrawFn) -> str:
+    """What auditors type: a piece of a corpus text (or a vocabulary word) without quotes or spaces."""
+    if draw(st.booleans()):
+        return draw(st.sampled_from(VOCABULARY))
+    text = draw(phrases())
+    text = "".join(ch for ch in text if not ch.isspace() and ch not in "()（）“”「」")
+    return text.lstrip("-=") or "的"
+
+
+@PROPERTY
+@given(word=bare_words())
+def test_bare_word_returns_exactly_the_texts_containing_it(corpus_store: Store, word: str) -> None:
+    """GIVEN the corpus WHEN a bare word is searched THEN the hits are exactly the texts containing it (brute force)."""
+    if word in ("OR", "AND", "NOT", "|"):
+        return  # operators, not words
+    assert search_ids(corpus_store, word) == brute_phrase(word)
+
+
+@st.composite
 def atoms(draw: st.DrawFn) -> tuple[str, Node]:
     if draw(st.booleans()):
         phrase = draw(phrases())
@@ -158,6 +180,8 @@ def atoms(draw: st.DrawFn) -> tuple[str, Node]:
             phrase = "的"
         return f'"{phrase}"', Phrase(phrase)
     word = draw(st.sampled_from(VOCABULARY))
+    if draw(st.booleans()):
+        return "=" + word, Word(word, whole=True)
     return word, Word(word)
 
 

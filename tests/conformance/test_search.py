@@ -76,6 +76,11 @@ def test_phrase_matches_exactly_the_texts_containing_it(loaded: Store, query: st
     [
         ("验证", {"verify"}),
         ("回扣", {"kickback", "html"}),
+        ("证一", {"verify"}),  # a bare word matches wherever it occurs, like the phrase: across jieba words
+        ("议室", {"meeting"}),  # inside the word 会议室
+        ("=验证", {"verify"}),  # the whole-word operator
+        ("=议室", set()),  # jieba keeps 会议室 whole: the whole word 议室 is not in it
+        ("=客户 身份", {"verify"}),
         ("客户 身份", {"verify"}),  # words are ANDed
         ("回扣 OR 开会", {"kickback", "html", "meeting"}),
         ("回扣 -别人", {"html"}),
@@ -87,8 +92,10 @@ def test_phrase_matches_exactly_the_texts_containing_it(loaded: Store, query: st
         ("ｒｅｐｏｒｔ", {"english"}),
         ("？？？", {"punct"}),  # punctuation only: searched as a phrase
         ('验证 "客户的"', {"verify"}),
-        ("好的", {"fine", "punct"}),  # jieba splits it into 好 + 的: both words, in sequence
+        ("好的", {"fine", "punct"}),
+        ("=好的", {"fine", "punct"}),  # jieba splits it into 好 + 的: both words, in sequence
         ("的好", {"reversed"}),
+        ("=的好", {"reversed"}),
         ("", set(TEXTS)),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
@@ -98,7 +105,7 @@ def test_words_and_boolean_operators(loaded: Store, query: str, expected: set[st
     assert ids(loaded, query) == expected
 
 
-@pytest.mark.parametrize("query", ['"未闭合', "a OR", "(回扣", "回扣)", "NOT", '""'], ids=str)
+@pytest.mark.parametrize("query", ['"未闭合', "a OR", "(回扣", "回扣)", "NOT", '""', "==回扣"], ids=str)
 def test_bad_query_raises_query_error(loaded: Store, query: str) -> None:
     """GIVEN a malformed query WHEN searched THEN QueryError (a BadInput) explains it."""
     with pytest.raises(QueryError):
@@ -128,6 +135,20 @@ def test_highlight_marks_exactly_the_matched_characters(loaded: Store, query: st
     assert html.unescape(re.sub(r"</?mark>", "", hits[msgid].highlight)) == TEXTS[msgid]
     if msgid == "html":
         assert "&lt;b&gt;" in hits[msgid].highlight
+
+
+def test_bare_word_ranks_whole_word_occurrences_first(store: Store) -> None:
+    """GIVEN 验证 as a jieba word in one message and inside 验证码 in others
+    WHEN the bare word is searched by relevance THEN all three match and the whole-word one ranks first."""
+    f = Factory()
+    texts = {"inside-1": "验证码是8848，不要告诉别人", "whole": "我们需要验证一下这个客户的身份", "inside-2": "请把验证码发给我"}
+    messages = [f.message(text, msgid=key, seq=i + 1) for i, (key, text) in enumerate(texts.items())]
+    store.write_batch(Batch(messages=messages, checkpoint=len(messages)))
+    store.refresh()
+    result = store.search(SearchRequest(query="验证", sort="relevance", limit=10), scope=ALL)
+    assert {h.msgid for h in result.hits} == set(texts)
+    assert result.hits[0].msgid == "whole"
+    assert [marked(h.highlight) for h in result.hits] == [["验证"]] * 3
 
 
 def test_search_reports_took_ms_and_contract_hits(loaded: Store) -> None:
