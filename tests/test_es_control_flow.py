@@ -435,14 +435,12 @@ def spec_target(method: str, path: str) -> tuple[str, ...] | None:
     return None
 
 
-def test_every_request_the_backend_sends_is_valid_for_the_api_specification() -> None:
-    """GIVEN the backend driven through init, ingestion, reads, reviews, records and deletion
-    WHEN each recorded request body is validated THEN all are valid for their endpoint."""
-    from tests.test_es_spec import kind_of_index, mapping_errors, validation_errors
-
-    hit = {"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}
+def drive_everything() -> ScriptedTransport:
+    """The backend driven through init, ingestion, reads, reviews, records, deletion and
+    percolation; the transport holds every request it sent."""
     from tests.es_cases import violation
 
+    hit = {"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}
     t = ScriptedTransport(
         {
             ("POST", f"/{P}-messages/_search"): {"hits": {"total": {"value": 1}, "hits": [hit]}, "aggregations": {}},
@@ -470,6 +468,15 @@ def test_every_request_the_backend_sends_is_valid_for_the_api_specification() ->
     store.update_messages([message(1)])
     store.delete_messages(["m1"])
     store.percolate([message(1)])
+    return t
+
+
+def test_every_request_the_backend_sends_is_valid_for_the_api_specification() -> None:
+    """GIVEN the backend driven through init, ingestion, reads, reviews, records and deletion
+    WHEN each recorded request body is validated THEN all are valid for their endpoint."""
+    from tests.test_es_spec import kind_of_index, mapping_errors, validation_errors
+
+    t = drive_everything()
     problems: list[str] = []
     unmatched: list[str] = []
     for call in t.calls:
