@@ -145,8 +145,12 @@ class Store(Protocol):
         ``time_asc`` or ``time_desc`` (ties broken by seq)."""
         ...
 
-    def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
-        """Every matching message in seq order, streamed (exports, backtests, purges)."""
+    def iter_messages(
+        self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000, query: str = ""
+    ) -> Iterator[Message]:
+        """Every matching message (and, if given, matching the text query) in (seq, msgid)
+        order, streamed with no size limit and no offsets (exports, backtests, purges).
+        Elasticsearch: ``search_after`` over a point in time, closed when the iteration ends."""
         ...
 
     def context(self, msgid: str, *, before: int = 10, after: int = 10, scope: Scope) -> list[Message]:

@@ -121,6 +121,8 @@ CASES: list[Case] = [
     Case("context_before", SEARCH, lambda: R.context_body("wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=True, size=10, scope=Scope.of([2]))),
     Case("context_after", SEARCH, lambda: R.context_body("wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=False, size=10, scope=Scope.everything())),
     Case("iter_page", SEARCH, lambda: R.iter_body(R.filtered_query(None, [], Scope.of([2])), size=1000, search_after=[7, "m7"])),
+    Case("iter_page_pit", ("body", "/_search", "post"), lambda: R.iter_body(R.filtered_query(None, [], Scope.of([2])), size=1000, search_after=[7, "m7"], pit_id="pit-1")),
+    Case("close_pit", ("body", "/_pit", "delete"), lambda: {"id": "pit-1"}),
     Case("locate_ids", SEARCH, lambda: R.locate_body(["m1", "m2"])),
     Case("count", ("body", "/{index}/_count", "post"), lambda: {"query": R.filtered_query(None, R.message_filter_clauses(MessageFilter(flagged=True)), Scope.of([2]))}),
     Case(

@@ -63,6 +63,10 @@ class ScriptedTransport:
     def default(method: str, path: str) -> Any:
         if path.startswith("/_alias/") or (method == "GET" and "/_doc/" in path):
             return EsError(404, {"found": False})
+        if method == "POST" and path.endswith("/_pit"):
+            return {"id": f"pit-of:{path.split('/')[1]}"}  # names its index, so checks can tell what a PIT search reads
+        if method == "DELETE" and path == "/_pit":
+            return {"succeeded": True, "num_freed": 1}
         if path.endswith("/_search"):
             return {"hits": {"total": {"value": 0}, "hits": []}}
         if path.endswith("/_count"):
@@ -111,6 +115,13 @@ def message(i: int) -> Message:
         receivers=["lisi"], roomid="", chat_id="lisi|zhangsan", chat_kind="internal", text=f"消息{i}", raw=json.dumps({"msgid": f"m{i}", "seq": i}),
         employees=["lisi", "zhangsan"], departments=[1, 2], words=["消息"],
     )
+
+
+def searched_index(call: Call) -> str:
+    """The index (alias) a request reads: from the path, or from the point in time it searches."""
+    if call.path == "/_search" and isinstance(call.body, dict) and "pit" in call.body:
+        return call.body["pit"]["id"].removeprefix("pit-of:")
+    return call.path.split("/")[1]
 
 
 def make_store(transport: ScriptedTransport, sleeps: list[float] | None = None) -> ElasticsearchStore:
@@ -246,11 +257,51 @@ def test_scope_is_a_filter_on_every_read_request() -> None:
     store.stats(scope=scope)
     store.list_violations(ViolationFilter(), scope=scope)
     store.aggregate_violations(ViolationFilter(), {"r": {"terms": {"field": "rule_id"}}}, scope=scope)
-    reads = [c for c in t.calls if c.path.endswith(("/_search", "/_count")) and ("messages" in c.path or "violations" in c.path)]
+    reads = [c for c in t.calls if c.path.endswith(("/_search", "/_count")) and ("messages" in searched_index(c) or "violations" in searched_index(c))]
     assert len(reads) >= 12
     expected = R.scope_filter(scope)
     for call in reads:
         assert expected in call.body["query"]["bool"]["filter"], f"{call.path} without the scope filter"
+
+
+# ---------------------------------------------------------------- iteration: search_after over a point in time
+
+
+def pages_of(messages: list[Message], size: int) -> list[dict[str, Any]]:
+    """The PIT search answers for ``messages`` in pages of ``size`` (each page renews the PIT id)."""
+    pages = []
+    for n, start in enumerate(range(0, len(messages) + 1, size)):
+        hits = [{"_id": m.msgid, "_source": R.message_document(m, m.text), "sort": [m.seq, m.msgid]} for m in messages[start : start + size]]
+        pages.append({"pit_id": f"pit-{n + 1}", "hits": {"hits": hits}})
+    return pages
+
+
+def test_iteration_reads_a_point_in_time_page_by_page_and_closes_it() -> None:
+    """GIVEN 25,000 matches WHEN iterated in pages of 10,000 THEN one point in time is opened, every page searches it
+    after the previous page's last sort values (never an offset), and it is closed at the end."""
+    msgs = [message(i) for i in range(1, 25_001)]
+    t = ScriptedTransport({("POST", f"/{P}-messages/_pit"): {"id": "pit-0"}, ("POST", "/_search"): pages_of(msgs, 10_000)})
+    got = [m.msgid for m in make_store(t).iter_messages(MessageFilter(), scope=Scope.everything(), batch_size=10_000)]
+    assert got == [m.msgid for m in msgs]
+    assert [c.params for c in t.named("POST", f"/{P}-messages/_pit")] == [{"keep_alive": R.PIT_KEEP_ALIVE}]
+    searches = t.named("POST", "/_search")
+    assert [c.body["pit"]["id"] for c in searches] == ["pit-0", "pit-1", "pit-2"]
+    assert [c.body.get("search_after") for c in searches] == [None, [10_000, "m10000"], [20_000, "m20000"]]
+    assert not any("from" in c.body for c in searches)
+    assert [c.body for c in t.named("DELETE", "/_pit")] == [{"id": "pit-3"}]
+
+
+def test_an_abandoned_iteration_still_closes_its_point_in_time() -> None:
+    t = ScriptedTransport({("POST", "/_search"): pages_of([message(i) for i in range(1, 6)], 2)})
+    stream = make_store(t).iter_messages(MessageFilter(), scope=Scope.everything(), batch_size=2)
+    assert next(stream).msgid == "m1"
+    stream.close()
+    assert len(t.named("DELETE", "/_pit")) == 1
+
+
+def test_a_point_in_time_that_cannot_be_closed_does_not_fail_the_iteration() -> None:
+    t = ScriptedTransport({("DELETE", "/_pit"): EsError(404, {"error": {"type": "search_context_missing_exception", "reason": "gone"}})})
+    assert list(make_store(t).iter_messages(MessageFilter(), scope=Scope.everything())) == []
 
 
 # ---------------------------------------------------------------- init and migration
@@ -419,6 +470,8 @@ def spec_target(method: str, path: str) -> tuple[str, ...] | None:
     table = [
         (r"^/_bulk$", ("bulk",)),
         (r"^/[^/_][^/]*/_search$", ("body", "/{index}/_search", "post")),
+        (r"^/_search$", ("body", "/_search", "post")),
+        (r"^/_pit$", ("body", "/_pit", "delete")),
         (r"^/[^/_][^/]*/_count$", ("body", "/{index}/_count", "post")),
         (r"^/[^/_][^/]*/_delete_by_query$", ("body", "/{index}/_delete_by_query", "post")),
         (r"^/[^/_][^/]*/_update/[^/]+$", ("body", "/{index}/_update/{id}", "post")),

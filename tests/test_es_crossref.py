@@ -14,7 +14,7 @@ import pytest
 from store.elasticsearch import requests as R
 from tests import es_crossref as X
 from tests.es_cases import CASES, RULE
-from tests.test_es_control_flow import P, drive_everything
+from tests.test_es_control_flow import P, drive_everything, searched_index
 from tests.test_es_spec import mapping_errors
 
 # Which index each golden search case is sent to (the others are messages searches).
@@ -29,7 +29,7 @@ def recorded_problems(calls: list[Any]) -> list[str]:
     """Cross-reference problems of every request body the backend sent."""
     problems: list[str] = []
     for call in calls:
-        kind = _kind_of_path(call.path)
+        kind = _kind_of_path(call)
         if call.body is None or kind is None:
             continue
         if call.path.endswith(("/_search", "/_count", "/_delete_by_query")):
@@ -41,8 +41,8 @@ def recorded_problems(calls: list[Any]) -> list[str]:
     return problems
 
 
-def _kind_of_path(path: str) -> str | None:
-    first = path.split("/")[1]
+def _kind_of_path(call: Any) -> str | None:
+    first = searched_index(call)
     for kind in R.INDEX_KINDS:
         if first == f"{P}-{kind}" or first.startswith(f"{P}-{kind}-"):
             return kind
@@ -67,7 +67,7 @@ def test_every_field_the_backend_queries_is_mapped_with_a_fitting_type() -> None
     """GIVEN every request the backend sends (init to deletion) WHEN its query, sort, aggregation and percolator
     fields are looked up in the index's mappings THEN each exists with a type that query can use."""
     t = drive_everything()
-    checked = [c for c in t.calls if c.body is not None and _kind_of_path(c.path)]
+    checked = [c for c in t.calls if c.body is not None and _kind_of_path(c)]
     assert len(checked) >= 30
     assert recorded_problems(t.calls) == []
 

@@ -346,12 +346,19 @@ VIOLATION_SORTS: dict[str, list[Any]] = {
 }
 
 
-def iter_body(query: dict[str, Any], *, size: int, search_after: list[Any] | None) -> dict[str, Any]:
+PIT_KEEP_ALIVE = "5m"  # how long the point in time lives between two pages (renewed by each page)
+
+
+def iter_body(query: dict[str, Any], *, size: int, search_after: list[Any] | None, pit_id: str | None = None) -> dict[str, Any]:
     """One page of a full scan in (seq, msgid) order, as the embedded store streams:
-    ``search_after`` on a total order, so no message is lost or repeated."""
+    ``search_after`` on a total order, so no message is lost or repeated. With ``pit_id``
+    the page reads the point in time (POST /_search, no index in the path): one
+    consistent view for the whole scan, however long it runs."""
     body: dict[str, Any] = {"query": query, "sort": [{"seq": {"order": "asc"}}, {"msgid": {"order": "asc"}}], "size": size, "track_total_hits": False}
     if search_after is not None:
         body["search_after"] = search_after
+    if pit_id is not None:
+        body["pit"] = {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
     return body
 
 

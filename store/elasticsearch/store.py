@@ -406,18 +406,38 @@ class ElasticsearchStore:
         response = self._search("messages", R.search_body(R.filtered_query(None, R.message_filter_clauses(filters), scope), sort=sort, size=limit, offset=offset))
         return int(response["hits"]["total"]["value"]), self._hits(response)
 
-    def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
-        query = R.filtered_query(None, R.message_filter_clauses(filters), scope)
-        after: list[Any] | None = None
+    def iter_messages(
+        self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000, query: str = ""
+    ) -> Iterator[Message]:
+        """Every match, any number: ``search_after`` over a point in time (one consistent
+        view; no 10,000-result window), closed when the iteration ends or is abandoned."""
+        _, text = self._text_query(query)
+        body_query = R.filtered_query(text, R.message_filter_clauses(filters), scope)
         size = max(1, min(int(batch_size), MAX_PAGE))
-        while True:
-            body = R.iter_body(query, size=size, search_after=after)
-            hits = self._search("messages", body)["hits"]["hits"]
-            for h in hits:
-                yield R.message_from_source(h["_source"])
-            if len(hits) < size:
-                return
-            after = hits[-1]["sort"]
+        pit_id = self._open_pit("messages")
+        try:
+            after: list[Any] | None = None
+            while True:
+                response = self.t.request("POST", "/_search", body=R.iter_body(body_query, size=size, search_after=after, pit_id=pit_id))
+                pit_id = str(response.get("pit_id") or pit_id)  # the cluster may hand back a new id
+                hits = response["hits"]["hits"]
+                yield from (R.message_from_source(h["_source"]) for h in hits)
+                if len(hits) < size:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            self._close_pit(pit_id)
+
+    def _open_pit(self, kind: str) -> str:
+        response = self.t.request("POST", f"/{self.alias(kind)}/_pit", params={"keep_alive": R.PIT_KEEP_ALIVE})
+        return str(response["id"])
+
+    def _close_pit(self, pit_id: str) -> None:
+        """Frees the point in time at once (else it holds segments until keep_alive ends)."""
+        try:
+            self.t.request("DELETE", "/_pit", body={"id": pit_id}, ok=(404,))
+        except (EsError, ChatArchiveError) as e:  # expired already, or the cluster went away: it expires by itself
+            logger.warning("could not close the point in time: %s", e)
 
     def context(self, msgid: str, *, before: int = 10, after: int = 10, scope: Scope) -> list[Message]:
         found = self.get_messages([msgid], scope=scope)
