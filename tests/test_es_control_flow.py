@@ -63,6 +63,10 @@ class ScriptedTransport:
     def default(method: str, path: str) -> Any:
         if path.startswith("/_alias/") or (method == "GET" and "/_doc/" in path):
             return EsError(404, {"found": False})
+        if path == "/_reindex":
+            return {"task": "node1:1"}
+        if method == "GET" and path.startswith("/_tasks/"):
+            return {"completed": True, "task": {"status": {"total": 0}}, "response": {"failures": []}}
         if method == "POST" and path.endswith("/_pit"):
             return {"id": f"pit-of:{path.split('/')[1]}"}  # names its index, so checks can tell what a PIT search reads
         if method == "DELETE" and path == "/_pit":
@@ -326,28 +330,93 @@ def test_init_is_idempotent_when_the_schema_is_current() -> None:
     assert not [c for c in t.calls if c.path == "/_reindex" or c.path == "/_aliases" or (c.method == "PUT" and c.path.startswith(f"/{P}-"))]
 
 
-def test_a_changed_mapping_migrates_by_reindex_and_one_atomic_alias_switch() -> None:
-    """GIVEN the messages alias on two v0 indices WHEN init runs THEN an index of the current version is created without the alias,
-    the documents are reindexed into it, and the alias moves in one _aliases request."""
-    script = {("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()}
-    old = [f"{P}-messages-v0-000001", f"{P}-messages-v0-000002"]
-    script[("GET", f"/_alias/{P}-messages")] = {i: {"aliases": {f"{P}-messages": {}}} for i in old}
-    t = ScriptedTransport(script)
-    assert make_store(t).init()["migrated"] is True
-    order = [(c.method, c.path) for c in t.calls]
-    create = order.index(("PUT", f"/{P}-messages-v{MV}-000001"))
-    reindex = order.index(("POST", "/_reindex"))
-    switch = order.index(("POST", "/_aliases"))
-    assert create < reindex < switch
-    assert t.calls[create].body == {}
-    assert t.calls[reindex].body == R.reindex(f"{P}-messages", f"{P}-messages-v{MV}-000001")
-    assert t.calls[switch].body == {
-        "actions": [
-            {"remove": {"index": old[0], "alias": f"{P}-messages"}},
-            {"remove": {"index": old[1], "alias": f"{P}-messages"}},
-            {"add": {"index": f"{P}-messages-v{MV}-000001", "alias": f"{P}-messages", "is_write_index": True}},
-        ]
+OLD_MESSAGES = [f"{P}-messages-v0-000001", f"{P}-messages-v0-000002"]
+NEW_MESSAGES = f"{P}-messages-v{MV}-000001"
+
+
+def outdated_messages(extra: dict[tuple[str, str], Any] | None = None) -> ScriptedTransport:
+    """A cluster where every kind is current except messages: two v0 indices, the second the write index."""
+    script: dict[tuple[str, str], Any] = {("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()}
+    script[("GET", f"/_alias/{P}-messages")] = {
+        OLD_MESSAGES[0]: {"aliases": {f"{P}-messages": {"is_write_index": False}}},
+        OLD_MESSAGES[1]: {"aliases": {f"{P}-messages": {"is_write_index": True}}},
     }
+    return ScriptedTransport({**script, **(extra or {})})
+
+
+def task(done: int, total: int, *, completed: bool = False, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"completed": completed, "task": {"status": {"total": total, "created": done}}, **({"response": {"failures": failures or []}} if completed else {})}
+
+
+def test_a_changed_mapping_migrates_by_a_reindex_task_and_one_atomic_alias_switch() -> None:
+    """GIVEN the messages alias on two v0 indices WHEN init runs THEN the old write index is marked indexing_complete,
+    the new index is created with its (hidden) alias in the same request, the reindex starts as a task
+    (wait_for_completion=false), the task is polled with progress until done, and the alias moves in one request."""
+    sleeps: list[float] = []
+    reported: list[tuple[str, int, int]] = []
+    polls = [task(0, 25_000), task(12_000, 25_000), task(25_000, 25_000, completed=True)]
+    t = outdated_messages({("POST", "/_reindex"): {"task": "n1:77"}, ("GET", "/_tasks/n1:77"): polls})
+    assert make_store(t, sleeps).init(progress=lambda *a: reported.append(a))["migrated"] is True
+    order = [(c.method, c.path) for c in t.calls]
+    complete = order.index(("PUT", f"/{OLD_MESSAGES[1]}/_settings"))
+    create = order.index(("PUT", f"/{NEW_MESSAGES}"))
+    start = order.index(("POST", "/_reindex"))
+    switch = order.index(("POST", "/_aliases"))
+    assert complete < create < start < switch
+    assert t.calls[complete].body == {"index": {"lifecycle": {"indexing_complete": True}}}
+    assert not t.named("PUT", f"/{OLD_MESSAGES[0]}/_settings")
+    assert t.calls[create].body == {"aliases": {f"{P}-messages": {"is_write_index": False, "filter": {"match_none": {}}}}}
+    assert t.calls[start].params == {"wait_for_completion": "false", "refresh": "true"}
+    assert t.calls[start].body == R.reindex(OLD_MESSAGES, NEW_MESSAGES)
+    assert len(t.named("GET", "/_tasks/n1:77")) == 3 and sleeps == [2.0, 2.0]
+    assert reported == [("messages", 0, 25_000), ("messages", 12_000, 25_000), ("messages", 25_000, 25_000)]
+    assert t.calls[switch].body == R.alias_switch(P, "messages", OLD_MESSAGES, NEW_MESSAGES)
+
+
+def test_a_timed_out_reindex_is_never_sent_again() -> None:
+    """GIVEN a reindex request that times out (it may be running) WHEN init runs THEN it is sent exactly once,
+    nothing is switched, and the error says that running init again resumes."""
+    timeout = EsError(0, None, "ConnectionTimeout: read timed out")
+    t = outdated_messages({("POST", "/_reindex"): timeout})
+    with pytest.raises(StoreUnavailable, match="run init again"):
+        make_store(t).init()
+    assert len(t.named("POST", "/_reindex")) == 1
+    assert not t.named("POST", "/_aliases")
+
+
+def test_a_reindex_rejected_by_a_busy_cluster_is_retried() -> None:
+    """GIVEN a 429 (rejected before it ran) WHEN the reindex is started THEN it is re-sent after a backoff."""
+    busy = EsError(429, {"error": {"type": "es_rejected_execution_exception", "reason": "queue full"}})
+    t = outdated_messages({("POST", "/_reindex"): [busy, {"task": "n1:5"}]})
+    assert make_store(t).init()["migrated"] is True
+    assert len(t.named("POST", "/_reindex")) == 2 and t.named("GET", "/_tasks/n1:5")
+
+
+def test_an_interrupted_migration_resumes_its_running_task() -> None:
+    """GIVEN the new index already a hidden member of the alias and its reindex task still running
+    WHEN init runs again THEN no new reindex starts: the running task is polled, then the alias switches."""
+    running = {"nodes": {"n1": {"tasks": {"n1:9": {"action": R.REINDEX_ACTION, "description": f"reindex from [{', '.join(OLD_MESSAGES)}] to [{NEW_MESSAGES}]"}}}}}
+    t = outdated_messages({("GET", "/_tasks"): running, ("GET", "/_tasks/n1:9"): task(10, 10, completed=True)})
+    t.script[("GET", f"/_alias/{P}-messages")][NEW_MESSAGES] = {"aliases": {f"{P}-messages": {"is_write_index": False, "filter": {"match_none": {}}}}}
+    t.script[("PUT", f"/{NEW_MESSAGES}")] = EsError(400, {"error": {"type": "resource_already_exists_exception", "reason": "exists"}})
+    assert make_store(t).init()["migrated"] is True
+    assert t.named("POST", "/_reindex") == []
+    assert t.named("POST", "/_aliases")[0].body == R.alias_switch(P, "messages", OLD_MESSAGES, NEW_MESSAGES)
+
+
+def test_a_failed_reindex_task_keeps_the_old_indices() -> None:
+    failures = [{"id": "m7", "cause": {"type": "mapper_parsing_exception", "reason": "failed to parse field [time]"}}]
+    t = outdated_messages({("GET", "/_tasks/node1:1"): task(9, 10, completed=True, failures=failures)})
+    with pytest.raises(ChatArchiveError, match="1 documents failed, e.g. m7: mapper_parsing_exception.*old indices are still in use"):
+        make_store(t).init()
+    assert not t.named("POST", "/_aliases")
+
+
+def test_a_reindex_task_that_vanished_is_a_clear_error() -> None:
+    t = outdated_messages({("GET", "/_tasks/node1:1"): EsError(404, {"error": {"type": "resource_not_found_exception", "reason": "task not found"}})})
+    with pytest.raises(StoreUnavailable, match="node1:1 .* is gone"):
+        make_store(t).init()
+    assert not t.named("POST", "/_aliases")
 
 
 # ---------------------------------------------------------------- percolation
@@ -478,6 +547,7 @@ def spec_target(method: str, path: str) -> tuple[str, ...] | None:
         (r"^/_index_template/[^/]+$", ("body", "/_index_template/{name}", "put")),
         (r"^/_ilm/policy/[^/]+$", ("body", "/_ilm/policy/{policy}", "put")),
         (r"^/_reindex$", ("body", "/_reindex", "post")),
+        (r"^/[^/_][^/]*/_settings$", ("body", "/{index}/_settings", "put")),
         (r"^/_aliases$", ("body", "/_aliases", "post")),
         (r"^/[^/_][^/]*$", ("body", "/{index}", "put")),
         (r"^/[^/_][^/]*/_doc/[^/]+$", ("doc",)),
@@ -521,6 +591,9 @@ def drive_everything() -> ScriptedTransport:
     store.update_messages([message(1)])
     store.delete_messages(["m1"])
     store.percolate([message(1)])
+    migration = outdated_messages()
+    make_store(migration).init()
+    t.calls += migration.calls
     return t
 
 

@@ -100,6 +100,23 @@ def create_index_body(prefix: str, kind: str, *, with_alias: bool) -> dict[str, 
     return {"aliases": {alias_name(prefix, kind): alias}}
 
 
+def migration_index_body(prefix: str, kind: str) -> dict[str, Any]:
+    """PUT /{index} of the index a migration fills. A rolled kind's index joins its rollover
+    alias in the create request itself (ILM rejects an index whose rollover alias does not
+    point at it), hidden from reads by a ``match_none`` filter and not the write index, so
+    reads and writes keep using the old indices until the atomic switch. Other kinds have
+    no ILM and their old index is the alias's only (implicit) write target: no alias yet."""
+    if kind not in ROLLED_KINDS:
+        return {}
+    return {"aliases": {alias_name(prefix, kind): {"is_write_index": False, "filter": MATCH_NONE}}}
+
+
+def indexing_complete_settings() -> dict[str, Any]:
+    """PUT /{old write index}/_settings: tells ILM the index will get no more writes, so it
+    stops waiting to roll it over once the alias has moved to the migrated index."""
+    return {"index": {"lifecycle": {"indexing_complete": True}}}
+
+
 def alias_switch(prefix: str, kind: str, old_indices: Iterable[str], new_index: str) -> dict[str, Any]:
     """POST /_aliases: one atomic switch of the alias from the old indices to the new one."""
     alias = alias_name(prefix, kind)
@@ -111,9 +128,41 @@ def alias_switch(prefix: str, kind: str, old_indices: Iterable[str], new_index: 
     return {"actions": actions}
 
 
-def reindex(source_alias: str, dest_index: str) -> dict[str, Any]:
-    """POST /_reindex: copy every document into the new versioned index (ids kept)."""
-    return {"source": {"index": source_alias, "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+def reindex(source_indices: Iterable[str], dest_index: str) -> dict[str, Any]:
+    """POST /_reindex: copy every document of the old concrete indices into the new versioned
+    index (ids kept). Concrete names, not the alias: the new index is already a (hidden)
+    member of a rolled kind's alias, and a reindex may not read the index it writes."""
+    return {"source": {"index": sorted(source_indices), "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+
+
+REINDEX_ACTION = "indices:data/write/reindex"
+
+
+def is_reindex_into(task: dict[str, Any], dest_index: str) -> bool:
+    """Whether a running task (GET /_tasks?detailed) is a reindex into ``dest_index``: its
+    description is ``reindex from [sources] to [dest]`` (ReindexRequest#getDescription)."""
+    description = str(task.get("description", ""))
+    return task.get("action") == REINDEX_ACTION and description.startswith("reindex from ") and description.endswith(f" to [{dest_index}]")
+
+
+def task_progress(task: dict[str, Any]) -> tuple[int, int]:
+    """``(documents done, total)`` of a reindex task's status (GET /_tasks/{id})."""
+    status = task.get("task", {}).get("status", {})
+    done = sum(int(status.get(k, 0)) for k in ("created", "updated", "deleted", "version_conflicts", "noops"))
+    return done, int(status.get("total", 0))
+
+
+def task_failure(task: dict[str, Any]) -> str | None:
+    """Why a completed reindex task failed, or None if every document was copied."""
+    if task.get("error"):
+        error = task["error"]
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}"
+    failures = task.get("response", {}).get("failures") or []
+    if failures:
+        first = failures[0]
+        cause = first.get("cause", {}) if isinstance(first, dict) else {}
+        return f"{len(failures)} documents failed, e.g. {first.get('id', '?')}: {cause.get('type', '')}: {cause.get('reason', '')}"
+    return None
 
 
 # ---------------------------------------------------------------- documents

@@ -41,7 +41,7 @@ from chatarchive.models import (
     Violation,
     ViolationFilter,
 )
-from store.base import AGG_FIELDS, RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS
+from store.base import AGG_FIELDS, RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS, MigrationProgress
 from store.elasticsearch import requests as R
 from store.elasticsearch.transport import RETRY_STATUSES, ClientTransport, EsError, RetryingTransport, Transport, redact_url
 from store.query import MatchAll, has_scoring_terms, parse_query, positive_terms
@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 VIOLATION_CHANGES = frozenset({"status", "assignee", "reviewer", "reviewed_ms", "comment"})
 MAX_PAGE = 10_000  # index.max_result_window: deeper pages use search_after
 ITEM_RETRIES = 3
+TASK_POLL_SECONDS = 2.0
 
 
 def _now_ms() -> int:
@@ -121,39 +122,92 @@ class ElasticsearchStore:
         return self.alias(R.RECORD_INDEX_OF.get(collection, "records"))
 
     # --- lifecycle -------------------------------------------------------------------------
-    def _alias_indices(self, alias: str) -> list[str]:
+    def _alias_members(self, alias: str) -> dict[str, dict[str, Any]]:
+        """Concrete index → its definition of ``alias`` (is_write_index, filter)."""
         try:
             response = self.t.request("GET", f"/_alias/{alias}", ok=(404,))
         except EsError:
-            return []
-        return sorted(response)
+            return {}
+        return {index: dict(info.get("aliases", {}).get(alias) or {}) for index, info in sorted(response.items())}
 
-    def init(self) -> dict[str, Any]:
+    def _alias_indices(self, alias: str) -> list[str]:
+        return sorted(self._alias_members(alias))
+
+    def init(self, progress: MigrationProgress | None = None) -> dict[str, Any]:
+        """Creates what is missing; migrates a kind whose mapping version changed (a reindex
+        task, polled with ``progress``); an interrupted migration resumes on the next init."""
         versions = R.schema_versions()
         self.t.request("PUT", f"/_ilm/policy/{R.ilm_policy_name(self.prefix)}", body=R.ilm_policy())
         migrated = False
         for kind in R.INDEX_KINDS:
             self.t.request("PUT", f"/_index_template/{self.alias(kind)}", body=R.index_template(self.prefix, kind))
-            current = self._alias_indices(self.alias(kind))
+            members = self._alias_members(self.alias(kind))
             target = R.index_name(self.prefix, kind, versions[kind])
-            if not current:
-                self._create_index(target, kind, with_alias=True)
+            if not members:
+                self._create_index(target, kind, body=R.create_index_body(self.prefix, kind, with_alias=True))
                 continue
-            if all(R.version_of_index(i) >= versions[kind] for i in current):
+            if all(R.version_of_index(i) >= versions[kind] for i in members):
                 continue
-            logger.info("migrating %s from %s to %s", self.alias(kind), current, target)
-            self._create_index(target, kind, with_alias=False)
-            self.t.request("POST", "/_reindex", params={"refresh": "true", "wait_for_completion": "true"}, body=R.reindex(self.alias(kind), target))
-            self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, current, target))
+            self._migrate(kind, members, target, progress)
             migrated = True
         state = self._get("state", "schema") or {}
         if state.get("versions") != versions:
             self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": _now_ms()})
         return {"backend": self.backend_name, "schema_version": max(versions.values()), "migrated": migrated}
 
-    def _create_index(self, index: str, kind: str, *, with_alias: bool) -> None:
+    def _migrate(self, kind: str, members: dict[str, dict[str, Any]], target: str, progress: MigrationProgress | None) -> None:
+        """Old indices → ``target``: mark the old write index complete for ILM, create the
+        target (with its hidden alias for a rolled kind), reindex as a task, switch atomically."""
+        old = sorted(i for i in members if i != target)
+        logger.info("migrating %s from %s to %s", self.alias(kind), old, target)
+        if kind in R.ROLLED_KINDS:
+            for index in (i for i in old if members[i].get("is_write_index")):
+                self.t.request("PUT", f"/{index}/_settings", body=R.indexing_complete_settings())
+        self._create_index(target, kind, body=R.migration_index_body(self.prefix, kind))
+        task_id = self._running_reindex(target) or self._start_reindex(old, target)
+        self._wait_for_task(task_id, kind, progress)
+        self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, old, target))
+
+    def _running_reindex(self, target: str) -> str | None:
+        """The task id of a reindex into ``target`` still running (an init interrupted)."""
+        response = self.t.request("GET", "/_tasks", params={"actions": R.REINDEX_ACTION, "detailed": "true"})
+        for node_id, node in sorted(response.get("nodes", {}).items()):
+            for task_id, task in sorted(node.get("tasks", {}).items()):
+                if R.is_reindex_into(task, target) and not task.get("parent_task_id"):
+                    logger.info("resuming the migration into %s: reindex task %s is still running", target, task_id)
+                    return task_id
+        return None
+
+    def _start_reindex(self, old: list[str], target: str) -> str:
         try:
-            self.t.request("PUT", f"/{index}", body=R.create_index_body(self.prefix, kind, with_alias=with_alias), ok=(400,))
+            response = self.t.request(
+                "POST", "/_reindex", params={"wait_for_completion": "false", "refresh": "true"}, body=R.reindex(old, target), idempotent=False
+            )
+        except StoreUnavailable as e:
+            raise StoreUnavailable(f"{e}; the reindex into {target} may have started: run init again, it resumes a running migration") from e
+        return str(response["task"])
+
+    def _wait_for_task(self, task_id: str, kind: str, progress: MigrationProgress | None) -> None:
+        """Polls the task until it completes; its failures stop the migration (the old
+        indices keep serving: nothing was switched)."""
+        while True:
+            try:
+                task = self.t.request("GET", f"/_tasks/{task_id}", ok=(404,))
+            except EsError as e:
+                raise StoreUnavailable(f"the reindex task {task_id} of {self.alias(kind)} is gone ({e}); run init again to restart the migration") from e
+            done, total = R.task_progress(task)
+            if progress is not None:
+                progress(kind, done, total)
+            if task.get("completed"):
+                failure = R.task_failure(task)
+                if failure:
+                    raise ChatArchiveError(f"migrating {self.alias(kind)} failed: {failure}; the old indices are still in use")
+                return
+            self.sleep(TASK_POLL_SECONDS)
+
+    def _create_index(self, index: str, kind: str, *, body: dict[str, Any]) -> None:
+        try:
+            self.t.request("PUT", f"/{index}", body=body, ok=(400,))
         except EsError as e:
             if e.error_type != "resource_already_exists_exception":  # a concurrent init created it
                 raise self.t.translate(e, "PUT", f"/{index}") from e

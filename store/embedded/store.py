@@ -37,6 +37,7 @@ from chatarchive.models import (
     Violation,
     ViolationFilter,
 )
+from store.base import MigrationProgress
 from store.embedded import aggs as aggmod
 from store.embedded.schema import (
     CHECKPOINT_ID,
@@ -95,7 +96,7 @@ class EmbeddedStore:
         assert self.path is not None
         return self.path / "index"
 
-    def init(self) -> dict[str, Any]:
+    def init(self, progress: MigrationProgress | None = None) -> dict[str, Any]:
         with self._open_lock:
             if self._init_result is not None:
                 return {**self._init_result, "migrated": False}
@@ -111,7 +112,7 @@ class EmbeddedStore:
                 exists = self.index_dir.exists() and tantivy.Index.exists(str(self.index_dir))
                 stored = self._state.get_meta("schema_fingerprint")
                 if exists and stored != fingerprint:
-                    self._migrate(fingerprint, stored)
+                    self._migrate(fingerprint, stored, progress)
                     migrated = True
                 elif not exists:
                     self.index_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ class EmbeddedStore:
         if old.exists() and self.index_dir.exists():
             shutil.rmtree(old)
 
-    def _migrate(self, fingerprint: str, stored: str | None) -> None:
+    def _migrate(self, fingerprint: str, stored: str | None, progress: MigrationProgress | None = None) -> None:
         """Rebuilds the index with the current schema and analyzer from the stored messages.
         The words are recomputed: a dictionary change is what usually brings us here."""
         logger.info("rebuilding the message index (schema/dictionary %s → %s)", stored, fingerprint)
@@ -172,8 +173,12 @@ class EmbeddedStore:
             done += 1
             if done % step == 0:
                 logger.info("migrated %d of %d messages", done, total)
+                if progress is not None:
+                    progress("messages", done, total)
         writer.commit()
         writer.wait_merging_threads()
+        if progress is not None:
+            progress("messages", done, done)
         (new_dir / ".complete").write_text("ok")
         old_dir = self.path / "index.old"  # type: ignore[operator]
         self.index_dir.rename(old_dir)

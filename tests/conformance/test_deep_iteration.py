@@ -70,3 +70,41 @@ def test_export_writes_every_message_past_ten_thousand(big_store: Store, tmp_pat
     assert summary["count"] == N and exported == [m.msgid for m in MESSAGES]
     manifest = json.loads(Path(summary["manifest"]).read_text(encoding="utf-8"))
     assert [h["msgid"] for h in manifest["messages"]] == exported
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_schema_migration_keeps_every_message_past_ten_thousand(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN 10,250 messages stored under an older schema WHEN init runs THEN it migrates, reports progress,
+    and afterwards every message is there once, searchable, and a second init has nothing to do."""
+    with opened_store(backend, tmp_path) as store:
+        _store_under_an_older_schema(store, monkeypatch)
+        reported: list[tuple[str, int, int]] = []
+        assert store.init(progress=lambda *a: reported.append(a))["migrated"] is True
+        store.refresh()
+        assert reported and reported[-1][1] == reported[-1][2] >= N
+        got = [m.msgid for m in store.iter_messages(MessageFilter(), scope=ALL, batch_size=2000)]
+        assert got == [m.msgid for m in MESSAGES]
+        assert store.count(MessageFilter(), scope=ALL, query=f'"{KEYWORD}"') == sum(KEYWORD in m.text for m in MESSAGES)
+        assert store.init()["migrated"] is False
+
+
+def _store_under_an_older_schema(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes the corpus as a store of the previous schema version would hold it."""
+    from chatarchive.models import Batch
+
+    if store.backend_name == "embedded":
+        store.write_batch(Batch(messages=MESSAGES, checkpoint=N))
+        store._state.set_meta("schema_fingerprint", "an older schema")  # what an older release left behind
+        store.close()  # the next init opens it again and sees the old fingerprint
+        return
+    from store.elasticsearch import requests as R
+
+    current = R.schema_versions()
+    store.drop_all()
+    with monkeypatch.context() as m:
+        m.setattr(R, "schema_versions", lambda: {**current, "messages": current["messages"] - 1})
+        store.init()
+        store.write_batch(Batch(messages=MESSAGES, checkpoint=N))
+    store.refresh()
