@@ -215,6 +215,72 @@ def test_items_rejected_with_429_are_retried_with_backoff() -> None:
     assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 2
 
 
+def dead_letter_writes(t: ScriptedTransport) -> list[str]:
+    return [d[1] for c in t.named("POST", "/_bulk") for d in bulk_docs(c) if c.body[0][d[0]]["_index"] == f"{P}-deadletters" and d[0] == "index"]
+
+
+def test_sustained_429s_slow_the_pipeline_and_never_dead_letter() -> None:
+    """GIVEN a cluster that keeps refusing one message with 429 WHEN a batch is written THEN that item is re-sent with
+    bounded exponential backoff, the cluster health is read once, no dead letter is written, the checkpoint stays
+    just before the unwritten message and the batch fails as StoreUnavailable (the pull resumes from there)."""
+    sleeps: list[float] = []
+    full = bulk_failing({"m2": (429, "es_rejected_execution_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [full], ("GET", "/_cluster/health"): {"status": "yellow"}})
+    with pytest.raises(StoreUnavailable, match="kept refusing 1 documents .*HTTP 429.*checkpoint stays at 1"):
+        make_store(t, sleeps).write_batch(Batch(messages=[message(1), message(2), message(3)], checkpoint=3))
+    assert sleeps == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert len(t.named("POST", "/_bulk")) == 9 and len(t.named("GET", "/_cluster/health")) == 1
+    assert dead_letter_writes(t) == []
+    assert [c.body["seq"] for c in t.named("PUT", f"/{P}-state/_doc/checkpoint")] == [1]
+
+
+def test_a_red_cluster_is_an_alert_and_its_refusals_are_not_dead_letters(caplog: pytest.LogCaptureFixture) -> None:
+    """GIVEN a red cluster refusing items with 503 WHEN a batch is written THEN an ALERT names the red cluster, the error says so,
+    and nothing is dead-lettered."""
+    red = bulk_failing({"m1": (503, "unavailable_shards_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [red], ("GET", "/_cluster/health"): {"status": "red"}})
+    with pytest.raises(StoreUnavailable, match="cluster red"):
+        make_store(t).write_batch(Batch(messages=[message(1)], checkpoint=1))
+    assert any("ALERT store" in r.getMessage() and "red" in r.getMessage() for r in caplog.records)
+    assert dead_letter_writes(t) == [] and t.named("PUT", f"/{P}-state/_doc/checkpoint") == []
+
+
+def test_a_short_overload_is_absorbed_without_loss() -> None:
+    """GIVEN 429s on three attempts, then success WHEN written THEN the batch is stored, the checkpoint moves, nothing is dead-lettered."""
+    sleeps: list[float] = []
+    full = bulk_failing({"m1": (429, "es_rejected_execution_exception"), "m2": (429, "es_rejected_execution_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [full, full, full, bulk_ok]})
+    make_store(t, sleeps).write_batch(Batch(messages=[message(1), message(2)], checkpoint=2))
+    assert sleeps == [0.5, 1.0, 2.0]
+    assert dead_letter_writes(t) == [] and t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 2
+
+
+def test_only_the_message_at_fault_is_dead_lettered_while_the_overloaded_one_is_retried() -> None:
+    """GIVEN one item with a mapping error and one refused with 429 once WHEN written THEN only the first is a dead letter."""
+    mixed = bulk_failing({"m1": (400, "mapper_parsing_exception"), "m2": (429, "es_rejected_execution_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [mixed, bulk_ok]})
+    make_store(t).write_batch(Batch(messages=[message(1), message(2)], checkpoint=2))
+    assert dead_letter_writes(t) == ["m1"]
+    assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 2
+
+
+def test_a_failed_violation_write_holds_the_checkpoint_before_the_whole_batch() -> None:
+    """GIVEN a message at fault (dead-lettered) and a violation the cluster rejects WHEN written THEN the checkpoint
+    stays before the batch's first message, not just before the dead-lettered one."""
+    from tests.es_cases import violation
+
+    v = violation()
+    t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({"m3": (400, "mapper_parsing_exception"), v.id: (400, "illegal_argument_exception")}), bulk_ok]})
+    with pytest.raises(StoreUnavailable, match="checkpoint stays at 1"):
+        make_store(t).write_batch(Batch(messages=[message(2), message(3)], violations=[v], checkpoint=3))
+
+
+def test_deleting_a_dead_letter_that_is_not_there_is_not_a_failure() -> None:
+    t = ScriptedTransport({("POST", "/_bulk"): bulk_failing({"gone": (404, "not_found")})})
+    make_store(t).write_batch(Batch(messages=[message(1)], resolved_deadletters=["gone"], checkpoint=1))
+    assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 1
+
+
 @pytest.mark.parametrize("status", [429, 502, 503, 504], ids=lambda s: f"http-{s}")
 def test_transient_request_errors_are_retried_with_exponential_backoff(status: int) -> None:
     """GIVEN a cluster answering {status} twice WHEN a request is made THEN it is retried after 0.5 s and 1 s and succeeds."""

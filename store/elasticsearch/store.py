@@ -50,7 +50,8 @@ logger = logging.getLogger(__name__)
 
 VIOLATION_CHANGES = frozenset({"status", "assignee", "reviewer", "reviewed_ms", "comment"})
 MAX_PAGE = 10_000  # index.max_result_window: deeper pages use search_after
-ITEM_RETRIES = 3
+OVERLOAD_RETRIES = 8  # bulk items refused by a busy cluster: ~2.5 min of backoff (0.5 s doubling, at most 30 s)
+Operation = tuple[str, str, str, dict[str, Any] | None]  # (bulk action, index, id, payload)
 TASK_POLL_SECONDS = 2.0
 
 
@@ -82,8 +83,11 @@ class ElasticsearchStore:
         where: str = "the cluster",
         sleep: Any = time.sleep,
         max_retries: int = 5,
+        overload_retries: int = OVERLOAD_RETRIES,
     ) -> None:
         self.prefix = prefix
+        self.overload_retries = overload_retries
+        self.cluster_status = "unknown"  # the last health read, while the cluster refuses writes
         self.timezone = timezone
         self.where = where
         self.sleep = sleep
@@ -250,32 +254,50 @@ class ElasticsearchStore:
                 located[hit["_id"]] = hit["_index"]
         return located
 
-    def _bulk(self, operations: list[tuple[str, str, str, dict[str, Any] | None]], *, refresh: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-        """Sends the operations; retries items that failed transiently. Returns the
-        permanently failed ``(operation index, error)`` pairs."""
+    def _bulk(self, operations: list[Operation], *, refresh: str | None = None) -> BulkOutcome:
+        """Sends the operations. Items the cluster refused for its own reasons (429, 5xx: full
+        queues, a red index) are re-sent with bounded exponential backoff; what is still
+        refused after ``overload_retries`` comes back as ``unwritten``, never as ``rejected``."""
         pending = list(range(len(operations)))
-        failed: list[tuple[int, dict[str, Any]]] = []
+        outcome = BulkOutcome()
         attempt = 0
         while pending:
             params = {"refresh": refresh} if refresh else None
             response = self.t.request("POST", "/_bulk", params=params, body=R.bulk_lines([operations[i] for i in pending]))
-            retry: list[int] = []
+            retry: list[tuple[int, dict[str, Any]]] = []
             for op_index, item in zip(pending, response.get("items", [])):
                 ((action, result),) = item.items()
                 status = int(result.get("status", 200))
-                if status < 300 or (action == "create" and status == 409):  # create: already there is done
+                if _item_done(action, status):
                     continue
-                if status in RETRY_STATUSES and attempt < ITEM_RETRIES:
-                    retry.append(op_index)
-                else:
-                    failed.append((op_index, {"status": status, **(result.get("error") or {})}))
+                error = {"status": status, **(result.get("error") or {})}
+                (retry if _cluster_fault(status) else outcome.rejected).append((op_index, error))
+            if retry and attempt >= self.overload_retries:
+                outcome.unwritten = retry
+                return outcome
             if retry:
-                wait = self.t.delay(attempt)
-                logger.warning("%d bulk items rejected transiently; retrying in %.1fs", len(retry), wait)
-                self.sleep(wait)
-            pending = retry
+                self._back_off(attempt, len(retry), retry[0][1])
+            pending = [i for i, _ in retry]
             attempt += 1
-        return failed
+        return outcome
+
+    def _back_off(self, attempt: int, count: int, error: dict[str, Any]) -> None:
+        """Waits before re-sending refused items; from the third refusal on, says whether the
+        cluster is red (an operator must act) or only busy (it will catch up)."""
+        wait = self.t.delay(attempt)
+        logger.warning("%d bulk items refused by the cluster (%s, HTTP %s); retrying in %.1fs", count, error.get("type", "?"), error.get("status"), wait)
+        if attempt == 2:
+            self.cluster_status = self._cluster_status()
+            if self.cluster_status == "red":
+                logger.error("ALERT store: Elasticsearch at %s is red: some primary shards are unassigned; writes wait for them", self.where)
+        self.sleep(wait)
+
+    def _cluster_status(self) -> str:
+        try:
+            return str(self.t.request("GET", "/_cluster/health", params={"timeout": "5s"}).get("status", "unknown"))
+        except ChatArchiveError as e:
+            logger.error("cannot read the cluster health: %s", e)
+            return "unknown"
 
     # --- ingestion -----------------------------------------------------------------------------
     def write_batch(self, batch: Batch) -> None:
@@ -288,7 +310,7 @@ class ElasticsearchStore:
         # Flags that outlive a re-write or arrive first: stored revokes and violations.
         revoked_before = self._revoked_among(sorted(in_batch))
         violated_before = self._violated_among(sorted(in_batch))
-        ops: list[tuple[str, str, str, dict[str, Any] | None]] = []
+        ops: list[Operation] = []
         op_message: dict[int, Message] = {}
         for m in messages:
             was_revoked, was_flagged = previous.get(m.msgid, (False, False))
@@ -310,15 +332,36 @@ class ElasticsearchStore:
             ops.append(("delete", self.alias("deadletters"), msgid, None))
         for collection, record_id, doc in batch.new_records:
             ops.append(("create", self._record_alias(collection), _doc_id(collection, record_id), R.record_document(collection, record_id, doc)))
-        failed = self._bulk(ops, refresh="wait_for") if ops else []
-        held_at: int | None = None
-        if failed:
-            held_at = self._dead_letter_failures(ops, op_message, failed)
+        outcome = self._bulk(ops, refresh="wait_for") if ops else BulkOutcome()
+        held_at = self._hold_for(ops, op_message, outcome)
         if batch.checkpoint is not None:
             target = batch.checkpoint if held_at is None else min(batch.checkpoint, held_at)
             self._advance_checkpoint(int(target))
+        if outcome.unwritten:
+            first = outcome.unwritten[0][1]
+            raise StoreUnavailable(
+                f"Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents ({first.get('type', '?')}, HTTP {first.get('status')}; "
+                f"cluster {self.cluster_status}); the checkpoint stays at {held_at} and the pull resumes from there"
+            )
         if held_at is not None:
             raise StoreUnavailable(f"some documents of the batch could not be stored or dead-lettered; the checkpoint stays at {held_at} and they will be replayed")
+
+    def _hold_for(self, ops: list[Operation], op_message: dict[int, Message], outcome: BulkOutcome) -> int | None:
+        """Dead-letters the messages rejected for their own fault; returns the seq to hold
+        the checkpoint at (just before the first message not stored or dead-lettered), or None."""
+        hold = [self._seq_of(op_message, i) for i, _ in outcome.unwritten]
+        if outcome.rejected:
+            hold += self._dead_letter_failures(ops, op_message, outcome.rejected)
+        if not hold:
+            return None
+        return max(0, min(hold) - 1)
+
+    @staticmethod
+    def _seq_of(op_message: dict[int, Message], op_index: int) -> int:
+        """The message's seq; for a violation, flag or record: the batch's first seq (which
+        message it belongs to is not tracked, so the whole batch is replayed)."""
+        message = op_message.get(op_index)
+        return message.seq if message is not None else min((m.seq for m in op_message.values()), default=1)
 
     def _flags_of(self, msgids: list[str]) -> dict[str, tuple[bool, bool]]:
         """(revoked, flagged) of stored messages: flags outlive a re-write of the message."""
@@ -342,33 +385,24 @@ class ElasticsearchStore:
         response = self._search("violations", body)
         return {b["key"] for b in response.get("aggregations", {}).get("m", {}).get("buckets", [])}
 
-    def _dead_letter_failures(
-        self, ops: list[tuple[str, str, str, dict[str, Any] | None]], op_message: dict[int, Message], failed: list[tuple[int, dict[str, Any]]]
-    ) -> int | None:
-        """Failed messages become dead letters; returns the seq to hold the checkpoint at
-        (just before the first item that is neither stored nor dead-lettered), or None."""
+    def _dead_letter_failures(self, ops: list[Operation], op_message: dict[int, Message], rejected: list[tuple[int, dict[str, Any]]]) -> list[int]:
+        """Messages rejected for their own fault (e.g. a mapping error) become dead letters;
+        returns the seqs of those that could not be stored either way."""
         letters: list[DeadLetter] = []
         hold: list[int] = []
-        for op_index, error in failed:
+        for op_index, error in rejected:
             reason = f"store: {error.get('type', 'error')}: {error.get('reason', '')} (HTTP {error.get('status')})"
             logger.error("Elasticsearch rejected %s %s: %s", ops[op_index][0], ops[op_index][2], reason)
             message = op_message.get(op_index)
             if message is None:
-                hold.append(-1)  # a violation, dead letter or flag update: nothing to dead-letter it as
+                hold.append(self._seq_of(op_message, op_index))  # a violation, flag or record: nothing to dead-letter it as
                 continue
-            try:
-                record = json.loads(message.raw) if message.raw else {"msgid": message.msgid}
-            except ValueError:
-                record = {"raw": message.raw}
-            letters.append(DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms()))
+            letters.append(_store_dead_letter(message, reason))
         if letters:
-            dl_ops = [("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters]
-            for op_index, _ in self._bulk(dl_ops, refresh="wait_for"):
-                hold.append(letters[op_index].seq)
-        if not hold:
-            return None
-        seqs = [s for s in hold if s >= 0] or [min((m.seq for m in op_message.values()), default=1)]
-        return max(0, min(seqs) - 1)
+            dl_ops: list[Operation] = [("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters]
+            outcome = self._bulk(dl_ops, refresh="wait_for")
+            hold += [letters[i].seq for i, _ in outcome.rejected + outcome.unwritten]
+        return hold
 
     def _advance_checkpoint(self, seq: int) -> None:
         if seq <= self.checkpoint():
@@ -521,10 +555,13 @@ class ElasticsearchStore:
         ops = [("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text))) for m in unique]
         self._raise_failed(self._bulk(ops, refresh="wait_for"), "update messages")
 
-    def _raise_failed(self, failed: list[tuple[int, dict[str, Any]]], what: str) -> None:
-        if failed:
-            first = failed[0][1]
-            raise ChatArchiveError(f"could not {what}: {len(failed)} documents rejected, e.g. {first.get('type')}: {first.get('reason')}")
+    def _raise_failed(self, outcome: BulkOutcome, what: str) -> None:
+        if outcome.unwritten:
+            first = outcome.unwritten[0][1]
+            raise StoreUnavailable(f"could not {what}: Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents (HTTP {first.get('status')})")
+        if outcome.rejected:
+            first = outcome.rejected[0][1]
+            raise ChatArchiveError(f"could not {what}: {len(outcome.rejected)} documents rejected, e.g. {first.get('type')}: {first.get('reason')}")
 
     def delete_messages(self, msgids: list[str]) -> int:
         wanted = list(dict.fromkeys(msgids))
@@ -542,7 +579,7 @@ class ElasticsearchStore:
         if not violations:
             return
         located = self._locate(sorted({v.msgid for v in violations}))
-        ops: list[tuple[str, str, str, dict[str, Any] | None]] = [("index", self.alias("violations"), v.id, R.violation_document(v)) for v in violations]
+        ops: list[Operation] = [("index", self.alias("violations"), v.id, R.violation_document(v)) for v in violations]
         ops += [("update", index, msgid, {"flagged": True}) for msgid, index in sorted(located.items())]
         self._raise_failed(self._bulk(ops, refresh="wait_for"), "store violations")
 
@@ -663,6 +700,34 @@ class ElasticsearchStore:
             "last_seq": self.checkpoint(),
             "by_msgtype": {b["key"]: b["doc_count"] for b in by_type["t"]["buckets"]},
         }
+
+
+@dataclasses.dataclass
+class BulkOutcome:
+    """The items of a bulk that were not stored: ``rejected`` for their own fault (permanent,
+    e.g. a mapping error), ``unwritten`` because the cluster kept refusing them (429/5xx)."""
+
+    rejected: list[tuple[int, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    unwritten: list[tuple[int, dict[str, Any]]] = dataclasses.field(default_factory=list)
+
+
+def _item_done(action: str, status: int) -> bool:
+    """Stored, or nothing to do: a create of an existing id, a delete of a missing one."""
+    return status < 300 or (action == "create" and status == 409) or (action == "delete" and status == 404)
+
+
+def _cluster_fault(status: int) -> bool:
+    """A refusal that says nothing about the document: full queues (429), unavailable
+    shards of a red index (503), any other server error."""
+    return status in RETRY_STATUSES or status >= 500
+
+
+def _store_dead_letter(message: Message, reason: str) -> DeadLetter:
+    try:
+        record = json.loads(message.raw) if message.raw else {"msgid": message.msgid}
+    except ValueError:
+        record = {"raw": message.raw}
+    return DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms())
 
 
 def _revoke_id(msgid: str) -> str:
