@@ -150,6 +150,7 @@ CASES: list[Case] = [
         lambda: {"query": R.filtered_query(None, [], Scope.of(users=["zhangsan"])), "size": 0,
                  "aggregations": R.aggregations({"by_rule": {"terms": {"field": "rule_id", "size": 20}}}, allowed_fields=VIOLATION_AGG_FIELDS, time_zone="UTC")},
     ),
+    Case("records_sorted_by_field", SEARCH, lambda: {"query": R.record_prefilter("audit", {"action": "export"}), "size": 1, "sort": R.record_sort("seq", True), "track_total_hits": False}),
     Case("records_prefilter", SEARCH, lambda: {"query": R.record_prefilter("accounts", {"role": ["auditor", "viewer"], "locked": False, "_id": "x"}), "size": 1000}),
     Case("rule_percolator_query", QUERY, lambda: R.rule_percolator_query(RULE, normalize=normalize_fast)),
     Case("rule_percolator_query_regex", QUERY, lambda: R.rule_percolator_query({"name": "电话", "regex": [r"\d{11}"], "exclude": ["客服"]}, normalize=normalize_fast)),

@@ -184,8 +184,16 @@ def _mapped_fields(mappings: JsonObject, prefix: str = "") -> Iterator[tuple[str
 
 
 def field_types(mappings: JsonObject) -> dict[str, JsonObject]:
-    """Every queryable path → its mapping (multi-fields and object properties included)."""
-    return dict(_mapped_fields(mappings))
+    """Every queryable path → its mapping (multi-fields and object properties included);
+    ``parent.*`` for the fields a dynamic template maps under a dynamic object."""
+    fields = dict(_mapped_fields(mappings))
+    for template in mappings.get("dynamic_templates", []):
+        for spec in template.values():
+            pattern = spec.get("path_match", "")
+            parent = pattern.removesuffix(".*")
+            if pattern.endswith(".*") and fields.get(parent, {}).get("dynamic") in ("true", True):
+                fields[pattern] = spec["mapping"]
+    return fields
 
 
 def _field_type(path: str, fields: dict[str, JsonObject]) -> tuple[str, JsonObject] | None:
@@ -194,6 +202,8 @@ def _field_type(path: str, fields: dict[str, JsonObject]) -> tuple[str, JsonObje
     parent, _, _ = path.rpartition(".")
     if parent in fields and fields[parent].get("type") == "flattened":
         return "flattened-key", fields[parent]
+    if f"{parent}.*" in fields:
+        return fields[f"{parent}.*"].get("type", "object"), fields[f"{parent}.*"]
     return None
 
 

@@ -485,6 +485,66 @@ def test_a_reindex_task_that_vanished_is_a_clear_error() -> None:
     assert not t.named("POST", "/_aliases")
 
 
+# ---------------------------------------------------------------- record collections: sorted and limited on the cluster
+
+
+class AuditIndex:
+    """The audit index of ``n`` chained entries, answering sorted, limited searches as Elasticsearch
+    would (sort on seq / numbers.<field> / record_id, size, search_after): enough to count requests."""
+
+    def __init__(self, n: int) -> None:
+        from store.elasticsearch.requests import record_document
+
+        self.docs = [record_document("audit", str(i), {"seq": i, "hash": f"h{i}", "action": "login"}, seq=i) for i in range(1, n + 1)]
+
+    def search(self, method: str, path: str, params: Any, body: dict[str, Any]) -> dict[str, Any]:
+        keys = [(next(iter(s)), next(iter(s.values()))["order"]) for s in body["sort"]]
+        rows = sorted(self.docs, key=lambda d: [self._value(d, f) for f, _ in keys], reverse=keys[0][1] == "desc")
+        after = body.get("search_after")
+        if after is not None:
+            position = next(i for i, d in enumerate(rows) if [self._value(d, f) for f, _ in keys] == after)
+            rows = rows[position + 1 :]
+        page = rows[: body["size"]]
+        return {"hits": {"hits": [{"_source": d, "sort": [self._value(d, f) for f, _ in keys]} for d in page]}}
+
+    @staticmethod
+    def _value(doc: dict[str, Any], field: str) -> Any:
+        if field.startswith("numbers."):
+            return doc["numbers"][field.split(".", 1)[1]]
+        return doc[field]
+
+
+@pytest.mark.parametrize("entries", [5, 50_000])
+def test_an_audit_append_costs_the_same_few_requests_however_long_the_trail(entries: int) -> None:
+    """GIVEN an audit trail of {entries} entries WHEN one more action is audited THEN the last entry is found by one
+    sorted search of size 1 (plus one count proving the sort exact): 6 requests in all, at 5 entries as at 50,000."""
+    from compliance import audit
+
+    trail = AuditIndex(entries)
+    t = ScriptedTransport(
+        {
+            ("POST", f"/{P}-audit/_search"): trail.search,
+            ("POST", f"/{P}-state/_update/counter-audit"): {"get": {"_source": {"n": entries + 1}}},
+        }
+    )
+    entry = audit.record(make_store(t), "auditor1", "login")
+    assert entry["seq"] == entries + 1 and entry["prev_hash"] == f"h{entries}"
+    searches = t.named("POST", f"/{P}-audit/_search")
+    assert [(c.body["size"], c.body["sort"][0]) for c in searches] == [(1, {"numbers.seq": {"order": "desc", "missing": "_last", "unmapped_type": "double"}})]
+    assert len(t.calls) == 6
+
+
+def test_a_field_holding_text_somewhere_is_sorted_in_python_as_the_embedded_store_does() -> None:
+    """GIVEN records where the sort field holds a string in some record WHEN sorted by it with a limit THEN the
+    store does not trust the cluster's numeric sort: it reads all matches and sorts them as the embedded store."""
+    docs = [R.record_document("rules", "a", {"order": "x"}), R.record_document("rules", "b", {"order": 2}), R.record_document("rules", "c", {"order": 1})]
+    hits = {"hits": {"hits": [{"_source": d, "sort": [0, d["record_id"]]} for d in docs]}}
+    t = ScriptedTransport({("POST", f"/{P}-records/_count"): {"count": 1}, ("POST", f"/{P}-records/_search"): hits})
+    got = make_store(t).find_records("rules", order_by="order", limit=2)
+    assert [d["_id"] for d in got] == ["c", "b"]
+    assert t.named("POST", f"/{P}-records/_search")[0].body["sort"] == R.record_sort(None, False)
+
+
 # ---------------------------------------------------------------- percolation
 
 

@@ -18,7 +18,7 @@ from tests.test_es_control_flow import P, drive_everything, searched_index
 from tests.test_es_spec import mapping_errors
 
 # Which index each golden search case is sent to (the others are messages searches).
-CASE_KIND = {"records_prefilter": "records", "percolate": "rules", "violations_list": "violations", "aggregate_violations": "violations"}
+CASE_KIND = {"records_prefilter": "records", "records_sorted_by_field": "audit", "percolate": "rules", "violations_list": "violations", "aggregate_violations": "violations"}
 
 
 def fields_of(kind: str) -> dict[str, dict[str, Any]]:

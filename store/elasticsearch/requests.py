@@ -128,11 +128,15 @@ def alias_switch(prefix: str, kind: str, old_indices: Iterable[str], new_index: 
     return {"actions": actions}
 
 
-def reindex(source_indices: Iterable[str], dest_index: str) -> dict[str, Any]:
+def reindex(source_indices: Iterable[str], dest_index: str, kind: str = "messages") -> dict[str, Any]:
     """POST /_reindex: copy every document of the old concrete indices into the new versioned
     index (ids kept). Concrete names, not the alias: the new index is already a (hidden)
-    member of a rolled kind's alias, and a reindex may not read the index it writes."""
-    return {"source": {"index": sorted(source_indices), "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+    member of a rolled kind's alias, and a reindex may not read the index it writes.
+    Record kinds recompute their sort fields on the way (``RECORD_REINDEX_SCRIPT``)."""
+    body: dict[str, Any] = {"source": {"index": sorted(source_indices), "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+    if kind in RECORD_KINDS:
+        body["script"] = {"lang": "painless", "source": RECORD_REINDEX_SCRIPT}
+    return body
 
 
 REINDEX_ACTION = "indices:data/write/reindex"
@@ -197,10 +201,14 @@ def deadletter_document(deadletter: DeadLetter) -> dict[str, Any]:
 
 def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: int = 0) -> dict[str, Any]:
     """``doc`` is kept whole (not indexed); ``fields`` indexes its scalar top-level values
-    as keywords so ``find_records`` can pre-filter on the cluster."""
+    as keywords so ``find_records`` can pre-filter on the cluster; ``numbers`` repeats the
+    numeric and boolean ones as doubles and ``others`` names the keys holding anything else,
+    so records can be sorted on the cluster exactly as the embedded store sorts them."""
     fields: dict[str, Any] = {}
+    numbers: dict[str, float | int] = {}
+    others: list[str] = []
     for key, value in doc.items():
-        if not key or key.startswith("_") or "." in key:
+        if not _indexable_key(key):
             continue
         if isinstance(value, bool):
             fields[key] = "true" if value else "false"
@@ -208,7 +216,48 @@ def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: i
             fields[key] = str(value)
         elif isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
             fields[key] = [str(v) for v in value]
-    return {"collection": collection, "record_id": record_id, "seq": seq, "fields": fields, "doc": doc}
+        if isinstance(value, (bool, int, float)):
+            numbers[key] = int(value) if isinstance(value, bool) else value
+        elif value is not None:
+            others.append(key)
+    return {"collection": collection, "record_id": record_id, "seq": seq, "fields": fields, "numbers": numbers, "others": others, "doc": doc}
+
+
+def _indexable_key(key: str) -> bool:
+    return bool(key) and not key.startswith("_") and "." not in key
+
+
+# The same derivation in Painless, for a migration: documents written by an older release
+# lack ``numbers`` and ``others`` (a reindex copies _source as it is).
+RECORD_REINDEX_SCRIPT = (
+    "def numbers = [:]; def others = []; def doc = ctx._source.doc == null ? [:] : ctx._source.doc;"
+    " for (entry in doc.entrySet()) { String key = entry.getKey(); def value = entry.getValue();"
+    " if (key.isEmpty() || key.startsWith('_') || key.contains('.')) { continue; }"
+    " if (value instanceof Boolean) { numbers[key] = value ? 1 : 0; }"
+    " else if (value instanceof Number) { numbers[key] = value; }"
+    " else if (value != null) { others.add(key); } }"
+    " ctx._source.numbers = numbers; ctx._source.others = others;"
+)
+RECORD_KINDS: frozenset[str] = frozenset({"records", "audit", "reviews"})
+
+
+def record_sort(order_by: str | None, descending: bool) -> list[dict[str, Any]] | None:
+    """The cluster-side sort equal to the embedded store's order, or None when ``order_by``
+    is not a plain field. A field sort is exact only if no matching record holds a
+    non-numeric value there (``others``): the caller checks that first."""
+    direction = "desc" if descending else "asc"
+    if order_by is None:
+        return [{"seq": {"order": "asc"}}, {"record_id": {"order": "asc"}}]
+    if order_by == "_seq":
+        return [{"seq": {"order": direction}}, {"record_id": {"order": direction}}]
+    if order_by == "_id":
+        return [{"record_id": {"order": direction}}]
+    if not _indexable_key(order_by):
+        return None
+    # Missing values (None) sort first ascending and last descending, as in Python.
+    missing = "_last" if descending else "_first"
+    by_value = {"order": direction, "missing": missing, "unmapped_type": "double"}
+    return [{f"numbers.{order_by}": by_value}, {"record_id": {"order": direction}}]
 
 
 def record_prefilter(collection: str, where: dict[str, Any] | None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ dead-lettered, and never past an item that is neither.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 import time
@@ -168,7 +169,7 @@ class ElasticsearchStore:
             for index in (i for i in old if members[i].get("is_write_index")):
                 self.t.request("PUT", f"/{index}/_settings", body=R.indexing_complete_settings())
         self._create_index(target, kind, body=R.migration_index_body(self.prefix, kind))
-        task_id = self._running_reindex(target) or self._start_reindex(old, target)
+        task_id = self._running_reindex(target) or self._start_reindex(old, target, kind)
         self._wait_for_task(task_id, kind, progress)
         self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, old, target))
 
@@ -182,10 +183,10 @@ class ElasticsearchStore:
                     return task_id
         return None
 
-    def _start_reindex(self, old: list[str], target: str) -> str:
+    def _start_reindex(self, old: list[str], target: str, kind: str) -> str:
         try:
             response = self.t.request(
-                "POST", "/_reindex", params={"wait_for_completion": "false", "refresh": "true"}, body=R.reindex(old, target), idempotent=False
+                "POST", "/_reindex", params={"wait_for_completion": "false", "refresh": "true"}, body=R.reindex(old, target, kind), idempotent=False
             )
         except StoreUnavailable as e:
             raise StoreUnavailable(f"{e}; the reindex into {target} may have started: run init again, it resumes a running migration") from e
@@ -646,23 +647,34 @@ class ElasticsearchStore:
         return response.get("result") == "deleted"
 
     def _scan_records(self, collection: str, where: dict[str, Any] | None) -> list[dict[str, Any]]:
-        alias = self._record_alias(collection)
+        return list(self._sorted_records(collection, where, R.record_sort(None, False) or []))
+
+    def _sorted_records(self, collection: str, where: dict[str, Any] | None, sort: list[dict[str, Any]], page: int = 1000) -> Iterator[dict[str, Any]]:
+        """The matching records in ``sort`` order, page by page (search_after): the
+        cluster pre-filters, ``_matches`` compares exactly as the embedded store does."""
+        kind = self._record_alias(collection)[len(self.prefix) + 1 :]
         query = R.record_prefilter(collection, where)
-        out: list[dict[str, Any]] = []
         after: list[Any] | None = None
         while True:
-            body: dict[str, Any] = {"query": query, "size": 1000, "sort": [{"seq": {"order": "asc"}}, {"record_id": {"order": "asc"}}]}
+            body: dict[str, Any] = {"query": query, "size": page, "sort": sort, "track_total_hits": False}
             if after is not None:
                 body["search_after"] = after
-            hits = self._search(alias[len(self.prefix) + 1 :], body)["hits"]["hits"]
-            out += [_with_ids(h["_source"]) for h in hits]
-            if len(hits) < 1000:
-                return [d for d in out if _matches(d, where)]
+            hits = self._search(kind, body)["hits"]["hits"]
+            yield from (d for d in (_with_ids(h["_source"]) for h in hits) if _matches(d, where))
+            if len(hits) < page:
+                return
             after = hits[-1]["sort"]
 
     def find_records(
         self, collection: str, where: dict[str, Any] | None = None, *, order_by: str | None = None, descending: bool = False, limit: int | None = None, offset: int = 0
     ) -> list[dict[str, Any]]:
+        """Sorted and limited on the cluster when the order can be exact there (so the
+        last audit entry is one search, however long the trail); in Python otherwise."""
+        sort = self._cluster_sort(collection, where, order_by, descending)
+        if sort is not None and limit is not None:
+            wanted = offset + limit
+            found = list(itertools.islice(self._sorted_records(collection, where, sort, page=max(1, min(wanted, 1000))), wanted))
+            return found[offset:]
         found = self._scan_records(collection, where)  # in (seq, id) order, as the embedded store's default
         if order_by == "_seq":
             found.sort(key=lambda d: (d.get("_seq", 0), d["_id"]), reverse=descending)
@@ -672,6 +684,18 @@ class ElasticsearchStore:
             found.sort(key=lambda d: (_sort_key(d.get(order_by)), d["_id"]), reverse=descending)
         end = None if limit is None else offset + limit
         return found[offset:end]
+
+    def _cluster_sort(self, collection: str, where: dict[str, Any] | None, order_by: str | None, descending: bool) -> list[dict[str, Any]] | None:
+        """``R.record_sort``, once one count shows no matching record holds a value there
+        that is not a number (strings, lists and objects sort after numbers in Python)."""
+        sort = R.record_sort(order_by, descending)
+        if sort is None or order_by is None or order_by.startswith("_"):
+            return sort
+        kind = self._record_alias(collection)[len(self.prefix) + 1 :]
+        prefilter = R.record_prefilter(collection, where)
+        query = {"bool": {"filter": [prefilter, {"term": {"others": {"value": order_by}}}]}}
+        mixed = self.t.request("POST", f"/{self.alias(kind)}/_count", body={"query": query})
+        return sort if int(mixed["count"]) == 0 else None
 
     def count_records(self, collection: str, where: dict[str, Any] | None = None) -> int:
         return len(self._scan_records(collection, where))
