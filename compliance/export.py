@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 from chatarchive.errors import BadInput, ChatArchiveError
-from chatarchive.models import Message, MessageFilter, SearchRequest
+from chatarchive.models import Message, MessageFilter
 from compliance import audit
 from compliance.access import EXPORT, require
 
@@ -27,24 +27,12 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("csv", "xlsx", "jsonl")
 COLUMNS = ("msgid", "seq", "time", "sender", "sender_kind", "chat_id", "chat_kind", "msgtype", "text", "raw_sha256")
-PAGE = 500
-MAX_EXPORT = 1_000_000
 
 
 def _iter_results(archive: Any, query: str, filters: MessageFilter | None = None) -> Iterator[Message]:
-    store, scope = archive.store, archive.scope
-    offset = 0
-    while True:
-        request = SearchRequest(query=query, filters=filters or MessageFilter(), sort="time_asc", limit=PAGE,
-                                offset=offset, highlight=False)
-        page = store.search(request, scope=scope)
-        if not page.hits:
-            return
-        ids = [h.msgid for h in page.hits]
-        yield from store.get_messages(ids, scope=scope)
-        offset += len(page.hits)
-        if offset >= page.total or offset >= MAX_EXPORT:
-            return
+    """Every matching message in (seq, msgid) order, streamed by the store (search_after over
+    a point in time on Elasticsearch): no offsets, so no 10,000-result window and no cap."""
+    return archive.store.iter_messages(filters or MessageFilter(), scope=archive.scope, query=query)
 
 
 def _filters_dict(filters: MessageFilter | None) -> dict[str, Any]:

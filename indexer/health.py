@@ -76,13 +76,17 @@ def pull_succeeded(store: "Store", last_seq: int, pulled: int) -> None:
     c["last_pull_ms"] = now_ms()
     c["last_seq"] = last_seq
     c["last_pull_count"] = pulled
+    c["last_error_store"] = False
     store.put_record("meta", COUNTERS, c)
 
 
-def pull_failed(store: "Store", error: str) -> None:
+def pull_failed(store: "Store", error: str, *, store_unavailable: bool = False) -> None:
+    """``store_unavailable``: the archive's store refused the writes (overloaded or red),
+    not the source: the pull resumes from the checkpoint, an operator should look now."""
     c = counters(store)
     c["last_error"] = error
     c["last_error_ms"] = now_ms()
+    c["last_error_store"] = store_unavailable
     c["failed_pulls"] = int(c.get("failed_pulls", 0)) + 1
     store.put_record("meta", COUNTERS, c)
 
@@ -103,6 +107,9 @@ def check(store: "Store", settings: "Settings", *, now: int | None = None) -> li
     elif c.get("failed_pulls"):
         alerts.append({"kind": "stall", "severity": "error",
                        "message": f"no pull has ever succeeded; last error: {c.get('last_error', 'unknown')}"})
+    if c.get("last_error_store"):  # cleared by the next successful pull
+        alerts.append({"kind": "store", "severity": "error",
+                       "message": f"the store refuses writes, pulls wait and resume from the checkpoint: {c.get('last_error')}"})
     for version, n in sorted((c.get("decrypt_failures_by_key_version") or {}).items()):
         alerts.append({"kind": "decrypt", "severity": "error",
                        "message": f"{n} records of publickey_ver {version} could not be decrypted "

@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from chatarchive.archive import Archive
-from chatarchive.errors import ChatArchiveError
+from chatarchive.errors import ChatArchiveError, StoreUnavailable
 from indexer import health
 from indexer.media import MediaFetcher
 from indexer.pipeline import Pipeline
@@ -45,7 +45,7 @@ class IndexerService:
                                    result.pulled, result.stored, result.deadletter, result.violations, result.last_seq)
             except ChatArchiveError as e:
                 logger.error("pull failed: %s", e)
-                health.pull_failed(self.archive.store, str(e))
+                health.pull_failed(self.archive.store, str(e), store_unavailable=isinstance(e, StoreUnavailable))
 
     def media(self) -> None:
         if not self.archive.settings.media:

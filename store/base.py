@@ -26,6 +26,7 @@ and rules layers keep their logic in one place for both backends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Iterator, Protocol, runtime_checkable
 
 from chatarchive.models import (
@@ -89,6 +90,10 @@ RECORD_COLLECTIONS: frozenset[str] = frozenset(
 )
 
 
+# A migration's progress report: (index kind or what is migrated, done, total).
+MigrationProgress = Callable[[str, int, int], None]
+
+
 @runtime_checkable
 class Store(Protocol):
     """Everything the product stores. Implementations: EmbeddedStore, ElasticsearchStore."""
@@ -96,8 +101,9 @@ class Store(Protocol):
     backend_name: str
 
     # --- lifecycle -------------------------------------------------------------------
-    def init(self) -> dict[str, Any]:
-        """Creates the store or migrates it to the current schema; safe to repeat.
+    def init(self, progress: MigrationProgress | None = None) -> dict[str, Any]:
+        """Creates the store or migrates it to the current schema; safe to repeat, and an
+        interrupted migration resumes. ``progress`` hears how far a migration is.
         Returns ``{"backend": name, "schema_version": v, "migrated": bool}``."""
         ...
 
@@ -145,8 +151,12 @@ class Store(Protocol):
         ``time_asc`` or ``time_desc`` (ties broken by seq)."""
         ...
 
-    def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
-        """Every matching message in seq order, streamed (exports, backtests, purges)."""
+    def iter_messages(
+        self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000, query: str = ""
+    ) -> Iterator[Message]:
+        """Every matching message (and, if given, matching the text query) in (seq, msgid)
+        order, streamed with no size limit and no offsets (exports, backtests, purges).
+        Elasticsearch: ``search_after`` over a point in time, closed when the iteration ends."""
         ...
 
     def context(self, msgid: str, *, before: int = 10, after: int = 10, scope: Scope) -> list[Message]:

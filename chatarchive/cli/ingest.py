@@ -20,12 +20,25 @@ def init_cmd(cli: CliContext) -> None:
     from store import open_store
 
     store = open_store(cli.archive.settings)
+    bars: dict[str, tqdm] = {}
     try:
-        result = store.init()
+        result = store.init(progress=lambda what, done, total: _migration_progress(bars, what, done, total))
     finally:
+        for bar in bars.values():
+            bar.close()
         store.close()
     cli.emit(result, lambda: f"{result['backend']} store at schema version {result['schema_version']}"
              + (" (migrated)" if result.get("migrated") else ""))
+
+
+def _migration_progress(bars: dict[str, tqdm], what: str, done: int, total: int) -> None:
+    """One progress bar per migrated index kind, on stderr (stdout stays the JSON result)."""
+    bar = bars.get(what)
+    if bar is None:
+        bar = bars[what] = tqdm(total=total or None, unit="doc", desc=f"migrate {what}", file=sys.stderr, disable=None)
+    if total and bar.total != total:
+        bar.total = total
+    bar.update(done - bar.n)
 
 
 def _progress_bar(source: object, start_seq: int) -> tqdm:

@@ -100,6 +100,23 @@ def create_index_body(prefix: str, kind: str, *, with_alias: bool) -> dict[str, 
     return {"aliases": {alias_name(prefix, kind): alias}}
 
 
+def migration_index_body(prefix: str, kind: str) -> dict[str, Any]:
+    """PUT /{index} of the index a migration fills. A rolled kind's index joins its rollover
+    alias in the create request itself (ILM rejects an index whose rollover alias does not
+    point at it), hidden from reads by a ``match_none`` filter and not the write index, so
+    reads and writes keep using the old indices until the atomic switch. Other kinds have
+    no ILM and their old index is the alias's only (implicit) write target: no alias yet."""
+    if kind not in ROLLED_KINDS:
+        return {}
+    return {"aliases": {alias_name(prefix, kind): {"is_write_index": False, "filter": MATCH_NONE}}}
+
+
+def indexing_complete_settings() -> dict[str, Any]:
+    """PUT /{old write index}/_settings: tells ILM the index will get no more writes, so it
+    stops waiting to roll it over once the alias has moved to the migrated index."""
+    return {"index": {"lifecycle": {"indexing_complete": True}}}
+
+
 def alias_switch(prefix: str, kind: str, old_indices: Iterable[str], new_index: str) -> dict[str, Any]:
     """POST /_aliases: one atomic switch of the alias from the old indices to the new one."""
     alias = alias_name(prefix, kind)
@@ -111,9 +128,45 @@ def alias_switch(prefix: str, kind: str, old_indices: Iterable[str], new_index: 
     return {"actions": actions}
 
 
-def reindex(source_alias: str, dest_index: str) -> dict[str, Any]:
-    """POST /_reindex: copy every document into the new versioned index (ids kept)."""
-    return {"source": {"index": source_alias, "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+def reindex(source_indices: Iterable[str], dest_index: str, kind: str = "messages") -> dict[str, Any]:
+    """POST /_reindex: copy every document of the old concrete indices into the new versioned
+    index (ids kept). Concrete names, not the alias: the new index is already a (hidden)
+    member of a rolled kind's alias, and a reindex may not read the index it writes.
+    Record kinds recompute their sort fields on the way (``RECORD_REINDEX_SCRIPT``)."""
+    body: dict[str, Any] = {"source": {"index": sorted(source_indices), "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+    if kind in RECORD_KINDS:
+        body["script"] = {"lang": "painless", "source": RECORD_REINDEX_SCRIPT}
+    return body
+
+
+REINDEX_ACTION = "indices:data/write/reindex"
+
+
+def is_reindex_into(task: dict[str, Any], dest_index: str) -> bool:
+    """Whether a running task (GET /_tasks?detailed) is a reindex into ``dest_index``: its
+    description is ``reindex from [sources] to [dest]`` (ReindexRequest#getDescription)."""
+    description = str(task.get("description", ""))
+    return task.get("action") == REINDEX_ACTION and description.startswith("reindex from ") and description.endswith(f" to [{dest_index}]")
+
+
+def task_progress(task: dict[str, Any]) -> tuple[int, int]:
+    """``(documents done, total)`` of a reindex task's status (GET /_tasks/{id})."""
+    status = task.get("task", {}).get("status", {})
+    done = sum(int(status.get(k, 0)) for k in ("created", "updated", "deleted", "version_conflicts", "noops"))
+    return done, int(status.get("total", 0))
+
+
+def task_failure(task: dict[str, Any]) -> str | None:
+    """Why a completed reindex task failed, or None if every document was copied."""
+    if task.get("error"):
+        error = task["error"]
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}"
+    failures = task.get("response", {}).get("failures") or []
+    if failures:
+        first = failures[0]
+        cause = first.get("cause", {}) if isinstance(first, dict) else {}
+        return f"{len(failures)} documents failed, e.g. {first.get('id', '?')}: {cause.get('type', '')}: {cause.get('reason', '')}"
+    return None
 
 
 # ---------------------------------------------------------------- documents
@@ -148,10 +201,14 @@ def deadletter_document(deadletter: DeadLetter) -> dict[str, Any]:
 
 def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: int = 0) -> dict[str, Any]:
     """``doc`` is kept whole (not indexed); ``fields`` indexes its scalar top-level values
-    as keywords so ``find_records`` can pre-filter on the cluster."""
+    as keywords so ``find_records`` can pre-filter on the cluster; ``numbers`` repeats the
+    numeric and boolean ones as doubles and ``others`` names the keys holding anything else,
+    so records can be sorted on the cluster exactly as the embedded store sorts them."""
     fields: dict[str, Any] = {}
+    numbers: dict[str, float | int] = {}
+    others: list[str] = []
     for key, value in doc.items():
-        if not key or key.startswith("_") or "." in key:
+        if not _indexable_key(key):
             continue
         if isinstance(value, bool):
             fields[key] = "true" if value else "false"
@@ -159,7 +216,48 @@ def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: i
             fields[key] = str(value)
         elif isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
             fields[key] = [str(v) for v in value]
-    return {"collection": collection, "record_id": record_id, "seq": seq, "fields": fields, "doc": doc}
+        if isinstance(value, (bool, int, float)):
+            numbers[key] = int(value) if isinstance(value, bool) else value
+        elif value is not None:
+            others.append(key)
+    return {"collection": collection, "record_id": record_id, "seq": seq, "fields": fields, "numbers": numbers, "others": others, "doc": doc}
+
+
+def _indexable_key(key: str) -> bool:
+    return bool(key) and not key.startswith("_") and "." not in key
+
+
+# The same derivation in Painless, for a migration: documents written by an older release
+# lack ``numbers`` and ``others`` (a reindex copies _source as it is).
+RECORD_REINDEX_SCRIPT = (
+    "def numbers = [:]; def others = []; def doc = ctx._source.doc == null ? [:] : ctx._source.doc;"
+    " for (entry in doc.entrySet()) { String key = entry.getKey(); def value = entry.getValue();"
+    " if (key.isEmpty() || key.startsWith('_') || key.contains('.')) { continue; }"
+    " if (value instanceof Boolean) { numbers[key] = value ? 1 : 0; }"
+    " else if (value instanceof Number) { numbers[key] = value; }"
+    " else if (value != null) { others.add(key); } }"
+    " ctx._source.numbers = numbers; ctx._source.others = others;"
+)
+RECORD_KINDS: frozenset[str] = frozenset({"records", "audit", "reviews"})
+
+
+def record_sort(order_by: str | None, descending: bool) -> list[dict[str, Any]] | None:
+    """The cluster-side sort equal to the embedded store's order, or None when ``order_by``
+    is not a plain field. A field sort is exact only if no matching record holds a
+    non-numeric value there (``others``): the caller checks that first."""
+    direction = "desc" if descending else "asc"
+    if order_by is None:
+        return [{"seq": {"order": "asc"}}, {"record_id": {"order": "asc"}}]
+    if order_by == "_seq":
+        return [{"seq": {"order": direction}}, {"record_id": {"order": direction}}]
+    if order_by == "_id":
+        return [{"record_id": {"order": direction}}]
+    if not _indexable_key(order_by):
+        return None
+    # Missing values (None) sort first ascending and last descending, as in Python.
+    missing = "_last" if descending else "_first"
+    by_value = {"order": direction, "missing": missing, "unmapped_type": "double"}
+    return [{f"numbers.{order_by}": by_value}, {"record_id": {"order": direction}}]
 
 
 def record_prefilter(collection: str, where: dict[str, Any] | None) -> dict[str, Any]:
@@ -362,12 +460,19 @@ VIOLATION_SORTS: dict[str, list[Any]] = {
 }
 
 
-def iter_body(query: dict[str, Any], *, size: int, search_after: list[Any] | None) -> dict[str, Any]:
+PIT_KEEP_ALIVE = "5m"  # how long the point in time lives between two pages (renewed by each page)
+
+
+def iter_body(query: dict[str, Any], *, size: int, search_after: list[Any] | None, pit_id: str | None = None) -> dict[str, Any]:
     """One page of a full scan in (seq, msgid) order, as the embedded store streams:
-    ``search_after`` on a total order, so no message is lost or repeated."""
+    ``search_after`` on a total order, so no message is lost or repeated. With ``pit_id``
+    the page reads the point in time (POST /_search, no index in the path): one
+    consistent view for the whole scan, however long it runs."""
     body: dict[str, Any] = {"query": query, "sort": [{"seq": {"order": "asc"}}, {"msgid": {"order": "asc"}}], "size": size, "track_total_hits": False}
     if search_after is not None:
         body["search_after"] = search_after
+    if pit_id is not None:
+        body["pit"] = {"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}
     return body
 
 

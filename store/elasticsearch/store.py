@@ -19,6 +19,7 @@ dead-lettered, and never past an item that is neither.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 import time
@@ -41,7 +42,7 @@ from chatarchive.models import (
     Violation,
     ViolationFilter,
 )
-from store.base import AGG_FIELDS, RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS
+from store.base import AGG_FIELDS, RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS, MigrationProgress
 from store.elasticsearch import requests as R
 from store.elasticsearch.transport import RETRY_STATUSES, ClientTransport, EsError, RetryingTransport, Transport, redact_url
 from store.query import MatchAll, has_scoring_terms, parse_query, positive_terms
@@ -50,7 +51,9 @@ logger = logging.getLogger(__name__)
 
 VIOLATION_CHANGES = frozenset({"status", "assignee", "reviewer", "reviewed_ms", "comment"})
 MAX_PAGE = 10_000  # index.max_result_window: deeper pages use search_after
-ITEM_RETRIES = 3
+OVERLOAD_RETRIES = 8  # bulk items refused by a busy cluster: ~2.5 min of backoff (0.5 s doubling, at most 30 s)
+Operation = tuple[str, str, str, dict[str, Any] | None]  # (bulk action, index, id, payload)
+TASK_POLL_SECONDS = 2.0
 
 
 def _now_ms() -> int:
@@ -81,8 +84,11 @@ class ElasticsearchStore:
         where: str = "the cluster",
         sleep: Any = time.sleep,
         max_retries: int = 5,
+        overload_retries: int = OVERLOAD_RETRIES,
     ) -> None:
         self.prefix = prefix
+        self.overload_retries = overload_retries
+        self.cluster_status = "unknown"  # the last health read, while the cluster refuses writes
         self.timezone = timezone
         self.where = where
         self.sleep = sleep
@@ -121,39 +127,92 @@ class ElasticsearchStore:
         return self.alias(R.RECORD_INDEX_OF.get(collection, "records"))
 
     # --- lifecycle -------------------------------------------------------------------------
-    def _alias_indices(self, alias: str) -> list[str]:
+    def _alias_members(self, alias: str) -> dict[str, dict[str, Any]]:
+        """Concrete index → its definition of ``alias`` (is_write_index, filter)."""
         try:
             response = self.t.request("GET", f"/_alias/{alias}", ok=(404,))
         except EsError:
-            return []
-        return sorted(response)
+            return {}
+        return {index: dict(info.get("aliases", {}).get(alias) or {}) for index, info in sorted(response.items())}
 
-    def init(self) -> dict[str, Any]:
+    def _alias_indices(self, alias: str) -> list[str]:
+        return sorted(self._alias_members(alias))
+
+    def init(self, progress: MigrationProgress | None = None) -> dict[str, Any]:
+        """Creates what is missing; migrates a kind whose mapping version changed (a reindex
+        task, polled with ``progress``); an interrupted migration resumes on the next init."""
         versions = R.schema_versions()
         self.t.request("PUT", f"/_ilm/policy/{R.ilm_policy_name(self.prefix)}", body=R.ilm_policy())
         migrated = False
         for kind in R.INDEX_KINDS:
             self.t.request("PUT", f"/_index_template/{self.alias(kind)}", body=R.index_template(self.prefix, kind))
-            current = self._alias_indices(self.alias(kind))
+            members = self._alias_members(self.alias(kind))
             target = R.index_name(self.prefix, kind, versions[kind])
-            if not current:
-                self._create_index(target, kind, with_alias=True)
+            if not members:
+                self._create_index(target, kind, body=R.create_index_body(self.prefix, kind, with_alias=True))
                 continue
-            if all(R.version_of_index(i) >= versions[kind] for i in current):
+            if all(R.version_of_index(i) >= versions[kind] for i in members):
                 continue
-            logger.info("migrating %s from %s to %s", self.alias(kind), current, target)
-            self._create_index(target, kind, with_alias=False)
-            self.t.request("POST", "/_reindex", params={"refresh": "true", "wait_for_completion": "true"}, body=R.reindex(self.alias(kind), target))
-            self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, current, target))
+            self._migrate(kind, members, target, progress)
             migrated = True
         state = self._get("state", "schema") or {}
         if state.get("versions") != versions:
             self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": _now_ms()})
         return {"backend": self.backend_name, "schema_version": max(versions.values()), "migrated": migrated}
 
-    def _create_index(self, index: str, kind: str, *, with_alias: bool) -> None:
+    def _migrate(self, kind: str, members: dict[str, dict[str, Any]], target: str, progress: MigrationProgress | None) -> None:
+        """Old indices → ``target``: mark the old write index complete for ILM, create the
+        target (with its hidden alias for a rolled kind), reindex as a task, switch atomically."""
+        old = sorted(i for i in members if i != target)
+        logger.info("migrating %s from %s to %s", self.alias(kind), old, target)
+        if kind in R.ROLLED_KINDS:
+            for index in (i for i in old if members[i].get("is_write_index")):
+                self.t.request("PUT", f"/{index}/_settings", body=R.indexing_complete_settings())
+        self._create_index(target, kind, body=R.migration_index_body(self.prefix, kind))
+        task_id = self._running_reindex(target) or self._start_reindex(old, target, kind)
+        self._wait_for_task(task_id, kind, progress)
+        self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, old, target))
+
+    def _running_reindex(self, target: str) -> str | None:
+        """The task id of a reindex into ``target`` still running (an init interrupted)."""
+        response = self.t.request("GET", "/_tasks", params={"actions": R.REINDEX_ACTION, "detailed": "true"})
+        for node_id, node in sorted(response.get("nodes", {}).items()):
+            for task_id, task in sorted(node.get("tasks", {}).items()):
+                if R.is_reindex_into(task, target) and not task.get("parent_task_id"):
+                    logger.info("resuming the migration into %s: reindex task %s is still running", target, task_id)
+                    return task_id
+        return None
+
+    def _start_reindex(self, old: list[str], target: str, kind: str) -> str:
         try:
-            self.t.request("PUT", f"/{index}", body=R.create_index_body(self.prefix, kind, with_alias=with_alias), ok=(400,))
+            response = self.t.request(
+                "POST", "/_reindex", params={"wait_for_completion": "false", "refresh": "true"}, body=R.reindex(old, target, kind), idempotent=False
+            )
+        except StoreUnavailable as e:
+            raise StoreUnavailable(f"{e}; the reindex into {target} may have started: run init again, it resumes a running migration") from e
+        return str(response["task"])
+
+    def _wait_for_task(self, task_id: str, kind: str, progress: MigrationProgress | None) -> None:
+        """Polls the task until it completes; its failures stop the migration (the old
+        indices keep serving: nothing was switched)."""
+        while True:
+            try:
+                task = self.t.request("GET", f"/_tasks/{task_id}", ok=(404,))
+            except EsError as e:
+                raise StoreUnavailable(f"the reindex task {task_id} of {self.alias(kind)} is gone ({e}); run init again to restart the migration") from e
+            done, total = R.task_progress(task)
+            if progress is not None:
+                progress(kind, done, total)
+            if task.get("completed"):
+                failure = R.task_failure(task)
+                if failure:
+                    raise ChatArchiveError(f"migrating {self.alias(kind)} failed: {failure}; the old indices are still in use")
+                return
+            self.sleep(TASK_POLL_SECONDS)
+
+    def _create_index(self, index: str, kind: str, *, body: dict[str, Any]) -> None:
+        try:
+            self.t.request("PUT", f"/{index}", body=body, ok=(400,))
         except EsError as e:
             if e.error_type != "resource_already_exists_exception":  # a concurrent init created it
                 raise self.t.translate(e, "PUT", f"/{index}") from e
@@ -196,32 +255,50 @@ class ElasticsearchStore:
                 located[hit["_id"]] = hit["_index"]
         return located
 
-    def _bulk(self, operations: list[tuple[str, str, str, dict[str, Any] | None]], *, refresh: str | None = None) -> list[tuple[int, dict[str, Any]]]:
-        """Sends the operations; retries items that failed transiently. Returns the
-        permanently failed ``(operation index, error)`` pairs."""
+    def _bulk(self, operations: list[Operation], *, refresh: str | None = None) -> BulkOutcome:
+        """Sends the operations. Items the cluster refused for its own reasons (429, 5xx: full
+        queues, a red index) are re-sent with bounded exponential backoff; what is still
+        refused after ``overload_retries`` comes back as ``unwritten``, never as ``rejected``."""
         pending = list(range(len(operations)))
-        failed: list[tuple[int, dict[str, Any]]] = []
+        outcome = BulkOutcome()
         attempt = 0
         while pending:
             params = {"refresh": refresh} if refresh else None
             response = self.t.request("POST", "/_bulk", params=params, body=R.bulk_lines([operations[i] for i in pending]))
-            retry: list[int] = []
+            retry: list[tuple[int, dict[str, Any]]] = []
             for op_index, item in zip(pending, response.get("items", [])):
                 ((action, result),) = item.items()
                 status = int(result.get("status", 200))
-                if status < 300 or (action == "create" and status == 409):  # create: already there is done
+                if _item_done(action, status):
                     continue
-                if status in RETRY_STATUSES and attempt < ITEM_RETRIES:
-                    retry.append(op_index)
-                else:
-                    failed.append((op_index, {"status": status, **(result.get("error") or {})}))
+                error = {"status": status, **(result.get("error") or {})}
+                (retry if _cluster_fault(status) else outcome.rejected).append((op_index, error))
+            if retry and attempt >= self.overload_retries:
+                outcome.unwritten = retry
+                return outcome
             if retry:
-                wait = self.t.delay(attempt)
-                logger.warning("%d bulk items rejected transiently; retrying in %.1fs", len(retry), wait)
-                self.sleep(wait)
-            pending = retry
+                self._back_off(attempt, len(retry), retry[0][1])
+            pending = [i for i, _ in retry]
             attempt += 1
-        return failed
+        return outcome
+
+    def _back_off(self, attempt: int, count: int, error: dict[str, Any]) -> None:
+        """Waits before re-sending refused items; from the third refusal on, says whether the
+        cluster is red (an operator must act) or only busy (it will catch up)."""
+        wait = self.t.delay(attempt)
+        logger.warning("%d bulk items refused by the cluster (%s, HTTP %s); retrying in %.1fs", count, error.get("type", "?"), error.get("status"), wait)
+        if attempt == 2:
+            self.cluster_status = self._cluster_status()
+            if self.cluster_status == "red":
+                logger.error("ALERT store: Elasticsearch at %s is red: some primary shards are unassigned; writes wait for them", self.where)
+        self.sleep(wait)
+
+    def _cluster_status(self) -> str:
+        try:
+            return str(self.t.request("GET", "/_cluster/health", params={"timeout": "5s"}).get("status", "unknown"))
+        except ChatArchiveError as e:
+            logger.error("cannot read the cluster health: %s", e)
+            return "unknown"
 
     # --- ingestion -----------------------------------------------------------------------------
     def write_batch(self, batch: Batch) -> None:
@@ -234,7 +311,7 @@ class ElasticsearchStore:
         # Flags that outlive a re-write or arrive first: stored revokes and violations.
         revoked_before = self._revoked_among(sorted(in_batch))
         violated_before = self._violated_among(sorted(in_batch))
-        ops: list[tuple[str, str, str, dict[str, Any] | None]] = []
+        ops: list[Operation] = []
         op_message: dict[int, Message] = {}
         for m in messages:
             was_revoked, was_flagged = previous.get(m.msgid, (False, False))
@@ -256,15 +333,36 @@ class ElasticsearchStore:
             ops.append(("delete", self.alias("deadletters"), msgid, None))
         for collection, record_id, doc in batch.new_records:
             ops.append(("create", self._record_alias(collection), _doc_id(collection, record_id), R.record_document(collection, record_id, doc)))
-        failed = self._bulk(ops, refresh="wait_for") if ops else []
-        held_at: int | None = None
-        if failed:
-            held_at = self._dead_letter_failures(ops, op_message, failed)
+        outcome = self._bulk(ops, refresh="wait_for") if ops else BulkOutcome()
+        held_at = self._hold_for(ops, op_message, outcome)
         if batch.checkpoint is not None:
             target = batch.checkpoint if held_at is None else min(batch.checkpoint, held_at)
             self._advance_checkpoint(int(target))
+        if outcome.unwritten:
+            first = outcome.unwritten[0][1]
+            raise StoreUnavailable(
+                f"Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents ({first.get('type', '?')}, HTTP {first.get('status')}; "
+                f"cluster {self.cluster_status}); the checkpoint stays at {held_at} and the pull resumes from there"
+            )
         if held_at is not None:
             raise StoreUnavailable(f"some documents of the batch could not be stored or dead-lettered; the checkpoint stays at {held_at} and they will be replayed")
+
+    def _hold_for(self, ops: list[Operation], op_message: dict[int, Message], outcome: BulkOutcome) -> int | None:
+        """Dead-letters the messages rejected for their own fault; returns the seq to hold
+        the checkpoint at (just before the first message not stored or dead-lettered), or None."""
+        hold = [self._seq_of(op_message, i) for i, _ in outcome.unwritten]
+        if outcome.rejected:
+            hold += self._dead_letter_failures(ops, op_message, outcome.rejected)
+        if not hold:
+            return None
+        return max(0, min(hold) - 1)
+
+    @staticmethod
+    def _seq_of(op_message: dict[int, Message], op_index: int) -> int:
+        """The message's seq; for a violation, flag or record: the batch's first seq (which
+        message it belongs to is not tracked, so the whole batch is replayed)."""
+        message = op_message.get(op_index)
+        return message.seq if message is not None else min((m.seq for m in op_message.values()), default=1)
 
     def _flags_of(self, msgids: list[str]) -> dict[str, tuple[bool, bool]]:
         """(revoked, flagged) of stored messages: flags outlive a re-write of the message."""
@@ -288,33 +386,24 @@ class ElasticsearchStore:
         response = self._search("violations", body)
         return {b["key"] for b in response.get("aggregations", {}).get("m", {}).get("buckets", [])}
 
-    def _dead_letter_failures(
-        self, ops: list[tuple[str, str, str, dict[str, Any] | None]], op_message: dict[int, Message], failed: list[tuple[int, dict[str, Any]]]
-    ) -> int | None:
-        """Failed messages become dead letters; returns the seq to hold the checkpoint at
-        (just before the first item that is neither stored nor dead-lettered), or None."""
+    def _dead_letter_failures(self, ops: list[Operation], op_message: dict[int, Message], rejected: list[tuple[int, dict[str, Any]]]) -> list[int]:
+        """Messages rejected for their own fault (e.g. a mapping error) become dead letters;
+        returns the seqs of those that could not be stored either way."""
         letters: list[DeadLetter] = []
         hold: list[int] = []
-        for op_index, error in failed:
+        for op_index, error in rejected:
             reason = f"store: {error.get('type', 'error')}: {error.get('reason', '')} (HTTP {error.get('status')})"
             logger.error("Elasticsearch rejected %s %s: %s", ops[op_index][0], ops[op_index][2], reason)
             message = op_message.get(op_index)
             if message is None:
-                hold.append(-1)  # a violation, dead letter or flag update: nothing to dead-letter it as
+                hold.append(self._seq_of(op_message, op_index))  # a violation, flag or record: nothing to dead-letter it as
                 continue
-            try:
-                record = json.loads(message.raw) if message.raw else {"msgid": message.msgid}
-            except ValueError:
-                record = {"raw": message.raw}
-            letters.append(DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms()))
+            letters.append(_store_dead_letter(message, reason))
         if letters:
-            dl_ops = [("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters]
-            for op_index, _ in self._bulk(dl_ops, refresh="wait_for"):
-                hold.append(letters[op_index].seq)
-        if not hold:
-            return None
-        seqs = [s for s in hold if s >= 0] or [min((m.seq for m in op_message.values()), default=1)]
-        return max(0, min(seqs) - 1)
+            dl_ops: list[Operation] = [("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters]
+            outcome = self._bulk(dl_ops, refresh="wait_for")
+            hold += [letters[i].seq for i, _ in outcome.rejected + outcome.unwritten]
+        return hold
 
     def _advance_checkpoint(self, seq: int) -> None:
         if seq <= self.checkpoint():
@@ -406,18 +495,38 @@ class ElasticsearchStore:
         response = self._search("messages", R.search_body(R.filtered_query(None, R.message_filter_clauses(filters), scope), sort=sort, size=limit, offset=offset))
         return int(response["hits"]["total"]["value"]), self._hits(response)
 
-    def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
-        query = R.filtered_query(None, R.message_filter_clauses(filters), scope)
-        after: list[Any] | None = None
+    def iter_messages(
+        self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000, query: str = ""
+    ) -> Iterator[Message]:
+        """Every match, any number: ``search_after`` over a point in time (one consistent
+        view; no 10,000-result window), closed when the iteration ends or is abandoned."""
+        _, text = self._text_query(query)
+        body_query = R.filtered_query(text, R.message_filter_clauses(filters), scope)
         size = max(1, min(int(batch_size), MAX_PAGE))
-        while True:
-            body = R.iter_body(query, size=size, search_after=after)
-            hits = self._search("messages", body)["hits"]["hits"]
-            for h in hits:
-                yield R.message_from_source(h["_source"])
-            if len(hits) < size:
-                return
-            after = hits[-1]["sort"]
+        pit_id = self._open_pit("messages")
+        try:
+            after: list[Any] | None = None
+            while True:
+                response = self.t.request("POST", "/_search", body=R.iter_body(body_query, size=size, search_after=after, pit_id=pit_id))
+                pit_id = str(response.get("pit_id") or pit_id)  # the cluster may hand back a new id
+                hits = response["hits"]["hits"]
+                yield from (R.message_from_source(h["_source"]) for h in hits)
+                if len(hits) < size:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            self._close_pit(pit_id)
+
+    def _open_pit(self, kind: str) -> str:
+        response = self.t.request("POST", f"/{self.alias(kind)}/_pit", params={"keep_alive": R.PIT_KEEP_ALIVE})
+        return str(response["id"])
+
+    def _close_pit(self, pit_id: str) -> None:
+        """Frees the point in time at once (else it holds segments until keep_alive ends)."""
+        try:
+            self.t.request("DELETE", "/_pit", body={"id": pit_id}, ok=(404,))
+        except (EsError, ChatArchiveError) as e:  # expired already, or the cluster went away: it expires by itself
+            logger.warning("could not close the point in time: %s", e)
 
     def context(self, msgid: str, *, before: int = 10, after: int = 10, scope: Scope) -> list[Message]:
         found = self.get_messages([msgid], scope=scope)
@@ -447,10 +556,13 @@ class ElasticsearchStore:
         ops = [("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text))) for m in unique]
         self._raise_failed(self._bulk(ops, refresh="wait_for"), "update messages")
 
-    def _raise_failed(self, failed: list[tuple[int, dict[str, Any]]], what: str) -> None:
-        if failed:
-            first = failed[0][1]
-            raise ChatArchiveError(f"could not {what}: {len(failed)} documents rejected, e.g. {first.get('type')}: {first.get('reason')}")
+    def _raise_failed(self, outcome: BulkOutcome, what: str) -> None:
+        if outcome.unwritten:
+            first = outcome.unwritten[0][1]
+            raise StoreUnavailable(f"could not {what}: Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents (HTTP {first.get('status')})")
+        if outcome.rejected:
+            first = outcome.rejected[0][1]
+            raise ChatArchiveError(f"could not {what}: {len(outcome.rejected)} documents rejected, e.g. {first.get('type')}: {first.get('reason')}")
 
     def delete_messages(self, msgids: list[str]) -> int:
         wanted = list(dict.fromkeys(msgids))
@@ -468,7 +580,7 @@ class ElasticsearchStore:
         if not violations:
             return
         located = self._locate(sorted({v.msgid for v in violations}))
-        ops: list[tuple[str, str, str, dict[str, Any] | None]] = [("index", self.alias("violations"), v.id, R.violation_document(v)) for v in violations]
+        ops: list[Operation] = [("index", self.alias("violations"), v.id, R.violation_document(v)) for v in violations]
         ops += [("update", index, msgid, {"flagged": True}) for msgid, index in sorted(located.items())]
         self._raise_failed(self._bulk(ops, refresh="wait_for"), "store violations")
 
@@ -535,23 +647,34 @@ class ElasticsearchStore:
         return response.get("result") == "deleted"
 
     def _scan_records(self, collection: str, where: dict[str, Any] | None) -> list[dict[str, Any]]:
-        alias = self._record_alias(collection)
+        return list(self._sorted_records(collection, where, R.record_sort(None, False) or []))
+
+    def _sorted_records(self, collection: str, where: dict[str, Any] | None, sort: list[dict[str, Any]], page: int = 1000) -> Iterator[dict[str, Any]]:
+        """The matching records in ``sort`` order, page by page (search_after): the
+        cluster pre-filters, ``_matches`` compares exactly as the embedded store does."""
+        kind = self._record_alias(collection)[len(self.prefix) + 1 :]
         query = R.record_prefilter(collection, where)
-        out: list[dict[str, Any]] = []
         after: list[Any] | None = None
         while True:
-            body: dict[str, Any] = {"query": query, "size": 1000, "sort": [{"seq": {"order": "asc"}}, {"record_id": {"order": "asc"}}]}
+            body: dict[str, Any] = {"query": query, "size": page, "sort": sort, "track_total_hits": False}
             if after is not None:
                 body["search_after"] = after
-            hits = self._search(alias[len(self.prefix) + 1 :], body)["hits"]["hits"]
-            out += [_with_ids(h["_source"]) for h in hits]
-            if len(hits) < 1000:
-                return [d for d in out if _matches(d, where)]
+            hits = self._search(kind, body)["hits"]["hits"]
+            yield from (d for d in (_with_ids(h["_source"]) for h in hits) if _matches(d, where))
+            if len(hits) < page:
+                return
             after = hits[-1]["sort"]
 
     def find_records(
         self, collection: str, where: dict[str, Any] | None = None, *, order_by: str | None = None, descending: bool = False, limit: int | None = None, offset: int = 0
     ) -> list[dict[str, Any]]:
+        """Sorted and limited on the cluster when the order can be exact there (so the
+        last audit entry is one search, however long the trail); in Python otherwise."""
+        sort = self._cluster_sort(collection, where, order_by, descending)
+        if sort is not None and limit is not None:
+            wanted = offset + limit
+            found = list(itertools.islice(self._sorted_records(collection, where, sort, page=max(1, min(wanted, 1000))), wanted))
+            return found[offset:]
         found = self._scan_records(collection, where)  # in (seq, id) order, as the embedded store's default
         if order_by == "_seq":
             found.sort(key=lambda d: (d.get("_seq", 0), d["_id"]), reverse=descending)
@@ -561,6 +684,18 @@ class ElasticsearchStore:
             found.sort(key=lambda d: (_sort_key(d.get(order_by)), d["_id"]), reverse=descending)
         end = None if limit is None else offset + limit
         return found[offset:end]
+
+    def _cluster_sort(self, collection: str, where: dict[str, Any] | None, order_by: str | None, descending: bool) -> list[dict[str, Any]] | None:
+        """``R.record_sort``, once one count shows no matching record holds a value there
+        that is not a number (strings, lists and objects sort after numbers in Python)."""
+        sort = R.record_sort(order_by, descending)
+        if sort is None or order_by is None or order_by.startswith("_"):
+            return sort
+        kind = self._record_alias(collection)[len(self.prefix) + 1 :]
+        prefilter = R.record_prefilter(collection, where)
+        query = {"bool": {"filter": [prefilter, {"term": {"others": {"value": order_by}}}]}}
+        mixed = self.t.request("POST", f"/{self.alias(kind)}/_count", body={"query": query})
+        return sort if int(mixed["count"]) == 0 else None
 
     def count_records(self, collection: str, where: dict[str, Any] | None = None) -> int:
         return len(self._scan_records(collection, where))
@@ -589,6 +724,34 @@ class ElasticsearchStore:
             "last_seq": self.checkpoint(),
             "by_msgtype": {b["key"]: b["doc_count"] for b in by_type["t"]["buckets"]},
         }
+
+
+@dataclasses.dataclass
+class BulkOutcome:
+    """The items of a bulk that were not stored: ``rejected`` for their own fault (permanent,
+    e.g. a mapping error), ``unwritten`` because the cluster kept refusing them (429/5xx)."""
+
+    rejected: list[tuple[int, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    unwritten: list[tuple[int, dict[str, Any]]] = dataclasses.field(default_factory=list)
+
+
+def _item_done(action: str, status: int) -> bool:
+    """Stored, or nothing to do: a create of an existing id, a delete of a missing one."""
+    return status < 300 or (action == "create" and status == 409) or (action == "delete" and status == 404)
+
+
+def _cluster_fault(status: int) -> bool:
+    """A refusal that says nothing about the document: full queues (429), unavailable
+    shards of a red index (503), any other server error."""
+    return status in RETRY_STATUSES or status >= 500
+
+
+def _store_dead_letter(message: Message, reason: str) -> DeadLetter:
+    try:
+        record = json.loads(message.raw) if message.raw else {"msgid": message.msgid}
+    except ValueError:
+        record = {"raw": message.raw}
+    return DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms())
 
 
 def _revoke_id(msgid: str) -> str:

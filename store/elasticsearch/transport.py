@@ -23,6 +23,9 @@ from chatarchive.errors import ChatArchiveError, StoreUnavailable
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Statuses that say the cluster refused the request before acting on it: safe to re-send even
+# a request that is not idempotent. A timeout, 502 or 504 may hide a request that is running.
+REJECTED_STATUSES = frozenset({429, 503})
 
 
 class EsError(Exception):
@@ -148,9 +151,18 @@ class RetryingTransport:
         return min(self.max_backoff_s, self.backoff_s * (2**attempt))
 
     def request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None, ok: tuple[int, ...] = ()
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        ok: tuple[int, ...] = (),
+        idempotent: bool = True,
     ) -> dict[str, Any]:
-        """``ok``: error statuses the caller handles itself (e.g. 404 for "not there")."""
+        """``ok``: error statuses the caller handles itself (e.g. 404 for "not there").
+        ``idempotent=False`` (e.g. starting a reindex): re-sent only if the cluster rejected it
+        outright, never after a timeout that may hide a request already running."""
         attempt = 0
         while True:
             try:
@@ -158,7 +170,10 @@ class RetryingTransport:
             except EsError as e:
                 if e.status in ok:
                     raise
-                transient = e.status == 0 or e.status in RETRY_STATUSES
+                if idempotent:
+                    transient = e.status == 0 or e.status in RETRY_STATUSES
+                else:
+                    transient = e.status in REJECTED_STATUSES
                 if transient and attempt < self.max_retries:
                     wait = self.delay(attempt)
                     logger.warning("Elasticsearch %s %s failed (%s); retrying in %.1fs", method, path, e, wait)

@@ -37,6 +37,7 @@ from chatarchive.models import (
     Violation,
     ViolationFilter,
 )
+from store.base import MigrationProgress
 from store.embedded import aggs as aggmod
 from store.embedded.schema import (
     CHECKPOINT_ID,
@@ -95,7 +96,7 @@ class EmbeddedStore:
         assert self.path is not None
         return self.path / "index"
 
-    def init(self) -> dict[str, Any]:
+    def init(self, progress: MigrationProgress | None = None) -> dict[str, Any]:
         with self._open_lock:
             if self._init_result is not None:
                 return {**self._init_result, "migrated": False}
@@ -111,7 +112,7 @@ class EmbeddedStore:
                 exists = self.index_dir.exists() and tantivy.Index.exists(str(self.index_dir))
                 stored = self._state.get_meta("schema_fingerprint")
                 if exists and stored != fingerprint:
-                    self._migrate(fingerprint, stored)
+                    self._migrate(fingerprint, stored, progress)
                     migrated = True
                 elif not exists:
                     self.index_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ class EmbeddedStore:
         if old.exists() and self.index_dir.exists():
             shutil.rmtree(old)
 
-    def _migrate(self, fingerprint: str, stored: str | None) -> None:
+    def _migrate(self, fingerprint: str, stored: str | None, progress: MigrationProgress | None = None) -> None:
         """Rebuilds the index with the current schema and analyzer from the stored messages.
         The words are recomputed: a dictionary change is what usually brings us here."""
         logger.info("rebuilding the message index (schema/dictionary %s → %s)", stored, fingerprint)
@@ -172,8 +173,12 @@ class EmbeddedStore:
             done += 1
             if done % step == 0:
                 logger.info("migrated %d of %d messages", done, total)
+                if progress is not None:
+                    progress("messages", done, total)
         writer.commit()
         writer.wait_merging_threads()
+        if progress is not None:
+            progress("messages", done, done)
         (new_dir / ".complete").write_text("ok")
         old_dir = self.path / "index.old"  # type: ignore[operator]
         self.index_dir.rename(old_dir)
@@ -458,10 +463,13 @@ class EmbeddedStore:
         total, page = self._page(searcher, self._query(None, filters, scope), sort, limit, offset, known)
         return total, [from_stored(searcher.doc(a)) for _, a in page]
 
-    def iter_messages(self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000) -> Iterator[Message]:
+    def iter_messages(
+        self, filters: MessageFilter, *, scope: Scope, batch_size: int = 1000, query: str = ""
+    ) -> Iterator[Message]:
         """Pages by seq range (never deep offsets): after each page, every message with the
         page's highest seq is read whole, so duplicates of a seq are neither lost nor repeated."""
         batch_size = max(1, int(batch_size))
+        _, text_query, text_only = self._text_query(query)
         after: int | None = None
         while True:
             searcher = self._searcher()
@@ -472,12 +480,12 @@ class EmbeddedStore:
             if after is not None:  # seqs are dense: the next few batch sizes of seqs usually hold a page
                 window_end = after + 1 + 4 * batch_size
                 if f.seq_to is None or window_end < f.seq_to:
-                    window = self._query(None, dataclasses.replace(f, seq_to=window_end), scope)
+                    window = self._query(text_query, dataclasses.replace(f, seq_to=window_end), scope, text_only=text_only)
                     result = searcher.search(window, batch_size, count=True, order_by_field="seq", order=tantivy.Order.Asc)
                     if result.count >= batch_size:
                         addresses = [a for _, a in result.hits]
             if not addresses:
-                q = self._query(None, f, scope)
+                q = self._query(text_query, f, scope, text_only=text_only)
                 result = searcher.search(q, batch_size, count=False, order_by_field="seq", order=tantivy.Order.Asc)
                 addresses = [a for _, a in result.hits]
             if not addresses:
@@ -486,7 +494,7 @@ class EmbeddedStore:
             top = max(seqs)
             page = [from_stored(searcher.doc(a)) for a, s in zip(addresses, seqs) if s < top]
             same = dataclasses.replace(f, seq_from=top, seq_to=top + 1)
-            tied = self._query(None, same, scope)
+            tied = self._query(text_query, same, scope, text_only=text_only)
             n = searcher.search(tied, 1, count=True).count
             page += [from_stored(searcher.doc(a)) for _, a in searcher.search(tied, max(n, 1)).hits]
             page.sort(key=lambda m: (m.seq, m.msgid))
