@@ -48,6 +48,7 @@ from store.embedded.schema import (
     to_document,
 )
 from store.embedded.state import StateDB
+from store.filemodes import make_private_dir, private_umask, restrict_tree
 from store.embedded.translate import Occur, Query, combine, only_text_documents, translate
 from store.highlight import highlight
 from store.query import MatchAll, Node, has_scoring_terms, parse_query, positive_terms
@@ -104,7 +105,9 @@ class EmbeddedStore:
                 self._state = StateDB(None)
                 self._index = tantivy.Index(self._schema)
             else:
-                self.path.mkdir(parents=True, exist_ok=True)
+                private_umask()  # tantivy and SQLite create files we do not open ourselves
+                make_private_dir(self.path)
+                restrict_tree(self.path, skip=frozenset({"media"}))  # media files are made private as written
                 self._state = StateDB(self.path / "state.sqlite3")
                 fingerprint = schema_fingerprint()
                 self._recover_interrupted_migration()
