@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from chatarchive.models import ALL, Batch, DeadLetter, Message, MessageFilter, Violation, ViolationFilter, sha256_hex
@@ -286,7 +287,7 @@ def _sweep(store: Store, section: str, tz: str, result: SealResult, *, allow_shr
     new = {k: h for k, h in stored.items() if k not in known}
     gone = {k: h for k, h in known.items() if k not in stored}
     changed = {k: h for k, h in stored.items() if k in known and known[k] != h}
-    name = section[len(DAY_PREFIX):] if section.startswith(DAY_PREFIX) else section
+    name = section.removeprefix(DAY_PREFIX)
     if new and ledger.append(store, section, "amend", added=new, actor=actor, now_ms=now_ms):
         result.sealed.append(name)
     if gone and allow_shrink:

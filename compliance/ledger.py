@@ -23,8 +23,9 @@ import json
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from chatarchive.models import sha256_hex
 from store.base import Store

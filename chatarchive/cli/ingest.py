@@ -12,7 +12,8 @@ import click
 from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
+from chatarchive.errors import BadInput, ReadOnlyStore
+from store import is_read_only
 from store.filelock import PULL_LOCK, exclusive
 from store.filemodes import make_private_dir
 
@@ -58,13 +59,15 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
                             f"violations {data['violations']}, last seq {data['last_seq']} in {data['seconds']} s"))
 
 
-def _one_writer(cli: CliContext, what: str) -> "AbstractContextManager[None]":
+def _one_writer(cli: CliContext, what: str) -> AbstractContextManager[None]:
     """One pull/run/import/replay per data directory: a second one is refused with a one-line message."""
-    data_dir = make_private_dir(cli.archive.settings.data_dir)
-    return exclusive(data_dir, PULL_LOCK, what)
+    settings = cli.archive.settings
+    if is_read_only(settings):
+        raise ReadOnlyStore(f"{what} refused: {settings.data_dir} is opened read-only (an evidence copy)")
+    return exclusive(make_private_dir(settings.data_dir), PULL_LOCK, what)
 
 
-def _pull(cli: CliContext, source_spec: str, once: bool, limit: int | None) -> "PullResult":
+def _pull(cli: CliContext, source_spec: str, once: bool, limit: int | None) -> PullResult:
     from indexer.pipeline import Pipeline, PullResult
     from indexer.source import open_source
 
