@@ -340,17 +340,25 @@ def _describe(section: str, key: str, problem: str) -> str:
     return f"{_WHAT.get(kind, kind)} {ident}{where}: {problem}"
 
 
+_FINDINGS = {
+    "deleted": "in the ledger but not stored (deleted)",
+    "added": "stored but not in the ledger (added without an amendment)",
+    "altered": "differs from its sealed hash (altered: text, fields or raw)",
+}
+
+
+def diff_section(expected: Items, stored: Items) -> list[tuple[str, str]]:
+    """``(key, deleted | added | altered)`` for every item where the store departs from the ledger. Pure."""
+    found = [(k, "deleted") for k in expected if k not in stored]
+    found += [(k, "added" if k not in expected else "altered") for k, h in stored.items() if expected.get(k) != h]
+    return sorted(found)
+
+
 def compare_section(section: str, expected: Items | None, stored: Items) -> list[str]:
-    """What differs between the ledger's items of a section and the store's. Pure."""
+    """What differs between the ledger's items of a section and the store's, as sentences. Pure."""
     if expected is None:
         return [f"{section}: {len(stored)} item(s) stored but never sealed (no digest in the ledger)"] if stored else []
-    problems = [_describe(section, k, "in the ledger but not stored (deleted)") for k in sorted(expected)
-                if k not in stored]
-    problems += [_describe(section, k, "stored but not in the ledger (added without an amendment)")
-                 for k in sorted(stored) if k not in expected]
-    problems += [_describe(section, k, "differs from its sealed hash (altered: text, fields or raw)")
-                 for k in sorted(stored) if k in expected and expected[k] != stored[k]]
-    return problems
+    return [_describe(section, key, _FINDINGS[what]) for key, what in diff_section(expected, stored)]
 
 
 def verify_messages(store: Store, *, tz: str | None = None) -> MessagesVerifyResult:

@@ -3,7 +3,8 @@ API (backend-neutral, so the conformance suite runs it on every backend)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from compliance import ledger
 

@@ -82,9 +82,8 @@ def test_a_second_pull_on_the_same_data_directory_is_refused(tmp_path: Path) -> 
         refused = cli("pull", "--source", f"sim:{tmp_path / 'nowhere'}", "--once", data=data, expect=1)
         assert refused.stderr.count("\n") == 1
         assert f"pid {os.getpid()}" in refused.stderr and "already pulling" in refused.stderr
-        with pytest.raises(DataDirectoryBusy):
-            with exclusive(data, PULL_LOCK, "run"):
-                pass
+        with pytest.raises(DataDirectoryBusy), exclusive(data, PULL_LOCK, "run"):
+            pass
     with exclusive(data, PULL_LOCK, "pull"):
         pass
 
