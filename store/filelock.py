@@ -66,9 +66,11 @@ def chain_lock(store: object, name: str) -> AbstractContextManager[None]:
 
 
 def _store_dir(store: object) -> Path | None:
+    """Where a store's lock files live: ``lock_dir`` if the backend names one (a remote store
+    can point it at the shared data directory), else the embedded store's ``path``."""
     if getattr(store, "read_only", False):
         return None
-    path = getattr(store, "path", None)
+    path = getattr(store, "lock_dir", None) or getattr(store, "path", None)
     return Path(path) if path is not None else None
 
 
