@@ -1,10 +1,12 @@
-"""Record integrity costs: sealing the daily digests and verifying them.
+"""Record integrity costs: the evidence ledger's seals and amendments, and verifying them.
 
 Builds an embedded store of N messages over D days, then times: the first seal of every
-day; the pipeline's incremental update after one batch lands on the last day (no days named:
-one date histogram, then only the changed day re-read); the same with nothing changed;
-``verify_messages`` over the archive; and, as the peer measured in the same run, a bare
-hashlib sha256 over every raw JSON (the floor any verification must pay).
+day from the store (what the sweep does for an archive without a ledger); ``record_batch``
+for one more batch on the last day (the pipeline's per-batch cost: an amendment); the
+sweep after a pull with nothing unrecorded (two date histograms); the sweep after a crash
+left a batch unrecorded (the day re-read and amended); ``verify_messages`` over the
+archive; and, as the peer measured in the same run, a bare hashlib sha256 over every raw
+JSON (the floor any verification must pay).
 
     .venv/bin/python bench/bench_integrity.py --messages 20000 --days 30 --batch 1000
 """
@@ -64,16 +66,22 @@ def main() -> None:
         rows.append(("first seal of every day", ms))
         full_ms = ms
         last = days[-1]
-        extra = [make(args.messages + j, len(days) - 1, per_day) for j in range(args.batch)]
-        store.write_batch(Batch(messages=extra, checkpoint=args.messages + args.batch))
+        extra = Batch(messages=[make(args.messages + j, len(days) - 1, per_day) for j in range(args.batch)],
+                      checkpoint=args.messages + args.batch)
+        store.write_batch(extra)
+        store.refresh()
+        ms, _ = timed(lambda: integrity.record_batch(store, extra))
+        rows.append((f"record_batch: the writer's ledger entry for a {args.batch}-message batch", ms))
+        incremental_ms = ms
+        ms, res = timed(lambda: integrity.update_digests(store))
+        assert res.sealed == [], res.sealed  # type: ignore[attr-defined]
+        rows.append(("sweep after a pull, nothing unrecorded", ms))
+        lost = [make(args.messages + args.batch + j, len(days) - 1, per_day) for j in range(args.batch)]
+        store.write_batch(Batch(messages=lost, checkpoint=args.messages + 2 * args.batch))
         store.refresh()
         ms, res = timed(lambda: integrity.update_digests(store))
         assert res.sealed == [last], res.sealed  # type: ignore[attr-defined]
-        rows.append((f"pipeline update after a {args.batch}-message batch", ms))
-        incremental_ms = ms
-        ms, res = timed(lambda: integrity.update_digests(store))
-        assert res.sealed == []  # type: ignore[attr-defined]
-        rows.append(("pipeline update, nothing new", ms))
+        rows.append((f"sweep after a crash left {args.batch} messages unrecorded (amends the day)", ms))
         ms, res = timed(lambda: integrity.verify_messages(store))
         assert res.ok, res.problems  # type: ignore[attr-defined]
         rows.append(("verify_messages (every message and day)", ms))
@@ -82,7 +90,7 @@ def main() -> None:
         ms, _ = timed(lambda: [hashlib.sha256(r.encode()).hexdigest() for r in raws])
         rows.append(("peer: bare sha256 of every raw (in memory)", ms))
         store.close()
-    total = args.messages + args.batch
+    total = args.messages + 2 * args.batch
     print(f"{total} messages over {len(days)} days, embedded store")
     print(f"| operation | ms | ratio |")
     print("| --- | ---: | ---: |")

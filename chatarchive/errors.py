@@ -70,3 +70,7 @@ class StoreUnavailable(ChatArchiveError):
 
 class IntegrityError(ChatArchiveError):
     """A tamper check failed (audit chain or message digest)."""
+
+
+class ReadOnlyStore(ChatArchiveError):
+    """A write was attempted on a store opened read-only (an evidence copy)."""

@@ -75,6 +75,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_minutes", 480, "Dashboard session expiry in minutes.", int),
     Setting("lockout_failures", 5, "Failed logins before an account is locked.", int),
     Setting("lockout_minutes", 15, "How long a locked account stays locked.", int),
+    Setting("anchor_key_file", "", "File (outside the data directory) of the keys that sign anchors, newest first."),
+    Setting("anchor_key", "", "The anchor signing key itself (prefer anchor_key_file; set it in the environment)."),
+    Setting("anchor_dir", "", "Where the scheduler writes its daily signed anchor (write-once storage)."),
+    Setting("read_only", False, "Open the data directory read-only (an evidence copy): reads work, nothing is written.",
+            str_to_bool),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -132,7 +137,7 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         """Values with secrets hidden, for display and the audit trail."""
-        hidden = {"es_password", "secret", "es_api_key", "proxy_password"}
+        hidden = {"es_password", "secret", "es_api_key", "proxy_password", "anchor_key"}
         return {k: ("***" if k in hidden and v else v) for k, v in self._values.items()}
 
     def save(self, changes: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from chatarchive.errors import BadInput
 from chatarchive.models import sha256_hex
 from store.base import Store
+from store.filelock import chain_lock
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ ACTIONS: frozenset[str] = frozenset(
         "purge",
         "hold_change",
         "review",
+        "anchor",
     }
 )
 
@@ -49,8 +51,8 @@ ENTRY_FIELDS = ("seq", "time_ms", "actor", "action", "target", "details", "reaso
 
 MIN_REASON_CHARS = 2
 
-# One writer at a time within a process (dashboard threads, scheduler). Separate processes
-# appending at the same instant could fork the chain; ``verify`` would then report it.
+# One writer at a time within a process (dashboard threads, scheduler); ``chain_lock`` adds
+# the cross-process lock so that separate processes never take the same seq.
 _append_lock = threading.Lock()
 
 
@@ -97,7 +99,9 @@ def record(
         raise BadInput(f"unknown audit action {action!r}; known: {', '.join(sorted(ACTIONS))}")
     # Round-trip the details through JSON so the stored form is exactly what was hashed.
     details_json = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
-    with _append_lock:
+    if getattr(store, "read_only", False):
+        return _unrecorded(actor, action, target, details_json, reason, now_ms)
+    with _append_lock, chain_lock(store, COLLECTION):
         last = _last_entry(store)
         entry: dict[str, Any] = {
             "seq": (int(last["seq"]) + 1) if last else 1,
@@ -113,6 +117,18 @@ def record(
         store.append_record(COLLECTION, entry)
         store.put_record(*HEAD_RECORD, {"seq": entry["seq"], "hash": entry["hash"], "time_ms": entry["time_ms"]})
     log.debug("audit %s %s by %s", action, target, actor)
+    return entry
+
+
+def _unrecorded(actor: str, action: str, target: str, details: dict[str, Any], reason: str,
+                now_ms: int | None) -> dict[str, Any]:
+    """Policy for a read-only evidence copy: it must stay bit-identical, so nothing is
+    appended to its trail; the action is logged on stderr instead (seq 0: not recorded)."""
+    log.warning("read-only archive: %s by %s on %r is not recorded in its audit trail", action, actor, target)
+    entry: dict[str, Any] = {"seq": 0, "time_ms": int(now_ms if now_ms is not None else time.time() * 1000),
+                             "actor": str(actor), "action": action, "target": str(target or ""), "details": details,
+                             "reason": str(reason or ""), "prev_hash": GENESIS}
+    entry["hash"] = entry_hash(entry)
     return entry
 
 

@@ -22,6 +22,7 @@ from chatarchive.errors import BadInput, ChatArchiveError
 from chatarchive.models import Message, MessageFilter
 from compliance import audit
 from compliance.access import EXPORT, require
+from store.filemodes import make_private_file
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
                 sheet.append([_cell(v) for v in _row(m, tz)])
                 hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})
             book.save(tmp)
+        make_private_file(tmp)
         os.replace(tmp, out)
     except OSError as e:
         tmp.unlink(missing_ok=True)
@@ -134,5 +136,6 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
         "messages": hashes,
     }
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    make_private_file(manifest_path)
     log.info("exported %d message(s) to %s", len(hashes), out)
     return {"count": len(hashes), "sha256": digest, "file": str(out), "manifest": str(manifest_path)}

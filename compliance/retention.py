@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Message, MessageFilter
+from chatarchive.models import ALL, Message, MessageFilter, ViolationFilter
 from chatarchive.settings import SETTINGS, Settings
 from compliance import audit, integrity
 from compliance.masking import mask_message, organisation_names
@@ -249,12 +249,15 @@ def purge(
         touched_days: set[str] = set()
         for i in range(0, len(expired), BATCH):
             ids = expired[i:i + BATCH]
-            touched_days |= integrity.days_of(store.get_messages(ids, scope=ALL), tz)
+            doomed = store.get_messages(ids, scope=ALL)
+            doomed_violations = list(integrity.iter_violations(store, ViolationFilter(msgids=ids)))
             result.deleted += store.delete_messages(ids)
             result.media_files += _delete_derived(store, ids, media_dir)
+            # Exactly what was deleted, with its hashes: never a re-seal of whatever the day holds now.
+            touched_days |= set(integrity.record_purge(store, doomed, doomed_violations, tz=tz, actor=actor,
+                                                       now_ms=now_ms))
         store.refresh()
-        sealed = integrity.update_digests(store, touched_days, tz=tz, allow_shrink=True, now_ms=now_ms)
-        result.days_resealed = len(sealed.sealed)
+        result.days_resealed = len(touched_days)
     else:
         if directory is None:
             from compliance.accounts import load_directory
@@ -264,6 +267,7 @@ def purge(
         for i in range(0, len(expired), BATCH):
             masked = [mask_message(m, names) for m in store.get_messages(expired[i:i + BATCH], scope=ALL)]
             store.update_messages(masked)
+            integrity.record_masking(store, masked, tz=tz, actor=actor, now_ms=now_ms)
             result.masked += len(masked)
         store.refresh()
     audit.record(store, actor, "purge", "messages", {"policy": policy.to_dict(), **result.to_dict()}, now_ms=now_ms)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from chatarchive.errors import SourceError
+from store.filemodes import make_private_dir, make_private_file
 
 if TYPE_CHECKING:
     from chatarchive.models import Message
@@ -111,9 +112,10 @@ class MediaFetcher:
             digest = hashlib.sha256(data).hexdigest()
             path = self.media_dir / digest[:2] / f"{digest}.{item.get('ext') or 'bin'}"
             if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
+                make_private_dir(path.parent)
                 tmp = path.with_suffix(path.suffix + ".part")
                 tmp.write_bytes(data)
+                make_private_file(tmp)
                 tmp.replace(path)
             item.update(status="done", path=str(path.relative_to(self.media_dir)), sha256=digest, error="",
                         fetched_ms=int(time.time() * 1000), unverified_md5=not item.get("md5sum"))

@@ -25,7 +25,7 @@ from chatarchive.archive import Archive
 from chatarchive.errors import ChatArchiveError, DecryptError, SourceError
 from chatarchive.models import Batch, DeadLetter, Message
 from compliance.consent import apply_consent_policy, record_consent_events
-from compliance.integrity import update_digests
+from compliance.integrity import record_batch, update_digests
 from indexer import health
 from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
@@ -238,6 +238,7 @@ class Pipeline:
         )
         with self._timed("store"):
             self.store.write_batch(batch)
+            record_batch(self.store, batch, tz=self.settings.timezone)
         return len(violations)
 
     def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError],
@@ -291,7 +292,7 @@ class Pipeline:
         self.store.refresh()
         health.pull_succeeded(self.store, total.last_seq, total.pulled)
         try:
-            update_digests(self.store)
+            update_digests(self.store, tz=self.settings.timezone)
         except ChatArchiveError as e:  # the digest is evidence, not a reason to stop ingesting
             logger.error("daily digest update failed: %s", e)
         return total

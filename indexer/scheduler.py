@@ -1,8 +1,8 @@
 """``chatarchive run``: the long-running indexer on APScheduler.
 
 Jobs: pull (every ``pull_interval`` seconds), media (after each pull and every minute),
-health check (every 5 minutes) and the retention purge (daily at 02:30 in the
-archive's time zone). ``max_instances=1`` and ``coalesce`` mean never two pulls at
+health check (every 5 minutes), the retention purge (daily at 02:30 in the
+archive's time zone) and the signed anchor of the evidence (daily at 03:00). ``max_instances=1`` and ``coalesce`` mean never two pulls at
 once: a run that is still going when the next is due is skipped, not stacked.
 """
 
@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from chatarchive.archive import Archive
 from chatarchive.errors import ChatArchiveError, StoreUnavailable
+from compliance.anchor import write_daily_anchor
 from indexer import health
 from indexer.media import MediaFetcher
 from indexer.pipeline import Pipeline
@@ -66,6 +67,19 @@ class IndexerService:
             except ChatArchiveError as e:
                 logger.error("retention purge failed: %s", e)
 
+    def anchor(self) -> None:
+        """The daily signed anchor of both chains, into ``anchor_dir`` (skipped, with a warning,
+        when no directory or key is configured)."""
+        settings = self.archive.settings
+        if not settings.anchor_dir:
+            logger.warning("daily anchor skipped: set anchor_dir (and anchor_key_file) to anchor the evidence")
+            return
+        with self._lock:
+            try:
+                write_daily_anchor(self.archive.store, settings)
+            except ChatArchiveError as e:
+                logger.error("daily anchor failed: %s", e)
+
     def schedule(self, scheduler: Any) -> None:
         interval = self.archive.settings.pull_interval
         tz = self.archive.settings.timezone
@@ -74,6 +88,7 @@ class IndexerService:
         scheduler.add_job(self.media, IntervalTrigger(seconds=60), id="media", **common)
         scheduler.add_job(self.check, IntervalTrigger(seconds=300), id="health", **common)
         scheduler.add_job(self.purge, CronTrigger(hour=2, minute=30, timezone=tz), id="retention", **common)
+        scheduler.add_job(self.anchor, CronTrigger(hour=3, minute=0, timezone=tz), id="anchor", **common)
 
 
 def _now(tz: str) -> Any:

@@ -6,6 +6,7 @@ default) and ``store.elasticsearch`` implement it. ``open_store(settings)`` pick
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from store.base import AGG_FIELDS, RECORD_COLLECTIONS, Store
@@ -24,4 +25,10 @@ def open_store(settings: "Settings") -> Store:
         return ElasticsearchStore.from_settings(settings)
     from store.embedded import EmbeddedStore
 
-    return EmbeddedStore(settings.data_dir)
+    return EmbeddedStore(settings.data_dir, read_only=is_read_only(settings))
+
+
+def is_read_only(settings: "Settings") -> bool:
+    """The read_only setting, or a data directory this process cannot write (an evidence copy)."""
+    data = settings.data_dir
+    return bool(settings.read_only) or (data.is_dir() and not os.access(data, os.W_OK))

@@ -20,6 +20,7 @@ from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
 from chatarchive.models import Message, MessageFilter, Scope, Violation
 from store.highlight import mark_ranges
+from compliance.integrity import record_violations
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +111,12 @@ def apply_retroactively(
         pending.append(v)
         if len(pending) >= batch_size:
             store.put_violations(pending)
+            record_violations(store, pending)
             stored += len(pending)
             pending = []
     if pending:
         store.put_violations(pending)
+        record_violations(store, pending)
         stored += len(pending)
     logger.info("rule %s v%d applied retroactively: %d violations", rule.id, rule.version, stored)
     return stored

@@ -16,6 +16,7 @@ from typing import Any
 
 from analyzers.rules.model import Rule, default_rule_id
 from chatarchive.errors import BadInput, RuleError
+from compliance.integrity import record_rule_version
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, direc
     # The version first: a crash in between leaves a version that is not current yet, never a
     # current rule whose version is missing from the history.
     store.put_record(VERSIONS, f"{rule.id}@{rule.version}", doc)
+    record_rule_version(store, f"{rule.id}@{rule.version}", doc, actor=actor)
     store.put_record(RULES, rule.id, doc)
     _audit(store, actor, rule, "created" if rule.version == 1 else "edited")
     logger.info("rule %s (%s) saved as version %d by %s", rule.id, rule.name, rule.version, actor)

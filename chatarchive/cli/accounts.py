@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput, IntegrityError
+from chatarchive.cli.evidence import audit_anchor, run_verify
+from chatarchive.errors import BadInput
 from compliance import accounts as acc
 from compliance import audit as audit_trail
 from compliance import consent as consent_mod
-from compliance import integrity, retention
+from compliance import retention
 from compliance.access import ROLES
 
 
@@ -146,31 +147,17 @@ def audit_list(cli: CliContext, actor: str | None, action: str | None, limit: in
 
 
 @audit_group.command("verify")
+@click.option("--anchor", "anchor_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Also prove the archive still extends this signed anchor (from `audit anchor`).")
 @pass_cli
-def audit_verify(cli: CliContext) -> None:
-    """Checks the audit trail's hash chain and every message against the daily digests.
-    Exit status 1 names the first bad entry or day."""
-    store = cli.archive.store
-    trail = audit_trail.verify(store)
-    messages = integrity.verify_messages(store, tz=cli.archive.settings.timezone)
-    ok = trail.ok and messages.ok
-    data = {"ok": ok, "audit": trail.to_dict(), "messages": messages.to_dict()}
+def audit_verify(cli: CliContext, anchor_file: Path | None) -> None:
+    """Checks the audit trail, every message, violation, dead letter and rule version against the
+    evidence ledger, review statuses against their audited events and, with --anchor, the
+    signed heads. Exit status 1 names the first problem. Writes nothing."""
+    run_verify(cli, anchor_file)
 
-    def human() -> str:
-        lines = [f"audit trail: {'intact' if trail.ok else 'TAMPERED'} ({trail.checked} entries, "
-                 f"head seq {trail.head_seq} hash {trail.head_hash})"]
-        if not trail.ok:
-            lines.append(f"  first bad: {trail.problem}")
-        lines.append(f"messages: {'intact' if messages.ok else 'TAMPERED'} ({messages.messages} messages, "
-                     f"{messages.days} days)")
-        lines += [f"  {p}" for p in messages.problems[:20]]
-        lines += [f"  warning: {w}" for w in messages.warnings[:20]]
-        return "\n".join(lines)
 
-    cli.emit(data, human)
-    if not ok:
-        first = trail.problem if not trail.ok else messages.first_problem
-        raise IntegrityError(f"integrity check failed: {first}")
+audit_group.add_command(audit_anchor)
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
+from chatarchive.errors import BadInput, ReadOnlyStore
+from store import is_read_only
+from store.filelock import PULL_LOCK, exclusive
+from store.filemodes import make_private_dir
+
+if TYPE_CHECKING:
+    from indexer.pipeline import PullResult
 
 
 @click.command("init")
@@ -57,14 +65,30 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
     """Pull from the checkpoint on: decrypt, normalize, analyze, match rules, store."""
     if once == follow:
         raise BadInput("give exactly one of --once or --follow")
+    with _one_writer(cli, "pull"):
+        total = _pull(cli, source_spec, once, limit)
+    data = total.to_contract()
+    cli.emit(data, lambda: (f"pulled {data['pulled']}, stored {data['stored']}, dead letters {data['deadletter']}, "
+                            f"violations {data['violations']}, last seq {data['last_seq']} in {data['seconds']} s"))
+
+
+def _one_writer(cli: CliContext, what: str) -> AbstractContextManager[None]:
+    """One pull/run/import/replay per data directory: a second one is refused with a one-line message."""
+    settings = cli.archive.settings
+    if is_read_only(settings):
+        raise ReadOnlyStore(f"{what} refused: {settings.data_dir} is opened read-only (an evidence copy)")
+    return exclusive(make_private_dir(settings.data_dir), PULL_LOCK, what)
+
+
+def _pull(cli: CliContext, source_spec: str, once: bool, limit: int | None) -> PullResult:
     from indexer.pipeline import Pipeline, PullResult
     from indexer.source import open_source
 
     archive = cli.archive
+    total = PullResult(last_seq=archive.store.checkpoint())
     source = open_source(source_spec, archive.settings)
     try:
         pipeline = Pipeline(archive, source)
-        total = PullResult(last_seq=archive.store.checkpoint())
         while True:
             bar = _progress_bar(source, archive.store.checkpoint())
             with bar:
@@ -77,9 +101,7 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
         cli.info("stopped")
     finally:
         source.close()
-    data = total.to_contract()
-    cli.emit(data, lambda: (f"pulled {data['pulled']}, stored {data['stored']}, dead letters {data['deadletter']}, "
-                            f"violations {data['violations']}, last seq {data['last_seq']} in {data['seconds']} s"))
+    return total
 
 
 @click.command("import")
@@ -89,9 +111,10 @@ def import_cmd(cli: CliContext, file: Path) -> None:
     """Import decrypted WeCom message JSON (one per line); idempotent by msgid."""
     from indexer.pipeline import Pipeline
 
-    pipeline = Pipeline.for_import(cli.archive)
-    with file.open(encoding="utf-8") as f:
-        counts = pipeline.import_lines(f)
+    with _one_writer(cli, "import"):
+        pipeline = Pipeline.for_import(cli.archive)
+        with file.open(encoding="utf-8") as f:
+            counts = pipeline.import_lines(f)
     cli.emit(counts, lambda: ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
@@ -124,7 +147,8 @@ def deadletter_replay(cli: CliContext, source_spec: str | None) -> None:
         raise BadInput("give --source (sim:DIR or sdk:PATH) or set the `source` setting")
     source = open_source(spec, archive.settings)
     try:
-        counts = Pipeline(archive, source).replay_deadletters()
+        with _one_writer(cli, "deadletter replay"):
+            counts = Pipeline(archive, source).replay_deadletters()
     finally:
         source.close()
     cli.emit(counts, lambda: f"replayed {counts['replayed']} of {counts['deadletter']}; still failing {counts['failed']}")
@@ -140,7 +164,8 @@ def run_cmd(cli: CliContext, source_spec: str | None) -> None:
     spec = source_spec or cli.archive.settings.source
     if not spec:
         raise BadInput("give --source (sim:DIR or sdk:PATH) or set the `source` setting (CHATARCHIVE_SOURCE)")
-    run_forever(cli.archive, spec)
+    with _one_writer(cli, "run"):
+        run_forever(cli.archive, spec)
 
 
 COMMANDS = [init_cmd, pull_cmd, import_cmd, deadletter_group, run_cmd]

@@ -18,6 +18,7 @@ import click
 from chatarchive.cli import CliContext, pass_cli
 from chatarchive.errors import BadInput
 from chatarchive.settings import Settings
+from store.filemodes import make_private_dir, readable_by_others
 from indexer.decrypt import (
     fingerprint,
     load_private_key,
@@ -61,8 +62,8 @@ def add(cli: CliContext, version: int, pem: Path, password_env: str) -> None:
             f"publickey_ver {version} already has a different key (fingerprint {existing.get('fingerprint')}); "
             "keys are never replaced silently: old messages need the old key"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
+    make_private_dir(directory.parent)
+    make_private_dir(directory)
     target = directory / f"v{version}.pem"
     data = pem.read_bytes()
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -78,7 +79,19 @@ def add(cli: CliContext, version: int, pem: Path, password_env: str) -> None:
         "added": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     write_keys_yaml(directory, entries)
-    cli.emit({"version": version}, f"private key for publickey_ver {version} registered (fingerprint {fp})")
+    warnings = _source_pem_warnings(pem)
+    for warning in warnings:
+        cli.info(f"warning: {warning}")
+    cli.emit({"version": version, "warnings": warnings},
+             f"private key for publickey_ver {version} registered (fingerprint {fp})")
+
+
+def _source_pem_warnings(pem: Path) -> list[str]:
+    """The registered copy is private; the file it came from may not be."""
+    if not readable_by_others(pem):
+        return []
+    mode = f"{stat.S_IMODE(pem.stat().st_mode):04o}"
+    return [f"the source PEM {pem} is readable by other users (mode {mode}); delete it or run chmod 600 {pem}"]
 
 
 @keys.command("list")

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from chatarchive.errors import BadInput
+from chatarchive.errors import BadInput, ReadOnlyStore
 from chatarchive.models import DeadLetter, Scope, Violation, ViolationFilter
 from store.base import RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS
 
@@ -70,11 +70,18 @@ def _sql_value(value: Any) -> Any:
 
 
 class StateDB:
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only and path is not None
+        self._lock = threading.RLock()
+        if self.read_only:
+            # immutable=1: SQLite neither writes nor creates -wal/-shm files and takes no locks,
+            # so a copy on read-only media (or one that must stay bit-identical) opens as is.
+            uri = f"{Path(str(path)).resolve().as_uri()}?mode=ro&immutable=1"
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            return
         target = str(path) if path is not None else ":memory:"
         self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30.0, isolation_level=None)
-        self._lock = threading.RLock()
         with self._lock:
             if path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
@@ -108,6 +115,8 @@ class StateDB:
         return (int(first), int(last)) if first is not None and last is not None else None
 
     def extend_time_bounds(self, first: int, last: int) -> None:
+        if self.read_only:  # only a hint for sizing search windows
+            return
         with self.transaction() as c:
             for key, value, pick in (("time_first", first, "MIN"), ("time_last", last, "MAX")):
                 c.execute(
@@ -378,6 +387,8 @@ class _Transaction:
         self.db = db
 
     def __enter__(self) -> sqlite3.Cursor:
+        if self.db.read_only:
+            raise ReadOnlyStore(f"{self.db.path} is opened read-only (an evidence copy); nothing can be written to it")
         self.db._lock.acquire()
         try:
             self.cursor = self.db._conn.cursor()

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import tantivy
 
-from chatarchive.errors import BadInput, StoreUnavailable
+from chatarchive.errors import BadInput, ReadOnlyStore, StoreUnavailable
 from chatarchive.models import (
     REVIEW_STATUSES,
     Batch,
@@ -49,6 +49,7 @@ from store.embedded.schema import (
     to_document,
 )
 from store.embedded.state import StateDB
+from store.filemodes import make_private_dir, private_umask, restrict_tree
 from store.embedded.translate import Occur, Query, combine, only_text_documents, translate
 from store.highlight import highlight
 from store.query import MatchAll, Node, has_scoring_terms, parse_query, positive_terms
@@ -79,8 +80,9 @@ def _default_timezone(path: Path | None) -> str:
 class EmbeddedStore:
     backend_name = "embedded"
 
-    def __init__(self, path: Path | str | None, *, timezone: str | None = None) -> None:
+    def __init__(self, path: Path | str | None, *, timezone: str | None = None, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
+        self.read_only = read_only and self.path is not None
         self.timezone = timezone or _default_timezone(self.path)
         self.tz_offset_ms = _tz_offset_ms(self.timezone)
         self._schema = build_schema()
@@ -104,8 +106,12 @@ class EmbeddedStore:
             if self.path is None:
                 self._state = StateDB(None)
                 self._index = tantivy.Index(self._schema)
+            elif self.read_only:
+                self._open_read_only()
             else:
-                self.path.mkdir(parents=True, exist_ok=True)
+                private_umask()  # tantivy and SQLite create files we do not open ourselves
+                make_private_dir(self.path)
+                restrict_tree(self.path, skip=frozenset({"media"}))  # media files are made private as written
                 self._state = StateDB(self.path / "state.sqlite3")
                 fingerprint = schema_fingerprint()
                 self._recover_interrupted_migration()
@@ -122,6 +128,15 @@ class EmbeddedStore:
                 self._state.set_meta("schema_version", str(SCHEMA_VERSION))
             self._init_result = {"backend": self.backend_name, "schema_version": SCHEMA_VERSION, "migrated": migrated}
             return dict(self._init_result)
+
+    def _open_read_only(self) -> None:
+        """Opens an existing archive without writing anything: no mode changes, no migration,
+        no meta updates (a schema older than this version is searched as it is)."""
+        assert self.path is not None
+        if not (self.path / "state.sqlite3").is_file() or not tantivy.Index.exists(str(self.index_dir)):
+            raise StoreUnavailable(f"no archive at {self.path} to open read-only")
+        self._state = StateDB(self.path / "state.sqlite3", read_only=True)
+        self._index = tantivy.Index.open(str(self.index_dir))
 
     def _ready(self) -> tuple[tantivy.Index, StateDB]:
         if self._index is None or self._state is None:
@@ -188,6 +203,8 @@ class EmbeddedStore:
     # --- writing ------------------------------------------------------------------------
     def _writer(self, num_threads: int = 1) -> tantivy.IndexWriter:
         index, _ = self._ready()
+        if self.read_only:
+            raise ReadOnlyStore(f"{self.path} is opened read-only (an evidence copy); nothing can be written to it")
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         delay = 0.02
         while True:

@@ -1,0 +1,121 @@
+"""Files and processes: private modes whatever the umask, one pull per data directory,
+an audit trail that stays a chain when many processes append at once."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compliance import audit
+from store.filelock import PULL_LOCK, DataDirectoryBusy, exclusive
+from store.filemodes import make_private_file
+from tests.evidence_corpus import fill
+from tests.helpers import REPO, cli, open_test_store
+
+
+def _others_can_read(path: Path) -> bool:
+    return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def test_a_fresh_data_directory_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """GIVEN a permissive umask (0000) WHEN a store is created, filled, searched and exported
+    THEN the data directory is 0700 and no file or directory under it is readable by others."""
+    data = tmp_path / "data"
+    old = os.umask(0)
+    try:
+        store = open_test_store(data)
+        fill(store)
+        store.close()
+        cli("search", "保本", data=data)
+        out = tmp_path / "out.csv"
+        cli("export", "", "--format", "csv", "--out", str(out), "--reason", "case 1", data=data)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    exposed = [p for p in data.rglob("*") if _others_can_read(p)]
+    assert exposed == []
+    assert (data / "index").is_dir() and (data / "state.sqlite3").is_file()
+    assert not _others_can_read(out) and not _others_can_read(out.with_name("out.csv.manifest.json"))
+
+
+def test_an_existing_world_readable_store_is_locked_down_when_opened(tmp_path: Path) -> None:
+    """GIVEN a data directory left 0755 with a 0644 state file (an older version) WHEN the
+    store opens THEN both are made private."""
+    data = tmp_path / "data"
+    open_test_store(data).close()
+    os.chmod(data, 0o755)
+    os.chmod(data / "state.sqlite3", 0o644)
+    open_test_store(data).close()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "state.sqlite3").stat().st_mode) == 0o600
+
+
+def test_keys_add_warns_about_a_world_readable_source_pem(tmp_path: Path) -> None:
+    """GIVEN a source PEM readable by everyone WHEN it is registered THEN the private copy is
+    0600 and the command warns, naming the source file."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "v3.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption()))
+    os.chmod(pem, 0o644)
+    data = tmp_path / "data"
+    result = cli("keys", "add", "--version", "3", "--pem", str(pem), data=data)
+    assert len(result["warnings"]) == 1 and str(pem) in result["warnings"][0]
+    assert stat.S_IMODE((data / "keys" / "v3.pem").stat().st_mode) == 0o600
+    make_private_file(pem)
+    assert cli("keys", "add", "--version", "3", "--pem", str(pem), data=data)["warnings"] == []
+
+
+def test_a_second_pull_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:
+    """GIVEN a pull holding the data directory WHEN another pull starts THEN it exits 1 with
+    one line naming the holder's pid, and nothing is pulled; after the first ends it works."""
+    data = tmp_path / "data"
+    with exclusive(data, PULL_LOCK, "pull"):
+        refused = cli("pull", "--source", f"sim:{tmp_path / 'nowhere'}", "--once", data=data, expect=1)
+        assert refused.stderr.count("\n") == 1
+        assert f"pid {os.getpid()}" in refused.stderr and "already pulling" in refused.stderr
+        with pytest.raises(DataDirectoryBusy), exclusive(data, PULL_LOCK, "run"):
+            pass
+    with exclusive(data, PULL_LOCK, "pull"):
+        pass
+
+
+_SEARCHER = """
+import sys
+from click.testing import CliRunner
+from chatarchive.cli import main
+for query in ("保本", "第3条", "收益 OR 转账"):
+    result = CliRunner().invoke(main, ["--json", "--data", sys.argv[1], "search", query])
+    assert result.exit_code == 0, result.output
+"""
+
+
+@pytest.mark.slow
+def test_eight_processes_searching_three_times_leave_a_trail_that_verifies(tmp_path: Path) -> None:
+    """GIVEN a filled archive WHEN 8 separate processes each run 3 searches at the same time
+    THEN the trail has 24 search entries with seqs 1..24 and `audit verify` passes."""
+    data = tmp_path / "data"
+    store = open_test_store(data)
+    fill(store)
+    store.close()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", _SEARCHER, str(data)], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(8)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+    store = open_test_store(data)
+    entries = store.find_records("audit")
+    assert sorted(e["seq"] for e in entries) == list(range(1, 25))
+    result = audit.verify(store)
+    store.close()
+    assert result.ok, result.problem
+    assert cli("audit", "verify", data=data)["ok"]
