@@ -69,11 +69,15 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+BUSY_TIMEOUT_SECONDS = 30.0  # how long a write waits for another process's transaction
+
+
 class StateDB:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         target = str(path) if path is not None else ":memory:"
-        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30.0, isolation_level=None)
+        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS,
+                                     isolation_level=None)
         self._lock = threading.RLock()
         with self._lock:
             if path is not None:
