@@ -146,3 +146,26 @@ def test_a_full_disk_and_a_read_only_directory_are_one_line_errors(small_filesys
     assert read_only.returncode == 1 and "Traceback" not in read_only.stderr
     error_lines = [line for line in read_only.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and ("read-only" in error_lines[0] or "unable to open" in error_lines[0])
+
+
+def _message_line(text: str) -> str:
+    return ('{"msgid": "m1", "action": "send", "from": "a", "tolist": ["b"], "roomid": "", "msgtime": 1700000000000, '
+            f'"msgtype": "text", "text": {{"content": "{text}"}}}}\n')
+
+
+def test_a_changed_redelivery_is_counted_and_shown_by_versions_and_stats(data_dir: Path, tmp_path: Path) -> None:
+    """GIVEN a message imported, then a file with the same msgid and other content
+    WHEN the second file is imported and `versions MSGID` and `stats` run
+    THEN the import reports one duplicate and one version, `versions` shows the stored and the
+    changed content, and stats counts one message and one version"""
+    (tmp_path / "a.jsonl").write_text(_message_line("原文"), encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(_message_line("改过的"), encoding="utf-8")
+    cli("import", str(tmp_path / "a.jsonl"), data=data_dir)
+    second = cli("import", str(tmp_path / "b.jsonl"), data=data_dir)
+    assert (second["stored"], second["duplicates"], second["versions"]) == (0, 1, 1)
+    shown = cli("versions", "m1", data=data_dir)
+    assert "原文" in shown["stored"]["raw"] and ["改过的" in v["raw"] for v in shown["versions"]] == [True]
+    stats = cli("stats", data=data_dir)
+    assert (stats["messages"], stats["versions"]) == (1, 1)
+    missing = cli("versions", "nope", data=data_dir, expect=2)
+    assert "no message 'nope'" in missing.stderr
