@@ -61,6 +61,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sdk_timeout", 5, "Vendor SDK network timeout in seconds.", int),
     Setting("pull_interval", 60, "Seconds between scheduled pulls (`chatarchive run`).", int),
     Setting("batch_size", 1000, "Records per GetChatData call (1..1000).", int),
+    Setting("max_message_chars", 1_000_000, "A message whose decrypted JSON is longer becomes a dead letter.", int),
     Setting("decrypt_workers", 0, "Decryption threads; 0 means one per core.", int),
     Setting("stall_alert_hours", 24, "Alert when no pull has succeeded for this long (WeCom keeps 5 days).", float),
     Setting("alert_webhook", "", "URL that receives alerts as JSON (optional)."),
@@ -119,6 +120,8 @@ class Settings:
             raise BadInput(f"setting backend: unknown backend {self._values['backend']!r}")
         if not 1 <= self._values["batch_size"] <= 1000:
             raise BadInput("setting batch_size: must be between 1 and 1000 (the SDK's limit)")
+        if self._values["max_message_chars"] < 1000:
+            raise BadInput("setting max_message_chars: must be at least 1000")
 
     @staticmethod
     def _check_name(key: str, where: str) -> None:

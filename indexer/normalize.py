@@ -16,6 +16,7 @@ from typing import Any, Callable
 from chatarchive.errors import DecryptError
 from chatarchive.models import MediaRef, Message
 from indexer.directory import Directory
+from indexer.validate import check_message_fields
 
 logger = logging.getLogger(__name__)
 
@@ -169,12 +170,15 @@ KNOWN_MSGTYPES: frozenset[str] = frozenset(_TEXT) | {"switch"}
 _UNKNOWN_SEEN: set[str] = set()
 
 
-def parse_plaintext(plaintext: bytes | str) -> tuple[str, dict[str, Any]]:
-    """(raw text, parsed JSON). Raises ``DecryptError`` (stage parse) for bad JSON."""
+def parse_plaintext(plaintext: bytes | str, max_chars: int | None = None) -> tuple[str, dict[str, Any]]:
+    """(raw text, parsed JSON). Raises ``DecryptError`` (stage parse) for bad or oversize JSON."""
     try:
         raw = plaintext.decode("utf-8") if isinstance(plaintext, bytes) else plaintext
     except UnicodeDecodeError as e:
         raise DecryptError(f"plaintext is not UTF-8: {e}") from e
+    if max_chars is not None and len(raw) > max_chars:
+        raise DecryptError(f"message is {len(raw):,} characters, over the limit of {max_chars:,} "
+                           "(setting max_message_chars; raise it and replay the dead letter to store it)")
     try:
         data = json.loads(raw, strict=False)
     except ValueError as e:
@@ -193,12 +197,13 @@ def chat_key(sender: str, receivers: list[str], roomid: str) -> str:
     return f"{a}|{b}"
 
 
-def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_version: int = 0) -> Message:
-    """One decrypted message → ``Message``. Raises ``DecryptError`` if it cannot be parsed."""
-    raw, data = parse_plaintext(plaintext)
+def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_version: int = 0,
+              max_chars: int | None = None) -> Message:
+    """One decrypted message → ``Message``. Raises ``DecryptError`` if it cannot be parsed, has a bad
+    field, or is longer than ``max_chars``."""
+    raw, data = parse_plaintext(plaintext, max_chars)
+    check_message_fields(data)
     msgid = _s(data.get("msgid"))
-    if not msgid:
-        raise DecryptError("message has no msgid")
     action = _s(data.get("action")) or "send"
 
     if action == "switch":  # not a message: a member switched corp in the client (§5.3)

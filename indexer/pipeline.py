@@ -30,7 +30,9 @@ from indexer import health
 from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.directory import Directory
+from indexer.imports import LineOrigin, line_deadletter, replay_plaintext
 from indexer.normalize import normalize
+from indexer.redelivery import Redelivery, split_redeliveries
 from indexer.replies import ReplyTracker, WorkingHours
 from indexer.source.base import EncryptedRecord, Source
 
@@ -44,7 +46,9 @@ class PullResult:
     """The contract's ``pull --json`` shape."""
 
     pulled: int = 0
-    stored: int = 0
+    stored: int = 0  # new messages
+    duplicates: int = 0  # re-delivered records of messages already stored (pulled = stored + duplicates + deadletter)
+    versions: int = 0  # duplicates whose content differed: kept as versions (indexer.redelivery)
     deadletter: int = 0
     violations: int = 0
     last_seq: int = 0
@@ -53,7 +57,7 @@ class PullResult:
 
     def add(self, other: "PullResult") -> None:
         """Adds another run's counts; ``last_seq`` becomes the other's."""
-        for name in ("pulled", "stored", "deadletter", "violations", "batches"):
+        for name in ("pulled", "stored", "duplicates", "versions", "deadletter", "violations", "batches"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
         self.last_seq = other.last_seq
@@ -94,6 +98,7 @@ class Pipeline:
         self.settings = archive.settings
         self.keyring = keyring or KeyRing.load(self.settings.data_dir / "keys")
         self.batch_size = batch_size or self.settings.batch_size
+        self.max_chars: int = self.settings.max_message_chars
         self.decryptor: Decryptor | None = None
         if source is not None:
             self._adopt_source_keys()
@@ -188,9 +193,8 @@ class Pipeline:
                 reason = str(plaintext)
             else:
                 try:
-                    messages.append(
-                        normalize(plaintext, seq=record.seq, directory=self.directory, key_version=record.publickey_ver)
-                    )
+                    messages.append(normalize(plaintext, seq=record.seq, directory=self.directory,
+                                              key_version=record.publickey_ver, max_chars=self.max_chars))
                     continue
                 except DecryptError as e:
                     stage, reason = "parse", str(e)
@@ -223,7 +227,7 @@ class Pipeline:
         return violations
 
     def write(self, messages: list[Message], dead: list[DeadLetter], *, checkpoint: int | None,
-              resolved: list[str] | None = None) -> int:
+              resolved: list[str] | None = None, versions: Redelivery | None = None) -> int:
         record_consent_events(self.store, messages)
         messages = apply_consent_policy(self.store, self.settings, messages)
         violations = self.analyze_and_match(messages)
@@ -233,7 +237,7 @@ class Pipeline:
             deadletters=dead,
             resolved_deadletters=resolved or [],
             revoked_msgids=[m.pre_msgid for m in messages if m.msgtype == "revoke" and m.pre_msgid],
-            new_records=media_queue_records(messages),
+            new_records=media_queue_records(messages) + (versions.version_records() if versions else []),
             checkpoint=checkpoint,
         )
         with self._timed("store"):
@@ -247,8 +251,10 @@ class Pipeline:
         started = time.monotonic()
         messages, dead = self.process(records, plaintexts)
         last_seq = max(r.seq for r in records)
-        result = PullResult(last_seq=last_seq, pulled=len(records), stored=len(messages), deadletter=len(dead), batches=1)
-        result.violations = self.write(messages, dead, checkpoint=last_seq)
+        arrivals = split_redeliveries(self.store, messages)
+        result = PullResult(last_seq=last_seq, pulled=len(records), stored=arrivals.new, duplicates=arrivals.duplicates,
+                            versions=len(arrivals.versions), deadletter=len(dead), batches=1)
+        result.violations = self.write(arrivals.write, dead, checkpoint=last_seq, versions=arrivals)
         result.seconds = time.monotonic() - started
         health.batch_done(self.store, records, messages, dead, seq_before=seq_before)
         return result
@@ -309,7 +315,8 @@ class Pipeline:
             messages, dead = self.process(records) if records else ([], [])
             for d in plain:
                 try:
-                    messages.append(normalize(d.record.get("plaintext", ""), seq=d.seq, directory=self.directory))
+                    messages.append(normalize(replay_plaintext(d.record), seq=d.seq, directory=self.directory,
+                                              max_chars=self.max_chars))
                 except DecryptError as e:
                     dead.append(DeadLetter(seq=d.seq, msgid=d.msgid, reason=str(e), stage="parse", record=d.record,
                                            time_ms=int(time.time() * 1000)))
@@ -322,36 +329,40 @@ class Pipeline:
         return {"deadletter": total, "replayed": replayed, "failed": still_failing}
 
     # --- import of decrypted JSON ------------------------------------------------------------------
-    def import_lines(self, lines: Iterable[str], *, chunk: int = 1000) -> dict[str, int]:
-        """Decrypted WeCom message JSON, one per line (truth.jsonl's shape); idempotent by msgid."""
-        counts = {"read": 0, "stored": 0, "skipped": 0, "deadletter": 0}
-        buffer: list[tuple[int, str]] = []
+    def import_lines(self, lines: Iterable[bytes | str], *, origin: LineOrigin | None = None,
+                     chunk: int = 1000) -> dict[str, int]:
+        """Decrypted WeCom message JSON, one per line (truth.jsonl's shape); idempotent by msgid.
 
-        def flush() -> None:
-            messages: list[Message] = []
-            dead: list[DeadLetter] = []
-            for line_no, line in buffer:
-                try:
-                    messages.append(normalize(line, seq=0, directory=self.directory))
-                except DecryptError as e:
-                    dead.append(DeadLetter(seq=0, msgid=f"import-line-{line_no}", reason=str(e), stage="parse",
-                                           record={"plaintext": line}, time_ms=int(time.time() * 1000)))
-            existing = {m.msgid for m in self.store.get_messages([m.msgid for m in messages], scope=self.archive.scope)}
-            fresh = [m for m in messages if m.msgid not in existing]
-            counts["skipped"] += len(messages) - len(fresh)
-            self.write(fresh, dead, checkpoint=None)
-            counts["stored"] += len(fresh)
-            counts["deadletter"] += len(dead)
-            buffer.clear()
-
+        Every bad line (not UTF-8, not JSON, a bad field, too long) becomes a dead letter with its
+        file and line number; the other lines are stored. ``read = stored + duplicates + deadletter``."""
+        origin = origin or LineOrigin.of_stream()
+        counts = {"read": 0, "stored": 0, "skipped": 0, "duplicates": 0, "versions": 0, "deadletter": 0}
+        buffer: list[tuple[int, bytes | str]] = []
         for line_no, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             counts["read"] += 1
-            buffer.append((line_no, line.rstrip("\n")))
+            buffer.append((line_no, line.rstrip(b"\r\n" if isinstance(line, bytes) else "\r\n")))
             if len(buffer) >= chunk:
-                flush()
+                self._import_chunk(buffer, origin, counts)
+                buffer.clear()
         if buffer:
-            flush()
+            self._import_chunk(buffer, origin, counts)
         self.store.refresh()
         return counts
+
+    def _import_chunk(self, lines: list[tuple[int, bytes | str]], origin: LineOrigin, counts: dict[str, int]) -> None:
+        messages: list[Message] = []
+        dead: list[DeadLetter] = []
+        for line_no, line in lines:
+            try:
+                messages.append(normalize(line, seq=0, directory=self.directory, max_chars=self.max_chars))
+            except DecryptError as e:
+                dead.append(line_deadletter(origin, line_no, line, str(e)))
+        arrivals = split_redeliveries(self.store, messages)
+        self.write(arrivals.write, dead, checkpoint=None, versions=arrivals)
+        counts["stored"] += arrivals.new
+        counts["duplicates"] += arrivals.duplicates
+        counts["skipped"] += arrivals.duplicates  # the contract's older name for the same count
+        counts["versions"] += len(arrivals.versions)
+        counts["deadletter"] += len(dead)

@@ -86,6 +86,7 @@ RECORD_COLLECTIONS: frozenset[str] = frozenset(
         "media",  # fetched media objects and the download backlog
         "events",  # switch records and pipeline events
         "meta",  # counters, alerts, pipeline health
+        "message_versions",  # re-delivered messages whose content differs from the stored one (evidence)
     }
 )
 

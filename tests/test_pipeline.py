@@ -31,7 +31,8 @@ def test_pull_stores_every_message_once_and_dead_letters_the_planted_faults(sim_
     """GIVEN a simulated archive with planted corrupt records
     WHEN it is pulled once
     THEN every message of truth.jsonl is stored exactly once, except the corrupt ones,
-    which are in the dead letters with a reason; the checkpoint is the last seq."""
+    which are in the dead letters with a reason; the checkpoint is the last seq; re-delivered
+    records count as duplicates, so pulled = stored + duplicates + deadletter and stats agrees."""
     result = cli("pull", "--source", f"sim:{sim_archive}", "--once", data=data_dir)
     truth = read_jsonl(sim_archive / "truth.jsonl")
     faults = read_jsonl(sim_archive / "faults.jsonl")
@@ -46,7 +47,9 @@ def test_pull_stores_every_message_once_and_dead_letters_the_planted_faults(sim_
     assert {d["msgid"] for d in dead["items"]} == unstorable
     assert all(d["reason"] for d in dead["items"])
     assert result["last_seq"] == archive.store.checkpoint() == max(r["seq"] for r in read_jsonl(sim_archive / "chatdata.jsonl"))
-    assert result["stored"] + result["deadletter"] == result["pulled"]
+    assert result["stored"] + result["duplicates"] + result["deadletter"] == result["pulled"]
+    assert result["duplicates"] == sum(1 for f in faults if f["fault"] == "duplicate_seq")
+    assert result["stored"] == len(ids) == cli("stats", data=data_dir)["messages"]
     archive.close()
 
 

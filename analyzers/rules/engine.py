@@ -35,6 +35,7 @@ from typing import Any, Iterable
 from analyzers.rules.detectors import PII_KINDS, Detection, detect
 from analyzers.rules.matcher import PatternMatcher
 from analyzers.rules.model import MSGTYPE_BEHAVIOURS, Rule, check_regex
+from analyzers.rules.regex import RulePattern
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules, original_span, pinyin_text, pinyin_view
 from analyzers.textfold import fold
 from chatarchive.models import Message, Violation
@@ -51,7 +52,7 @@ _HAS_LATIN = re.compile(r"[a-z]")
 @dataclass
 class _Compiled:
     rule: Rule
-    regexes: list[re.Pattern[str]]
+    regexes: list[RulePattern]
     msgtype_behaviours: frozenset[str]
     pii_behaviours: frozenset[str]
     scope_departments: frozenset[int]
@@ -375,7 +376,7 @@ class RuleEngine:
 
         # regular expressions (on the width/case-folded original: offsets are original offsets)
         for pattern, compiled in zip(rule.regex, c.regexes):
-            found = [(m.start(), m.end()) for m in compiled.finditer(view.folded) if m.end() > m.start()]
+            found = compiled.spans(view.folded)
             if found:
                 terms.append(f"regex:{pattern}")
                 spans.extend(found)

@@ -10,14 +10,12 @@ Elasticsearch percolator reads them through ``normalized_keywords()``.
 from __future__ import annotations
 
 import hashlib
-import re
-from re import _constants as sre_constants  # the regex parser: used to refuse dangerous shapes
-from re import _parser as sre_parse
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from chatarchive.errors import RuleError
 from analyzers.rules.normalize import normalize_fast
+from analyzers.rules.regex import RulePattern, compile_rule_regex
 
 SEVERITIES = ("low", "medium", "high")
 MATCH_MODES = ("substring", "word")
@@ -27,7 +25,6 @@ MSGTYPE_BEHAVIOURS = ("redpacket", "external_redpacket", "file", "card", "weapp"
 PII_BEHAVIOURS = ("phone", "idcard", "bankcard", "email", "url")
 BEHAVIOURS = MSGTYPE_BEHAVIOURS + PII_BEHAVIOURS
 
-MAX_REGEX_LENGTH = 200
 MAX_TERM_LENGTH = 100
 MAX_NEAR_WITHIN = 500
 
@@ -355,67 +352,9 @@ def _regexes(v: Any) -> list[str]:
     return out
 
 
-def check_regex(pattern: Any) -> re.Pattern[str]:
-    """Compiles a rule's regular expression, refusing ones that could run for ages.
-
-    Python's ``re`` backtracks without a time limit, so a pattern such as ``(a+)+$`` can
-    take exponential time on a crafted message. We refuse the shapes that cause it: a
-    repeat inside a repeat, backreferences, look-arounds, and very long patterns.
-    """
-    if not isinstance(pattern, str) or not pattern:
-        raise RuleError("entries must be non-empty strings", "regex")
-    if len(pattern) > MAX_REGEX_LENGTH:
-        raise RuleError(f"pattern longer than {MAX_REGEX_LENGTH} characters", "regex")
-    try:
-        compiled = re.compile(pattern)
-        parsed = sre_parse.parse(pattern)
-    except re.error as e:
-        raise RuleError(f"invalid regular expression {pattern!r}: {e}", "regex") from None
-    if compiled.match(""):
-        raise RuleError(f"{pattern!r} matches the empty text, so it would flag every message", "regex")
-    _check_tree(parsed, pattern, inside_repeat=False)
-    return compiled
-
-
-_REPEATS = {sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None)}
-_FORBIDDEN = {
-    sre_constants.GROUPREF: "backreferences",
-    sre_constants.ASSERT: "look-arounds",
-    sre_constants.ASSERT_NOT: "look-arounds",
-    sre_constants.GROUPREF_EXISTS: "conditional groups",
-}
-
-
-MAX_UNBOUNDED_REPEATS = 2  # .*a.*b.*c backtracks polynomially: n³ steps on a long message
-
-
-def _check_tree(tree: Any, pattern: str, inside_repeat: bool, unbounded: list[int] | None = None) -> None:
-    unbounded = [0] if unbounded is None else unbounded
-    for op, av in tree:
-        if op in _FORBIDDEN:
-            raise RuleError(f"{pattern!r}: {_FORBIDDEN[op]} are not allowed in rules", "regex")
-        if op in _REPEATS:
-            lo, hi, sub = av
-            if hi == sre_constants.MAXREPEAT:
-                unbounded[0] += 1
-                if unbounded[0] > MAX_UNBOUNDED_REPEATS:
-                    raise RuleError(
-                        f"{pattern!r}: more than {MAX_UNBOUNDED_REPEATS} unbounded repeats (*, +, {{n,}}) "
-                        "can backtrack for ages on long messages; bound them, e.g. .{0,20}", "regex")
-            large = hi == sre_constants.MAXREPEAT or hi > 10
-            if inside_repeat and hi > 1:
-                raise RuleError(
-                    f"{pattern!r}: a repeat inside an unbounded or large repeat can backtrack catastrophically; "
-                    "simplify it", "regex"
-                )
-            _check_tree(sub, pattern, inside_repeat or large, unbounded)
-        elif op == sre_constants.SUBPATTERN:
-            _check_tree(av[-1], pattern, inside_repeat, unbounded)
-        elif op == sre_constants.BRANCH:
-            for branch in av[1]:
-                _check_tree(branch, pattern, inside_repeat, unbounded)
-        elif op == getattr(sre_constants, "ATOMIC_GROUP", None):
-            _check_tree(av, pattern, inside_repeat, unbounded)
+def check_regex(pattern: Any) -> RulePattern:
+    """Compiles a rule's regular expression on RE2 (linear time), refusing what RE2 lacks."""
+    return compile_rule_regex(pattern)
 
 
 def _str_list(data: dict[str, Any], key: str, allowed: Iterable[str] | None = None) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,6 +19,8 @@ from typing import Any, Callable
 import click
 
 from chatarchive.archive import Archive
+from chatarchive.cli.failures import describe_failure, unexpected
+from chatarchive.cli.options import hoist_global_options
 from chatarchive.errors import BadInput, ChatArchiveError
 
 
@@ -52,6 +55,10 @@ pass_cli = click.make_pass_decorator(CliContext)
 class ArchiveGroup(click.Group):
     """Turns our errors into the contract's exit codes and one-line messages."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Users type global options after the subcommand too (CONTRACT.md): move them in front.
+        return super().parse_args(ctx, hoist_global_options(args))
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -61,11 +68,16 @@ class ArchiveGroup(click.Group):
         except ChatArchiveError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(1)
-        except click.exceptions.Exit:
+        except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except Exception as e:  # the disk, the database, a bug: one line, the traceback only with -v
+            if ctx.params.get("verbose"):
+                click.echo(traceback.format_exc().rstrip(), err=True)
+            click.echo(f"error: {describe_failure(e) or unexpected(e)}", err=True)
+            ctx.exit(1)
         finally:
             obj = ctx.find_object(CliContext)
             if obj is not None and obj._archive is not None:
@@ -93,7 +105,7 @@ def _register() -> None:
     """Adds every command module's commands. A module that is not there yet is skipped."""
     import importlib
 
-    for name in ("ingest", "simulate", "keys", "search", "rules", "accounts", "serve", "demo"):
+    for name in ("ingest", "simulate", "keys", "search", "rules", "accounts", "serve", "demo", "versions"):
         try:
             module = importlib.import_module(f"chatarchive.cli.{name}")
         except ModuleNotFoundError as e:

@@ -68,7 +68,8 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
     with _one_writer(cli, "pull"):
         total = _pull(cli, source_spec, once, limit)
     data = total.to_contract()
-    cli.emit(data, lambda: (f"pulled {data['pulled']}, stored {data['stored']}, dead letters {data['deadletter']}, "
+    cli.emit(data, lambda: (f"pulled {data['pulled']}, stored {data['stored']}, duplicates {data['duplicates']}, "
+                            f"dead letters {data['deadletter']}, "
                             f"violations {data['violations']}, last seq {data['last_seq']} in {data['seconds']} s"))
 
 
@@ -109,12 +110,13 @@ def _pull(cli: CliContext, source_spec: str, once: bool, limit: int | None) -> P
 @pass_cli
 def import_cmd(cli: CliContext, file: Path) -> None:
     """Import decrypted WeCom message JSON (one per line); idempotent by msgid."""
+    from indexer.imports import LineOrigin
     from indexer.pipeline import Pipeline
 
     with _one_writer(cli, "import"):
         pipeline = Pipeline.for_import(cli.archive)
-        with file.open(encoding="utf-8") as f:
-            counts = pipeline.import_lines(f)
+        with file.open("rb") as f:  # bytes: a line that is not UTF-8 is one dead letter, not a failed import
+            counts = pipeline.import_lines(f, origin=LineOrigin.of_file(file))
     cli.emit(counts, lambda: ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 

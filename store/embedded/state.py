@@ -69,6 +69,9 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+BUSY_TIMEOUT_SECONDS = 30.0  # how long a write waits for another process's transaction
+
+
 class StateDB:
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
@@ -81,7 +84,8 @@ class StateDB:
             self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             return
         target = str(path) if path is not None else ":memory:"
-        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=30.0, isolation_level=None)
+        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS,
+                                     isolation_level=None)
         with self._lock:
             if path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")

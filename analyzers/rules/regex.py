@@ -1,0 +1,110 @@
+"""Rule regular expressions on RE2: matching time is linear in the message length.
+
+Python's ``re`` backtracks without a time limit, so one rule such as ``(a|aa)+b`` could
+hold a pull or the dashboard for minutes on a crafted 25-character message, and no shape
+check catches every such pattern. RE2 (``google-re2``) runs any pattern it accepts in
+time linear in the text, so no budget is needed and nothing has to be killed.
+
+RE2 lacks backreferences, look-arounds and conditional groups; a rule using them is
+refused at validation with a message that names the feature (docs/rules.md).
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as sre_constants  # Python's parser: names the feature RE2 lacks
+from re import _parser as sre_parse
+from typing import Iterator, Protocol
+
+import re2
+
+from chatarchive.errors import RuleError
+
+MAX_REGEX_LENGTH = 200
+# RE2 compiles to an automaton within this memory; a pattern that needs more is refused.
+MAX_PROGRAM_MEMORY = 8 << 20
+
+_UNSUPPORTED = {
+    sre_constants.GROUPREF: "backreferences (\\1, (?P=name))",
+    sre_constants.ASSERT: "look-arounds ((?=...), (?<=...))",
+    sre_constants.ASSERT_NOT: "look-arounds ((?!...), (?<!...))",
+    sre_constants.GROUPREF_EXISTS: "conditional groups ((?(1)...))",
+    getattr(sre_constants, "ATOMIC_GROUP", None): "atomic groups ((?>...))",
+    getattr(sre_constants, "POSSESSIVE_REPEAT", None): "possessive repeats (a*+)",
+}
+_UNSUPPORTED.pop(None, None)
+
+
+class Span(Protocol):
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+
+
+class RulePattern:
+    """A validated rule regex. ``finditer`` yields non-overlapping matches; offsets are
+    character offsets in the text, as Python's ``re`` gives them."""
+
+    def __init__(self, pattern: str, compiled: "re2._Regexp") -> None:
+        self.pattern = pattern
+        self._compiled = compiled
+
+    def finditer(self, text: str) -> Iterator[Span]:
+        return self._compiled.finditer(text)
+
+    def search(self, text: str) -> Span | None:
+        return self._compiled.search(text)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Non-empty match spans, in order."""
+        return [(m.start(), m.end()) for m in self._compiled.finditer(text) if m.end() > m.start()]
+
+
+def _options() -> "re2.Options":
+    options = re2.Options()
+    options.log_errors = False  # errors become RuleErrors, not lines on the server's stderr
+    options.max_mem = MAX_PROGRAM_MEMORY
+    return options
+
+
+_OPTIONS = _options()
+
+
+def compile_rule_regex(pattern: object) -> RulePattern:
+    """Validates and compiles one rule regex; raises ``RuleError`` (field ``regex``)."""
+    if not isinstance(pattern, str) or not pattern:
+        raise RuleError("entries must be non-empty strings", "regex")
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise RuleError(f"pattern longer than {MAX_REGEX_LENGTH} characters", "regex")
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error as e:
+        raise RuleError(f"invalid regular expression {pattern!r}: {e}", "regex") from None
+    _refuse_unsupported(parsed, pattern)
+    try:
+        compiled = re2.compile(pattern, _OPTIONS)
+    except re2.error as e:
+        reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise RuleError(f"regular expression {pattern!r} is not supported: {reason}", "regex") from None
+    if compiled.match("") is not None:
+        raise RuleError(f"{pattern!r} matches the empty text, so it would flag every message", "regex")
+    return RulePattern(pattern, compiled)
+
+
+def _refuse_unsupported(tree: sre_parse.SubPattern, pattern: str) -> None:
+    """Walks Python's parse tree: a clear message for what RE2 would reject obscurely."""
+    for op, av in tree:
+        if op in _UNSUPPORTED:
+            raise RuleError(f"{pattern!r}: {_UNSUPPORTED[op]} are not supported (rules use RE2, see docs/rules.md)",
+                            "regex")
+        for child in _children(op, av):
+            _refuse_unsupported(child, pattern)
+
+
+def _children(op: object, av: object) -> list[sre_parse.SubPattern]:
+    if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+        return [av[2]]  # type: ignore[index]
+    if op == sre_constants.SUBPATTERN:
+        return [av[-1]]  # type: ignore[index]
+    if op == sre_constants.BRANCH:
+        return list(av[1])  # type: ignore[index]
+    return []
