@@ -46,7 +46,8 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
         source.close()
     login_file = archive.settings.data_dir / "demo-login.txt"
     login = ensure_demo_admin(store, login_file)
-    user, password = login if login else ("(an existing account)", f"(accounts existed before the demo; see {login_file})")
+    # The password is shown only by the run that created the account; later runs point to the file.
+    user, password = login if login else ("(an existing account)", f"(not shown again; see {login_file})")
     return {"pull": result.to_contract(), "media": media, "login": {"user": user, "password": password}}
 
 
