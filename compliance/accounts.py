@@ -376,7 +376,7 @@ def archive_for_account(archive: Any, name: str) -> Any:
         raise BadInput(f"no account named {name!r}")
     if account.get("disabled"):
         raise BadInput(f"account {name!r} is disabled")
-    return archive.as_account(account["name"], account["role"], scope_for(account))
+    return archive.as_account(account["name"], account["role"], scope_for(account), operator=archive.actor)
 
 
 def archive_for_session(archive: Any, session: Session) -> Any:
