@@ -281,29 +281,23 @@ def _may_show_texts(archive: Archive, target: str, reason: str) -> bool:
 
 
 def backtest_rule(archive: Archive, rule: Rule, time_from: int | None = None, time_to: int | None = None, *,
-                  sample: int = 20, reason: str = "", visit: str | None = None) -> dict[str, Any]:
-    """What ``rule`` would have flagged in the account's scope: counts per day and samples
-    with the rule's explanation, masked (only the matched words readable). With a reason, a
-    role that may view messages sees the sample texts, audited once per visit."""
+                  sample: int = 20, reason: str = "", visit: str | None = None,
+                  previous: Rule | None = None) -> dict[str, Any]:
+    """What ``rule`` would have flagged in the account's scope: counts per day and samples with
+    the rule's explanation, masked (only the matched words readable); with ``previous``, also
+    ``diff``: the hits the edit gains and loses. With a reason, a role that may view messages
+    sees the texts; showing them is one audit entry (once per visit) naming every message shown."""
     require(archive, access.BACKTEST, "rule_change", rule.id)
     target = f"backtest:{rule.id}"
     shown = _may_show_texts(archive, target, reason)
+    render = mark_ranges if shown else masked_hits
     result = rule_backtest.backtest(archive.store, rule, archive.scope, time_from, time_to, sample=sample,
-                                    timezone=archive.settings.timezone, render=mark_ranges if shown else masked_hits)
+                                    timezone=archive.settings.timezone, render=render)
+    if previous is not None:
+        result["diff"] = rule_backtest.diff_versions(archive.store, previous, rule, archive.scope, time_from, time_to,
+                                                     render=render)
     if shown:
-        _record_view_once(archive, visit, target, {"msgids": [s["msgid"] for s in result["sample"]]}, reason.strip())
+        diff = result.get("diff") or {"gained": [], "lost": []}
+        msgids = [h["msgid"] for h in result["sample"] + diff["gained"] + diff["lost"]]
+        _record_view_once(archive, visit, target, {"msgids": sorted(set(msgids))}, reason.strip())
     return {**result, "texts_shown": shown}
-
-
-def diff_rule_versions(archive: Archive, old: Rule, new: Rule, time_from: int | None = None,
-                       time_to: int | None = None, *, reason: str = "", visit: str | None = None) -> dict[str, Any]:
-    """What an edit gains and loses on the history, masked and audited like ``backtest_rule``."""
-    require(archive, access.BACKTEST, "rule_change", new.id)
-    target = f"backtest:{new.id}"
-    shown = _may_show_texts(archive, target, reason)
-    diff = rule_backtest.diff_versions(archive.store, old, new, archive.scope, time_from, time_to,
-                                       render=mark_ranges if shown else masked_hits)
-    if shown:
-        msgids = [h["msgid"] for h in diff["gained"] + diff["lost"]]
-        _record_view_once(archive, visit, f"{target}:diff", {"msgids": msgids}, reason.strip())
-    return {**diff, "texts_shown": shown}

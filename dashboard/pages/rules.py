@@ -135,12 +135,10 @@ if st.button("运行回测 Run backtest", key="bt_run"):
 
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
         candidate = Rule.from_dict(rule_data(), directory=directory)
-        result = actions.backtest_rule(arch, candidate, time_from, time_to, reason=bt_reason, visit=session.token)
-        diff = None
-        if choice != NEW:
-            status.update(label="对比上一版本… (diff against the saved version)")
-            diff = actions.diff_rule_versions(arch, get_rule(arch.store, choice), candidate, time_from, time_to,
-                                              reason=bt_reason, visit=session.token)
+        previous = get_rule(arch.store, choice) if choice != NEW else None
+        result = actions.backtest_rule(arch, candidate, time_from, time_to, reason=bt_reason, visit=session.token,
+                                       previous=previous)
+        diff = result.get("diff")
         status.update(label=f"回测完成: {result['total']} 条命中", state="complete")
         st.session_state["bt_result"] = (choice, result, diff)
 saved_bt = st.session_state.get("bt_result")
