@@ -32,7 +32,7 @@ from chatarchive.archive import Archive  # noqa: E402
 from chatarchive.models import ALL, MessageFilter, SearchRequest, Violation, ViolationFilter  # noqa: E402
 from tests.conformance.corpus import CUSTOMERS, DEPARTMENTS, EMPLOYEES  # noqa: E402
 
-PASSWORD = "benchmark password"
+PASSWORD = "benchmark-lantern-orbit-47"
 RARE_PHRASE = "私下转账给我"  # planted by bench_search in 1 of 10,000 messages
 COMMON_WORD = "产品"
 

@@ -23,6 +23,7 @@ class Archive:
     actor: str = "system"
     role: str = "super"
     scope: Scope = field(default_factory=Scope.everything)
+    operator: str = ""  # who acts on the account's behalf (``cli:<user>`` under ``--as``); "" when it is the actor
     _store: Store | None = None
 
     @classmethod
@@ -44,9 +45,11 @@ class Archive:
             self._store.init()
         return self._store
 
-    def as_account(self, name: str, role: str, scope: Scope) -> "Archive":
-        """The same archive seen by another account (shares the open store)."""
-        return Archive(settings=self.settings, actor=name, role=role, scope=scope, _store=self._store)
+    def as_account(self, name: str, role: str, scope: Scope, operator: str = "") -> "Archive":
+        """The same archive seen by another account (shares the open store); ``operator`` names
+        who runs it on that account's behalf, so the audit trail records both."""
+        return Archive(settings=self.settings, actor=name, role=role, scope=scope, operator=operator,
+                       _store=self._store)
 
     def close(self) -> None:
         if self._store is not None:

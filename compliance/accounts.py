@@ -15,7 +15,7 @@ import secrets as pysecrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,14 +25,15 @@ from chatarchive.models import Scope, sha256_hex
 from chatarchive.settings import SETTINGS, Settings
 from compliance import audit
 from compliance.access import ROLES, check_role, parse_scope, scope_for, validate_scope
+from compliance.passwords import check_password
 from store.base import Store
 
 log = logging.getLogger(__name__)
 
 ACCOUNTS = "accounts"
 SESSIONS = "sessions"
-MIN_PASSWORD_CHARS = 8
 DEMO_ADMIN = "admin"
+WRONG_LOGIN = "wrong user name or password"  # the one answer to every refused login (no enumeration)
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
 _DUMMY_HASH = _hasher.hash("not a password of anyone")  # equalizes timing for unknown names
@@ -69,11 +70,6 @@ def _check_name(name: str) -> str:
     if not text or len(text) > 64 or any(c.isspace() for c in text) or text.startswith(("cli:", "system")):
         raise BadInput(f"malformed account name {name!r} (1-64 characters, no spaces, not cli:/system)")
     return text
-
-
-def _check_password(password: str) -> None:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-        raise BadInput(f"password too short: at least {MIN_PASSWORD_CHARS} characters")
 
 
 def public_view(account: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +120,7 @@ def create_account(
     if role == "super" and (depts or users):
         raise BadInput("a super administrator sees everything; do not give it a scope")
     validate_scope(depts, users, directory if directory is not None else load_directory(store))
-    _check_password(password)
+    check_password(password, name)
     if get_account(store, name) is not None:
         raise BadInput(f"an account named {name!r} already exists")
     now_ms = _now_ms(now)
@@ -163,7 +159,7 @@ def change_password(
     """Sets a new password. A user changing their own password gives ``old_password``;
     an administrator resetting someone else's does not (the audit trail says who did it)."""
     account = _require_account(store, name)
-    _check_password(new_password)
+    check_password(new_password, name)
     if old_password is not None and not _password_matches(account, old_password):
         audit.record(store, actor, "account_change", name, {"op": "password", "ok": False}, now_ms=_now_ms(now))
         raise AuthenticationFailed("the current password is wrong")
@@ -224,37 +220,45 @@ def _password_matches(account: dict[str, Any], password: str) -> bool:
         return False
 
 
+def _refuse(store: Store, actor: str, target: str, details: dict[str, Any], now_ms: int) -> NoReturn:
+    audit.record(store, actor, "login_failed", target, details, now_ms=now_ms)
+    raise AuthenticationFailed(WRONG_LOGIN)
+
+
+def _count_failure(store: Store, account: dict[str, Any], now_ms: int, settings: Settings | None) -> NoReturn:
+    """A wrong password: counted, and the account locked after ``lockout_failures`` in a row."""
+    failures = int(account.get("failures") or 0) + 1
+    details: dict[str, Any] = {"why": "wrong password", "failures": failures}
+    if failures >= int(_setting(settings, "lockout_failures")):
+        account["locked_until_ms"] = now_ms + int(_setting(settings, "lockout_minutes")) * 60_000
+        account["failures"] = 0
+        details["locked_until_ms"] = account["locked_until_ms"]
+    else:
+        account["failures"] = failures
+    _store_account(store, account)
+    _refuse(store, account["name"], account["name"], details, now_ms)
+
+
 def authenticate(
     store: Store, name: str, password: str, *, now: int | None = None, settings: Settings | None = None
 ) -> Session:
-    """Checks a password and opens a session. Raises ``AuthenticationFailed`` with the
-    same message for an unknown name and a wrong password (no account enumeration)."""
+    """Checks a password and opens a session. Every refusal (unknown name, wrong password,
+    disabled or locked account) raises ``AuthenticationFailed(WRONG_LOGIN)`` after the same
+    work (one argon2 verification), so a caller cannot tell which accounts exist or are
+    locked; the audit trail records the real reason."""
     now_ms = _now_ms(now)
     account = get_account(store, name) if name else None
+    # Verify first, whatever the account's state: the time taken must not depend on it.
+    matches = _password_matches(account or {"password_hash": _DUMMY_HASH}, password or "")
     if account is None:
-        _password_matches({"password_hash": _DUMMY_HASH}, password or "")
-        audit.record(store, name or "?", "login_failed", name or "", {"why": "unknown account"}, now_ms=now_ms)
-        raise AuthenticationFailed("wrong user name or password")
+        _refuse(store, name or "?", name or "", {"why": "unknown account"}, now_ms)
     if account.get("disabled"):
-        audit.record(store, name, "login_failed", name, {"why": "disabled"}, now_ms=now_ms)
-        raise AuthenticationFailed("this account is disabled")
+        _refuse(store, name, name, {"why": "disabled"}, now_ms)
     locked_until = int(account.get("locked_until_ms") or 0)
     if locked_until > now_ms:
-        audit.record(store, name, "login_failed", name, {"why": "locked"}, now_ms=now_ms)
-        minutes = max(1, (locked_until - now_ms + 59_999) // 60_000)
-        raise AuthenticationFailed(f"this account is locked after repeated failed logins; try again in {minutes} min")
-    if not _password_matches(account, password or ""):
-        failures = int(account.get("failures") or 0) + 1
-        details: dict[str, Any] = {"why": "wrong password", "failures": failures}
-        if failures >= int(_setting(settings, "lockout_failures")):
-            account["locked_until_ms"] = now_ms + int(_setting(settings, "lockout_minutes")) * 60_000
-            account["failures"] = 0
-            details["locked_until_ms"] = account["locked_until_ms"]
-        else:
-            account["failures"] = failures
-        _store_account(store, account)
-        audit.record(store, name, "login_failed", name, details, now_ms=now_ms)
-        raise AuthenticationFailed("wrong user name or password")
+        _refuse(store, name, name, {"why": "locked", "locked_until_ms": locked_until}, now_ms)
+    if not matches:
+        _count_failure(store, account, now_ms, settings)
     if _hasher.check_needs_rehash(account["password_hash"]):
         account["password_hash"] = _hasher.hash(password)
     account["failures"] = 0
@@ -298,26 +302,33 @@ def _end_sessions(store: Store, name: str) -> None:
         store.delete_record(SESSIONS, row["_id"])
 
 
+def _demo_password() -> str:
+    """A random password the policy accepts (``token_urlsafe`` could, very rarely, contain the name)."""
+    while True:
+        candidate = pysecrets.token_urlsafe(15)  # 20 characters, 120 bits
+        try:
+            return check_password(candidate, DEMO_ADMIN)
+        except BadInput:
+            continue
+
+
 def ensure_demo_admin(store: Store, login_file: Path | None = None) -> tuple[str, str] | None:
     """Creates the first super administrator when there is no account at all.
 
-    Returns ``(name, password)`` so the demo can print the login. With ``login_file``
-    the login is also written there (mode 0600) and read back on later runs; without it,
-    later runs return None (the password is not recoverable from the store)."""
-    if store.count_records(ACCOUNTS) == 0:
-        password = pysecrets.token_urlsafe(12)
-        create_account(store, DEMO_ADMIN, "super", password, actor="system")
-        if login_file is not None:
-            login_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(login_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(f"{DEMO_ADMIN}\n{password}\n")
-        return DEMO_ADMIN, password
-    if login_file is not None and login_file.exists():
-        lines = login_file.read_text(encoding="utf-8").splitlines()
-        if len(lines) >= 2 and get_account(store, lines[0]) is not None:
-            return lines[0], lines[1]
-    return None
+    Returns ``(name, password)`` only when it created the account, so the caller prints the
+    password once; later runs return None (the password is never printed again). With
+    ``login_file`` the login is also written there, mode 0600, for the operator to read."""
+    if store.count_records(ACCOUNTS) != 0:
+        return None
+    password = _demo_password()
+    create_account(store, DEMO_ADMIN, "super", password, actor="system")
+    if login_file is not None:
+        login_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(login_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when the file existed with a wider mode
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"{DEMO_ADMIN}\n{password}\n")
+    return DEMO_ADMIN, password
 
 
 def load_directory(store: Store) -> Any | None:
@@ -365,7 +376,7 @@ def archive_for_account(archive: Any, name: str) -> Any:
         raise BadInput(f"no account named {name!r}")
     if account.get("disabled"):
         raise BadInput(f"account {name!r} is disabled")
-    return archive.as_account(account["name"], account["role"], scope_for(account))
+    return archive.as_account(account["name"], account["role"], scope_for(account), operator=archive.actor)
 
 
 def archive_for_session(archive: Any, session: Session) -> Any:

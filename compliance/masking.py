@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from chatarchive.models import Message
+from store.highlight import mark_ranges
 
 MASK = "＊"
 
@@ -52,6 +53,22 @@ def _mask_json(value: Any, names: list[str], keep_keys: frozenset[str]) -> Any:
 # Structural fields of WeCom's JSON that are ids, not personal data.
 _KEEP = frozenset({"msgid", "action", "from", "tolist", "roomid", "msgtype", "sdkfileid", "md5sum", "userid",
                    "pre_msgid", "voiceid", "voipid", "msgtime"})
+
+
+def mask_outside_spans(text: str, spans: Iterable[Iterable[int]]) -> str:
+    """The text with every character outside the ``[start, end)`` spans masked (whitespace kept,
+    so the length and the spans' offsets stay the same): a rule's hit readable, nothing else."""
+    keep = [False] * len(text)
+    for start, end in spans:
+        for i in range(max(0, int(start)), min(len(text), int(end))):
+            keep[i] = True
+    return "".join(c if keep[i] or c.isspace() else MASK for i, c in enumerate(text))
+
+
+def masked_hits(text: str, spans: Iterable[Iterable[int]]) -> str:
+    """HTML of a masked sample: ``mask_outside_spans`` with <mark> around the hits."""
+    ranges = [tuple(s) for s in spans]
+    return mark_ranges(mask_outside_spans(text, ranges), ranges)
 
 
 def mask_raw(raw: str, names: Iterable[str] = ()) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from chatarchive.models import MessageFilter, Message
-from compliance import audit
+from compliance import actions, audit
 from dashboard import _state, _ui
 from indexer.directory import Directory
 
@@ -106,12 +106,10 @@ def show_conversation(
 
 
 def open_context(msgid: str, reason: str, *, before: int = 10, after: int = 10) -> list[Message]:
-    """The conversation around ``msgid`` within the account's scope; the view is
-    recorded in the audit trail with its reason first."""
-    arch = _state.user_archive()
-    audit.record(arch.store, arch.actor, "view_conversation", msgid,
-                 {"before": before, "after": after}, audit.require_reason(reason))
-    return arch.store.context(msgid, before=before, after=after, scope=arch.scope)
+    """The conversation around ``msgid`` within the account's scope; the view is recorded in
+    the audit trail with its reason, once per login session (reruns write nothing)."""
+    return actions.view_context(_state.user_archive(), msgid, reason, before=before, after=after,
+                                visit=_state.session().token)
 
 
 def filters_to_dict(f: MessageFilter) -> dict[str, Any]:

@@ -18,6 +18,9 @@ from chatarchive.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 CHATARCHIVE = [sys.executable, "-m", "chatarchive.cli"]
+# One password the policy (compliance/passwords.py) accepts, for every test account.
+STRONG_PASSWORD = "quiet-lantern-orbit-47"
+OTHER_STRONG_PASSWORD = "velvet-harbor-sketch-92"
 
 
 def cli(*args: str, data: Path | None = None, expect: int = 0, env: dict[str, str] | None = None) -> Any:

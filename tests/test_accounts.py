@@ -14,12 +14,13 @@ from chatarchive.settings import Settings
 from compliance import accounts as acc
 from compliance import audit
 from compliance.access import PERMISSIONS, ROLES, require, scope_for
+from compliance.passwords import check_password
 from indexer.directory import Directory
-from tests.helpers import open_test_store
+from tests.helpers import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, open_test_store
 
 NOW = 1_763_600_000_000
 MIN = 60_000
-PASSWORD = "correct horse 1"
+PASSWORD = STRONG_PASSWORD
 
 ORG = Directory(
     departments=[{"id": 1, "name": "总部", "parentid": 0}, {"id": 2, "name": "财富管理部", "parentid": 1}],
@@ -111,7 +112,7 @@ def test_lockout_after_repeated_failures_then_unlock_after_the_period(store: Any
     for i in range(3):
         with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
             acc.authenticate(store, "v", "wrong password", now=NOW + i, settings=settings)
-    with pytest.raises(AuthenticationFailed, match="locked"):
+    with pytest.raises(AuthenticationFailed, match="^wrong user name or password$"):
         acc.authenticate(store, "v", PASSWORD, now=NOW + 14 * MIN, settings=settings)
     assert acc.authenticate(store, "v", PASSWORD, now=NOW + 15 * MIN + 10, settings=settings).account == "v"
     failed = audit.list_entries(store, action="login_failed")
@@ -133,20 +134,20 @@ def test_password_change_ends_sessions_and_needs_the_old_password(store: Any, se
     acc.create_account(store, "v", "viewer", PASSWORD, [1], now=NOW)
     session = acc.authenticate(store, "v", PASSWORD, now=NOW, settings=settings)
     with pytest.raises(AuthenticationFailed):
-        acc.change_password(store, "v", "new password 2", actor="v", old_password="wrong", now=NOW)
-    acc.change_password(store, "v", "new password 2", actor="v", old_password=PASSWORD, now=NOW)
+        acc.change_password(store, "v", OTHER_STRONG_PASSWORD, actor="v", old_password="wrong", now=NOW)
+    acc.change_password(store, "v", OTHER_STRONG_PASSWORD, actor="v", old_password=PASSWORD, now=NOW)
     with pytest.raises(AuthenticationFailed):
         acc.check_session(store, session.token, now=NOW)
     with pytest.raises(AuthenticationFailed):
         acc.authenticate(store, "v", PASSWORD, now=NOW, settings=settings)
-    assert acc.authenticate(store, "v", "new password 2", now=NOW, settings=settings)
+    assert acc.authenticate(store, "v", OTHER_STRONG_PASSWORD, now=NOW, settings=settings)
 
 
 def test_disabled_account_cannot_log_in_and_the_last_super_stays(store: Any, settings: Settings) -> None:
     acc.create_account(store, "root", "super", PASSWORD)
     acc.create_account(store, "v", "viewer", PASSWORD, [1])
     acc.set_disabled(store, "v", True, actor="root")
-    with pytest.raises(AuthenticationFailed, match="disabled"):
+    with pytest.raises(AuthenticationFailed, match="^wrong user name or password$"):
         acc.authenticate(store, "v", PASSWORD, settings=settings)
     with pytest.raises(BadInput, match="last active super"):
         acc.set_disabled(store, "root", True)
@@ -162,10 +163,14 @@ def test_logout_ends_the_session(store: Any, settings: Settings) -> None:
 
 
 def test_demo_admin_is_created_once_and_its_login_is_kept(store: Any, tmp_path: Path, settings: Settings) -> None:
+    """GIVEN no account WHEN the demo admin is ensured twice THEN the password is returned (to print) only the
+    first time, the login file is 0600 and holds it, and the password passes the policy."""
     login_file = tmp_path / "demo-login.txt"
     name, password = acc.ensure_demo_admin(store, login_file)
-    assert (login_file.stat().st_mode & 0o077) == 0
-    assert acc.ensure_demo_admin(store, login_file) == (name, password)
+    assert (login_file.stat().st_mode & 0o777) == 0o600
+    assert check_password(password, name) == password
+    assert acc.ensure_demo_admin(store, login_file) is None
+    assert login_file.read_text(encoding="utf-8").splitlines() == [name, password]
     assert acc.authenticate(store, name, password, settings=settings).role == "super"
     assert len(acc.list_accounts(store)) == 1
 
@@ -253,3 +258,102 @@ def test_cli_bad_input_is_exit_2_with_a_clear_message(tmp_path: Path, args: list
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert json.loads(_cli(data, "accounts", "list").stdout)["accounts"] == []
+
+
+WEAK_PASSWORDS = [
+    ("eight-letters", "aaaaaaaa", "too short"),
+    ("common-word", "password", "too short"),
+    ("eleven-chars", "abcdefghijk", "too short"),
+    ("repeated-char", "aaaaaaaaaaaa", "different"),
+    ("two-chars-repeated", "abababababab", "different"),
+    ("contains-the-name", "alice-was-here-2031", "account name"),
+    ("contains-the-name-other-case", "MyALICE-2024-pass", "account name"),
+    ("common-long", "1qaz2wsx3edc", "common passwords"),
+    ("common-other-case", "QWERTY123456", "common passwords"),
+    ("common-with-digits", "password2024!", "common passwords"),
+    ("common-with-symbols", "!!sunshine1234", "common passwords"),
+    ("too-long", "abcdefghij" * 30, "too long"),
+]
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("password,message", [w[1:] for w in WEAK_PASSWORDS], ids=[w[0] for w in WEAK_PASSWORDS])
+def test_weak_passwords_are_refused_for_every_role(store: Any, role: str, password: str, message: str) -> None:
+    """GIVEN a weak password WHEN creating an account of any role THEN a one-line BadInput says what is wrong
+    (without echoing the password) and nothing is written."""
+    scope = [] if role == "super" else [1]
+    with pytest.raises(BadInput, match=message) as refused:
+        acc.create_account(store, "alice", role, password, scope)
+    assert repr(password) not in str(refused.value) and "\n" not in str(refused.value)
+    assert store.count_records("accounts") == 0 and store.count_records("audit") == 0
+
+
+@pytest.mark.parametrize("password,message", [w[1:] for w in WEAK_PASSWORDS], ids=[w[0] for w in WEAK_PASSWORDS])
+def test_weak_passwords_are_refused_on_change(store: Any, settings: Settings, password: str, message: str) -> None:
+    """GIVEN an account WHEN its password is changed to a weak one THEN refused; the old password still works."""
+    acc.create_account(store, "alice", "viewer", PASSWORD, [1])
+    with pytest.raises(BadInput, match=message):
+        acc.change_password(store, "alice", password, actor="root")
+    assert acc.authenticate(store, "alice", PASSWORD, settings=settings).account == "alice"
+
+
+def test_every_entry_of_the_common_list_is_refused() -> None:
+    """GIVEN the bundled list WHEN each entry, padded to the minimum length with digits, is checked THEN refused
+    (a brute-force pass over the whole list, not a sample)."""
+    from compliance.passwords import MIN_PASSWORD_CHARS, common_passwords
+
+    listed = common_passwords()
+    assert len(listed) >= 5000
+    for entry in listed:
+        padded = entry + "1234567890"[: max(0, MIN_PASSWORD_CHARS - len(entry))]
+        with pytest.raises(BadInput):
+            check_password(padded, "someone")
+
+
+def test_strong_passwords_pass(store: Any) -> None:
+    for password in (PASSWORD, OTHER_STRONG_PASSWORD, "绿色的山和蓝色的海洋很美丽", "Tr0ub4dor&3-horse"):
+        assert check_password(password, "alice") == password
+
+
+class CountingHasher:
+    """The real argon2 hasher, counting verifications (the expensive step a refusal must not skip)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.verifications = real, 0
+
+    def verify(self, hash_: str, password: str) -> bool:
+        self.verifications += 1
+        return self.real.verify(hash_, password)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+REFUSALS = [
+    ("unknown", lambda store: None, "nobody", PASSWORD),
+    ("wrong-password", lambda store: None, "v", OTHER_STRONG_PASSWORD),
+    ("disabled-right-password", lambda store: acc.set_disabled(store, "v", True, actor="root"), "v", PASSWORD),
+    ("disabled-wrong-password", lambda store: acc.set_disabled(store, "v", True, actor="root"), "v",
+     OTHER_STRONG_PASSWORD),
+    ("locked-right-password", lambda store: store.put_record("accounts", "v", {
+        **store.get_record("accounts", "v"), "locked_until_ms": NOW + 10 * MIN}), "v", PASSWORD),
+]
+
+
+@pytest.mark.parametrize("prepare,name,password", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_every_refused_login_answers_the_same_after_the_same_work(
+    store: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch, prepare: Any, name: str, password: str
+) -> None:
+    """GIVEN an unknown, wrong-password, disabled or locked login WHEN it is tried THEN the same message as a
+    wrong password, exactly one argon2 verification (comparable work), and the real reason in the audit trail."""
+    acc.create_account(store, "root", "super", PASSWORD)
+    acc.create_account(store, "v", "viewer", PASSWORD, [1])
+    prepare(store)
+    counting = CountingHasher(acc._hasher)
+    monkeypatch.setattr(acc, "_hasher", counting)
+    with pytest.raises(AuthenticationFailed) as refused:
+        acc.authenticate(store, name, password, now=NOW, settings=settings)
+    assert str(refused.value) == acc.WRONG_LOGIN
+    assert counting.verifications == 1
+    why = audit.list_entries(store, action="login_failed")[0]["details"]["why"]
+    assert why in {"unknown account", "wrong password", "disabled", "locked"}

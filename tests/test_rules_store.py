@@ -82,11 +82,18 @@ def test_saving_the_same_content_again_makes_no_new_version(store: EmbeddedStore
     assert enable_rule(store, first.id, "bob").version == 1  # already enabled: no change
 
 
-def test_rule_changes_are_audited(store: EmbeddedStore) -> None:
+def test_rule_changes_are_audited(store: EmbeddedStore, tmp_path: Path) -> None:
+    """GIVEN rule changes made through compliance.actions THEN one rule_change entry each, by its author."""
+    from chatarchive.archive import Archive
+    from chatarchive.settings import Settings
+    from compliance import actions
     from compliance.audit import verify
 
-    rule = save_rule(store, {"name": "回扣", "keywords": ["回扣"]}, "alice")
-    disable_rule(store, rule.id, "bob")
+    def editor(name: str) -> Archive:
+        return Archive(Settings(data=str(tmp_path)), actor=name, role="rule-editor", _store=store)
+
+    rule = actions.save_rule(editor("alice"), {"name": "回扣", "keywords": ["回扣"]})
+    actions.set_rule_enabled(editor("bob"), rule.id, False)
     entries = [e for e in store.find_records("audit") if e["action"] == "rule_change"]
     assert [(e["actor"], e["details"]["version"]) for e in entries] == [("alice", 1), ("bob", 2)]
     assert verify(store).ok

@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from analyzers.rules.engine import RuleEngine
@@ -23,6 +23,10 @@ from store.highlight import mark_ranges
 from compliance.integrity import record_violations
 
 logger = logging.getLogger(__name__)
+
+# How a sample's text is shown: (text, hit spans) → HTML. Callers without the right to read
+# messages pass a masking renderer (compliance.masking.masked_hits).
+Render = Callable[[str, Iterable[Iterable[int]]], str]
 
 
 def _messages(store: Any, scope: Scope, time_from: int | None, time_to: int | None) -> Iterator[Message]:
@@ -49,6 +53,7 @@ def backtest(
     time_to: int | None = None,
     sample: int = 20,
     timezone: str = "Asia/Shanghai",
+    render: Render = mark_ranges,
 ) -> dict[str, Any]:
     """``{"total", "by_day": {"YYYY-MM-DD": n}, "sample": [{msgid, time, text, terms}]}``:
     what ``rule`` would have flagged among the messages ``scope`` allows. ``text`` is the
@@ -61,7 +66,8 @@ def backtest(
         total += 1
         by_day[datetime.fromtimestamp(v.time_ms / 1000, tz).strftime("%Y-%m-%d")] += 1
         if len(samples) < sample:
-            samples.append({"msgid": v.msgid, "time": v.time_ms, "text": mark_ranges(m.text, v.spans), "terms": v.terms})
+            samples.append({"msgid": v.msgid, "time": v.time_ms, "text": render(m.text, v.spans), "terms": v.terms,
+                            "spans": v.spans, "explanation": v.explanation})
     return {"total": total, "by_day": dict(sorted(by_day.items())), "sample": samples}
 
 
@@ -73,6 +79,7 @@ def diff_versions(
     time_from: int | None = None,
     time_to: int | None = None,
     limit: int = 100,
+    render: Render = mark_ranges,
 ) -> dict[str, Any]:
     """What an edit changes on the history: ``{"gained": [...], "lost": [...],
     "gained_total": n, "lost_total": n}`` (messages flagged only by the new / only by the
@@ -91,7 +98,8 @@ def diff_versions(
         counts[key] += 1
         target = gained if key == "gained" else lost
         if len(target) < limit:
-            target.append({"msgid": m.msgid, "time": m.time_ms, "text": mark_ranges(m.text, v.spans), "terms": v.terms})
+            target.append({"msgid": m.msgid, "time": m.time_ms, "text": render(m.text, v.spans), "terms": v.terms,
+                           "spans": v.spans, "explanation": v.explanation})
     return {"gained": gained, "lost": lost, "gained_total": counts["gained"], "lost_total": counts["lost"]}
 
 

@@ -33,9 +33,17 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Any = None) -> Rule:
+    """Validates and saves a rule (see ``save_rule_changed``). Not audited: people change rules
+    through ``compliance.actions``, which writes the one audit entry."""
+    return save_rule_changed(store, rule_data, actor, directory=directory)[0]
+
+
+def save_rule_changed(
+    store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Any = None
+) -> tuple[Rule, bool]:
     """Validates and saves a rule: a new rule gets version 1, an existing one (same ``id``,
     or same ``name`` when no id is given) a new version if anything changed (saving the same
-    content again is a no-op); the previous versions are kept."""
+    content again is a no-op: ``changed`` is False); the previous versions are kept."""
     data = rule_data.to_dict() if isinstance(rule_data, Rule) else dict(rule_data)
     data.pop("version", None)
     for k in ("created_by", "created_ms", "updated_by", "updated_ms"):
@@ -56,7 +64,7 @@ def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, direc
     if clash:
         raise RuleError(f"another rule ({clash[0]['id']}) is already called {rule.name!r}", "name")
     if existing and _content(Rule.from_dict(_strip(existing))) == _content(rule):
-        return Rule.from_dict(_strip(existing))  # nothing changed: no new version, no audit entry
+        return Rule.from_dict(_strip(existing)), False  # nothing changed: no new version
     now = _now_ms()
     if existing:
         rule.version = int(existing["version"]) + 1
@@ -72,9 +80,8 @@ def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, direc
     store.put_record(VERSIONS, f"{rule.id}@{rule.version}", doc)
     record_rule_version(store, f"{rule.id}@{rule.version}", doc, actor=actor)
     store.put_record(RULES, rule.id, doc)
-    _audit(store, actor, rule, "created" if rule.version == 1 else "edited")
     logger.info("rule %s (%s) saved as version %d by %s", rule.id, rule.name, rule.version, actor)
-    return rule
+    return rule, True
 
 
 def _content(rule: Rule) -> dict[str, Any]:
@@ -82,14 +89,6 @@ def _content(rule: Rule) -> dict[str, Any]:
     d = rule.to_file_dict()
     d.pop("id", None)
     return d
-
-
-def _audit(store: Any, actor: str, rule: Rule, what: str) -> None:
-    """Rule changes are part of the audit trail (who changed which rule, to which version)."""
-    from compliance import audit
-
-    audit.record(store, actor, "rule_change", target=rule.id,
-                 details={"name": rule.name, "version": rule.version, "enabled": rule.enabled, "change": what})
 
 
 def get_rule(store: Any, rule_id: str, version: int | None = None) -> Rule:

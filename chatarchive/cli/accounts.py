@@ -17,6 +17,7 @@ from chatarchive.cli import CliContext, pass_cli
 from chatarchive.cli.evidence import audit_anchor, run_verify
 from chatarchive.errors import BadInput
 from compliance import accounts as acc
+from compliance import actions
 from compliance import audit as audit_trail
 from compliance import consent as consent_mod
 from compliance import retention
@@ -173,11 +174,9 @@ audit_group.add_command(audit_anchor)
 def export_command(cli: CliContext, query: str, fmt: str, out: Path, reason: str, as_account: str | None) -> None:
     """Exports search results to FILE plus FILE.manifest.json (count, sha256, who, when,
     query, reason and each message's msgid and raw_sha256)."""
-    from compliance.export import export_messages
-
     audit_trail.require_reason(reason)
-    archive = acc.archive_for_account(cli.archive, as_account) if as_account else cli.archive
-    result = export_messages(archive, query, fmt, out, reason, operator=cli.archive.actor if as_account else "")
+    archive = actions.act_as(cli.archive, as_account, "export") if as_account else cli.archive
+    result = actions.export(archive, query, fmt, out, reason)
     cli.emit({"count": result["count"], "sha256": result["sha256"]},
              f"exported {result['count']} message(s) to {result['file']} (sha256 {result['sha256']}); "
              f"manifest {result['manifest']}")

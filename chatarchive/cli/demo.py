@@ -18,7 +18,8 @@ from chatarchive.cli import CliContext, pass_cli
 
 def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -> dict[str, object]:
     from analyzers.rules.files import load_starter_pack
-    from analyzers.rules.store import list_rules, save_rule
+    from analyzers.rules.store import list_rules
+    from compliance import actions
     from compliance.accounts import ensure_demo_admin
     from indexer.media import MediaFetcher
     from indexer.pipeline import Pipeline
@@ -33,8 +34,7 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
                      progress=lambda n: bar.update(n - bar.n))
     store = archive.store
     if not list_rules(store):
-        for rule in load_starter_pack():
-            save_rule(store, rule, "demo")
+        actions.save_rules(archive, load_starter_pack())
     source = open_source(f"sim:{archive_dir}", archive.settings)
     pipeline = Pipeline(archive, source)
     try:
@@ -46,7 +46,8 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
         source.close()
     login_file = archive.settings.data_dir / "demo-login.txt"
     login = ensure_demo_admin(store, login_file)
-    user, password = login if login else ("(an existing account)", f"(accounts existed before the demo; see {login_file})")
+    # The password is shown only by the run that created the account; later runs point to the file.
+    user, password = login if login else ("(an existing account)", f"(not shown again; see {login_file})")
     return {"pull": result.to_contract(), "media": media, "login": {"user": user, "password": password}}
 
 

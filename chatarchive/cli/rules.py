@@ -3,6 +3,7 @@ sensitive rules, and listing what they flagged (shapes: ../shared/CONTRACT.md)."
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from chatarchive.cli import CliContext, parse_time, pass_cli
 from chatarchive.errors import BadInput
 from chatarchive.models import Message, ViolationFilter
 from chatarchive.settings import Settings
+from compliance import actions
 
 
 
@@ -35,7 +37,6 @@ def rules() -> None:
 def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
     """Adds (or edits, by name or id: a new version) the rules of FILE (JSON or YAML)."""
     from analyzers.rules.files import STARTER_PACK, parse_rules_text, validate_all
-    from analyzers.rules.store import save_rule
 
     if bool(file) == starter:
         raise BadInput("give a rule FILE or --starter (one of them)")
@@ -50,7 +51,7 @@ def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
     directory = _directory(cli)
     validate_all(items, directory=directory, source=str(path))  # one bad rule: nothing is saved
     # Rules without an id are identified by name, so adding the same file twice makes new versions.
-    ids = [save_rule(cli.archive.store, item, cli.archive.actor, directory=directory).id for item in items]
+    ids = [rule.id for rule in actions.save_rules(cli.archive, items, directory=directory)]
     cli.emit({"ids": ids}, f"saved {len(ids)} rule(s): {', '.join(ids)}")
 
 
@@ -75,9 +76,7 @@ def list_cmd(cli: CliContext, enabled_only: bool) -> None:
 
 
 def _toggle(cli: CliContext, rule_id: str, enable: bool) -> None:
-    from analyzers.rules.store import disable_rule, enable_rule
-
-    rule = (enable_rule if enable else disable_rule)(cli.archive.store, rule_id, cli.archive.actor)
+    rule = actions.set_rule_enabled(cli.archive, rule_id, enable)
     cli.emit(
         {"id": rule.id, "version": rule.version, "enabled": rule.enabled},
         f"rule {rule.id} ({rule.name}) {'enabled' if enable else 'disabled'} (version {rule.version})",
@@ -120,9 +119,7 @@ def history_cmd(cli: CliContext, rule_id: str) -> None:
 @pass_cli
 def add_exception_cmd(cli: CliContext, rule_id: str, phrase: str) -> None:
     """Adds PHRASE to a rule's allow-list (a false positive's context; a new version)."""
-    from analyzers.rules.store import add_exception
-
-    rule = add_exception(cli.archive.store, rule_id, phrase, cli.archive.actor)
+    rule = actions.add_rule_exception(cli.archive, rule_id, phrase)
     cli.emit({"id": rule.id, "version": rule.version, "allow": rule.allow}, f"rule {rule.id} now allows {phrase!r}")
 
 
@@ -171,24 +168,37 @@ def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, 
 @click.option("--from", "time_from", default=None, help="ISO 8601 or epoch ms (inclusive).")
 @click.option("--to", "time_to", default=None, help="ISO 8601 or epoch ms (exclusive).")
 @click.option("--sample", default=20, show_default=True, type=click.IntRange(0, 1000))
+@click.option("--reason", default="", help="Show the sample texts (roles that may view messages), for this reason "
+                                           "(recorded in the audit trail). Without it the samples are masked.")
+@click.option("--as", "as_account", default=None, metavar="ACCOUNT",
+              help="Backtest with this account's role and scope.")
 @pass_cli
-def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: str | None, sample: int) -> None:
-    """What a stored rule would have flagged in the history."""
-    from analyzers.rules.backtest import backtest
+def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: str | None, sample: int,
+                 reason: str, as_account: str | None) -> None:
+    """What a stored rule would have flagged in the history: counts per day and samples with the
+    rule's explanation, masked (only the matched words readable) unless --reason is given."""
     from analyzers.rules.store import get_rule
 
     tz = cli.archive.settings.timezone
     t0, t1 = parse_time(time_from, tz, "--from"), parse_time(time_to, tz, "--to")
+    archive = actions.act_as(cli.archive, as_account, "view_conversation") if as_account else cli.archive
     rule = get_rule(cli.archive.store, rule_id)
-    result = backtest(cli.archive.store, rule, cli.archive.scope, t0, t1, sample=sample, timezone=tz)
+    result = actions.backtest_rule(archive, rule, t0, t1, sample=sample, reason=reason)
 
     def human() -> str:
         lines = [f"{result['total']} message(s) would be flagged by {rule.name}"]
         lines += [f"  {day}: {n}" for day, n in result["by_day"].items()]
-        lines += [f"  {s['msgid']}: {s['text']}" for s in result["sample"]]
+        lines += [f"  {s['msgid']}: {_plain(s['text'])}" for s in result["sample"]]
+        if result["sample"] and not result["texts_shown"]:
+            lines.append("  (texts masked: give --reason to see them, if your role may view messages)")
         return "\n".join(lines)
 
     cli.emit(result, human)
+
+
+def _plain(marked: str) -> str:
+    """A sample's HTML (escaped, <mark>ed) as terminal text: hits in [brackets]."""
+    return html.unescape(marked.replace("<mark>", "[").replace("</mark>", "]"))
 
 
 @rules.command("export")
@@ -219,14 +229,13 @@ def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
 def import_keywords_cmd(cli: CliContext, file: Path, name: str, category: str, severity: str, pinyin: bool) -> None:
     """Creates a keyword rule from a comma-separated keyword list (英文逗号“,”隔开; ，、; and lines work too)."""
     from analyzers.rules.files import keywords_rule
-    from analyzers.rules.store import save_rule
 
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise BadInput(f"{file}: cannot read: {e}") from None
     data = keywords_rule(name, text, category=category, severity=severity, pinyin=pinyin)
-    rule = save_rule(cli.archive.store, data, cli.archive.actor)
+    rule = actions.save_rule(cli.archive, data)
     cli.emit(
         {"ids": [rule.id], "keywords": len(rule.keywords), "version": rule.version},
         f"rule {rule.id} ({rule.name}) v{rule.version}: {len(rule.keywords)} keywords",

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from chatarchive.archive import Archive
 from chatarchive.cli import CliContext, parse_time, pass_cli
-from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import Message, MessageFilter, Scope, SearchRequest
-from compliance import audit
-from compliance.access import SEARCH, allowed
-from compliance.accounts import archive_for_account
+from chatarchive.errors import BadInput
+from chatarchive.models import Message, MessageFilter, SearchRequest
+from compliance import access, actions
 from indexer.redelivery import count_versions
 
 logger = logging.getLogger(__name__)
@@ -28,19 +27,10 @@ MAX_LIMIT = 10_000
 
 
 
-def _reader(cli: CliContext, as_account: str | None) -> tuple[str, Scope]:
-    """(actor, scope) of this read: the operator (everything) or ``--as`` an account."""
-    archive = cli.archive
-    if not as_account:
-        return archive.actor, archive.scope
-    viewer = archive_for_account(archive, as_account)
-    if not allowed(viewer, SEARCH):
-        raise PermissionDenied(f"account {as_account!r} (role {viewer.role}) may not search")
-    return viewer.actor, viewer.scope
-
-
-def _audit(cli: CliContext, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
-    audit.record(cli.archive.store, actor, action, target, details)
+def _reader(cli: CliContext, as_account: str | None, action: str) -> Archive:
+    """Who reads: the operator (everything), or ``--as`` an account (its role and scope, with the
+    operator recorded in the audit trail; an unknown or disabled account is an audited refusal)."""
+    return actions.act_as(cli.archive, as_account, action) if as_account else cli.archive
 
 
 def _local(ms: int, timezone: str) -> str:
@@ -87,10 +77,10 @@ def search_command(
         chats=list(chats),
         msgtypes=list(msgtypes),
     )
-    actor, scope = _reader(cli, as_account)
-    result = cli.archive.store.search(SearchRequest(query=query, filters=filters, sort=sort, limit=limit, offset=offset),  # type: ignore[arg-type]
-                                      scope=scope)
-    _audit(cli, actor, "search", query, {"total": result.total, "filters": {k: v for k, v in vars(filters).items() if v}})
+    reader = _reader(cli, as_account, "search")
+    request = SearchRequest(query=query, filters=filters, sort=sort,  # type: ignore[arg-type]  # click.Choice
+                            limit=limit, offset=offset)
+    result = actions.search(reader, request)
     data = {"total": result.total, "took_ms": result.took_ms, "hits": [h.to_contract() for h in result.hits]}
 
     def human() -> str:
@@ -108,16 +98,14 @@ def search_command(
 @click.option("--before", default=10, show_default=True, type=int)
 @click.option("--after", default=10, show_default=True, type=int)
 @click.option("--as", "as_account", default=None, metavar="ACCOUNT", help="Read with this account's scope.")
+@click.option("--reason", default="", help="Why you need to see it (recorded in the audit trail).")
 @pass_cli
-def context_command(cli: CliContext, msgid: str, before: int, after: int, as_account: str | None) -> None:
-    """The conversation around one message."""
+def context_command(cli: CliContext, msgid: str, before: int, after: int, as_account: str | None, reason: str) -> None:
+    """The conversation around one message (audited, with the reason when given)."""
     if before < 0 or after < 0 or before > MAX_LIMIT or after > MAX_LIMIT:
         raise BadInput(f"--before and --after must be between 0 and {MAX_LIMIT}")
-    actor, scope = _reader(cli, as_account)
-    messages = cli.archive.store.context(msgid, before=before, after=after, scope=scope)
-    if not messages:
-        raise BadInput(f"no message {msgid!r} (or it is outside the scope)")
-    _audit(cli, actor, "view_conversation", msgid, {"chat_id": messages[0].chat_id, "messages": len(messages)})
+    reader = _reader(cli, as_account, "view_conversation")
+    messages = actions.view_context(reader, msgid, reason, before=before, after=after, reason_required=False)
     tz = cli.archive.settings.timezone
 
     def human() -> str:
@@ -133,9 +121,11 @@ def context_command(cli: CliContext, msgid: str, before: int, after: int, as_acc
 @pass_cli
 def stats_command(cli: CliContext, as_account: str | None) -> None:
     """What the store holds."""
-    _, scope = _reader(cli, as_account)
-    data = cli.archive.store.stats(scope=scope)
-    if scope.all:  # re-delivered msgids with other content (indexer.redelivery); not scoped, so operators only
+    reader = _reader(cli, as_account, "search")
+    if not access.allowed(reader, access.STATS):
+        raise actions.deny(reader, "search", "stats", f"role {reader.role} may not see statistics")
+    data = cli.archive.store.stats(scope=reader.scope)
+    if reader.scope.all:  # re-delivered msgids with other content (indexer.redelivery); not scoped, so operators only
         data["versions"] = count_versions(cli.archive.store)
 
     def human() -> str:

@@ -87,8 +87,8 @@ def serve(cli: CliContext, port: int, address: str) -> None:
 
     login_file = settings.data_dir / "demo-login.txt"
     login = ensure_demo_admin(archive.store, login_file)
-    if login:
-        cli.info(f"dashboard login: {login[0]} / {login[1]}  (also in {login_file})")
+    if login:  # printed once, when the account is created; never on a later start
+        cli.info(f"dashboard login: {login[0]} / {login[1]}  (also in {login_file}, readable only by you)")
     archive.close()  # the dashboard process opens the store itself
     cli.info(f"dashboard: http://{address}:{port}/  (Ctrl-C to stop)")
     code = serve_dashboard(settings, port=port, address=address)

@@ -12,7 +12,7 @@ from analyzers.analytics.people import employee_chats, employee_figures
 from analyzers.insights.sentiment import classify, conversation_sentiment
 from analyzers.insights.summary import summarize
 from chatarchive.models import Message, MessageFilter, ViolationFilter
-from compliance import access
+from compliance import access, actions
 from dashboard import _media, _state, _ui, _widgets
 
 PAGE_SIZE = 100
@@ -148,20 +148,12 @@ if chat_id:
     highlight = c2.toggle("高亮模式 (violations)", value=True, key="conv_highlight")
     if reason.strip():
         with _state.guard("conversation"):
-            from compliance import audit
-
-            audit.require_reason(reason)
             f = MessageFilter(chats=[chat_id])
             total = arch.store.count(f, scope=arch.scope)
             pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
             page = int(st.number_input(f"页 (共 {pages} 页, {total} 条)", 1, pages, value=pages, key="conv_page_no"))
-            signature = (chat_id, page, reason.strip())
-            if st.session_state.get("_audited_conv") != signature:
-                audit.record(arch.store, arch.actor, "view_conversation", chat_id,
-                             {"page": page, "employee": userid}, reason.strip())
-                st.session_state["_audited_conv"] = signature
-            _, messages = arch.store.list_messages(f, scope=arch.scope, sort="time_asc", limit=PAGE_SIZE,
-                                                  offset=(page - 1) * PAGE_SIZE)
+            messages = actions.view_conversation(arch, chat_id, reason, visit=session.token, limit=PAGE_SIZE,
+                                                 offset=(page - 1) * PAGE_SIZE, details={"employee": userid})
             bodies: dict[str, str] = {}
             if highlight:
                 flagged = [m.msgid for m in messages if m.flagged]

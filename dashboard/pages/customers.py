@@ -8,7 +8,7 @@ import streamlit as st
 
 from analyzers.analytics.people import customer_rows
 from chatarchive.models import MessageFilter
-from compliance import access
+from compliance import access, actions
 from dashboard import _state, _ui, _widgets
 
 session = _state.require(access.VIEW)
@@ -65,8 +65,6 @@ with _state.guard("conversations"):
     if reason and chats:
         chat_id = st.selectbox("会话", [c[0] for c in chats], key="c_chat",
                                format_func=lambda c: " ↔ ".join(directory.name(p) for p in c.split("|")))
-        from compliance import audit
-
-        audit.record(arch.store, arch.actor, "view_conversation", chat_id, {"customer": customer}, reason)
-        _, messages = arch.store.list_messages(MessageFilter(chats=[chat_id]), scope=arch.scope, sort="time_desc", limit=100)
+        messages = actions.view_conversation(arch, chat_id, reason, visit=session.token, sort="time_desc", limit=100,
+                                             details={"customer": customer})
         _widgets.show_conversation(list(reversed(messages)), highlight_flagged=True)

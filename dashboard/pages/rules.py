@@ -11,9 +11,9 @@ import plotly.express as px
 import streamlit as st
 
 from chatarchive.models import CHAT_KINDS
-from compliance import access, audit
+from compliance import access, actions
 from dashboard import _rules_form as rf
-from dashboard import _state, _ui
+from dashboard import _state, _ui, _widgets
 
 session = _state.require(access.RULES)
 arch = _state.user_archive()
@@ -24,7 +24,7 @@ st.title("敏感规则 Rules")
 
 try:
     from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES
-    from analyzers.rules.store import get_rule, list_rules, rule_history, save_rule
+    from analyzers.rules.store import get_rule, list_rules, rule_history
 except ImportError:
     _state.not_available("规则引擎 (the rules engine)")
     st.stop()
@@ -124,18 +124,21 @@ if arch.scope.is_empty:
 c1, c2 = st.columns(2)
 bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")
+bt_reason = ""
+if access.allowed(session, access.VIEW):
+    bt_reason = _widgets.reason_box("bt_reason", "显示样例原文 (show sample texts)")
+else:
+    st.caption("样例只显示命中词，其余已遮盖 (samples are masked: your role may not view messages).")
 if st.button("运行回测 Run backtest", key="bt_run"):
     with _state.guard("backtest"), st.status("回测中… (replaying the rule over the history)", expanded=False) as status:
-        from analyzers.rules import backtest as bt
         from analyzers.rules.model import Rule
 
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
         candidate = Rule.from_dict(rule_data(), directory=directory)
-        result = bt.backtest(arch.store, candidate, arch.scope, time_from, time_to, timezone=tz)
-        diff = None
-        if choice != NEW:
-            status.update(label="对比上一版本… (diff against the saved version)")
-            diff = bt.diff_versions(arch.store, get_rule(arch.store, choice), candidate, arch.scope, time_from, time_to)
+        previous = get_rule(arch.store, choice) if choice != NEW else None
+        result = actions.backtest_rule(arch, candidate, time_from, time_to, reason=bt_reason, visit=session.token,
+                                       previous=previous)
+        diff = result.get("diff")
         status.update(label=f"回测完成: {result['total']} 条命中", state="complete")
         st.session_state["bt_result"] = (choice, result, diff)
 saved_bt = st.session_state.get("bt_result")
@@ -148,7 +151,8 @@ if saved_bt and saved_bt[0] == choice:
     else:
         st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中 hits per day"), key="bt_chart")
     st.markdown(_ui.BUBBLE_CSS + "".join(
-        f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))}</div>'
+        f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))} · '
+        f'{_ui.esc(h.get("explanation") or "")}</div>'
         f'<div>{_ui.safe_highlight(h["text"])}</div>' for h in result["sample"]), unsafe_allow_html=True)
     if diff is not None:
         st.caption(f"与已保存版本相比: 新增命中 {diff['gained_total']} 条, 不再命中 {diff['lost_total']} 条")
@@ -162,18 +166,13 @@ if saved_bt and saved_bt[0] == choice:
 st.subheader("保存 Save")
 if st.button("保存规则 (新版本)", key="rule_save", type="primary"):
     with _state.guard("save rule"):
-        rule = save_rule(arch.store, rule_data(), session.account, directory=directory)
-        audit.record(arch.store, session.account, "rule_change", rule.id, {"op": "save", "version": rule.version,
-                                                                          "rule": rule.to_file_dict()})
+        rule = actions.save_rule(arch, rule_data(), directory=directory)
         st.success(f"已保存 {rule.name} 版本 {rule.version}")
         st.session_state["rule_saved"] = rule.id
 if st.session_state.get("rule_saved") == choice and choice != NEW:
     if st.button("追溯应用到历史消息 (apply retroactively)", key="rule_retro"):
         with _state.guard("apply"), st.status("正在追溯应用…") as status:
-            from analyzers.rules.backtest import apply_retroactively
-
-            stored = apply_retroactively(arch.store, get_rule(arch.store, choice), arch.scope)
-            audit.record(arch.store, session.account, "rule_change", choice, {"op": "retroactive", "violations": stored})
+            stored = actions.apply_rule_retroactively(arch, choice)
             status.update(label=f"已记录 {stored} 条违规", state="complete")
 if choice != NEW:
     with st.expander("版本历史 History"):

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from analyzers.analytics.review import SAMPLES, draw_sample, review_sample_item
-from chatarchive.models import MessageFilter
-from compliance import access
+from analyzers.analytics.review import SAMPLES, draw_sample
+from compliance import access, actions
 from dashboard import _state, _ui, _widgets
 
 session = _state.require(access.REVIEW)
@@ -72,11 +71,8 @@ chat_id = st.selectbox("审核会话", [i["chat_id"] for i in items], key="s_cha
 reason = _widgets.reason_box("s_reason", "查看抽样会话")
 if reason:
     with _state.guard("conversation"):
-        from compliance import audit
-
-        audit.record(arch.store, arch.actor, "view_conversation", chat_id, {"sample": sample_id}, reason)
-        f = MessageFilter(chats=[chat_id], time_from=sample["time_from"], time_to=sample["time_to"])
-        _, messages = arch.store.list_messages(f, scope=arch.scope, sort="time_asc", limit=200)
+        messages = actions.view_conversation(arch, chat_id, reason, visit=session.token, time_from=sample["time_from"],
+                                             time_to=sample["time_to"], limit=200, details={"sample": sample_id})
         _widgets.show_conversation(messages)
 with st.form("s_review"):
     status = st.radio("结论", ["confirmed", "false_positive", "escalated"], horizontal=True, key="s_rstatus",
@@ -84,5 +80,5 @@ with st.form("s_review"):
     comment = st.text_area("意见", key="s_comment")
     if st.form_submit_button("提交审核"):
         with _state.guard("review"):
-            review_sample_item(arch.store, sample_id, chat_id, status, comment, reviewer=session.account)
+            actions.review_sample_item(arch, sample_id, chat_id, status, comment)
             st.success("已记录审核结论")

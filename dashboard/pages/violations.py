@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analyzers.analytics.review import assign_violation, review_violation, reviews_of
+from analyzers.analytics.review import reviews_of
 from chatarchive.models import REVIEW_STATUSES, ViolationFilter
-from compliance import access, audit
+from compliance import access, actions
 from dashboard import _state, _ui, _widgets
 
 PAGE_SIZE = 50
@@ -109,8 +109,8 @@ with st.form("review"):
     submitted = st.form_submit_button("提交审核")
 if submitted:
     with _state.guard("review"):
-        review_violation(arch.store, v.id, status, comment, reviewer=session.account,
-                         assignee=assignee.strip() if assignee.strip() != v.assignee else None)
+        actions.review_violation(arch, v.id, status, comment,
+                                 assignee=assignee.strip() if assignee.strip() != v.assignee else None)
         st.success(f"已记录: {_ui.STATUS_LABELS[status]}")
         if status == "false_positive":
             st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name,
@@ -118,7 +118,7 @@ if submitted:
 c1, c2 = st.columns(2)
 if c1.button("分配给我", key="assign_me"):
     with _state.guard("assign"):
-        assign_violation(arch.store, v.id, session.account, actor=session.account)
+        actions.assign_violation(arch, v.id, session.account)
         st.success("已分配给您")
 if v.status == "false_positive" and "v_fp" not in st.session_state:
     st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name, "phrase": suggest_exception(v)}
@@ -130,11 +130,7 @@ if fp:
     e1, e2 = st.columns(2)
     if e1.button("设为规则例外 (add exception)", key="add_exception", disabled=not phrase.strip()):
         with _state.guard("exception"):
-            from analyzers.rules.store import add_exception
-
-            rule = add_exception(arch.store, fp["rule_id"], phrase, session.account)
-            audit.record(arch.store, session.account, "rule_change", fp["rule_id"],
-                         {"op": "exception", "phrase": phrase.strip(), "version": rule.version, "violation": fp["id"]})
+            rule = actions.add_rule_exception(arch, fp["rule_id"], phrase, violation_id=fp["id"])
             st.session_state.pop("v_fp", None)
             st.success(f"已加入规则例外: {rule.name} v{rule.version}")
     if e2.button("不加例外", key="skip_exception"):

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatarchive.archive import Archive
+from tests.helpers import STRONG_PASSWORD
 
 TZ = ZoneInfo("Asia/Shanghai")
-PASSWORD = "correct horse battery"
+PASSWORD = STRONG_PASSWORD
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 ORG: dict[str, Any] = {

@@ -49,3 +49,25 @@ def test_stopping_serve_stops_the_dashboard_process(data_dir: Path) -> None:
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+
+
+def test_serve_prints_the_demo_password_only_when_it_creates_the_account(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN an empty data dir WHEN `serve` starts twice (the dashboard process replaced by a stub: the login
+    handling is under test) THEN the first start prints the new admin password, the second does not, and
+    demo-login.txt is 0600."""
+    from click.testing import CliRunner
+
+    import chatarchive.cli.serve as serve_module
+    from chatarchive.cli import main
+
+    monkeypatch.setattr(serve_module, "serve_dashboard", lambda settings, port, address: 0)
+    first = CliRunner().invoke(main, ["--data", str(data_dir), "serve"], catch_exceptions=False)
+    second = CliRunner().invoke(main, ["--data", str(data_dir), "serve"], catch_exceptions=False)
+    login_file = data_dir / "demo-login.txt"
+    name, password = login_file.read_text(encoding="utf-8").splitlines()
+    assert (login_file.stat().st_mode & 0o777) == 0o600
+    assert first.exit_code == second.exit_code == 0
+    assert password in first.stderr and name in first.stderr
+    assert password not in second.output + second.stderr
