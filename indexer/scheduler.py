@@ -1,8 +1,9 @@
 """``chatarchive run``: the long-running indexer on APScheduler.
 
 Jobs: pull (every ``pull_interval`` seconds), media (after each pull and every minute),
-health check (every 5 minutes) and the retention purge (daily at 02:30 in the
-archive's time zone). ``max_instances=1`` and ``coalesce`` mean never two pulls at
+health check (every 5 minutes), the retention purge (daily at 02:30 in the
+archive's time zone) and, when WeCom is configured, the directory sync and the callback
+receiver (``wecom.service``). ``max_instances=1`` and ``coalesce`` mean never two pulls at
 once: a run that is still going when the next is due is skipped, not stacked.
 """
 
@@ -23,6 +24,7 @@ from indexer import health
 from indexer.media import MediaFetcher
 from indexer.pipeline import Pipeline
 from indexer.source import open_source
+from wecom import service as wecom_service
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class IndexerService:
         scheduler.add_job(self.media, IntervalTrigger(seconds=60), id="media", **common)
         scheduler.add_job(self.check, IntervalTrigger(seconds=300), id="health", **common)
         scheduler.add_job(self.purge, CronTrigger(hour=2, minute=30, timezone=tz), id="retention", **common)
+        wecom_service.attach(self, scheduler)  # directory sync job and callback receiver, when configured
 
 
 def _now(tz: str) -> Any:

@@ -1,16 +1,19 @@
-"""WeCom server-API commands: ``wecom-sim serve``, ``directory sync`` / ``directory import``."""
+"""WeCom server-API commands: ``wecom-sim serve``, ``directory sync`` / ``import``, ``callbacks serve``."""
 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import click
 
 from chatarchive.cli import CliContext, pass_cli
+from chatarchive.archive import Archive
 from chatarchive.errors import BadInput
 from wecom.sim_org import ALERT_AGENTID, simulated_secrets
 from wecom.sim_server import SimServer
+from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
 from wecom.sync import SyncCounts, client_from_settings, import_directory, sync_directory
 
 
@@ -87,4 +90,42 @@ def import_cmd(cli: CliContext, file: Path) -> None:
     cli.emit(counts.to_contract(), lambda: "imported: " + _summary(counts))
 
 
-COMMANDS = [wecom_sim, directory_group]
+@click.group("callbacks")
+def callbacks_group() -> None:
+    """WeCom's callbacks (接收事件服务器): URL verification, msgaudit_notify, change_* events."""
+
+
+@callbacks_group.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Default: the callback_port setting.")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--source", "source_spec", default=None, help="Pull from this source on msgaudit_notify "
+              "(default: the source setting; none: notifications are only recorded).")
+@pass_cli
+def callbacks_serve_cmd(cli: CliContext, port: int | None, host: str, source_spec: str | None) -> None:
+    """Receive WeCom callbacks until interrupted. Needs callback_token, callback_aes_key and corpid. Each
+    callback is checked (signature, timestamp window, nonce replay) before anything is done with it."""
+    archive = cli.archive
+    lock = threading.Lock()
+    spec = source_spec or archive.settings.source
+    sink = ArchiveEventSink(archive, lambda: _pull_in_background(archive, spec, lock),
+                            lambda: run_directory_sync(archive, lock))
+    try:
+        server = callback_server(archive, sink, host=host, port=port)
+    except OSError as e:
+        raise BadInput(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    cli.info(f"receiving WeCom callbacks on {server.url} (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        cli.info("stopped")
+    finally:
+        server.server_close()
+
+
+def _pull_in_background(archive: Archive, source_spec: str, lock: threading.Lock) -> None:
+    if not source_spec:
+        return
+    threading.Thread(target=pull_once, args=(archive, source_spec, lock), name="notify-pull", daemon=True).start()
+
+
+COMMANDS = [wecom_sim, directory_group, callbacks_group]
