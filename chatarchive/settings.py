@@ -58,6 +58,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secret", "", "The archive Secret itself (prefer secret_file or the environment)."),
     Setting("proxy", "", "Proxy for the vendor SDK, e.g. socks5://10.0.0.1:8081."),
     Setting("proxy_password", "", "Proxy credentials user:password for the vendor SDK."),
+    # WeCom server APIs (wecom/, docs/wecom.md): directory, consent, callbacks, reviewer alerts.
+    Setting("wecom_api_url", "", "WeCom API base URL; empty means https://qyapi.weixin.qq.com."),
+    Setting("wecom_contacts_secret", "", "通讯录同步 Secret (departments, members)."),
+    Setting("wecom_customer_secret", "", "Secret of the app in 客户联系 → 可调用接口的应用 (customers, groups)."),
+    Setting("wecom_app_secret", "", "Secret of the self-built app that sends reviewer alerts (message/send)."),
+    Setting("wecom_agentid", 0, "agentid of the alert app.", int),
+    Setting("wecom_webhook_key", "", "Group robot webhook key for alerts (optional)."),
+    Setting("directory_sync_minutes", 60, "Minutes between scheduled directory syncs (`run`); 0 disables.", int),
+    Setting("callback_token", "", "Token of the WeCom callback (接收事件服务器)."),
+    Setting("callback_aes_key", "", "EncodingAESKey of the WeCom callback (43 characters)."),
+    Setting("callback_port", 8600, "Port of the callback receiver (`callbacks serve`, `run`).", int),
+    Setting("callback_window_s", 300, "Callbacks older or newer than this many seconds are refused.", int),
+    Setting("alert_link_base", "http://localhost:8501", "Dashboard URL that alert links point to."),
+    Setting("alert_show_text", False, "Put the message text (masked) in alerts; off: rule and ids only.",
+            str_to_bool),
+    Setting("smtp_host", "", "SMTP server for e-mail alerts (optional)."),
+    Setting("smtp_port", 25, "SMTP port.", int),
+    Setting("smtp_from", "chatarchive@localhost", "Sender address of e-mail alerts."),
     Setting("sdk_timeout", 5, "Vendor SDK network timeout in seconds.", int),
     Setting("pull_interval", 60, "Seconds between scheduled pulls (`chatarchive run`).", int),
     Setting("batch_size", 1000, "Records per GetChatData call (1..1000).", int),
@@ -140,7 +158,8 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         """Values with secrets hidden, for display and the audit trail."""
-        hidden = {"es_password", "secret", "es_api_key", "proxy_password", "anchor_key"}
+        hidden = {"es_password", "secret", "es_api_key", "proxy_password", "anchor_key", "wecom_contacts_secret",
+                  "wecom_customer_secret", "wecom_app_secret", "wecom_webhook_key", "callback_token", "callback_aes_key"}
         return {k: ("***" if k in hidden and v else v) for k, v in self._values.items()}
 
     def save(self, changes: dict[str, Any]) -> None:

@@ -109,8 +109,25 @@ class Directory:
             out[e["userid"]] = depts
         return out
 
-    def departments_of(self, userid: str) -> list[int]:
+    def departments_of(self, userid: str, at_ms: int | None = None) -> list[int]:
+        """The employee's departments with their ancestors; with ``at_ms``, as of that time (a synced
+        directory keeps moves as ``history: [{"departments": [...], "until_ms": t}]``)."""
+        if at_ms is not None:
+            for period in self._history.get(userid, []):
+                if at_ms < int(period["until_ms"]):
+                    return self._with_ancestors(period.get("departments") or [])
         return self._employee_depts.get(userid, [])
+
+    @cached_property
+    def _history(self) -> dict[str, list[dict[str, Any]]]:
+        return {e["userid"]: sorted(e["history"], key=lambda p: int(p["until_ms"]))
+                for e in self.employees if e.get("history")}
+
+    def _with_ancestors(self, departments: list[int]) -> list[int]:
+        out: list[int] = []
+        for d in departments:
+            out.extend(a for a in self.ancestors(int(d)) if a not in out)
+        return out
 
     def kind_of(self, party_id: str) -> str:
         return party_kind(party_id, self.employee_ids if self.employees else None)

@@ -243,7 +243,7 @@ def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_ver
     externals = sorted({p for p, k in kinds.items() if k == "external"})
     departments: list[int] = []
     for e in employees:
-        for d in directory.departments_of(e):
+        for d in directory.departments_of(e, time_ms):
             if d not in departments:
                 departments.append(d)
     if msgtype in ("agree", "disagree") and obj.get("userid"):

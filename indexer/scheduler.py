@@ -2,8 +2,10 @@
 
 Jobs: pull (every ``pull_interval`` seconds), media (after each pull and every minute),
 health check (every 5 minutes), the retention purge (daily at 02:30 in the
-archive's time zone) and the signed anchor of the evidence (daily at 03:00). ``max_instances=1`` and ``coalesce`` mean never two pulls at
-once: a run that is still going when the next is due is skipped, not stacked.
+archive's time zone), the signed anchor of the evidence (daily at 03:00) and, when WeCom
+is configured, the directory sync and the callback receiver (``wecom.service``).
+``max_instances=1`` and ``coalesce`` mean never two pulls at once: a run that is still
+going when the next is due is skipped, not stacked.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from indexer import health
 from indexer.media import MediaFetcher
 from indexer.pipeline import Pipeline
 from indexer.source import open_source
+from wecom import service as wecom_service
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +92,7 @@ class IndexerService:
         scheduler.add_job(self.check, IntervalTrigger(seconds=300), id="health", **common)
         scheduler.add_job(self.purge, CronTrigger(hour=2, minute=30, timezone=tz), id="retention", **common)
         scheduler.add_job(self.anchor, CronTrigger(hour=3, minute=0, timezone=tz), id="anchor", **common)
+        wecom_service.attach(self, scheduler)  # directory sync job and callback receiver, when configured
 
 
 def _now(tz: str) -> Any:

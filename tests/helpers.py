@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:
     from store.embedded import EmbeddedStore
+    from wecom.sim_server import SimServer
 
 from click.testing import CliRunner
 
@@ -53,3 +55,17 @@ def open_test_store(path: Path) -> "EmbeddedStore":
     store = EmbeddedStore(path)
     store.init()
     return store
+
+
+@contextlib.contextmanager
+def running_wecom_sim(archive_dir: Path, **kwargs: Any) -> Iterator["SimServer"]:
+    """``wecom-sim serve`` for one simulated archive on 127.0.0.1 with an ephemeral port; stopped on exit."""
+    from wecom.sim_server import SimServer
+
+    server = SimServer(archive_dir, **kwargs)
+    server.start_in_thread()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -23,6 +23,7 @@ from chatarchive.errors import BadInput, SourceError
 from indexer.source import simcrypto
 from indexer.source.base import SDK_ERRORS, EncryptedRecord, MediaChunk
 from indexer.source.simulator.writer import IDX_ENTRY, media_file_name
+from wecom.sim_directory import directory_over_http
 
 CHUNK_SIZE = 524_288
 DAY_MS = 86_400_000
@@ -170,7 +171,8 @@ class SimulatorSource:
         return MediaChunk(data=data, outindexbuf=out, is_finish=finished)
 
     def directory(self) -> dict[str, Any] | None:
-        return json.loads((self.dir / "org.json").read_text(encoding="utf-8"))
+        """The organisation through WeCom's server APIs, served by ``wecom-sim`` (no side channel)."""
+        return directory_over_http(self.dir)
 
     # ------------------------------------------------------------------ simulator extras
     def private_key_files(self) -> dict[int, Path]:

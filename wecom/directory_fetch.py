@@ -1,0 +1,189 @@
+"""Reads the organisation from WeCom's server APIs into the directory shape of ``indexer.directory``.
+
+Minimum-privilege order (wecom-http-apis.md §1-3, protocol §8.2-8.5): department/simplelist +
+department/get, user/list_id + user/get (contacts secret), get_permit_user_list (archive secret),
+get_follow_user_list + batch/get_by_user (customer secret), groupchat/list + groupchat/get for customer
+groups, msgaudit/groupchat/get for the internal groups the archive has seen, get_robot_info for robots.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from wecom.client import JsonDict, WeComClient
+from wecom.errcodes import WeComError
+
+log = logging.getLogger(__name__)
+
+ADD_WAY_LABELS = {0: "未知来源", 1: "扫描二维码", 2: "搜索手机号", 3: "名片分享", 4: "群聊", 5: "手机通讯录",
+                  6: "微信联系人", 8: "第三方应用", 9: "搜索邮箱", 10: "视频号", 11: "日程参与人", 12: "会议参与人",
+                  13: "微信好友的企业微信", 16: "获客链接", 201: "企业微信", 202: "管理员分配"}
+LEFT_STATUS = 5
+BATCH_USERS = 100  # batch/get_by_user: at most 100 members per call
+OWNER_CHUNK = 100  # groupchat/list owner_filter: at most 100 owners
+
+
+@dataclass
+class FetchedDirectory:
+    corp: JsonDict
+    departments: list[JsonDict] = field(default_factory=list)
+    employees: list[JsonDict] = field(default_factory=list)
+    externals: list[JsonDict] = field(default_factory=list)
+    groups: list[JsonDict] = field(default_factory=list)
+    robots: list[JsonDict] = field(default_factory=list)
+    permit_users: list[str] = field(default_factory=list)
+
+
+def fetch_directory(client: WeComClient, *, roomids: Iterable[str] = (), robot_ids: Iterable[str] = ()) -> FetchedDirectory:
+    """The whole organisation as the APIs show it now. ``roomids``: groups seen in the archive (internal
+    groups cannot be listed, only looked up); ``robot_ids``: robots seen."""
+    departments = fetch_departments(client)
+    root = next((d for d in departments if int(str(d.get("parentid") or 0)) == 0), None)
+    out = FetchedDirectory(corp={"corpid": client.corp_id, "name": str(root["name"]) if root else ""},
+                           departments=departments)
+    out.employees = fetch_employees(client)
+    out.permit_users = fetch_permit_users(client)
+    out.externals = fetch_externals(client, sorted({str(e["userid"]) for e in out.employees}))
+    customer_groups = fetch_customer_groups(client, [str(e["userid"]) for e in out.employees])
+    known = {str(g["roomid"]) for g in customer_groups}
+    out.groups = customer_groups + fetch_internal_groups(client, [r for r in roomids if r not in known])
+    out.robots = fetch_robots(client, robot_ids)
+    return out
+
+
+def fetch_departments(client: WeComClient) -> list[JsonDict]:
+    ids = client.call("GET", "/cgi-bin/department/simplelist", secret="contacts").get("department_id")
+    out: list[JsonDict] = []
+    for item in ids if isinstance(ids, list) else []:
+        dept_id = int(item["id"])
+        try:
+            dept = client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": dept_id})["department"]
+        except WeComError as e:
+            if not e.skippable and e.errcode != 60123:
+                raise
+            continue
+        assert isinstance(dept, dict)
+        out.append({"id": dept_id, "name": str(dept.get("name") or dept_id), "parentid": int(dept.get("parentid") or 0)})
+    return out
+
+
+def fetch_employees(client: WeComClient) -> list[JsonDict]:
+    departments: dict[str, list[int]] = {}
+    for row in client.paginate("POST", "/cgi-bin/user/list_id", secret="contacts", items="dept_user",
+                               body={"limit": 10000}):
+        departments.setdefault(str(row["userid"]), []).append(int(str(row["department"])))
+    out: list[JsonDict] = []
+    for userid, depts in departments.items():
+        try:
+            user = client.call("GET", "/cgi-bin/user/get", secret="contacts", params={"userid": userid})
+        except WeComError as e:
+            if e.errcode == 60111:  # deleted between the two calls
+                continue
+            raise
+        status = int(str(user.get("status") or 1))
+        out.append({"userid": userid, "name": str(user.get("name") or userid), "position": str(user.get("position") or ""),
+                    "departments": sorted(set(depts)), "status": "left" if status == LEFT_STATUS else "active",
+                    "wecom_status": status})
+    return out
+
+
+def fetch_permit_users(client: WeComClient) -> list[str]:
+    ids = client.call("POST", "/cgi-bin/msgaudit/get_permit_user_list", secret="archive", body={}).get("ids")
+    return [str(i) for i in ids] if isinstance(ids, list) else []
+
+
+def fetch_externals(client: WeComClient, userids: list[str]) -> list[JsonDict]:
+    follow = client.call("GET", "/cgi-bin/externalcontact/get_follow_user_list", secret="customer").get("follow_user")
+    followers = sorted(set(str(u) for u in follow) & set(userids)) if isinstance(follow, list) else []
+    by_id: dict[str, JsonDict] = {}
+    for start in range(0, len(followers), BATCH_USERS):
+        chunk = followers[start:start + BATCH_USERS]
+        for row in client.paginate("POST", "/cgi-bin/externalcontact/batch/get_by_user", secret="customer",
+                                   items="external_contact_list", body={"userid_list": chunk, "limit": 100}):
+            _add_follow(by_id, row)
+    return list(by_id.values())
+
+
+def _add_follow(by_id: dict[str, JsonDict], row: JsonDict) -> None:
+    contact, info = row.get("external_contact"), row.get("follow_info")
+    if not isinstance(contact, dict) or not isinstance(info, dict):
+        return
+    external_id = str(contact["external_userid"])
+    added_ms = int(str(info.get("createtime") or 0)) * 1000
+    entry = by_id.setdefault(external_id, {
+        "id": external_id, "name": str(contact.get("name") or external_id), "corp": str(contact.get("corp_name") or ""),
+        "type": "wecom" if int(str(contact.get("type") or 1)) == 2 else "wechat", "added_ms": added_ms,
+        "followers": [], "remarks": {}, "source": ADD_WAY_LABELS.get(int(str(info.get("add_way") or 0)), "其他")})
+    follower = str(info.get("userid") or "")
+    followers = entry["followers"]
+    assert isinstance(followers, list)
+    if follower and follower not in followers:
+        followers.append(follower)
+    remarks = entry["remarks"]
+    assert isinstance(remarks, dict)
+    remarks[follower] = str(info.get("remark") or "")
+    if added_ms and added_ms < int(str(entry["added_ms"])):
+        entry["added_ms"] = added_ms
+
+
+def fetch_customer_groups(client: WeComClient, userids: list[str]) -> list[JsonDict]:
+    """Every customer group; owners who left are only listed with an explicit owner filter, so the
+    filter always names every known member (in chunks of 100), which also avoids 81017."""
+    chat_ids: list[str] = []
+    for start in range(0, len(userids), OWNER_CHUNK):
+        body: JsonDict = {"status_filter": 0, "owner_filter": {"userid_list": userids[start:start + OWNER_CHUNK]},
+                          "limit": 1000}
+        for row in client.paginate("POST", "/cgi-bin/externalcontact/groupchat/list", secret="customer",
+                                   items="group_chat_list", body=body):
+            if str(row["chat_id"]) not in chat_ids:
+                chat_ids.append(str(row["chat_id"]))
+    out: list[JsonDict] = []
+    for chat_id in chat_ids:
+        group = client.call("POST", "/cgi-bin/externalcontact/groupchat/get", secret="customer",
+                            body={"chat_id": chat_id, "need_name": 1}).get("group_chat")
+        if not isinstance(group, dict):
+            continue
+        members = group.get("member_list") if isinstance(group.get("member_list"), list) else []
+        assert isinstance(members, list)
+        out.append({"roomid": chat_id, "name": str(group.get("name") or ""), "owner": str(group.get("owner") or ""),
+                    "kind": "external", "members": [str(m["userid"]) for m in members],
+                    "joined_ms": {str(m["userid"]): int(str(m.get("join_time") or 0)) * 1000 for m in members},
+                    "created_ms": int(str(group.get("create_time") or 0)) * 1000,
+                    "member_version": str(group.get("member_version") or "")})
+    return out
+
+
+def fetch_internal_groups(client: WeComClient, roomids: Iterable[str]) -> list[JsonDict]:
+    out: list[JsonDict] = []
+    for roomid in roomids:
+        try:
+            room = client.call("POST", "/cgi-bin/msgaudit/groupchat/get", secret="archive", body={"roomid": roomid})
+        except WeComError as e:
+            if e.skippable:  # a customer group outside the app's range, or gone
+                continue
+            raise
+        members = room.get("members") if isinstance(room.get("members"), list) else []
+        assert isinstance(members, list)
+        out.append({"roomid": roomid, "name": str(room.get("roomname") or ""), "owner": str(room.get("creator") or ""),
+                    "kind": "internal", "members": [str(m["memberid"]) for m in members],
+                    "joined_ms": {str(m["memberid"]): int(str(m.get("jointime") or 0)) * 1000 for m in members},
+                    "created_ms": int(str(room.get("room_create_time") or 0)) * 1000})
+    return out
+
+
+def fetch_robots(client: WeComClient, robot_ids: Iterable[str]) -> list[JsonDict]:
+    out: list[JsonDict] = []
+    for robot_id in robot_ids:
+        try:
+            data = client.call("GET", "/cgi-bin/msgaudit/get_robot_info", secret="archive",
+                               params={"robot_id": robot_id}).get("data")
+        except WeComError as e:
+            if e.skippable:
+                continue
+            raise
+        if isinstance(data, dict):
+            out.append({"id": robot_id, "name": str(data.get("name") or robot_id),
+                        "creator": str(data.get("creator_userid") or "")})
+    return out
