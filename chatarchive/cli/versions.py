@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.cli.search import _audit, _reader
+from chatarchive.cli.search import _reader
 from chatarchive.errors import BadInput
+from compliance import actions
 from indexer.redelivery import list_versions
 
 
@@ -22,14 +23,14 @@ from indexer.redelivery import list_versions
 @pass_cli
 def versions_command(cli: CliContext, msgid: str, as_account: str | None) -> None:
     """The stored content of MSGID and every other content it was re-delivered with."""
-    actor, scope = _reader(cli, as_account)
-    found = cli.archive.store.get_messages([msgid], scope=scope)
+    reader = _reader(cli, as_account, "view_conversation")
+    found = cli.archive.store.get_messages([msgid], scope=reader.scope)
     if not found:
         raise BadInput(f"no message {msgid!r} (or it is outside the scope)")
     stored = found[0]
     others = [{"raw": v["raw"], "raw_sha256": v["raw_sha256"], "seq": v["seq"], "received_ms": v["received_ms"]}
               for v in list_versions(cli.archive.store, msgid)]
-    _audit(cli, actor, "view_conversation", msgid, {"view": "versions", "versions": len(others)})
+    actions.record(reader, "view_conversation", msgid, {"view": "versions", "versions": len(others)})
     data = {"msgid": msgid, "stored": {"raw": stored.raw, "raw_sha256": stored.raw_sha256, "seq": stored.seq},
             "versions": others}
 
