@@ -5,8 +5,10 @@ Nothing lost, nothing duplicated, checkpoint equal to the last seq.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,26 +16,64 @@ import pytest
 
 from chatarchive.archive import Archive
 from chatarchive.models import MessageFilter, Scope
-from tests.helpers import cli, read_jsonl, run_cli_process
+from store.embedded import EmbeddedStore
+from tests.helpers import CHATARCHIVE, REPO, cli, read_jsonl, run_cli_process
 
 KILLS = 8
+BATCH = 97
+
+
+def committed_seq(data: Path) -> int:
+    """The checkpoint another process has committed, read without writing anything."""
+    if not (data / "state.sqlite3").exists() or not (data / "index" / "meta.json").exists():
+        return 0
+    store = EmbeddedStore(data, read_only=True)
+    try:
+        return store.checkpoint()
+    finally:
+        store.close()
+
+
+def start_pull(archive_dir: Path, data: Path, env: dict[str, str]) -> subprocess.Popen:
+    # Output to /dev/null: a pipe nobody reads would fill up and stall the pull.
+    return subprocess.Popen([*CHATARCHIVE, "--json", "--data", str(data), "pull", "--source", f"sim:{archive_dir}", "--once"],
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+
+
+def kill_after_progress(proc: subprocess.Popen, data: Path, batches: int, rng: random.Random) -> bool:
+    """SIGKILLs ``proc`` once it has committed ``batches`` more batches (0: during start-up), a
+    random few ms into the next one; False if it finished first. Progress, not wall-clock
+    time, decides, so the kills land mid-run however fast or loaded the machine is."""
+    target = committed_seq(data) + batches * BATCH
+    deadline = time.monotonic() + 300
+    if batches == 0:
+        time.sleep(rng.uniform(0.0, 1.0))
+    while batches and proc.poll() is None and committed_seq(data) < target:
+        assert time.monotonic() < deadline, "the pull made no progress for 5 minutes"
+        time.sleep(0.02)
+    time.sleep(rng.uniform(0.0, 0.05))
+    if proc.poll() is not None:
+        return False
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    return True
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """GIVEN a simulated archive with faults WHEN pulls are SIGKILLed during start-up and after
+    random numbers of committed batches, then a last pull runs to the end
+    THEN nothing is lost or duplicated, the checkpoint is the last seq, the faults are dead letters."""
     archive_dir = tmp_path / "archive"
     data = tmp_path / "data"
     cli("simulate", "--out", str(archive_dir), "--messages", "4000", "--seed", "11", "--fault-rate", "0.01")
     rng = random.Random(2026)
-    env = {"CHATARCHIVE_BATCH_SIZE": "97", "CHATARCHIVE_MEDIA": "false"}
+    env = {"CHATARCHIVE_BATCH_SIZE": str(BATCH), "CHATARCHIVE_MEDIA": "false"}
     killed_mid_run = 0
-    for _ in range(KILLS):
-        proc = run_cli_process("pull", "--source", f"sim:{archive_dir}", "--once", data=data, env=env)
-        time.sleep(rng.uniform(1.5, 4.5))  # start-up takes ~1.5 s; then batches commit every few ms
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed_mid_run += 1
-        proc.wait(timeout=60)
+    for round_ in range(KILLS):
+        batches = 0 if round_ % 4 == 0 else rng.randint(1, 3)
+        killed = kill_after_progress(start_pull(archive_dir, data, env), data, batches, rng)
+        killed_mid_run += killed and batches > 0
     final = run_cli_process("pull", "--source", f"sim:{archive_dir}", "--once", data=data, env=env)
     out, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()
