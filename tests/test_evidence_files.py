@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance import audit
+from compliance import audit, integrity, ledger
 from store.filelock import PULL_LOCK, DataDirectoryBusy, exclusive
 from store.filemodes import make_private_file
 from tests.evidence_corpus import fill
@@ -119,3 +119,45 @@ def test_eight_processes_searching_three_times_leave_a_trail_that_verifies(tmp_p
     store.close()
     assert result.ok, result.problem
     assert cli("audit", "verify", data=data)["ok"]
+
+
+_LEDGER_WRITER = """
+import sys
+from chatarchive.models import Batch
+from compliance import integrity
+from store.embedded import EmbeddedStore
+from tests.evidence_corpus import message
+store = EmbeddedStore(sys.argv[1])
+store.init()
+worker = int(sys.argv[2])
+for k in range(10):
+    i = 1000 * worker + k
+    batch = Batch(messages=[message(i, k % 3)])
+    store.write_batch(batch)
+    integrity.record_batch(store, batch)
+store.close()
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_amending_the_same_days_leave_a_ledger_that_verifies(tmp_path: Path) -> None:
+    """GIVEN a sealed archive WHEN 4 processes each write and record 10 batches on the same days
+    at once THEN the ledger is one unbroken chain and every message is sealed exactly once."""
+    data = tmp_path / "data"
+    store = open_test_store(data)
+    fill(store)
+    store.close()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", _LEDGER_WRITER, str(data), str(w)], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for w in range(1, 5)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+    store = open_test_store(data)
+    result = integrity.verify_messages(store)
+    folded = ledger.read(store)
+    seqs = sorted(e["seq"] for e in ledger.entries(store))
+    store.close()
+    assert result.ok, result.problems
+    assert result.messages == 12 + 40
+    assert folded.problems == [] and seqs == list(range(1, folded.head_seq + 1))
