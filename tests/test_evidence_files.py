@@ -3,13 +3,18 @@ an audit trail that stays a chain when many processes append at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+
+from chatarchive.cli import main
 
 from compliance import audit, integrity, ledger
 from store.filelock import PULL_LOCK, DataDirectoryBusy, exclusive
@@ -67,11 +72,18 @@ def test_keys_add_warns_about_a_world_readable_source_pem(tmp_path: Path) -> Non
                                       serialization.NoEncryption()))
     os.chmod(pem, 0o644)
     data = tmp_path / "data"
-    result = cli("keys", "add", "--version", "3", "--pem", str(pem), data=data)
-    assert len(result["warnings"]) == 1 and str(pem) in result["warnings"][0]
+    result = _keys_add(data, pem)
+    assert json.loads(result.stdout) == {"version": 3}
+    assert result.stderr.startswith("warning: the source PEM") and str(pem) in result.stderr
     assert stat.S_IMODE((data / "keys" / "v3.pem").stat().st_mode) == 0o600
     make_private_file(pem)
-    assert cli("keys", "add", "--version", "3", "--pem", str(pem), data=data)["warnings"] == []
+    assert "warning" not in _keys_add(data, pem).stderr
+
+
+def _keys_add(data: Path, pem: Path) -> Any:
+    result = CliRunner().invoke(main, ["--json", "--data", str(data), "keys", "add", "--version", "3", "--pem", str(pem)])
+    assert result.exit_code == 0, result.output
+    return result
 
 
 def test_a_second_pull_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:

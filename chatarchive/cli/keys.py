@@ -79,11 +79,9 @@ def add(cli: CliContext, version: int, pem: Path, password_env: str) -> None:
         "added": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     write_keys_yaml(directory, entries)
-    warnings = _source_pem_warnings(pem)
-    for warning in warnings:
+    for warning in _source_pem_warnings(pem):  # stderr: the contract's JSON stays {"version": V}
         cli.info(f"warning: {warning}")
-    cli.emit({"version": version, "warnings": warnings},
-             f"private key for publickey_ver {version} registered (fingerprint {fp})")
+    cli.emit({"version": version}, f"private key for publickey_ver {version} registered (fingerprint {fp})")
 
 
 def _source_pem_warnings(pem: Path) -> list[str]:
