@@ -193,8 +193,12 @@ def iter_violations(store: Store, filters: ViolationFilter) -> Iterator[Violatio
 
 
 def _stored_deadletters(store: Store) -> Items:
-    _, items = store.list_deadletters(limit=10_000_000)
-    return {f"d:{d.msgid}": deadletter_hash(d) for d in items}
+    items: Items = {}
+    while True:
+        _, page = store.list_deadletters(limit=PAGE, offset=len(items))
+        items.update({f"d:{d.msgid}": deadletter_hash(d) for d in page})
+        if len(page) < PAGE:
+            return items
 
 
 def _stored_rule_versions(store: Store) -> Items:

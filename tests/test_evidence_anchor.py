@@ -22,7 +22,7 @@ class RecordingScheduler:
     def __init__(self) -> None:
         self.jobs: dict[str, object] = {}
 
-    def add_job(self, func: object, trigger: object, id: str, **kwargs: object) -> None:  # noqa: A002 (APScheduler's name)
+    def add_job(self, func: object, trigger: object, id: str, **kwargs: object) -> None:
         self.jobs[id] = trigger
 
 

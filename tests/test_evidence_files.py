@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from chatarchive.cli import main
-
 from compliance import audit, integrity, ledger
 from store.filelock import PULL_LOCK, DataDirectoryBusy, exclusive
 from store.filemodes import make_private_file
@@ -173,3 +172,26 @@ def test_four_processes_amending_the_same_days_leave_a_ledger_that_verifies(tmp_
     assert result.ok, result.problems
     assert result.messages == 12 + 40
     assert folded.problems == [] and seqs == list(range(1, folded.head_seq + 1))
+
+
+def test_an_unwritable_data_directory_opens_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a data directory this process cannot write (os.access says so; root ignores chmod)
+    WHEN the store is opened from settings THEN it is read-only: reads work, writes are refused."""
+    from chatarchive.errors import ReadOnlyStore
+    from chatarchive.settings import Settings
+    from store import open_store
+
+    data = tmp_path / "data"
+    store = open_test_store(data)
+    fill(store)
+    store.close()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == data else real_access(p, mode))
+    opened = open_store(Settings(data=str(data)))
+    opened.init()
+    assert opened.read_only is True
+    assert integrity.verify_messages(opened).ok
+    assert audit.record(opened, "cli:someone", "search", "q")["seq"] == 0  # the policy: not appended
+    with pytest.raises(ReadOnlyStore):
+        opened.put_record("meta", "x", {"a": 1})
+    opened.close()

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
 from chatarchive.models import Message, MessageFilter, Scope, Violation, ViolationFilter
-from store.highlight import mark_ranges
 from compliance.integrity import iter_violations, record_violations
+from store.highlight import mark_ranges
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ import click
 from chatarchive.cli import CliContext, pass_cli
 from chatarchive.errors import BadInput
 from chatarchive.settings import Settings
-from store.filemodes import make_private_dir, readable_by_others
 from indexer.decrypt import (
     fingerprint,
     load_private_key,
@@ -26,6 +25,7 @@ from indexer.decrypt import (
     read_keys_yaml,
     write_keys_yaml,
 )
+from store.filemodes import make_private_dir, readable_by_others
 
 REQUIRED_KEY_SIZE = 2048  # WeCom's console takes RSA-2048 public keys
 
