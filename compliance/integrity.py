@@ -48,6 +48,7 @@ MESSAGE_FIELDS = ("raw_sha256", "text", "msgtype", "action", "time_ms", "sender"
                   "roomid", "chat_id", "chat_kind", "pre_msgid", "masked")
 VIOLATION_FIELDS = ("id", "msgid", "rule_id", "time_ms")
 PAGE = 1000
+SWEEP_ACTOR = "sweep"  # ledger entries the sweep made: items found in the store without a writer's entry
 
 
 def day_of(time_ms: int, tz: str = DEFAULT_TZ) -> str:
@@ -265,7 +266,7 @@ def update_digests(
     tz: str | None = None,
     allow_shrink: bool = False,
     allow_masking: bool = False,
-    actor: str = "system",
+    actor: str = SWEEP_ACTOR,
     now_ms: int | None = None,
 ) -> SealResult:
     """Enters stored items the ledger lacks (as a seal or an amendment). Deleted items are
@@ -293,6 +294,8 @@ def _sweep(store: Store, section: str, tz: str, result: SealResult, *, allow_shr
     changed = {k: h for k, h in stored.items() if k in known and known[k] != h}
     name = section.removeprefix(DAY_PREFIX)
     if new and ledger.append(store, section, "amend", added=new, actor=actor, now_ms=now_ms):
+        log.warning("integrity: %d item(s) of %s were stored without a ledger entry (a crash between write and "
+                    "record, or written behind the product's back); entered by %s", len(new), name, actor)
         result.sealed.append(name)
     if gone and allow_shrink:
         ledger.append(store, section, "purge", removed=gone, actor=actor, now_ms=now_ms)

@@ -27,23 +27,34 @@ def _others_can_read(path: Path) -> bool:
 
 
 def test_a_fresh_data_directory_is_private_whatever_the_umask(tmp_path: Path) -> None:
-    """GIVEN a permissive umask (0000) WHEN a store is created, filled, searched and exported
-    THEN the data directory is 0700 and no file or directory under it is readable by others."""
-    data = tmp_path / "data"
+    """GIVEN a permissive umask (0000) WHEN a simulated archive is pulled, its media fetched, a
+    key registered, searched and exported THEN the data directory is 0700 and no file or
+    directory under it (index, SQLite, media, keys, locks) nor the export is readable by others."""
+    from chatarchive.settings import Settings
+    from indexer.media import MediaFetcher
+    from indexer.source import open_source
+
+    data, sim = tmp_path / "data", tmp_path / "sim"
     old = os.umask(0)
     try:
+        cli("simulate", "--out", str(sim), "--messages", "150", "--days", "2")
+        cli("keys", "add", "--version", "1", "--pem", str(next((sim / "keys").glob("*.pem"))), data=data)
+        cli("pull", "--source", f"sim:{sim}", "--once", data=data)
         store = open_test_store(data)
-        fill(store)
+        source = open_source(f"sim:{sim}", Settings(data=str(data)))
+        fetched = MediaFetcher(store, source, data / "media").fetch_pending(limit=20)
+        source.close()
         store.close()
-        cli("search", "保本", data=data)
+        cli("search", "老师", data=data)
         out = tmp_path / "out.csv"
         cli("export", "", "--format", "csv", "--out", str(out), "--reason", "case 1", data=data)
     finally:
         os.umask(old)
+    assert fetched["done"] > 0 and any((data / "media").rglob("*.*"))
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     exposed = [p for p in data.rglob("*") if _others_can_read(p)]
     assert exposed == []
-    assert (data / "index").is_dir() and (data / "state.sqlite3").is_file()
+    assert {"index", "state.sqlite3", "keys", "locks", "media"} <= {p.name for p in data.iterdir()}
     assert not _others_can_read(out) and not _others_can_read(out.with_name("out.csv.manifest.json"))
 
 
