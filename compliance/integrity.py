@@ -368,6 +368,17 @@ def compare_section(section: str, expected: Items | None, stored: Items) -> list
     return [_describe(section, key, _FINDINGS[what]) for key, what in diff_section(expected, stored)]
 
 
+def verify_current_rules(store: Store) -> list[str]:
+    """Each current rule (what matches new messages) must equal its sealed version record."""
+    problems = []
+    for current in store.find_records("rules"):
+        version = store.get_record(RULE_VERSIONS, f"{current['_id']}@{current.get('version')}")
+        if version is None or record_hash(version) != record_hash(current):
+            problems.append(f"rule {current['_id']}: the current rule differs from its version "
+                            f"{current.get('version')} (edited outside the rule workflow)")
+    return problems
+
+
 def verify_messages(store: Store, *, tz: str | None = None) -> MessagesVerifyResult:
     """Replays the ledger and compares every section with the store (one day at a time)."""
     tz = _zone(store, tz)
@@ -383,6 +394,7 @@ def verify_messages(store: Store, *, tz: str | None = None) -> MessagesVerifyRes
             expected = {}
         result.problems.extend(compare_section(section, expected, stored))
         result.messages += sum(1 for k in stored if k.startswith("m:"))
+    result.problems.extend(verify_current_rules(store))
     result.days = sum(1 for s in stored_counts.values() if s.get("m"))
     result.ok = not result.problems
     return result
