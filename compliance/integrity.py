@@ -126,8 +126,8 @@ def record_batch(store: Store, batch: Batch, *, tz: str | None = None, actor: st
     for section, items in sorted(sections.items()):
         ledger.append(store, section, "amend", added=items, actor=actor)
     if batch.deadletters:
-        ledger.append(store, DEADLETTERS, "amend", added={f"d:{d.msgid}": deadletter_hash(d) for d in batch.deadletters},
-                      actor=actor)
+        dead = {f"d:{d.msgid}": deadletter_hash(d) for d in batch.deadletters}
+        ledger.append(store, DEADLETTERS, "amend", added=dead, actor=actor)
     if batch.resolved_deadletters:
         ledger.append(store, DEADLETTERS, "resolve", removed={f"d:{m}": "" for m in batch.resolved_deadletters},
                       actor=actor)

@@ -91,7 +91,8 @@ def test_keys_add_warns_about_a_world_readable_source_pem(tmp_path: Path) -> Non
 
 
 def _keys_add(data: Path, pem: Path) -> Any:
-    result = CliRunner().invoke(main, ["--json", "--data", str(data), "keys", "add", "--version", "3", "--pem", str(pem)])
+    args = ["--json", "--data", str(data), "keys", "add", "--version", "3", "--pem", str(pem)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return result
 
