@@ -157,7 +157,8 @@ def write_daily_anchor(store: Store, settings: Settings, *, now_ms: int | None =
     """The scheduler's job: a new anchor file in ``anchor_dir``, recorded in the audit trail."""
     key = load_keys(settings)[0]
     anchor = make_anchor(store, key, backend=store.backend_name, now_ms=now_ms)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(anchor["created_ms"] / 1000))
+    created = int(anchor["created_ms"])
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(created / 1000)) + f".{created % 1000:03d}Z"
     out = Path(settings.anchor_dir) / f"anchor-{stamp}.json"
     write_anchor(anchor, out)
     audit.record(store, "system", "anchor", str(out), {"audit_seq": anchor["audit"]["seq"],

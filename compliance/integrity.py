@@ -48,6 +48,7 @@ MESSAGE_FIELDS = ("raw_sha256", "text", "msgtype", "action", "time_ms", "sender"
                   "roomid", "chat_id", "chat_kind", "pre_msgid", "masked")
 VIOLATION_FIELDS = ("id", "msgid", "rule_id", "time_ms")
 PAGE = 1000
+SWEEP_ACTOR = "sweep"  # ledger entries the sweep made: items found in the store without a writer's entry
 
 
 def day_of(time_ms: int, tz: str = DEFAULT_TZ) -> str:
@@ -125,8 +126,8 @@ def record_batch(store: Store, batch: Batch, *, tz: str | None = None, actor: st
     for section, items in sorted(sections.items()):
         ledger.append(store, section, "amend", added=items, actor=actor)
     if batch.deadletters:
-        ledger.append(store, DEADLETTERS, "amend", added={f"d:{d.msgid}": deadletter_hash(d) for d in batch.deadletters},
-                      actor=actor)
+        dead = {f"d:{d.msgid}": deadletter_hash(d) for d in batch.deadletters}
+        ledger.append(store, DEADLETTERS, "amend", added=dead, actor=actor)
     if batch.resolved_deadletters:
         ledger.append(store, DEADLETTERS, "resolve", removed={f"d:{m}": "" for m in batch.resolved_deadletters},
                       actor=actor)
@@ -193,8 +194,12 @@ def iter_violations(store: Store, filters: ViolationFilter) -> Iterator[Violatio
 
 
 def _stored_deadletters(store: Store) -> Items:
-    _, items = store.list_deadletters(limit=10_000_000)
-    return {f"d:{d.msgid}": deadletter_hash(d) for d in items}
+    items: Items = {}
+    while True:
+        _, page = store.list_deadletters(limit=PAGE, offset=len(items))
+        items.update({f"d:{d.msgid}": deadletter_hash(d) for d in page})
+        if len(page) < PAGE:
+            return items
 
 
 def _stored_rule_versions(store: Store) -> Items:
@@ -261,7 +266,7 @@ def update_digests(
     tz: str | None = None,
     allow_shrink: bool = False,
     allow_masking: bool = False,
-    actor: str = "system",
+    actor: str = SWEEP_ACTOR,
     now_ms: int | None = None,
 ) -> SealResult:
     """Enters stored items the ledger lacks (as a seal or an amendment). Deleted items are
@@ -289,6 +294,8 @@ def _sweep(store: Store, section: str, tz: str, result: SealResult, *, allow_shr
     changed = {k: h for k, h in stored.items() if k in known and known[k] != h}
     name = section.removeprefix(DAY_PREFIX)
     if new and ledger.append(store, section, "amend", added=new, actor=actor, now_ms=now_ms):
+        log.warning("integrity: %d item(s) of %s were stored without a ledger entry (a crash between write and "
+                    "record, or written behind the product's back); entered by %s", len(new), name, actor)
         result.sealed.append(name)
     if gone and allow_shrink:
         ledger.append(store, section, "purge", removed=gone, actor=actor, now_ms=now_ms)
@@ -361,6 +368,17 @@ def compare_section(section: str, expected: Items | None, stored: Items) -> list
     return [_describe(section, key, _FINDINGS[what]) for key, what in diff_section(expected, stored)]
 
 
+def verify_current_rules(store: Store) -> list[str]:
+    """Each current rule (what matches new messages) must equal its sealed version record."""
+    problems = []
+    for current in store.find_records("rules"):
+        version = store.get_record(RULE_VERSIONS, f"{current['_id']}@{current.get('version')}")
+        if version is None or record_hash(version) != record_hash(current):
+            problems.append(f"rule {current['_id']}: the current rule differs from its version "
+                            f"{current.get('version')} (edited outside the rule workflow)")
+    return problems
+
+
 def verify_messages(store: Store, *, tz: str | None = None) -> MessagesVerifyResult:
     """Replays the ledger and compares every section with the store (one day at a time)."""
     tz = _zone(store, tz)
@@ -376,6 +394,7 @@ def verify_messages(store: Store, *, tz: str | None = None) -> MessagesVerifyRes
             expected = {}
         result.problems.extend(compare_section(section, expected, stored))
         result.messages += sum(1 for k in stored if k.startswith("m:"))
+    result.problems.extend(verify_current_rules(store))
     result.days = sum(1 for s in stored_counts.values() if s.get("m"))
     result.ok = not result.problems
     return result

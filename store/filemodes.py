@@ -8,9 +8,12 @@ control (tantivy's segments, SQLite's -wal/-shm) are private too.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
@@ -22,14 +25,22 @@ def private_umask() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+def _chmod(path: Path, mode: int) -> None:
+    """chmod, tolerating a file another user owns (e.g. a shared volume): warn, do not fail."""
+    try:
+        os.chmod(path, mode)
+    except PermissionError:
+        log.warning("cannot make %s private (mode %04o): it belongs to another user", path, mode)
+
+
 def make_private_dir(path: Path) -> Path:
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    os.chmod(path, PRIVATE_DIR)
+    _chmod(path, PRIVATE_DIR)
     return path
 
 
 def make_private_file(path: Path) -> Path:
-    os.chmod(path, PRIVATE_FILE)
+    _chmod(path, PRIVATE_FILE)
     return path
 
 
@@ -38,14 +49,14 @@ def restrict_tree(root: Path, *, skip: frozenset[str] = frozenset()) -> None:
     names top-level entries not to descend into (e.g. a large media tree fixed as written)."""
     if not root.is_dir():
         return
-    os.chmod(root, PRIVATE_DIR)
+    _chmod(root, PRIVATE_DIR)
     for entry in root.iterdir():
         if entry.name in skip or entry.is_symlink():
             continue
         if entry.is_dir():
             restrict_tree(entry)
         elif entry.is_file() and stat.S_IMODE(entry.stat().st_mode) != PRIVATE_FILE:
-            os.chmod(entry, PRIVATE_FILE)
+            _chmod(entry, PRIVATE_FILE)
 
 
 def readable_by_others(path: Path) -> bool:

@@ -90,3 +90,6 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -
     dead = {d.msgid for d in archive.store.list_deadletters(limit=100000)[1]}
     assert dead == faults
     archive.close()
+    # The evidence survives the kills too: the ledger and the audit trail verify (the sweep of the
+    # last pull entered whatever a kill left between a batch's write and its ledger entry).
+    assert cli("audit", "verify", data=data)["ok"]

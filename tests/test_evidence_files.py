@@ -3,15 +3,19 @@ an audit trail that stays a chain when many processes append at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from compliance import audit
+from chatarchive.cli import main
+from compliance import audit, integrity, ledger
 from store.filelock import PULL_LOCK, DataDirectoryBusy, exclusive
 from store.filemodes import make_private_file
 from tests.evidence_corpus import fill
@@ -23,23 +27,34 @@ def _others_can_read(path: Path) -> bool:
 
 
 def test_a_fresh_data_directory_is_private_whatever_the_umask(tmp_path: Path) -> None:
-    """GIVEN a permissive umask (0000) WHEN a store is created, filled, searched and exported
-    THEN the data directory is 0700 and no file or directory under it is readable by others."""
-    data = tmp_path / "data"
+    """GIVEN a permissive umask (0000) WHEN a simulated archive is pulled, its media fetched, a
+    key registered, searched and exported THEN the data directory is 0700 and no file or
+    directory under it (index, SQLite, media, keys, locks) nor the export is readable by others."""
+    from chatarchive.settings import Settings
+    from indexer.media import MediaFetcher
+    from indexer.source import open_source
+
+    data, sim = tmp_path / "data", tmp_path / "sim"
     old = os.umask(0)
     try:
+        cli("simulate", "--out", str(sim), "--messages", "150", "--days", "2")
+        cli("keys", "add", "--version", "1", "--pem", str(next((sim / "keys").glob("*.pem"))), data=data)
+        cli("pull", "--source", f"sim:{sim}", "--once", data=data)
         store = open_test_store(data)
-        fill(store)
+        source = open_source(f"sim:{sim}", Settings(data=str(data)))
+        fetched = MediaFetcher(store, source, data / "media").fetch_pending(limit=20)
+        source.close()
         store.close()
-        cli("search", "保本", data=data)
+        cli("search", "老师", data=data)
         out = tmp_path / "out.csv"
         cli("export", "", "--format", "csv", "--out", str(out), "--reason", "case 1", data=data)
     finally:
         os.umask(old)
+    assert fetched["done"] > 0 and any((data / "media").rglob("*.*"))
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     exposed = [p for p in data.rglob("*") if _others_can_read(p)]
     assert exposed == []
-    assert (data / "index").is_dir() and (data / "state.sqlite3").is_file()
+    assert {"index", "state.sqlite3", "keys", "locks", "media"} <= {p.name for p in data.iterdir()}
     assert not _others_can_read(out) and not _others_can_read(out.with_name("out.csv.manifest.json"))
 
 
@@ -67,11 +82,19 @@ def test_keys_add_warns_about_a_world_readable_source_pem(tmp_path: Path) -> Non
                                       serialization.NoEncryption()))
     os.chmod(pem, 0o644)
     data = tmp_path / "data"
-    result = cli("keys", "add", "--version", "3", "--pem", str(pem), data=data)
-    assert len(result["warnings"]) == 1 and str(pem) in result["warnings"][0]
+    result = _keys_add(data, pem)
+    assert json.loads(result.stdout) == {"version": 3}
+    assert result.stderr.startswith("warning: the source PEM") and str(pem) in result.stderr
     assert stat.S_IMODE((data / "keys" / "v3.pem").stat().st_mode) == 0o600
     make_private_file(pem)
-    assert cli("keys", "add", "--version", "3", "--pem", str(pem), data=data)["warnings"] == []
+    assert "warning" not in _keys_add(data, pem).stderr
+
+
+def _keys_add(data: Path, pem: Path) -> Any:
+    args = ["--json", "--data", str(data), "keys", "add", "--version", "3", "--pem", str(pem)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result
 
 
 def test_a_second_pull_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:
@@ -119,3 +142,68 @@ def test_eight_processes_searching_three_times_leave_a_trail_that_verifies(tmp_p
     store.close()
     assert result.ok, result.problem
     assert cli("audit", "verify", data=data)["ok"]
+
+
+_LEDGER_WRITER = """
+import sys
+from chatarchive.models import Batch
+from compliance import integrity
+from store.embedded import EmbeddedStore
+from tests.evidence_corpus import message
+store = EmbeddedStore(sys.argv[1])
+store.init()
+worker = int(sys.argv[2])
+for k in range(10):
+    i = 1000 * worker + k
+    batch = Batch(messages=[message(i, k % 3)])
+    store.write_batch(batch)
+    integrity.record_batch(store, batch)
+store.close()
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_amending_the_same_days_leave_a_ledger_that_verifies(tmp_path: Path) -> None:
+    """GIVEN a sealed archive WHEN 4 processes each write and record 10 batches on the same days
+    at once THEN the ledger is one unbroken chain and every message is sealed exactly once."""
+    data = tmp_path / "data"
+    store = open_test_store(data)
+    fill(store)
+    store.close()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", _LEDGER_WRITER, str(data), str(w)], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for w in range(1, 5)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+    store = open_test_store(data)
+    result = integrity.verify_messages(store)
+    folded = ledger.read(store)
+    seqs = sorted(e["seq"] for e in ledger.entries(store))
+    store.close()
+    assert result.ok, result.problems
+    assert result.messages == 12 + 40
+    assert folded.problems == [] and seqs == list(range(1, folded.head_seq + 1))
+
+
+def test_an_unwritable_data_directory_opens_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a data directory this process cannot write (os.access says so; root ignores chmod)
+    WHEN the store is opened from settings THEN it is read-only: reads work, writes are refused."""
+    from chatarchive.errors import ReadOnlyStore
+    from chatarchive.settings import Settings
+    from store import open_store
+
+    data = tmp_path / "data"
+    store = open_test_store(data)
+    fill(store)
+    store.close()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == data else real_access(p, mode))
+    opened = open_store(Settings(data=str(data)))
+    opened.init()
+    assert opened.read_only is True
+    assert integrity.verify_messages(opened).ok
+    assert audit.record(opened, "cli:someone", "search", "q")["seq"] == 0  # the policy: not appended
+    with pytest.raises(ReadOnlyStore):
+        opened.put_record("meta", "x", {"a": 1})
+    opened.close()

@@ -181,6 +181,15 @@ def _delete_rule_version(case: dict[str, Path]) -> str:
     return row["_id"]
 
 
+def _edit_current_rule(case: dict[str, Path]) -> str:
+    store = _open(case)
+    rule = store.find_records("rules", limit=1)[0]
+    rule["keywords"] = ["一个无害的词"]
+    store.put_record("rules", rule["_id"], {k: v for k, v in rule.items() if not k.startswith("_")})
+    store.close()
+    return f"rule {rule['_id']}"
+
+
 def _alter_ledger_entry(case: dict[str, Path]) -> str:
     store = _open(case)
     rewrite_ledger_entry(store, 2, lambda entry: entry["added"].popitem())
@@ -197,6 +206,7 @@ ATTACKS: list[tuple[str, Callable[[dict[str, Path]], str], str]] = [
     ("dismiss-violation-in-the-store", _dismiss_violation, "changed outside the review workflow"),
     ("edit-dead-letter", _edit_deadletter, "differs from its sealed hash"),
     ("delete-rule-version", _delete_rule_version, "in the ledger but not stored (deleted)"),
+    ("edit-current-rule", _edit_current_rule, "edited outside the rule workflow"),
     ("alter-ledger-entry", _alter_ledger_entry, "content altered"),
 ]
 

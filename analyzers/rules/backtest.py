@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
-from chatarchive.models import Message, MessageFilter, Scope, Violation
+from chatarchive.models import Message, MessageFilter, Scope, Violation, ViolationFilter
+from compliance.integrity import iter_violations, record_violations
 from store.highlight import mark_ranges
-from compliance.integrity import record_violations
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +118,31 @@ def apply_retroactively(
     for _m, v in _hits(store, rule, scope, time_from, time_to):
         pending.append(v)
         if len(pending) >= batch_size:
-            store.put_violations(pending)
-            record_violations(store, pending)
+            _store_keeping_reviews(store, pending)
             stored += len(pending)
             pending = []
     if pending:
-        store.put_violations(pending)
-        record_violations(store, pending)
+        _store_keeping_reviews(store, pending)
         stored += len(pending)
     logger.info("rule %s v%d applied retroactively: %d violations", rule.id, rule.version, stored)
     return stored
+
+
+REVIEW_FIELDS = ("status", "assignee", "reviewer", "reviewed_ms", "comment")
+
+
+def _store_keeping_reviews(store: Any, violations: list[Violation]) -> None:
+    """Upserts the violations without undoing a review: a violation that exists keeps its
+    review fields (a decision changes only through the audited review workflow), and enters
+    them in the evidence ledger."""
+    msgids = sorted({v.msgid for v in violations})
+    existing = {v.id: v for v in iter_violations(store, ViolationFilter(msgids=msgids))}
+    for v in violations:
+        old = existing.get(v.id)
+        for name in REVIEW_FIELDS if old is not None else ():
+            setattr(v, name, getattr(old, name))
+    store.put_violations(violations)
+    record_violations(store, violations)
 
 
 # ---------------------------------------------------------------------- evaluation

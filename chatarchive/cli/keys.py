@@ -18,7 +18,6 @@ import click
 from chatarchive.cli import CliContext, pass_cli
 from chatarchive.errors import BadInput
 from chatarchive.settings import Settings
-from store.filemodes import make_private_dir, readable_by_others
 from indexer.decrypt import (
     fingerprint,
     load_private_key,
@@ -26,6 +25,7 @@ from indexer.decrypt import (
     read_keys_yaml,
     write_keys_yaml,
 )
+from store.filemodes import make_private_dir, readable_by_others
 
 REQUIRED_KEY_SIZE = 2048  # WeCom's console takes RSA-2048 public keys
 
@@ -79,11 +79,9 @@ def add(cli: CliContext, version: int, pem: Path, password_env: str) -> None:
         "added": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     write_keys_yaml(directory, entries)
-    warnings = _source_pem_warnings(pem)
-    for warning in warnings:
+    for warning in _source_pem_warnings(pem):  # stderr: the contract's JSON stays {"version": V}
         cli.info(f"warning: {warning}")
-    cli.emit({"version": version, "warnings": warnings},
-             f"private key for publickey_ver {version} registered (fingerprint {fp})")
+    cli.emit({"version": version}, f"private key for publickey_ver {version} registered (fingerprint {fp})")
 
 
 def _source_pem_warnings(pem: Path) -> list[str]:
