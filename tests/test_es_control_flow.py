@@ -178,14 +178,14 @@ def test_permanently_failed_items_become_dead_letters_before_the_checkpoint() ->
 def test_new_records_are_created_and_an_existing_one_is_not_a_failure() -> None:
     """GIVEN a batch that queues two media items, one of which exists already (409 on create)
     WHEN it is written THEN both go as bulk `create`, the 409 is not a failure, and the checkpoint advances."""
-    existing = "media%3Aa"  # record ids are URL-quoted "collection:id"
+    existing = "media:a"  # "collection:id": the id put_record's URL path (/_doc/media%3Aa) decodes to
     t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({existing: (409, "version_conflict_engine_exception")})]})
     batch = Batch(messages=[message(1)], new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
                   checkpoint=1)
     make_store(t).write_batch(batch)
     (bulk,) = t.named("POST", "/_bulk")  # one bulk: no retry, no dead letter for the conflict
     creates = [doc_id for action, doc_id, _ in bulk_docs(bulk) if action == "create"]
-    assert creates == [existing, "media%3Ab"]
+    assert creates == [existing, "media:b"]
     assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 1
 
 
@@ -557,11 +557,55 @@ def test_percolation_candidates_are_verified_by_the_shared_rule_engine() -> None
     engine = RuleEngine([rule])
     hit, near_miss, other = message(1), message(2), message(3)
     hit.text, near_miss.text, other.text = "给你回-扣", "回 家", "你好"
-    t = ScriptedTransport({("POST", f"/{P}-rules/_search"): {"hits": {"hits": [{"_id": "r1", "_source": {"rule_id": "r1"}, "fields": {"_percolator_document_slot": [0, 1]}}]}}})
+    proposals = {"hits": {"hits": [{"_id": "r1", "_source": {"rule_id": "r1"}, "fields": {"_percolator_document_slot": [0, 1]}}]}}
+    t = ScriptedTransport({("POST", f"/{P}-rules/_search"): lambda m, p, q, body: proposals if "percolate" in str(body) else {"hits": {"hits": []}}})
     violations = make_store(t).match_rules([hit, near_miss, other], engine)
     assert [(v.msgid, v.rule_id) for v in violations] == [("m1", "r1")]
-    percolated = t.named("POST", f"/{P}-rules/_search")[0].body["query"]["bool"]["must"][0]["percolate"]["documents"]
+    percolated = t.named("POST", f"/{P}-rules/_search")[-1].body["query"]["bool"]["must"][0]["percolate"]["documents"]
     assert [d["folded"] for d in percolated] == ["给你回扣", "回家", "你好"]  # the rules' normalization
+
+
+def rule_records(*rules: dict[str, Any]) -> dict[str, Any]:
+    return {"hits": {"hits": [{"_source": R.record_document("rules", r["id"], r), "sort": [0, r["id"]]} for r in rules]}}
+
+
+def percolator_docs(*docs: dict[str, Any]) -> dict[str, Any]:
+    return {"hits": {"hits": [{"_id": d["rule_id"], "_source": d, "sort": [d["rule_id"]]} for d in docs]}}
+
+
+def test_the_percolator_is_rebuilt_from_the_rule_records() -> None:
+    """GIVEN rule r1 in step, r2 whose percolator document was never written, r3 with a stale one (older version) and a
+    percolator document for a deleted rule r9 WHEN the percolator is synced THEN one bulk indexes r2 and r3 and deletes r9."""
+    from analyzers.rules.normalize import normalize_fast
+
+    r1, r2 = {"id": "r1", "name": "a", "keywords": ["回扣"], "version": 1}, {"id": "r2", "name": "b", "keywords": ["返点"], "version": 1}
+    r3 = {"id": "r3", "name": "c", "keywords": ["保本"], "version": 2}
+    in_step = R.rule_document("r1", r1, normalize=normalize_fast)
+    stale = R.rule_document("r3", {**r3, "version": 1, "keywords": ["保"]}, normalize=normalize_fast)
+    orphan = R.rule_document("r9", {"id": "r9", "name": "x", "keywords": ["x"]}, normalize=normalize_fast)
+    t = ScriptedTransport({("POST", f"/{P}-records/_search"): rule_records(r1, r2, r3), ("POST", f"/{P}-rules/_search"): percolator_docs(in_step, stale, orphan)})
+    assert make_store(t).sync_percolator() == {"rules": 3, "indexed": 2, "deleted": 1}
+    (bulk,) = t.named("POST", "/_bulk")
+    assert [(a, i) for a, i, _ in bulk_docs(bulk)] == [("index", "r2"), ("index", "r3"), ("delete", "r9")]
+    assert bulk_docs(bulk)[1][2] == R.rule_document("r3", r3, normalize=normalize_fast)
+
+
+def test_init_and_every_new_rule_engine_check_the_percolator() -> None:
+    """GIVEN a cluster WHEN init runs, then rules are matched twice with one engine and once with a rebuilt engine
+    THEN the percolator is checked at init and once per engine (not per batch)."""
+    from analyzers.rules import RuleEngine
+
+    t = ScriptedTransport()
+    store = make_store(t)
+    store.init()
+    listings = lambda: [c for c in t.named("POST", f"/{P}-rules/_search") if "percolate" not in str(c.body)]  # noqa: E731
+    assert len(listings()) == 1
+    first, rebuilt = RuleEngine([]), RuleEngine([])
+    store.match_rules([message(1)], first)
+    store.match_rules([message(2)], first)
+    assert len(listings()) == 2
+    store.match_rules([message(3)], rebuilt)
+    assert len(listings()) == 3
 
 
 def test_saving_a_rule_record_indexes_its_percolator_query() -> None:

@@ -672,23 +672,9 @@ def rule_percolator_query(rule: dict[str, Any], *, normalize: Any) -> dict[str, 
             needed = max(1, min(int(require), len(keyword_phrases)))
         alternatives.append({"bool": {"should": keyword_phrases, "minimum_should_match": needed}})
     for near in rule.get("near") or []:
-        terms = [normalize(str(t)) for t in near.get("terms", [])]
-        terms = [t for t in terms if t]
-        if terms:
-            within = int(near.get("within", 10))
-            alternatives.append(
-                {
-                    "intervals": {
-                        "folded.uni": {
-                            "all_of": {
-                                "intervals": [{"match": {"query": t, "max_gaps": 0, "ordered": True}} for t in terms],
-                                "max_gaps": within,
-                                "ordered": False,
-                            }
-                        }
-                    }
-                }
-            )
+        clause = near_query([normalize(str(t)) for t in near.get("terms", [])], int(near.get("within", 10)))
+        if clause is not None:
+            alternatives.append(clause)
     body: dict[str, Any] = {}
     if not opaque and alternatives:
         body["must"] = [alternatives[0] if len(alternatives) == 1 else {"bool": {"should": alternatives, "minimum_should_match": 1}}]
@@ -698,6 +684,20 @@ def rule_percolator_query(rule: dict[str, Any], *, normalize: Any) -> dict[str, 
     if structured:
         body["filter"] = structured
     return {"bool": body} if body else {"match_all": {}}
+
+
+def near_query(terms: list[str], within: int) -> dict[str, Any] | None:
+    """A superset of a ``near`` clause over normalized terms. Terms that normalize alike
+    (回扣, 回-扣) are kept once: the engine lets one occurrence serve both, but Lucene merges
+    identical interval sources into a repeating source that needs one occurrence each.
+    A single distinct term is a phrase (no proximity left to check)."""
+    distinct = list(dict.fromkeys(t for t in terms if t))
+    if not distinct:
+        return None
+    if len(distinct) == 1:
+        return phrase_query(distinct[0])
+    sources = [{"match": {"query": t, "max_gaps": 0, "ordered": True}} for t in distinct]
+    return {"intervals": {"folded.uni": {"all_of": {"intervals": sources, "max_gaps": within, "ordered": False}}}}
 
 
 def rule_document(rule_id: str, rule: dict[str, Any], *, normalize: Any) -> dict[str, Any]:

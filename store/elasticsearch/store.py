@@ -89,6 +89,7 @@ class ElasticsearchStore:
         self.prefix = prefix
         self.overload_retries = overload_retries
         self.cluster_status = "unknown"  # the last health read, while the cluster refuses writes
+        self._synced_engine: object | None = None  # the rule engine the percolator was last checked for
         self.timezone = timezone
         self.where = where
         self.sleep = sleep
@@ -155,6 +156,7 @@ class ElasticsearchStore:
                 continue
             self._migrate(kind, members, target, progress)
             migrated = True
+        self.sync_percolator()
         state = self._get("state", "schema") or {}
         if state.get("versions") != versions:
             self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": _now_ms()})
@@ -332,7 +334,7 @@ class ElasticsearchStore:
         for msgid in batch.resolved_deadletters:
             ops.append(("delete", self.alias("deadletters"), msgid, None))
         for collection, record_id, doc in batch.new_records:
-            ops.append(("create", self._record_alias(collection), _doc_id(collection, record_id), R.record_document(collection, record_id, doc)))
+            ops.append(("create", self._record_alias(collection), _record_key(collection, record_id), R.record_document(collection, record_id, doc)))
         outcome = self._bulk(ops, refresh="wait_for") if ops else BulkOutcome()
         held_at = self._hold_for(ops, op_message, outcome)
         if batch.checkpoint is not None:
@@ -424,6 +426,33 @@ class ElasticsearchStore:
             "PUT", f"/{self.alias('rules')}/_doc/{quote(rule_id, safe='')}", params={"refresh": "wait_for"}, body=R.rule_document(rule_id, doc, normalize=_rules_normalize)
         )
 
+    def sync_percolator(self) -> dict[str, int]:
+        """Makes the percolator index say exactly what the rule records say: a rule whose
+        percolator document is missing or stale (its write failed after the record's) is
+        indexed again, a document without a rule is deleted. One search and one bulk."""
+        expected = {d["_id"]: R.rule_document(d["_id"], _record_body(d), normalize=_rules_normalize) for d in self._scan_records("rules", None)}
+        stored = self._percolator_documents()
+        ops: list[Operation] = [("index", self.alias("rules"), rule_id, doc) for rule_id, doc in sorted(expected.items()) if stored.get(rule_id) != doc]
+        stale = len(ops)
+        ops += [("delete", self.alias("rules"), rule_id, None) for rule_id in sorted(set(stored) - set(expected))]
+        if ops:
+            logger.warning("percolator out of step with the rules: re-indexing %d, deleting %d", stale, len(ops) - stale)
+            self._raise_failed(self._bulk(ops, refresh="wait_for"), "rebuild the percolator")
+        return {"rules": len(expected), "indexed": stale, "deleted": len(ops) - stale}
+
+    def _percolator_documents(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {"query": {"match_all": {}}, "size": 1000, "sort": [{"rule_id": {"order": "asc"}}], "track_total_hits": False}
+            if after is not None:
+                body["search_after"] = after
+            hits = self._search("rules", body)["hits"]["hits"]
+            out.update((h["_id"], h["_source"]) for h in hits)
+            if len(hits) < 1000:
+                return out
+            after = hits[-1]["sort"]
+
     def percolate(self, messages: list[Message]) -> dict[str, list[str]]:
         """``{msgid: [rule_id, ...]}``: the enabled rules that may match each message (a
         superset; ``analyzers.rules.RuleEngine`` verifies the candidates)."""
@@ -436,6 +465,9 @@ class ElasticsearchStore:
     def match_rules(self, messages: list[Message], engine: Any) -> list[Violation]:
         """The violations of ``messages``: percolation narrows the rules per message, the
         shared engine decides, so hits are identical to the embedded path."""
+        if engine is not self._synced_engine:  # a rebuilt engine: the rules changed, check the percolator too
+            self.sync_percolator()
+            self._synced_engine = engine
         candidates = self.percolate(messages)
         wanted = [m for m in messages if m.msgid in candidates]
         return [v for v in engine.match_batch(wanted) if v.rule_id in candidates.get(v.msgid, ())]
@@ -618,7 +650,7 @@ class ElasticsearchStore:
     # --- records ----------------------------------------------------------------------------------------
     def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
         alias = self._record_alias(collection)
-        clean = {k: v for k, v in doc.items() if k not in ("_id", "_seq")}
+        clean = _record_body(doc)
         self.t.request("PUT", f"/{alias}/_doc/{_doc_id(collection, record_id)}", params={"refresh": "wait_for"}, body=R.record_document(collection, record_id, clean))
         if collection == "rules":
             self._index_rule(record_id, clean)
@@ -758,9 +790,20 @@ def _revoke_id(msgid: str) -> str:
     return f"revoke:{msgid}"
 
 
+def _record_key(collection: str, record_id: str) -> str:
+    """The document id of a record (as a bulk item names it)."""
+    return f"{collection}:{record_id}"
+
+
 def _doc_id(collection: str, record_id: str) -> str:
-    """The document id of a record, URL-safe (record ids may contain '/' or '@')."""
-    return quote(f"{collection}:{record_id}", safe="")
+    """The document id of a record in a URL path (record ids may contain '/' or '@');
+    the cluster decodes it back to ``_record_key``."""
+    return quote(_record_key(collection, record_id), safe="")
+
+
+def _record_body(doc: dict[str, Any]) -> dict[str, Any]:
+    """A record as stored: without the ``_id``/``_seq`` the reads add."""
+    return {k: v for k, v in doc.items() if k not in ("_id", "_seq")}
 
 
 def _with_ids(source: dict[str, Any]) -> dict[str, Any]:
