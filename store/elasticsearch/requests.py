@@ -92,6 +92,15 @@ def index_template(prefix: str, kind: str) -> dict[str, Any]:
     return body
 
 
+def dynamic_index_settings(kind: str) -> dict[str, Any]:
+    """PUT /{alias}/_settings at every init: the template's settings that can change on a live
+    index, so indices created by an older release follow them too. ``auto_expand_replicas``
+    0-1: no replica on a single node (the cluster is green, not yellow), one once a second
+    node joins."""
+    index = load_mapping_file(kind)["template"]["settings"]["index"]
+    return {"index": {"auto_expand_replicas": index["auto_expand_replicas"]}}
+
+
 def create_index_body(prefix: str, kind: str, *, with_alias: bool) -> dict[str, Any]:
     """PUT /{index}: the template supplies settings and mappings; we add the alias."""
     if not with_alias:

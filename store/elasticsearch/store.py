@@ -101,19 +101,14 @@ class ElasticsearchStore:
         url = settings.es_url
         if not url and transport is None:
             raise BadInput("the elasticsearch backend needs es_url (or ES_URL), e.g. https://elastic:PASSWORD@localhost:9200")
-        password = settings.es_password
-        if settings.es_password_file:
-            path = Path(settings.es_password_file)
-            try:
-                password = path.read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise BadInput(f"es_password_file {path}: {e.strerror}") from e
+        password = _secret_file(settings.es_password_file, "es_password_file") or settings.es_password
+        api_key = _secret_file(settings.es_api_key_file, "es_api_key_file") or settings.es_api_key
         if transport is None:
             transport = ClientTransport(
                 url,
                 user=settings.es_user,
                 password=password,
-                api_key=settings.es_api_key,
+                api_key=api_key,
                 ca_certs=settings.es_ca_certs,
                 timeout=float(settings.es_timeout),
             )
@@ -152,6 +147,7 @@ class ElasticsearchStore:
             if not members:
                 self._create_index(target, kind, body=R.create_index_body(self.prefix, kind, with_alias=True))
                 continue
+            self.t.request("PUT", f"/{self.alias(kind)}/_settings", body=R.dynamic_index_settings(kind))
             if all(R.version_of_index(i) >= versions[kind] for i in members):
                 continue
             self._migrate(kind, members, target, progress)
@@ -784,6 +780,16 @@ def _store_dead_letter(message: Message, reason: str) -> DeadLetter:
     except ValueError:
         record = {"raw": message.raw}
     return DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms())
+
+
+def _secret_file(path: str, setting: str) -> str:
+    """The secret a ``*_file`` setting names (one line), or "" when the setting is empty."""
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise BadInput(f"{setting} {path}: {e.strerror}") from e
 
 
 def _revoke_id(msgid: str) -> str:
