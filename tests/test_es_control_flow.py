@@ -246,6 +246,19 @@ def test_a_red_cluster_is_an_alert_and_its_refusals_are_not_dead_letters(caplog:
     assert dead_letter_writes(t) == [] and t.named("PUT", f"/{P}-state/_doc/checkpoint") == []
 
 
+def test_a_blocked_index_is_the_clusters_state_not_the_messages_fault() -> None:
+    """GIVEN items refused by an index write block (a migration, or the disk flood stage) WHEN written THEN they are
+    retried and never dead-lettered; a blocked single write is a clear StoreUnavailable, not a privilege error."""
+    blocked = bulk_failing({"m1": (403, "cluster_block_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [blocked, bulk_ok]})
+    make_store(t).write_batch(Batch(messages=[message(1)], checkpoint=1))
+    assert dead_letter_writes(t) == [] and len(t.named("POST", "/_bulk")) == 2
+    block = EsError(403, {"error": {"type": "cluster_block_exception", "reason": "index [ca-records-v1] blocked by: [FORBIDDEN/8/index write (api)]"}})
+    t2 = ScriptedTransport({("PUT", f"/{P}-records/_doc/accounts%3Aalice"): block})
+    with pytest.raises(StoreUnavailable, match="blocked index.*migration is running"):
+        make_store(t2).put_record("accounts", "alice", {"name": "alice"})
+
+
 def test_a_short_overload_is_absorbed_without_loss() -> None:
     """GIVEN 429s on three attempts, then success WHEN written THEN the batch is stored, the checkpoint moves, nothing is dead-lettered."""
     sleeps: list[float] = []
@@ -430,9 +443,11 @@ def test_a_changed_mapping_migrates_by_a_reindex_task_and_one_atomic_alias_switc
     order = [(c.method, c.path) for c in t.calls]
     complete = order.index(("PUT", f"/{OLD_MESSAGES[1]}/_settings"))
     create = order.index(("PUT", f"/{NEW_MESSAGES}"))
+    block = order.index(("PUT", f"/{','.join(OLD_MESSAGES)}/_settings"))
     start = order.index(("POST", "/_reindex"))
     switch = order.index(("POST", "/_aliases"))
-    assert complete < create < start < switch
+    assert complete < create < block < start < switch
+    assert t.calls[block].body == {"index": {"blocks": {"write": True}}}  # no write lands behind the copy
     assert t.calls[complete].body == {"index": {"lifecycle": {"indexing_complete": True}}}
     assert not t.named("PUT", f"/{OLD_MESSAGES[0]}/_settings")
     assert t.calls[create].body == {"aliases": {f"{P}-messages": {"is_write_index": False, "filter": {"match_none": {}}}}}
@@ -452,6 +467,7 @@ def test_a_timed_out_reindex_is_never_sent_again() -> None:
         make_store(t).init()
     assert len(t.named("POST", "/_reindex")) == 1
     assert not t.named("POST", "/_aliases")
+    assert [c.body for c in t.named("PUT", f"/{','.join(OLD_MESSAGES)}/_settings")] == [{"index": {"blocks": {"write": True}}}]  # it may run
 
 
 def test_a_reindex_rejected_by_a_busy_cluster_is_retried() -> None:
@@ -480,6 +496,8 @@ def test_a_failed_reindex_task_keeps_the_old_indices() -> None:
     with pytest.raises(ChatArchiveError, match="1 documents failed, e.g. m7: mapper_parsing_exception.*old indices are still in use"):
         make_store(t).init()
     assert not t.named("POST", "/_aliases")
+    blocks = [c.body["index"]["blocks"]["write"] for c in t.named("PUT", f"/{','.join(OLD_MESSAGES)}/_settings")]
+    assert blocks == [True, False]  # writes resume on the old indices
 
 
 def test_a_reindex_task_that_vanished_is_a_clear_error() -> None:

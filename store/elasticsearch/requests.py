@@ -120,6 +120,12 @@ def migration_index_body(prefix: str, kind: str) -> dict[str, Any]:
     return {"aliases": {alias_name(prefix, kind): {"is_write_index": False, "filter": MATCH_NONE}}}
 
 
+def write_block_settings(blocked: bool) -> dict[str, Any]:
+    """PUT /{old indices}/_settings during a migration: no write may land in an index the
+    reindex has already copied past (it would be lost at the switch)."""
+    return {"index": {"blocks": {"write": blocked}}}
+
+
 def indexing_complete_settings() -> dict[str, Any]:
     """PUT /{old write index}/_settings: tells ILM the index will get no more writes, so it
     stops waiting to roll it over once the alias has moved to the migrated index."""

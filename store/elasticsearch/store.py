@@ -167,9 +167,19 @@ class ElasticsearchStore:
             for index in (i for i in old if members[i].get("is_write_index")):
                 self.t.request("PUT", f"/{index}/_settings", body=R.indexing_complete_settings())
         self._create_index(target, kind, body=R.migration_index_body(self.prefix, kind))
-        task_id = self._running_reindex(target) or self._start_reindex(old, target, kind)
-        self._wait_for_task(task_id, kind, progress)
+        # Writes wait (refused, retried by their callers) rather than land where the copy has passed.
+        self._block_writes(old, blocked=True)
+        try:
+            task_id = self._running_reindex(target) or self._start_reindex(old, target, kind)
+            self._wait_for_task(task_id, kind, progress)
+        except ChatArchiveError as e:
+            if "may have started" not in str(e) and "is gone" not in str(e):  # nothing runs any more: writes go on
+                self._block_writes(old, blocked=False)
+            raise
         self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, old, target))
+
+    def _block_writes(self, indices: list[str], *, blocked: bool) -> None:
+        self.t.request("PUT", f"/{','.join(indices)}/_settings", body=R.write_block_settings(blocked))
 
     def _running_reindex(self, target: str) -> str | None:
         """The task id of a reindex into ``target`` still running (an init interrupted)."""
@@ -270,7 +280,7 @@ class ElasticsearchStore:
                 if _item_done(action, status):
                     continue
                 error = {"status": status, **(result.get("error") or {})}
-                (retry if _cluster_fault(status) else outcome.rejected).append((op_index, error))
+                (retry if _cluster_fault(status, str(error.get("type", ""))) else outcome.rejected).append((op_index, error))
             if retry and attempt >= self.overload_retries:
                 outcome.unwritten = retry
                 return outcome
@@ -768,10 +778,11 @@ def _item_done(action: str, status: int) -> bool:
     return status < 300 or (action == "create" and status == 409) or (action == "delete" and status == 404)
 
 
-def _cluster_fault(status: int) -> bool:
+def _cluster_fault(status: int, error_type: str = "") -> bool:
     """A refusal that says nothing about the document: full queues (429), unavailable
-    shards of a red index (503), any other server error."""
-    return status in RETRY_STATUSES or status >= 500
+    shards of a red index (503), any other server error, or an index block (a migration
+    in progress, or the disk flood stage making indices read-only)."""
+    return status in RETRY_STATUSES or status >= 500 or error_type == "cluster_block_exception"
 
 
 def _store_dead_letter(message: Message, reason: str) -> DeadLetter:

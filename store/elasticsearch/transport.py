@@ -190,6 +190,11 @@ class RetryingTransport:
             return ChatArchiveError(
                 f"Elasticsearch at {self.where} rejected the credentials (401): check es_user and es_password/es_password_file, or es_api_key"
             )
+        if e.error_type == "cluster_block_exception":
+            return StoreUnavailable(
+                f"Elasticsearch at {self.where} refuses writes to a blocked index ({_reason(e.body)}): "
+                "a migration is running (retry after `chatarchive init` finishes) or the disk is full"
+            )
         if e.status == 403:
             return ChatArchiveError(f"Elasticsearch at {self.where} refused {method} {path} (403): the user lacks a privilege: {_reason(e.body)}")
         if e.status in RETRY_STATUSES:
