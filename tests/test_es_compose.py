@@ -87,10 +87,12 @@ def _uid_of_image_user() -> str:
 def test_secret_owners_match_the_processes_that_read_them() -> None:
     """GIVEN scripts/prepare-secrets.sh WHEN dry-run THEN each secret file is owned by the uid of the processes that
     mount it (Elasticsearch and es-setup: 1000; the app image's user for the API key, the WeCom secret and the keys), mode 0400."""
-    result = subprocess.run(["sh", "scripts/prepare-secrets.sh", "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=30,
-                            env={"PATH": "/usr/bin:/bin", "SECRETS_DIR": "S", "PRIVATE_KEYS_DIR": "K"})
+    result = subprocess.run(
+        ["sh", "scripts/prepare-secrets.sh", "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
+        env={"PATH": "/usr/bin:/bin", "SECRETS_DIR": "S", "PRIVATE_KEYS_DIR": "K"},
+    )
     assert result.returncode == 0, result.stderr
-    plan = {path: owner for owner, path in re.findall(r"^chown (\S+) (\S+) && chmod", result.stdout, re.M)}
+    plan = {path: owner for owner, path in re.findall(r"^chown (\S+) (\S+) && chmod", result.stdout, re.MULTILINE)}
     app = f"{_uid_of_image_user()}:{_uid_of_image_user()}"
     assert SERVICES["es-setup"]["user"].split(":")[0] == plan["S/es_password"].split(":")[0] == "1000"
     assert plan["S/es_api_key"] == plan["S/wecom_secret"] == plan["K"] == plan["K/*.pem"] == app
@@ -101,7 +103,9 @@ def test_the_secret_check_reports_wrong_owners_and_modes(tmp_path: Path) -> None
     (tmp_path / "secrets").mkdir()
     for name in ("es_password", "es_api_key", "wecom_secret"):
         (tmp_path / "secrets" / name).write_text("x\n")
-    result = subprocess.run(["sh", str(ROOT / "scripts/prepare-secrets.sh"), "--check"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["sh", str(ROOT / "scripts/prepare-secrets.sh"), "--check"], cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
+    )
     assert result.returncode == 1
     assert "secrets/es_password is" in result.stderr and "missing: ./keys" in result.stderr
 

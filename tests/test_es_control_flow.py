@@ -620,7 +620,10 @@ def test_init_and_every_new_rule_engine_check_the_percolator() -> None:
     t = ScriptedTransport()
     store = make_store(t)
     store.init()
-    listings = lambda: [c for c in t.named("POST", f"/{P}-rules/_search") if "percolate" not in str(c.body)]  # noqa: E731
+
+    def listings() -> list[Call]:
+        return [c for c in t.named("POST", f"/{P}-rules/_search") if "percolate" not in str(c.body)]
+
     assert len(listings()) == 1
     first, rebuilt = RuleEngine([]), RuleEngine([])
     store.match_rules([message(1)], first)

@@ -18,9 +18,15 @@ def es_group() -> None:
 
 
 @es_group.command("setup-security")
-@click.option("--user", default="elastic", show_default=True, help="An administrator allowed to manage roles and API keys.")
-@click.option("--password-file", type=click.Path(dir_okay=False), required=True, help="File holding that user's password.")
-@click.option("--key-out", default="", help="Write the new API key (encoded) to this file (mode 0400), or '-' for stdout alone.")
+@click.option(
+    "--user", default="elastic", show_default=True, help="An administrator allowed to manage roles and API keys."
+)
+@click.option(
+    "--password-file", type=click.Path(dir_okay=False), required=True, help="File holding that user's password."
+)
+@click.option(
+    "--key-out", default="", help="Write the new API key (encoded) to this file (mode 0400), or '-' for stdout alone."
+)
 @click.option("--key-name", default="", help="Name of the API key (default: <prefix>-app).")
 @pass_cli
 def setup_security_cmd(cli: CliContext, user: str, password_file: str, key_out: str, key_name: str) -> None:
@@ -32,8 +38,16 @@ def setup_security_cmd(cli: CliContext, user: str, password_file: str, key_out: 
     settings = cli.archive.settings
     if key_out and key_out != "-" and Path(key_out).exists():
         raise BadInput(f"{key_out} exists already: remove it first (the old key stays valid until you invalidate it)")
-    admin = Settings(data=str(settings.data_dir), backend="elasticsearch", es_url=settings.es_url, es_user=user,
-                     es_password_file=password_file, es_password="", es_api_key="", es_api_key_file="")
+    admin = Settings(
+        data=str(settings.data_dir),
+        backend="elasticsearch",
+        es_url=settings.es_url,
+        es_user=user,
+        es_password_file=password_file,
+        es_password="",
+        es_api_key="",
+        es_api_key_file="",
+    )
     store = ElasticsearchStore.from_settings(admin)
     try:
         result = setup_security(store.t, store.prefix, key_name=key_name or f"{store.prefix}-app")
@@ -48,8 +62,13 @@ def setup_security_cmd(cli: CliContext, user: str, password_file: str, key_out: 
         result["key_file"] = key_out
     else:
         result["encoded"] = encoded
-    cli.emit(result, lambda: f"role {result['role']} and API key {result['api_key_name']} ({result['api_key_id']}) created"
-             + (f"; key written to {key_out}" if key_out else f"; key: {encoded}"))
+    cli.emit(
+        result,
+        lambda: (
+            f"role {result['role']} and API key {result['api_key_name']} ({result['api_key_id']}) created"
+            + (f"; key written to {key_out}" if key_out else f"; key: {encoded}")
+        ),
+    )
 
 
 def _write_secret(path: Path, value: str) -> None:

@@ -148,7 +148,11 @@ def reindex(source_indices: Iterable[str], dest_index: str, kind: str = "message
     index (ids kept). Concrete names, not the alias: the new index is already a (hidden)
     member of a rolled kind's alias, and a reindex may not read the index it writes.
     Record kinds recompute their sort fields on the way (``RECORD_REINDEX_SCRIPT``)."""
-    body: dict[str, Any] = {"source": {"index": sorted(source_indices), "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+    body: dict[str, Any] = {
+        "source": {"index": sorted(source_indices), "size": 1000},
+        "dest": {"index": dest_index, "op_type": "index"},
+        "conflicts": "proceed",
+    }
     if kind in RECORD_KINDS:
         body["script"] = {"lang": "painless", "source": RECORD_REINDEX_SCRIPT}
     return body
@@ -161,7 +165,9 @@ def is_reindex_into(task: dict[str, Any], dest_index: str) -> bool:
     """Whether a running task (GET /_tasks?detailed) is a reindex into ``dest_index``: its
     description is ``reindex from [sources] to [dest]`` (ReindexRequest#getDescription)."""
     description = str(task.get("description", ""))
-    return task.get("action") == REINDEX_ACTION and description.startswith("reindex from ") and description.endswith(f" to [{dest_index}]")
+    if task.get("action") != REINDEX_ACTION:
+        return False
+    return description.startswith("reindex from ") and description.endswith(f" to [{dest_index}]")
 
 
 def task_progress(task: dict[str, Any]) -> tuple[int, int]:
@@ -180,7 +186,8 @@ def task_failure(task: dict[str, Any]) -> str | None:
     if failures:
         first = failures[0]
         cause = first.get("cause", {}) if isinstance(first, dict) else {}
-        return f"{len(failures)} documents failed, e.g. {first.get('id', '?')}: {cause.get('type', '')}: {cause.get('reason', '')}"
+        example = f"{first.get('id', '?')}: {cause.get('type', '')}: {cause.get('reason', '')}"
+        return f"{len(failures)} documents failed, e.g. {example}"
     return None
 
 
@@ -235,7 +242,10 @@ def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: i
             numbers[key] = int(value) if isinstance(value, bool) else value
         elif value is not None:
             others.append(key)
-    return {"collection": collection, "record_id": record_id, "seq": seq, "fields": fields, "numbers": numbers, "others": others, "doc": doc}
+    return {
+        "collection": collection, "record_id": record_id, "seq": seq,
+        "fields": fields, "numbers": numbers, "others": others, "doc": doc,
+    }
 
 
 def _indexable_key(key: str) -> bool:
@@ -462,7 +472,9 @@ VIOLATION_SORTS: dict[str, list[Any]] = {
 PIT_KEEP_ALIVE = "5m"  # how long the point in time lives between two pages (renewed by each page)
 
 
-def iter_body(query: dict[str, Any], *, size: int, search_after: list[Any] | None, pit_id: str | None = None) -> dict[str, Any]:
+def iter_body(
+    query: dict[str, Any], *, size: int, search_after: list[Any] | None, pit_id: str | None = None
+) -> dict[str, Any]:
     """One page of a full scan in (seq, msgid) order, as the embedded store streams:
     ``search_after`` on a total order, so no message is lost or repeated. With ``pit_id``
     the page reads the point in time (POST /_search, no index in the path): one

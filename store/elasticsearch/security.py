@@ -26,7 +26,9 @@ def app_role(prefix: str) -> dict[str, Any]:
     """PUT /_security/role/{prefix}_app: also usable for a named user instead of an API key."""
     return {
         "cluster": list(CLUSTER_PRIVILEGES),
-        "indices": [{"names": [f"{prefix}-*"], "privileges": list(INDEX_PRIVILEGES), "allow_restricted_indices": False}],
+        "indices": [
+            {"names": [f"{prefix}-*"], "privileges": list(INDEX_PRIVILEGES), "allow_restricted_indices": False}
+        ],
         "metadata": {"chatarchive": {"purpose": "the chatarchive indexer and dashboard"}},
     }
 
@@ -34,7 +36,11 @@ def app_role(prefix: str) -> dict[str, Any]:
 def api_key_request(prefix: str, *, name: str) -> dict[str, Any]:
     """POST /_security/api_key: a key limited to the app role (an API key made by a superuser
     would otherwise inherit the superuser's privileges)."""
-    return {"name": name, "role_descriptors": {role_name(prefix): app_role(prefix)}, "metadata": {"chatarchive": {"prefix": prefix}}}
+    return {
+        "name": name,
+        "role_descriptors": {role_name(prefix): app_role(prefix)},
+        "metadata": {"chatarchive": {"prefix": prefix}},
+    }
 
 
 def setup_security(transport: RetryingTransport, prefix: str, *, key_name: str) -> dict[str, Any]:

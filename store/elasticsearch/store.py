@@ -158,7 +158,9 @@ class ElasticsearchStore:
             self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": _now_ms()})
         return {"backend": self.backend_name, "schema_version": max(versions.values()), "migrated": migrated}
 
-    def _migrate(self, kind: str, members: dict[str, dict[str, Any]], target: str, progress: MigrationProgress | None) -> None:
+    def _migrate(
+        self, kind: str, members: dict[str, dict[str, Any]], target: str, progress: MigrationProgress | None
+    ) -> None:
         """Old indices → ``target``: mark the old write index complete for ILM, create the
         target (with its hidden alias for a rolled kind), reindex as a task, switch atomically."""
         old = sorted(i for i in members if i != target)
@@ -193,11 +195,13 @@ class ElasticsearchStore:
 
     def _start_reindex(self, old: list[str], target: str, kind: str) -> str:
         try:
-            response = self.t.request(
-                "POST", "/_reindex", params={"wait_for_completion": "false", "refresh": "true"}, body=R.reindex(old, target, kind), idempotent=False
-            )
+            params = {"wait_for_completion": "false", "refresh": "true"}
+            body = R.reindex(old, target, kind)
+            response = self.t.request("POST", "/_reindex", params=params, body=body, idempotent=False)
         except StoreUnavailable as e:
-            raise StoreUnavailable(f"{e}; the reindex into {target} may have started: run init again, it resumes a running migration") from e
+            raise StoreUnavailable(
+                f"{e}; the reindex into {target} may have started: run init again, it resumes a running migration"
+            ) from e
         return str(response["task"])
 
     def _wait_for_task(self, task_id: str, kind: str, progress: MigrationProgress | None) -> None:
@@ -207,14 +211,19 @@ class ElasticsearchStore:
             try:
                 task = self.t.request("GET", f"/_tasks/{task_id}", ok=(404,))
             except EsError as e:
-                raise StoreUnavailable(f"the reindex task {task_id} of {self.alias(kind)} is gone ({e}); run init again to restart the migration") from e
+                raise StoreUnavailable(
+                    f"the reindex task {task_id} of {self.alias(kind)} is gone ({e}); "
+                    "run init again to restart the migration"
+                ) from e
             done, total = R.task_progress(task)
             if progress is not None:
                 progress(kind, done, total)
             if task.get("completed"):
                 failure = R.task_failure(task)
                 if failure:
-                    raise ChatArchiveError(f"migrating {self.alias(kind)} failed: {failure}; the old indices are still in use")
+                    raise ChatArchiveError(
+                        f"migrating {self.alias(kind)} failed: {failure}; the old indices are still in use"
+                    )
                 return
             self.sleep(TASK_POLL_SECONDS)
 
@@ -280,7 +289,8 @@ class ElasticsearchStore:
                 if _item_done(action, status):
                     continue
                 error = {"status": status, **(result.get("error") or {})}
-                (retry if _cluster_fault(status, str(error.get("type", ""))) else outcome.rejected).append((op_index, error))
+                at_fault = retry if _cluster_fault(status, str(error.get("type", ""))) else outcome.rejected
+                at_fault.append((op_index, error))
             if retry and attempt >= self.overload_retries:
                 outcome.unwritten = retry
                 return outcome
@@ -294,11 +304,17 @@ class ElasticsearchStore:
         """Waits before re-sending refused items; from the third refusal on, says whether the
         cluster is red (an operator must act) or only busy (it will catch up)."""
         wait = self.t.delay(attempt)
-        logger.warning("%d bulk items refused by the cluster (%s, HTTP %s); retrying in %.1fs", count, error.get("type", "?"), error.get("status"), wait)
+        logger.warning(
+            "%d bulk items refused by the cluster (%s, HTTP %s); retrying in %.1fs",
+            count, error.get("type", "?"), error.get("status"), wait,
+        )
         if attempt == 2:
             self.cluster_status = self._cluster_status()
             if self.cluster_status == "red":
-                logger.error("ALERT store: Elasticsearch at %s is red: some primary shards are unassigned; writes wait for them", self.where)
+                logger.error(
+                    "ALERT store: Elasticsearch at %s is red: some primary shards are unassigned; writes wait for them",
+                    self.where,
+                )
         self.sleep(wait)
 
     def _cluster_status(self) -> str:
@@ -340,7 +356,8 @@ class ElasticsearchStore:
         for msgid in batch.resolved_deadletters:
             ops.append(("delete", self.alias("deadletters"), msgid, None))
         for collection, record_id, doc in batch.new_records:
-            ops.append(("create", self._record_alias(collection), _record_key(collection, record_id), R.record_document(collection, record_id, doc)))
+            record = R.record_document(collection, record_id, doc)
+            ops.append(("create", self._record_alias(collection), _record_key(collection, record_id), record))
         outcome = self._bulk(ops, refresh="wait_for") if ops else BulkOutcome()
         held_at = self._hold_for(ops, op_message, outcome)
         if batch.checkpoint is not None:
@@ -348,9 +365,10 @@ class ElasticsearchStore:
             self._advance_checkpoint(int(target))
         if outcome.unwritten:
             first = outcome.unwritten[0][1]
+            why = f"{first.get('type', '?')}, HTTP {first.get('status')}; cluster {self.cluster_status}"
             raise StoreUnavailable(
-                f"Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents ({first.get('type', '?')}, HTTP {first.get('status')}; "
-                f"cluster {self.cluster_status}); the checkpoint stays at {held_at} and the pull resumes from there"
+                f"Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents ({why}); "
+                f"the checkpoint stays at {held_at} and the pull resumes from there"
             )
         if held_at is not None:
             raise StoreUnavailable(f"some documents of the batch could not be stored or dead-lettered; the checkpoint stays at {held_at} and they will be replayed")
@@ -394,7 +412,9 @@ class ElasticsearchStore:
         response = self._search("violations", body)
         return {b["key"] for b in response.get("aggregations", {}).get("m", {}).get("buckets", [])}
 
-    def _dead_letter_failures(self, ops: list[Operation], op_message: dict[int, Message], rejected: list[tuple[int, dict[str, Any]]]) -> list[int]:
+    def _dead_letter_failures(
+        self, ops: list[Operation], op_message: dict[int, Message], rejected: list[tuple[int, dict[str, Any]]]
+    ) -> list[int]:
         """Messages rejected for their own fault (e.g. a mapping error) become dead letters;
         returns the seqs of those that could not be stored either way."""
         letters: list[DeadLetter] = []
@@ -404,11 +424,14 @@ class ElasticsearchStore:
             logger.error("Elasticsearch rejected %s %s: %s", ops[op_index][0], ops[op_index][2], reason)
             message = op_message.get(op_index)
             if message is None:
-                hold.append(self._seq_of(op_message, op_index))  # a violation, flag or record: nothing to dead-letter it as
+                # A violation, flag or record: nothing to dead-letter it as.
+                hold.append(self._seq_of(op_message, op_index))
                 continue
             letters.append(_store_dead_letter(message, reason))
         if letters:
-            dl_ops: list[Operation] = [("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters]
+            dl_ops: list[Operation] = [
+                ("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters
+            ]
             outcome = self._bulk(dl_ops, refresh="wait_for")
             hold += [letters[i].seq for i, _ in outcome.rejected + outcome.unwritten]
         return hold
@@ -436,13 +459,21 @@ class ElasticsearchStore:
         """Makes the percolator index say exactly what the rule records say: a rule whose
         percolator document is missing or stale (its write failed after the record's) is
         indexed again, a document without a rule is deleted. One search and one bulk."""
-        expected = {d["_id"]: R.rule_document(d["_id"], _record_body(d), normalize=_rules_normalize) for d in self._scan_records("rules", None)}
+        expected = {
+            d["_id"]: R.rule_document(d["_id"], _record_body(d), normalize=_rules_normalize)
+            for d in self._scan_records("rules", None)
+        }
         stored = self._percolator_documents()
-        ops: list[Operation] = [("index", self.alias("rules"), rule_id, doc) for rule_id, doc in sorted(expected.items()) if stored.get(rule_id) != doc]
+        ops: list[Operation] = [
+            ("index", self.alias("rules"), rule_id, doc)
+            for rule_id, doc in sorted(expected.items())
+            if stored.get(rule_id) != doc
+        ]
         stale = len(ops)
         ops += [("delete", self.alias("rules"), rule_id, None) for rule_id in sorted(set(stored) - set(expected))]
         if ops:
-            logger.warning("percolator out of step with the rules: re-indexing %d, deleting %d", stale, len(ops) - stale)
+            deleted = len(ops) - stale
+            logger.warning("percolator out of step with the rules: re-indexing %d, deleting %d", stale, deleted)
             self._raise_failed(self._bulk(ops, refresh="wait_for"), "rebuild the percolator")
         return {"rules": len(expected), "indexed": stale, "deleted": len(ops) - stale}
 
@@ -450,7 +481,12 @@ class ElasticsearchStore:
         out: dict[str, dict[str, Any]] = {}
         after: list[Any] | None = None
         while True:
-            body: dict[str, Any] = {"query": {"match_all": {}}, "size": 1000, "sort": [{"rule_id": {"order": "asc"}}], "track_total_hits": False}
+            body: dict[str, Any] = {
+                "query": {"match_all": {}},
+                "size": 1000,
+                "sort": [{"rule_id": {"order": "asc"}}],
+                "track_total_hits": False,
+            }
             if after is not None:
                 body["search_after"] = after
             hits = self._search("rules", body)["hits"]["hits"]
@@ -545,7 +581,8 @@ class ElasticsearchStore:
         try:
             after: list[Any] | None = None
             while True:
-                response = self.t.request("POST", "/_search", body=R.iter_body(body_query, size=size, search_after=after, pit_id=pit_id))
+                page = R.iter_body(body_query, size=size, search_after=after, pit_id=pit_id)
+                response = self.t.request("POST", "/_search", body=page)
                 pit_id = str(response.get("pit_id") or pit_id)  # the cluster may hand back a new id
                 hits = response["hits"]["hits"]
                 yield from (R.message_from_source(h["_source"]) for h in hits)
@@ -597,10 +634,16 @@ class ElasticsearchStore:
     def _raise_failed(self, outcome: BulkOutcome, what: str) -> None:
         if outcome.unwritten:
             first = outcome.unwritten[0][1]
-            raise StoreUnavailable(f"could not {what}: Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents (HTTP {first.get('status')})")
+            raise StoreUnavailable(
+                f"could not {what}: Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents "
+                f"(HTTP {first.get('status')})"
+            )
         if outcome.rejected:
             first = outcome.rejected[0][1]
-            raise ChatArchiveError(f"could not {what}: {len(outcome.rejected)} documents rejected, e.g. {first.get('type')}: {first.get('reason')}")
+            raise ChatArchiveError(
+                f"could not {what}: {len(outcome.rejected)} documents rejected, "
+                f"e.g. {first.get('type')}: {first.get('reason')}"
+            )
 
     def delete_messages(self, msgids: list[str]) -> int:
         wanted = list(dict.fromkeys(msgids))
@@ -687,7 +730,9 @@ class ElasticsearchStore:
     def _scan_records(self, collection: str, where: dict[str, Any] | None) -> list[dict[str, Any]]:
         return list(self._sorted_records(collection, where, R.record_sort(None, False) or []))
 
-    def _sorted_records(self, collection: str, where: dict[str, Any] | None, sort: list[dict[str, Any]], page: int = 1000) -> Iterator[dict[str, Any]]:
+    def _sorted_records(
+        self, collection: str, where: dict[str, Any] | None, sort: list[dict[str, Any]], page: int = 1000
+    ) -> Iterator[dict[str, Any]]:
         """The matching records in ``sort`` order, page by page (search_after): the
         cluster pre-filters, ``_matches`` compares exactly as the embedded store does."""
         kind = self._record_alias(collection)[len(self.prefix) + 1 :]
@@ -711,7 +756,8 @@ class ElasticsearchStore:
         sort = self._cluster_sort(collection, where, order_by, descending)
         if sort is not None and limit is not None:
             wanted = offset + limit
-            found = list(itertools.islice(self._sorted_records(collection, where, sort, page=max(1, min(wanted, 1000))), wanted))
+            pages = self._sorted_records(collection, where, sort, page=max(1, min(wanted, 1000)))
+            found = list(itertools.islice(pages, wanted))
             return found[offset:]
         found = self._scan_records(collection, where)  # in (seq, id) order, as the embedded store's default
         if order_by == "_seq":
@@ -723,7 +769,9 @@ class ElasticsearchStore:
         end = None if limit is None else offset + limit
         return found[offset:end]
 
-    def _cluster_sort(self, collection: str, where: dict[str, Any] | None, order_by: str | None, descending: bool) -> list[dict[str, Any]] | None:
+    def _cluster_sort(
+        self, collection: str, where: dict[str, Any] | None, order_by: str | None, descending: bool
+    ) -> list[dict[str, Any]] | None:
         """``R.record_sort``, once one count shows no matching record holds a value there
         that is not a number (strings, lists and objects sort after numbers in Python)."""
         sort = R.record_sort(order_by, descending)
@@ -790,7 +838,10 @@ def _store_dead_letter(message: Message, reason: str) -> DeadLetter:
         record = json.loads(message.raw) if message.raw else {"msgid": message.msgid}
     except ValueError:
         record = {"raw": message.raw}
-    return DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms())
+    return DeadLetter(
+        seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record,
+        key_version=message.key_version, time_ms=_now_ms(),
+    )
 
 
 def _secret_file(path: str, setting: str) -> str:

@@ -90,7 +90,9 @@ class ClientTransport:
                 "the Elasticsearch backend needs the elasticsearch client: pip install 'chatarchive[elasticsearch]'"
             ) from e
         # http_compress: gzip request bodies (bulk batches shrink several-fold) and accept gzip responses.
-        options: dict[str, Any] = {"request_timeout": timeout, "max_retries": 0, "retry_on_timeout": False, "http_compress": True}
+        options: dict[str, Any] = {
+            "request_timeout": timeout, "max_retries": 0, "retry_on_timeout": False, "http_compress": True
+        }
         parts = urlsplit(url)
         if parts.username and not (user or api_key):
             user, password = parts.username, parts.password or ""
