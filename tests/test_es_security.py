@@ -11,11 +11,13 @@ from typing import Any
 from store.elasticsearch import security
 from tests import es_spec
 from tests.helpers import cli
-from tests.test_es_control_flow import API_KEY, P, ScriptedTransport, make_store, recording_server  # noqa: F401 (fixture)
+from tests.test_es_control_flow import API_KEY, P, ScriptedTransport, make_store
+from tests.test_es_control_flow import recording_server  # noqa: F401 (a fixture)
 
 
 def test_the_role_grants_only_what_the_backend_does() -> None:
-    """GIVEN the app role WHEN inspected THEN it covers the prefix's indices only, with no security or superuser privilege,
+    """GIVEN the app role WHEN inspected THEN it covers the prefix's indices only, with no security or superuser
+    privilege,
     and the role and API key requests are valid for their endpoints."""
     role = security.app_role(P)
     assert role["indices"] == [

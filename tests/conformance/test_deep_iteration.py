@@ -46,13 +46,15 @@ def big_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 def test_iteration_returns_every_message_past_ten_thousand_once_in_order(big_store: Store) -> None:
-    """GIVEN 10,250 messages WHEN iterated in pages of 1,000 THEN every one comes exactly once, in (seq, msgid) order."""
+    """GIVEN 10,250 messages WHEN iterated in pages of 1,000 THEN every one comes exactly once, in (seq, msgid)
+    order."""
     got = [m.msgid for m in big_store.iter_messages(MessageFilter(), scope=ALL, batch_size=1000)]
     assert got == [m.msgid for m in sorted(MESSAGES, key=lambda m: (m.seq, m.msgid))]
 
 
 def test_iteration_with_a_query_filters_and_scope_equals_brute_force(big_store: Store) -> None:
-    """GIVEN a text query, a seq filter and a scope WHEN iterated THEN the result is exactly the brute-force selection."""
+    """GIVEN a text query, a seq filter and a scope WHEN iterated THEN the result is exactly the brute-force
+    selection."""
     scope = Scope.of(users=["zhangsan"])
     got = [
         m.msgid
