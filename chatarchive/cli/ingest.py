@@ -37,7 +37,8 @@ def _migration_progress(bars: dict[str, tqdm], what: str, done: int, total: int)
     bar = bars.get(what)
     if bar is None:
         interval = 0.5 if sys.stderr.isatty() else 30.0
-        bar = bars[what] = tqdm(total=total or None, unit="doc", desc=f"migrate {what}", file=sys.stderr, mininterval=interval)
+        bar = bars[what] = tqdm(total=total or None, unit="doc", desc=f"migrate {what}", file=sys.stderr,
+                                mininterval=interval)
     if total and bar.total != total:
         bar.total = total
     bar.update(done - bar.n)
