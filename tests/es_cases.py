@@ -108,7 +108,11 @@ CASES: list[Case] = [
             ["chatarchive-messages-v1-000002", "chatarchive-messages-v1-000001"], "chatarchive-messages-v2-000001"
         ),
     ),
-    Case("reindex_records", ("body", "/_reindex", "post"), lambda: R.reindex(["chatarchive-records-v1"], "chatarchive-records-v2", "records")),
+    Case(
+        "reindex_records",
+        ("body", "/_reindex", "post"),
+        lambda: R.reindex(["chatarchive-records-v1"], "chatarchive-records-v2", "records"),
+    ),
     Case(
         "create_messages_index_for_migration",
         ("body", "/{index}", "put"),
