@@ -72,12 +72,17 @@ VALUES = st.one_of(st.none(), st.integers(-3, 3), st.floats(-3, 3, allow_nan=Fal
     limit=st.integers(1, 5),
     offset=st.integers(0, 4),
 )
-def test_cluster_sorted_records_equal_the_app_sort(values: list[Any], descending: bool, limit: int, offset: int) -> None:
+def test_cluster_sorted_records_equal_the_app_sort(
+    values: list[Any], descending: bool, limit: int, offset: int
+) -> None:
     """GIVEN records with numbers, booleans or nothing in a field WHEN sorted by it with a limit and offset THEN the
     cluster-sorted page equals the same slice of the app-sorted list (ties by id, missing first ascending)."""
     docs = [R.record_document("rules", f"r{i:02d}", {"rank": v} if v is not None else {}) for i, v in enumerate(values)]
     index = SortingIndex(docs)
-    script = {("POST", f"/{P}-records/_search"): index.search, ("POST", f"/{P}-records/_count"): index.count_text_values}
+    script = {
+        ("POST", f"/{P}-records/_search"): index.search,
+        ("POST", f"/{P}-records/_count"): index.count_text_values,
+    }
     t = ScriptedTransport(script)
     store = make_store(t)
     page = store.find_records("rules", order_by="rank", descending=descending, limit=limit, offset=offset)
