@@ -545,6 +545,8 @@ def test_a_reindex_task_that_vanished_is_a_clear_error() -> None:
     with pytest.raises(StoreUnavailable, match="node1:1 .* is gone"):
         make_store(t).init()
     assert not t.named("POST", "/_aliases")
+    blocks = [c.body for c in t.named("PUT", f"/{','.join(OLD_MESSAGES)}/_settings")]
+    assert blocks == [{"index": {"blocks": {"write": True}}}]  # kept until the next init restarts the copy
 
 
 # ---------------------------------------------------------------- record collections: sorted and limited on the cluster

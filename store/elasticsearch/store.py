@@ -174,10 +174,11 @@ class ElasticsearchStore:
         try:
             task_id = self._running_reindex(target) or self._start_reindex(old, target, kind)
             self._wait_for_task(task_id, kind, progress)
-        except ChatArchiveError as e:
-            if "may have started" not in str(e) and "is gone" not in str(e):  # nothing runs any more: writes go on
-                self._block_writes(old, blocked=False)
+        except MigrationFailed:
+            self._block_writes(old, blocked=False)  # nothing runs any more: writes go on where they were
             raise
+        # Any other error (a timeout, a vanished task) keeps the block: the reindex may still be running,
+        # and the next init resumes or restarts it.
         self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, old, target))
 
     def _block_writes(self, indices: list[str], *, blocked: bool) -> None:
@@ -186,7 +187,7 @@ class ElasticsearchStore:
     def _running_reindex(self, target: str) -> str | None:
         """The task id of a reindex into ``target`` still running (an init interrupted)."""
         response = self.t.request("GET", "/_tasks", params={"actions": R.REINDEX_ACTION, "detailed": "true"})
-        for node_id, node in sorted(response.get("nodes", {}).items()):
+        for _, node in sorted(response.get("nodes", {}).items()):
             for task_id, task in sorted(node.get("tasks", {}).items()):
                 if R.is_reindex_into(task, target) and not task.get("parent_task_id"):
                     logger.info("resuming the migration into %s: reindex task %s is still running", target, task_id)
@@ -221,7 +222,7 @@ class ElasticsearchStore:
             if task.get("completed"):
                 failure = R.task_failure(task)
                 if failure:
-                    raise ChatArchiveError(
+                    raise MigrationFailed(
                         f"migrating {self.alias(kind)} failed: {failure}; the old indices are still in use"
                     )
                 return
@@ -810,6 +811,10 @@ class ElasticsearchStore:
             "last_seq": self.checkpoint(),
             "by_msgtype": {b["key"]: b["doc_count"] for b in by_type["t"]["buckets"]},
         }
+
+
+class MigrationFailed(ChatArchiveError):
+    """The reindex task completed with failures: nothing was switched, nothing is running."""
 
 
 @dataclasses.dataclass
