@@ -528,6 +528,17 @@ def test_an_interrupted_migration_resumes_its_running_task() -> None:
     assert t.named("POST", "/_aliases")[0].body == R.alias_switch(P, "messages", OLD_MESSAGES, NEW_MESSAGES)
 
 
+def test_a_migration_another_init_finished_is_not_switched_twice() -> None:
+    """GIVEN two inits (indexer and dashboard) waiting for the same reindex WHEN the other one switched the alias first
+    THEN this one sees the alias on the new index alone and sends no second switch (which would fail)."""
+    t = outdated_messages()
+    before = t.script[("GET", f"/_alias/{P}-messages")]
+    switched = {NEW_MESSAGES: {"aliases": {f"{P}-messages": {"is_write_index": True}}}}
+    t.script[("GET", f"/_alias/{P}-messages")] = [before, switched]
+    make_store(t).init()
+    assert t.named("POST", "/_reindex") and not t.named("POST", "/_aliases")
+
+
 def test_a_failed_reindex_task_keeps_the_old_indices() -> None:
     failures = [{"id": "m7", "cause": {"type": "mapper_parsing_exception", "reason": "failed to parse field [time]"}}]
     t = outdated_messages({("GET", "/_tasks/node1:1"): task(9, 10, completed=True, failures=failures)})

@@ -179,6 +179,9 @@ class ElasticsearchStore:
             raise
         # Any other error (a timeout, a vanished task) keeps the block: the reindex may still be running,
         # and the next init resumes or restarts it.
+        now = self._alias_members(self.alias(kind))
+        if set(now) == {target} and "filter" not in now[target]:
+            return  # a concurrent init (the dashboard's or the indexer's) has switched already
         self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, old, target))
 
     def _block_writes(self, indices: list[str], *, blocked: bool) -> None:
