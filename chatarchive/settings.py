@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("es_password", "", "Elasticsearch password (prefer es_password_file)."),
     Setting("es_password_file", "", "File holding the Elasticsearch password."),
     Setting("es_api_key", "", "Elasticsearch API key (instead of user/password)."),
+    Setting("es_api_key_file", "", "File holding the Elasticsearch API key (made by `chatarchive es setup-security`)."),
     Setting("es_ca_certs", "", "CA certificate file for the Elasticsearch cluster."),
     Setting("es_timeout", 30.0, "Elasticsearch request timeout in seconds.", float),
     Setting("es_index_prefix", "chatarchive", "Prefix of every Elasticsearch index, alias and template."),

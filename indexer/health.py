@@ -80,7 +80,7 @@ def pull_succeeded(store: "Store", last_seq: int, pulled: int) -> None:
     store.put_record("meta", COUNTERS, c)
 
 
-def pull_failed(store: "Store", error: str, *, store_unavailable: bool = False) -> None:
+def pull_failed(store: Store, error: str, *, store_unavailable: bool = False) -> None:
     """``store_unavailable``: the archive's store refused the writes (overloaded or red),
     not the source: the pull resumes from the checkpoint, an operator should look now."""
     c = counters(store)
@@ -109,7 +109,8 @@ def check(store: "Store", settings: "Settings", *, now: int | None = None) -> li
                        "message": f"no pull has ever succeeded; last error: {c.get('last_error', 'unknown')}"})
     if c.get("last_error_store"):  # cleared by the next successful pull
         alerts.append({"kind": "store", "severity": "error",
-                       "message": f"the store refuses writes, pulls wait and resume from the checkpoint: {c.get('last_error')}"})
+                       "message": "the store refuses writes, pulls wait and resume from the checkpoint: "
+                                  f"{c.get('last_error')}"})
     for version, n in sorted((c.get("decrypt_failures_by_key_version") or {}).items()):
         alerts.append({"kind": "decrypt", "severity": "error",
                        "message": f"{n} records of publickey_ver {version} could not be decrypted "

@@ -49,7 +49,14 @@ class IndexerService:
                                    result.pulled, result.stored, result.deadletter, result.violations, result.last_seq)
             except ChatArchiveError as e:
                 logger.error("pull failed: %s", e)
-                health.pull_failed(self.archive.store, str(e), store_unavailable=isinstance(e, StoreUnavailable))
+                self._record_failure(e)
+
+    def _record_failure(self, error: ChatArchiveError) -> None:
+        """For the health check's alert; a store that refuses writes may refuse this one too."""
+        try:
+            health.pull_failed(self.archive.store, str(error), store_unavailable=isinstance(error, StoreUnavailable))
+        except ChatArchiveError as e:
+            logger.error("ALERT store: the pull failure could not be recorded either (%s); the next pull retries", e)
 
     def media(self) -> None:
         if not self.archive.settings.media:

@@ -68,7 +68,9 @@ COMPONENTS: tuple[str, ...] = (
     "_types:FieldValue",
     "_types.query_dsl:QueryBase",
 )
-DROPPED_KEYS = frozenset({"description", "examples", "example", "externalDocs", "x-codeSamples", "x-state", "x-metaTags"})
+DROPPED_KEYS = frozenset(
+    {"description", "examples", "example", "externalDocs", "x-codeSamples", "x-state", "x-metaTags"}
+)
 REF = "#/components/"
 
 
@@ -97,7 +99,7 @@ def refs_in(node: Any) -> set[str]:
 
 
 def component(spec: dict[str, Any], ref: str) -> tuple[str, str, Any]:
-    section, name = ref[len(REF):].split("/", 1)
+    section, name = ref[len(REF) :].split("/", 1)
     return section, name, spec["components"][section][name]
 
 
@@ -121,7 +123,12 @@ def derive(spec: dict[str, Any]) -> dict[str, Any]:
         components.setdefault(section, {})[name] = strip(schema)
         pending |= refs_in(schema) - seen
     sorted_components = {s: dict(sorted(v.items())) for s, v in components.items()}
-    return {"openapi": spec["openapi"], "info": {**spec["info"], "x-chatarchive-source": SOURCE}, "paths": paths, "components": sorted_components}
+    return {
+        "openapi": spec["openapi"],
+        "info": {**spec["info"], "x-chatarchive-source": SOURCE},
+        "paths": paths,
+        "components": sorted_components,
+    }
 
 
 def main(argv: list[str]) -> int:

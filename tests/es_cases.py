@@ -101,8 +101,23 @@ CASES: list[Case] = [
     Case("create_messages_index", ("body", "/{index}", "put"), lambda: R.create_index_body(PREFIX, "messages", with_alias=True)),
     Case("create_rules_index", ("body", "/{index}", "put"), lambda: R.create_index_body(PREFIX, "rules", with_alias=True)),
     Case("alias_switch_messages", ("body", "/_aliases", "post"), lambda: R.alias_switch(PREFIX, "messages", ["chatarchive-messages-v1-000001", "chatarchive-messages-v1-000002"], "chatarchive-messages-v2-000001")),
-    Case("reindex", ("body", "/_reindex", "post"), lambda: R.reindex(["chatarchive-messages-v1-000002", "chatarchive-messages-v1-000001"], "chatarchive-messages-v2-000001")),
-    Case("create_messages_index_for_migration", ("body", "/{index}", "put"), lambda: R.migration_index_body(PREFIX, "messages")),
+    Case(
+        "reindex",
+        ("body", "/_reindex", "post"),
+        lambda: R.reindex(
+            ["chatarchive-messages-v1-000002", "chatarchive-messages-v1-000001"], "chatarchive-messages-v2-000001"
+        ),
+    ),
+    Case(
+        "reindex_records",
+        ("body", "/_reindex", "post"),
+        lambda: R.reindex(["chatarchive-records-v1"], "chatarchive-records-v2", "records"),
+    ),
+    Case(
+        "create_messages_index_for_migration",
+        ("body", "/{index}", "put"),
+        lambda: R.migration_index_body(PREFIX, "messages"),
+    ),
     Case("indexing_complete", ("body", "/{index}/_settings", "put"), R.indexing_complete_settings),
     Case("search_phrase_and_word", SEARCH, lambda: search('"ＶＩＰ 回" 回扣')),
     Case("search_one_char_phrase", SEARCH, lambda: search('"扣"', sort="time_asc")),
@@ -124,7 +139,13 @@ CASES: list[Case] = [
     Case("context_before", SEARCH, lambda: R.context_body("wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=True, size=10, scope=Scope.of([2]))),
     Case("context_after", SEARCH, lambda: R.context_body("wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=False, size=10, scope=Scope.everything())),
     Case("iter_page", SEARCH, lambda: R.iter_body(R.filtered_query(None, [], Scope.of([2])), size=1000, search_after=[7, "m7"])),
-    Case("iter_page_pit", ("body", "/_search", "post"), lambda: R.iter_body(R.filtered_query(None, [], Scope.of([2])), size=1000, search_after=[7, "m7"], pit_id="pit-1")),
+    Case(
+        "iter_page_pit",
+        ("body", "/_search", "post"),
+        lambda: R.iter_body(
+            R.filtered_query(None, [], Scope.of([2])), size=1000, search_after=[7, "m7"], pit_id="pit-1"
+        ),
+    ),
     Case("close_pit", ("body", "/_pit", "delete"), lambda: {"id": "pit-1"}),
     Case("locate_ids", SEARCH, lambda: R.locate_body(["m1", "m2"])),
     Case("count", ("body", "/{index}/_count", "post"), lambda: {"query": R.filtered_query(None, R.message_filter_clauses(MessageFilter(flagged=True)), Scope.of([2]))}),
@@ -151,7 +172,16 @@ CASES: list[Case] = [
         lambda: {"query": R.filtered_query(None, [], Scope.of(users=["zhangsan"])), "size": 0,
                  "aggregations": R.aggregations({"by_rule": {"terms": {"field": "rule_id", "size": 20}}}, allowed_fields=VIOLATION_AGG_FIELDS, time_zone="UTC")},
     ),
-    Case("records_sorted_by_field", SEARCH, lambda: {"query": R.record_prefilter("audit", {"action": "export"}), "size": 1, "sort": R.record_sort("seq", True), "track_total_hits": False}),
+    Case(
+        "records_sorted_by_field",
+        SEARCH,
+        lambda: {
+            "query": R.record_prefilter("audit", {"action": "export"}),
+            "size": 1,
+            "sort": R.record_sort("seq", True),
+            "track_total_hits": False,
+        },
+    ),
     Case("records_prefilter", SEARCH, lambda: {"query": R.record_prefilter("accounts", {"role": ["auditor", "viewer"], "locked": False, "_id": "x"}), "size": 1000}),
     Case("rule_percolator_query", QUERY, lambda: R.rule_percolator_query(RULE, normalize=normalize_fast)),
     Case("rule_percolator_query_regex", QUERY, lambda: R.rule_percolator_query({"name": "电话", "regex": [r"\d{11}"], "exclude": ["客服"]}, normalize=normalize_fast)),

@@ -24,35 +24,119 @@ from typing import Any
 JsonObject = dict[str, Any]
 
 BUILTIN_ANALYZERS = frozenset(
-    {"standard", "simple", "whitespace", "stop", "keyword", "pattern", "fingerprint", "cjk", "english", "french", "german"}
+    {
+        "standard",
+        "simple",
+        "whitespace",
+        "stop",
+        "keyword",
+        "pattern",
+        "fingerprint",
+        "cjk",
+        "english",
+        "french",
+        "german",
+    }
 )
 BUILTIN_TOKENIZERS = frozenset(
     {
-        "standard", "letter", "lowercase", "whitespace", "uax_url_email", "classic", "thai", "ngram", "edge_ngram",
-        "keyword", "pattern", "simple_pattern", "simple_pattern_split", "char_group", "path_hierarchy",
+        "standard",
+        "letter",
+        "lowercase",
+        "whitespace",
+        "uax_url_email",
+        "classic",
+        "thai",
+        "ngram",
+        "edge_ngram",
+        "keyword",
+        "pattern",
+        "simple_pattern",
+        "simple_pattern_split",
+        "char_group",
+        "path_hierarchy",
     }
 )
 BUILTIN_TOKEN_FILTERS = frozenset(
     {
-        "apostrophe", "asciifolding", "cjk_bigram", "cjk_width", "classic", "common_grams", "condition", "decimal_digit",
-        "delimited_payload", "dictionary_decompounder", "edge_ngram", "elision", "fingerprint", "flatten_graph",
-        "hunspell", "hyphenation_decompounder", "keep_types", "keep", "keyword_marker", "keyword_repeat", "kstem",
-        "length", "limit", "lowercase", "min_hash", "multiplexer", "ngram", "pattern_capture", "pattern_replace",
-        "porter_stem", "predicate_token_filter", "remove_duplicates", "reverse", "shingle", "snowball", "stemmer",
-        "stemmer_override", "stop", "synonym", "synonym_graph", "trim", "truncate", "unique", "uppercase",
-        "word_delimiter", "word_delimiter_graph",
+        "apostrophe",
+        "asciifolding",
+        "cjk_bigram",
+        "cjk_width",
+        "classic",
+        "common_grams",
+        "condition",
+        "decimal_digit",
+        "delimited_payload",
+        "dictionary_decompounder",
+        "edge_ngram",
+        "elision",
+        "fingerprint",
+        "flatten_graph",
+        "hunspell",
+        "hyphenation_decompounder",
+        "keep_types",
+        "keep",
+        "keyword_marker",
+        "keyword_repeat",
+        "kstem",
+        "length",
+        "limit",
+        "lowercase",
+        "min_hash",
+        "multiplexer",
+        "ngram",
+        "pattern_capture",
+        "pattern_replace",
+        "porter_stem",
+        "predicate_token_filter",
+        "remove_duplicates",
+        "reverse",
+        "shingle",
+        "snowball",
+        "stemmer",
+        "stemmer_override",
+        "stop",
+        "synonym",
+        "synonym_graph",
+        "trim",
+        "truncate",
+        "unique",
+        "uppercase",
+        "word_delimiter",
+        "word_delimiter_graph",
     }
 )
 BUILTIN_CHAR_FILTERS = frozenset({"html_strip", "mapping", "pattern_replace"})
 BUILTIN_NORMALIZERS = frozenset({"lowercase"})
 BUILTIN_DATE_FORMATS = frozenset(
     {
-        "epoch_millis", "epoch_second", "date_optional_time", "strict_date_optional_time",
-        "strict_date_optional_time_nanos", "basic_date", "basic_date_time", "basic_date_time_no_millis", "date",
-        "strict_date", "date_time", "strict_date_time", "date_time_no_millis", "strict_date_time_no_millis",
-        "date_hour_minute_second", "strict_date_hour_minute_second", "date_hour_minute_second_millis",
-        "strict_date_hour_minute_second_millis", "year_month_day", "strict_year_month_day", "year", "strict_year",
-        "hour_minute_second", "strict_hour_minute_second", "time", "strict_time",
+        "epoch_millis",
+        "epoch_second",
+        "date_optional_time",
+        "strict_date_optional_time",
+        "strict_date_optional_time_nanos",
+        "basic_date",
+        "basic_date_time",
+        "basic_date_time_no_millis",
+        "date",
+        "strict_date",
+        "date_time",
+        "strict_date_time",
+        "date_time_no_millis",
+        "strict_date_time_no_millis",
+        "date_hour_minute_second",
+        "strict_date_hour_minute_second",
+        "date_hour_minute_second_millis",
+        "strict_date_hour_minute_second_millis",
+        "year_month_day",
+        "strict_year_month_day",
+        "year",
+        "strict_year",
+        "hour_minute_second",
+        "strict_hour_minute_second",
+        "time",
+        "strict_time",
     }
 )
 # A custom pattern may use only java.time letters, digits, separators and quoted text.
@@ -63,9 +147,13 @@ NGRAM_TOKEN_CHARS = frozenset({"letter", "digit", "whitespace", "punctuation", "
 
 # Which mapping types each kind of query can use.
 TEXT = frozenset({"text", "match_only_text"})
-EXACT = frozenset({"keyword", "long", "integer", "short", "byte", "double", "float", "date", "boolean", "flattened-key"})
+EXACT = frozenset(
+    {"keyword", "long", "integer", "short", "byte", "double", "float", "date", "boolean", "flattened-key"}
+)
 RANGED = frozenset({"long", "integer", "short", "byte", "double", "float", "date", "flattened-key"})
-SORTABLE = frozenset({"keyword", "long", "integer", "short", "byte", "double", "float", "date", "boolean", "flattened-key"})
+SORTABLE = frozenset(
+    {"keyword", "long", "integer", "short", "byte", "double", "float", "date", "boolean", "flattened-key"}
+)
 QUERY_TYPES: dict[str, frozenset[str]] = {
     "term": EXACT | TEXT,  # a term on text is exact only when the analyzer keeps the token (whitespace, unigrams)
     "terms": EXACT | TEXT,
@@ -110,7 +198,9 @@ def _component_errors(analysis: JsonObject, max_diff: int) -> list[str]:
     return problems
 
 
-def _typed_component_errors(kind: str, name: str, spec: JsonObject, builtin: frozenset[str], max_diff: int) -> list[str]:
+def _typed_component_errors(
+    kind: str, name: str, spec: JsonObject, builtin: frozenset[str], max_diff: int
+) -> list[str]:
     problems: list[str] = []
     component_type = spec.get("type")
     if component_type not in builtin:
@@ -120,7 +210,9 @@ def _typed_component_errors(kind: str, name: str, spec: JsonObject, builtin: fro
         if low > high:
             problems.append(f"{kind} {name!r}: min_gram {low} > max_gram {high}")
         if component_type == "ngram" and high - low > max_diff:
-            problems.append(f"{kind} {name!r}: max_gram - min_gram = {high - low} exceeds index.max_ngram_diff {max_diff}")
+            problems.append(
+                f"{kind} {name!r}: max_gram - min_gram = {high - low} exceeds index.max_ngram_diff {max_diff}"
+            )
         unknown = set(spec.get("token_chars", [])) - NGRAM_TOKEN_CHARS
         if unknown:
             problems.append(f"{kind} {name!r}: unknown token_chars {sorted(unknown)}")
@@ -155,7 +247,11 @@ def _field_analysis_errors(path: str, spec: JsonObject, analysis: JsonObject) ->
         if name is not None and name not in analyzers and name not in BUILTIN_ANALYZERS:
             problems.append(f"field {path!r}: {key} {name!r} is neither defined nor built in")
     normalizer = spec.get("normalizer")
-    if normalizer is not None and normalizer not in analysis.get("normalizer", {}) and normalizer not in BUILTIN_NORMALIZERS:
+    if (
+        normalizer is not None
+        and normalizer not in analysis.get("normalizer", {})
+        and normalizer not in BUILTIN_NORMALIZERS
+    ):
         problems.append(f"field {path!r}: normalizer {normalizer!r} is neither defined nor built in")
     if spec.get("type") in ("date", "date_nanos") and "format" in spec:
         problems += [f"field {path!r}: {p}" for p in date_format_errors(spec["format"])]
@@ -207,7 +303,9 @@ def _field_type(path: str, fields: dict[str, JsonObject]) -> tuple[str, JsonObje
     return None
 
 
-def _use_errors(path: str, use: str, allowed: frozenset[str], fields: dict[str, JsonObject], *, needs_doc_values: bool) -> list[str]:
+def _use_errors(
+    path: str, use: str, allowed: frozenset[str], fields: dict[str, JsonObject], *, needs_doc_values: bool
+) -> list[str]:
     found = _field_type(path, fields)
     if found is None:
         return [f"{use} names field {path!r}, which is not in the mappings"]
@@ -263,7 +361,9 @@ def aggregation_field_errors(aggs: JsonObject, fields: dict[str, JsonObject]) ->
             if kind in ("aggs", "aggregations"):
                 problems += aggregation_field_errors(body, fields)
             elif isinstance(body, dict) and "field" in body:
-                problems += _use_errors(body["field"], f"aggregation {name!r} ({kind})", SORTABLE, fields, needs_doc_values=True)
+                problems += _use_errors(
+                    body["field"], f"aggregation {name!r} ({kind})", SORTABLE, fields, needs_doc_values=True
+                )
     return problems
 
 

@@ -58,14 +58,73 @@ def test_elasticsearch_is_an_8x_single_node_with_security_and_tls() -> None:
 
 
 @pytest.mark.parametrize("service", ["indexer", "dashboard"])
-def test_the_app_reaches_elasticsearch_with_the_password_file_and_the_ca(service: str) -> None:
+def test_the_app_reaches_elasticsearch_with_its_api_key_file_and_the_ca(service: str) -> None:
+    """GIVEN the app services THEN they connect with the least-privilege API key from a secret file, never as
+    elastic."""
     env = environment(service)
     assert env["CHATARCHIVE_BACKEND"] == "elasticsearch"
     assert env["CHATARCHIVE_ES_URL"].startswith("https://es01:9200")
-    assert env["CHATARCHIVE_ES_PASSWORD_FILE"] == "/run/secrets/es_password"
-    assert "CHATARCHIVE_ES_PASSWORD" not in env, "the password goes in a file, not the environment"
+    assert env["CHATARCHIVE_ES_API_KEY_FILE"] == "/run/secrets/es_api_key"
+    superuser = {
+        "CHATARCHIVE_ES_USER", "CHATARCHIVE_ES_PASSWORD", "CHATARCHIVE_ES_PASSWORD_FILE", "CHATARCHIVE_ES_API_KEY"
+    }
+    assert not superuser & set(env)
     assert "certs:/certs:ro" in SERVICES[service]["volumes"]
     assert SERVICES[service]["depends_on"]["es01"]["condition"] == "service_healthy"
+
+
+def test_each_secret_is_mounted_only_where_it_is_needed() -> None:
+    """GIVEN the compose file THEN the elastic password reaches only Elasticsearch and the one-off set-up,
+    the API key only the app, the WeCom secret only the indexer."""
+    readers: dict[str, set[str]] = {}
+    for name, service in SERVICES.items():
+        for secret in service.get("secrets", []):
+            readers.setdefault(secret, set()).add(name)
+    assert readers == {
+        "es_password": {"es01", "es-setup"}, "es_api_key": {"indexer", "dashboard"}, "wecom_secret": {"indexer"}
+    }
+    assert set(COMPOSE["secrets"]) == set(readers)
+
+
+def _uid_of_image_user() -> str:
+    found = re.search(r"useradd .*--uid (\d+)", (ROOT / "Dockerfile").read_text(encoding="utf-8"))
+    assert found, "the Dockerfile creates no user with a fixed uid"
+    return found.group(1)
+
+
+def test_secret_owners_match_the_processes_that_read_them() -> None:
+    """GIVEN scripts/prepare-secrets.sh WHEN dry-run THEN each secret file is owned by the uid of the processes
+    that mount it (Elasticsearch and es-setup: 1000; the app image's user for the API key, the WeCom secret and
+    the keys), mode 0400."""
+    result = subprocess.run(
+        ["sh", "scripts/prepare-secrets.sh", "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=30,
+        check=False, env={"PATH": "/usr/bin:/bin", "SECRETS_DIR": "S", "PRIVATE_KEYS_DIR": "K"},
+    )
+    assert result.returncode == 0, result.stderr
+    plan = {path: owner for owner, path in re.findall(r"^chown (\S+) (\S+) && chmod", result.stdout, re.MULTILINE)}
+    app = f"{_uid_of_image_user()}:{_uid_of_image_user()}"
+    assert SERVICES["es-setup"]["user"].split(":")[0] == plan["S/es_password"].split(":")[0] == "1000"
+    assert plan["S/es_api_key"] == plan["S/wecom_secret"] == plan["K"] == plan["K/*.pem"] == app
+    assert re.findall(r"chmod (\d+) S/", result.stdout) == ["0400", "0400", "0400"]
+
+
+def test_the_secret_check_reports_wrong_owners_and_modes(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    for name in ("es_password", "es_api_key", "wecom_secret"):
+        (tmp_path / "secrets" / name).write_text("x\n")
+    result = subprocess.run(
+        ["sh", str(ROOT / "scripts/prepare-secrets.sh"), "--check"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 1
+    assert "secrets/es_password is" in result.stderr and "missing: ./keys" in result.stderr
+
+
+def test_the_set_up_service_runs_only_on_demand_and_prints_only_the_key() -> None:
+    setup = SERVICES["es-setup"]
+    assert setup["profiles"] == ["setup"]
+    assert setup["command"][:2] == ["es", "setup-security"] and setup["command"][-2:] == ["--key-out", "-"]
+    assert environment("es01")["http.compression"] == "true"
 
 
 @pytest.mark.parametrize("service", ["indexer", "dashboard"])

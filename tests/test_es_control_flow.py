@@ -9,6 +9,7 @@ unreachable cluster, rejected credentials and schema migrations. The unreachable
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import json
 import socket
@@ -178,14 +179,14 @@ def test_permanently_failed_items_become_dead_letters_before_the_checkpoint() ->
 def test_new_records_are_created_and_an_existing_one_is_not_a_failure() -> None:
     """GIVEN a batch that queues two media items, one of which exists already (409 on create)
     WHEN it is written THEN both go as bulk `create`, the 409 is not a failure, and the checkpoint advances."""
-    existing = "media%3Aa"  # record ids are URL-quoted "collection:id"
+    existing = "media:a"  # "collection:id": the id put_record's URL path (/_doc/media%3Aa) decodes to
     t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({existing: (409, "version_conflict_engine_exception")})]})
     batch = Batch(messages=[message(1)], new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
                   checkpoint=1)
     make_store(t).write_batch(batch)
     (bulk,) = t.named("POST", "/_bulk")  # one bulk: no retry, no dead letter for the conflict
     creates = [doc_id for action, doc_id, _ in bulk_docs(bulk) if action == "create"]
-    assert creates == [existing, "media%3Ab"]
+    assert creates == [existing, "media:b"]
     assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 1
 
 
@@ -216,7 +217,18 @@ def test_items_rejected_with_429_are_retried_with_backoff() -> None:
 
 
 def dead_letter_writes(t: ScriptedTransport) -> list[str]:
-    return [d[1] for c in t.named("POST", "/_bulk") for d in bulk_docs(c) if c.body[0][d[0]]["_index"] == f"{P}-deadletters" and d[0] == "index"]
+    letters = []
+    for call in t.named("POST", "/_bulk"):
+        letters += [
+            doc_id
+            for action, doc_id, _ in bulk_docs(call)
+            if action == "index" and _index_of(call, doc_id) == f"{P}-deadletters"
+        ]
+    return letters
+
+
+def _index_of(call: Call, doc_id: str) -> str:
+    return next(line[a]["_index"] for line in call.body for a in BULK_ACTIONS if a in line and line[a]["_id"] == doc_id)
 
 
 def test_sustained_429s_slow_the_pipeline_and_never_dead_letter() -> None:
@@ -235,8 +247,8 @@ def test_sustained_429s_slow_the_pipeline_and_never_dead_letter() -> None:
 
 
 def test_a_red_cluster_is_an_alert_and_its_refusals_are_not_dead_letters(caplog: pytest.LogCaptureFixture) -> None:
-    """GIVEN a red cluster refusing items with 503 WHEN a batch is written THEN an ALERT names the red cluster, the error says so,
-    and nothing is dead-lettered."""
+    """GIVEN a red cluster refusing items with 503 WHEN a batch is written THEN an ALERT names the red cluster,
+    the error says so, and nothing is dead-lettered."""
     red = bulk_failing({"m1": (503, "unavailable_shards_exception")})
     t = ScriptedTransport({("POST", "/_bulk"): [red], ("GET", "/_cluster/health"): {"status": "red"}})
     with pytest.raises(StoreUnavailable, match="cluster red"):
@@ -245,10 +257,26 @@ def test_a_red_cluster_is_an_alert_and_its_refusals_are_not_dead_letters(caplog:
     assert dead_letter_writes(t) == [] and t.named("PUT", f"/{P}-state/_doc/checkpoint") == []
 
 
+def test_a_blocked_index_is_the_clusters_state_not_the_messages_fault() -> None:
+    """GIVEN items refused by an index write block (a migration, or the disk flood stage) WHEN written THEN they are
+    retried and never dead-lettered; a blocked single write is a clear StoreUnavailable, not a privilege error."""
+    blocked = bulk_failing({"m1": (403, "cluster_block_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [blocked, bulk_ok]})
+    make_store(t).write_batch(Batch(messages=[message(1)], checkpoint=1))
+    assert dead_letter_writes(t) == [] and len(t.named("POST", "/_bulk")) == 2
+    reason = "index [ca-records-v1] blocked by: [FORBIDDEN/8/index write (api)]"
+    block = EsError(403, {"error": {"type": "cluster_block_exception", "reason": reason}})
+    t2 = ScriptedTransport({("PUT", f"/{P}-records/_doc/accounts%3Aalice"): block})
+    with pytest.raises(StoreUnavailable, match="blocked index.*migration is running"):
+        make_store(t2).put_record("accounts", "alice", {"name": "alice"})
+
+
 def test_a_short_overload_is_absorbed_without_loss() -> None:
-    """GIVEN 429s on three attempts, then success WHEN written THEN the batch is stored, the checkpoint moves, nothing is dead-lettered."""
+    """GIVEN 429s on three attempts, then success WHEN written THEN the batch is stored, the checkpoint moves,
+    nothing is dead-lettered."""
     sleeps: list[float] = []
-    full = bulk_failing({"m1": (429, "es_rejected_execution_exception"), "m2": (429, "es_rejected_execution_exception")})
+    queue_full = (429, "es_rejected_execution_exception")
+    full = bulk_failing({"m1": queue_full, "m2": queue_full})
     t = ScriptedTransport({("POST", "/_bulk"): [full, full, full, bulk_ok]})
     make_store(t, sleeps).write_batch(Batch(messages=[message(1), message(2)], checkpoint=2))
     assert sleeps == [0.5, 1.0, 2.0]
@@ -256,7 +284,8 @@ def test_a_short_overload_is_absorbed_without_loss() -> None:
 
 
 def test_only_the_message_at_fault_is_dead_lettered_while_the_overloaded_one_is_retried() -> None:
-    """GIVEN one item with a mapping error and one refused with 429 once WHEN written THEN only the first is a dead letter."""
+    """GIVEN one item with a mapping error and one refused with 429 once WHEN written THEN only the first is a
+    dead letter."""
     mixed = bulk_failing({"m1": (400, "mapper_parsing_exception"), "m2": (429, "es_rejected_execution_exception")})
     t = ScriptedTransport({("POST", "/_bulk"): [mixed, bulk_ok]})
     make_store(t).write_batch(Batch(messages=[message(1), message(2)], checkpoint=2))
@@ -270,7 +299,8 @@ def test_a_failed_violation_write_holds_the_checkpoint_before_the_whole_batch() 
     from tests.es_cases import violation
 
     v = violation()
-    t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({"m3": (400, "mapper_parsing_exception"), v.id: (400, "illegal_argument_exception")}), bulk_ok]})
+    failing = bulk_failing({"m3": (400, "mapper_parsing_exception"), v.id: (400, "illegal_argument_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [failing, bulk_ok]})
     with pytest.raises(StoreUnavailable, match="checkpoint stays at 1"):
         make_store(t).write_batch(Batch(messages=[message(2), message(3)], violations=[v], checkpoint=3))
 
@@ -327,7 +357,11 @@ def test_scope_is_a_filter_on_every_read_request() -> None:
     store.stats(scope=scope)
     store.list_violations(ViolationFilter(), scope=scope)
     store.aggregate_violations(ViolationFilter(), {"r": {"terms": {"field": "rule_id"}}}, scope=scope)
-    reads = [c for c in t.calls if c.path.endswith(("/_search", "/_count")) and ("messages" in searched_index(c) or "violations" in searched_index(c))]
+    reads = [
+        c for c in t.calls
+        if c.path.endswith(("/_search", "/_count"))
+        and ("messages" in searched_index(c) or "violations" in searched_index(c))
+    ]
     assert len(reads) >= 12
     expected = R.scope_filter(scope)
     for call in reads:
@@ -341,7 +375,8 @@ def pages_of(messages: list[Message], size: int) -> list[dict[str, Any]]:
     """The PIT search answers for ``messages`` in pages of ``size`` (each page renews the PIT id)."""
     pages = []
     for n, start in enumerate(range(0, len(messages) + 1, size)):
-        hits = [{"_id": m.msgid, "_source": R.message_document(m, m.text), "sort": [m.seq, m.msgid]} for m in messages[start : start + size]]
+        chunk = messages[start : start + size]
+        hits = [{"_id": m.msgid, "_source": R.message_document(m, m.text), "sort": [m.seq, m.msgid]} for m in chunk]
         pages.append({"pit_id": f"pit-{n + 1}", "hits": {"hits": hits}})
     return pages
 
@@ -350,7 +385,8 @@ def test_iteration_reads_a_point_in_time_page_by_page_and_closes_it() -> None:
     """GIVEN 25,000 matches WHEN iterated in pages of 10,000 THEN one point in time is opened, every page searches it
     after the previous page's last sort values (never an offset), and it is closed at the end."""
     msgs = [message(i) for i in range(1, 25_001)]
-    t = ScriptedTransport({("POST", f"/{P}-messages/_pit"): {"id": "pit-0"}, ("POST", "/_search"): pages_of(msgs, 10_000)})
+    pit = {"id": "pit-0"}
+    t = ScriptedTransport({("POST", f"/{P}-messages/_pit"): pit, ("POST", "/_search"): pages_of(msgs, 10_000)})
     got = [m.msgid for m in make_store(t).iter_messages(MessageFilter(), scope=Scope.everything(), batch_size=10_000)]
     assert got == [m.msgid for m in msgs]
     assert [c.params for c in t.named("POST", f"/{P}-messages/_pit")] == [{"keep_alive": R.PIT_KEEP_ALIVE}]
@@ -370,7 +406,8 @@ def test_an_abandoned_iteration_still_closes_its_point_in_time() -> None:
 
 
 def test_a_point_in_time_that_cannot_be_closed_does_not_fail_the_iteration() -> None:
-    t = ScriptedTransport({("DELETE", "/_pit"): EsError(404, {"error": {"type": "search_context_missing_exception", "reason": "gone"}})})
+    gone = EsError(404, {"error": {"type": "search_context_missing_exception", "reason": "gone"}})
+    t = ScriptedTransport({("DELETE", "/_pit"): gone})
     assert list(make_store(t).iter_messages(MessageFilter(), scope=Scope.everything())) == []
 
 
@@ -393,7 +430,13 @@ def test_init_is_idempotent_when_the_schema_is_current() -> None:
     current[("GET", f"/{P}-state/_doc/schema")] = {"found": True, "_source": {"versions": R.schema_versions()}}
     t = ScriptedTransport(current)
     assert make_store(t).init()["migrated"] is False
-    assert not [c for c in t.calls if c.path == "/_reindex" or c.path == "/_aliases" or (c.method == "PUT" and c.path.startswith(f"/{P}-"))]
+    writes = [
+        c for c in t.calls
+        if c.path in ("/_reindex", "/_aliases") or (c.method == "PUT" and c.path.startswith(f"/{P}-"))
+    ]
+    # Only the live settings are re-applied (indices of an older release follow the template): no index, no document.
+    assert {c.path for c in writes} == {f"/{P}-{k}/_settings" for k in R.INDEX_KINDS}
+    assert all(c.body == {"index": {"auto_expand_replicas": "0-1"}} for c in writes)
 
 
 OLD_MESSAGES = [f"{P}-messages-v0-000001", f"{P}-messages-v0-000002"]
@@ -402,7 +445,9 @@ NEW_MESSAGES = f"{P}-messages-v{MV}-000001"
 
 def outdated_messages(extra: dict[tuple[str, str], Any] | None = None) -> ScriptedTransport:
     """A cluster where every kind is current except messages: two v0 indices, the second the write index."""
-    script: dict[tuple[str, str], Any] = {("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()}
+    script: dict[tuple[str, str], Any] = {
+        ("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()
+    }
     script[("GET", f"/_alias/{P}-messages")] = {
         OLD_MESSAGES[0]: {"aliases": {f"{P}-messages": {"is_write_index": False}}},
         OLD_MESSAGES[1]: {"aliases": {f"{P}-messages": {"is_write_index": True}}},
@@ -410,8 +455,13 @@ def outdated_messages(extra: dict[tuple[str, str], Any] | None = None) -> Script
     return ScriptedTransport({**script, **(extra or {})})
 
 
-def task(done: int, total: int, *, completed: bool = False, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"completed": completed, "task": {"status": {"total": total, "created": done}}, **({"response": {"failures": failures or []}} if completed else {})}
+def task(
+    done: int, total: int, *, completed: bool = False, failures: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {"completed": completed, "task": {"status": {"total": total, "created": done}}}
+    if completed:
+        answer["response"] = {"failures": failures or []}
+    return answer
 
 
 def test_a_changed_mapping_migrates_by_a_reindex_task_and_one_atomic_alias_switch() -> None:
@@ -426,12 +476,15 @@ def test_a_changed_mapping_migrates_by_a_reindex_task_and_one_atomic_alias_switc
     order = [(c.method, c.path) for c in t.calls]
     complete = order.index(("PUT", f"/{OLD_MESSAGES[1]}/_settings"))
     create = order.index(("PUT", f"/{NEW_MESSAGES}"))
+    block = order.index(("PUT", f"/{','.join(OLD_MESSAGES)}/_settings"))
     start = order.index(("POST", "/_reindex"))
     switch = order.index(("POST", "/_aliases"))
-    assert complete < create < start < switch
+    assert complete < create < block < start < switch
+    assert t.calls[block].body == {"index": {"blocks": {"write": True}}}  # no write lands behind the copy
     assert t.calls[complete].body == {"index": {"lifecycle": {"indexing_complete": True}}}
     assert not t.named("PUT", f"/{OLD_MESSAGES[0]}/_settings")
-    assert t.calls[create].body == {"aliases": {f"{P}-messages": {"is_write_index": False, "filter": {"match_none": {}}}}}
+    hidden = {"is_write_index": False, "filter": {"match_none": {}}}
+    assert t.calls[create].body == {"aliases": {f"{P}-messages": hidden}}
     assert t.calls[start].params == {"wait_for_completion": "false", "refresh": "true"}
     assert t.calls[start].body == R.reindex(OLD_MESSAGES, NEW_MESSAGES)
     assert len(t.named("GET", "/_tasks/n1:77")) == 3 and sleeps == [2.0, 2.0]
@@ -448,6 +501,8 @@ def test_a_timed_out_reindex_is_never_sent_again() -> None:
         make_store(t).init()
     assert len(t.named("POST", "/_reindex")) == 1
     assert not t.named("POST", "/_aliases")
+    blocks = [c.body for c in t.named("PUT", f"/{','.join(OLD_MESSAGES)}/_settings")]
+    assert blocks == [{"index": {"blocks": {"write": True}}}]  # not lifted: the reindex may be running
 
 
 def test_a_reindex_rejected_by_a_busy_cluster_is_retried() -> None:
@@ -461,28 +516,48 @@ def test_a_reindex_rejected_by_a_busy_cluster_is_retried() -> None:
 def test_an_interrupted_migration_resumes_its_running_task() -> None:
     """GIVEN the new index already a hidden member of the alias and its reindex task still running
     WHEN init runs again THEN no new reindex starts: the running task is polled, then the alias switches."""
-    running = {"nodes": {"n1": {"tasks": {"n1:9": {"action": R.REINDEX_ACTION, "description": f"reindex from [{', '.join(OLD_MESSAGES)}] to [{NEW_MESSAGES}]"}}}}}
+    description = f"reindex from [{', '.join(OLD_MESSAGES)}] to [{NEW_MESSAGES}]"
+    running = {"nodes": {"n1": {"tasks": {"n1:9": {"action": R.REINDEX_ACTION, "description": description}}}}}
     t = outdated_messages({("GET", "/_tasks"): running, ("GET", "/_tasks/n1:9"): task(10, 10, completed=True)})
-    t.script[("GET", f"/_alias/{P}-messages")][NEW_MESSAGES] = {"aliases": {f"{P}-messages": {"is_write_index": False, "filter": {"match_none": {}}}}}
-    t.script[("PUT", f"/{NEW_MESSAGES}")] = EsError(400, {"error": {"type": "resource_already_exists_exception", "reason": "exists"}})
+    hidden = {"is_write_index": False, "filter": {"match_none": {}}}
+    t.script[("GET", f"/_alias/{P}-messages")][NEW_MESSAGES] = {"aliases": {f"{P}-messages": hidden}}
+    exists = {"error": {"type": "resource_already_exists_exception", "reason": "exists"}}
+    t.script[("PUT", f"/{NEW_MESSAGES}")] = EsError(400, exists)
     assert make_store(t).init()["migrated"] is True
     assert t.named("POST", "/_reindex") == []
     assert t.named("POST", "/_aliases")[0].body == R.alias_switch(P, "messages", OLD_MESSAGES, NEW_MESSAGES)
 
 
+def test_a_migration_another_init_finished_is_not_switched_twice() -> None:
+    """GIVEN two inits (indexer and dashboard) waiting for the same reindex WHEN the other one switched the alias first
+    THEN this one sees the alias on the new index alone and sends no second switch (which would fail)."""
+    t = outdated_messages()
+    before = t.script[("GET", f"/_alias/{P}-messages")]
+    switched = {NEW_MESSAGES: {"aliases": {f"{P}-messages": {"is_write_index": True}}}}
+    t.script[("GET", f"/_alias/{P}-messages")] = [before, switched]
+    make_store(t).init()
+    assert t.named("POST", "/_reindex") and not t.named("POST", "/_aliases")
+
+
 def test_a_failed_reindex_task_keeps_the_old_indices() -> None:
     failures = [{"id": "m7", "cause": {"type": "mapper_parsing_exception", "reason": "failed to parse field [time]"}}]
     t = outdated_messages({("GET", "/_tasks/node1:1"): task(9, 10, completed=True, failures=failures)})
-    with pytest.raises(ChatArchiveError, match="1 documents failed, e.g. m7: mapper_parsing_exception.*old indices are still in use"):
+    expected = "1 documents failed, e.g. m7: mapper_parsing_exception.*old indices are still in use"
+    with pytest.raises(ChatArchiveError, match=expected):
         make_store(t).init()
     assert not t.named("POST", "/_aliases")
+    blocks = [c.body["index"]["blocks"]["write"] for c in t.named("PUT", f"/{','.join(OLD_MESSAGES)}/_settings")]
+    assert blocks == [True, False]  # writes resume on the old indices
 
 
 def test_a_reindex_task_that_vanished_is_a_clear_error() -> None:
-    t = outdated_messages({("GET", "/_tasks/node1:1"): EsError(404, {"error": {"type": "resource_not_found_exception", "reason": "task not found"}})})
+    not_found = EsError(404, {"error": {"type": "resource_not_found_exception", "reason": "task not found"}})
+    t = outdated_messages({("GET", "/_tasks/node1:1"): not_found})
     with pytest.raises(StoreUnavailable, match="node1:1 .* is gone"):
         make_store(t).init()
     assert not t.named("POST", "/_aliases")
+    blocks = [c.body for c in t.named("PUT", f"/{','.join(OLD_MESSAGES)}/_settings")]
+    assert blocks == [{"index": {"blocks": {"write": True}}}]  # kept until the next init restarts the copy
 
 
 # ---------------------------------------------------------------- record collections: sorted and limited on the cluster
@@ -495,7 +570,10 @@ class AuditIndex:
     def __init__(self, n: int) -> None:
         from store.elasticsearch.requests import record_document
 
-        self.docs = [record_document("audit", str(i), {"seq": i, "hash": f"h{i}", "action": "login"}, seq=i) for i in range(1, n + 1)]
+        self.docs = [
+            record_document("audit", str(i), {"seq": i, "hash": f"h{i}", "action": "login"}, seq=i)
+            for i in range(1, n + 1)
+        ]
 
     def search(self, method: str, path: str, params: Any, body: dict[str, Any]) -> dict[str, Any]:
         keys = [(next(iter(s)), next(iter(s.values()))["order"]) for s in body["sort"]]
@@ -530,14 +608,15 @@ def test_an_audit_append_costs_the_same_few_requests_however_long_the_trail(entr
     entry = audit.record(make_store(t), "auditor1", "login")
     assert entry["seq"] == entries + 1 and entry["prev_hash"] == f"h{entries}"
     searches = t.named("POST", f"/{P}-audit/_search")
-    assert [(c.body["size"], c.body["sort"][0]) for c in searches] == [(1, {"numbers.seq": {"order": "desc", "missing": "_last", "unmapped_type": "double"}})]
+    by_seq = {"numbers.seq": {"order": "desc", "missing": "_last", "unmapped_type": "double"}}
+    assert [(c.body["size"], c.body["sort"][0]) for c in searches] == [(1, by_seq)]
     assert len(t.calls) == 6
 
 
 def test_a_field_holding_text_somewhere_is_sorted_in_python_as_the_embedded_store_does() -> None:
     """GIVEN records where the sort field holds a string in some record WHEN sorted by it with a limit THEN the
     store does not trust the cluster's numeric sort: it reads all matches and sorts them as the embedded store."""
-    docs = [R.record_document("rules", "a", {"order": "x"}), R.record_document("rules", "b", {"order": 2}), R.record_document("rules", "c", {"order": 1})]
+    docs = [R.record_document("rules", rid, {"order": order}) for rid, order in (("a", "x"), ("b", 2), ("c", 1))]
     hits = {"hits": {"hits": [{"_source": d, "sort": [0, d["record_id"]]} for d in docs]}}
     t = ScriptedTransport({("POST", f"/{P}-records/_count"): {"count": 1}, ("POST", f"/{P}-records/_search"): hits})
     got = make_store(t).find_records("rules", order_by="order", limit=2)
@@ -557,11 +636,71 @@ def test_percolation_candidates_are_verified_by_the_shared_rule_engine() -> None
     engine = RuleEngine([rule])
     hit, near_miss, other = message(1), message(2), message(3)
     hit.text, near_miss.text, other.text = "给你回-扣", "回 家", "你好"
-    t = ScriptedTransport({("POST", f"/{P}-rules/_search"): {"hits": {"hits": [{"_id": "r1", "_source": {"rule_id": "r1"}, "fields": {"_percolator_document_slot": [0, 1]}}]}}})
+    proposal = {"_id": "r1", "_source": {"rule_id": "r1"}, "fields": {"_percolator_document_slot": [0, 1]}}
+    proposals = {"hits": {"hits": [proposal]}}
+
+    def rules_search(method: str, path: str, params: Any, body: Any) -> dict[str, Any]:
+        return proposals if "percolate" in str(body) else {"hits": {"hits": []}}  # percolation, else the sync's listing
+
+    t = ScriptedTransport({("POST", f"/{P}-rules/_search"): rules_search})
     violations = make_store(t).match_rules([hit, near_miss, other], engine)
     assert [(v.msgid, v.rule_id) for v in violations] == [("m1", "r1")]
-    percolated = t.named("POST", f"/{P}-rules/_search")[0].body["query"]["bool"]["must"][0]["percolate"]["documents"]
+    percolated = t.named("POST", f"/{P}-rules/_search")[-1].body["query"]["bool"]["must"][0]["percolate"]["documents"]
     assert [d["folded"] for d in percolated] == ["给你回扣", "回家", "你好"]  # the rules' normalization
+
+
+def rule_records(*rules: dict[str, Any]) -> dict[str, Any]:
+    hits = [{"_source": R.record_document("rules", r["id"], r), "sort": [0, r["id"]]} for r in rules]
+    return {"hits": {"hits": hits}}
+
+
+def percolator_docs(*docs: dict[str, Any]) -> dict[str, Any]:
+    return {"hits": {"hits": [{"_id": d["rule_id"], "_source": d, "sort": [d["rule_id"]]} for d in docs]}}
+
+
+def test_the_percolator_is_rebuilt_from_the_rule_records() -> None:
+    """GIVEN rule r1 in step, r2 whose percolator document was never written, r3 with a stale one (older version)
+    and a percolator document for a deleted rule r9 WHEN the percolator is synced THEN one bulk indexes r2 and r3
+    and deletes r9."""
+    from analyzers.rules.normalize import normalize_fast
+
+    r1 = {"id": "r1", "name": "a", "keywords": ["回扣"], "version": 1}
+    r2 = {"id": "r2", "name": "b", "keywords": ["返点"], "version": 1}
+    r3 = {"id": "r3", "name": "c", "keywords": ["保本"], "version": 2}
+    in_step = R.rule_document("r1", r1, normalize=normalize_fast)
+    stale = R.rule_document("r3", {**r3, "version": 1, "keywords": ["保"]}, normalize=normalize_fast)
+    orphan = R.rule_document("r9", {"id": "r9", "name": "x", "keywords": ["x"]}, normalize=normalize_fast)
+    t = ScriptedTransport(
+        {
+            ("POST", f"/{P}-records/_search"): rule_records(r1, r2, r3),
+            ("POST", f"/{P}-rules/_search"): percolator_docs(in_step, stale, orphan),
+        }
+    )
+    assert make_store(t).sync_percolator() == {"rules": 3, "indexed": 2, "deleted": 1}
+    (bulk,) = t.named("POST", "/_bulk")
+    assert [(a, i) for a, i, _ in bulk_docs(bulk)] == [("index", "r2"), ("index", "r3"), ("delete", "r9")]
+    assert bulk_docs(bulk)[1][2] == R.rule_document("r3", r3, normalize=normalize_fast)
+
+
+def test_init_and_every_new_rule_engine_check_the_percolator() -> None:
+    """GIVEN a cluster WHEN init runs, then rules are matched twice with one engine and once with a rebuilt engine
+    THEN the percolator is checked at init and once per engine (not per batch)."""
+    from analyzers.rules import RuleEngine
+
+    t = ScriptedTransport()
+    store = make_store(t)
+    store.init()
+
+    def listings() -> list[Call]:
+        return [c for c in t.named("POST", f"/{P}-rules/_search") if "percolate" not in str(c.body)]
+
+    assert len(listings()) == 1
+    first, rebuilt = RuleEngine([]), RuleEngine([])
+    store.match_rules([message(1)], first)
+    store.match_rules([message(2)], first)
+    assert len(listings()) == 2
+    store.match_rules([message(3)], rebuilt)
+    assert len(listings()) == 3
 
 
 def test_saving_a_rule_record_indexes_its_percolator_query() -> None:
@@ -689,7 +828,8 @@ def drive_everything() -> ScriptedTransport:
     percolation; the transport holds every request it sent."""
     from tests.es_cases import violation
 
-    hit = {"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}
+    source = R.message_document(message(1), "消息1")
+    hit = {"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": source, "sort": [1, 1, "m1"]}
     t = ScriptedTransport(
         {
             ("POST", f"/{P}-messages/_search"): {"hits": {"total": {"value": 1}, "hits": [hit]}, "aggregations": {}},
@@ -750,6 +890,9 @@ def test_every_request_the_backend_sends_is_valid_for_the_api_specification() ->
 # ---------------------------------------------------------------- the bytes on the wire (real client, local HTTP server)
 
 
+API_KEY = {"id": "k1", "name": "chatarchive-app", "api_key": "secret-part", "encoded": "azE6c2VjcmV0LXBhcnQ="}
+
+
 @pytest.fixture
 def recording_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A local HTTP server that records each raw request and answers 200 {"acknowledged": true}
@@ -759,10 +902,14 @@ def recording_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     class Record(http.server.BaseHTTPRequestHandler):
         def handle_any(self) -> None:
             length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length)
+            encoding = self.headers.get("content-encoding", "")
             seen.append({"method": self.command, "path": self.path, "content_type": self.headers.get("content-type", ""),
-                         "authorization": self.headers.get("authorization", ""), "body": self.rfile.read(length)})
+                         "authorization": self.headers.get("authorization", ""), "content_encoding": encoding,
+                         "body": gzip.decompress(raw) if encoding == "gzip" else raw})
             status = 404 if self.path.endswith("/missing") else 200
-            body = json.dumps({"acknowledged": True} if status == 200 else {"found": False}).encode()
+            answer = API_KEY if self.path.startswith("/_security/api_key") else {"acknowledged": True}
+            body = json.dumps(answer if status == 200 else {"found": False}).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("x-elastic-product", "Elasticsearch")
@@ -799,6 +946,7 @@ def test_the_client_transport_sends_ndjson_bulk_with_params_and_basic_auth(recor
     bulk = seen[0]
     assert (bulk["method"], bulk["path"]) == ("POST", "/_bulk?refresh=wait_for")
     assert "x-ndjson" in bulk["content_type"]
+    assert bulk["content_encoding"] == "gzip"  # HTTP compression on: bulk bodies travel gzipped
     assert [json.loads(line) for line in bulk["body"].decode().splitlines()] == lines
     assert bulk["body"].endswith(b"\n")
     assert bulk["authorization"] == "Basic " + base64.b64encode(b"elastic:pw").decode()

@@ -18,7 +18,13 @@ from tests.test_es_control_flow import P, drive_everything, searched_index
 from tests.test_es_spec import mapping_errors
 
 # Which index each golden search case is sent to (the others are messages searches).
-CASE_KIND = {"records_prefilter": "records", "records_sorted_by_field": "audit", "percolate": "rules", "violations_list": "violations", "aggregate_violations": "violations"}
+CASE_KIND = {
+    "records_prefilter": "records",
+    "records_sorted_by_field": "audit",
+    "percolate": "rules",
+    "violations_list": "violations",
+    "aggregate_violations": "violations",
+}
 
 
 def fields_of(kind: str) -> dict[str, dict[str, Any]]:
@@ -37,7 +43,9 @@ def recorded_problems(calls: list[Any]) -> list[str]:
             for doc in _percolated_documents(call.body):
                 problems += [f"{call.path}: percolated {p}" for p in mapping_errors(doc, "rules")]
         elif kind == "rules" and "/_doc/" in call.path:
-            problems += [f"{call.path}: percolator {p}" for p in X.query_field_errors(call.body["query"], fields_of("rules"))]
+            problems += [
+                f"{call.path}: percolator {p}" for p in X.query_field_errors(call.body["query"], fields_of("rules"))
+            ]
     return problems
 
 
@@ -111,7 +119,16 @@ def _mutated(change: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "change", ["undefined-analyzer", "plugin-tokenizer", "undefined-tokenizer", "undefined-filter", "ngram-gap", "date-format", "undefined-normalizer"]
+    "change",
+    [
+        "undefined-analyzer",
+        "plugin-tokenizer",
+        "undefined-tokenizer",
+        "undefined-filter",
+        "ngram-gap",
+        "date-format",
+        "undefined-normalizer",
+    ],
 )
 def test_a_broken_template_fails_the_analysis_check(change: str) -> None:
     """GIVEN a copy of the messages template with one broken analysis reference WHEN checked THEN it fails."""
@@ -122,7 +139,9 @@ def test_a_search_on_a_misspelled_field_fails(monkeypatch: pytest.MonkeyPatch) -
     """GIVEN the phrase query builder mutated to name a field that is not mapped WHEN the backend's requests
     are checked THEN the check fails (so does a mapping that loses the field)."""
     original = R.phrase_query
-    monkeypatch.setattr(R, "phrase_query", lambda p: {"match_phrase": {"foldd": original(p + "x")["match_phrase"]["folded"]}})
+    monkeypatch.setattr(
+        R, "phrase_query", lambda p: {"match_phrase": {"foldd": original(p + "x")["match_phrase"]["folded"]}}
+    )
     assert any("'foldd'" in p for p in recorded_problems(drive_everything().calls))
 
 
@@ -152,7 +171,10 @@ def test_a_percolator_query_on_an_unmapped_field_fails() -> None:
         ({"query": {"term": {"text": {"value": "x"}}}}, "term on an unindexed field"),
         ({"query": {"match_all": {}}, "sort": [{"folded": {"order": "asc"}}]}, "sort on text"),
         ({"query": {"match_all": {}}, "sort": [{"raw": {"order": "asc"}}]}, "sort without doc values"),
-        ({"query": {"match_all": {}}, "aggregations": {"a": {"terms": {"field": "words"}}}}, "terms aggregation on text"),
+        (
+            {"query": {"match_all": {}}, "aggregations": {"a": {"terms": {"field": "words"}}}},
+            "terms aggregation on text",
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )

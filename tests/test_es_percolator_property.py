@@ -55,8 +55,11 @@ def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
         assert field == "folded.uni"
         all_of = spec["all_of"]
         assert all_of["ordered"] is False
-        per_term = [occurrences(doc["folded"], i["match"]["query"]) for i in all_of["intervals"]]
+        queries = [i["match"]["query"] for i in all_of["intervals"]]
+        per_term = [occurrences(doc["folded"], q) for q in queries]
         for combo in itertools.product(*per_term):
+            if not _distinct_for_identical_sources(queries, combo):
+                continue
             window = max(e for _, e in combo) - min(s for s, _ in combo)
             if window - sum(e - s for s, e in combo) <= all_of["max_gaps"]:
                 return True
@@ -71,6 +74,18 @@ def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
         needed = body.get("minimum_should_match", 0 if must else 1) if should else 0
         return sum(matches(q, doc) for q in should) >= needed
     raise AssertionError(f"the model does not know {kind}")
+
+
+def _distinct_for_identical_sources(queries: list[str], combo: tuple[tuple[int, int], ...]) -> bool:
+    """Lucene merges identical sub-sources of an unordered ``all_of`` into one repeating source
+    (``Intervals.unordered`` deduplicates into ``Intervals.repeating``): each copy needs an
+    occurrence of its own, so near(回扣, 回-扣) needs two occurrences of 回扣 on the cluster."""
+    used: dict[str, set[int]] = {}
+    for query, (start, _) in zip(queries, combo):
+        if start in used.setdefault(query, set()):
+            return False
+        used[query].add(start)
+    return True
 
 
 # Small alphabets make hits, near misses and evasions (separators, case, traditional forms) frequent.
@@ -123,6 +138,19 @@ def test_percolator_query_selects_every_message_the_engine_matches(rule: dict[st
     doc = R.percolate_document(m, normalize_fast(text))
     if engine_hit:
         assert matches(query, doc), f"the percolator would drop a violation: {rule} on {text!r}"
+
+
+def test_near_with_equivalent_terms_selects_a_single_occurrence() -> None:
+    """GIVEN near(回扣, 回-扣), two spellings of one term WHEN a message says 回扣 once THEN the engine matches, and so
+    does the percolator query (Lucene would need two occurrences for two identical interval sources)."""
+    rule = Rule.from_dict({"name": "r", "id": "r", "near": [{"terms": ["回扣", "回-扣"], "within": 3}]})
+    m = message("给你回扣", "employee", "text", "internal")
+    assert RuleEngine([rule]).match(m)
+    query = R.rule_percolator_query(rule.to_dict(), normalize=normalize_fast)
+    assert matches(query, R.percolate_document(m, normalize_fast(m.text)))
+    twice = [{"match": {"query": "回扣", "max_gaps": 0, "ordered": True}}] * 2
+    merged = {"intervals": {"folded.uni": {"all_of": {"intervals": twice, "max_gaps": 3, "ordered": False}}}}
+    assert not matches(merged, {"folded": "给你回扣"})  # the model knows Lucene needs two occurrences here
 
 
 def test_the_model_can_reject() -> None:

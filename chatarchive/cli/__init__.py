@@ -105,7 +105,7 @@ def _register() -> None:
     """Adds every command module's commands. A module that is not there yet is skipped."""
     import importlib
 
-    for name in ("ingest", "simulate", "keys", "search", "rules", "accounts", "serve", "demo", "versions", "wecom"):
+    for name in ("ingest", "simulate", "keys", "search", "rules", "accounts", "serve", "demo", "versions", "wecom", "es"):
         try:
             module = importlib.import_module(f"chatarchive.cli.{name}")
         except ModuleNotFoundError as e:

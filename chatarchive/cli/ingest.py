@@ -40,10 +40,13 @@ def init_cmd(cli: CliContext) -> None:
 
 
 def _migration_progress(bars: dict[str, tqdm], what: str, done: int, total: int) -> None:
-    """One progress bar per migrated index kind, on stderr (stdout stays the JSON result)."""
+    """One progress bar per migrated index kind, on stderr (stdout stays the JSON result); in a
+    log (no terminal: the compose indexer) a line every 30 s at most."""
     bar = bars.get(what)
     if bar is None:
-        bar = bars[what] = tqdm(total=total or None, unit="doc", desc=f"migrate {what}", file=sys.stderr, disable=None)
+        interval = 0.5 if sys.stderr.isatty() else 30.0
+        bar = bars[what] = tqdm(total=total or None, unit="doc", desc=f"migrate {what}", file=sys.stderr,
+                                mininterval=interval)
     if total and bar.total != total:
         bar.total = total
     bar.update(done - bar.n)

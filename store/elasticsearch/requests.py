@@ -92,6 +92,15 @@ def index_template(prefix: str, kind: str) -> dict[str, Any]:
     return body
 
 
+def dynamic_index_settings(kind: str) -> dict[str, Any]:
+    """PUT /{alias}/_settings at every init: the template's settings that can change on a live
+    index, so indices created by an older release follow them too. ``auto_expand_replicas``
+    0-1: no replica on a single node (the cluster is green, not yellow), one once a second
+    node joins."""
+    index = load_mapping_file(kind)["template"]["settings"]["index"]
+    return {"index": {"auto_expand_replicas": index["auto_expand_replicas"]}}
+
+
 def create_index_body(prefix: str, kind: str, *, with_alias: bool) -> dict[str, Any]:
     """PUT /{index}: the template supplies settings and mappings; we add the alias."""
     if not with_alias:
@@ -109,6 +118,12 @@ def migration_index_body(prefix: str, kind: str) -> dict[str, Any]:
     if kind not in ROLLED_KINDS:
         return {}
     return {"aliases": {alias_name(prefix, kind): {"is_write_index": False, "filter": MATCH_NONE}}}
+
+
+def write_block_settings(blocked: bool) -> dict[str, Any]:
+    """PUT /{old indices}/_settings during a migration: no write may land in an index the
+    reindex has already copied past (it would be lost at the switch)."""
+    return {"index": {"blocks": {"write": blocked}}}
 
 
 def indexing_complete_settings() -> dict[str, Any]:
@@ -133,7 +148,11 @@ def reindex(source_indices: Iterable[str], dest_index: str, kind: str = "message
     index (ids kept). Concrete names, not the alias: the new index is already a (hidden)
     member of a rolled kind's alias, and a reindex may not read the index it writes.
     Record kinds recompute their sort fields on the way (``RECORD_REINDEX_SCRIPT``)."""
-    body: dict[str, Any] = {"source": {"index": sorted(source_indices), "size": 1000}, "dest": {"index": dest_index, "op_type": "index"}, "conflicts": "proceed"}
+    body: dict[str, Any] = {
+        "source": {"index": sorted(source_indices), "size": 1000},
+        "dest": {"index": dest_index, "op_type": "index"},
+        "conflicts": "proceed",
+    }
     if kind in RECORD_KINDS:
         body["script"] = {"lang": "painless", "source": RECORD_REINDEX_SCRIPT}
     return body
@@ -146,7 +165,9 @@ def is_reindex_into(task: dict[str, Any], dest_index: str) -> bool:
     """Whether a running task (GET /_tasks?detailed) is a reindex into ``dest_index``: its
     description is ``reindex from [sources] to [dest]`` (ReindexRequest#getDescription)."""
     description = str(task.get("description", ""))
-    return task.get("action") == REINDEX_ACTION and description.startswith("reindex from ") and description.endswith(f" to [{dest_index}]")
+    if task.get("action") != REINDEX_ACTION:
+        return False
+    return description.startswith("reindex from ") and description.endswith(f" to [{dest_index}]")
 
 
 def task_progress(task: dict[str, Any]) -> tuple[int, int]:
@@ -165,7 +186,8 @@ def task_failure(task: dict[str, Any]) -> str | None:
     if failures:
         first = failures[0]
         cause = first.get("cause", {}) if isinstance(first, dict) else {}
-        return f"{len(failures)} documents failed, e.g. {first.get('id', '?')}: {cause.get('type', '')}: {cause.get('reason', '')}"
+        example = f"{first.get('id', '?')}: {cause.get('type', '')}: {cause.get('reason', '')}"
+        return f"{len(failures)} documents failed, e.g. {example}"
     return None
 
 
@@ -220,7 +242,10 @@ def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: i
             numbers[key] = int(value) if isinstance(value, bool) else value
         elif value is not None:
             others.append(key)
-    return {"collection": collection, "record_id": record_id, "seq": seq, "fields": fields, "numbers": numbers, "others": others, "doc": doc}
+    return {
+        "collection": collection, "record_id": record_id, "seq": seq,
+        "fields": fields, "numbers": numbers, "others": others, "doc": doc,
+    }
 
 
 def _indexable_key(key: str) -> bool:
@@ -463,7 +488,9 @@ VIOLATION_SORTS: dict[str, list[Any]] = {
 PIT_KEEP_ALIVE = "5m"  # how long the point in time lives between two pages (renewed by each page)
 
 
-def iter_body(query: dict[str, Any], *, size: int, search_after: list[Any] | None, pit_id: str | None = None) -> dict[str, Any]:
+def iter_body(
+    query: dict[str, Any], *, size: int, search_after: list[Any] | None, pit_id: str | None = None
+) -> dict[str, Any]:
     """One page of a full scan in (seq, msgid) order, as the embedded store streams:
     ``search_after`` on a total order, so no message is lost or repeated. With ``pit_id``
     the page reads the point in time (POST /_search, no index in the path): one
@@ -688,23 +715,9 @@ def rule_percolator_query(rule: dict[str, Any], *, normalize: Any) -> dict[str, 
             needed = max(1, min(int(require), len(keyword_phrases)))
         alternatives.append({"bool": {"should": keyword_phrases, "minimum_should_match": needed}})
     for near in rule.get("near") or []:
-        terms = [normalize(str(t)) for t in near.get("terms", [])]
-        terms = [t for t in terms if t]
-        if terms:
-            within = int(near.get("within", 10))
-            alternatives.append(
-                {
-                    "intervals": {
-                        "folded.uni": {
-                            "all_of": {
-                                "intervals": [{"match": {"query": t, "max_gaps": 0, "ordered": True}} for t in terms],
-                                "max_gaps": within,
-                                "ordered": False,
-                            }
-                        }
-                    }
-                }
-            )
+        clause = near_query([normalize(str(t)) for t in near.get("terms", [])], int(near.get("within", 10)))
+        if clause is not None:
+            alternatives.append(clause)
     body: dict[str, Any] = {}
     if not opaque and alternatives:
         body["must"] = [alternatives[0] if len(alternatives) == 1 else {"bool": {"should": alternatives, "minimum_should_match": 1}}]
@@ -714,6 +727,20 @@ def rule_percolator_query(rule: dict[str, Any], *, normalize: Any) -> dict[str, 
     if structured:
         body["filter"] = structured
     return {"bool": body} if body else {"match_all": {}}
+
+
+def near_query(terms: list[str], within: int) -> dict[str, Any] | None:
+    """A superset of a ``near`` clause over normalized terms. Terms that normalize alike
+    (回扣, 回-扣) are kept once: the engine lets one occurrence serve both, but Lucene merges
+    identical interval sources into a repeating source that needs one occurrence each.
+    A single distinct term is a phrase (no proximity left to check)."""
+    distinct = list(dict.fromkeys(t for t in terms if t))
+    if not distinct:
+        return None
+    if len(distinct) == 1:
+        return phrase_query(distinct[0])
+    sources = [{"match": {"query": t, "max_gaps": 0, "ordered": True}} for t in distinct]
+    return {"intervals": {"folded.uni": {"all_of": {"intervals": sources, "max_gaps": within, "ordered": False}}}}
 
 
 def rule_document(rule_id: str, rule: dict[str, Any], *, normalize: Any) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class ElasticsearchStore:
         self.prefix = prefix
         self.overload_retries = overload_retries
         self.cluster_status = "unknown"  # the last health read, while the cluster refuses writes
+        self._synced_engine: object | None = None  # the rule engine the percolator was last checked for
         self.timezone = timezone
         self.where = where
         self.sleep = sleep
@@ -100,19 +101,14 @@ class ElasticsearchStore:
         url = settings.es_url
         if not url and transport is None:
             raise BadInput("the elasticsearch backend needs es_url (or ES_URL), e.g. https://elastic:PASSWORD@localhost:9200")
-        password = settings.es_password
-        if settings.es_password_file:
-            path = Path(settings.es_password_file)
-            try:
-                password = path.read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise BadInput(f"es_password_file {path}: {e.strerror}") from e
+        password = _secret_file(settings.es_password_file, "es_password_file") or settings.es_password
+        api_key = _secret_file(settings.es_api_key_file, "es_api_key_file") or settings.es_api_key
         if transport is None:
             transport = ClientTransport(
                 url,
                 user=settings.es_user,
                 password=password,
-                api_key=settings.es_api_key,
+                api_key=api_key,
                 ca_certs=settings.es_ca_certs,
                 timeout=float(settings.es_timeout),
             )
@@ -151,16 +147,20 @@ class ElasticsearchStore:
             if not members:
                 self._create_index(target, kind, body=R.create_index_body(self.prefix, kind, with_alias=True))
                 continue
+            self.t.request("PUT", f"/{self.alias(kind)}/_settings", body=R.dynamic_index_settings(kind))
             if all(R.version_of_index(i) >= versions[kind] for i in members):
                 continue
             self._migrate(kind, members, target, progress)
             migrated = True
+        self.sync_percolator()
         state = self._get("state", "schema") or {}
         if state.get("versions") != versions:
             self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": _now_ms()})
         return {"backend": self.backend_name, "schema_version": max(versions.values()), "migrated": migrated}
 
-    def _migrate(self, kind: str, members: dict[str, dict[str, Any]], target: str, progress: MigrationProgress | None) -> None:
+    def _migrate(
+        self, kind: str, members: dict[str, dict[str, Any]], target: str, progress: MigrationProgress | None
+    ) -> None:
         """Old indices → ``target``: mark the old write index complete for ILM, create the
         target (with its hidden alias for a rolled kind), reindex as a task, switch atomically."""
         old = sorted(i for i in members if i != target)
@@ -169,14 +169,28 @@ class ElasticsearchStore:
             for index in (i for i in old if members[i].get("is_write_index")):
                 self.t.request("PUT", f"/{index}/_settings", body=R.indexing_complete_settings())
         self._create_index(target, kind, body=R.migration_index_body(self.prefix, kind))
-        task_id = self._running_reindex(target) or self._start_reindex(old, target, kind)
-        self._wait_for_task(task_id, kind, progress)
+        # Writes wait (refused, retried by their callers) rather than land where the copy has passed.
+        self._block_writes(old, blocked=True)
+        try:
+            task_id = self._running_reindex(target) or self._start_reindex(old, target, kind)
+            self._wait_for_task(task_id, kind, progress)
+        except MigrationFailed:
+            self._block_writes(old, blocked=False)  # nothing runs any more: writes go on where they were
+            raise
+        # Any other error (a timeout, a vanished task) keeps the block: the reindex may still be running,
+        # and the next init resumes or restarts it.
+        now = self._alias_members(self.alias(kind))
+        if set(now) == {target} and "filter" not in now[target]:
+            return  # a concurrent init (the dashboard's or the indexer's) has switched already
         self.t.request("POST", "/_aliases", body=R.alias_switch(self.prefix, kind, old, target))
+
+    def _block_writes(self, indices: list[str], *, blocked: bool) -> None:
+        self.t.request("PUT", f"/{','.join(indices)}/_settings", body=R.write_block_settings(blocked))
 
     def _running_reindex(self, target: str) -> str | None:
         """The task id of a reindex into ``target`` still running (an init interrupted)."""
         response = self.t.request("GET", "/_tasks", params={"actions": R.REINDEX_ACTION, "detailed": "true"})
-        for node_id, node in sorted(response.get("nodes", {}).items()):
+        for _, node in sorted(response.get("nodes", {}).items()):
             for task_id, task in sorted(node.get("tasks", {}).items()):
                 if R.is_reindex_into(task, target) and not task.get("parent_task_id"):
                     logger.info("resuming the migration into %s: reindex task %s is still running", target, task_id)
@@ -185,11 +199,13 @@ class ElasticsearchStore:
 
     def _start_reindex(self, old: list[str], target: str, kind: str) -> str:
         try:
-            response = self.t.request(
-                "POST", "/_reindex", params={"wait_for_completion": "false", "refresh": "true"}, body=R.reindex(old, target, kind), idempotent=False
-            )
+            params = {"wait_for_completion": "false", "refresh": "true"}
+            body = R.reindex(old, target, kind)
+            response = self.t.request("POST", "/_reindex", params=params, body=body, idempotent=False)
         except StoreUnavailable as e:
-            raise StoreUnavailable(f"{e}; the reindex into {target} may have started: run init again, it resumes a running migration") from e
+            raise StoreUnavailable(
+                f"{e}; the reindex into {target} may have started: run init again, it resumes a running migration"
+            ) from e
         return str(response["task"])
 
     def _wait_for_task(self, task_id: str, kind: str, progress: MigrationProgress | None) -> None:
@@ -199,14 +215,19 @@ class ElasticsearchStore:
             try:
                 task = self.t.request("GET", f"/_tasks/{task_id}", ok=(404,))
             except EsError as e:
-                raise StoreUnavailable(f"the reindex task {task_id} of {self.alias(kind)} is gone ({e}); run init again to restart the migration") from e
+                raise StoreUnavailable(
+                    f"the reindex task {task_id} of {self.alias(kind)} is gone ({e}); "
+                    "run init again to restart the migration"
+                ) from e
             done, total = R.task_progress(task)
             if progress is not None:
                 progress(kind, done, total)
             if task.get("completed"):
                 failure = R.task_failure(task)
                 if failure:
-                    raise ChatArchiveError(f"migrating {self.alias(kind)} failed: {failure}; the old indices are still in use")
+                    raise MigrationFailed(
+                        f"migrating {self.alias(kind)} failed: {failure}; the old indices are still in use"
+                    )
                 return
             self.sleep(TASK_POLL_SECONDS)
 
@@ -272,7 +293,8 @@ class ElasticsearchStore:
                 if _item_done(action, status):
                     continue
                 error = {"status": status, **(result.get("error") or {})}
-                (retry if _cluster_fault(status) else outcome.rejected).append((op_index, error))
+                at_fault = retry if _cluster_fault(status, str(error.get("type", ""))) else outcome.rejected
+                at_fault.append((op_index, error))
             if retry and attempt >= self.overload_retries:
                 outcome.unwritten = retry
                 return outcome
@@ -286,11 +308,17 @@ class ElasticsearchStore:
         """Waits before re-sending refused items; from the third refusal on, says whether the
         cluster is red (an operator must act) or only busy (it will catch up)."""
         wait = self.t.delay(attempt)
-        logger.warning("%d bulk items refused by the cluster (%s, HTTP %s); retrying in %.1fs", count, error.get("type", "?"), error.get("status"), wait)
+        logger.warning(
+            "%d bulk items refused by the cluster (%s, HTTP %s); retrying in %.1fs",
+            count, error.get("type", "?"), error.get("status"), wait,
+        )
         if attempt == 2:
             self.cluster_status = self._cluster_status()
             if self.cluster_status == "red":
-                logger.error("ALERT store: Elasticsearch at %s is red: some primary shards are unassigned; writes wait for them", self.where)
+                logger.error(
+                    "ALERT store: Elasticsearch at %s is red: some primary shards are unassigned; writes wait for them",
+                    self.where,
+                )
         self.sleep(wait)
 
     def _cluster_status(self) -> str:
@@ -332,7 +360,8 @@ class ElasticsearchStore:
         for msgid in batch.resolved_deadletters:
             ops.append(("delete", self.alias("deadletters"), msgid, None))
         for collection, record_id, doc in batch.new_records:
-            ops.append(("create", self._record_alias(collection), _doc_id(collection, record_id), R.record_document(collection, record_id, doc)))
+            record = R.record_document(collection, record_id, doc)
+            ops.append(("create", self._record_alias(collection), _record_key(collection, record_id), record))
         outcome = self._bulk(ops, refresh="wait_for") if ops else BulkOutcome()
         held_at = self._hold_for(ops, op_message, outcome)
         if batch.checkpoint is not None:
@@ -340,9 +369,10 @@ class ElasticsearchStore:
             self._advance_checkpoint(int(target))
         if outcome.unwritten:
             first = outcome.unwritten[0][1]
+            why = f"{first.get('type', '?')}, HTTP {first.get('status')}; cluster {self.cluster_status}"
             raise StoreUnavailable(
-                f"Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents ({first.get('type', '?')}, HTTP {first.get('status')}; "
-                f"cluster {self.cluster_status}); the checkpoint stays at {held_at} and the pull resumes from there"
+                f"Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents ({why}); "
+                f"the checkpoint stays at {held_at} and the pull resumes from there"
             )
         if held_at is not None:
             raise StoreUnavailable(f"some documents of the batch could not be stored or dead-lettered; the checkpoint stays at {held_at} and they will be replayed")
@@ -386,7 +416,9 @@ class ElasticsearchStore:
         response = self._search("violations", body)
         return {b["key"] for b in response.get("aggregations", {}).get("m", {}).get("buckets", [])}
 
-    def _dead_letter_failures(self, ops: list[Operation], op_message: dict[int, Message], rejected: list[tuple[int, dict[str, Any]]]) -> list[int]:
+    def _dead_letter_failures(
+        self, ops: list[Operation], op_message: dict[int, Message], rejected: list[tuple[int, dict[str, Any]]]
+    ) -> list[int]:
         """Messages rejected for their own fault (e.g. a mapping error) become dead letters;
         returns the seqs of those that could not be stored either way."""
         letters: list[DeadLetter] = []
@@ -396,11 +428,14 @@ class ElasticsearchStore:
             logger.error("Elasticsearch rejected %s %s: %s", ops[op_index][0], ops[op_index][2], reason)
             message = op_message.get(op_index)
             if message is None:
-                hold.append(self._seq_of(op_message, op_index))  # a violation, flag or record: nothing to dead-letter it as
+                # A violation, flag or record: nothing to dead-letter it as.
+                hold.append(self._seq_of(op_message, op_index))
                 continue
             letters.append(_store_dead_letter(message, reason))
         if letters:
-            dl_ops: list[Operation] = [("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters]
+            dl_ops: list[Operation] = [
+                ("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters
+            ]
             outcome = self._bulk(dl_ops, refresh="wait_for")
             hold += [letters[i].seq for i, _ in outcome.rejected + outcome.unwritten]
         return hold
@@ -424,6 +459,46 @@ class ElasticsearchStore:
             "PUT", f"/{self.alias('rules')}/_doc/{quote(rule_id, safe='')}", params={"refresh": "wait_for"}, body=R.rule_document(rule_id, doc, normalize=_rules_normalize)
         )
 
+    def sync_percolator(self) -> dict[str, int]:
+        """Makes the percolator index say exactly what the rule records say: a rule whose
+        percolator document is missing or stale (its write failed after the record's) is
+        indexed again, a document without a rule is deleted. One search and one bulk."""
+        expected = {
+            d["_id"]: R.rule_document(d["_id"], _record_body(d), normalize=_rules_normalize)
+            for d in self._scan_records("rules", None)
+        }
+        stored = self._percolator_documents()
+        ops: list[Operation] = [
+            ("index", self.alias("rules"), rule_id, doc)
+            for rule_id, doc in sorted(expected.items())
+            if stored.get(rule_id) != doc
+        ]
+        stale = len(ops)
+        ops += [("delete", self.alias("rules"), rule_id, None) for rule_id in sorted(set(stored) - set(expected))]
+        if ops:
+            deleted = len(ops) - stale
+            logger.warning("percolator out of step with the rules: re-indexing %d, deleting %d", stale, deleted)
+            self._raise_failed(self._bulk(ops, refresh="wait_for"), "rebuild the percolator")
+        return {"rules": len(expected), "indexed": stale, "deleted": len(ops) - stale}
+
+    def _percolator_documents(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {
+                "query": {"match_all": {}},
+                "size": 1000,
+                "sort": [{"rule_id": {"order": "asc"}}],
+                "track_total_hits": False,
+            }
+            if after is not None:
+                body["search_after"] = after
+            hits = self._search("rules", body)["hits"]["hits"]
+            out.update((h["_id"], h["_source"]) for h in hits)
+            if len(hits) < 1000:
+                return out
+            after = hits[-1]["sort"]
+
     def percolate(self, messages: list[Message]) -> dict[str, list[str]]:
         """``{msgid: [rule_id, ...]}``: the enabled rules that may match each message (a
         superset; ``analyzers.rules.RuleEngine`` verifies the candidates)."""
@@ -436,6 +511,9 @@ class ElasticsearchStore:
     def match_rules(self, messages: list[Message], engine: Any) -> list[Violation]:
         """The violations of ``messages``: percolation narrows the rules per message, the
         shared engine decides, so hits are identical to the embedded path."""
+        if engine is not self._synced_engine:  # a rebuilt engine: the rules changed, check the percolator too
+            self.sync_percolator()
+            self._synced_engine = engine
         candidates = self.percolate(messages)
         wanted = [m for m in messages if m.msgid in candidates]
         return [v for v in engine.match_batch(wanted) if v.rule_id in candidates.get(v.msgid, ())]
@@ -507,7 +585,8 @@ class ElasticsearchStore:
         try:
             after: list[Any] | None = None
             while True:
-                response = self.t.request("POST", "/_search", body=R.iter_body(body_query, size=size, search_after=after, pit_id=pit_id))
+                page = R.iter_body(body_query, size=size, search_after=after, pit_id=pit_id)
+                response = self.t.request("POST", "/_search", body=page)
                 pit_id = str(response.get("pit_id") or pit_id)  # the cluster may hand back a new id
                 hits = response["hits"]["hits"]
                 yield from (R.message_from_source(h["_source"]) for h in hits)
@@ -559,10 +638,16 @@ class ElasticsearchStore:
     def _raise_failed(self, outcome: BulkOutcome, what: str) -> None:
         if outcome.unwritten:
             first = outcome.unwritten[0][1]
-            raise StoreUnavailable(f"could not {what}: Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents (HTTP {first.get('status')})")
+            raise StoreUnavailable(
+                f"could not {what}: Elasticsearch at {self.where} kept refusing {len(outcome.unwritten)} documents "
+                f"(HTTP {first.get('status')})"
+            )
         if outcome.rejected:
             first = outcome.rejected[0][1]
-            raise ChatArchiveError(f"could not {what}: {len(outcome.rejected)} documents rejected, e.g. {first.get('type')}: {first.get('reason')}")
+            raise ChatArchiveError(
+                f"could not {what}: {len(outcome.rejected)} documents rejected, "
+                f"e.g. {first.get('type')}: {first.get('reason')}"
+            )
 
     def delete_messages(self, msgids: list[str]) -> int:
         wanted = list(dict.fromkeys(msgids))
@@ -618,7 +703,7 @@ class ElasticsearchStore:
     # --- records ----------------------------------------------------------------------------------------
     def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
         alias = self._record_alias(collection)
-        clean = {k: v for k, v in doc.items() if k not in ("_id", "_seq")}
+        clean = _record_body(doc)
         self.t.request("PUT", f"/{alias}/_doc/{_doc_id(collection, record_id)}", params={"refresh": "wait_for"}, body=R.record_document(collection, record_id, clean))
         if collection == "rules":
             self._index_rule(record_id, clean)
@@ -649,7 +734,9 @@ class ElasticsearchStore:
     def _scan_records(self, collection: str, where: dict[str, Any] | None) -> list[dict[str, Any]]:
         return list(self._sorted_records(collection, where, R.record_sort(None, False) or []))
 
-    def _sorted_records(self, collection: str, where: dict[str, Any] | None, sort: list[dict[str, Any]], page: int = 1000) -> Iterator[dict[str, Any]]:
+    def _sorted_records(
+        self, collection: str, where: dict[str, Any] | None, sort: list[dict[str, Any]], page: int = 1000
+    ) -> Iterator[dict[str, Any]]:
         """The matching records in ``sort`` order, page by page (search_after): the
         cluster pre-filters, ``_matches`` compares exactly as the embedded store does."""
         kind = self._record_alias(collection)[len(self.prefix) + 1 :]
@@ -673,7 +760,8 @@ class ElasticsearchStore:
         sort = self._cluster_sort(collection, where, order_by, descending)
         if sort is not None and limit is not None:
             wanted = offset + limit
-            found = list(itertools.islice(self._sorted_records(collection, where, sort, page=max(1, min(wanted, 1000))), wanted))
+            pages = self._sorted_records(collection, where, sort, page=max(1, min(wanted, 1000)))
+            found = list(itertools.islice(pages, wanted))
             return found[offset:]
         found = self._scan_records(collection, where)  # in (seq, id) order, as the embedded store's default
         if order_by == "_seq":
@@ -685,7 +773,9 @@ class ElasticsearchStore:
         end = None if limit is None else offset + limit
         return found[offset:end]
 
-    def _cluster_sort(self, collection: str, where: dict[str, Any] | None, order_by: str | None, descending: bool) -> list[dict[str, Any]] | None:
+    def _cluster_sort(
+        self, collection: str, where: dict[str, Any] | None, order_by: str | None, descending: bool
+    ) -> list[dict[str, Any]] | None:
         """``R.record_sort``, once one count shows no matching record holds a value there
         that is not a number (strings, lists and objects sort after numbers in Python)."""
         sort = R.record_sort(order_by, descending)
@@ -726,6 +816,10 @@ class ElasticsearchStore:
         }
 
 
+class MigrationFailed(ChatArchiveError):
+    """The reindex task completed with failures: nothing was switched, nothing is running."""
+
+
 @dataclasses.dataclass
 class BulkOutcome:
     """The items of a bulk that were not stored: ``rejected`` for their own fault (permanent,
@@ -740,10 +834,11 @@ def _item_done(action: str, status: int) -> bool:
     return status < 300 or (action == "create" and status == 409) or (action == "delete" and status == 404)
 
 
-def _cluster_fault(status: int) -> bool:
+def _cluster_fault(status: int, error_type: str = "") -> bool:
     """A refusal that says nothing about the document: full queues (429), unavailable
-    shards of a red index (503), any other server error."""
-    return status in RETRY_STATUSES or status >= 500
+    shards of a red index (503), any other server error, or an index block (a migration
+    in progress, or the disk flood stage making indices read-only)."""
+    return status in RETRY_STATUSES or status >= 500 or error_type == "cluster_block_exception"
 
 
 def _store_dead_letter(message: Message, reason: str) -> DeadLetter:
@@ -751,16 +846,40 @@ def _store_dead_letter(message: Message, reason: str) -> DeadLetter:
         record = json.loads(message.raw) if message.raw else {"msgid": message.msgid}
     except ValueError:
         record = {"raw": message.raw}
-    return DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms())
+    return DeadLetter(
+        seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record,
+        key_version=message.key_version, time_ms=_now_ms(),
+    )
+
+
+def _secret_file(path: str, setting: str) -> str:
+    """The secret a ``*_file`` setting names (one line), or "" when the setting is empty."""
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise BadInput(f"{setting} {path}: {e.strerror}") from e
 
 
 def _revoke_id(msgid: str) -> str:
     return f"revoke:{msgid}"
 
 
+def _record_key(collection: str, record_id: str) -> str:
+    """The document id of a record (as a bulk item names it)."""
+    return f"{collection}:{record_id}"
+
+
 def _doc_id(collection: str, record_id: str) -> str:
-    """The document id of a record, URL-safe (record ids may contain '/' or '@')."""
-    return quote(f"{collection}:{record_id}", safe="")
+    """The document id of a record in a URL path (record ids may contain '/' or '@');
+    the cluster decodes it back to ``_record_key``."""
+    return quote(_record_key(collection, record_id), safe="")
+
+
+def _record_body(doc: dict[str, Any]) -> dict[str, Any]:
+    """A record as stored: without the ``_id``/``_seq`` the reads add."""
+    return {k: v for k, v in doc.items() if k not in ("_id", "_seq")}
 
 
 def _with_ids(source: dict[str, Any]) -> dict[str, Any]:

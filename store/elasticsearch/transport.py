@@ -89,7 +89,10 @@ class ClientTransport:
             raise ChatArchiveError(
                 "the Elasticsearch backend needs the elasticsearch client: pip install 'chatarchive[elasticsearch]'"
             ) from e
-        options: dict[str, Any] = {"request_timeout": timeout, "max_retries": 0, "retry_on_timeout": False}
+        # http_compress: gzip request bodies (bulk batches shrink several-fold) and accept gzip responses.
+        options: dict[str, Any] = {
+            "request_timeout": timeout, "max_retries": 0, "retry_on_timeout": False, "http_compress": True
+        }
         parts = urlsplit(url)
         if parts.username and not (user or api_key):
             user, password = parts.username, parts.password or ""
@@ -188,6 +191,11 @@ class RetryingTransport:
         if e.status == 401:
             return ChatArchiveError(
                 f"Elasticsearch at {self.where} rejected the credentials (401): check es_user and es_password/es_password_file, or es_api_key"
+            )
+        if e.error_type == "cluster_block_exception":
+            return StoreUnavailable(
+                f"Elasticsearch at {self.where} refuses writes to a blocked index ({_reason(e.body)}): "
+                "a migration is running (retry after `chatarchive init` finishes) or the disk is full"
             )
         if e.status == 403:
             return ChatArchiveError(f"Elasticsearch at {self.where} refused {method} {path} (403): the user lacks a privilege: {_reason(e.body)}")

@@ -497,7 +497,8 @@ class EmbeddedStore:
             if after is not None:  # seqs are dense: the next few batch sizes of seqs usually hold a page
                 window_end = after + 1 + 4 * batch_size
                 if f.seq_to is None or window_end < f.seq_to:
-                    window = self._query(text_query, dataclasses.replace(f, seq_to=window_end), scope, text_only=text_only)
+                    window_filter = dataclasses.replace(f, seq_to=window_end)
+                    window = self._query(text_query, window_filter, scope, text_only=text_only)
                     result = searcher.search(window, batch_size, count=True, order_by_field="seq", order=tantivy.Order.Asc)
                     if result.count >= batch_size:
                         addresses = [a for _, a in result.hits]

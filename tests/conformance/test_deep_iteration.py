@@ -7,8 +7,8 @@ Each answer is compared with a brute-force computation over the messages written
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -30,7 +30,9 @@ def corpus() -> list[Message]:
     for seq in range(1, N + 1):
         text = f"第{seq}条 {KEYWORD}" if seq % 3 == 0 else f"第{seq}条 你好"
         sender = "zhangsan" if seq % 2 else "wangwu"
-        out.append(f.message(text, msgid=f"d{seq:06d}", seq=seq, time_ms=BASE_MS + seq * 1000, sender=sender, to=["lisi"]))
+        out.append(
+            f.message(text, msgid=f"d{seq:06d}", seq=seq, time_ms=BASE_MS + seq * 1000, sender=sender, to=["lisi"])
+        )
     return out
 
 
@@ -44,15 +46,20 @@ def big_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 def test_iteration_returns_every_message_past_ten_thousand_once_in_order(big_store: Store) -> None:
-    """GIVEN 10,250 messages WHEN iterated in pages of 1,000 THEN every one comes exactly once, in (seq, msgid) order."""
+    """GIVEN 10,250 messages WHEN iterated in pages of 1,000 THEN every one comes exactly once, in (seq, msgid)
+    order."""
     got = [m.msgid for m in big_store.iter_messages(MessageFilter(), scope=ALL, batch_size=1000)]
     assert got == [m.msgid for m in sorted(MESSAGES, key=lambda m: (m.seq, m.msgid))]
 
 
 def test_iteration_with_a_query_filters_and_scope_equals_brute_force(big_store: Store) -> None:
-    """GIVEN a text query, a seq filter and a scope WHEN iterated THEN the result is exactly the brute-force selection."""
+    """GIVEN a text query, a seq filter and a scope WHEN iterated THEN the result is exactly the brute-force
+    selection."""
     scope = Scope.of(users=["zhangsan"])
-    got = [m.msgid for m in big_store.iter_messages(MessageFilter(seq_from=100), scope=scope, query=f'"{KEYWORD}"', batch_size=700)]
+    got = [
+        m.msgid
+        for m in big_store.iter_messages(MessageFilter(seq_from=100), scope=scope, query=f'"{KEYWORD}"', batch_size=700)
+    ]
     expected = [m.msgid for m in MESSAGES if KEYWORD in m.text and m.seq >= 100 and "zhangsan" in m.employees]
     assert len(expected) > 1000 and got == expected
 
@@ -64,7 +71,9 @@ def test_export_writes_every_message_past_ten_thousand(big_store: Store, tmp_pat
     from compliance.export import export_messages
 
     out = tmp_path / "all.jsonl"
-    archive = Archive(Settings(data=str(tmp_path / "unused")), actor="auditor1", _store=big_store)  # role super, scope all
+    archive = Archive(
+        Settings(data=str(tmp_path / "unused")), actor="auditor1", _store=big_store
+    )  # role super, scope all
     summary = export_messages(archive, "", "jsonl", out, "full export for the regulator")
     exported = [json.loads(line)["msgid"] for line in out.read_text(encoding="utf-8").splitlines()]
     assert summary["count"] == N and exported == [m.msgid for m in MESSAGES]
