@@ -64,6 +64,23 @@ def require(archive: Archive, permission: str, action: str, target: str) -> None
         raise deny(archive, action, target, f"role {archive.role} may not {permission}")
 
 
+# The audit action a refused use of a permission is recorded under (reads of the trail and of
+# statistics are reads, like a search).
+ATTEMPTED_ACTION = {
+    access.VIEW: "view_conversation", access.SEARCH: "search", access.EXPORT: "export", access.REVIEW: "review",
+    access.RULES: "rule_change", access.BACKTEST: "rule_change", access.ACCOUNTS: "account_change",
+    access.SETTINGS: "settings_change", access.RETENTION: "settings_change", access.HOLDS: "hold_change",
+    access.AUDIT: "search", access.STATS: "search",
+}
+
+
+def refuse_page(archive: Archive, permission: str, visit: str | None) -> None:
+    """Audits an account opening a page its role does not allow (once per visit, not per rerun)."""
+    why = f"role {archive.role} may not {permission}"
+    _record_view_once(archive, visit, f"page:{permission}", {"denied": why}, "",
+                      action=ATTEMPTED_ACTION[permission])
+
+
 def act_as(archive: Archive, name: str, action: str) -> Archive:
     """The archive as account ``name`` sees it, run by ``archive``'s actor (``--as NAME``).
     An unknown or disabled account is a refused (audited) attempt of ``action``."""
