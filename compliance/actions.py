@@ -26,7 +26,7 @@ from analyzers.rules import store as rules_store
 from analyzers.rules.model import Rule
 from chatarchive.archive import Archive
 from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import Message, MessageFilter, Scope, SearchRequest, SearchResult, Violation
+from chatarchive.models import Message, MessageFilter, Scope, SearchRequest, SearchResult, Violation, ViolationFilter
 from compliance import access, audit
 from compliance.accounts import get_account
 from compliance.export import export_messages
@@ -153,7 +153,7 @@ def view_conversation(
     require(archive, access.VIEW, "view_conversation", chat_id)
     reason = audit.require_reason(reason)
     filters = MessageFilter(chats=[chat_id], time_from=time_from, time_to=time_to)
-    _, messages = archive.store.list_messages(filters, scope=archive.scope, sort=sort, limit=limit,  # type: ignore[arg-type]
+    _, messages = archive.store.list_messages(filters, scope=archive.scope, sort=sort, limit=limit,
                                               offset=offset)
     if not messages and offset == 0 and _outside_scope(archive, filters):
         _record_view_once(archive, visit, chat_id, {"denied": "outside the account's scope"}, reason)
@@ -191,10 +191,18 @@ def export(archive: Archive, query: str, fmt: str, out: Path | str, reason: str,
 
 
 def _violation_in_scope(archive: Archive, violation_id: str, action: str) -> None:
-    """Refuses (audited) a decision on a violation whose message the account may not see."""
-    msgid = violation_id.rsplit(":", 1)[0]
-    if archive.scope.all or archive.store.get_messages([msgid], scope=archive.scope):
+    """Refuses (audited) a decision on a violation the account's scope does not show; an unknown
+    violation is a ``BadInput``. Ids are ``msgid:rule_id`` (WeCom msgids hold no colon)."""
+    filters = ViolationFilter(msgids=[violation_id.split(":", 1)[0]])
+
+    def exists(scope: Scope) -> bool:
+        _, found = archive.store.list_violations(filters, scope=scope, limit=1000)
+        return any(v.id == violation_id for v in found)
+
+    if exists(archive.scope):
         return
+    if not exists(Scope.everything()):
+        raise BadInput(f"no violation {violation_id!r}")
     raise deny(archive, action, violation_id, "outside the account's scope",
                f"violation {violation_id} is outside your scope")
 

@@ -158,6 +158,7 @@ REFUSED = [
     ("viewer-exports", "boss", lambda a: actions.export(a, "回扣", "jsonl", a.settings.data_dir / "x.jsonl", "审计"),
      "export"),
     ("editor-reviews", "ruler", lambda a: actions.review_violation(a, "m1:r", "confirmed", ""), "review"),
+    ("viewer-adds-an-exception", "boss", lambda a: actions.add_rule_exception(a, "r", "回扣另算"), "rule_change"),
     ("auditor-edits-a-rule", "aud2", lambda a: actions.save_rule(a, {"name": "x", "keywords": ["x"]}), "rule_change"),
     ("auditor-backtests", "aud2", lambda a: actions.backtest_rule(a, get_rule(a.store, "r")), "rule_change"),
 ]
@@ -210,6 +211,10 @@ def test_a_review_decision_writes_one_entry_and_out_of_scope_is_refused(base: Ar
     assert denied["action"] == "review" and denied["details"]["denied"] == "outside the account's scope"
     _, [m4] = base.store.list_violations(ViolationFilter(msgids=["m4"]), scope=ALL)
     assert m4.status == "unreviewed"
+    before = len(trail(base))
+    with pytest.raises(BadInput, match="no violation"):
+        actions.review_violation(aud, f"m2:{rule_id}", "confirmed", "")
+    assert len(trail(base)) == before
 
 
 # --- the command line: --as records the operator -------------------------------------------------
