@@ -17,8 +17,9 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from analyzers.analytics import review as review_store
 from analyzers.rules import backtest as rule_backtest

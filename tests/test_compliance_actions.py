@@ -8,8 +8,9 @@ import json
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -74,7 +75,7 @@ def data(template: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def base(data: Path) -> Iterator[Archive]:
     archive = Archive.open(data=str(data))
-    archive.store  # open now, so the account views share it
+    _ = archive.store  # open now, so the account views share it
     yield archive
     archive.close()
 

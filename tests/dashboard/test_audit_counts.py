@@ -7,9 +7,10 @@ archive is this module's own (reviews and rule exceptions change it)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
