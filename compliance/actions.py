@@ -93,37 +93,31 @@ def act_as(archive: Archive, name: str, action: str) -> Archive:
     return archive.as_account(account["name"], account["role"], access.scope_for(account), operator=archive.actor)
 
 
-def _first_view(visit: str | None, archive: Archive, target: str, reason: str) -> bool:
-    """True the first time this visit shows ``target`` for ``reason`` (always without a visit)."""
-    if visit is None:
-        return True
-    key = hashlib.sha256(json.dumps([visit, archive.actor, target, reason]).encode()).hexdigest()
-    with _views_lock:
-        if key in _audited_views:
-            _audited_views.move_to_end(key)
-            return False
-        _audited_views[key] = None
-        if len(_audited_views) > MAX_REMEMBERED_VIEWS:
-            _audited_views.popitem(last=False)
-        return True
-
-
-def _forget_view(visit: str | None, archive: Archive, target: str, reason: str) -> None:
-    """Undoes ``_first_view`` when the audit write failed, so the next attempt writes it."""
-    if visit is not None:
-        key = hashlib.sha256(json.dumps([visit, archive.actor, target, reason]).encode()).hexdigest()
-        with _views_lock:
-            _audited_views.pop(key, None)
+def _view_key(visit: str, archive: Archive, action: str, target: str, details: dict[str, Any], reason: str) -> str:
+    """What makes a view the same view: the visit, who, what, why, and whether it was refused."""
+    parts = [visit, archive.actor, archive.operator, action, target, reason, "denied" in details]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def _record_view_once(archive: Archive, visit: str | None, target: str, details: dict[str, Any],
                       reason: str, action: str = "view_conversation") -> None:
-    if not _first_view(visit, archive, target, reason):
+    """Writes the entry unless this visit already wrote the same view (always without a visit)."""
+    if visit is None:
+        record(archive, action, target, details, reason)
         return
+    key = _view_key(visit, archive, action, target, details, reason)
+    with _views_lock:
+        if key in _audited_views:
+            _audited_views.move_to_end(key)
+            return
+        _audited_views[key] = None
+        if len(_audited_views) > MAX_REMEMBERED_VIEWS:
+            _audited_views.popitem(last=False)
     try:
         record(archive, action, target, details, reason)
     except BaseException:
-        _forget_view(visit, archive, target, reason)
+        with _views_lock:  # not written: the next run must try again
+            _audited_views.pop(key, None)
         raise
 
 

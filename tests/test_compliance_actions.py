@@ -120,6 +120,26 @@ def test_a_view_is_audited_once_per_visit_account_conversation_and_reason(base: 
     assert [v["reason"] for v in views] == ["投诉核查 #1", "投诉核查 #2", "投诉核查 #2"]
 
 
+def test_a_view_whose_audit_write_failed_is_not_shown_and_is_written_next_time(
+    base: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the audit write fails once (e.g. a full disk) WHEN a view is tried THEN nothing is shown; the
+    rerun of the same view writes its entry and shows the messages."""
+    aud, visit = account(base, "aud2"), new_visit()
+    real = audit.record
+
+    def failing(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        monkeypatch.setattr(audit, "record", real)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(audit, "record", failing)
+    with pytest.raises(OSError):
+        actions.view_conversation(aud, CHAT_ZS, "复核", visit=visit)
+    assert trail(base, "view_conversation") == []
+    assert len(actions.view_conversation(aud, CHAT_ZS, "复核", visit=visit)) == 3
+    assert len(trail(base, "view_conversation")) == 1
+
+
 def test_without_a_visit_every_view_is_audited(base: Archive) -> None:
     aud = account(base, "aud2")
     for _ in range(2):
