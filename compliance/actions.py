@@ -93,19 +93,21 @@ def act_as(archive: Archive, name: str, action: str) -> Archive:
     return archive.as_account(account["name"], account["role"], access.scope_for(account), operator=archive.actor)
 
 
-def _view_key(visit: str, archive: Archive, action: str, target: str, details: dict[str, Any], reason: str) -> str:
+def _view_key(visit: str, archive: Archive, action: str, target: str, details: dict[str, Any], reason: str,
+              same_as: str) -> str:
     """What makes a view the same view: the visit, who, what, why, and whether it was refused."""
-    parts = [visit, archive.actor, archive.operator, action, target, reason, "denied" in details]
+    parts = [visit, archive.actor, archive.operator, action, target, reason, "denied" in details, same_as]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def _record_view_once(archive: Archive, visit: str | None, target: str, details: dict[str, Any],
-                      reason: str, action: str = "view_conversation") -> None:
-    """Writes the entry unless this visit already wrote the same view (always without a visit)."""
+                      reason: str, action: str = "view_conversation", same_as: str = "") -> None:
+    """Writes the entry unless this visit already wrote the same view (always without a visit);
+    ``same_as`` adds what else tells two views apart (a search's filters)."""
     if visit is None:
         record(archive, action, target, details, reason)
         return
-    key = _view_key(visit, archive, action, target, details, reason)
+    key = _view_key(visit, archive, action, target, details, reason, same_as)
     with _views_lock:
         if key in _audited_views:
             _audited_views.move_to_end(key)
@@ -124,12 +126,15 @@ def _record_view_once(archive: Archive, visit: str | None, target: str, details:
 # --- reading messages ------------------------------------------------------------------------
 
 
-def search(archive: Archive, request: SearchRequest) -> SearchResult:
-    """A full-text search within the account's scope, audited with its query and total."""
+def search(archive: Archive, request: SearchRequest, *, visit: str | None = None) -> SearchResult:
+    """A full-text search within the account's scope, audited with its query, filters and total:
+    once per visit for the same query, filters and order (paging through it is the same search)."""
     require(archive, access.SEARCH, "search", request.query)
     result = archive.store.search(request, scope=archive.scope)
     filters = {k: v for k, v in vars(request.filters).items() if v}
-    record(archive, "search", request.query, {"total": result.total, "filters": filters})
+    same_as = json.dumps([filters, request.sort], sort_keys=True, default=str)
+    _record_view_once(archive, visit, request.query, {"total": result.total, "filters": filters}, "",
+                      action="search", same_as=same_as)
     return result
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from chatarchive.models import SearchRequest
-from compliance import access, actions, audit
+from compliance import access, actions
 from dashboard import _state, _ui, _widgets
 
 PAGE_SIZE = 20
@@ -54,11 +54,7 @@ page = int(c2.number_input("页 Page", min_value=1, step=1, key="page"))
 result = None
 with _state.guard("search"):
     request = SearchRequest(query=query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    result = arch.store.search(request, scope=arch.scope)
-    # One audit entry per distinct search (not per rerun of the page).
-    if query and st.session_state.get("_audited_search") != signature:
-        audit.record(arch.store, arch.actor, "search", query, {"filters": _widgets.filters_to_dict(filters)})
-        st.session_state["_audited_search"] = signature
+    result = actions.search(arch, request, visit=session.token)  # audited once per distinct search
 
 if result is not None:
     pages = max(1, (result.total + PAGE_SIZE - 1) // PAGE_SIZE)

@@ -187,3 +187,16 @@ def test_opening_a_page_the_role_does_not_allow_is_audited_once(counted: Dashboa
     denied = entries(counted.data, "review", actor="boss")
     assert len(denied) == 1 and denied[0]["details"]["denied"] == "role viewer may not review"
     assert denied[0]["target"] == "page:review"
+
+
+def test_search_page_audits_a_search_once_across_reruns_and_pages(counted: DashboardArchive) -> None:
+    at = open_page("admin", "pages/search.py")
+    at.text_input(key="q").input("好的 OR 收到 OR 谢谢").run()
+    rerun(at)
+    at.number_input(key="page").set_value(2).run()
+    rerun(at)
+    no_traceback(at)
+    assert len(entries(counted.data, "search", actor="admin", target="好的 OR 收到 OR 谢谢")) == 1
+    at.multiselect(key="f_type").set_value(["text"]).run()
+    rerun(at)
+    assert len(entries(counted.data, "search", actor="admin", target="好的 OR 收到 OR 谢谢")) == 2
