@@ -20,6 +20,7 @@ QUICK = [
     ("bench_rules.py", []),
     ("bench_search.py", ["--messages", "100000", "--runs", "20"]),
     ("bench_integrity.py", []),
+    ("bench_logins.py", []),
     ("bench_sentiment.py", []),
     ("bench_reports.py", ["--build", "100000"]),
     ("bench_dashboard.py", ["--messages", "100000"]),

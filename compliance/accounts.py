@@ -14,6 +14,7 @@ import os
 import secrets as pysecrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, NoReturn
 
@@ -36,7 +37,14 @@ DEMO_ADMIN = "admin"
 WRONG_LOGIN = "wrong user name or password"  # the one answer to every refused login (no enumeration)
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
-_DUMMY_HASH = _hasher.hash("not a password of anyone")  # equalizes timing for unknown names
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash with the same parameters as real ones, verified for unknown names (equal work).
+    Made on first use, not at import: hashing costs most of a second and every CLI command imports this."""
+    return _hasher.hash(pysecrets.token_urlsafe(16))
+
 
 _DEFAULTS = {s.name: s.default for s in SETTINGS}
 
@@ -249,7 +257,7 @@ def authenticate(
     now_ms = _now_ms(now)
     account = get_account(store, name) if name else None
     # Verify first, whatever the account's state: the time taken must not depend on it.
-    matches = _password_matches(account or {"password_hash": _DUMMY_HASH}, password or "")
+    matches = _password_matches(account or {"password_hash": _dummy_hash()}, password or "")
     if account is None:
         _refuse(store, name or "?", name or "", {"why": "unknown account"}, now_ms)
     if account.get("disabled"):

@@ -17,8 +17,9 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from analyzers.analytics import review as review_store
 from analyzers.rules import backtest as rule_backtest
@@ -26,7 +27,7 @@ from analyzers.rules import store as rules_store
 from analyzers.rules.model import Rule
 from chatarchive.archive import Archive
 from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import Message, MessageFilter, Scope, SearchRequest, SearchResult, Violation
+from chatarchive.models import Message, MessageFilter, Scope, SearchRequest, SearchResult, Violation, ViolationFilter
 from compliance import access, audit
 from compliance.accounts import get_account
 from compliance.export import export_messages
@@ -64,6 +65,23 @@ def require(archive: Archive, permission: str, action: str, target: str) -> None
         raise deny(archive, action, target, f"role {archive.role} may not {permission}")
 
 
+# The audit action a refused use of a permission is recorded under (reads of the trail and of
+# statistics are reads, like a search).
+ATTEMPTED_ACTION = {
+    access.VIEW: "view_conversation", access.SEARCH: "search", access.EXPORT: "export", access.REVIEW: "review",
+    access.RULES: "rule_change", access.BACKTEST: "rule_change", access.ACCOUNTS: "account_change",
+    access.SETTINGS: "settings_change", access.RETENTION: "settings_change", access.HOLDS: "hold_change",
+    access.AUDIT: "search", access.STATS: "search",
+}
+
+
+def refuse_page(archive: Archive, permission: str, visit: str | None) -> None:
+    """Audits an account opening a page its role does not allow (once per visit, not per rerun)."""
+    why = f"role {archive.role} may not {permission}"
+    _record_view_once(archive, visit, f"page:{permission}", {"denied": why}, "",
+                      action=ATTEMPTED_ACTION[permission])
+
+
 def act_as(archive: Archive, name: str, action: str) -> Archive:
     """The archive as account ``name`` sees it, run by ``archive``'s actor (``--as NAME``).
     An unknown or disabled account is a refused (audited) attempt of ``action``."""
@@ -75,49 +93,48 @@ def act_as(archive: Archive, name: str, action: str) -> Archive:
     return archive.as_account(account["name"], account["role"], access.scope_for(account), operator=archive.actor)
 
 
-def _first_view(visit: str | None, archive: Archive, target: str, reason: str) -> bool:
-    """True the first time this visit shows ``target`` for ``reason`` (always without a visit)."""
-    if visit is None:
-        return True
-    key = hashlib.sha256(json.dumps([visit, archive.actor, target, reason]).encode()).hexdigest()
-    with _views_lock:
-        if key in _audited_views:
-            _audited_views.move_to_end(key)
-            return False
-        _audited_views[key] = None
-        if len(_audited_views) > MAX_REMEMBERED_VIEWS:
-            _audited_views.popitem(last=False)
-        return True
-
-
-def _forget_view(visit: str | None, archive: Archive, target: str, reason: str) -> None:
-    """Undoes ``_first_view`` when the audit write failed, so the next attempt writes it."""
-    if visit is not None:
-        key = hashlib.sha256(json.dumps([visit, archive.actor, target, reason]).encode()).hexdigest()
-        with _views_lock:
-            _audited_views.pop(key, None)
+def _view_key(visit: str, archive: Archive, action: str, target: str, details: dict[str, Any], reason: str,
+              same_as: str) -> str:
+    """What makes a view the same view: the visit, who, what, why, and whether it was refused."""
+    parts = [visit, archive.actor, archive.operator, action, target, reason, "denied" in details, same_as]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def _record_view_once(archive: Archive, visit: str | None, target: str, details: dict[str, Any],
-                      reason: str, action: str = "view_conversation") -> None:
-    if not _first_view(visit, archive, target, reason):
+                      reason: str, action: str = "view_conversation", same_as: str = "") -> None:
+    """Writes the entry unless this visit already wrote the same view (always without a visit);
+    ``same_as`` adds what else tells two views apart (a search's filters)."""
+    if visit is None:
+        record(archive, action, target, details, reason)
         return
+    key = _view_key(visit, archive, action, target, details, reason, same_as)
+    with _views_lock:
+        if key in _audited_views:
+            _audited_views.move_to_end(key)
+            return
+        _audited_views[key] = None
+        if len(_audited_views) > MAX_REMEMBERED_VIEWS:
+            _audited_views.popitem(last=False)
     try:
         record(archive, action, target, details, reason)
     except BaseException:
-        _forget_view(visit, archive, target, reason)
+        with _views_lock:  # not written: the next run must try again
+            _audited_views.pop(key, None)
         raise
 
 
 # --- reading messages ------------------------------------------------------------------------
 
 
-def search(archive: Archive, request: SearchRequest) -> SearchResult:
-    """A full-text search within the account's scope, audited with its query and total."""
+def search(archive: Archive, request: SearchRequest, *, visit: str | None = None) -> SearchResult:
+    """A full-text search within the account's scope, audited with its query, filters and total:
+    once per visit for the same query, filters and order (paging through it is the same search)."""
     require(archive, access.SEARCH, "search", request.query)
     result = archive.store.search(request, scope=archive.scope)
     filters = {k: v for k, v in vars(request.filters).items() if v}
-    record(archive, "search", request.query, {"total": result.total, "filters": filters})
+    same_as = json.dumps([filters, request.sort], sort_keys=True, default=str)
+    _record_view_once(archive, visit, request.query, {"total": result.total, "filters": filters}, "",
+                      action="search", same_as=same_as)
     return result
 
 
@@ -136,7 +153,7 @@ def view_conversation(
     require(archive, access.VIEW, "view_conversation", chat_id)
     reason = audit.require_reason(reason)
     filters = MessageFilter(chats=[chat_id], time_from=time_from, time_to=time_to)
-    _, messages = archive.store.list_messages(filters, scope=archive.scope, sort=sort, limit=limit,  # type: ignore[arg-type]
+    _, messages = archive.store.list_messages(filters, scope=archive.scope, sort=sort, limit=limit,
                                               offset=offset)
     if not messages and offset == 0 and _outside_scope(archive, filters):
         _record_view_once(archive, visit, chat_id, {"denied": "outside the account's scope"}, reason)
@@ -174,10 +191,18 @@ def export(archive: Archive, query: str, fmt: str, out: Path | str, reason: str,
 
 
 def _violation_in_scope(archive: Archive, violation_id: str, action: str) -> None:
-    """Refuses (audited) a decision on a violation whose message the account may not see."""
-    msgid = violation_id.rsplit(":", 1)[0]
-    if archive.scope.all or archive.store.get_messages([msgid], scope=archive.scope):
+    """Refuses (audited) a decision on a violation the account's scope does not show; an unknown
+    violation is a ``BadInput``. Ids are ``msgid:rule_id`` (WeCom msgids hold no colon)."""
+    filters = ViolationFilter(msgids=[violation_id.split(":", 1)[0]])
+
+    def exists(scope: Scope) -> bool:
+        _, found = archive.store.list_violations(filters, scope=scope, limit=1000)
+        return any(v.id == violation_id for v in found)
+
+    if exists(archive.scope):
         return
+    if not exists(Scope.everything()):
+        raise BadInput(f"no violation {violation_id!r}")
     raise deny(archive, action, violation_id, "outside the account's scope",
                f"violation {violation_id} is outside your scope")
 

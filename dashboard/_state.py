@@ -18,7 +18,7 @@ import streamlit as st
 
 from chatarchive.archive import Archive
 from chatarchive.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
-from compliance import access
+from compliance import access, actions
 from compliance.accounts import Session, authenticate, check_session, load_directory, logout
 from indexer.directory import Directory
 
@@ -92,6 +92,7 @@ def require(permission: str) -> Session:
     """Stops the page with a message unless the account's role grants ``permission``."""
     s = session()
     if not access.allowed(s, permission):
+        actions.refuse_page(user_archive(), permission, visit=s.token)
         st.error(f"您的角色 ({s.role}) 无权使用此页面 — your role may not {permission}.")
         st.stop()
     return s

@@ -357,3 +357,20 @@ def test_every_refused_login_answers_the_same_after_the_same_work(
     assert counting.verifications == 1
     why = audit.list_entries(store, action="login_failed")[0]["details"]["why"]
     assert why in {"unknown account", "wrong password", "disabled", "locked"}
+
+
+@pytest.mark.parametrize("password,message", [("password", "too short"), ("Password2024!", "common passwords"),
+                                              ("carol-carol-2031", "account name")], ids=["short", "common", "name"])
+def test_cli_refuses_a_weak_password_on_add_and_passwd_in_one_line(tmp_path: Path, password: str, message: str) -> None:
+    """GIVEN the CLI WHEN an account is created or its password changed with a weak one THEN exit 2 with one
+    line naming the rule, and the account keeps working with its old password."""
+    from tests.helpers import cli
+
+    data = tmp_path / "data"
+    refused = cli("accounts", "add", "carol", "--role", "viewer", "--password-env", "PW", data=data, expect=2,
+                  env={"PW": password})
+    assert message in refused.stderr and refused.stderr.count("\n") == 1
+    cli("accounts", "add", "carol", "--role", "viewer", "--password-env", "PW", data=data, env={"PW": PASSWORD})
+    refused = cli("accounts", "passwd", "carol", "--password-env", "PW", data=data, expect=2, env={"PW": password})
+    assert message in refused.stderr
+    assert [a["name"] for a in cli("accounts", "list", data=data)["accounts"]] == ["carol"]

@@ -34,7 +34,7 @@ with tab_new, st.form("new_account"):
     depts = st.multiselect("可查看的部门 (含下级)", sorted(directory.department_names),
                            format_func=lambda d: directory.department_names.get(d, str(d)), key="a_depts")
     users = st.multiselect("可查看的员工", sorted(directory.employee_ids), format_func=directory.name, key="a_users")
-    password = st.text_input("初始密码 (至少 8 位)", type="password", key="a_pw")
+    password = st.text_input("初始密码 (至少 12 位, 不含账号名, 不能是常见密码)", type="password", key="a_pw")
     if st.form_submit_button("创建"):
         with _state.guard("create account"):
             create_account(arch.store, name, role, password, depts, users, actor=session.account)
@@ -58,7 +58,7 @@ with tab_edit:
                     set_role(arch.store, target, role, depts, users, actor=session.account)
                     st.success("已保存")
         with st.form("reset_password"):
-            new_password = st.text_input("新密码", type="password", key="e_pw")
+            new_password = st.text_input("新密码 (至少 12 位, 不含账号名, 不能是常见密码)", type="password", key="e_pw")
             if st.form_submit_button("重置密码"):
                 with _state.guard("password"):
                     change_password(arch.store, target, new_password, actor=session.account)

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from chatarchive.models import SearchRequest
-from compliance import access, audit
+from compliance import access, actions
 from dashboard import _state, _ui, _widgets
 
 PAGE_SIZE = 20
@@ -54,11 +54,7 @@ page = int(c2.number_input("页 Page", min_value=1, step=1, key="page"))
 result = None
 with _state.guard("search"):
     request = SearchRequest(query=query, filters=filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    result = arch.store.search(request, scope=arch.scope)
-    # One audit entry per distinct search (not per rerun of the page).
-    if query and st.session_state.get("_audited_search") != signature:
-        audit.record(arch.store, arch.actor, "search", query, {"filters": _widgets.filters_to_dict(filters)})
-        st.session_state["_audited_search"] = signature
+    result = actions.search(arch, request, visit=session.token)  # audited once per distinct search
 
 if result is not None:
     pages = max(1, (result.total + PAGE_SIZE - 1) // PAGE_SIZE)
@@ -141,11 +137,9 @@ with s2:
         export_reason = _widgets.reason_box("export_reason", "导出")
         if st.button("生成导出文件", key="export_go", disabled=not export_reason):
             with _state.guard("export"), st.status("正在导出… (exporting)", expanded=False) as status:
-                from compliance.export import export_messages
-
                 out_dir = Path(tempfile.mkdtemp(prefix="chatarchive-export-"))
                 out = out_dir / f"chatarchive-export.{fmt}"
-                summary = export_messages(arch, query, fmt, out, export_reason, filters=filters)
+                summary = actions.export(arch, query, fmt, out, export_reason, filters=filters)
                 status.update(label=f"已导出 {summary['count']} 条", state="complete")
                 st.session_state["export_files"] = (out.name, out.read_bytes(), Path(summary["manifest"]).read_bytes())
         files = st.session_state.get("export_files")

@@ -110,6 +110,9 @@ def test_accounts_page_creates_an_account_and_rejects_a_short_password(dash_arch
     at.button(key="FormSubmitter:new_account-创建").click().run()
     no_traceback(at)
     assert at.warning
+    at.text_input(key="a_pw").input("Password2024!")
+    at.button(key="FormSubmitter:new_account-创建").click().run()
+    assert any("common passwords" in str(w.value) for w in at.warning)
     at.text_input(key="a_pw").input("long enough password")
     at.button(key="FormSubmitter:new_account-创建").click().run()
     assert any("new-auditor" in str(s.value) for s in at.success)

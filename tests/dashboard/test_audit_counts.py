@@ -7,16 +7,17 @@ archive is this module's own (reviews and rule exceptions change it)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from chatarchive.archive import Archive
 from compliance import audit
-from tests.dashboard.conftest import DashboardArchive, build
+from tests.dashboard.conftest import APP, PASSWORD, DashboardArchive, build
 from tests.dashboard.helpers import no_traceback, open_page
 
 RERUNS = 3
@@ -165,3 +166,37 @@ def test_super_backtest_with_a_reason_shows_texts_and_audits_once(counted: Dashb
     assert "手续费可以<mark>私下转账</mark>" in html
     shown = entries(counted.data, "view_conversation", actor="admin", reason="规则调优 #b1")
     assert [e["target"] for e in shown] == [f"backtest:{rule_id}"]
+
+
+def test_opening_a_page_the_role_does_not_allow_is_audited_once(counted: DashboardArchive) -> None:
+    """GIVEN a viewer (statistics only), logged in WHEN the violations page runs for it anyway (the navigation
+    does not offer it; this is the page's own check) and reruns THEN it is refused and one denied review
+    attempt is audited."""
+    from compliance.accounts import authenticate
+
+    archive = counted.archive()
+    try:
+        token = authenticate(archive.store, "boss", PASSWORD).token
+    finally:
+        archive.close()
+    at = AppTest.from_file(str(Path(APP).parent / "pages" / "violations.py"), default_timeout=60)
+    at.session_state["ca_token"] = token
+    at.run()
+    rerun(at)
+    assert any("无权使用此页面" in str(e.value) for e in at.error)
+    denied = entries(counted.data, "review", actor="boss")
+    assert len(denied) == 1 and denied[0]["details"]["denied"] == "role viewer may not review"
+    assert denied[0]["target"] == "page:review"
+
+
+def test_search_page_audits_a_search_once_across_reruns_and_pages(counted: DashboardArchive) -> None:
+    at = open_page("admin", "pages/search.py")
+    at.text_input(key="q").input("好的 OR 收到 OR 谢谢").run()
+    rerun(at)
+    at.number_input(key="page").set_value(2).run()
+    rerun(at)
+    no_traceback(at)
+    assert len(entries(counted.data, "search", actor="admin", target="好的 OR 收到 OR 谢谢")) == 1
+    at.multiselect(key="f_type").set_value(["text"]).run()
+    rerun(at)
+    assert len(entries(counted.data, "search", actor="admin", target="好的 OR 收到 OR 谢谢")) == 2
