@@ -73,6 +73,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alert_link_base", "http://localhost:8501", "Dashboard URL that alert links point to."),
     Setting("alert_show_text", False, "Put the message text (masked) in alerts; off: rule and ids only.",
             str_to_bool),
+    Setting("alert_digest_minutes", 60, "Minutes between alert digests and retries of held-back alerts.", int),
     Setting("smtp_host", "", "SMTP server for e-mail alerts (optional)."),
     Setting("smtp_port", 25, "SMTP port.", int),
     Setting("smtp_from", "chatarchive@localhost", "Sender address of e-mail alerts."),

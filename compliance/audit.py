@@ -41,6 +41,7 @@ ACTIONS: frozenset[str] = frozenset(
         "purge",
         "hold_change",
         "review",
+        "alert",  # a reviewer or health alert went out (wecom.alerts)
     }
 )
 

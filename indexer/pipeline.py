@@ -30,6 +30,7 @@ from indexer import health
 from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.directory import Directory
+from wecom.alerts import notify_violations
 from indexer.normalize import normalize
 from indexer.replies import ReplyTracker, WorkingHours
 from indexer.source.base import EncryptedRecord, Source
@@ -238,6 +239,7 @@ class Pipeline:
         )
         with self._timed("store"):
             self.store.write_batch(batch)
+        notify_violations(self.archive, violations)  # reviewer alerts (wecom.alerts); never raises
         return len(violations)
 
     def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError],

@@ -19,7 +19,7 @@ from typing import Callable, Iterator, Mapping
 
 import requests
 
-from wecom.errcodes import WeComError, action_for
+from wecom.errcodes import RATE_LIMIT_ERRCODES, WeComError, action_for
 from wecom.ratelimit import RateLimiter
 from wecom.redact import install as install_log_redaction
 
@@ -81,9 +81,10 @@ class WeComClient:
 
     # ------------------------------------------------------------------ calls
     def call(self, method: str, path: str, *, secret: str, params: Mapping[str, object] | None = None,
-             body: Mapping[str, object] | None = None) -> JsonDict:
+             body: Mapping[str, object] | None = None, wait_out_limits: bool = True) -> JsonDict:
         """One API call with the token of ``secret``; retries busy/rate-limit errcodes, refreshes the
-        token once when WeCom says it is invalid or expired."""
+        token once when WeCom says it is invalid or expired. ``wait_out_limits=False``: a rate-limit
+        errcode is raised at once (the caller defers the work instead of sleeping)."""
         refreshed = False
         for attempt in range(len(self.retry_delays) + 1):
             query = {**(params or {}), "access_token": self._token(secret)}
@@ -94,16 +95,18 @@ class WeComClient:
                     self._forget_token(secret)
                     refreshed = True
                     continue
-                if e.action != "retry" or attempt >= len(self.retry_delays):
+                if e.action != "retry" or attempt >= len(self.retry_delays) or (
+                        not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES):
                     raise
                 log.info("WeCom %s: errcode %s, retrying in %.1f s", path, e.errcode, self.retry_delays[attempt])
                 self._sleep(self.retry_delays[attempt])
         raise WeComError(path, 0, "gave up after retries")
 
-    def webhook(self, key: str, body: Mapping[str, object]) -> JsonDict:
+    def webhook(self, key: str, body: Mapping[str, object], *, wait_out_limits: bool = True) -> JsonDict:
         """Posts to a group robot (``/cgi-bin/webhook/send?key=KEY``); the key is the credential."""
         return self._with_retries("/cgi-bin/webhook/send", lambda: self._request(
-            "POST", "/cgi-bin/webhook/send", {"key": key}, body, key=f"/cgi-bin/webhook/send#{_fingerprint(key)}"))
+            "POST", "/cgi-bin/webhook/send", {"key": key}, body, key=f"/cgi-bin/webhook/send#{_fingerprint(key)}"),
+            wait_out_limits=wait_out_limits)
 
     def paginate(self, method: str, path: str, *, secret: str, items: str, body: Mapping[str, object] | None = None,
                  params: Mapping[str, object] | None = None, cursor_field: str = "cursor") -> Iterator[JsonDict]:
@@ -148,12 +151,13 @@ class WeComClient:
             self._tokens.pop(secret, None)
 
     # ------------------------------------------------------------------ HTTP
-    def _with_retries(self, api: str, do: Callable[[], JsonDict]) -> JsonDict:
+    def _with_retries(self, api: str, do: Callable[[], JsonDict], *, wait_out_limits: bool = True) -> JsonDict:
         for attempt in range(len(self.retry_delays) + 1):
             try:
                 return do()
             except WeComError as e:
-                if e.action != "retry" or attempt >= len(self.retry_delays):
+                if e.action != "retry" or attempt >= len(self.retry_delays) or (
+                        not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES):
                     raise
                 self._sleep(self.retry_delays[attempt])
         raise WeComError(api, 0, "gave up after retries")

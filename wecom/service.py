@@ -1,7 +1,8 @@
 """WeCom in the running indexer: the scheduled directory sync and the callback receiver.
 
 ``attach(service, scheduler)`` is called by ``indexer.scheduler`` (``chatarchive run``): a directory sync
-every ``directory_sync_minutes`` when WeCom API secrets are configured, and the callback server when
+every ``directory_sync_minutes`` when WeCom API secrets are configured, the alert digest (and new
+pipeline-health alerts) every ``alert_digest_minutes`` when a channel is, and the callback server when
 ``callback_token`` is set; ``msgaudit_notify`` then moves the pull job to now.
 ``serve_callbacks`` is ``chatarchive callbacks serve`` on its own, pulling from ``--source`` on notify.
 """
@@ -20,6 +21,7 @@ from chatarchive.errors import ChatArchiveError
 from chatarchive.settings import Settings
 from indexer.pipeline import Pipeline
 from indexer.source import open_source
+from wecom.alerts import Alerter
 from wecom.callbacks import COLLECTION, CallbackConfig, CallbackServer, CallbackVerifier, EventDispatcher
 from wecom.consent_sync import record_approved_event
 from wecom.sync import client_from_settings, sync_directory
@@ -109,6 +111,14 @@ def callback_server(archive: Archive, sink: ArchiveEventSink, *, host: str = "0.
                           port=settings.callback_port if port is None else port)
 
 
+def _alert_jobs(alerter: Alerter) -> None:
+    try:
+        alerter.send_digest()
+        alerter.send_new_health_alerts()
+    except ChatArchiveError as e:
+        log.error("alert digest failed: %s", e)
+
+
 def attach(service: _Service, scheduler: _Scheduler) -> None:
     """Adds the WeCom jobs to ``chatarchive run`` (nothing when WeCom is not configured)."""
     archive = service.archive
@@ -117,6 +127,10 @@ def attach(service: _Service, scheduler: _Scheduler) -> None:
     if wecom_configured(settings) and settings.directory_sync_minutes > 0:
         scheduler.add_job(sync, IntervalTrigger(minutes=settings.directory_sync_minutes), id="directory",
                           max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
+    alerter = Alerter.from_settings(archive)
+    if alerter.channels:
+        scheduler.add_job(lambda: _alert_jobs(alerter), IntervalTrigger(minutes=max(1, settings.alert_digest_minutes)),
+                          id="alerts", max_instances=1, coalesce=True)
     if settings.callback_token:
         pull_now = lambda: scheduler.modify_job("pull", next_run_time=datetime.now(timezone.utc))  # noqa: E731
         server = callback_server(archive, ArchiveEventSink(archive, pull_now, sync))

@@ -7,6 +7,7 @@ and the group robot webhook with WeCom's JSON, errcodes, opaque cursors and toke
 - ``GET /_sim/sent``: what message/send and the webhook received (``{"message_send": [...], "webhook": [...]}``);
 - ``POST /_sim/faults`` ``{"path": "/cgi-bin/…", "errcode": 45009, "count": 2}``: the next calls fail;
 - ``POST /_sim/expire_tokens``: every issued token expires (the next call gets 42001);
+- ``POST /_sim/advance_clock`` ``{"seconds": 60}``: simulated time moves on (rate-limit windows, token expiry);
 - ``POST /_sim/callback`` ``{"url", "token", "aes_key", "event": {XML fields}, "timestamp"?, "nonce"?}``:
   delivers one signed, encrypted callback to ``url`` and returns the receiver's HTTP status and body.
 """
@@ -66,9 +67,14 @@ class SimState:
     sent: dict[str, list[JsonDict]] = field(default_factory=lambda: {"message_send": [], "webhook": [],
                                                                       "dropped": []})
     lock: threading.Lock = field(default_factory=threading.Lock)
-    webhook_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(WEBHOOK_PER_MINUTE))
-    receiver_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_PER_RECEIVER_PER_MINUTE))
-    clock: Callable[[], float] = time.time
+    offset_s: float = 0.0  # POST /_sim/advance_clock moves the simulated time forward
+
+    def __post_init__(self) -> None:
+        self.webhook_limiter = RateLimiter(WEBHOOK_PER_MINUTE, clock=self.now)
+        self.receiver_limiter = RateLimiter(SEND_PER_RECEIVER_PER_MINUTE, clock=self.now)
+
+    def now(self) -> float:
+        return time.time() + self.offset_s
 
     def role_of_secret(self, secret: str) -> str | None:
         return next((role for role, value in self.secrets.items() if value == secret and role != "webhook"), None)
@@ -76,7 +82,7 @@ class SimState:
     def issue_token(self, role: str) -> str:
         token = random_tokens.token_urlsafe(48)
         with self.lock:
-            self.tokens[token] = (role, self.clock() + self.token_ttl)
+            self.tokens[token] = (role, self.now() + self.token_ttl)
         return token
 
     def role_of_token(self, token: str) -> str:
@@ -86,7 +92,7 @@ class SimState:
             entry = self.tokens.get(token)
         if entry is None:
             raise ApiError(40014, "invalid access_token")
-        if entry[1] <= self.clock():
+        if entry[1] <= self.now():
             raise ApiError(42001, "access_token expired")
         return entry[0]
 
@@ -462,6 +468,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_sim/expire_tokens" and method == "POST":
             with state.lock:
                 state.tokens = {token: (role, 0.0) for token, (role, _expires) in state.tokens.items()}
+            return {"ok": True}
+        if path == "/_sim/advance_clock" and method == "POST":
+            with state.lock:
+                state.offset_s += float(str(body.get("seconds") or 0))
             return {"ok": True}
         if path == "/_sim/callback" and method == "POST":
             return deliver_callback(state.org.corpid, body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from chatarchive.archive import Archive
 from chatarchive.errors import BadInput
 from wecom.sim_org import ALERT_AGENTID, simulated_secrets
 from wecom.sim_server import SimServer
+from wecom.alerts import CHANNELS, MODES, Alerter, AlertRoute, routes, set_route
 from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
 from wecom.sync import SyncCounts, client_from_settings, import_directory, sync_directory
 
@@ -128,4 +130,41 @@ def _pull_in_background(archive: Archive, source_spec: str, lock: threading.Lock
     threading.Thread(target=pull_once, args=(archive, source_spec, lock), name="notify-pull", daemon=True).start()
 
 
-COMMANDS = [wecom_sim, directory_group, callbacks_group]
+@click.group("alerts")
+def alerts_group() -> None:
+    """Alerts to reviewers when a rule fires (WeCom app message, group robot, e-mail)."""
+
+
+@alerts_group.command("route")
+@click.argument("rule")
+@click.option("--mode", type=click.Choice(MODES), default="immediate", show_default=True)
+@click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS),
+              help="app (message/send), webhook (group robot), email; repeatable. Default: app.")
+@click.option("--reviewer", "reviewers", multiple=True, help="A reviewer's WeCom userid; repeatable.")
+@click.option("--email", "emails", multiple=True, help="A reviewer's e-mail address; repeatable.")
+@pass_cli
+def alerts_route_cmd(cli: CliContext, rule: str, mode: str, channels: tuple[str, ...], reviewers: tuple[str, ...],
+                     emails: tuple[str, ...]) -> None:
+    """Who is told, how and when a RULE (a rule id, or * for every rule) fires."""
+    route = AlertRoute(mode=mode, channels=list(channels) or ["app"], reviewers=list(reviewers), emails=list(emails))
+    set_route(cli.archive, rule, route)
+    cli.emit({"rule": rule, **asdict(route)}, f"alerts for {rule}: {mode} via {', '.join(route.channels)}")
+
+
+@alerts_group.command("list")
+@pass_cli
+def alerts_list_cmd(cli: CliContext) -> None:
+    """The alert routes."""
+    table = {rule: asdict(route) for rule, route in routes(cli.archive).items()}
+    cli.emit({"routes": table}, lambda: "\n".join(f"{k}: {v}" for k, v in table.items()) or "no alert routes")
+
+
+@alerts_group.command("digest")
+@pass_cli
+def alerts_digest_cmd(cli: CliContext) -> None:
+    """Send the pending digest (and alerts held back by a rate limit) now."""
+    sent = Alerter.from_settings(cli.archive).send_digest()
+    cli.emit({"sent": sent}, f"digest: {sent} violation(s) sent")
+
+
+COMMANDS = [wecom_sim, directory_group, callbacks_group, alerts_group]

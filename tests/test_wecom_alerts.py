@@ -1,0 +1,169 @@
+"""Reviewer alerts end to end: rules fire during an import, alerts reach the simulated WeCom (message/send and
+the group robot) over HTTP and a real SMTP server on loopback, within the limits, masked, once per group, audited."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message as MessageHandler
+
+from chatarchive.cli.wecom import sim_settings
+from chatarchive.models import MessageFilter, Scope, ViolationFilter
+from compliance.masking import MASK
+from indexer.source.simulator.generate import simulate
+from store.embedded import EmbeddedStore
+from tests.helpers import cli, running_wecom_sim
+from wecom.alert_channels import APP_PER_RECEIVER_PER_MINUTE
+from wecom.sim_server import SimServer
+
+
+@pytest.fixture(scope="module")
+def sim_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("alerts") / "archive"
+    simulate(out, 600, seed=9, employees=30)
+    return out
+
+
+@pytest.fixture
+def sim(sim_archive: Path) -> Iterator[SimServer]:
+    with running_wecom_sim(sim_archive) as server:
+        yield server
+
+
+class Mailbox(MessageHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def handle_message(self, message: object) -> None:
+        self.messages.append(str(message))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    mailbox = Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, mailbox
+    finally:
+        controller.stop()
+
+
+def _env(archive: Path, sim: SimServer, **extra: str) -> dict[str, str]:
+    return {**{f"CHATARCHIVE_{k.upper()}": str(v) for k, v in sim_settings(archive, sim.url).items()}, **extra}
+
+
+def _reviewer(archive: Path) -> str:
+    org = json.loads((archive / "org.json").read_text(encoding="utf-8"))
+    return next(e["userid"] for e in org["employees"] if e["status"] == "active")
+
+
+def _stored(data: Path) -> tuple[list[dict[str, object]], list[dict[str, object]], dict[str, str]]:
+    """(violations, audited alerts, message texts by msgid) of one store."""
+    store = EmbeddedStore(data)
+    try:
+        violations = [v.to_dict() | {"id": v.id} for v in
+                      store.list_violations(ViolationFilter(), scope=Scope.everything(), limit=10_000)[1]]
+        audit = [r for r in store.find_records("audit") if r.get("action") == "alert"]
+        texts = {m.msgid: m.text for m in store.iter_messages(MessageFilter(), scope=Scope.everything())}
+    finally:
+        store.close()
+    return violations, audit, texts
+
+
+def test_fired_rules_reach_wecom_and_the_robot_masked_throttled_once_per_group_and_audited(
+        sim_archive: Path, sim: SimServer, tmp_path: Path) -> None:
+    """GIVEN the starter rules, a route for every rule to the app and the robot, and the simulated WeCom
+    WHEN the archive is imported THEN alerts arrive at message/send and the webhook with a link to the
+    violation and no message text, at most 20 a minute to the reviewer (none dropped by WeCom), each
+    violation group at most once, every sent alert audited; the rest go out with the digest."""
+    data = tmp_path / "data"
+    env = _env(sim_archive, sim)
+    reviewer = _reviewer(sim_archive)
+    cli("rules", "add", "--starter", data=data, env=env)
+    cli("alerts", "route", "*", "--channel", "app", "--channel", "webhook", "--reviewer", reviewer, data=data, env=env)
+    cli("import", str(sim_archive / "truth.jsonl"), data=data, env=env)
+    sent = requests.get(sim.url + "/_sim/sent", timeout=5).json()
+    violations, audit, texts = _stored(data)
+    groups = {(v["rule_id"], v.get("group_key") or v["msgid"]) for v in violations}
+    assert len(groups) > APP_PER_RECEIVER_PER_MINUTE  # enough hits to exercise the throttle
+    assert len(sent["message_send"]) == APP_PER_RECEIVER_PER_MINUTE and not sent["dropped"]
+    assert len(sent["webhook"]) == len(sent["message_send"])
+    ids = {v["id"] for v in violations}
+    for message in sent["message_send"]:
+        card = message["textcard"]
+        assert message["touser"] == reviewer and any(card["url"].endswith(requests.utils.quote(i)) for i in ids)
+    payloads = json.dumps(sent, ensure_ascii=False)
+    flagged_texts = [texts[v["msgid"]] for v in violations if len(texts.get(v["msgid"], "")) >= 6]
+    assert flagged_texts and not any(t in payloads for t in flagged_texts)
+    assert len(audit) == len(sent["message_send"])
+    alerted = [t for a in audit for t in a["target"].split(",")]
+    assert len(alerted) == len(set(alerted))
+
+    requests.post(sim.url + "/_sim/advance_clock", json={"seconds": 61}, timeout=5)  # WeCom's next minute
+    digest = cli("alerts", "digest", data=data, env=env)
+    after = requests.get(sim.url + "/_sim/sent", timeout=5).json()
+    assert digest["sent"] == len(groups) - APP_PER_RECEIVER_PER_MINUTE
+    assert len(after["message_send"]) == APP_PER_RECEIVER_PER_MINUTE + 1
+    assert "汇总" in after["message_send"][-1]["textcard"]["title"]
+    assert cli("alerts", "digest", data=data, env=env)["sent"] == 0
+
+
+def test_email_alert_with_text_shown_is_masked(sim_archive: Path, sim: SimServer, tmp_path: Path,
+                                               smtp: tuple[int, Mailbox]) -> None:
+    """GIVEN an e-mail route and alert_show_text on WHEN a message with a mobile number fires a rule THEN a
+    real SMTP server on loopback receives the alert with the number masked."""
+    port, mailbox = smtp
+    data = tmp_path / "data"
+    env = _env(sim_archive, sim, CHATARCHIVE_SMTP_HOST="127.0.0.1", CHATARCHIVE_SMTP_PORT=str(port),
+               CHATARCHIVE_ALERT_SHOW_TEXT="true")
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps({"name": "私下转账", "keywords": ["私下转账"], "severity": "high"}, ensure_ascii=False),
+                    encoding="utf-8")
+    rule_id = cli("rules", "add", str(rule), data=data, env=env)["ids"][0]
+    cli("alerts", "route", rule_id, "--channel", "email", "--email", "audit@example.com", data=data, env=env)
+    line = {"msgid": "m-email-1", "action": "send", "from": _reviewer(sim_archive), "tolist": ["wm" + "A" * 30],
+            "roomid": "", "msgtime": 1_790_000_000_000, "msgtype": "text",
+            "text": {"content": "我们私下转账吧，打给 13812345678"}}
+    (tmp_path / "one.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    cli("import", str(tmp_path / "one.jsonl"), data=data, env=env)
+    assert len(mailbox.messages) == 1
+    parsed = email.message_from_string(mailbox.messages[0], policy=email.policy.default)
+    body = parsed.get_content()
+    assert "私下转账" in str(parsed["Subject"]) and parsed["To"] == "audit@example.com"
+    assert "13812345678" not in body and MASK * 11 in body and "私下转账" in body
+
+
+def test_a_broken_channel_never_stops_archiving_and_the_alert_is_retried(sim_archive: Path, sim: SimServer,
+                                                                         tmp_path: Path) -> None:
+    """GIVEN a robot route whose webhook key WeCom refuses (93000) WHEN rules fire during an import THEN
+    every message is stored anyway, nothing is audited as sent, and the alerts wait in the digest."""
+    data = tmp_path / "data"
+    env = _env(sim_archive, sim, CHATARCHIVE_WECOM_WEBHOOK_KEY="removed-robot")
+    cli("rules", "add", "--starter", data=data, env=env)
+    cli("alerts", "route", "*", "--channel", "webhook", data=data, env=env)
+    assert cli("import", str(sim_archive / "truth.jsonl"), data=data, env=env)["stored"] == 600
+    violations, audit, _texts = _stored(data)
+    assert violations and not audit
+    store = EmbeddedStore(data)
+    try:
+        pending = store.get_record("meta", "alert_digest")["items"]
+    finally:
+        store.close()
+    assert len(pending) == len({(v["rule_id"], v.get("group_key") or v["msgid"]) for v in violations})
