@@ -32,6 +32,14 @@ def simulated_secrets(archive_dir: Path) -> dict[str, str]:
     return out
 
 
+def sim_settings(archive_dir: Path, url: str) -> dict[str, object]:
+    """The product settings that point at a simulated WeCom (corp id, every secret, the alert app)."""
+    secrets = simulated_secrets(archive_dir)
+    return {"wecom_api_url": url, "corpid": corp_id(archive_dir), "secret": secrets["archive"],
+            "wecom_contacts_secret": secrets["contacts"], "wecom_customer_secret": secrets["customer"],
+            "wecom_app_secret": secrets["app"], "wecom_agentid": ALERT_AGENTID, "wecom_webhook_key": secrets["webhook"]}
+
+
 def corp_id(archive_dir: Path) -> str:
     return str(json.loads((archive_dir / "sim.json").read_text(encoding="utf-8"))["corpid"])
 

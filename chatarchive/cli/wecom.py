@@ -12,20 +12,11 @@ import click
 from chatarchive.cli import CliContext, pass_cli
 from chatarchive.archive import Archive
 from chatarchive.errors import BadInput
-from wecom.sim_org import ALERT_AGENTID, simulated_secrets
+from wecom.sim_org import sim_settings
 from wecom.sim_server import SimServer
 from wecom.alerts import CHANNELS, MODES, Alerter, AlertRoute, routes, set_route
 from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
 from wecom.sync import SyncCounts, client_from_settings, import_directory, sync_directory
-
-
-def sim_settings(archive_dir: Path, url: str) -> dict[str, object]:
-    """The product settings that point at a simulated WeCom (corp id, every secret, the alert app)."""
-    secrets = simulated_secrets(archive_dir)
-    corpid = json.loads((archive_dir / "sim.json").read_text(encoding="utf-8"))["corpid"]
-    return {"wecom_api_url": url, "corpid": corpid, "secret": secrets["archive"],
-            "wecom_contacts_secret": secrets["contacts"], "wecom_customer_secret": secrets["customer"],
-            "wecom_app_secret": secrets["app"], "wecom_agentid": ALERT_AGENTID, "wecom_webhook_key": secrets["webhook"]}
 
 
 @click.group("wecom-sim")
