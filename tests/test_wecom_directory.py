@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 
 from chatarchive.models import MessageFilter, Scope
 from indexer.directory import Directory
@@ -206,3 +207,45 @@ def test_directory_import_counts_and_refuses_a_bad_file(tmp_path: Path) -> None:
         assert [e["userid"] for e in store.get_record("directory", "org")["employees"]] == ["zhang"]
     finally:
         store.close()
+
+
+def test_a_move_synced_later_keeps_older_messages_in_the_old_departments(archive: Path, tmp_path: Path) -> None:
+    """GIVEN a synced directory WHEN an administrator moves an employee in WeCom and deletes another, the
+    directory is synced again and then the (older) messages are imported THEN the mover's history records
+    the old departments until that sync, every department's totals still equal the brute force over the
+    organisation at the messages' time, and the deleted employee stays resolvable with status left."""
+    org = json.loads((archive / "org.json").read_text(encoding="utf-8"))
+    truth = read_jsonl(archive / "truth.jsonl")
+    senders = [m.get("from") for m in truth]
+    active = [e for e in org["employees"] if e["status"] == "active"]
+    mover = max(active, key=lambda e: senders.count(e["userid"]))
+    deleted = next(e for e in active if e["userid"] != mover["userid"])
+    new_dept = next(int(d["id"]) for d in org["departments"] if int(d["id"]) not in mover["departments"]
+                    and int(d["parentid"]) != 0)
+    data = tmp_path / "data"
+    with running_wecom_sim(archive) as server:
+        env = {f"CHATARCHIVE_{k.upper()}": str(v) for k, v in sim_settings(archive, server.url).items()}
+        cli("directory", "sync", data=data, env=env)
+        requests.post(server.url + "/_sim/org", json={"move": {"userid": mover["userid"], "departments": [new_dept]}},
+                      timeout=5)
+        requests.post(server.url + "/_sim/org", json={"delete": deleted["userid"]}, timeout=5)
+        cli("directory", "sync", data=data, env=env)
+    cli("import", str(archive / "truth.jsonl"), data=data)
+    store = EmbeddedStore(data)
+    try:
+        doc = store.get_record("directory", "org")
+    finally:
+        store.close()
+    people = {e["userid"]: e for e in doc["employees"]}
+    assert people[mover["userid"]]["departments"] == [new_dept]
+    assert [h["departments"] for h in people[mover["userid"]]["history"]] == [mover["departments"]]
+    assert people[deleted["userid"]]["status"] == "left" and people[deleted["userid"]]["name"] == deleted["name"]
+    original = Directory.from_dict(org)
+    departments = sorted(int(d["id"]) for d in org["departments"])
+    expected = {d: 0 for d in departments}
+    for msg in truth:
+        people_ids = [msg.get("from"), *(msg.get("tolist") or [])] if msg.get("action") != "switch" else [msg.get("user")]
+        for d in {a for p in people_ids if p in original.employee_ids for a in original.departments_of(str(p))}:
+            expected[d] += 1
+    assert {d: t[0] for d, t in _department_totals(data, departments).items()} == expected
+    assert expected[new_dept] != sum(1 for m in truth if mover["userid"] in [m.get("from"), *(m.get("tolist") or [])])

@@ -118,6 +118,21 @@ class SimulatedOrg:
         """归档中: employees whose archiving has not ended."""
         return [str(e["userid"]) for e in self.employees if e.get("archived_until") is None]
 
+    def change(self, request: JsonDict) -> JsonDict:
+        """An administrator's change: move a member to other departments, or delete one."""
+        move = request.get("move")
+        if isinstance(move, dict):
+            person = self.employee(str(move.get("userid")))
+            if person is None:
+                return {"ok": False, "error": "no such userid"}
+            person["departments"] = _ints(move.get("departments"))
+            return {"ok": True}
+        if request.get("delete"):
+            before = len(self.employees)
+            self.employees = [e for e in self.employees if e["userid"] != request["delete"]]
+            return {"ok": len(self.employees) < before}
+        return {"ok": False, "error": "give move or delete"}
+
     # ------------------------------------------------------------------ customers
     def follow_users(self) -> list[str]:
         return sorted({str(f) for x in self.externals for f in _strs(x.get("followers"))})

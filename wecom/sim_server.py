@@ -8,6 +8,8 @@ and the group robot webhook with WeCom's JSON, errcodes, opaque cursors and toke
 - ``POST /_sim/faults`` ``{"path": "/cgi-bin/…", "errcode": 45009, "count": 2}``: the next calls fail;
 - ``POST /_sim/expire_tokens``: every issued token expires (the next call gets 42001);
 - ``POST /_sim/advance_clock`` ``{"seconds": 60}``: simulated time moves on (rate-limit windows, token expiry);
+- ``POST /_sim/org`` ``{"move": {"userid": u, "departments": [..]}}`` or ``{"delete": u}``: the organisation
+  changes (as an administrator would in the admin console);
 - ``POST /_sim/callback`` ``{"url", "token", "aes_key", "event": {XML fields}, "timestamp"?, "nonce"?}``:
   delivers one signed, encrypted callback to ``url`` and returns the receiver's HTTP status and body.
 """
@@ -473,6 +475,9 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.offset_s += float(str(body.get("seconds") or 0))
             return {"ok": True}
+        if path == "/_sim/org" and method == "POST":
+            with state.lock:
+                return state.org.change(body)
         if path == "/_sim/callback" and method == "POST":
             return deliver_callback(state.org.corpid, body)
         return {"error": "unknown simulator hook"}
