@@ -7,8 +7,8 @@ import email
 import email.policy
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
 
+from chatarchive.cli.wecom import sim_settings
 from chatarchive.models import MessageFilter, Scope
 from indexer.directory import Directory
 from indexer.source.simulator.generate import simulate
 from store.embedded import EmbeddedStore
 from tests.helpers import cli, read_jsonl, running_wecom_sim
 from tests.test_sdk_binding import stub_so  # noqa: F401 - the compiled SDK stub fixture
-from chatarchive.cli.wecom import sim_settings
 from wecom.directory_fetch import FetchedDirectory
 from wecom.directory_history import merge_directory
 

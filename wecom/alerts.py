@@ -25,8 +25,7 @@ from chatarchive.models import Scope, Violation
 from compliance import audit
 from compliance.masking import mask_text, organisation_names
 from indexer.directory import Directory
-from wecom.alert_channels import (AlertError, AlertText, AppMessageChannel, Channel, EmailChannel,
-                                  RobotChannel)
+from wecom.alert_channels import AlertError, AlertText, AppMessageChannel, Channel, EmailChannel, RobotChannel
 from wecom.sync import client_from_settings, stored_directory
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ class AlertRoute:
     emails: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> "AlertRoute":
+    def from_dict(cls, data: dict[str, object]) -> AlertRoute:
         route = cls(mode=str(data.get("mode") or "immediate"), channels=_strs(data.get("channels")) or ["app"],
                     reviewers=_strs(data.get("reviewers")), emails=_strs(data.get("emails")))
         route.validate()
@@ -77,7 +76,9 @@ def _strs(value: object) -> list[str]:
 
 def routes(archive: Archive) -> dict[str, AlertRoute]:
     doc = archive.store.get_record(COLLECTION, ROUTES_ID) or {}
-    raw = doc.get("routes") if isinstance(doc.get("routes"), dict) else {}
+    raw = doc.get("routes")
+    if not isinstance(raw, dict):
+        return {}
     return {rule: AlertRoute.from_dict(r) for rule, r in raw.items() if isinstance(r, dict)}
 
 
@@ -106,7 +107,7 @@ class Alerter:
         self.channels = channels
 
     @classmethod
-    def from_settings(cls, archive: Archive) -> "Alerter":
+    def from_settings(cls, archive: Archive) -> Alerter:
         settings = archive.settings
         channels: dict[str, Channel] = {}
         if settings.corpid and (settings.wecom_app_secret or settings.wecom_webhook_key):
@@ -271,5 +272,5 @@ def notify_violations(archive: Archive, violations: list[Violation]) -> None:
         if alerter is None or alerter.archive is not archive:
             alerter = _ALERTERS[id(archive)] = Alerter.from_settings(archive)
         alerter.notify(violations)
-    except Exception:  # noqa: BLE001 - see the docstring
+    except Exception:
         log.exception("reviewer alerts failed for a batch of %d violations", len(violations))

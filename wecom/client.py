@@ -11,11 +11,13 @@ and never appear in an error message.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 
@@ -28,7 +30,7 @@ install_log_redaction()
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 TOKEN_MARGIN_S = 300  # refresh a token this long before WeCom says it expires
-JsonDict = dict[str, object]
+JsonDict = dict[str, Any]  # JSON from the wire: each reader checks the shape it needs
 
 # Client-side limits per API path and minute, below WeCom's 10 000/min per corp and API (§6.1).
 DEFAULT_PER_MINUTE = 6000
@@ -167,8 +169,11 @@ class WeComClient:
         self._limiter(path).acquire(key)
         self.calls += 1
         try:
-            response = self._session.request(method, self.base_url + path, params=dict(query),
-                                             json=dict(body) if body is not None else None, timeout=self.timeout)
+            response = self._session.request(
+                method, self.base_url + path, params={k: str(v) for k, v in query.items()},
+                data=json.dumps(dict(body), ensure_ascii=False).encode() if body is not None else None,
+                headers={"Content-Type": "application/json; charset=utf-8"} if body is not None else None,
+                timeout=self.timeout)
         except requests.RequestException as e:
             # The exception text holds the URL and with it the token or the secret: keep only its kind.
             raise WeComError(path, 0, f"cannot reach {self.base_url} ({type(e).__name__})") from None

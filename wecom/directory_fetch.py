@@ -9,8 +9,8 @@ groups, msgaudit/groupchat/get for the internal groups the archive has seen, get
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from wecom.client import JsonDict, WeComClient
 from wecom.errcodes import WeComError
@@ -96,7 +96,7 @@ def fetch_permit_users(client: WeComClient) -> list[str]:
 
 def fetch_externals(client: WeComClient, userids: list[str]) -> list[JsonDict]:
     follow = client.call("GET", "/cgi-bin/externalcontact/get_follow_user_list", secret="customer").get("follow_user")
-    followers = sorted(set(str(u) for u in follow) & set(userids)) if isinstance(follow, list) else []
+    followers = sorted({str(u) for u in follow} & set(userids)) if isinstance(follow, list) else []
     by_id: dict[str, JsonDict] = {}
     for start in range(0, len(followers), BATCH_USERS):
         chunk = followers[start:start + BATCH_USERS]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -123,16 +124,18 @@ def attach(service: _Service, scheduler: _Scheduler) -> None:
     """Adds the WeCom jobs to ``chatarchive run`` (nothing when WeCom is not configured)."""
     archive = service.archive
     settings = archive.settings
-    sync = lambda: run_directory_sync(archive, service._lock)  # noqa: E731 - a job needs a callable
+    sync = lambda: run_directory_sync(archive, service._lock)
     if wecom_configured(settings) and settings.directory_sync_minutes > 0:
         scheduler.add_job(sync, IntervalTrigger(minutes=settings.directory_sync_minutes), id="directory",
-                          max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
+                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     alerter = Alerter.from_settings(archive)
     if alerter.channels:
         scheduler.add_job(lambda: _alert_jobs(alerter), IntervalTrigger(minutes=max(1, settings.alert_digest_minutes)),
                           id="alerts", max_instances=1, coalesce=True)
     if settings.callback_token:
-        pull_now = lambda: scheduler.modify_job("pull", next_run_time=datetime.now(timezone.utc))  # noqa: E731
+        def pull_now() -> None:
+            scheduler.modify_job("pull", next_run_time=datetime.now(UTC))
+
         server = callback_server(archive, ArchiveEventSink(archive, pull_now, sync))
         server.start_in_thread()
         log.warning("WeCom callbacks on %s", server.url)

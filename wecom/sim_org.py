@@ -11,8 +11,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-JsonDict = dict[str, object]
+JsonDict = dict[str, Any]  # JSON from the wire: each reader checks the shape it needs
 
 SECRET_ROLES = ("archive", "contacts", "customer", "app")
 ALERT_AGENTID = 1000002
@@ -56,7 +57,7 @@ class SimulatedOrg:
     consent_room: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)  # (roomid, ext) → …
 
     @classmethod
-    def load(cls, archive_dir: Path) -> "SimulatedOrg":
+    def load(cls, archive_dir: Path) -> SimulatedOrg:
         org = json.loads((archive_dir / "org.json").read_text(encoding="utf-8"))
         sim = cls(corpid=corp_id(archive_dir), departments=list(org.get("departments") or []),
                   employees=list(org.get("employees") or []), externals=list(org.get("externals") or []),

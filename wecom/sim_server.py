@@ -25,10 +25,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from xml.sax.saxutils import escape
 
 from wecom.callback_crypto import envelope
@@ -281,7 +281,8 @@ class SimApi:
         return {"ids": self.org.permit_users()}
 
     def check_single_agree(self, _query: dict[str, str], body: JsonDict) -> JsonDict:
-        info = body.get("info") if isinstance(body.get("info"), list) else []
+        raw = body.get("info")
+        info: list[JsonDict] = [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
         if len(info) > 100:
             raise ApiError(301060, "too many entries")
         out = []
@@ -424,15 +425,15 @@ def deliver_callback(corpid: str, request: JsonDict, clock: Callable[[], float] 
 
 # ---------------------------------------------------------------------- HTTP
 class _Handler(BaseHTTPRequestHandler):
-    server: "SimServer"
+    server: SimServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("wecom-sim: %s", redact(format % args))
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
@@ -503,7 +504,7 @@ class SimServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = str(self.server_address[0]), int(self.server_address[1])
         return f"http://{host}:{port}"
 
     def start_in_thread(self) -> threading.Thread:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatarchive.archive import Archive
-from chatarchive.errors import BadInput
+from chatarchive.errors import BadInput, ChatArchiveError
 from chatarchive.models import MessageFilter, Scope
 from chatarchive.settings import Settings
 from indexer.source.sdk import read_secret
@@ -63,7 +63,11 @@ def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None 
     previous = stored_directory(store)
     rooms_seen, robots_seen, pairs_seen = _seen_in_archive(store)
     known_rooms = {str(g["roomid"]) for g in _items(previous, "groups")}
-    fetched = fetch_directory(client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen))
+    try:
+        fetched = fetch_directory(client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen))
+    except (KeyError, TypeError, ValueError) as e:  # a response without the documented fields
+        raise ChatArchiveError(f"WeCom returned an unexpected response ({type(e).__name__}: {e}); "
+                               "nothing was changed") from None
     merged = merge_directory(previous, fetched, now_ms)
     store.put_record(COLLECTION, DIRECTORY_ID, merged)
     pairs = pairs_seen | {(str(f), str(x["id"])) for x in fetched.externals for f in x.get("followers") or []}
@@ -90,7 +94,8 @@ def parse_directory_file(path: Path) -> FetchedDirectory:
         raise BadInput(f"{path}: not JSON ({e})") from None
     if not isinstance(data, dict):
         raise BadInput(f"{path}: expected a JSON object with departments, employees, externals, groups")
-    out = FetchedDirectory(corp=data.get("corp") if isinstance(data.get("corp"), dict) else {})
+    corp = data.get("corp")
+    out = FetchedDirectory(corp=dict(corp) if isinstance(corp, dict) else {})
     for key, required in (("departments", ("id", "name")), ("employees", ("userid", "departments")),
                           ("externals", ("id",)), ("groups", ("roomid",)), ("robots", ("id",))):
         rows = data.get(key, [])

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
-from chatarchive.cli import CliContext, pass_cli
 from chatarchive.archive import Archive
+from chatarchive.cli import CliContext, pass_cli
 from chatarchive.errors import BadInput
-from wecom.sim_org import sim_settings
-from wecom.sim_server import SimServer
 from wecom.alerts import CHANNELS, MODES, Alerter, AlertRoute, routes, set_route
 from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
+from wecom.sim_org import sim_settings
+from wecom.sim_server import SimServer
 from wecom.sync import SyncCounts, client_from_settings, import_directory, sync_directory
 
 
