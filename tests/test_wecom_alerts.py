@@ -14,14 +14,18 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from chatarchive.archive import Archive
 from chatarchive.cli.wecom import sim_settings
 from chatarchive.models import MessageFilter, Scope, ViolationFilter
 from compliance.masking import MASK
+from indexer.scheduler import IndexerService
 from indexer.source.simulator.generate import simulate
 from store.embedded import EmbeddedStore
 from tests.helpers import cli, running_wecom_sim
 from wecom.alert_channels import APP_PER_RECEIVER_PER_MINUTE
+from wecom.alerts import Alerter
 from wecom.sim_server import SimServer
 
 
@@ -167,3 +171,46 @@ def test_a_broken_channel_never_stops_archiving_and_the_alert_is_retried(sim_arc
     finally:
         store.close()
     assert len(pending) == len({(v["rule_id"], v.get("group_key") or v["msgid"]) for v in violations})
+
+
+def test_pipeline_health_alerts_use_the_same_channels_once_per_kind(sim_archive: Path, sim: SimServer,
+                                                                    tmp_path: Path) -> None:
+    """GIVEN a route for every rule to the robot and a stall alert from the health check WHEN the alert job
+    runs twice THEN the robot gets the stall alert once, audited; a new kind of alert goes out again."""
+    env = _env(sim_archive, sim)
+    data = tmp_path / "data"
+    cli("alerts", "route", "*", "--channel", "webhook", data=data, env=env)
+    archive = Archive.for_cli(data=str(data), **sim_settings(sim_archive, sim.url))
+    try:
+        stall = {"kind": "stall", "severity": "error", "message": "no successful pull for 30.0 h"}
+        archive.store.put_record("meta", "alerts", {"alerts": [stall]})
+        alerter = Alerter.from_settings(archive)
+        assert (alerter.send_new_health_alerts(), alerter.send_new_health_alerts()) == (1, 0)
+        decrypt = {"kind": "decrypt", "severity": "error", "message": "12 records of publickey_ver 3"}
+        archive.store.put_record("meta", "alerts", {"alerts": [stall, decrypt]})
+        assert alerter.send_new_health_alerts() == 1
+        audited = [r for r in archive.store.find_records("audit") if r.get("action") == "alert"]
+    finally:
+        archive.close()
+    robot = requests.get(sim.url + "/_sim/sent", timeout=5).json()["webhook"]
+    assert len(robot) == 2 and "no successful pull" in robot[0]["markdown"]["content"]
+    assert "publickey_ver 3" in robot[1]["markdown"]["content"] and len(audited) == 2
+
+
+def test_run_schedules_the_directory_sync_and_alert_jobs_when_wecom_is_configured(sim_archive: Path, sim: SimServer,
+                                                                                  tmp_path: Path) -> None:
+    """GIVEN WeCom settings WHEN `run` builds its schedule THEN the directory sync and alert jobs are in it
+    next to the pull; without WeCom settings THEN they are not."""
+    with_wecom = Archive.for_cli(data=str(tmp_path / "a"), **sim_settings(sim_archive, sim.url))
+    without = Archive.for_cli(data=str(tmp_path / "b"))
+    try:
+        jobs = []
+        for archive in (with_wecom, without):
+            scheduler = BackgroundScheduler(timezone=archive.settings.timezone)
+            IndexerService(archive, f"sim:{sim_archive}").schedule(scheduler)
+            jobs.append({job.id for job in scheduler.get_jobs()})
+    finally:
+        with_wecom.close()
+        without.close()
+    assert {"pull", "directory", "alerts"} <= jobs[0]
+    assert "pull" in jobs[1] and not {"directory", "alerts"} & jobs[1]
