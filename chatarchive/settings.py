@@ -66,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wecom_agentid", 0, "agentid of the alert app.", int),
     Setting("wecom_webhook_key", "", "Group robot webhook key for alerts (optional)."),
     Setting("directory_sync_minutes", 60, "Minutes between scheduled directory syncs (`run`); 0 disables.", int),
+    Setting("directory_full_sync_hours", 24.0, "A sync re-reads members' details older than this.", float),
     Setting("callback_token", "", "Token of the WeCom callback (接收事件服务器)."),
     Setting("callback_aes_key", "", "EncodingAESKey of the WeCom callback (43 characters)."),
     Setting("callback_port", 8600, "Port of the callback receiver (`callbacks serve`, `run`).", int),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from chatarchive.archive import Archive
 from chatarchive.cli.wecom import sim_settings
 from chatarchive.models import MessageFilter, Scope
 from indexer.directory import Directory
@@ -18,8 +19,11 @@ from indexer.source.simulator.generate import simulate
 from store.embedded import EmbeddedStore
 from tests.helpers import cli, read_jsonl, running_wecom_sim
 from tests.test_sdk_binding import stub_so  # noqa: F401 - the compiled SDK stub fixture
+from wecom.client import WeComClient
 from wecom.directory_fetch import FetchedDirectory
 from wecom.directory_history import merge_directory
+from wecom.sim_org import simulated_secrets
+from wecom.sync import sync_directory
 
 COUNT_KEYS = {"departments", "employees", "customers", "groups", "permit_users", "consent"}
 
@@ -249,3 +253,31 @@ def test_a_move_synced_later_keeps_older_messages_in_the_old_departments(archive
             expected[d] += 1
     assert {d: t[0] for d, t in _department_totals(data, departments).items()} == expected
     assert expected[new_dept] != sum(1 for m in truth if mover["userid"] in [m.get("from"), *(m.get("tolist") or [])])
+
+
+def test_incremental_sync_reads_only_what_changed_and_gives_the_same_directory(archive: Path, tmp_path: Path) -> None:
+    """GIVEN a synced directory WHEN synced again at once THEN no member is re-read with user/get and the
+    directory is the same; after a move only the mover is re-read; --full re-reads every member."""
+    data = tmp_path / "data"
+    with running_wecom_sim(archive) as server:
+        settings = sim_settings(archive, server.url)
+        target = Archive.for_cli(data=str(data), **settings)
+        try:
+            def synced(full: bool = False) -> tuple[int, dict[str, object]]:
+                client = WeComClient(server.corpid, simulated_secrets(archive), server.url)
+                sync_directory(target, client, full=full)
+                user_gets = sum(1 for _ in client.call_log if _ == "/cgi-bin/user/get")
+                doc = target.store.get_record("directory", "org") or {}
+                return user_gets, {e["userid"]: (e["name"], e["departments"], e["status"]) for e in doc["employees"]}
+
+            first_gets, first = synced()
+            again_gets, again = synced()
+            mover = next(iter(first))
+            requests.post(server.url + "/_sim/org", json={"move": {"userid": mover, "departments": [1]}}, timeout=5)
+            moved_gets, moved = synced()
+            full_gets, _full = synced(full=True)
+        finally:
+            target.close()
+    assert first_gets == len(first) and again_gets == 0 and again == first
+    assert moved_gets == 1 and moved[mover][1] == [1]
+    assert full_gets == len(first)

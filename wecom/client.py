@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,9 @@ class WeComClient:
         self._sleep = sleep
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
-        self.calls = 0  # HTTP requests made (tests and the sync's report)
+        self.calls = 0  # HTTP requests made
+        # the last API paths called, in order (no parameters: they may hold secrets); bounded for `run`
+        self.call_log: deque[str] = deque(maxlen=10_000)
 
     def __repr__(self) -> str:  # never show the secrets
         return f"WeComClient(corp_id={self.corp_id!r}, secrets={sorted(self._secrets)}, base_url={self.base_url!r})"
@@ -168,6 +171,7 @@ class WeComClient:
                  *, key: str) -> JsonDict:
         self._limiter(path).acquire(key)
         self.calls += 1
+        self.call_log.append(path)
         try:
             response = self._session.request(
                 method, self.base_url + path, params={k: str(v) for k, v in query.items()},

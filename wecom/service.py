@@ -47,10 +47,10 @@ def wecom_configured(settings: Settings) -> bool:
     return bool(settings.corpid and settings.wecom_contacts_secret and settings.wecom_customer_secret)
 
 
-def run_directory_sync(archive: Archive, lock: threading.Lock) -> None:
+def run_directory_sync(archive: Archive, lock: threading.Lock, *, full: bool = False) -> None:
     with lock:
         try:
-            counts = sync_directory(archive, client_from_settings(archive.settings))
+            counts = sync_directory(archive, client_from_settings(archive.settings), full=full)
             log.warning("directory synced: %s", counts.to_contract())
         except ChatArchiveError as e:
             log.error("directory sync failed: %s", e)
@@ -124,18 +124,24 @@ def attach(service: _Service, scheduler: _Scheduler) -> None:
     """Adds the WeCom jobs to ``chatarchive run`` (nothing when WeCom is not configured)."""
     archive = service.archive
     settings = archive.settings
-    sync = lambda: run_directory_sync(archive, service._lock)
+
+    def scheduled_sync() -> None:
+        run_directory_sync(archive, service._lock)
+
+    def changed_sync() -> None:  # a change_* callback: the change may be in details an incremental sync reuses
+        run_directory_sync(archive, service._lock, full=True)
+
+    def pull_now() -> None:
+        scheduler.modify_job("pull", next_run_time=datetime.now(UTC))
+
     if wecom_configured(settings) and settings.directory_sync_minutes > 0:
-        scheduler.add_job(sync, IntervalTrigger(minutes=settings.directory_sync_minutes), id="directory",
+        scheduler.add_job(scheduled_sync, IntervalTrigger(minutes=settings.directory_sync_minutes), id="directory",
                           max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     alerter = Alerter.from_settings(archive)
     if alerter.channels:
         scheduler.add_job(lambda: _alert_jobs(alerter), IntervalTrigger(minutes=max(1, settings.alert_digest_minutes)),
                           id="alerts", max_instances=1, coalesce=True)
     if settings.callback_token:
-        def pull_now() -> None:
-            scheduler.modify_job("pull", next_run_time=datetime.now(UTC))
-
-        server = callback_server(archive, ArchiveEventSink(archive, pull_now, sync))
+        server = callback_server(archive, ArchiveEventSink(archive, pull_now, changed_sync))
         server.start_in_thread()
         log.warning("WeCom callbacks on %s", server.url)

@@ -22,7 +22,7 @@ from indexer.source.sdk import read_secret
 from store.base import Store
 from wecom.client import DEFAULT_BASE_URL, JsonDict, WeComClient
 from wecom.consent_sync import sync_consent
-from wecom.directory_fetch import FetchedDirectory, fetch_directory
+from wecom.directory_fetch import FetchedDirectory, Known, fetch_directory
 from wecom.directory_history import merge_directory
 
 COLLECTION = "directory"
@@ -57,14 +57,18 @@ def stored_directory(store: Store) -> JsonDict | None:
     return store.get_record(COLLECTION, DIRECTORY_ID)
 
 
-def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None = None) -> SyncCounts:
+def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None = None, full: bool = False) -> SyncCounts:
+    """Reads WeCom into the stored directory; ``full`` re-reads every member's details (else only what
+    changed or is older than ``directory_full_sync_hours``)."""
     store = archive.store
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     previous = stored_directory(store)
+    known = _known(previous, now_ms, 0 if full else archive.settings.directory_full_sync_hours)
     rooms_seen, robots_seen, pairs_seen = _seen_in_archive(store)
     known_rooms = {str(g["roomid"]) for g in _items(previous, "groups")}
     try:
-        fetched = fetch_directory(client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen))
+        fetched = fetch_directory(client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen),
+                                  known=known)
     except (KeyError, TypeError, ValueError) as e:  # a response without the documented fields
         raise ChatArchiveError(f"WeCom returned an unexpected response ({type(e).__name__}: {e}); "
                                "nothing was changed") from None
@@ -120,6 +124,14 @@ def _counts(fetched: FetchedDirectory, consent: int) -> SyncCounts:
     return SyncCounts(departments=len(fetched.departments), employees=len(fetched.employees),
                       customers=len(fetched.externals), groups=len(fetched.groups),
                       permit_users=len(fetched.permit_users), consent=consent)
+
+
+def _known(previous: JsonDict | None, now_ms: int, fresh_hours: float) -> Known:
+    fresh_since = int(now_ms - fresh_hours * 3_600_000) if fresh_hours > 0 else 0
+    return Known(employees={str(e["userid"]): e for e in _items(previous, "employees")},
+                 internal_groups={str(g["roomid"]): g for g in _items(previous, "groups") if g.get("kind") == "internal"},
+                 robots={str(r["id"]): r for r in _items(previous, "robots")},
+                 fresh_since_ms=fresh_since, now_ms=now_ms)
 
 
 def _items(doc: JsonDict | None, key: str) -> list[JsonDict]:

@@ -64,13 +64,15 @@ def _summary(counts: SyncCounts) -> str:
 @directory_group.command("sync")
 @click.option("--api", "api_url", default=None, help="WeCom API base URL (default: the wecom_api_url setting, "
               "else https://qyapi.weixin.qq.com).")
+@click.option("--full", is_flag=True, help="Re-read every member's details (default: only what changed or is "
+              "older than directory_full_sync_hours).")
 @pass_cli
-def sync_cmd(cli: CliContext, api_url: str | None) -> None:
+def sync_cmd(cli: CliContext, api_url: str | None, full: bool) -> None:
     """Read the organisation, customers, groups, archive-enabled users and consent from WeCom's server
     APIs into the store, keeping history (who left or moved stays resolvable). Secrets come from the
     settings: secret / secret_file (archive), wecom_contacts_secret, wecom_customer_secret."""
     archive = cli.archive
-    counts = sync_directory(archive, client_from_settings(archive.settings, api_url))
+    counts = sync_directory(archive, client_from_settings(archive.settings, api_url), full=full)
     cli.emit(counts.to_contract(), lambda: "synced: " + _summary(counts))
 
 
@@ -101,7 +103,7 @@ def callbacks_serve_cmd(cli: CliContext, port: int | None, host: str, source_spe
     lock = threading.Lock()
     spec = source_spec or archive.settings.source
     sink = ArchiveEventSink(archive, lambda: _pull_in_background(archive, spec, lock),
-                            lambda: run_directory_sync(archive, lock))
+                            lambda: run_directory_sync(archive, lock, full=True))
     try:
         server = callback_server(archive, sink, host=host, port=port)
     except OSError as e:
