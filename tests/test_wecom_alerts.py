@@ -214,3 +214,27 @@ def test_run_schedules_the_directory_sync_and_alert_jobs_when_wecom_is_configure
         without.close()
     assert {"pull", "directory", "alerts"} <= jobs[0]
     assert "pull" in jobs[1] and not {"directory", "alerts"} & jobs[1]
+
+
+def test_digest_and_off_modes_send_nothing_at_once(sim_archive: Path, sim: SimServer, tmp_path: Path) -> None:
+    """GIVEN one rule routed as a digest and every other rule off WHEN the archive is imported THEN nothing is
+    sent at once; the digest then sends one summary counting exactly that rule's violation groups."""
+    data = tmp_path / "data"
+    env = _env(sim_archive, sim)
+    cli("rules", "add", "--starter", data=data, env=env)
+    cli("alerts", "route", "*", "--mode", "off", data=data, env=env)
+    cli("import", str(sim_archive / "truth.jsonl"), data=data, env=env)
+    violations, _audit, _texts = _stored(data)
+    busiest = max({v["rule_id"] for v in violations}, key=lambda r: sum(v["rule_id"] == r for v in violations))
+    groups = {v.get("group_key") or v["msgid"] for v in violations if v["rule_id"] == busiest}
+    assert requests.get(sim.url + "/_sim/sent", timeout=5).json()["webhook"] == []
+
+    fresh = tmp_path / "fresh"
+    cli("rules", "add", "--starter", data=fresh, env=env)
+    cli("alerts", "route", "*", "--mode", "off", data=fresh, env=env)
+    cli("alerts", "route", busiest, "--mode", "digest", "--channel", "webhook", data=fresh, env=env)
+    cli("import", str(sim_archive / "truth.jsonl"), data=fresh, env=env)
+    assert requests.get(sim.url + "/_sim/sent", timeout=5).json()["webhook"] == []
+    assert cli("alerts", "digest", data=fresh, env=env)["sent"] == len(groups)
+    robot = requests.get(sim.url + "/_sim/sent", timeout=5).json()["webhook"]
+    assert len(robot) == 1 and f"{len(groups)} 条待审核" in robot[0]["markdown"]["content"]

@@ -128,3 +128,20 @@ def test_rate_limiter_never_allows_more_than_the_limit_in_any_window() -> None:
     assert accepted
     for t in accepted:
         assert sum(1 for u in accepted if t <= u < t + 10.0) <= 5
+
+
+@pytest.mark.parametrize("errcode", [40014, 42001, 42009])
+def test_an_invalid_or_expired_token_is_refreshed_once(server: SimServer, sim_archive: Path, errcode: int) -> None:
+    """GIVEN WeCom answering that the token is invalid or expired WHEN a call is made THEN the client gets a
+    new token and retries once; a second such answer in a row is raised, not looped on."""
+    client = _client(server, sim_archive)
+    client.call("GET", "/cgi-bin/department/simplelist", secret="contacts")
+    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode,
+                                                     "count": 1}, timeout=5)
+    assert client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": 1})["department"]["id"] == 1
+    assert list(client.call_log).count("/cgi-bin/gettoken") == 2
+    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode,
+                                                     "count": 2}, timeout=5)
+    with pytest.raises(WeComError) as info:
+        client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": 1})
+    assert info.value.errcode == errcode

@@ -281,3 +281,40 @@ def test_incremental_sync_reads_only_what_changed_and_gives_the_same_directory(a
     assert first_gets == len(first) and again_gets == 0 and again == first
     assert moved_gets == 1 and moved[mover][1] == [1]
     assert full_gets == len(first)
+
+
+def test_consent_from_wecom_drives_the_consent_policy(archive: Path, wecom_env: dict[str, str], tmp_path: Path) -> None:
+    """GIVEN consent synced from WeCom only (the agree/disagree messages left out of the import) and the
+    consent policy exclude WHEN the messages are imported THEN exactly the messages a brute force over the
+    WeCom decisions finds (a customer who disagreed with one of the message's employees, or latest
+    disagree when none of its employees is known) are excluded."""
+    data = tmp_path / "data"
+    org = Directory.from_dict(json.loads((archive / "org.json").read_text(encoding="utf-8")))
+    cli("directory", "sync", data=data, env=wecom_env)
+    store = EmbeddedStore(data)
+    try:
+        rows = store.find_records("consent")
+    finally:
+        store.close()
+    by_external: dict[str, list[dict[str, object]]] = {}
+    for row in rows:
+        by_external.setdefault(str(row["external"]), []).append(row)
+    lines = [m for m in read_jsonl(archive / "truth.jsonl") if m.get("msgtype") not in ("agree", "disagree")]
+    (tmp_path / "no-events.jsonl").write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in lines),
+                                              encoding="utf-8")
+
+    def excluded(msg: dict[str, object]) -> bool:
+        people = [str(p) for p in [msg.get("from"), *(msg.get("tolist") or [])]]  # type: ignore[list-item]
+        employees = {p for p in people if p in org.employee_ids}
+        for external in {p for p in people if org.kind_of(p) == "external"}:
+            known = by_external.get(external, [])
+            pairs = [r for r in known if r["employee"] in employees]
+            if pairs and any(r["status"] == "disagree" for r in pairs):
+                return True
+            if not pairs and known and max(known, key=lambda r: int(str(r["time_ms"])))["status"] == "disagree":
+                return True
+        return False
+
+    dropped = sum(1 for m in lines if m.get("action") != "switch" and excluded(m))
+    cli("import", str(tmp_path / "no-events.jsonl"), data=data, env={"CHATARCHIVE_CONSENT_POLICY": "exclude"})
+    assert dropped > 0 and cli("stats", data=data)["messages"] == len(lines) - dropped
