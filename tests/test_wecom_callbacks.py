@@ -158,3 +158,22 @@ def test_change_events_update_the_directory_and_approval_stores_consent(
                                "UserID": "zhang", "ExternalUserID": external, "WelcomeCode": "w"})["status"] == 200
     assert _wait(lambda: archive.store.get_record("consent", f"zhang|{external}") is not None)
     assert archive.store.get_record("consent", f"zhang|{external}")["status"] == "agree"
+
+
+def test_an_admin_change_in_wecom_reaches_the_directory_through_the_callback(
+        setup: tuple[SimServer, str, Archive, Recorder]) -> None:
+    """GIVEN the simulator told where the receiver is WHEN an administrator moves a member in WeCom THEN
+    WeCom's change_contact callback is accepted and the resulting sync stores the member's new department,
+    with the old one in its history."""
+    sim, url, archive, recorder = setup
+    run_directory_sync(archive, threading.Lock())
+    before = {e["userid"]: e for e in archive.store.get_record("directory", "org")["employees"]}
+    mover = next(u for u, e in before.items() if e["status"] == "active" and e["departments"] != [1])
+    requests.post(sim.url + "/_sim/callback_target", json={"url": url, "token": TOKEN, "aes_key": AES_KEY}, timeout=5)
+    answer = requests.post(sim.url + "/_sim/org", json={"move": {"userid": mover, "departments": [1]}},
+                           timeout=15).json()
+    assert answer["callback"] == {"status": 200, "body": "success"}
+    assert recorder.syncs.wait(30)
+    after = {e["userid"]: e for e in archive.store.get_record("directory", "org")["employees"]}
+    assert after[mover]["departments"] == [1]
+    assert after[mover]["history"][-1]["departments"] == before[mover]["departments"]

@@ -9,7 +9,8 @@ and the group robot webhook with WeCom's JSON, errcodes, opaque cursors and toke
 - ``POST /_sim/expire_tokens``: every issued token expires (the next call gets 42001);
 - ``POST /_sim/advance_clock`` ``{"seconds": 60}``: simulated time moves on (rate-limit windows, token expiry);
 - ``POST /_sim/org`` ``{"move": {"userid": u, "departments": [..]}}`` or ``{"delete": u}``: the organisation
-  changes (as an administrator would in the admin console);
+  changes (as an administrator would in the admin console), and the change_contact callback goes to the
+  receiver set with ``POST /_sim/callback_target`` ``{"url", "token", "aes_key"}`` (if any);
 - ``POST /_sim/callback`` ``{"url", "token", "aes_key", "event": {XML fields}, "timestamp"?, "nonce"?}``:
   delivers one signed, encrypted callback to ``url`` and returns the receiver's HTTP status and body.
 """
@@ -70,6 +71,7 @@ class SimState:
                                                                       "dropped": []})
     lock: threading.Lock = field(default_factory=threading.Lock)
     offset_s: float = 0.0  # POST /_sim/advance_clock moves the simulated time forward
+    callback_target: JsonDict = field(default_factory=dict)  # {"url", "token", "aes_key"} for change_contact
 
     def __post_init__(self) -> None:
         self.webhook_limiter = RateLimiter(WEBHOOK_PER_MINUTE, clock=self.now)
@@ -385,6 +387,16 @@ def _int_param(query: dict[str, str], name: str, *, required: bool = False) -> i
         raise ApiError(40058, f"invalid {name}") from None
 
 
+def _change_event(change: JsonDict) -> JsonDict:
+    """The change_contact event for an admin change; the reduced payload of post-2022-08-15 receivers."""
+    move = change.get("move")
+    if isinstance(move, dict):
+        departments = ",".join(str(d) for d in move.get("departments") or [])
+        return {"Event": "change_contact", "ChangeType": "update_user", "UserID": str(move.get("userid")),
+                "Department": departments}
+    return {"Event": "change_contact", "ChangeType": "delete_user", "UserID": str(change.get("delete"))}
+
+
 def _ok(data: JsonDict) -> JsonDict:
     return {"errcode": 0, "errmsg": "ok", **data}
 
@@ -476,9 +488,17 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.offset_s += float(str(body.get("seconds") or 0))
             return {"ok": True}
+        if path == "/_sim/callback_target" and method == "POST":
+            with state.lock:
+                state.callback_target = dict(body)
+            return {"ok": True}
         if path == "/_sim/org" and method == "POST":
             with state.lock:
-                return state.org.change(body)
+                answer = state.org.change(body)
+                target = dict(state.callback_target)
+            if answer.get("ok") and target:  # an admin-console change: WeCom tells the receiver
+                answer["callback"] = deliver_callback(state.org.corpid, {**target, "event": _change_event(body)})
+            return answer
         if path == "/_sim/callback" and method == "POST":
             return deliver_callback(state.org.corpid, body)
         return {"error": "unknown simulator hook"}
