@@ -16,7 +16,7 @@ import requests
 from chatarchive.archive import Archive
 from chatarchive.cli.wecom import sim_settings
 from indexer.source.simulator.generate import simulate
-from tests.helpers import running_wecom_sim
+from tests.helpers import cli, running_wecom_sim
 from wecom import callback_crypto
 from wecom.callback_crypto import CallbackCryptoError
 from wecom.callbacks import COLLECTION
@@ -177,3 +177,10 @@ def test_an_admin_change_in_wecom_reaches_the_directory_through_the_callback(
     after = {e["userid"]: e for e in archive.store.get_record("directory", "org")["employees"]}
     assert after[mover]["departments"] == [1]
     assert after[mover]["history"][-1]["departments"] == before[mover]["departments"]
+
+
+def test_callbacks_serve_without_token_or_key_is_refused_in_one_line(tmp_path: Path) -> None:
+    """GIVEN no callback_token / callback_aes_key WHEN `callbacks serve` starts THEN exit 2 with one line
+    naming the settings, and no server is started."""
+    result = cli("callbacks", "serve", "--port", "0", data=tmp_path / "data", expect=2)
+    assert "callback_token" in result.output and result.output.strip().count("\n") == 0

@@ -49,6 +49,8 @@ ALLOWED_PREFIXES: dict[str, tuple[str, ...]] = {
 }
 ONLY_CONTACTS = ("/cgi-bin/user/list_id",)
 WEBHOOK_PER_MINUTE = 20
+OWNER_FILTER_MAX = 100
+UNFILTERED_GROUP_LIST_MAX = 1000  # groupchat/list without owner_filter over more people → 81017 (§3.1)
 SEND_PER_RECEIVER_PER_MINUTE = 30
 
 
@@ -265,6 +267,10 @@ class SimApi:
             raise ApiError(40058, "limit is required", group_chat_list=[])
         owners_filter = body.get("owner_filter") if isinstance(body.get("owner_filter"), dict) else {}
         owners = set(owners_filter.get("userid_list") or []) if isinstance(owners_filter, dict) else set()
+        if len(owners) > OWNER_FILTER_MAX:
+            raise ApiError(40058, "owner_filter.userid_list holds more than 100 userids", group_chat_list=[])
+        if not owners and len(self.org.employees) > UNFILTERED_GROUP_LIST_MAX:
+            raise ApiError(81017, "too many people in range: give an owner filter", group_chat_list=[])
         chats = [{"chat_id": g["roomid"], "status": 0} for g in self.org.groups
                  if g.get("kind") == "external" and (not owners or g.get("owner") in owners)]
         page, cursor = _page(chats, body.get("cursor"), _limit(body.get("limit"), 1000, 1000))
