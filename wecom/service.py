@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from chatarchive.archive import Archive
 from chatarchive.errors import ChatArchiveError
 from chatarchive.settings import Settings
-from indexer.pipeline import Pipeline
+from indexer.pipeline import Pipeline, load_directory
 from indexer.source import open_source
 from wecom.alerts import Alerter
 from wecom.callbacks import COLLECTION, CallbackConfig, CallbackServer, CallbackVerifier, EventDispatcher
@@ -40,6 +40,7 @@ class _Scheduler(Protocol):
 
 class _Service(Protocol):
     archive: Archive
+    pipeline: Pipeline
     _lock: threading.Lock
 
 
@@ -127,9 +128,11 @@ def attach(service: _Service, scheduler: _Scheduler) -> None:
 
     def scheduled_sync() -> None:
         run_directory_sync(archive, service._lock)
+        service.pipeline.directory = load_directory(archive)  # the next pull scopes with the new directory
 
     def changed_sync() -> None:  # a change_* callback: the change may be in details an incremental sync reuses
         run_directory_sync(archive, service._lock, full=True)
+        service.pipeline.directory = load_directory(archive)
 
     def pull_now() -> None:
         scheduler.modify_job("pull", next_run_time=datetime.now(UTC))
