@@ -91,7 +91,8 @@ def fetch_departments(client: WeComClient) -> list[JsonDict]:
             if not e.skippable and e.errcode != 60123:
                 raise
             continue
-        assert isinstance(dept, dict)
+        if not isinstance(dept, dict):
+            continue
         out.append({"id": dept_id, "name": str(dept.get("name") or dept_id), "parentid": int(dept.get("parentid") or 0)})
     return out
 
@@ -149,13 +150,9 @@ def _add_follow(by_id: dict[str, JsonDict], row: JsonDict) -> None:
         "type": "wecom" if int(str(contact.get("type") or 1)) == 2 else "wechat", "added_ms": added_ms,
         "followers": [], "remarks": {}, "source": ADD_WAY_LABELS.get(int(str(info.get("add_way") or 0)), "其他")})
     follower = str(info.get("userid") or "")
-    followers = entry["followers"]
-    assert isinstance(followers, list)
-    if follower and follower not in followers:
-        followers.append(follower)
-    remarks = entry["remarks"]
-    assert isinstance(remarks, dict)
-    remarks[follower] = str(info.get("remark") or "")
+    if follower and follower not in entry["followers"]:
+        entry["followers"].append(follower)
+    entry["remarks"][follower] = str(info.get("remark") or "")
     if added_ms and added_ms < int(str(entry["added_ms"])):
         entry["added_ms"] = added_ms
 
@@ -177,8 +174,7 @@ def fetch_customer_groups(client: WeComClient, userids: list[str]) -> list[JsonD
                             body={"chat_id": chat_id, "need_name": 1}).get("group_chat")
         if not isinstance(group, dict):
             continue
-        members = group.get("member_list") if isinstance(group.get("member_list"), list) else []
-        assert isinstance(members, list)
+        members = [m for m in group.get("member_list") or [] if isinstance(m, dict)]
         out.append({"roomid": chat_id, "name": str(group.get("name") or ""), "owner": str(group.get("owner") or ""),
                     "kind": "external", "members": [str(m["userid"]) for m in members],
                     "joined_ms": {str(m["userid"]): int(str(m.get("join_time") or 0)) * 1000 for m in members},
@@ -196,8 +192,7 @@ def fetch_internal_groups(client: WeComClient, roomids: Iterable[str], now_ms: i
             if e.skippable:  # a customer group outside the app's range, or gone
                 continue
             raise
-        members = room.get("members") if isinstance(room.get("members"), list) else []
-        assert isinstance(members, list)
+        members = [m for m in room.get("members") or [] if isinstance(m, dict)]
         out.append({"roomid": roomid, "name": str(room.get("roomname") or ""), "owner": str(room.get("creator") or ""),
                     "kind": "internal", "members": [str(m["memberid"]) for m in members],
                     "joined_ms": {str(m["memberid"]): int(str(m.get("jointime") or 0)) * 1000 for m in members},

@@ -371,8 +371,7 @@ def _check_permission(role: str, path: str) -> None:
 
 
 def _check_length(msgtype: str, body: JsonDict, markdown_max: int = 2048) -> None:
-    payload = body[msgtype]
-    assert isinstance(payload, dict)
+    payload = body[msgtype]  # a dict: the caller checked
     text = str(payload.get("content") or payload.get("description") or "")
     if not text.strip():
         raise ApiError(44004, "empty content")
@@ -424,8 +423,7 @@ def deliver_callback(corpid: str, request: JsonDict, clock: Callable[[], float] 
     """Signs, encrypts and POSTs one callback to ``request["url"]``; returns the receiver's answer."""
     timestamp = str(request.get("timestamp") or int(clock()))
     nonce = str(request.get("nonce") or random_tokens.token_hex(8))
-    event = request.get("event") if isinstance(request.get("event"), dict) else {}
-    assert isinstance(event, dict)
+    event: JsonDict = request["event"] if isinstance(request.get("event"), dict) else {}
     xml = callback_xml(corpid, event, int(timestamp))
     body, signature = envelope(xml, token=str(request["token"]), encoding_aes_key=str(request["aes_key"]),
                                receiver_id=corpid, timestamp=timestamp, nonce=nonce)
