@@ -41,6 +41,10 @@ class AlertText:
 class Channel(Protocol):
     name: str
 
+    def ready(self, receivers: list[str]) -> bool:
+        """Whether a message to these receivers fits the channel's rate limit now."""
+        ...
+
     def send(self, alert: AlertText, receivers: list[str]) -> bool: ...
 
 
@@ -61,10 +65,13 @@ class AppMessageChannel:
         self.agentid = agentid
         self.limiter = limiter or RateLimiter(APP_PER_RECEIVER_PER_MINUTE)
 
+    def ready(self, receivers: list[str]) -> bool:
+        return all(self.limiter.wait_time(r) == 0 for r in receivers)
+
     def send(self, alert: AlertText, receivers: list[str]) -> bool:
         if not receivers:
             return True
-        if not all(self.limiter.wait_time(r) == 0 for r in receivers):
+        if not self.ready(receivers):
             return False
         for receiver in receivers:
             self.limiter.try_acquire(receiver)
@@ -92,6 +99,9 @@ class RobotChannel:
         self._key = key
         self.limiter = limiter or RateLimiter(ROBOT_PER_MINUTE)
 
+    def ready(self, receivers: list[str]) -> bool:
+        return self.limiter.wait_time("robot") == 0
+
     def send(self, alert: AlertText, receivers: list[str]) -> bool:
         if not self.limiter.try_acquire("robot"):
             return False
@@ -113,6 +123,9 @@ class EmailChannel:
 
     def __init__(self, host: str, port: int, sender: str, timeout: float = 10.0) -> None:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+
+    def ready(self, receivers: list[str]) -> bool:
+        return True
 
     def send(self, alert: AlertText, receivers: list[str]) -> bool:
         if not receivers:

@@ -185,14 +185,19 @@ class Alerter:
 
     # ------------------------------------------------------------------ internals
     def _send(self, route: AlertRoute, text: AlertText, targets: list[str], mode: str) -> bool:
-        """Every channel of the route; True only if each one delivered (else the caller retries later)."""
+        """Every channel of the route; True only if each one delivered (else the caller retries later).
+        Nothing is sent while any channel is at its rate limit, so a retry does not repeat a message on
+        the channels that had room."""
+        configured = [(self.channels[n], self._receivers(route, n)) for n in route.channels if n in self.channels]
+        if not all(channel.ready(receivers) for channel, receivers in configured):
+            return False
         results: dict[str, str] = {}
         for name in route.channels:
             channel = self.channels.get(name)
             if channel is None:
                 results[name] = "not configured"
                 continue
-            receivers = route.emails if name == "email" else route.reviewers
+            receivers = self._receivers(route, name)
             try:
                 results[name] = "sent" if channel.send(text, receivers) else "throttled"
             except AlertError as e:
@@ -204,6 +209,10 @@ class Alerter:
                          {"mode": mode, "channels": results, "reviewers": route.reviewers, "emails": route.emails,
                           "violations": len(targets), "title": text.title})
         return delivered
+
+    @staticmethod
+    def _receivers(route: AlertRoute, channel: str) -> list[str]:
+        return route.emails if channel == "email" else route.reviewers
 
     def _render(self, violation: Violation) -> AlertText:
         lines = [f"规则：{violation.rule_name}（{violation.category or '未分类'}）",

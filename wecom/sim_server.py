@@ -340,7 +340,7 @@ class SimApi:
         if not valid:
             raise ApiError(81013, "user & party & tag all invalid")
         delivered = [u for u in valid if self.state.receiver_limiter.try_acquire(u)]
-        record = {**body, "delivered_to": delivered}
+        record = {**body, "delivered_to": delivered, "received_s": self.state.now()}
         with self.state.lock:
             self.state.sent["message_send"].append(record)
             if len(delivered) < len(valid):  # WeCom drops over-limit messages silently
@@ -359,7 +359,7 @@ class SimApi:
         if not self.state.webhook_limiter.try_acquire(key):
             raise ApiError(45009, "api freq out of limit")
         with self.state.lock:
-            self.state.sent["webhook"].append(dict(body))
+            self.state.sent["webhook"].append({**body, "received_s": self.state.now()})
         return {}
 
 
