@@ -240,3 +240,12 @@ def test_digest_and_off_modes_send_nothing_at_once(sim_archive: Path, sim: SimSe
     assert cli("alerts", "digest", data=fresh, env=env)["sent"] == len(groups)
     robot = requests.get(sim.url + "/_sim/sent", timeout=5).json()["webhook"]
     assert len(robot) == 1 and f"{len(groups)} 条待审核" in robot[0]["markdown"]["content"]
+
+
+def test_a_route_for_an_unknown_rule_or_without_receivers_is_refused(tmp_path: Path) -> None:
+    """GIVEN no such rule, or an app route without a reviewer WHEN routed THEN exit 2 with one line, nothing stored."""
+    data = tmp_path / "data"
+    unknown = cli("alerts", "route", "r-none", "--reviewer", "lisi", data=data, expect=2)
+    nobody = cli("alerts", "route", "*", "--channel", "app", data=data, expect=2)
+    assert "no rule 'r-none'" in unknown.output and "--reviewer" in nobody.output
+    assert cli("alerts", "list", data=data) == {"routes": {}}

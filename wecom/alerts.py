@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from analyzers.rules.store import list_rules
 from chatarchive.archive import Archive
 from chatarchive.errors import BadInput
 from chatarchive.models import Scope, Violation
@@ -84,6 +85,8 @@ def routes(archive: Archive) -> dict[str, AlertRoute]:
 
 def set_route(archive: Archive, rule_id: str, route: AlertRoute) -> None:
     route.validate()
+    if rule_id != "*" and rule_id not in {r.id for r in list_rules(archive.store)}:
+        raise BadInput(f"no rule {rule_id!r} (see `chatarchive rules list`; * routes every rule)")
     current = {rule: asdict(r) for rule, r in routes(archive).items()}
     current[rule_id] = asdict(route)
     archive.store.put_record(COLLECTION, ROUTES_ID, {"routes": current})
