@@ -22,7 +22,7 @@ from tests.test_sdk_binding import stub_so  # noqa: F401 - the compiled SDK stub
 from wecom.client import WeComClient
 from wecom.directory_fetch import FetchedDirectory
 from wecom.directory_history import merge_directory
-from wecom.sim_org import simulated_secrets
+from wecom.sim_org import ADD_WAYS, simulated_secrets
 from wecom.sync import sync_directory
 
 COUNT_KEYS = {"departments", "employees", "customers", "groups", "permit_users", "consent"}
@@ -318,3 +318,24 @@ def test_consent_from_wecom_drives_the_consent_policy(archive: Path, wecom_env: 
     dropped = sum(1 for m in lines if m.get("action") != "switch" and excluded(m))
     cli("import", str(tmp_path / "no-events.jsonl"), data=data, env={"CHATARCHIVE_CONSENT_POLICY": "exclude"})
     assert dropped > 0 and cli("stats", data=data)["messages"] == len(lines) - dropped
+
+
+def test_customers_keep_each_followers_remark_add_time_and_way(archive: Path, wecom_env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    """GIVEN the simulated customers WHEN synced THEN every customer has exactly its followers, and each
+    follower's add time and add_way equal what the API served for that (customer, member) pair."""
+    data = tmp_path / "data"
+    cli("directory", "sync", data=data, env=wecom_env)
+    org = {x["id"]: x for x in json.loads((archive / "org.json").read_text(encoding="utf-8"))["externals"]}
+    store = EmbeddedStore(data)
+    try:
+        synced = {x["id"]: x for x in store.get_record("directory", "org")["externals"]}
+    finally:
+        store.close()
+    assert synced.keys() == org.keys()
+    for external_id, customer in synced.items():
+        assert sorted(customer["followers"]) == sorted(org[external_id]["followers"])
+        assert sorted(customer["follow"]) == sorted(customer["followers"])
+        for follow in customer["follow"].values():
+            assert follow["added_ms"] == org[external_id]["added_ms"] // 1000 * 1000
+            assert follow["add_way"] == ADD_WAYS.get(org[external_id]["source"], 0) and follow["remark"]

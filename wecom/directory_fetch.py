@@ -140,21 +140,26 @@ def fetch_externals(client: WeComClient, userids: list[str]) -> list[JsonDict]:
 
 
 def _add_follow(by_id: dict[str, JsonDict], row: JsonDict) -> None:
+    """One (customer, following member) row into the customer: ``followers`` in order, ``follow`` per member
+    (remark, when added, how: add_way and its label), and the customer's earliest add as ``added_ms``/``source``."""
     contact, info = row.get("external_contact"), row.get("follow_info")
     if not isinstance(contact, dict) or not isinstance(info, dict):
         return
     external_id = str(contact["external_userid"])
     added_ms = int(str(info.get("createtime") or 0)) * 1000
+    add_way = int(str(info.get("add_way") or 0))
     entry = by_id.setdefault(external_id, {
         "id": external_id, "name": str(contact.get("name") or external_id), "corp": str(contact.get("corp_name") or ""),
         "type": "wecom" if int(str(contact.get("type") or 1)) == 2 else "wechat", "added_ms": added_ms,
-        "followers": [], "remarks": {}, "source": ADD_WAY_LABELS.get(int(str(info.get("add_way") or 0)), "其他")})
+        "followers": [], "follow": {}, "source": ADD_WAY_LABELS.get(add_way, "其他")})
     follower = str(info.get("userid") or "")
     if follower and follower not in entry["followers"]:
         entry["followers"].append(follower)
-    entry["remarks"][follower] = str(info.get("remark") or "")
+    entry["follow"][follower] = {"remark": str(info.get("remark") or ""), "added_ms": added_ms, "add_way": add_way,
+                                 "source": ADD_WAY_LABELS.get(add_way, "其他")}
     if added_ms and added_ms < int(str(entry["added_ms"])):
         entry["added_ms"] = added_ms
+        entry["source"] = ADD_WAY_LABELS.get(add_way, "其他")
 
 
 def fetch_customer_groups(client: WeComClient, userids: list[str]) -> list[JsonDict]:
