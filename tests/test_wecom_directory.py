@@ -140,6 +140,9 @@ def test_sdk_pull_plus_http_directory_matches_sim(archive: Path, wecom_env: dict
     unseen_internal = {g["roomid"] for g in directories[1].groups if g["kind"] == "internal"} - rooms_seen
     assert directories[0].names == {k: v for k, v in directories[1].names.items() if k not in unseen_internal}
     assert sorted(x["id"] for x in directories[0].externals) == sorted(x["id"] for x in directories[1].externals)
+    people = [{e["userid"]: (e["name"], e["departments"], e["status"], e["archived_until"] is None)
+               for e in d.employees} for d in directories]
+    assert people[0] == people[1]  # the conversation viewer's employee list, 归档中/曾归档 included
     departments = [int(d["id"]) for d in directories[1].departments]
     assert _department_totals(via_sdk, departments) == _department_totals(via_sim, departments)
 
