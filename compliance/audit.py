@@ -43,6 +43,7 @@ ACTIONS: frozenset[str] = frozenset(
         "hold_change",
         "review",
         "anchor",
+        "alert",  # a reviewer or health alert went out (wecom.alerts)
     }
 )
 

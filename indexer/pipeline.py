@@ -31,6 +31,7 @@ from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.directory import Directory
 from indexer.imports import LineOrigin, line_deadletter, replay_plaintext
+from wecom.alerts import notify_violations
 from indexer.normalize import normalize
 from indexer.redelivery import Redelivery, split_redeliveries
 from indexer.replies import ReplyTracker, WorkingHours
@@ -243,6 +244,7 @@ class Pipeline:
         with self._timed("store"):
             self.store.write_batch(batch)
             record_batch(self.store, batch, tz=self.settings.timezone)
+        notify_violations(self.archive, violations)  # reviewer alerts (wecom.alerts); never raises
         return len(violations)
 
     def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError],

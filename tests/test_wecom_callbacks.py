@@ -7,20 +7,21 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 import requests
 
 from chatarchive.archive import Archive
 from chatarchive.cli.wecom import sim_settings
+from chatarchive.models import Scope
 from indexer.source.simulator.generate import simulate
-from tests.helpers import running_wecom_sim
+from tests.helpers import cli, running_wecom_sim
 from wecom import callback_crypto
 from wecom.callback_crypto import CallbackCryptoError
 from wecom.callbacks import COLLECTION
-from wecom.service import ArchiveEventSink, callback_server, run_directory_sync
+from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
 from wecom.sim_server import SimServer
 
 TOKEN = "QDG6eK"
@@ -54,12 +55,12 @@ def test_signature_is_sha1_of_the_sorted_parts() -> None:
 
 
 class Recorder:
+    """Counts what the callbacks set off; the pull and the sync themselves are the product's."""
+
     def __init__(self) -> None:
         self.pulls = 0
+        self.pulled = threading.Event()
         self.syncs = threading.Event()
-
-    def pull(self) -> None:
-        self.pulls += 1
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +76,18 @@ def setup(sim_archive: Path, tmp_path: Path) -> Iterator[tuple[SimServer, str, A
         settings = {**sim_settings(sim_archive, sim.url), "callback_token": TOKEN, "callback_aes_key": AES_KEY}
         archive = Archive.for_cli(data=str(tmp_path / "data"), **settings)
         recorder = Recorder()
+        lock = threading.Lock()
+
+        def pull() -> None:
+            recorder.pulls += 1
+            pull_once(archive, f"sim:{sim_archive}", lock)
+            recorder.pulled.set()
 
         def sync() -> None:
             run_directory_sync(archive, threading.Lock())
             recorder.syncs.set()
 
-        sink = ArchiveEventSink(archive, recorder.pull, sync, debounce_s=0.0)
+        sink = ArchiveEventSink(archive, pull, sync, debounce_s=0.0)
         server = callback_server(archive, sink, host="127.0.0.1", port=0)
         server.start_in_thread()
         try:
@@ -124,8 +131,8 @@ def test_url_verification_returns_the_decrypted_echostr(setup: tuple[SimServer, 
 def test_notify_pulls_and_bad_stale_or_replayed_callbacks_are_refused(
         setup: tuple[SimServer, str, Archive, Recorder]) -> None:
     """GIVEN msgaudit_notify callbacks from the simulator WHEN one is authentic, one signed with another
-    Token, one an hour old and one a replay of the first THEN only the first is accepted and triggers a
-    pull; the others get 403, nothing happens, and every refusal is recorded with its reason."""
+    Token, one an hour old and one a replay of the first THEN only the first is accepted and pulls the
+    archive (the messages are stored); the others get 403, nothing happens, and every refusal is recorded with its reason."""
     sim, url, archive, recorder = setup
     event = {"Event": "msgaudit_notify", "AgentID": 2000004}
     now = int(time.time())
@@ -136,9 +143,8 @@ def test_notify_pulls_and_bad_stale_or_replayed_callbacks_are_refused(
     replay = _deliver(sim, url, event, timestamp=now, nonce="abc")
     assert first == {"status": 200, "body": "success"}
     assert [wrong_token["status"], stale["status"], replay["status"]] == [403, 403, 403]
-    assert _wait(lambda: recorder.pulls == 1)
-    time.sleep(0.2)
-    assert recorder.pulls == 1
+    assert recorder.pulled.wait(60) and recorder.pulls == 1
+    assert archive.store.checkpoint() > 0 and archive.store.stats(scope=Scope.everything())["messages"] > 0
     reasons = [r["reason"] for r in archive.store.find_records(COLLECTION, {"kind": "callback", "accepted": False})]
     assert any("signature" in r for r in reasons) and any("stale" in r for r in reasons)
     assert any("replayed" in r for r in reasons)
@@ -158,3 +164,29 @@ def test_change_events_update_the_directory_and_approval_stores_consent(
                                "UserID": "zhang", "ExternalUserID": external, "WelcomeCode": "w"})["status"] == 200
     assert _wait(lambda: archive.store.get_record("consent", f"zhang|{external}") is not None)
     assert archive.store.get_record("consent", f"zhang|{external}")["status"] == "agree"
+
+
+def test_an_admin_change_in_wecom_reaches_the_directory_through_the_callback(
+        setup: tuple[SimServer, str, Archive, Recorder]) -> None:
+    """GIVEN the simulator told where the receiver is WHEN an administrator moves a member in WeCom THEN
+    WeCom's change_contact callback is accepted and the resulting sync stores the member's new department,
+    with the old one in its history."""
+    sim, url, archive, recorder = setup
+    run_directory_sync(archive, threading.Lock())
+    before = {e["userid"]: e for e in archive.store.get_record("directory", "org")["employees"]}
+    mover = next(u for u, e in before.items() if e["status"] == "active" and e["departments"] != [1])
+    requests.post(sim.url + "/_sim/callback_target", json={"url": url, "token": TOKEN, "aes_key": AES_KEY}, timeout=5)
+    answer = requests.post(sim.url + "/_sim/org", json={"move": {"userid": mover, "departments": [1]}},
+                           timeout=15).json()
+    assert answer["callback"] == {"status": 200, "body": "success"}
+    assert recorder.syncs.wait(30)
+    after = {e["userid"]: e for e in archive.store.get_record("directory", "org")["employees"]}
+    assert after[mover]["departments"] == [1]
+    assert after[mover]["history"][-1]["departments"] == before[mover]["departments"]
+
+
+def test_callbacks_serve_without_token_or_key_is_refused_in_one_line(tmp_path: Path) -> None:
+    """GIVEN no callback_token / callback_aes_key WHEN `callbacks serve` starts THEN exit 2 with one line
+    naming the settings, and no server is started."""
+    result = cli("callbacks", "serve", "--port", "0", data=tmp_path / "data", expect=2)
+    assert "callback_token" in result.output and result.output.strip().count("\n") == 0

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
 
 from indexer.source.simulator.generate import simulate
-from tests.helpers import running_wecom_sim
+from tests.helpers import CHATARCHIVE, REPO, running_wecom_sim
 from wecom.client import WeComClient
 from wecom.errcodes import WeComError
 from wecom.ratelimit import RateLimiter
@@ -128,3 +130,40 @@ def test_rate_limiter_never_allows_more_than_the_limit_in_any_window() -> None:
     assert accepted
     for t in accepted:
         assert sum(1 for u in accepted if t <= u < t + 10.0) <= 5
+
+
+@pytest.mark.parametrize("errcode", [40014, 42001, 42009])
+def test_an_invalid_or_expired_token_is_refreshed_once(server: SimServer, sim_archive: Path, errcode: int) -> None:
+    """GIVEN WeCom answering that the token is invalid or expired WHEN a call is made THEN the client gets a
+    new token and retries once; a second such answer in a row is raised, not looped on."""
+    client = _client(server, sim_archive)
+    client.call("GET", "/cgi-bin/department/simplelist", secret="contacts")
+    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode,
+                                                     "count": 1}, timeout=5)
+    assert client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": 1})["department"]["id"] == 1
+    assert list(client.call_log).count("/cgi-bin/gettoken") == 2
+    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode,
+                                                     "count": 2}, timeout=5)
+    with pytest.raises(WeComError) as info:
+        client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": 1})
+    assert info.value.errcode == errcode
+
+
+def test_wecom_sim_serve_command_serves_until_stopped(sim_archive: Path, tmp_path: Path) -> None:
+    """GIVEN `chatarchive wecom-sim serve --archive DIR --port 0` as its own process WHEN it prints its URL
+    and settings THEN the client gets a token and the departments from it; a directory that is not a
+    simulated archive is refused with exit 2 and one line."""
+    process = subprocess.Popen([*CHATARCHIVE, "wecom-sim", "serve", "--archive", str(sim_archive), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        first = json.loads(process.stdout.readline()) if process.stdout else {}
+        settings = first["settings"]
+        client = WeComClient(settings["corpid"], {"contacts": settings["wecom_contacts_secret"]}, first["url"])
+        assert client.call("GET", "/cgi-bin/department/simplelist", secret="contacts")["department_id"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    refused = subprocess.run([*CHATARCHIVE, "wecom-sim", "serve", "--archive", str(tmp_path)], check=False,
+                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0
+    assert "not a simulated archive" in refused.stderr

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+import requests
 
+from chatarchive.archive import Archive
+from chatarchive.cli.wecom import sim_settings
 from chatarchive.models import MessageFilter, Scope
 from indexer.directory import Directory
 from indexer.source.simulator.generate import simulate
 from store.embedded import EmbeddedStore
 from tests.helpers import cli, read_jsonl, running_wecom_sim
 from tests.test_sdk_binding import stub_so  # noqa: F401 - the compiled SDK stub fixture
-from chatarchive.cli.wecom import sim_settings
+from wecom.client import WeComClient
 from wecom.directory_fetch import FetchedDirectory
 from wecom.directory_history import merge_directory
+from wecom.sim_org import ADD_WAYS, simulated_secrets
+from wecom.sync import sync_directory
 
 COUNT_KEYS = {"departments", "employees", "customers", "groups", "permit_users", "consent"}
 
@@ -135,6 +140,9 @@ def test_sdk_pull_plus_http_directory_matches_sim(archive: Path, wecom_env: dict
     unseen_internal = {g["roomid"] for g in directories[1].groups if g["kind"] == "internal"} - rooms_seen
     assert directories[0].names == {k: v for k, v in directories[1].names.items() if k not in unseen_internal}
     assert sorted(x["id"] for x in directories[0].externals) == sorted(x["id"] for x in directories[1].externals)
+    people = [{e["userid"]: (e["name"], e["departments"], e["status"], e["archived_until"] is None)
+               for e in d.employees} for d in directories]
+    assert people[0] == people[1]  # the conversation viewer's employee list, 归档中/曾归档 included
     departments = [int(d["id"]) for d in directories[1].departments]
     assert _department_totals(via_sdk, departments) == _department_totals(via_sim, departments)
 
@@ -206,3 +214,131 @@ def test_directory_import_counts_and_refuses_a_bad_file(tmp_path: Path) -> None:
         assert [e["userid"] for e in store.get_record("directory", "org")["employees"]] == ["zhang"]
     finally:
         store.close()
+
+
+def test_a_move_synced_later_keeps_older_messages_in_the_old_departments(archive: Path, tmp_path: Path) -> None:
+    """GIVEN a synced directory WHEN an administrator moves an employee in WeCom and deletes another, the
+    directory is synced again and then the (older) messages are imported THEN the mover's history records
+    the old departments until that sync, every department's totals still equal the brute force over the
+    organisation at the messages' time, and the deleted employee stays resolvable with status left."""
+    org = json.loads((archive / "org.json").read_text(encoding="utf-8"))
+    truth = read_jsonl(archive / "truth.jsonl")
+    senders = [m.get("from") for m in truth]
+    active = [e for e in org["employees"] if e["status"] == "active"]
+    mover = max(active, key=lambda e: senders.count(e["userid"]))
+    deleted = next(e for e in active if e["userid"] != mover["userid"])
+    new_dept = next(int(d["id"]) for d in org["departments"] if int(d["id"]) not in mover["departments"]
+                    and int(d["parentid"]) != 0)
+    data = tmp_path / "data"
+    with running_wecom_sim(archive) as server:
+        env = {f"CHATARCHIVE_{k.upper()}": str(v) for k, v in sim_settings(archive, server.url).items()}
+        cli("directory", "sync", data=data, env=env)
+        requests.post(server.url + "/_sim/org", json={"move": {"userid": mover["userid"], "departments": [new_dept]}},
+                      timeout=5)
+        requests.post(server.url + "/_sim/org", json={"delete": deleted["userid"]}, timeout=5)
+        cli("directory", "sync", data=data, env=env)
+    cli("import", str(archive / "truth.jsonl"), data=data)
+    store = EmbeddedStore(data)
+    try:
+        doc = store.get_record("directory", "org")
+    finally:
+        store.close()
+    people = {e["userid"]: e for e in doc["employees"]}
+    assert people[mover["userid"]]["departments"] == [new_dept]
+    assert [h["departments"] for h in people[mover["userid"]]["history"]] == [mover["departments"]]
+    assert people[deleted["userid"]]["status"] == "left" and people[deleted["userid"]]["name"] == deleted["name"]
+    original = Directory.from_dict(org)
+    departments = sorted(int(d["id"]) for d in org["departments"])
+    expected = {d: 0 for d in departments}
+    for msg in truth:
+        people_ids = [msg.get("from"), *(msg.get("tolist") or [])] if msg.get("action") != "switch" else [msg.get("user")]
+        for d in {a for p in people_ids if p in original.employee_ids for a in original.departments_of(str(p))}:
+            expected[d] += 1
+    assert {d: t[0] for d, t in _department_totals(data, departments).items()} == expected
+    assert expected[new_dept] != sum(1 for m in truth if mover["userid"] in [m.get("from"), *(m.get("tolist") or [])])
+
+
+def test_incremental_sync_reads_only_what_changed_and_gives_the_same_directory(archive: Path, tmp_path: Path) -> None:
+    """GIVEN a synced directory WHEN synced again at once THEN no member is re-read with user/get and the
+    directory is the same; after a move only the mover is re-read; --full re-reads every member."""
+    data = tmp_path / "data"
+    with running_wecom_sim(archive) as server:
+        settings = sim_settings(archive, server.url)
+        target = Archive.for_cli(data=str(data), **settings)
+        try:
+            def synced(full: bool = False) -> tuple[int, dict[str, object]]:
+                client = WeComClient(server.corpid, simulated_secrets(archive), server.url)
+                sync_directory(target, client, full=full)
+                user_gets = sum(1 for _ in client.call_log if _ == "/cgi-bin/user/get")
+                doc = target.store.get_record("directory", "org") or {}
+                return user_gets, {e["userid"]: (e["name"], e["departments"], e["status"]) for e in doc["employees"]}
+
+            first_gets, first = synced()
+            again_gets, again = synced()
+            mover = next(iter(first))
+            requests.post(server.url + "/_sim/org", json={"move": {"userid": mover, "departments": [1]}}, timeout=5)
+            moved_gets, moved = synced()
+            full_gets, _full = synced(full=True)
+        finally:
+            target.close()
+    assert first_gets == len(first) and again_gets == 0 and again == first
+    assert moved_gets == 1 and moved[mover][1] == [1]
+    assert full_gets == len(first)
+
+
+def test_consent_from_wecom_drives_the_consent_policy(archive: Path, wecom_env: dict[str, str], tmp_path: Path) -> None:
+    """GIVEN consent synced from WeCom only (the agree/disagree messages left out of the import) and the
+    consent policy exclude WHEN the messages are imported THEN exactly the messages a brute force over the
+    WeCom decisions finds (a customer who disagreed with one of the message's employees, or latest
+    disagree when none of its employees is known) are excluded."""
+    data = tmp_path / "data"
+    org = Directory.from_dict(json.loads((archive / "org.json").read_text(encoding="utf-8")))
+    cli("directory", "sync", data=data, env=wecom_env)
+    store = EmbeddedStore(data)
+    try:
+        rows = store.find_records("consent")
+    finally:
+        store.close()
+    by_external: dict[str, list[dict[str, object]]] = {}
+    for row in rows:
+        by_external.setdefault(str(row["external"]), []).append(row)
+    lines = [m for m in read_jsonl(archive / "truth.jsonl") if m.get("msgtype") not in ("agree", "disagree")]
+    (tmp_path / "no-events.jsonl").write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in lines),
+                                              encoding="utf-8")
+
+    def excluded(msg: dict[str, object]) -> bool:
+        people = [str(p) for p in [msg.get("from"), *(msg.get("tolist") or [])]]  # type: ignore[list-item]
+        employees = {p for p in people if p in org.employee_ids}
+        for external in {p for p in people if org.kind_of(p) == "external"}:
+            known = by_external.get(external, [])
+            pairs = [r for r in known if r["employee"] in employees]
+            if pairs and any(r["status"] == "disagree" for r in pairs):
+                return True
+            if not pairs and known and max(known, key=lambda r: int(str(r["time_ms"])))["status"] == "disagree":
+                return True
+        return False
+
+    dropped = sum(1 for m in lines if m.get("action") != "switch" and excluded(m))
+    cli("import", str(tmp_path / "no-events.jsonl"), data=data, env={"CHATARCHIVE_CONSENT_POLICY": "exclude"})
+    assert dropped > 0 and cli("stats", data=data)["messages"] == len(lines) - dropped
+
+
+def test_customers_keep_each_followers_remark_add_time_and_way(archive: Path, wecom_env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    """GIVEN the simulated customers WHEN synced THEN every customer has exactly its followers, and each
+    follower's add time and add_way equal what the API served for that (customer, member) pair."""
+    data = tmp_path / "data"
+    cli("directory", "sync", data=data, env=wecom_env)
+    org = {x["id"]: x for x in json.loads((archive / "org.json").read_text(encoding="utf-8"))["externals"]}
+    store = EmbeddedStore(data)
+    try:
+        synced = {x["id"]: x for x in store.get_record("directory", "org")["externals"]}
+    finally:
+        store.close()
+    assert synced.keys() == org.keys()
+    for external_id, customer in synced.items():
+        assert sorted(customer["followers"]) == sorted(org[external_id]["followers"])
+        assert sorted(customer["follow"]) == sorted(customer["followers"])
+        for follow in customer["follow"].values():
+            assert follow["added_ms"] == org[external_id]["added_ms"] // 1000 * 1000
+            assert follow["add_way"] == ADD_WAYS.get(org[external_id]["source"], 0) and follow["remark"]

@@ -19,9 +19,10 @@ import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Protocol
+from typing import Protocol
 
 from wecom.callback_crypto import CallbackCryptoError, decrypt, signature
 
@@ -153,7 +154,7 @@ class EventDispatcher:
                     return
                 self._handle(fields)
             except Exception:  # a failing handler must not stop the receiver
-                log.exception("callback handling failed for %s", fields.get("Event"))
+                log.exception("callback handling failed for %s", (fields or {}).get("Event"))
             finally:
                 self._queue.task_done()
 
@@ -181,7 +182,7 @@ class CallbackServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = str(self.server_address[0]), int(self.server_address[1])
         return f"http://{host}:{port}/"
 
     def start_in_thread(self) -> threading.Thread:
@@ -193,10 +194,10 @@ class CallbackServer(ThreadingHTTPServer):
 class _CallbackHandler(BaseHTTPRequestHandler):
     server: CallbackServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("callbacks: " + format, *args)
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         q = self._query()
         try:
             echo = self.server.verifier.verify_url(q.get("msg_signature", ""), q.get("timestamp", ""),
@@ -206,7 +207,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
             return
         self._answer(200, echo)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         q = self._query()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:

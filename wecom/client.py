@@ -11,15 +11,18 @@ and never appear in an error message.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping
+from typing import Any
 
 import requests
 
-from wecom.errcodes import WeComError, action_for
+from wecom.errcodes import RATE_LIMIT_ERRCODES, WeComError, action_for
 from wecom.ratelimit import RateLimiter
 from wecom.redact import install as install_log_redaction
 
@@ -28,7 +31,7 @@ install_log_redaction()
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 TOKEN_MARGIN_S = 300  # refresh a token this long before WeCom says it expires
-JsonDict = dict[str, object]
+JsonDict = dict[str, Any]  # JSON from the wire: each reader checks the shape it needs
 
 # Client-side limits per API path and minute, below WeCom's 10 000/min per corp and API (§6.1).
 DEFAULT_PER_MINUTE = 6000
@@ -74,16 +77,19 @@ class WeComClient:
         self._sleep = sleep
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
-        self.calls = 0  # HTTP requests made (tests and the sync's report)
+        self.calls = 0  # HTTP requests made
+        # the last API paths called, in order (no parameters: they may hold secrets); bounded for `run`
+        self.call_log: deque[str] = deque(maxlen=10_000)
 
     def __repr__(self) -> str:  # never show the secrets
         return f"WeComClient(corp_id={self.corp_id!r}, secrets={sorted(self._secrets)}, base_url={self.base_url!r})"
 
     # ------------------------------------------------------------------ calls
     def call(self, method: str, path: str, *, secret: str, params: Mapping[str, object] | None = None,
-             body: Mapping[str, object] | None = None) -> JsonDict:
+             body: Mapping[str, object] | None = None, wait_out_limits: bool = True) -> JsonDict:
         """One API call with the token of ``secret``; retries busy/rate-limit errcodes, refreshes the
-        token once when WeCom says it is invalid or expired."""
+        token once when WeCom says it is invalid or expired. ``wait_out_limits=False``: a rate-limit
+        errcode is raised at once (the caller defers the work instead of sleeping)."""
         refreshed = False
         for attempt in range(len(self.retry_delays) + 1):
             query = {**(params or {}), "access_token": self._token(secret)}
@@ -94,16 +100,18 @@ class WeComClient:
                     self._forget_token(secret)
                     refreshed = True
                     continue
-                if e.action != "retry" or attempt >= len(self.retry_delays):
+                if e.action != "retry" or attempt >= len(self.retry_delays) or (
+                        not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES):
                     raise
                 log.info("WeCom %s: errcode %s, retrying in %.1f s", path, e.errcode, self.retry_delays[attempt])
                 self._sleep(self.retry_delays[attempt])
         raise WeComError(path, 0, "gave up after retries")
 
-    def webhook(self, key: str, body: Mapping[str, object]) -> JsonDict:
+    def webhook(self, key: str, body: Mapping[str, object], *, wait_out_limits: bool = True) -> JsonDict:
         """Posts to a group robot (``/cgi-bin/webhook/send?key=KEY``); the key is the credential."""
         return self._with_retries("/cgi-bin/webhook/send", lambda: self._request(
-            "POST", "/cgi-bin/webhook/send", {"key": key}, body, key=f"/cgi-bin/webhook/send#{_fingerprint(key)}"))
+            "POST", "/cgi-bin/webhook/send", {"key": key}, body, key=f"/cgi-bin/webhook/send#{_fingerprint(key)}"),
+            wait_out_limits=wait_out_limits)
 
     def paginate(self, method: str, path: str, *, secret: str, items: str, body: Mapping[str, object] | None = None,
                  params: Mapping[str, object] | None = None, cursor_field: str = "cursor") -> Iterator[JsonDict]:
@@ -148,12 +156,13 @@ class WeComClient:
             self._tokens.pop(secret, None)
 
     # ------------------------------------------------------------------ HTTP
-    def _with_retries(self, api: str, do: Callable[[], JsonDict]) -> JsonDict:
+    def _with_retries(self, api: str, do: Callable[[], JsonDict], *, wait_out_limits: bool = True) -> JsonDict:
         for attempt in range(len(self.retry_delays) + 1):
             try:
                 return do()
             except WeComError as e:
-                if e.action != "retry" or attempt >= len(self.retry_delays):
+                if e.action != "retry" or attempt >= len(self.retry_delays) or (
+                        not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES):
                     raise
                 self._sleep(self.retry_delays[attempt])
         raise WeComError(api, 0, "gave up after retries")
@@ -162,9 +171,13 @@ class WeComClient:
                  *, key: str) -> JsonDict:
         self._limiter(path).acquire(key)
         self.calls += 1
+        self.call_log.append(path)
         try:
-            response = self._session.request(method, self.base_url + path, params=dict(query),
-                                             json=dict(body) if body is not None else None, timeout=self.timeout)
+            response = self._session.request(
+                method, self.base_url + path, params={k: str(v) for k, v in query.items()},
+                data=json.dumps(dict(body), ensure_ascii=False).encode() if body is not None else None,
+                headers={"Content-Type": "application/json; charset=utf-8"} if body is not None else None,
+                timeout=self.timeout)
         except requests.RequestException as e:
             # The exception text holds the URL and with it the token or the secret: keep only its kind.
             raise WeComError(path, 0, f"cannot reach {self.base_url} ({type(e).__name__})") from None

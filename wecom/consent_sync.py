@@ -7,7 +7,7 @@ A ``Default_Agree`` answer with no change time carries no decision and is not st
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from compliance.consent import COLLECTION
 from store.base import Store

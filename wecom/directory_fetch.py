@@ -1,5 +1,11 @@
 """Reads the organisation from WeCom's server APIs into the directory shape of ``indexer.directory``.
 
+Incremental: ``user/list_id`` (cheap, one row per member and department) is always read; ``user/get`` only
+for members who are new, whose department rows changed or whose details are older than
+``directory_full_sync_hours``; the same age rule for internal groups and robots. Departments, customers
+(``batch/get_by_user``, 100 members a call) and customer groups are read every time: WeCom offers no
+"changed since" for them.
+
 Minimum-privilege order (wecom-http-apis.md §1-3, protocol §8.2-8.5): department/simplelist +
 department/get, user/list_id + user/get (contacts secret), get_permit_user_list (archive secret),
 get_follow_user_list + batch/get_by_user (customer secret), groupchat/list + groupchat/get for customer
@@ -9,8 +15,8 @@ groups, msgaudit/groupchat/get for the internal groups the archive has seen, get
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from wecom.client import JsonDict, WeComClient
 from wecom.errcodes import WeComError
@@ -36,20 +42,41 @@ class FetchedDirectory:
     permit_users: list[str] = field(default_factory=list)
 
 
-def fetch_directory(client: WeComClient, *, roomids: Iterable[str] = (), robot_ids: Iterable[str] = ()) -> FetchedDirectory:
-    """The whole organisation as the APIs show it now. ``roomids``: groups seen in the archive (internal
-    groups cannot be listed, only looked up); ``robot_ids``: robots seen."""
+@dataclass
+class Known:
+    """What an incremental sync may reuse: details read at or after ``fresh_since_ms``."""
+
+    employees: dict[str, JsonDict] = field(default_factory=dict)
+    internal_groups: dict[str, JsonDict] = field(default_factory=dict)
+    robots: dict[str, JsonDict] = field(default_factory=dict)
+    fresh_since_ms: int = 0
+    now_ms: int = 0
+
+    def fresh(self, item: JsonDict | None) -> bool:
+        return item is not None and int(item.get("synced_ms") or 0) >= self.fresh_since_ms > 0
+
+
+def fetch_directory(client: WeComClient, *, roomids: Iterable[str] = (), robot_ids: Iterable[str] = (),
+                    known: Known | None = None) -> FetchedDirectory:
+    """The organisation as the APIs show it now. ``roomids``: groups seen in the archive (internal
+    groups cannot be listed, only looked up); ``robot_ids``: robots seen. With ``known``, members whose
+    department rows did not change, internal groups and robots read recently are not read again."""
+    known = known or Known()
     departments = fetch_departments(client)
     root = next((d for d in departments if int(str(d.get("parentid") or 0)) == 0), None)
     out = FetchedDirectory(corp={"corpid": client.corp_id, "name": str(root["name"]) if root else ""},
                            departments=departments)
-    out.employees = fetch_employees(client)
+    out.employees = fetch_employees(client, known)
     out.permit_users = fetch_permit_users(client)
     out.externals = fetch_externals(client, sorted({str(e["userid"]) for e in out.employees}))
     customer_groups = fetch_customer_groups(client, [str(e["userid"]) for e in out.employees])
-    known = {str(g["roomid"]) for g in customer_groups}
-    out.groups = customer_groups + fetch_internal_groups(client, [r for r in roomids if r not in known])
-    out.robots = fetch_robots(client, robot_ids)
+    rooms = [r for r in roomids if r not in {str(g["roomid"]) for g in customer_groups}]
+    out.groups = customer_groups + [known.internal_groups[r] for r in rooms if known.fresh(known.internal_groups.get(r))]
+    out.groups += fetch_internal_groups(client, [r for r in rooms if not known.fresh(known.internal_groups.get(r))],
+                                        known.now_ms)
+    robots = list(robot_ids)
+    out.robots = [known.robots[r] for r in robots if known.fresh(known.robots.get(r))]
+    out.robots += fetch_robots(client, [r for r in robots if not known.fresh(known.robots.get(r))], known.now_ms)
     return out
 
 
@@ -64,18 +91,24 @@ def fetch_departments(client: WeComClient) -> list[JsonDict]:
             if not e.skippable and e.errcode != 60123:
                 raise
             continue
-        assert isinstance(dept, dict)
+        if not isinstance(dept, dict):
+            continue
         out.append({"id": dept_id, "name": str(dept.get("name") or dept_id), "parentid": int(dept.get("parentid") or 0)})
     return out
 
 
-def fetch_employees(client: WeComClient) -> list[JsonDict]:
+def fetch_employees(client: WeComClient, known: Known) -> list[JsonDict]:
     departments: dict[str, list[int]] = {}
     for row in client.paginate("POST", "/cgi-bin/user/list_id", secret="contacts", items="dept_user",
                                body={"limit": 10000}):
         departments.setdefault(str(row["userid"]), []).append(int(str(row["department"])))
     out: list[JsonDict] = []
     for userid, depts in departments.items():
+        before = known.employees.get(userid)
+        if known.fresh(before) and before is not None and sorted(before.get("departments") or []) == sorted(set(depts)):
+            out.append({k: before[k] for k in ("userid", "name", "position", "departments", "status", "wecom_status",
+                                               "synced_ms") if k in before})
+            continue
         try:
             user = client.call("GET", "/cgi-bin/user/get", secret="contacts", params={"userid": userid})
         except WeComError as e:
@@ -85,7 +118,7 @@ def fetch_employees(client: WeComClient) -> list[JsonDict]:
         status = int(str(user.get("status") or 1))
         out.append({"userid": userid, "name": str(user.get("name") or userid), "position": str(user.get("position") or ""),
                     "departments": sorted(set(depts)), "status": "left" if status == LEFT_STATUS else "active",
-                    "wecom_status": status})
+                    "wecom_status": status, "synced_ms": known.now_ms})
     return out
 
 
@@ -96,7 +129,7 @@ def fetch_permit_users(client: WeComClient) -> list[str]:
 
 def fetch_externals(client: WeComClient, userids: list[str]) -> list[JsonDict]:
     follow = client.call("GET", "/cgi-bin/externalcontact/get_follow_user_list", secret="customer").get("follow_user")
-    followers = sorted(set(str(u) for u in follow) & set(userids)) if isinstance(follow, list) else []
+    followers = sorted({str(u) for u in follow} & set(userids)) if isinstance(follow, list) else []
     by_id: dict[str, JsonDict] = {}
     for start in range(0, len(followers), BATCH_USERS):
         chunk = followers[start:start + BATCH_USERS]
@@ -107,25 +140,26 @@ def fetch_externals(client: WeComClient, userids: list[str]) -> list[JsonDict]:
 
 
 def _add_follow(by_id: dict[str, JsonDict], row: JsonDict) -> None:
+    """One (customer, following member) row into the customer: ``followers`` in order, ``follow`` per member
+    (remark, when added, how: add_way and its label), and the customer's earliest add as ``added_ms``/``source``."""
     contact, info = row.get("external_contact"), row.get("follow_info")
     if not isinstance(contact, dict) or not isinstance(info, dict):
         return
     external_id = str(contact["external_userid"])
     added_ms = int(str(info.get("createtime") or 0)) * 1000
+    add_way = int(str(info.get("add_way") or 0))
     entry = by_id.setdefault(external_id, {
         "id": external_id, "name": str(contact.get("name") or external_id), "corp": str(contact.get("corp_name") or ""),
         "type": "wecom" if int(str(contact.get("type") or 1)) == 2 else "wechat", "added_ms": added_ms,
-        "followers": [], "remarks": {}, "source": ADD_WAY_LABELS.get(int(str(info.get("add_way") or 0)), "其他")})
+        "followers": [], "follow": {}, "source": ADD_WAY_LABELS.get(add_way, "其他")})
     follower = str(info.get("userid") or "")
-    followers = entry["followers"]
-    assert isinstance(followers, list)
-    if follower and follower not in followers:
-        followers.append(follower)
-    remarks = entry["remarks"]
-    assert isinstance(remarks, dict)
-    remarks[follower] = str(info.get("remark") or "")
+    if follower and follower not in entry["followers"]:
+        entry["followers"].append(follower)
+    entry["follow"][follower] = {"remark": str(info.get("remark") or ""), "added_ms": added_ms, "add_way": add_way,
+                                 "source": ADD_WAY_LABELS.get(add_way, "其他")}
     if added_ms and added_ms < int(str(entry["added_ms"])):
         entry["added_ms"] = added_ms
+        entry["source"] = ADD_WAY_LABELS.get(add_way, "其他")
 
 
 def fetch_customer_groups(client: WeComClient, userids: list[str]) -> list[JsonDict]:
@@ -145,8 +179,7 @@ def fetch_customer_groups(client: WeComClient, userids: list[str]) -> list[JsonD
                             body={"chat_id": chat_id, "need_name": 1}).get("group_chat")
         if not isinstance(group, dict):
             continue
-        members = group.get("member_list") if isinstance(group.get("member_list"), list) else []
-        assert isinstance(members, list)
+        members = [m for m in group.get("member_list") or [] if isinstance(m, dict)]
         out.append({"roomid": chat_id, "name": str(group.get("name") or ""), "owner": str(group.get("owner") or ""),
                     "kind": "external", "members": [str(m["userid"]) for m in members],
                     "joined_ms": {str(m["userid"]): int(str(m.get("join_time") or 0)) * 1000 for m in members},
@@ -155,7 +188,7 @@ def fetch_customer_groups(client: WeComClient, userids: list[str]) -> list[JsonD
     return out
 
 
-def fetch_internal_groups(client: WeComClient, roomids: Iterable[str]) -> list[JsonDict]:
+def fetch_internal_groups(client: WeComClient, roomids: Iterable[str], now_ms: int = 0) -> list[JsonDict]:
     out: list[JsonDict] = []
     for roomid in roomids:
         try:
@@ -164,16 +197,15 @@ def fetch_internal_groups(client: WeComClient, roomids: Iterable[str]) -> list[J
             if e.skippable:  # a customer group outside the app's range, or gone
                 continue
             raise
-        members = room.get("members") if isinstance(room.get("members"), list) else []
-        assert isinstance(members, list)
+        members = [m for m in room.get("members") or [] if isinstance(m, dict)]
         out.append({"roomid": roomid, "name": str(room.get("roomname") or ""), "owner": str(room.get("creator") or ""),
                     "kind": "internal", "members": [str(m["memberid"]) for m in members],
                     "joined_ms": {str(m["memberid"]): int(str(m.get("jointime") or 0)) * 1000 for m in members},
-                    "created_ms": int(str(room.get("room_create_time") or 0)) * 1000})
+                    "created_ms": int(str(room.get("room_create_time") or 0)) * 1000, "synced_ms": now_ms})
     return out
 
 
-def fetch_robots(client: WeComClient, robot_ids: Iterable[str]) -> list[JsonDict]:
+def fetch_robots(client: WeComClient, robot_ids: Iterable[str], now_ms: int = 0) -> list[JsonDict]:
     out: list[JsonDict] = []
     for robot_id in robot_ids:
         try:
@@ -185,5 +217,5 @@ def fetch_robots(client: WeComClient, robot_ids: Iterable[str]) -> list[JsonDict
             raise
         if isinstance(data, dict):
             out.append({"id": robot_id, "name": str(data.get("name") or robot_id),
-                        "creator": str(data.get("creator_userid") or "")})
+                        "creator": str(data.get("creator_userid") or ""), "synced_ms": now_ms})
     return out

@@ -10,7 +10,8 @@ from __future__ import annotations
 from chatarchive.errors import ChatArchiveError
 
 TOKEN_ERRCODES = frozenset({40014, 42001, 42009})
-RETRY_ERRCODES = frozenset({-1, 45009, 45011, 45033})
+RATE_LIMIT_ERRCODES = frozenset({45009, 45011, 45033})
+RETRY_ERRCODES = frozenset({-1}) | RATE_LIMIT_ERRCODES
 
 _TRUSTED_IP = ("the caller's IP is not in the app's 企业可信IP list (应用管理 → the app → 企业可信IP); "
                "add this server's public IP there (takes about a minute)")

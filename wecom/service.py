@@ -1,7 +1,8 @@
 """WeCom in the running indexer: the scheduled directory sync and the callback receiver.
 
 ``attach(service, scheduler)`` is called by ``indexer.scheduler`` (``chatarchive run``): a directory sync
-every ``directory_sync_minutes`` when WeCom API secrets are configured, and the callback server when
+every ``directory_sync_minutes`` when WeCom API secrets are configured, the alert digest (and new
+pipeline-health alerts) every ``alert_digest_minutes`` when a channel is, and the callback server when
 ``callback_token`` is set; ``msgaudit_notify`` then moves the pull job to now.
 ``serve_callbacks`` is ``chatarchive callbacks serve`` on its own, pulling from ``--source`` on notify.
 """
@@ -10,16 +11,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.triggers.interval import IntervalTrigger
 
 from chatarchive.archive import Archive
 from chatarchive.errors import ChatArchiveError
 from chatarchive.settings import Settings
-from indexer.pipeline import Pipeline
+from indexer.pipeline import Pipeline, load_directory
 from indexer.source import open_source
+from wecom.alerts import Alerter
 from wecom.callbacks import COLLECTION, CallbackConfig, CallbackServer, CallbackVerifier, EventDispatcher
 from wecom.consent_sync import record_approved_event
 from wecom.sync import client_from_settings, sync_directory
@@ -37,6 +40,7 @@ class _Scheduler(Protocol):
 
 class _Service(Protocol):
     archive: Archive
+    pipeline: Pipeline
     _lock: threading.Lock
 
 
@@ -44,10 +48,10 @@ def wecom_configured(settings: Settings) -> bool:
     return bool(settings.corpid and settings.wecom_contacts_secret and settings.wecom_customer_secret)
 
 
-def run_directory_sync(archive: Archive, lock: threading.Lock) -> None:
+def run_directory_sync(archive: Archive, lock: threading.Lock, *, full: bool = False) -> None:
     with lock:
         try:
-            counts = sync_directory(archive, client_from_settings(archive.settings))
+            counts = sync_directory(archive, client_from_settings(archive.settings), full=full)
             log.warning("directory synced: %s", counts.to_contract())
         except ChatArchiveError as e:
             log.error("directory sync failed: %s", e)
@@ -109,16 +113,38 @@ def callback_server(archive: Archive, sink: ArchiveEventSink, *, host: str = "0.
                           port=settings.callback_port if port is None else port)
 
 
+def _alert_jobs(alerter: Alerter) -> None:
+    try:
+        alerter.send_digest()
+        alerter.send_new_health_alerts()
+    except ChatArchiveError as e:
+        log.error("alert digest failed: %s", e)
+
+
 def attach(service: _Service, scheduler: _Scheduler) -> None:
     """Adds the WeCom jobs to ``chatarchive run`` (nothing when WeCom is not configured)."""
     archive = service.archive
     settings = archive.settings
-    sync = lambda: run_directory_sync(archive, service._lock)  # noqa: E731 - a job needs a callable
+
+    def scheduled_sync() -> None:
+        run_directory_sync(archive, service._lock)
+        service.pipeline.directory = load_directory(archive)  # the next pull scopes with the new directory
+
+    def changed_sync() -> None:  # a change_* callback: the change may be in details an incremental sync reuses
+        run_directory_sync(archive, service._lock, full=True)
+        service.pipeline.directory = load_directory(archive)
+
+    def pull_now() -> None:
+        scheduler.modify_job("pull", next_run_time=datetime.now(UTC))
+
     if wecom_configured(settings) and settings.directory_sync_minutes > 0:
-        scheduler.add_job(sync, IntervalTrigger(minutes=settings.directory_sync_minutes), id="directory",
-                          max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
+        scheduler.add_job(scheduled_sync, IntervalTrigger(minutes=settings.directory_sync_minutes), id="directory",
+                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    alerter = Alerter.from_settings(archive)
+    if alerter.channels:
+        scheduler.add_job(lambda: _alert_jobs(alerter), IntervalTrigger(minutes=max(1, settings.alert_digest_minutes)),
+                          id="alerts", max_instances=1, coalesce=True)
     if settings.callback_token:
-        pull_now = lambda: scheduler.modify_job("pull", next_run_time=datetime.now(timezone.utc))  # noqa: E731
-        server = callback_server(archive, ArchiveEventSink(archive, pull_now, sync))
+        server = callback_server(archive, ArchiveEventSink(archive, pull_now, changed_sync))
         server.start_in_thread()
         log.warning("WeCom callbacks on %s", server.url)

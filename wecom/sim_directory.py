@@ -13,8 +13,8 @@ from pathlib import Path
 from wecom.client import JsonDict, WeComClient
 from wecom.directory_fetch import fetch_directory
 from wecom.directory_history import merge_directory
-from wecom.sim_server import SimServer
 from wecom.sim_org import simulated_secrets
+from wecom.sim_server import SimServer
 
 
 def directory_over_http(archive_dir: Path) -> JsonDict:

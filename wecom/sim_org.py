@@ -11,8 +11,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-JsonDict = dict[str, object]
+JsonDict = dict[str, Any]  # JSON from the wire: each reader checks the shape it needs
 
 SECRET_ROLES = ("archive", "contacts", "customer", "app")
 ALERT_AGENTID = 1000002
@@ -32,6 +33,14 @@ def simulated_secrets(archive_dir: Path) -> dict[str, str]:
     return out
 
 
+def sim_settings(archive_dir: Path, url: str) -> dict[str, object]:
+    """The product settings that point at a simulated WeCom (corp id, every secret, the alert app)."""
+    secrets = simulated_secrets(archive_dir)
+    return {"wecom_api_url": url, "corpid": corp_id(archive_dir), "secret": secrets["archive"],
+            "wecom_contacts_secret": secrets["contacts"], "wecom_customer_secret": secrets["customer"],
+            "wecom_app_secret": secrets["app"], "wecom_agentid": ALERT_AGENTID, "wecom_webhook_key": secrets["webhook"]}
+
+
 def corp_id(archive_dir: Path) -> str:
     return str(json.loads((archive_dir / "sim.json").read_text(encoding="utf-8"))["corpid"])
 
@@ -48,7 +57,7 @@ class SimulatedOrg:
     consent_room: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)  # (roomid, ext) → …
 
     @classmethod
-    def load(cls, archive_dir: Path) -> "SimulatedOrg":
+    def load(cls, archive_dir: Path) -> SimulatedOrg:
         org = json.loads((archive_dir / "org.json").read_text(encoding="utf-8"))
         sim = cls(corpid=corp_id(archive_dir), departments=list(org.get("departments") or []),
                   employees=list(org.get("employees") or []), externals=list(org.get("externals") or []),
@@ -109,6 +118,21 @@ class SimulatedOrg:
     def permit_users(self) -> list[str]:
         """归档中: employees whose archiving has not ended."""
         return [str(e["userid"]) for e in self.employees if e.get("archived_until") is None]
+
+    def change(self, request: JsonDict) -> JsonDict:
+        """An administrator's change: move a member to other departments, or delete one."""
+        move = request.get("move")
+        if isinstance(move, dict):
+            person = self.employee(str(move.get("userid")))
+            if person is None:
+                return {"ok": False, "error": "no such userid"}
+            person["departments"] = _ints(move.get("departments"))
+            return {"ok": True}
+        if request.get("delete"):
+            before = len(self.employees)
+            self.employees = [e for e in self.employees if e["userid"] != request["delete"]]
+            return {"ok": len(self.employees) < before}
+        return {"ok": False, "error": "give move or delete"}
 
     # ------------------------------------------------------------------ customers
     def follow_users(self) -> list[str]:

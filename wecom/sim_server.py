@@ -7,6 +7,10 @@ and the group robot webhook with WeCom's JSON, errcodes, opaque cursors and toke
 - ``GET /_sim/sent``: what message/send and the webhook received (``{"message_send": [...], "webhook": [...]}``);
 - ``POST /_sim/faults`` ``{"path": "/cgi-bin/…", "errcode": 45009, "count": 2}``: the next calls fail;
 - ``POST /_sim/expire_tokens``: every issued token expires (the next call gets 42001);
+- ``POST /_sim/advance_clock`` ``{"seconds": 60}``: simulated time moves on (rate-limit windows, token expiry);
+- ``POST /_sim/org`` ``{"move": {"userid": u, "departments": [..]}}`` or ``{"delete": u}``: the organisation
+  changes (as an administrator would in the admin console), and the change_contact callback goes to the
+  receiver set with ``POST /_sim/callback_target`` ``{"url", "token", "aes_key"}`` (if any);
 - ``POST /_sim/callback`` ``{"url", "token", "aes_key", "event": {XML fields}, "timestamp"?, "nonce"?}``:
   delivers one signed, encrypted callback to ``url`` and returns the receiver's HTTP status and body.
 """
@@ -22,10 +26,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from xml.sax.saxutils import escape
 
 from wecom.callback_crypto import envelope
@@ -45,6 +49,8 @@ ALLOWED_PREFIXES: dict[str, tuple[str, ...]] = {
 }
 ONLY_CONTACTS = ("/cgi-bin/user/list_id",)
 WEBHOOK_PER_MINUTE = 20
+OWNER_FILTER_MAX = 100
+UNFILTERED_GROUP_LIST_MAX = 1000  # groupchat/list without owner_filter over more people → 81017 (§3.1)
 SEND_PER_RECEIVER_PER_MINUTE = 30
 
 
@@ -66,9 +72,15 @@ class SimState:
     sent: dict[str, list[JsonDict]] = field(default_factory=lambda: {"message_send": [], "webhook": [],
                                                                       "dropped": []})
     lock: threading.Lock = field(default_factory=threading.Lock)
-    webhook_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(WEBHOOK_PER_MINUTE))
-    receiver_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(SEND_PER_RECEIVER_PER_MINUTE))
-    clock: Callable[[], float] = time.time
+    offset_s: float = 0.0  # POST /_sim/advance_clock moves the simulated time forward
+    callback_target: JsonDict = field(default_factory=dict)  # {"url", "token", "aes_key"} for change_contact
+
+    def __post_init__(self) -> None:
+        self.webhook_limiter = RateLimiter(WEBHOOK_PER_MINUTE, clock=self.now)
+        self.receiver_limiter = RateLimiter(SEND_PER_RECEIVER_PER_MINUTE, clock=self.now)
+
+    def now(self) -> float:
+        return time.time() + self.offset_s
 
     def role_of_secret(self, secret: str) -> str | None:
         return next((role for role, value in self.secrets.items() if value == secret and role != "webhook"), None)
@@ -76,7 +88,7 @@ class SimState:
     def issue_token(self, role: str) -> str:
         token = random_tokens.token_urlsafe(48)
         with self.lock:
-            self.tokens[token] = (role, self.clock() + self.token_ttl)
+            self.tokens[token] = (role, self.now() + self.token_ttl)
         return token
 
     def role_of_token(self, token: str) -> str:
@@ -86,7 +98,7 @@ class SimState:
             entry = self.tokens.get(token)
         if entry is None:
             raise ApiError(40014, "invalid access_token")
-        if entry[1] <= self.clock():
+        if entry[1] <= self.now():
             raise ApiError(42001, "access_token expired")
         return entry[0]
 
@@ -255,6 +267,10 @@ class SimApi:
             raise ApiError(40058, "limit is required", group_chat_list=[])
         owners_filter = body.get("owner_filter") if isinstance(body.get("owner_filter"), dict) else {}
         owners = set(owners_filter.get("userid_list") or []) if isinstance(owners_filter, dict) else set()
+        if len(owners) > OWNER_FILTER_MAX:
+            raise ApiError(40058, "owner_filter.userid_list holds more than 100 userids", group_chat_list=[])
+        if not owners and len(self.org.employees) > UNFILTERED_GROUP_LIST_MAX:
+            raise ApiError(81017, "too many people in range: give an owner filter", group_chat_list=[])
         chats = [{"chat_id": g["roomid"], "status": 0} for g in self.org.groups
                  if g.get("kind") == "external" and (not owners or g.get("owner") in owners)]
         page, cursor = _page(chats, body.get("cursor"), _limit(body.get("limit"), 1000, 1000))
@@ -273,7 +289,8 @@ class SimApi:
         return {"ids": self.org.permit_users()}
 
     def check_single_agree(self, _query: dict[str, str], body: JsonDict) -> JsonDict:
-        info = body.get("info") if isinstance(body.get("info"), list) else []
+        raw = body.get("info")
+        info: list[JsonDict] = [i for i in raw if isinstance(i, dict)] if isinstance(raw, list) else []
         if len(info) > 100:
             raise ApiError(301060, "too many entries")
         out = []
@@ -323,7 +340,7 @@ class SimApi:
         if not valid:
             raise ApiError(81013, "user & party & tag all invalid")
         delivered = [u for u in valid if self.state.receiver_limiter.try_acquire(u)]
-        record = {**body, "delivered_to": delivered}
+        record = {**body, "delivered_to": delivered, "received_s": self.state.now()}
         with self.state.lock:
             self.state.sent["message_send"].append(record)
             if len(delivered) < len(valid):  # WeCom drops over-limit messages silently
@@ -342,7 +359,7 @@ class SimApi:
         if not self.state.webhook_limiter.try_acquire(key):
             raise ApiError(45009, "api freq out of limit")
         with self.state.lock:
-            self.state.sent["webhook"].append(dict(body))
+            self.state.sent["webhook"].append({**body, "received_s": self.state.now()})
         return {}
 
 
@@ -354,8 +371,7 @@ def _check_permission(role: str, path: str) -> None:
 
 
 def _check_length(msgtype: str, body: JsonDict, markdown_max: int = 2048) -> None:
-    payload = body[msgtype]
-    assert isinstance(payload, dict)
+    payload = body[msgtype]  # a dict: the caller checked
     text = str(payload.get("content") or payload.get("description") or "")
     if not text.strip():
         raise ApiError(44004, "empty content")
@@ -374,6 +390,16 @@ def _int_param(query: dict[str, str], name: str, *, required: bool = False) -> i
         return int(value)
     except ValueError:
         raise ApiError(40058, f"invalid {name}") from None
+
+
+def _change_event(change: JsonDict) -> JsonDict:
+    """The change_contact event for an admin change; the reduced payload of post-2022-08-15 receivers."""
+    move = change.get("move")
+    if isinstance(move, dict):
+        departments = ",".join(str(d) for d in move.get("departments") or [])
+        return {"Event": "change_contact", "ChangeType": "update_user", "UserID": str(move.get("userid")),
+                "Department": departments}
+    return {"Event": "change_contact", "ChangeType": "delete_user", "UserID": str(change.get("delete"))}
 
 
 def _ok(data: JsonDict) -> JsonDict:
@@ -397,8 +423,7 @@ def deliver_callback(corpid: str, request: JsonDict, clock: Callable[[], float] 
     """Signs, encrypts and POSTs one callback to ``request["url"]``; returns the receiver's answer."""
     timestamp = str(request.get("timestamp") or int(clock()))
     nonce = str(request.get("nonce") or random_tokens.token_hex(8))
-    event = request.get("event") if isinstance(request.get("event"), dict) else {}
-    assert isinstance(event, dict)
+    event: JsonDict = request["event"] if isinstance(request.get("event"), dict) else {}
     xml = callback_xml(corpid, event, int(timestamp))
     body, signature = envelope(xml, token=str(request["token"]), encoding_aes_key=str(request["aes_key"]),
                                receiver_id=corpid, timestamp=timestamp, nonce=nonce)
@@ -416,15 +441,15 @@ def deliver_callback(corpid: str, request: JsonDict, clock: Callable[[], float] 
 
 # ---------------------------------------------------------------------- HTTP
 class _Handler(BaseHTTPRequestHandler):
-    server: "SimServer"
+    server: SimServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("wecom-sim: %s", redact(format % args))
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
     def _dispatch(self, method: str) -> None:
@@ -463,6 +488,21 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.tokens = {token: (role, 0.0) for token, (role, _expires) in state.tokens.items()}
             return {"ok": True}
+        if path == "/_sim/advance_clock" and method == "POST":
+            with state.lock:
+                state.offset_s += float(str(body.get("seconds") or 0))
+            return {"ok": True}
+        if path == "/_sim/callback_target" and method == "POST":
+            with state.lock:
+                state.callback_target = dict(body)
+            return {"ok": True}
+        if path == "/_sim/org" and method == "POST":
+            with state.lock:
+                answer = state.org.change(body)
+                target = dict(state.callback_target)
+            if answer.get("ok") and target:  # an admin-console change: WeCom tells the receiver
+                answer["callback"] = deliver_callback(state.org.corpid, {**target, "event": _change_event(body)})
+            return answer
         if path == "/_sim/callback" and method == "POST":
             return deliver_callback(state.org.corpid, body)
         return {"error": "unknown simulator hook"}
@@ -488,7 +528,7 @@ class SimServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = str(self.server_address[0]), int(self.server_address[1])
         return f"http://{host}:{port}"
 
     def start_in_thread(self) -> threading.Thread:

@@ -15,14 +15,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatarchive.archive import Archive
-from chatarchive.errors import BadInput
+from chatarchive.errors import BadInput, ChatArchiveError
 from chatarchive.models import MessageFilter, Scope
 from chatarchive.settings import Settings
 from indexer.source.sdk import read_secret
 from store.base import Store
 from wecom.client import DEFAULT_BASE_URL, JsonDict, WeComClient
 from wecom.consent_sync import sync_consent
-from wecom.directory_fetch import FetchedDirectory, fetch_directory
+from wecom.directory_fetch import FetchedDirectory, Known, fetch_directory
 from wecom.directory_history import merge_directory
 
 COLLECTION = "directory"
@@ -57,13 +57,21 @@ def stored_directory(store: Store) -> JsonDict | None:
     return store.get_record(COLLECTION, DIRECTORY_ID)
 
 
-def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None = None) -> SyncCounts:
+def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None = None, full: bool = False) -> SyncCounts:
+    """Reads WeCom into the stored directory; ``full`` re-reads every member's details (else only what
+    changed or is older than ``directory_full_sync_hours``)."""
     store = archive.store
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     previous = stored_directory(store)
+    known = _known(previous, now_ms, 0 if full else archive.settings.directory_full_sync_hours)
     rooms_seen, robots_seen, pairs_seen = _seen_in_archive(store)
     known_rooms = {str(g["roomid"]) for g in _items(previous, "groups")}
-    fetched = fetch_directory(client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen))
+    try:
+        fetched = fetch_directory(client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen),
+                                  known=known)
+    except (KeyError, TypeError, ValueError) as e:  # a response without the documented fields
+        raise ChatArchiveError(f"WeCom returned an unexpected response ({type(e).__name__}: {e}); "
+                               "nothing was changed") from None
     merged = merge_directory(previous, fetched, now_ms)
     store.put_record(COLLECTION, DIRECTORY_ID, merged)
     pairs = pairs_seen | {(str(f), str(x["id"])) for x in fetched.externals for f in x.get("followers") or []}
@@ -90,7 +98,8 @@ def parse_directory_file(path: Path) -> FetchedDirectory:
         raise BadInput(f"{path}: not JSON ({e})") from None
     if not isinstance(data, dict):
         raise BadInput(f"{path}: expected a JSON object with departments, employees, externals, groups")
-    out = FetchedDirectory(corp=data.get("corp") if isinstance(data.get("corp"), dict) else {})
+    corp = data.get("corp")
+    out = FetchedDirectory(corp=dict(corp) if isinstance(corp, dict) else {})
     for key, required in (("departments", ("id", "name")), ("employees", ("userid", "departments")),
                           ("externals", ("id",)), ("groups", ("roomid",)), ("robots", ("id",))):
         rows = data.get(key, [])
@@ -115,6 +124,14 @@ def _counts(fetched: FetchedDirectory, consent: int) -> SyncCounts:
     return SyncCounts(departments=len(fetched.departments), employees=len(fetched.employees),
                       customers=len(fetched.externals), groups=len(fetched.groups),
                       permit_users=len(fetched.permit_users), consent=consent)
+
+
+def _known(previous: JsonDict | None, now_ms: int, fresh_hours: float) -> Known:
+    fresh_since = int(now_ms - fresh_hours * 3_600_000) if fresh_hours > 0 else 0
+    return Known(employees={str(e["userid"]): e for e in _items(previous, "employees")},
+                 internal_groups={str(g["roomid"]): g for g in _items(previous, "groups") if g.get("kind") == "internal"},
+                 robots={str(r["id"]): r for r in _items(previous, "robots")},
+                 fresh_since_ms=fresh_since, now_ms=now_ms)
 
 
 def _items(doc: JsonDict | None, key: str) -> list[JsonDict]:

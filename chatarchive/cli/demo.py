@@ -1,7 +1,8 @@
 """``chatarchive demo``: a fresh machine's one command.
 
 Simulates an archive (if there is none yet), registers its keys, installs the starter
-rules, pulls everything, fetches media, creates the first administrator, prints the
+rules, serves the simulated WeCom server APIs over HTTP and syncs the directory through them
+(``wecom.demo_setup``), pulls everything, fetches media, creates the first administrator, prints the
 login, keeps the scheduler pulling in the background and serves the dashboard.
 """
 
@@ -14,6 +15,7 @@ import click
 from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
+from wecom.demo_setup import start_simulated_wecom, sync_and_route_alerts
 
 
 def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -> dict[str, object]:
@@ -35,6 +37,8 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
     store = archive.store
     if not list_rules(store):
         actions.save_rules(archive, load_starter_pack())
+    wecom = start_simulated_wecom(archive, archive_dir)  # the organisation, consent and alerts over HTTP
+    sync_and_route_alerts(archive)
     source = open_source(f"sim:{archive_dir}", archive.settings)
     pipeline = Pipeline(archive, source)
     try:
@@ -44,11 +48,13 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
     finally:
         pipeline.close()
         source.close()
+    sync_and_route_alerts(archive)  # again: the internal groups and robots the pull saw
     login_file = archive.settings.data_dir / "demo-login.txt"
     login = ensure_demo_admin(store, login_file)
     # The password is shown only by the run that created the account; later runs point to the file.
     user, password = login if login else ("(an existing account)", f"(not shown again; see {login_file})")
-    return {"pull": result.to_contract(), "media": media, "login": {"user": user, "password": password}}
+    return {"pull": result.to_contract(), "media": media, "login": {"user": user, "password": password},
+            "wecom_sim": wecom.url}
 
 
 @click.command("demo")
@@ -70,6 +76,7 @@ def demo_cmd(cli: CliContext, archive_dir: Path, messages: int, seed: int, port:
         f"  archive: {pulled['stored']} messages stored, {pulled['violations']} violations, "
         f"{pulled['deadletter']} dead letters (planted faults)\n"
         f"  dashboard: http://localhost:{port}\n"
+        f"  WeCom (simulated server APIs): {info['wecom_sim']}  (alerts it received: /_sim/sent)\n"
         f"  login:     user {login['user']}   password {login['password']}\n"  # type: ignore[index]
     )
     if cli.json_output:

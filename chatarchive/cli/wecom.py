@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from chatarchive.cli import CliContext, pass_cli
 from chatarchive.archive import Archive
+from chatarchive.cli import CliContext, pass_cli
 from chatarchive.errors import BadInput
-from wecom.sim_org import ALERT_AGENTID, simulated_secrets
-from wecom.sim_server import SimServer
+from wecom.alerts import CHANNELS, MODES, Alerter, AlertRoute, routes, set_route
 from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
+from wecom.sim_org import sim_settings
+from wecom.sim_server import SimServer
 from wecom.sync import SyncCounts, client_from_settings, import_directory, sync_directory
-
-
-def sim_settings(archive_dir: Path, url: str) -> dict[str, object]:
-    """The product settings that point at a simulated WeCom (corp id, every secret, the alert app)."""
-    secrets = simulated_secrets(archive_dir)
-    corpid = json.loads((archive_dir / "sim.json").read_text(encoding="utf-8"))["corpid"]
-    return {"wecom_api_url": url, "corpid": corpid, "secret": secrets["archive"],
-            "wecom_contacts_secret": secrets["contacts"], "wecom_customer_secret": secrets["customer"],
-            "wecom_app_secret": secrets["app"], "wecom_agentid": ALERT_AGENTID, "wecom_webhook_key": secrets["webhook"]}
 
 
 @click.group("wecom-sim")
@@ -71,13 +64,15 @@ def _summary(counts: SyncCounts) -> str:
 @directory_group.command("sync")
 @click.option("--api", "api_url", default=None, help="WeCom API base URL (default: the wecom_api_url setting, "
               "else https://qyapi.weixin.qq.com).")
+@click.option("--full", is_flag=True, help="Re-read every member's details (default: only what changed or is "
+              "older than directory_full_sync_hours).")
 @pass_cli
-def sync_cmd(cli: CliContext, api_url: str | None) -> None:
+def sync_cmd(cli: CliContext, api_url: str | None, full: bool) -> None:
     """Read the organisation, customers, groups, archive-enabled users and consent from WeCom's server
     APIs into the store, keeping history (who left or moved stays resolvable). Secrets come from the
     settings: secret / secret_file (archive), wecom_contacts_secret, wecom_customer_secret."""
     archive = cli.archive
-    counts = sync_directory(archive, client_from_settings(archive.settings, api_url))
+    counts = sync_directory(archive, client_from_settings(archive.settings, api_url), full=full)
     cli.emit(counts.to_contract(), lambda: "synced: " + _summary(counts))
 
 
@@ -108,7 +103,7 @@ def callbacks_serve_cmd(cli: CliContext, port: int | None, host: str, source_spe
     lock = threading.Lock()
     spec = source_spec or archive.settings.source
     sink = ArchiveEventSink(archive, lambda: _pull_in_background(archive, spec, lock),
-                            lambda: run_directory_sync(archive, lock))
+                            lambda: run_directory_sync(archive, lock, full=True))
     try:
         server = callback_server(archive, sink, host=host, port=port)
     except OSError as e:
@@ -128,4 +123,41 @@ def _pull_in_background(archive: Archive, source_spec: str, lock: threading.Lock
     threading.Thread(target=pull_once, args=(archive, source_spec, lock), name="notify-pull", daemon=True).start()
 
 
-COMMANDS = [wecom_sim, directory_group, callbacks_group]
+@click.group("alerts")
+def alerts_group() -> None:
+    """Alerts to reviewers when a rule fires (WeCom app message, group robot, e-mail)."""
+
+
+@alerts_group.command("route")
+@click.argument("rule")
+@click.option("--mode", type=click.Choice(MODES), default="immediate", show_default=True)
+@click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS),
+              help="app (message/send), webhook (group robot), email; repeatable. Default: app.")
+@click.option("--reviewer", "reviewers", multiple=True, help="A reviewer's WeCom userid; repeatable.")
+@click.option("--email", "emails", multiple=True, help="A reviewer's e-mail address; repeatable.")
+@pass_cli
+def alerts_route_cmd(cli: CliContext, rule: str, mode: str, channels: tuple[str, ...], reviewers: tuple[str, ...],
+                     emails: tuple[str, ...]) -> None:
+    """Who is told, how and when a RULE (a rule id, or * for every rule) fires."""
+    route = AlertRoute(mode=mode, channels=list(channels) or ["app"], reviewers=list(reviewers), emails=list(emails))
+    set_route(cli.archive, rule, route)
+    cli.emit({"rule": rule, **asdict(route)}, f"alerts for {rule}: {mode} via {', '.join(route.channels)}")
+
+
+@alerts_group.command("list")
+@pass_cli
+def alerts_list_cmd(cli: CliContext) -> None:
+    """The alert routes."""
+    table = {rule: asdict(route) for rule, route in routes(cli.archive).items()}
+    cli.emit({"routes": table}, lambda: "\n".join(f"{k}: {v}" for k, v in table.items()) or "no alert routes")
+
+
+@alerts_group.command("digest")
+@pass_cli
+def alerts_digest_cmd(cli: CliContext) -> None:
+    """Send the pending digest (and alerts held back by a rate limit) now."""
+    sent = Alerter.from_settings(cli.archive).send_digest()
+    cli.emit({"sent": sent}, f"digest: {sent} violation(s) sent")
+
+
+COMMANDS = [wecom_sim, directory_group, callbacks_group, alerts_group]
