@@ -164,14 +164,34 @@ def test_new_records_are_created_and_an_existing_one_is_not_a_failure() -> None:
     """GIVEN a batch that queues two media items, one of which exists already (409 on create)
     WHEN it is written THEN both go as bulk `create`, the 409 is not a failure, and the checkpoint advances."""
     existing = "media%3Aa"  # record ids are URL-quoted "collection:id"
-    t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({existing: (409, "version_conflict_engine_exception")})]})
+    t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok, bulk_failing({existing: (409, "version_conflict_engine_exception")})]})
     batch = Batch(messages=[message(1)], new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
                   checkpoint=1)
     make_store(t).write_batch(batch)
-    (bulk,) = t.named("POST", "/_bulk")  # one bulk: no retry, no dead letter for the conflict
-    creates = [doc_id for action, doc_id, _ in bulk_docs(bulk) if action == "create"]
+    messages_bulk, records_bulk = t.named("POST", "/_bulk")  # messages, then records: no retry, no dead letter
+    assert [action for action, _, _ in bulk_docs(messages_bulk)] == ["index"]
+    creates = [doc_id for action, doc_id, _ in bulk_docs(records_bulk) if action == "create"]
     assert creates == [existing, "media%3Ab"]
     assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 1
+
+
+def test_violations_and_dead_letters_are_sent_only_after_their_messages() -> None:
+    """GIVEN a batch with messages, a violation and a dead letter
+    WHEN it is written
+    THEN the messages go in a first bulk and the violation and dead letter in a second one, so a
+    crash between them never leaves a violation without its message (a bulk is not atomic)"""
+    from chatarchive.models import DeadLetter
+    from tests.conformance.test_store_basics import violation
+
+    t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok]})
+    m1, m2 = message(1), message(2)
+    dead = DeadLetter(seq=3, msgid="m3", reason="bad", stage="decrypt", record={"seq": 3})
+    make_store(t).write_batch(Batch(messages=[m1, m2], violations=[violation(m1)], deadletters=[dead], checkpoint=3))
+    first, second = t.named("POST", "/_bulk")
+    assert {doc_id for _, doc_id, _ in bulk_docs(first)} == {"m1", "m2"}
+    assert first.params is None or "refresh" not in (first.params or {})
+    assert {doc_id for _, doc_id, _ in bulk_docs(second)} == {violation(m1).id, "m3"}
+    assert second.params == {"refresh": "wait_for"}
 
 
 def test_checkpoint_is_not_advanced_past_items_neither_stored_nor_dead_lettered() -> None:

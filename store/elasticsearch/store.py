@@ -248,6 +248,7 @@ class ElasticsearchStore:
         for msgid in sorted((revoked | violated) - in_batch):
             if msgid in located:
                 ops.append(("update", located[msgid], msgid, {**({"revoked": True} if msgid in revoked else {}), **({"flagged": True} if msgid in violated else {})}))
+        messages_end = len(ops)  # what follows refers to the messages: sent only after them
         for v in batch.violations:
             ops.append(("index", self.alias("violations"), v.id, R.violation_document(v)))
         for d in batch.deadletters:
@@ -256,7 +257,7 @@ class ElasticsearchStore:
             ops.append(("delete", self.alias("deadletters"), msgid, None))
         for collection, record_id, doc in batch.new_records:
             ops.append(("create", self._record_alias(collection), _doc_id(collection, record_id), R.record_document(collection, record_id, doc)))
-        failed = self._bulk(ops, refresh="wait_for") if ops else []
+        failed = self._bulk_in_order(ops, messages_end)
         held_at: int | None = None
         if failed:
             held_at = self._dead_letter_failures(ops, op_message, failed)
@@ -265,6 +266,17 @@ class ElasticsearchStore:
             self._advance_checkpoint(int(target))
         if held_at is not None:
             raise StoreUnavailable(f"some documents of the batch could not be stored or dead-lettered; the checkpoint stays at {held_at} and they will be replayed")
+
+    def _bulk_in_order(self, ops: list[tuple[str, str, str, dict[str, Any] | None]],
+                       split: int) -> list[tuple[int, dict[str, Any]]]:
+        """``ops[:split]`` (messages) in one bulk, then the rest (violations, dead letters,
+        records): a bulk is not atomic, so one request could apply a violation whose message
+        a crash then never writes. The last request waits for the refresh."""
+        first, rest = ops[:split], ops[split:]
+        failed = self._bulk(first, refresh=None if rest else "wait_for") if first else []
+        if rest:
+            failed += [(split + i, error) for i, error in self._bulk(rest, refresh="wait_for")]
+        return failed
 
     def _flags_of(self, msgids: list[str]) -> dict[str, tuple[bool, bool]]:
         """(revoked, flagged) of stored messages: flags outlive a re-write of the message."""
