@@ -164,7 +164,8 @@ def test_new_records_are_created_and_an_existing_one_is_not_a_failure() -> None:
     """GIVEN a batch that queues two media items, one of which exists already (409 on create)
     WHEN it is written THEN both go as bulk `create`, the 409 is not a failure, and the checkpoint advances."""
     existing = "media%3Aa"  # record ids are URL-quoted "collection:id"
-    t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok, bulk_failing({existing: (409, "version_conflict_engine_exception")})]})
+    conflict = bulk_failing({existing: (409, "version_conflict_engine_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok, conflict]})
     batch = Batch(messages=[message(1)], new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
                   checkpoint=1)
     make_store(t).write_batch(batch)

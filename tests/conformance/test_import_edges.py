@@ -115,7 +115,8 @@ def test_a_changed_redelivery_is_kept_as_a_version_and_never_replaces_the_stored
     THEN the stored message keeps its first content, the other content is a version record,
     and both re-deliveries are counted as duplicates, one of them as a version"""
     import_file(store, tmp_path, "first.jsonl", [line(good(1, "原始内容"))])
-    counts = import_file(store, tmp_path, "second.jsonl", [line(good(1, "被改过的内容")), line(good(1, "原始内容"))])
+    counts = import_file(store, tmp_path, "second.jsonl",
+                         [line(good(1, "被改过的内容")), line(good(1, "原始内容"))])
     assert counts["stored"] == 0 and counts["duplicates"] == 2 and counts["versions"] == 1
     [kept] = store.get_messages(["g0001"], scope=Scope.everything())
     assert kept.text == "原始内容"

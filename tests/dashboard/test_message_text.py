@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,8 @@ from dashboard._text import text_html
 from tests.dashboard.helpers import markdown, no_traceback, open_page
 
 # A quoted reply (WeCom's "------" separator), an image, a link, emphasis, a heading, a table, math.
-ADVERSARIAL = "「张伟：原文」\n\n------\n![](http://x.example/p.png) [点我](http://x.example) **好处费** # 标题 | a | $x$"
+ADVERSARIAL = ("「张伟：原文」\n\n------\n![](http://x.example/p.png) [点我](http://x.example) "
+               "**好处费** # 标题 | a | $x$")
 MARKDOWN_ACTIVE = re.compile(r"[\\`*_{}\[\]()#+\-.!|~=:/@$%^]")
 TAGS = re.compile(r"<br>|</?mark>")
 
@@ -86,3 +88,32 @@ def test_a_catastrophic_regex_in_the_live_test_answers_at_once(dash_archive) -> 
     at.text_area(key="lt_text").input("a" * 40).run()
     no_traceback(at)
     assert any("未命中" in str(i.value) for i in at.info)
+
+
+def test_a_file_name_from_a_message_is_shown_literally_in_the_media_list(tmp_path: Path) -> None:
+    """GIVEN a file message whose name holds Markdown (an image and emphasis), not fetched yet
+    WHEN the media list of the viewer shows it
+    THEN the caption carries the name as inert text and the page raises nothing"""
+    from streamlit.testing.v1 import AppTest
+
+    def app(data: str) -> None:
+        from chatarchive.archive import Archive
+        from chatarchive.models import MediaRef, Message
+        from dashboard._media import show_media
+
+        message = Message(msgid="f1", seq=1, action="send", msgtype="file", time_ms=1_767_225_600_000,
+                          sender="zhangwei", sender_kind="employee", receivers=["x"], roomid="", chat_id="x|zhangwei",
+                          chat_kind="external", text="", raw="{}",
+                          media=[MediaRef(sdkfileid="sdk-1", ext="pdf", name="![](http://x.example/a.png)**合同**.pdf")])
+        archive = Archive.open(data=data)
+        try:
+            show_media(archive, [message])
+        finally:
+            archive.close()
+
+    at = AppTest.from_function(app, args=(str(tmp_path / "data"),), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [caption] = [str(c.value) for c in at.caption]
+    assert "![](" not in caption and "**" not in caption
+    assert "![](http://x.example/a.png)**合同**.pdf" in html.unescape(caption)
