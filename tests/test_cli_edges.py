@@ -6,8 +6,8 @@ import errno
 import os
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -117,16 +117,16 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     if not _can_mount() or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount_point)],
-                                          capture_output=True).returncode != 0:
+                                          capture_output=True, check=False).returncode != 0:
         pytest.skip("mounting a small tmpfs needs root")
     try:
         yield mount_point
     finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CHATARCHIVE, *args], capture_output=True, text=True, cwd=REPO, timeout=300,
+    return subprocess.run([*CHATARCHIVE, *args], capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
 
 

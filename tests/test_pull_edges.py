@@ -120,7 +120,7 @@ def test_a_second_pull_after_raising_the_limit_and_replaying_stores_the_oversize
     """GIVEN the pulled archive with its oversize record dead-lettered
     WHEN max_message_chars is raised and the dead letters are replayed
     THEN the oversize message is stored and the other broken records stay dead letters"""
-    archive, truth, bad = crafted
+    archive, _, bad = crafted
     cli("pull", "--source", f"sim:{archive}", "--once", data=data_dir, env=ENV)
     replay = cli("deadletter", "replay", "--source", f"sim:{archive}", data=data_dir,
                  env={"CHATARCHIVE_MAX_MESSAGE_CHARS": str(MAX_CHARS * 4)})

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from re import _constants as sre_constants  # Python's parser: names the feature RE2 lacks
 from re import _parser as sre_parse
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import re2
 
@@ -47,7 +48,7 @@ class RulePattern:
     """A validated rule regex. ``finditer`` yields non-overlapping matches; offsets are
     character offsets in the text, as Python's ``re`` gives them."""
 
-    def __init__(self, pattern: str, compiled: "re2._Regexp") -> None:
+    def __init__(self, pattern: str, compiled: re2._Regexp) -> None:
         self.pattern = pattern
         self._compiled = compiled
         self._prefilter: RegexPrefilter | None = None
@@ -103,7 +104,7 @@ def prefilter(patterns: list[RulePattern]) -> None:
         logger.warning("rule regexes scanned one by one (no RE2 set: %s)", e)
 
 
-def _options() -> "re2.Options":
+def _options() -> re2.Options:
     options = re2.Options()
     options.log_errors = False  # errors become RuleErrors, not lines on the server's stderr
     options.max_mem = MAX_PROGRAM_MEMORY
@@ -114,7 +115,7 @@ _OPTIONS = _options()
 SET_MEMORY = 64 << 20  # all of an engine's regexes in one automaton
 
 
-def _set_options() -> "re2.Options":
+def _set_options() -> re2.Options:
     options = _options()
     options.max_mem = SET_MEMORY
     return options

@@ -4,8 +4,9 @@ re-delivered msgids are counted and changed ones kept as versions, never silentl
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -88,7 +89,7 @@ def test_each_bad_line_is_a_dead_letter_with_its_reason_and_line_and_the_rest_is
     assert total == 7
     by_line = {d.record["line"]: d for d in dead}
     assert set(by_line) == set(bad_at)
-    for n, kind in bad_at.items():
+    for n in bad_at:
         assert by_line[n].reason.startswith(f"day1.jsonl line {n}: ")
     assert "msgtime" in by_line[3].reason and "msgtime" in by_line[6].reason
     assert "not UTF-8" in by_line[9].reason and "max_message_chars" in by_line[12].reason

@@ -73,7 +73,7 @@ def test_the_live_test_shows_quotes_and_images_as_written(dash_archive) -> None:
     shown = markdown(at)
     assert "<mark>好处费</mark>" in shown
     assert "------" not in shown and "![](" not in shown and "http://x" not in shown
-    assert ADVERSARIAL in shown_text(re.sub(r"<style>.*?</style>", "", shown, flags=re.S))
+    assert ADVERSARIAL in shown_text(re.sub(r"<style>.*?</style>", "", shown, flags=re.DOTALL))
 
 
 def test_a_catastrophic_regex_in_the_live_test_answers_at_once(dash_archive) -> None:
@@ -97,14 +97,15 @@ def test_a_file_name_from_a_message_is_shown_literally_in_the_media_list(tmp_pat
     from streamlit.testing.v1 import AppTest
 
     def app(data: str) -> None:
+        # AppTest runs this function's source as a script of its own: its imports must be inside.
         from chatarchive.archive import Archive
         from chatarchive.models import MediaRef, Message
         from dashboard._media import show_media
 
+        hostile = MediaRef(sdkfileid="sdk-1", ext="pdf", name="![](http://x.example/a.png)**合同**.pdf")
         message = Message(msgid="f1", seq=1, action="send", msgtype="file", time_ms=1_767_225_600_000,
                           sender="zhangwei", sender_kind="employee", receivers=["x"], roomid="", chat_id="x|zhangwei",
-                          chat_kind="external", text="", raw="{}",
-                          media=[MediaRef(sdkfileid="sdk-1", ext="pdf", name="![](http://x.example/a.png)**合同**.pdf")])
+                          chat_kind="external", text="", raw="{}", media=[hostile])
         archive = Archive.open(data=data)
         try:
             show_media(archive, [message])
