@@ -169,3 +169,16 @@ def test_a_changed_redelivery_is_counted_and_shown_by_versions_and_stats(data_di
     assert (stats["messages"], stats["versions"]) == (1, 1)
     missing = cli("versions", "nope", data=data_dir, expect=2)
     assert "no message 'nope'" in missing.stderr
+
+
+def test_deadletter_list_gives_the_file_and_line_of_a_bad_imported_line(data_dir: Path, tmp_path: Path) -> None:
+    """GIVEN a file whose second line has msgtime "yesterday"
+    WHEN it is imported and the dead letters listed
+    THEN the dead letter names the file and the line, and the first line is stored"""
+    lines = tmp_path / "day.jsonl"
+    bad = _message_line("x").replace("m1", "m2").replace("1700000000000", '"yesterday"')
+    lines.write_text(_message_line("好") + bad, encoding="utf-8")
+    counts = cli("import", str(lines), data=data_dir)
+    assert (counts["stored"], counts["deadletter"]) == (1, 1)
+    [item] = cli("deadletter", "list", data=data_dir)["items"]
+    assert (item["file"], item["line"]) == ("day.jsonl", 2) and "field msgtime" in item["reason"]
