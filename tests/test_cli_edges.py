@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -182,3 +183,20 @@ def test_deadletter_list_gives_the_file_and_line_of_a_bad_imported_line(data_dir
     assert (counts["stored"], counts["deadletter"]) == (1, 1)
     [item] = cli("deadletter", "list", data=data_dir)["items"]
     assert (item["file"], item["line"]) == ("day.jsonl", 2) and "field msgtime" in item["reason"]
+
+
+@pytest.mark.slow
+def test_an_unreachable_store_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """GIVEN the Elasticsearch backend pointed at a port nobody listens on
+    WHEN stats runs (after the client's retries)
+    THEN it exits 1 with one line naming the URL, and no traceback"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = CliRunner().invoke(main, ["stats", "--json", "--backend", "elasticsearch", "--es-url",
+                                       f"http://127.0.0.1:{port}", "--data", str(tmp_path / "d")],
+                                env={"CHATARCHIVE_ES_TIMEOUT": "2"})
+    assert result.exit_code == 1 and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"cannot reach Elasticsearch at http://127.0.0.1:{port}" in errors[0]
+    assert "Traceback" not in result.stderr
