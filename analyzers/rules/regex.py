@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from re import _constants as sre_constants  # Python's parser: names the feature RE2 lacks
 from re import _parser as sre_parse
-from typing import Protocol
 
 import re2
 
@@ -39,26 +37,15 @@ _UNSUPPORTED = {
 _UNSUPPORTED.pop(None, None)
 
 
-class Span(Protocol):
-    def start(self) -> int: ...
-    def end(self) -> int: ...
-
-
 class RulePattern:
-    """A validated rule regex. ``finditer`` yields non-overlapping matches; offsets are
-    character offsets in the text, as Python's ``re`` gives them."""
+    """A validated rule regex. ``spans`` gives its non-overlapping matches as character
+    offsets in the text, as Python's ``re`` gives them."""
 
     def __init__(self, pattern: str, compiled: re2._Regexp) -> None:
         self.pattern = pattern
         self._compiled = compiled
         self._prefilter: RegexPrefilter | None = None
         self._index = -1
-
-    def finditer(self, text: str) -> Iterator[Span]:
-        return self._compiled.finditer(text)
-
-    def search(self, text: str) -> Span | None:
-        return self._compiled.search(text)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-empty match spans, in order."""
