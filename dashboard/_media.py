@@ -9,6 +9,7 @@ import streamlit as st
 
 from chatarchive.archive import Archive
 from chatarchive.models import Message
+from dashboard import _ui
 
 IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
 
@@ -37,8 +38,10 @@ def show_media(archive: Archive, messages: list[Message]) -> None:
         for m in with_media:
             for i, (name, path, status) in enumerate(media_files(archive, m)):
                 if path is None:
-                    st.caption(f"{m.msgtype} · {name} · 未下载 ({status})")
+                    st.caption(f"{_ui.esc(m.msgtype)} · {_ui.esc(name)} · 未下载 ({status})",
+                               unsafe_allow_html=True)
                 elif path.suffix.lower().lstrip(".") in IMAGE_EXTS:
                     st.image(str(path), caption=name, width=240)
                 else:
-                    st.download_button(f"下载 {name}", path.read_bytes(), file_name=name, key=f"media_{m.msgid}_{i}")
+                    st.download_button(f"下载 {_ui.esc(name)}", path.read_bytes(), file_name=name,
+                                       key=f"media_{m.msgid}_{i}")

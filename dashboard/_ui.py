@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from chatarchive.models import Message
+from dashboard._text import text_html
 from store.highlight import mark_ranges
 
 CHAT_KIND_LABELS = {"external": "外部客户", "internal": "内部沟通", "group": "群聊"}
@@ -66,7 +67,8 @@ def day_range_ms(first: date, last: date, tz: str) -> tuple[int, int]:
 
 
 def esc(text: Any) -> str:
-    return html.escape(str(text if text is not None else ""), quote=True)
+    """Text from a chat or the directory as inert HTML, Markdown included (dashboard._text)."""
+    return text_html(text)
 
 
 def safe_highlight(highlight: str) -> str:
@@ -84,7 +86,7 @@ def safe_highlight(highlight: str) -> str:
                 out.append("</mark>")
             depth = max(0, depth - 1)
         elif part:
-            out.append(html.escape(html.unescape(part), quote=True))
+            out.append(text_html(html.unescape(part)))
     if depth:
         out.append("</mark>")
     return "".join(out)
@@ -92,7 +94,7 @@ def safe_highlight(highlight: str) -> str:
 
 def mark_spans(text: str, spans: Iterable[Iterable[int]]) -> str:
     """``text`` escaped, with ``<mark>`` around the violations' matched spans (merged)."""
-    return mark_ranges(text, spans)
+    return safe_highlight(mark_ranges(text, spans))
 
 
 def message_body(message: Message) -> str:
@@ -132,7 +134,7 @@ def bubble(
 
 
 def day_separator(day: str) -> str:
-    return f'<div class="ca-day">— {esc(day)} —</div>'
+    return f'<div class="ca-day">— {html.escape(day)} —</div>'  # our own date text, not a message's
 
 
 def conversation_html(

@@ -27,13 +27,13 @@ class LineOrigin:
     sha256: str
 
     @classmethod
-    def of_file(cls, path: Path) -> "LineOrigin":
+    def of_file(cls, path: Path) -> LineOrigin:
         with path.open("rb") as f:
             digest = hashlib.file_digest(f, "sha256").hexdigest()
         return cls(name=path.name, sha256=digest)
 
     @classmethod
-    def of_stream(cls) -> "LineOrigin":
+    def of_stream(cls) -> LineOrigin:
         """Lines without a file: a random id keeps their dead letters apart from every other import's."""
         return cls(name="<stream>", sha256=uuid.uuid4().hex + uuid.uuid4().hex)
 

@@ -181,7 +181,7 @@ def parse_plaintext(plaintext: bytes | str, max_chars: int | None = None) -> tup
                            "(setting max_message_chars; raise it and replay the dead letter to store it)")
     try:
         data = json.loads(raw, strict=False)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than the parser allows
         raise DecryptError(f"plaintext is not valid JSON: {e}") from e
     if not isinstance(data, dict):
         raise DecryptError("plaintext JSON is not an object")
@@ -203,6 +203,16 @@ def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_ver
     field, or is longer than ``max_chars``."""
     raw, data = parse_plaintext(plaintext, max_chars)
     check_message_fields(data)
+    try:
+        return _message(raw, data, seq=seq, directory=directory, key_version=key_version)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+        # A type object of an unexpected shape (a list where an object belongs, "12kb" for a
+        # size): one dead letter with the reason, never an exception that costs the batch.
+        raise DecryptError(f"unreadable {data.get('msgtype') or data.get('action')} message: "
+                           f"{type(e).__name__}: {e}") from e
+
+
+def _message(raw: str, data: dict[str, Any], *, seq: int, directory: Directory, key_version: int) -> Message:
     msgid = _s(data.get("msgid"))
     action = _s(data.get("action")) or "send"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -117,16 +118,16 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     if not _can_mount() or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount_point)],
-                                          capture_output=True).returncode != 0:
+                                          capture_output=True, check=False).returncode != 0:
         pytest.skip("mounting a small tmpfs needs root")
     try:
         yield mount_point
     finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, check=False)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CHATARCHIVE, *args], capture_output=True, text=True, cwd=REPO, timeout=300,
+    return subprocess.run([*CHATARCHIVE, *args], capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
@@ -169,3 +170,33 @@ def test_a_changed_redelivery_is_counted_and_shown_by_versions_and_stats(data_di
     assert (stats["messages"], stats["versions"]) == (1, 1)
     missing = cli("versions", "nope", data=data_dir, expect=2)
     assert "no message 'nope'" in missing.stderr
+
+
+def test_deadletter_list_gives_the_file_and_line_of_a_bad_imported_line(data_dir: Path, tmp_path: Path) -> None:
+    """GIVEN a file whose second line has msgtime "yesterday"
+    WHEN it is imported and the dead letters listed
+    THEN the dead letter names the file and the line, and the first line is stored"""
+    lines = tmp_path / "day.jsonl"
+    bad = _message_line("x").replace("m1", "m2").replace("1700000000000", '"yesterday"')
+    lines.write_text(_message_line("好") + bad, encoding="utf-8")
+    counts = cli("import", str(lines), data=data_dir)
+    assert (counts["stored"], counts["deadletter"]) == (1, 1)
+    [item] = cli("deadletter", "list", data=data_dir)["items"]
+    assert (item["file"], item["line"]) == ("day.jsonl", 2) and "field msgtime" in item["reason"]
+
+
+@pytest.mark.slow
+def test_an_unreachable_store_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """GIVEN the Elasticsearch backend pointed at a port nobody listens on
+    WHEN stats runs (after the client's retries)
+    THEN it exits 1 with one line naming the URL, and no traceback"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = CliRunner().invoke(main, ["stats", "--json", "--backend", "elasticsearch", "--es-url",
+                                       f"http://127.0.0.1:{port}", "--data", str(tmp_path / "d")],
+                                env={"CHATARCHIVE_ES_TIMEOUT": "2"})
+    assert result.exit_code == 1 and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"cannot reach Elasticsearch at http://127.0.0.1:{port}" in errors[0]
+    assert "Traceback" not in result.stderr

@@ -92,7 +92,8 @@ def test_context_json(data: Path) -> None:
 def test_stats_json(data: Path) -> None:
     code, out, _ = run(data, "--json", "stats")
     assert code == 0
-    assert json.loads(out) == {"messages": 5, "violations": 0, "deadletter": 0, "last_seq": 5, "by_msgtype": {"text": 5}}
+    assert json.loads(out) == {"messages": 5, "violations": 0, "deadletter": 0, "last_seq": 5,
+                               "by_msgtype": {"text": 5}, "versions": 0}
 
 
 def test_search_as_an_account_uses_its_scope(data: Path) -> None:

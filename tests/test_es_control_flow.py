@@ -180,14 +180,35 @@ def test_new_records_are_created_and_an_existing_one_is_not_a_failure() -> None:
     """GIVEN a batch that queues two media items, one of which exists already (409 on create)
     WHEN it is written THEN both go as bulk `create`, the 409 is not a failure, and the checkpoint advances."""
     existing = "media:a"  # "collection:id": the id put_record's URL path (/_doc/media%3Aa) decodes to
-    t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({existing: (409, "version_conflict_engine_exception")})]})
+    conflict = bulk_failing({existing: (409, "version_conflict_engine_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok, conflict]})
     batch = Batch(messages=[message(1)], new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
                   checkpoint=1)
     make_store(t).write_batch(batch)
-    (bulk,) = t.named("POST", "/_bulk")  # one bulk: no retry, no dead letter for the conflict
-    creates = [doc_id for action, doc_id, _ in bulk_docs(bulk) if action == "create"]
+    messages_bulk, records_bulk = t.named("POST", "/_bulk")  # messages, then records: no retry, no dead letter
+    assert [action for action, _, _ in bulk_docs(messages_bulk)] == ["index"]
+    creates = [doc_id for action, doc_id, _ in bulk_docs(records_bulk) if action == "create"]
     assert creates == [existing, "media:b"]
     assert t.named("PUT", f"/{P}-state/_doc/checkpoint")[-1].body["seq"] == 1
+
+
+def test_violations_and_dead_letters_are_sent_only_after_their_messages() -> None:
+    """GIVEN a batch with messages, a violation and a dead letter
+    WHEN it is written
+    THEN the messages go in a first bulk and the violation and dead letter in a second one, so a
+    crash between them never leaves a violation without its message (a bulk is not atomic)"""
+    from chatarchive.models import DeadLetter
+    from tests.conformance.test_store_basics import violation
+
+    t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok]})
+    m1, m2 = message(1), message(2)
+    dead = DeadLetter(seq=3, msgid="m3", reason="bad", stage="decrypt", record={"seq": 3})
+    make_store(t).write_batch(Batch(messages=[m1, m2], violations=[violation(m1)], deadletters=[dead], checkpoint=3))
+    first, second = t.named("POST", "/_bulk")
+    assert {doc_id for _, doc_id, _ in bulk_docs(first)} == {"m1", "m2"}
+    assert first.params is None or "refresh" not in (first.params or {})
+    assert {doc_id for _, doc_id, _ in bulk_docs(second)} == {violation(m1).id, "m3"}
+    assert second.params == {"refresh": "wait_for"}
 
 
 def test_checkpoint_is_not_advanced_past_items_neither_stored_nor_dead_lettered() -> None:
@@ -246,6 +267,21 @@ def test_sustained_429s_slow_the_pipeline_and_never_dead_letter() -> None:
     assert [c.body["seq"] for c in t.named("PUT", f"/{P}-state/_doc/checkpoint")] == [1]
 
 
+def test_nothing_that_refers_to_an_unwritten_message_is_sent() -> None:
+    """GIVEN a cluster that keeps refusing a message with 429 WHEN its batch, with a violation, is written
+    THEN the violation's bulk is never sent (it would refer to a message the store may never hold),
+    and the batch fails as StoreUnavailable with the checkpoint before the batch (replayed whole)."""
+    from tests.es_cases import violation
+
+    v = violation()
+    full = bulk_failing({"m2": (429, "es_rejected_execution_exception")})
+    t = ScriptedTransport({("POST", "/_bulk"): [full], ("GET", "/_cluster/health"): {"status": "yellow"}})
+    with pytest.raises(StoreUnavailable, match="checkpoint stays at 0"):
+        make_store(t).write_batch(Batch(messages=[message(1), message(2)], violations=[v], checkpoint=2))
+    sent = [doc_id for call in t.named("POST", "/_bulk") for _, doc_id, _ in bulk_docs(call)]
+    assert v.id not in sent and dead_letter_writes(t) == []
+
+
 def test_a_red_cluster_is_an_alert_and_its_refusals_are_not_dead_letters(caplog: pytest.LogCaptureFixture) -> None:
     """GIVEN a red cluster refusing items with 503 WHEN a batch is written THEN an ALERT names the red cluster,
     the error says so, and nothing is dead-lettered."""
@@ -300,7 +336,8 @@ def test_a_failed_violation_write_holds_the_checkpoint_before_the_whole_batch() 
 
     v = violation()
     failing = bulk_failing({"m3": (400, "mapper_parsing_exception"), v.id: (400, "illegal_argument_exception")})
-    t = ScriptedTransport({("POST", "/_bulk"): [failing, bulk_ok]})
+    # the messages' bulk, then the violation's, then the dead letter's
+    t = ScriptedTransport({("POST", "/_bulk"): [failing, failing, bulk_ok]})
     with pytest.raises(StoreUnavailable, match="checkpoint stays at 1"):
         make_store(t).write_batch(Batch(messages=[message(2), message(3)], violations=[v], checkpoint=3))
 

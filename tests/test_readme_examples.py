@@ -27,7 +27,7 @@ FAST = {"--messages": "300"}  # the README simulates 20,000 messages; the same c
 def readme_examples() -> list[list[str]]:
     """Every line of a README code block that starts with `chatarchive`, as argv (comments dropped)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.S | re.M)
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
     return [shlex.split(line, comments=True)[1:] for block in blocks for line in block.splitlines()
             if line.startswith("chatarchive ")]
 

@@ -71,3 +71,20 @@ def test_spans_are_character_offsets_in_chinese_text() -> None:
     text = "分机号码：123-4567 谢谢"
     [(start, end)] = compile_rule_regex("\\d{3}-\\d{4}").spans(text)
     assert text[start:end] == "123-4567"
+
+
+PREFILTERED = RuleEngine([Rule.from_dict({"name": f"r{i}", "id": f"r{i}", "regex": [p]})
+                          for i, p in enumerate(SAFE_PATTERNS)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="abcdAB-0123 ", min_size=1, max_size=30))
+def test_an_engine_with_many_regex_rules_finds_what_python_re_finds(text: str) -> None:
+    """GIVEN an engine whose regex rules share one RE2 set scan per message (the prefilter)
+    WHEN it matches any short text
+    THEN each rule's spans equal Python's re.finditer for its pattern: the prefilter skips nothing"""
+    found = {v.rule_id: sorted(tuple(s) for s in v.spans) for v in PREFILTERED.match(msg(text))}
+    for i, pattern in enumerate(SAFE_PATTERNS):
+        folded = text.lower()  # the engine matches regexes on the width- and case-folded text
+        reference = [(m.start(), m.end()) for m in re.finditer(pattern, folded) if m.end() > m.start()]
+        assert found.get(f"r{i}", []) == sorted(reference), pattern

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 from analyzers.rules.detectors import PII_KINDS, Detection, detect
 from analyzers.rules.matcher import PatternMatcher
 from analyzers.rules.model import MSGTYPE_BEHAVIOURS, Rule, check_regex
-from analyzers.rules.regex import RulePattern
+from analyzers.rules.regex import RulePattern, prefilter
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules, original_span, pinyin_text, pinyin_view
 from analyzers.textfold import fold
 from chatarchive.models import Message, Violation
@@ -221,6 +221,7 @@ class RuleEngine:
             if compiled.pii_behaviours:
                 self._pii_rules.append(ri)
                 self._pii_kinds |= compiled.pii_behaviours
+        prefilter([p for c in self._compiled for p in c.regexes])  # one RE2 scan per message for all regexes
         self.matcher = PatternMatcher(patterns)
         self.pinyin_matcher = PatternMatcher(pinyin_patterns)
         # One id space for both automata: pinyin pattern ids follow the plain ones.

@@ -11,14 +11,16 @@ refused at validation with a message that names the feature (docs/rules.md).
 
 from __future__ import annotations
 
+import logging
 import re
 from re import _constants as sre_constants  # Python's parser: names the feature RE2 lacks
 from re import _parser as sre_parse
-from typing import Iterator, Protocol
 
 import re2
 
 from chatarchive.errors import RuleError
+
+logger = logging.getLogger(__name__)
 
 MAX_REGEX_LENGTH = 200
 # RE2 compiles to an automaton within this memory; a pattern that needs more is refused.
@@ -35,31 +37,61 @@ _UNSUPPORTED = {
 _UNSUPPORTED.pop(None, None)
 
 
-class Span(Protocol):
-    def start(self) -> int: ...
-    def end(self) -> int: ...
-
-
 class RulePattern:
-    """A validated rule regex. ``finditer`` yields non-overlapping matches; offsets are
-    character offsets in the text, as Python's ``re`` gives them."""
+    """A validated rule regex. ``spans`` gives its non-overlapping matches as character
+    offsets in the text, as Python's ``re`` gives them."""
 
-    def __init__(self, pattern: str, compiled: "re2._Regexp") -> None:
+    def __init__(self, pattern: str, compiled: re2._Regexp) -> None:
         self.pattern = pattern
         self._compiled = compiled
-
-    def finditer(self, text: str) -> Iterator[Span]:
-        return self._compiled.finditer(text)
-
-    def search(self, text: str) -> Span | None:
-        return self._compiled.search(text)
+        self._prefilter: RegexPrefilter | None = None
+        self._index = -1
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Non-empty match spans, in order."""
+        if self._prefilter is not None and self._index not in self._prefilter.matching(text):
+            return []
         return [(m.start(), m.end()) for m in self._compiled.finditer(text) if m.end() > m.start()]
 
 
-def _options() -> "re2.Options":
+class RegexPrefilter:
+    """One RE2 set scan of a text for all of an engine's rule regexes.
+
+    A single ``re2`` call costs more than Python's ``re`` failing fast on a literal prefix, so
+    matching each of 20 patterns separately on every message made matching slower; one set
+    scan answers "which patterns match at all" for all of them, and only those are run for
+    their spans. The last text's answer is kept: the engine asks for each pattern in turn on
+    the same text object."""
+
+    def __init__(self, patterns: list[RulePattern]) -> None:
+        self._set = re2.Set.SearchSet(_set_options())
+        indices = [self._set.Add(pattern.pattern) for pattern in patterns]
+        self._set.Compile()
+        self._last: tuple[str, frozenset[int]] = ("", frozenset())
+        for index, pattern in zip(indices, patterns):
+            pattern._prefilter, pattern._index = self, index
+
+    def matching(self, text: str) -> frozenset[int]:
+        last = self._last  # one read of a tuple: safe when threads share the engine
+        if last[0] is text:
+            return last[1]
+        found = frozenset(self._set.Match(text) or ())  # the binding answers None for "none match"
+        self._last = (text, found)
+        return found
+
+
+def prefilter(patterns: list[RulePattern]) -> None:
+    """Makes ``patterns`` share one set scan per text (see ``RegexPrefilter``). Patterns that
+    RE2 cannot put in one set (too much memory) keep scanning one by one."""
+    if len(patterns) < 2:
+        return
+    try:
+        RegexPrefilter(patterns)
+    except (re2.error, ValueError) as e:
+        logger.warning("rule regexes scanned one by one (no RE2 set: %s)", e)
+
+
+def _options() -> re2.Options:
     options = re2.Options()
     options.log_errors = False  # errors become RuleErrors, not lines on the server's stderr
     options.max_mem = MAX_PROGRAM_MEMORY
@@ -67,6 +99,13 @@ def _options() -> "re2.Options":
 
 
 _OPTIONS = _options()
+SET_MEMORY = 64 << 20  # all of an engine's regexes in one automaton
+
+
+def _set_options() -> re2.Options:
+    options = _options()
+    options.max_mem = SET_MEMORY
+    return options
 
 
 def compile_rule_regex(pattern: object) -> RulePattern:

@@ -128,13 +128,18 @@ def deadletter_group() -> None:
     """Records that could not be processed, with the reason."""
 
 
+def _position(record: dict[str, object]) -> dict[str, object]:
+    """Where an imported line came from (file and line); pulled records have their seq."""
+    return {"file": record["file"], "line": record["line"]} if "line" in record and "file" in record else {}
+
+
 @deadletter_group.command("list")
 @click.option("--limit", type=click.IntRange(min=1), default=1000)
 @pass_cli
 def deadletter_list(cli: CliContext, limit: int) -> None:
     total, items = cli.archive.store.list_deadletters(limit=limit)
     data = {"total": total, "items": [{"seq": d.seq, "msgid": d.msgid, "reason": d.reason, "stage": d.stage,
-                                       "key_version": d.key_version} for d in items]}
+                                       "key_version": d.key_version, **_position(d.record)} for d in items]}
     cli.emit(data, lambda: "\n".join([f"{total} dead letters"] + [f"seq {d.seq}  {d.msgid}  [{d.stage}] {d.reason}" for d in items]))
 
 

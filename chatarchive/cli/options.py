@@ -25,9 +25,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.extend(args[i:])
             break
         name = arg.split("=", 1)[0]
-        if arg in GLOBAL_FLAGS or _SHORT_VERBOSE.fullmatch(arg):
-            hoisted.append(arg)
-        elif name in GLOBAL_VALUED and "=" in arg:
+        if arg in GLOBAL_FLAGS or _SHORT_VERBOSE.fullmatch(arg) or name in GLOBAL_VALUED and "=" in arg:
             hoisted.append(arg)
         elif arg in GLOBAL_VALUED and i + 1 < len(args):
             hoisted.extend(args[i : i + 2])

@@ -6,7 +6,7 @@ as versions and listed here, so an auditor sees that a record changed and what i
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -37,7 +37,7 @@ def versions_command(cli: CliContext, msgid: str, as_account: str | None) -> Non
     def human() -> str:
         rows = [f"stored  {stored.raw_sha256[:12]}  {stored.raw}"]
         for v in others:
-            when = datetime.fromtimestamp(v["received_ms"] / 1000, timezone.utc).isoformat(timespec="seconds")
+            when = datetime.fromtimestamp(v["received_ms"] / 1000, UTC).isoformat(timespec="seconds")
             rows.append(f"version {v['raw_sha256'][:12]}  received {when}  {v['raw']}")
         return "\n".join(rows)
 

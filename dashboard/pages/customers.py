@@ -60,7 +60,7 @@ with _state.guard("conversations"):
     for chat_id, n, last in sorted(chats, key=lambda c: -c[2]):
         name = directory.name(chat_id) if chat_id in directory.groups_by_id else " ↔ ".join(
             directory.name(p) for p in chat_id.split("|"))
-        st.write(f"- {name} · {n} 条 · 最近 {_ui.fmt_time(last, tz) if last else '-'}")
+        st.write(f"- {_ui.esc(name)} · {n} 条 · 最近 {_ui.fmt_time(last, tz) if last else '-'}")
     reason = _widgets.reason_box("c_reason")
     if reason and chats:
         chat_id = st.selectbox("会话", [c[0] for c in chats], key="c_chat",

@@ -353,6 +353,7 @@ class ElasticsearchStore:
         for msgid in sorted((revoked | violated) - in_batch):
             if msgid in located:
                 ops.append(("update", located[msgid], msgid, {**({"revoked": True} if msgid in revoked else {}), **({"flagged": True} if msgid in violated else {})}))
+        messages_end = len(ops)  # what follows refers to the messages: sent only after them
         for v in batch.violations:
             ops.append(("index", self.alias("violations"), v.id, R.violation_document(v)))
         for d in batch.deadletters:
@@ -362,7 +363,7 @@ class ElasticsearchStore:
         for collection, record_id, doc in batch.new_records:
             record = R.record_document(collection, record_id, doc)
             ops.append(("create", self._record_alias(collection), _record_key(collection, record_id), record))
-        outcome = self._bulk(ops, refresh="wait_for") if ops else BulkOutcome()
+        outcome = self._bulk_in_order(ops, messages_end) if ops else BulkOutcome()
         held_at = self._hold_for(ops, op_message, outcome)
         if batch.checkpoint is not None:
             target = batch.checkpoint if held_at is None else min(batch.checkpoint, held_at)
@@ -393,6 +394,24 @@ class ElasticsearchStore:
         message it belongs to is not tracked, so the whole batch is replayed)."""
         message = op_message.get(op_index)
         return message.seq if message is not None else min((m.seq for m in op_message.values()), default=1)
+
+    def _bulk_in_order(self, ops: list[Operation], split: int) -> BulkOutcome:
+        """``ops[:split]`` (messages) in one bulk, then the rest (violations, dead letters,
+        records) once the messages are in: a bulk is not atomic, so one request could apply a
+        violation whose message a crash, or a refusing cluster, then never writes. The last
+        request waits for the refresh."""
+        first, rest = ops[:split], ops[split:]
+        outcome = self._bulk(first, refresh=None if rest else "wait_for") if first else BulkOutcome()
+        if not rest:
+            return outcome
+        if outcome.unwritten:  # some messages are not in: what refers to them waits for the replay
+            held = {"status": 0, "type": "held", "reason": "sent once the batch's messages are stored"}
+            outcome.unwritten += [(split + i, held) for i in range(len(rest))]
+            return outcome
+        later = self._bulk(rest, refresh="wait_for")
+        outcome.rejected += [(split + i, error) for i, error in later.rejected]
+        outcome.unwritten += [(split + i, error) for i, error in later.unwritten]
+        return outcome
 
     def _flags_of(self, msgids: list[str]) -> dict[str, tuple[bool, bool]]:
         """(revoked, flagged) of stored messages: flags outlive a re-write of the message."""

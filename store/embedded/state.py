@@ -113,6 +113,16 @@ class StateDB:
         with self.transaction() as c:
             c.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def checkpoint(self) -> int | None:
+        value = self.get_meta("checkpoint")
+        return int(value) if value is not None else None
+
+    def advance_checkpoint(self, c: sqlite3.Connection, seq: int) -> None:
+        """Moves the checkpoint forward in the caller's transaction; never back."""
+        c.execute("INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET "
+                  "value = CAST(MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
+                  (str(int(seq)),))
+
     def time_bounds(self) -> tuple[int, int] | None:
         """(first, last) message time ever written: a hint for sizing search windows."""
         first, last = self.get_meta("time_first"), self.get_meta("time_last")

@@ -1,8 +1,9 @@
 """EmbeddedStore: the Store interface on tantivy (messages) + SQLite (small state).
 
 Layout of the data directory: ``index/`` (the tantivy index: every message, stored whole
-as JSON, plus one checkpoint document) and ``state.sqlite3`` (records, violations, dead
-letters, the set of revoked msgids, meta). ``path=None`` keeps both in memory (tests).
+as JSON; stores from before the checkpoint moved to SQLite also hold one checkpoint
+document) and ``state.sqlite3`` (records, violations, dead letters, the set of revoked
+msgids, meta with the checkpoint). ``path=None`` keeps both in memory (tests).
 
 Writes take the tantivy writer per call and release it after the commit, so the
 dashboard process and the indexer process can both write (the second waits for the
@@ -279,9 +280,9 @@ class EmbeddedStore:
         violated = {v.msgid for v in batch.violations}
 
         def prepare() -> tuple[list[Message], list[str], int | None]:
-            # Flags that outlive a re-write: every revoke and every stored violation.
-            revoked_before = state.revoked_among(list(in_batch))
-            violated_before = state.violated_among(list(in_batch))
+            # Flags that outlive a re-write: every revoke and violation, stored or in this batch.
+            revoked_before = state.revoked_among(list(in_batch)) | revoked
+            violated_before = state.violated_among(list(in_batch)) | violated
             adds: list[Message] = []
             for m in messages:
                 is_revoked = m.revoked or m.msgid in revoked_before
@@ -294,30 +295,35 @@ class EmbeddedStore:
                 changed = dataclasses.replace(m, revoked=m.revoked or m.msgid in revoked, flagged=m.flagged or m.msgid in violated)
                 if changed != m:
                     adds.append(changed)
-            checkpoint = None
-            if batch.checkpoint is not None and batch.checkpoint > self.checkpoint():
-                checkpoint = int(batch.checkpoint)
-            return adds, [], checkpoint
+            return adds, [], None
 
         with self._write_lock:
-            # SQLite first, idempotently: a crash before the tantivy commit replays it all.
+            # Messages first, then (with the checkpoint) everything that refers to them: a crash
+            # in between leaves no violation or dead letter without its message, and the old
+            # checkpoint makes the pipeline replay the batch, whose writes are all upserts.
+            if messages or revoked or violated:
+                self._commit(prepare, large=len(messages) >= 20_000)
             with state.transaction() as c:
                 state.put_violations(batch.violations, c)
                 state.upsert_deadletters(c, batch.deadletters)
                 state.remove_deadletters(c, batch.resolved_deadletters)
                 state.add_revokes(c, sorted(revoked))
                 state.add_records_if_absent(c, batch.new_records)
-            if messages or revoked or violated or batch.checkpoint is not None:
-                self._commit(prepare, large=len(messages) >= 20_000)
+                if batch.checkpoint is not None:
+                    state.advance_checkpoint(c, int(batch.checkpoint))
 
     def checkpoint(self) -> int:
-        index, _ = self._ready()
+        """The checkpoint in SQLite, written after its batch's messages; a store written before
+        the checkpoint moved there still has it as a document in the index."""
+        index, state = self._ready()
+        stored = state.checkpoint()
         searcher = index.searcher()
         result = searcher.search(Query.term_query(self._schema, "msgid", CHECKPOINT_ID), 1)
-        if not result.hits:
-            return 0
-        values = searcher.fast_field_values("checkpoint", [result.hits[0][1]])
-        return int(values[0]) if values and values[0] is not None else 0
+        legacy = 0
+        if result.hits:
+            values = searcher.fast_field_values("checkpoint", [result.hits[0][1]])
+            legacy = int(values[0]) if values and values[0] is not None else 0
+        return max(stored or 0, legacy)
 
     def refresh(self) -> None:
         index, _ = self._ready()

@@ -4,8 +4,9 @@ re-delivered msgids are counted and changed ones kept as versions, never silentl
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -88,7 +89,7 @@ def test_each_bad_line_is_a_dead_letter_with_its_reason_and_line_and_the_rest_is
     assert total == 7
     by_line = {d.record["line"]: d for d in dead}
     assert set(by_line) == set(bad_at)
-    for n, kind in bad_at.items():
+    for n in bad_at:
         assert by_line[n].reason.startswith(f"day1.jsonl line {n}: ")
     assert "msgtime" in by_line[3].reason and "msgtime" in by_line[6].reason
     assert "not UTF-8" in by_line[9].reason and "max_message_chars" in by_line[12].reason
@@ -115,7 +116,8 @@ def test_a_changed_redelivery_is_kept_as_a_version_and_never_replaces_the_stored
     THEN the stored message keeps its first content, the other content is a version record,
     and both re-deliveries are counted as duplicates, one of them as a version"""
     import_file(store, tmp_path, "first.jsonl", [line(good(1, "原始内容"))])
-    counts = import_file(store, tmp_path, "second.jsonl", [line(good(1, "被改过的内容")), line(good(1, "原始内容"))])
+    counts = import_file(store, tmp_path, "second.jsonl",
+                         [line(good(1, "被改过的内容")), line(good(1, "原始内容"))])
     assert counts["stored"] == 0 and counts["duplicates"] == 2 and counts["versions"] == 1
     [kept] = store.get_messages(["g0001"], scope=Scope.everything())
     assert kept.text == "原始内容"
