@@ -8,15 +8,16 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from chatarchive.archive import Archive
 from chatarchive.models import MessageFilter, Scope
-from store.embedded import EmbeddedStore
 from tests.helpers import CHATARCHIVE, REPO, cli, read_jsonl, run_cli_process
 
 KILLS = 8
@@ -24,14 +25,16 @@ BATCH = 97
 
 
 def committed_seq(data: Path) -> int:
-    """The checkpoint another process has committed, read without writing anything."""
-    if not (data / "state.sqlite3").exists() or not (data / "index" / "meta.json").exists():
-        return 0
-    store = EmbeddedStore(data, read_only=True)
+    """The checkpoint the pull has committed (store/embedded/state.py keeps it in SQLite's
+    ``meta`` table), read through a plain read-only connection: it sees the writer's WAL and
+    writes nothing, unlike the store's evidence-copy mode (``immutable``), which must not be
+    used on a database another process is writing."""
     try:
-        return store.checkpoint()
-    finally:
-        store.close()
+        with closing(sqlite3.connect(f"file:{data / 'state.sqlite3'}?mode=ro", uri=True, timeout=5)) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'checkpoint'").fetchone()
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    return int(row[0]) if row else 0
 
 
 def start_pull(archive_dir: Path, data: Path, env: dict[str, str]) -> subprocess.Popen:
