@@ -36,6 +36,13 @@ class NgramModel:
         get = self.weights.get
         return self.bias + sum(get(g, 0.0) for g in ngrams(folded_text))
 
+    def evidence(self, folded_text: str) -> tuple[float, float]:
+        """The logit, and the largest single n-gram weight in it (by size): a review's verdict
+        rests on a few strong words ("难吃", "好评"), a logistics message's logit on many weak ones."""
+        get = self.weights.get
+        weights = [get(g, 0.0) for g in ngrams(folded_text)]
+        return self.bias + sum(weights), max(map(abs, weights), default=0.0)
+
 
 def load_model(path: Path = MODEL_PATH) -> NgramModel:
     """Reads ``feature<TAB>weight`` lines (``#`` comments; ``__bias__`` is the intercept)."""
