@@ -10,6 +10,7 @@ look-up each, a few microseconds and no download.
 
 from __future__ import annotations
 
+from operator import add
 from pathlib import Path
 
 MODEL_PATH = Path(__file__).parent / "sentiment_model.tsv"
@@ -19,9 +20,10 @@ BIAS_KEY = "__bias__"  # longer than any feature (1-3 characters), so it never c
 def ngrams(text: str) -> set[str]:
     """The model's features of ``text``: its distinct characters, bigrams and trigrams
     (training and scoring share this, so they always agree)."""
+    bigrams = list(map(add, text, text[1:]))  # map/add run in C: ingest calls this per message
     grams = set(text)
-    grams.update(text[i : i + 2] for i in range(len(text) - 1))
-    grams.update(text[i : i + 3] for i in range(len(text) - 2))
+    grams.update(bigrams)
+    grams.update(map(add, bigrams, text[2:]))
     return grams
 
 
@@ -33,15 +35,15 @@ class NgramModel:
     def logit(self, folded_text: str) -> float:
         """Log-odds that the (lower-cased) text is praise rather than a complaint; near 0 when
         its n-grams carry no polarity (news-like or logistics text was trained toward 0)."""
-        get = self.weights.get
-        return self.bias + sum(get(g, 0.0) for g in ngrams(folded_text))
+        return self.evidence(folded_text)[0]
 
     def evidence(self, folded_text: str) -> tuple[float, float]:
         """The logit, and the largest single n-gram weight in it (by size): a review's verdict
         rests on a few strong words ("难吃", "好评"), a logistics message's logit on many weak ones."""
-        get = self.weights.get
-        weights = [get(g, 0.0) for g in ngrams(folded_text)]
-        return self.bias + sum(weights), max(map(abs, weights), default=0.0)
+        found = [w for w in map(self.weights.get, ngrams(folded_text)) if w is not None]
+        if not found:
+            return self.bias, 0.0
+        return self.bias + sum(found), max(max(found), -min(found))
 
 
 def load_model(path: Path = MODEL_PATH) -> NgramModel:
