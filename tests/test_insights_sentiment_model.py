@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzers.insights.evaluation import evaluate, read_labelled
+from analyzers.insights.evaluation import LabelledSentence, evaluate, read_labelled
 from analyzers.insights.sentiment import SentimentClassifier, classify
 from analyzers.insights.sentiment_model import MODEL_PATH, NgramModel, load_model, ngrams, save_model
 from bench.sentiment_corpora import split_of
@@ -118,3 +118,22 @@ def test_review_language_the_lexicon_alone_missed(text, label):
     """GIVEN customer wording outside the lexicon (or a negation the model must not misread)
     WHEN classified THEN it gets the expected label."""
     assert classify(text).label == label
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["positive", "negative"]),
+                          st.sampled_from(["positive", "neutral", "negative"])), min_size=1, max_size=40))
+def test_neutral_rate_and_polar_macro_f1_match_a_brute_force_count(pairs):
+    """GIVEN any (true, predicted) labels on a polar corpus THEN the report's neutral rate and its
+    macro F1 over positive and negative equal the same figures counted directly."""
+    rows = [LabelledSentence(str(i), truth) for i, (truth, _) in enumerate(pairs)]
+    predicted = {str(i): got for i, (_, got) in enumerate(pairs)}
+    report = evaluate(rows, predicted.__getitem__)
+    assert report.neutral_rate == pytest.approx(sum(got == "neutral" for _, got in pairs) / len(pairs))
+    f1s = []
+    for label in ("positive", "negative"):
+        hits = sum(t == g == label for t, g in pairs)
+        called, actual = sum(g == label for _, g in pairs), sum(t == label for t, _ in pairs)
+        p, r = (hits / called if called else 0.0), (hits / actual if actual else 0.0)
+        f1s.append(2 * p * r / (p + r) if p + r else 0.0)
+    assert report.macro_f1_of(("positive", "negative")) == pytest.approx(sum(f1s) / 2)
