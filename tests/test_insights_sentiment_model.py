@@ -33,7 +33,8 @@ def sample():
 def test_sample_is_balanced_real_reviews_from_the_test_splits(sample):
     """GIVEN the shipped review sample THEN it holds 100 positive and 100 negative reviews of each
     corpus, all distinct, and every one falls in its corpus's test split (never trained or tuned on)."""
-    assert Counter((r.domain, r.label) for r in sample) == {(c, x): 100 for c in CORPORA for x in ("positive", "negative")}
+    expected = {(c, x): 100 for c in CORPORA for x in ("positive", "negative")}
+    assert Counter((r.domain, r.label) for r in sample) == expected
     assert len({r.text for r in sample}) == len(sample)
     assert all(r.split == "test" and split_of(r.text) == "test" for r in sample)
 

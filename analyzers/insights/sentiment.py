@@ -13,8 +13,8 @@ irony markers ("真是好…", "谢谢啊") turn praise into blame when the mess
 
 The model adds its log-odds over the message's statements (never its questions), without the
 spans the lexicon already read as negations or plain phrases, only beyond a dead zone and only
-when one n-gram is a strong cue, so weak evidence alone leaves a logistics message neutral. Accuracy on real customer reviews and on
-the chat set is in docs/benchmarks.md (``## Insights``).
+when one n-gram is a strong cue, so weak evidence alone leaves a logistics message neutral.
+Accuracy on real customer reviews and on the chat set is in docs/benchmarks.md (``## Insights``).
 """
 
 from __future__ import annotations
@@ -144,6 +144,21 @@ def _blank(folded: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+def _model_contribution(model: NgramModel, folded: str, clauses: _Clauses) -> float:
+    """The model's share of the raw score: its logit over the statement clauses, beyond the dead
+    zone, times MODEL_WEIGHT; 0 when no n-gram in them is a strong cue."""
+    bounds = clauses.starts[1:] + [len(folded)]  # each clause with its closing punctuation
+    statements = "".join(folded[s:e] for s, e, q in zip(clauses.starts, bounds, clauses.question) if not q)
+    if not statements.strip():
+        return 0.0
+    logit, strongest = model.evidence(statements)
+    if strongest < MODEL_STRONGEST_MIN:
+        return 0.0
+    dead_zone = MODEL_DEAD_ZONE if logit > 0 else MODEL_NEGATIVE_DEAD_ZONE
+    beyond = max(0.0, abs(logit) - dead_zone) * MODEL_WEIGHT
+    return beyond if logit > 0 else -beyond
+
+
 def _is_question(text: str, start: int, end: int, marks: str) -> bool:
     """A clause is a question if a "?" ends it, it ends in 吗/呢/么, or it starts with 请问."""
     if "?" in marks or "？" in marks:
@@ -175,23 +190,10 @@ class SentimentClassifier:
         matches = self._automaton.find(folded)
         contributions, sarcasm, hidden = self._lexicon_contributions(matches, clauses)
         if self.model is not None:
-            contributions.append(self._model_contribution(_blank(folded, hidden), clauses))
+            contributions.append(_model_contribution(self.model, _blank(folded, hidden), clauses))
         if sarcasm and any(w < 0 for w in contributions):
             return sum(-abs(w) for w in contributions)
         return sum(contributions)
-
-    def _model_contribution(self, folded: str, clauses: _Clauses) -> float:
-        assert self.model is not None
-        bounds = clauses.starts[1:] + [len(folded)]  # each clause with its closing punctuation
-        statements = "".join(folded[s:e] for s, e, q in zip(clauses.starts, bounds, clauses.question) if not q)
-        if not statements.strip():
-            return 0.0
-        logit, strongest = self.model.evidence(statements)
-        if strongest < MODEL_STRONGEST_MIN:
-            return 0.0
-        dead_zone = MODEL_DEAD_ZONE if logit > 0 else MODEL_NEGATIVE_DEAD_ZONE
-        beyond = max(0.0, abs(logit) - dead_zone) * MODEL_WEIGHT
-        return beyond if logit > 0 else -beyond
 
     def _lexicon_contributions(
         self, matches: list[tuple[int, int, int]], clauses: _Clauses

@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from bench.bench_sentiment import review_test_sets  # noqa: E402
+from bench.bench_sentiment import review_test_sets
 
 PER_LABEL = 100
 MAX_CHARS = 400
