@@ -1,37 +1,53 @@
-"""Customer sentiment: accuracy on the labelled set and cost per message.
+"""Customer sentiment: accuracy on real customer reviews and on the chat set, and cost per message.
 
-Accuracy, macro F1 and per-class precision/recall of ``analyzers.insights.sentiment`` on
-``tests/data/sentiment_labelled.jsonl``, on its dev part (what the lexicon was tuned on),
-its held-out part (never tuned on) and per hard case. Peers measured in the same run:
-snownlp's sentiment (its bundled Naive Bayes model of product reviews; positive
-probability > 0.6 positive, < 0.4 negative, else neutral) when ``snownlp`` is installed
-(``pip install snownlp==0.12.3``; it is not a dependency of the product), and, for the
-cost, jieba-rs segmentation of the same message (what ingest already pays per message).
+Classifiers, all in the same run: ours (``analyzers.insights.sentiment.classify``: lexicon plus
+n-gram model), the lexicon alone (the classifier before the model), and snownlp's sentiment (its
+bundled Naive Bayes model of product reviews; positive probability > 0.6 positive, < 0.4
+negative, else neutral; ``pip install snownlp==0.12.3``, not a product dependency).
 
-    .venv/bin/python bench/bench_sentiment.py
+Data: the test splits of the public review corpora in ``bench/sentiment_corpora.py`` (never
+trained or tuned on; up to ``--per-corpus`` texts each, the same texts for every classifier)
+and ``tests/data/sentiment_labelled.jsonl`` (the chat set: its dev part was tuned on, its
+held-out part never). Cost: per message on the chat set, beside jieba-rs segmentation of the
+same message (what ingest already pays per message).
+
+    .venv/bin/python bench/bench_sentiment.py --corpus-dir /path/to/ChineseNlpCorpus
+    .venv/bin/python bench/bench_sentiment.py      # reviews: only the 600-review sample in tests/data
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzers.chinese import get_analyzer  # noqa: E402
-from analyzers.insights.evaluation import LabelledSentence, evaluate, read_labelled  # noqa: E402
-from analyzers.insights.sentiment import LABELS, classify  # noqa: E402
+from analyzers.chinese import get_analyzer
+from analyzers.insights.evaluation import LabelledSentence, Report, evaluate, read_labelled
+from analyzers.insights.sentiment import LABELS, SentimentClassifier, classify
+from bench.sentiment_corpora import (
+    REVIEW_CORPORA,
+    drop_leaks,
+    hash_share,
+    read_news_clauses,
+    read_review_corpus,
+    read_snownlp_reviews,
+    snownlp_dir,
+)
 
 LABELLED = REPO / "tests" / "data" / "sentiment_labelled.jsonl"
+REVIEW_SAMPLE = REPO / "tests" / "data" / "sentiment_reviews_sample.jsonl"
+Predict = Callable[[str], str]
 
 
-def snownlp_predict() -> Callable[[str], str] | None:
+def snownlp_predict() -> Predict | None:
     try:
-        from snownlp import SnowNLP
+        from snownlp import SnowNLP  # optional peer, not a product dependency
     except ImportError:
         return None
 
@@ -52,46 +68,84 @@ def per_message_us(fn: Callable[[str], object], texts: list[str], min_seconds: f
     return (time.perf_counter() - started) / n * 1e6
 
 
+def review_test_sets(corpus_dir: Path, per_corpus: int) -> list[tuple[str, list[LabelledSentence]]]:
+    """Each corpus's test split, leaks dropped, first ``per_corpus`` texts in hash order."""
+    root = snownlp_dir()
+    corpora = {c: read_review_corpus(corpus_dir, c) for c in REVIEW_CORPORA}
+    trained = read_snownlp_reviews(root) + read_news_clauses(root)
+    trained += [r for rows in corpora.values() for r in rows if r.split == "train"]
+    sets = []
+    for corpus, rows in corpora.items():
+        tests = drop_leaks([r for r in rows if r.split == "test"], trained)
+        sets.append((corpus, sorted(tests, key=lambda r: hash_share(r.text))[:per_corpus]))
+    return sets
+
+
+def review_sample_sets() -> list[tuple[str, list[LabelledSentence]]]:
+    """The shipped sample of the same test splits (tests/data), when no corpus folder is given."""
+    rows = read_labelled(REVIEW_SAMPLE)
+    return [(c, [r for r in rows if r.domain == c]) for c in REVIEW_CORPORA]
+
+
+def row(name: str, part: str, r: Report, labels: tuple[str, ...]) -> str:
+    cells = " | ".join(f"{r.precision(x):.2f} / {r.recall(x):.2f}" for x in LABELS)
+    return (f"| {name} | {part} | {r.total} | {r.accuracy:.3f} | {r.macro_f1_of(labels):.3f} | "
+            f"{r.neutral_rate:.3f} | {cells} |")
+
+
 def main() -> None:
-    rows = read_labelled(LABELLED)
-    ours: Callable[[str], str] = lambda t: classify(t).label  # noqa: E731
-    peers: list[tuple[str, Callable[[str], str]]] = [("lexicon (ours)", ours)]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus-dir", type=Path, help="a checkout of ChineseNlpCorpus (default: the shipped sample)")
+    parser.add_argument("--per-corpus", type=int, default=2000, help="test texts per review corpus")
+    args = parser.parse_args()
+    lexicon_alone = SentimentClassifier()
+    peers: list[tuple[str, Predict]] = [
+        ("ours (lexicon + model)", lambda t: classify(t).label),
+        ("lexicon alone", lambda t: lexicon_alone.classify(t).label),
+    ]
     snow = snownlp_predict()
     if snow is not None:
         peers.append(("snownlp 0.12.3", snow))
     else:
         print("snownlp is not installed: no accuracy peer (pip install snownlp==0.12.3)", file=sys.stderr)
-    parts: list[tuple[str, list[LabelledSentence]]] = [
-        ("all", rows), ("dev (tuned on)", [r for r in rows if r.split == "dev"]),
-        ("held-out", [r for r in rows if r.split == "heldout"]),
+    chat = read_labelled(LABELLED)
+    polar = ("positive", "negative")
+    if args.corpus_dir is None:
+        print(f"no --corpus-dir: review figures are on the shipped sample {REVIEW_SAMPLE.name}", file=sys.stderr)
+    reviews = review_test_sets(args.corpus_dir, args.per_corpus) if args.corpus_dir else review_sample_sets()
+    parts: list[tuple[str, list[LabelledSentence], tuple[str, ...]]] = [
+        (f"{name} (test)", rows, polar) for name, rows in reviews
     ]
-    print(f"\n{len(rows)} labelled sentences: " + ", ".join(f"{x} {sum(r.label == x for r in rows)}" for x in LABELS))
-    print("\n| classifier | part | n | accuracy | macro F1 | " + " | ".join(f"{x[:3]} P / R" for x in LABELS) + " |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    parts += [("chat dev (tuned on)", [r for r in chat if r.split == "dev"], LABELS),
+              ("chat held-out", [r for r in chat if r.split == "heldout"], LABELS)]
+    print("\n| classifier | data | n | accuracy | macro F1 | neutral rate | "
+          + " | ".join(f"{x[:3]} P / R" for x in LABELS) + " |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, predict in peers:
-        for part, subset in parts:
-            r = evaluate(subset, predict)
-            cells = " | ".join(f"{r.precision(x):.2f} / {r.recall(x):.2f}" for x in LABELS)
-            print(f"| {name} | {part} | {r.total} | {r.accuracy:.3f} | {r.macro_f1:.3f} | {cells} |")
-    print("\n| classifier | " + " | ".join(sorted({r.case for r in rows})) + " |")
-    print("| --- |" + " ---: |" * len({r.case for r in rows}))
+        for part, subset, labels in parts:
+            print(row(name, part, evaluate(subset, predict), labels))
+    cases = sorted({r.case for r in chat})
+    print("\nChat set, accuracy per tagged case (number of sentences):\n")
+    print("| classifier | " + " | ".join(cases) + " |")
+    print("| --- |" + " ---: |" * len(cases))
+    by_case: dict[str, list[LabelledSentence]] = defaultdict(list)
+    for r in chat:
+        by_case[r.case].append(r)
     for name, predict in peers:
-        by_case: dict[str, list[LabelledSentence]] = defaultdict(list)
-        for r in rows:
-            by_case[r.case].append(r)
-        cells = " | ".join(f"{evaluate(v, predict).accuracy:.2f} ({len(v)})" for _, v in sorted(by_case.items()))
+        cells = " | ".join(f"{evaluate(by_case[c], predict).accuracy:.2f} ({len(by_case[c])})" for c in cases)
         print(f"| {name} | {cells} |")
-    print("\n| cost per message | µs | ratio to jieba-rs segmentation |")
+    print("\n| cost per message (chat set) | µs | ratio to jieba-rs segmentation |")
     print("| --- | ---: | ---: |")
-    texts = [r.text for r in rows]
-    analyzer = get_analyzer()
-    seg = per_message_us(analyzer.words, texts)
-    ours_us = per_message_us(classify, texts)
+    texts = [r.text for r in chat]
+    seg = per_message_us(get_analyzer().words, texts)
     print(f"| jieba-rs words (ingest already does this) | {seg:.1f} | 1.00 |")
-    print(f"| lexicon sentiment (ours) | {ours_us:.1f} | {ours_us / seg:.2f} |")
+    for name, fn, seconds in (("ours (lexicon + model)", classify, 1.0),
+                              ("lexicon alone", lexicon_alone.classify, 1.0)):
+        us = per_message_us(fn, texts, seconds)
+        print(f"| {name} | {us:.1f} | {us / seg:.2f} |")
     if snow is not None:
-        snow_us = per_message_us(snow, texts, min_seconds=2.0)
-        print(f"| snownlp sentiment | {snow_us:.1f} | {snow_us / seg:.2f} |")
+        us = per_message_us(snow, texts, min_seconds=2.0)
+        print(f"| snownlp sentiment | {us:.1f} | {us / seg:.2f} |")
 
 
 if __name__ == "__main__":

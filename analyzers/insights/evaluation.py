@@ -54,7 +54,18 @@ class Report:
 
     @property
     def macro_f1(self) -> float:
-        return sum(self.f1(x) for x in LABELS) / len(LABELS)
+        return self.macro_f1_of(LABELS)
+
+    def macro_f1_of(self, labels: Iterable[str]) -> float:
+        """The mean F1 of ``labels``: on a corpus with no neutral texts, of positive and negative
+        (a neutral class with nothing to find would add a meaningless 0)."""
+        chosen = list(labels)
+        return sum(self.f1(x) for x in chosen) / len(chosen) if chosen else 0.0
+
+    @property
+    def neutral_rate(self) -> float:
+        """The share of texts called neutral (on polar reviews, the share left undecided)."""
+        return sum(self.confusion[t]["neutral"] for t in LABELS) / self.total if self.total else 0.0
 
 
 def evaluate(rows: Iterable[LabelledSentence], predict: Callable[[str], str]) -> Report:

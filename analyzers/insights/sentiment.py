@@ -1,14 +1,20 @@
 """Customer sentiment of one chat message: positive, neutral or negative.
 
-It runs at ingest on every customer message, so it is a lexicon classifier (no model to
-download, a few microseconds a message) rather than a learned model. One Aho-Corasick
-pass (daachorse, longest match first) finds the lexicon's terms in the lower-cased
-text (``sentiment_lexicon.txt``, which explains each kind of entry); then, clause by
-clause, negators flip the next evaluative word, degree adverbs scale it, a contrast
-("但是") shifts the weight to what follows, questions damp domain words ("退款要几天？"
-is not a complaint) but not rhetorical complaints ("到底还要等多久？"), exclamation marks
-amplify, and irony markers ("真是好…", "谢谢啊") turn praise into blame when the message
-also complains. Accuracy on the labelled set is in docs/benchmarks.md (``## Insights``).
+It runs at ingest on every customer message, so it is cheap (a few microseconds, no download):
+a lexicon that knows how chat is phrased, plus a linear n-gram model that knows how customers
+actually praise and complain (``sentiment_model.py``; trained on public review corpora).
+
+The lexicon: one Aho-Corasick pass (daachorse, longest match first) finds its terms in the
+lower-cased text (``sentiment_lexicon.txt``, which explains each kind of entry); then, clause by
+clause, negators flip the next evaluative word, degree adverbs scale it, a contrast ("但是")
+shifts the weight to what follows, questions damp domain words ("退款要几天？" is not a
+complaint) but not rhetorical complaints ("到底还要等多久？"), exclamation marks amplify, and
+irony markers ("真是好…", "谢谢啊") turn praise into blame when the message also complains.
+
+The model adds its log-odds over the message's statements (never its questions), without the
+spans the lexicon already read as negations or plain phrases, only beyond a dead zone and only
+when one n-gram is a strong cue, so weak evidence alone leaves a logistics message neutral.
+Accuracy on real customer reviews and on the chat set is in docs/benchmarks.md (``## Insights``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Literal
 
 import daachorse
+
+from analyzers.insights.sentiment_model import NgramModel, load_model
 
 
 if TYPE_CHECKING:
@@ -46,6 +54,16 @@ NEGATED_POSITIVE = -0.9  # "不喜欢": nearly as strong as the negative word
 NEGATED_NEGATIVE = 0.6  # "不贵", "没问题": milder praise than the plain positive word
 QUESTION_DAMPING = {"pos": 0.5, "neg": 0.8, "topic": 0.15, "complaint_q": 1.0}
 EXCLAMATION_BOOST = 1.2
+# The n-gram model's logit counts this much, only beyond the dead zone, and only when one of
+# its n-grams is a strong cue: logistics messages ("我的身份证号已经发您了") read as mildly
+# negative to a model trained on reviews through many weak n-grams, and must stay neutral.
+# All four tuned on the dev splits only (reviews and chat; docs/benchmarks.md).
+MODEL_WEIGHT = 3.0
+MODEL_DEAD_ZONE = 0.5
+MODEL_STRONGEST_MIN = 0.4
+# A wider dead zone towards "negative": a complaint marker must be believable (negative
+# precision), and the model's doubts about logistics wording lean negative.
+MODEL_NEGATIVE_DEAD_ZONE = 1.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,62 @@ def load_lexicon(path: Path = LEXICON_PATH) -> list[_Entry]:
 _WIDEN = str.maketrans({chr(code - 0xFEE0): chr(code) for code in range(0xFF01, 0xFF5F)})
 
 
+@dataclass(frozen=True)
+class _Clauses:
+    """Where each clause starts and ends in the folded text, and how it ends."""
+
+    starts: list[int]
+    ends: list[int]
+    question: list[bool]
+    exclaim: list[bool]
+
+
+def _clauses(folded: str) -> _Clauses:
+    starts: list[int] = []
+    ends: list[int] = []
+    question: list[bool] = []
+    exclaim: list[bool] = []
+    start = 0
+    for boundary in _CLAUSE_END.finditer(folded):
+        marks = boundary.group()
+        starts.append(start)
+        ends.append(boundary.start())
+        question.append(_is_question(folded, start, boundary.start(), marks))
+        exclaim.append("!" in marks or "！" in marks)
+        start = boundary.end()
+    starts.append(start)
+    ends.append(len(folded))
+    question.append(_is_question(folded, start, len(folded), ""))
+    exclaim.append(False)
+    return _Clauses(starts, ends, question, exclaim)
+
+
+def _blank(folded: str, spans: list[tuple[int, int]]) -> str:
+    """The text with ``spans`` blanked out ("\n" is no feature of the model, so no bigram
+    spans a gap; the length stays, so clause offsets still hold)."""
+    if not spans:
+        return folded
+    chars = list(folded)
+    for start, end in spans:
+        chars[start:end] = "\n" * (end - start)
+    return "".join(chars)
+
+
+def _model_contribution(model: NgramModel, folded: str, clauses: _Clauses) -> float:
+    """The model's share of the raw score: its logit over the statement clauses, beyond the dead
+    zone, times MODEL_WEIGHT; 0 when no n-gram in them is a strong cue."""
+    bounds = clauses.starts[1:] + [len(folded)]  # each clause with its closing punctuation
+    statements = "".join(folded[s:e] for s, e, q in zip(clauses.starts, bounds, clauses.question) if not q)
+    if not statements.strip():
+        return 0.0
+    logit, strongest = model.evidence(statements)
+    if strongest < MODEL_STRONGEST_MIN:
+        return 0.0
+    dead_zone = MODEL_DEAD_ZONE if logit > 0 else MODEL_NEGATIVE_DEAD_ZONE
+    beyond = max(0.0, abs(logit) - dead_zone) * MODEL_WEIGHT
+    return beyond if logit > 0 else -beyond
+
+
 def _is_question(text: str, start: int, end: int, marks: str) -> bool:
     """A clause is a question if a "?" ends it, it ends in 吗/呢/么, or it starts with 请问."""
     if "?" in marks or "？" in marks:
@@ -93,8 +167,11 @@ def _is_question(text: str, start: int, end: int, marks: str) -> bool:
 
 
 class SentimentClassifier:
-    def __init__(self, entries: list[_Entry] | None = None) -> None:
+    def __init__(self, entries: list[_Entry] | None = None, model: NgramModel | None = None) -> None:
+        """``entries`` default to the bundled lexicon; ``model`` is the n-gram model to add
+        (the bundled one for the default classifier, none for a custom lexicon alone)."""
         self.entries = entries if entries is not None else load_lexicon()
+        self.model = model
         terms = [e.term for e in self.entries]
         self._entry_of = list(self.entries)  # pattern id -> entry
         for e in self.entries:  # "１２３７８", "［强］": the full-width spelling of ASCII in a term
@@ -105,31 +182,33 @@ class SentimentClassifier:
         self._automaton = daachorse.CharwiseDoubleArrayAhoCorasick(terms, match_kind=daachorse.MATCH_KIND_LEFTMOST_LONGEST)
 
     def raw_score(self, text: str) -> float:
-        """The signed evidence before squashing: >= THRESHOLD positive, <= -THRESHOLD negative."""
+        """The signed evidence before squashing: >= THRESHOLD positive, <= -THRESHOLD negative.
+        The lexicon's reading plus the n-gram model's, the model's only over the statements
+        (a question is not a complaint however it is worded) and only beyond its dead zone."""
         folded = text.lower()
+        clauses = _clauses(folded)
         matches = self._automaton.find(folded)
-        if not matches:
-            return 0.0
-        # Clause boundaries, and how each clause ends (question? exclamation?).
-        ends: list[int] = []
-        question: list[bool] = []
-        exclaim: list[bool] = []
-        start_of_clause = 0
-        for boundary in _CLAUSE_END.finditer(folded):
-            marks = boundary.group()
-            ends.append(boundary.start())
-            question.append(_is_question(folded, start_of_clause, boundary.start(), marks))
-            exclaim.append("!" in marks or "！" in marks)
-            start_of_clause = boundary.end()
-        ends.append(len(folded))
-        question.append(_is_question(folded, start_of_clause, len(folded), ""))
-        exclaim.append(False)
+        contributions, sarcasm, hidden = self._lexicon_contributions(matches, clauses)
+        if self.model is not None:
+            contributions.append(_model_contribution(self.model, _blank(folded, hidden), clauses))
+        if sarcasm and any(w < 0 for w in contributions):
+            return sum(-abs(w) for w in contributions)
+        return sum(contributions)
 
+    def _lexicon_contributions(
+        self, matches: list[tuple[int, int, int]], clauses: _Clauses
+    ) -> tuple[list[float], bool, list[tuple[int, int]]]:
+        """The weight of each evaluative term found, whether an irony marker was seen, and the
+        spans the model must not read: negations with what they negate, and plain phrases
+        (the lexicon's reading of "不贵" or "麻烦您" is right; the model's bigrams are not)."""
+        hidden: list[tuple[int, int]] = []
+        ends, question, exclaim = clauses.ends, clauses.question, clauses.exclaim
         contributions: list[list[float]] = []  # [weight, clause]
         weight_after = 1.0
         clause = -1
         negations, negation_end, degree = 0, -100, 1.0
         last_in_clause: int | None = None
+        last_span = (0, 0)
         sarcasm = False
         for start, end, index in matches:
             entry = self._entry_of[index]
@@ -137,6 +216,8 @@ class SentimentClassifier:
             if c != clause:
                 clause, negations, negation_end, degree, last_in_clause = c, 0, -100, 1.0, None
             kind = entry.kind
+            if kind in ("negator", "postneg", "plain"):
+                hidden.append((start, end))
             if kind == "negator":
                 negations += 1
                 negation_end = end
@@ -145,6 +226,7 @@ class SentimentClassifier:
                 prev = contributions[last_in_clause] if last_in_clause is not None else None
                 if prev is not None and prev[0] < 0:  # "一点异味都没有": the complaint is denied
                     prev[0] = -prev[0] * NEGATED_NEGATIVE
+                    hidden.append(last_span)
                     last_in_clause = None
                 else:  # "都没出问题": it negates what follows
                     negations += 1
@@ -163,16 +245,15 @@ class SentimentClassifier:
                 w = entry.value * degree * (1.0 if kind == "pos" else -1.0)
                 if negations % 2 == 1 and start - negation_end <= NEGATION_REACH:
                     w = w * (NEGATED_POSITIVE if w > 0 else -NEGATED_NEGATIVE)
+                    hidden.append((start, end))
                 if question[c]:
                     w *= QUESTION_DAMPING[kind]
                 if exclaim[c]:
                     w *= EXCLAMATION_BOOST
                 contributions.append([w * weight_after, c])
-                last_in_clause = len(contributions) - 1
+                last_in_clause, last_span = len(contributions) - 1, (start, end)
                 negations, negation_end, degree = 0, -100, 1.0
-        if sarcasm and any(w < 0 for w, _ in contributions):
-            return sum(-abs(w) for w, _ in contributions)
-        return sum(w for w, _ in contributions)
+        return [w for w, _ in contributions], sarcasm, hidden
 
     def classify(self, text: str) -> Sentiment:
         raw = self.raw_score(text or "")
@@ -192,8 +273,9 @@ def default_classifier() -> SentimentClassifier:
     """The process-wide classifier over the bundled lexicon (built once, read-only after)."""
     global _default
     if _default is None:
-        _default = SentimentClassifier()
-        logger.info("sentiment lexicon loaded: %d terms", len(_default.entries))
+        _default = SentimentClassifier(model=load_model())
+        logger.info("sentiment lexicon loaded: %d terms, model %d n-grams", len(_default.entries),
+                    len(_default.model.weights) if _default.model else 0)
     return _default
 
 

