@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from chatarchive.archive import Archive  # noqa: E402
-from chatarchive.models import ALL, MessageFilter, SearchRequest, Violation, ViolationFilter  # noqa: E402
+from core.models import ALL, MessageFilter, SearchRequest, Violation, ViolationFilter  # noqa: E402
 from tests.conformance.corpus import CUSTOMERS, DEPARTMENTS, EMPLOYEES  # noqa: E402
 
 PASSWORD = "benchmark password"
@@ -102,7 +102,7 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from analyzers.analytics import people, service, stats
+    from reports import people, service, stats
 
     app = str(REPO / "dashboard" / "app.py")
     archive = Archive.open(data=str(target))
@@ -110,7 +110,7 @@ def main() -> None:
     total = store.count(MessageFilter(), scope=ALL)
     msgid = store.search(SearchRequest(query=f'"{RARE_PHRASE}"', limit=1), scope=ALL).hits[0].msgid
     chat = store.get_messages([msgid], scope=ALL)[0].chat_id
-    from indexer.directory import Directory
+    from core.directory import Directory
 
     directory = Directory.from_dict(organisation())
 

@@ -1,6 +1,6 @@
 """What the dashboard's insights and the service page cost on a large store.
 
-1. 服务质量: ``analyzers.analytics.service.service_quality`` now covers customer groups
+1. 服务质量: ``reports.service.service_quality`` now covers customer groups
    (``has_external``) and lists every employee taking part; timed against the version
    before that change (single chats only), read from git, in the same run.
 2. 数据报表 insights: what one switch-on costs before ``st.cache_data`` keeps it — reading
@@ -28,11 +28,11 @@ from typing import Any, Callable
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzers.analytics import service  # noqa: E402
-from analyzers.insights import keywords as kw  # noqa: E402
+from reports import service  # noqa: E402
+from reports import keywords as kw  # noqa: E402
 from analyzers.insights.sentiment import conversation_sentiment  # noqa: E402
-from analyzers.insights.trend import sentiment_trend  # noqa: E402
-from chatarchive.models import ALL, MessageFilter, Scope  # noqa: E402
+from reports.trend import sentiment_trend  # noqa: E402
+from core.models import ALL, MessageFilter, Scope  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 
 TZ = "Asia/Shanghai"

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzers.rules.files import load_starter_pack  # noqa: E402
-from analyzers.rules.store import save_rule  # noqa: E402
+from compliance.rulestore import save_rule  # noqa: E402
 from chatarchive.archive import Archive  # noqa: E402
 from indexer.pipeline import Pipeline  # noqa: E402
 from indexer.source import open_source  # noqa: E402

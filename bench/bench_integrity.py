@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatarchive.models import ALL, Batch, Message, MessageFilter  # noqa: E402
+from core.models import ALL, Batch, Message, MessageFilter  # noqa: E402
 from compliance import integrity  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Report latency: every statistic the dashboard's report pages compute, on a large store.
 
-Times each ``analyzers.analytics`` call the pages make (数据报表 statistics: the count and all
+Times each ``reports`` call the pages make (数据报表 statistics: the count and all
 six tabs, which Streamlit renders together; 服务质量 service quality; 查看聊天记录 one
 employee's chats and figures), p50 and max over ``--runs``, for the whole archive and for
 a department-scoped account, over all time and over the last 7 days; then each page's
@@ -30,9 +30,9 @@ from typing import Any, Callable
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzers.analytics import people, service, stats  # noqa: E402
-from chatarchive.models import ALL, Batch, MessageFilter, Scope, Violation, ViolationFilter  # noqa: E402
-from indexer.directory import Directory  # noqa: E402
+from reports import people, service, stats  # noqa: E402
+from core.models import ALL, Batch, MessageFilter, Scope, Violation, ViolationFilter  # noqa: E402
+from core.directory import Directory  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, DEPARTMENTS, EMPLOYEES, Factory  # noqa: E402
 

@@ -32,7 +32,7 @@ import daachorse  # noqa: E402
 from analyzers.rules.engine import RuleEngine  # noqa: E402
 from analyzers.rules.model import Rule  # noqa: E402
 from analyzers.rules.normalize import normalize_fast  # noqa: E402
-from chatarchive.models import Message  # noqa: E402
+from core.models import Message  # noqa: E402
 
 # Common characters of chat text, so keywords look like real two- to four-character words.
 CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
@@ -166,9 +166,9 @@ def bench_simulated(sim_dir: str) -> None:
     """The starter pack on a simulated archive: throughput and recall per planted label."""
     import json
 
-    from analyzers.rules.backtest import label_recall
+    from reports.backtest import label_recall
     from analyzers.rules.files import load_starter_pack
-    from indexer.directory import Directory
+    from core.directory import Directory
     from indexer.normalize import normalize
 
     directory = Directory.from_dict(json.loads(Path(sim_dir, "org.json").read_text(encoding="utf-8")))

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from chatarchive.models import ALL, Batch, SearchRequest  # noqa: E402
+from core.models import ALL, Batch, SearchRequest  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, EMPLOYEES, Factory  # noqa: E402
 

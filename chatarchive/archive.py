@@ -12,8 +12,8 @@ import getpass
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatarchive.models import Scope
-from chatarchive.settings import Settings
+from core.models import Scope
+from core.settings import Settings
 from store import Store, open_store
 
 

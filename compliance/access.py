@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Protocol
 
-from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import Scope
+from core.errors import BadInput, PermissionDenied
+from core.models import Scope
 
 # Permissions, by name. Pages and commands ask for one of these with ``require``.
 SEARCH = "search"
@@ -98,7 +98,7 @@ def parse_scope(departments: Iterable[Any] = (), users: Iterable[Any] = ()) -> t
 def validate_scope(departments: Iterable[int], users: Iterable[str], directory: Any | None) -> None:
     """Unknown departments or employees are a ``BadInput`` when the organisation is known.
 
-    ``directory`` is an ``indexer.directory.Directory``; without one (nothing imported
+    ``directory`` is an ``core.directory.Directory``; without one (nothing imported
     yet) only the form of the ids is checked."""
     if directory is None or not (directory.departments or directory.employees):
         return

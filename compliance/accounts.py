@@ -20,9 +20,9 @@ from typing import Any, Iterable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from chatarchive.errors import AuthenticationFailed, BadInput
-from chatarchive.models import Scope, sha256_hex
-from chatarchive.settings import SETTINGS, Settings
+from core.errors import AuthenticationFailed, BadInput
+from core.models import Scope, sha256_hex
+from core.settings import SETTINGS, Settings
 from compliance import audit
 from compliance.access import ROLES, check_role, parse_scope, scope_for, validate_scope
 from store.base import Store
@@ -325,7 +325,7 @@ def load_directory(store: Store) -> Any | None:
 
     Accepts both one document holding the whole organisation and one record per
     department/employee."""
-    from indexer.directory import Directory
+    from core.directory import Directory
 
     rows = store.find_records("directory")
     if not rows:

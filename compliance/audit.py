@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from chatarchive.errors import BadInput
-from chatarchive.models import sha256_hex
+from core.errors import BadInput
+from core.models import sha256_hex
 from store.base import Store
 
 log = logging.getLogger(__name__)

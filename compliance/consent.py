@@ -12,9 +12,9 @@ import json
 import logging
 from typing import Any, Iterable
 
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
-from chatarchive.settings import SETTINGS, Settings
+from core.errors import BadInput
+from core.models import Message
+from core.settings import SETTINGS, Settings
 from compliance.masking import mask_message, organisation_names
 from store.base import Store
 

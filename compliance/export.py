@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
-from chatarchive.errors import BadInput, ChatArchiveError
-from chatarchive.models import Message, MessageFilter, SearchRequest
+from core.errors import BadInput, ChatArchiveError
+from core.models import Message, MessageFilter, SearchRequest
 from compliance import audit
 from compliance.access import EXPORT, require
 

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import ALL, Message, MessageFilter, sha256_hex
+from core.models import ALL, Message, MessageFilter, sha256_hex
 from store.base import Store
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 from typing import Any, Iterable
 
-from chatarchive.models import Message
+from core.models import Message
 
 MASK = "＊"
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Message, MessageFilter
-from chatarchive.settings import SETTINGS, Settings
+from core.errors import BadInput
+from core.models import ALL, Message, MessageFilter
+from core.settings import SETTINGS, Settings
 from compliance import audit, integrity
 from compliance.masking import mask_message, organisation_names
 from store.base import Store

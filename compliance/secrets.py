@@ -10,7 +10,7 @@ import stat
 import threading
 from pathlib import Path
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 
 log = logging.getLogger(__name__)
 

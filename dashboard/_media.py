@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from chatarchive.archive import Archive
-from chatarchive.models import Message
+from core.models import Message
 
 IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
 

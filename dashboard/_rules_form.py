@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chatarchive.errors import RuleError
-from chatarchive.models import Message
+from core.errors import RuleError
+from core.models import Message
 
 
 def lines(text: str) -> list[str]:

@@ -17,10 +17,10 @@ from typing import Any, Iterator
 import streamlit as st
 
 from chatarchive.archive import Archive
-from chatarchive.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
+from core.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
 from compliance import access
 from compliance.accounts import Session, authenticate, check_session, load_directory, logout
-from indexer.directory import Directory
+from core.directory import Directory
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import Message
+from core.models import Message
 from store.highlight import mark_ranges
 
 CHAT_KIND_LABELS = {"external": "外部客户", "internal": "内部沟通", "group": "群聊"}

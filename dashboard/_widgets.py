@@ -8,10 +8,10 @@ from typing import Any
 
 import streamlit as st
 
-from chatarchive.models import MessageFilter, Message
+from core.models import MessageFilter, Message
 from compliance import audit
 from dashboard import _state, _ui
-from indexer.directory import Directory
+from core.directory import Directory
 
 MSGTYPES = [
     "text", "image", "voice", "video", "file", "link", "emotion", "location", "card", "weapp",

@@ -27,7 +27,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from chatarchive.errors import BadInput, DecryptError
+from core.errors import BadInput, DecryptError
 from indexer.source.base import EncryptedRecord, Source
 
 log = logging.getLogger(__name__)

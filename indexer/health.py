@@ -16,8 +16,8 @@ import urllib.request
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
-    from chatarchive.models import DeadLetter, Message
-    from chatarchive.settings import Settings
+    from core.models import DeadLetter, Message
+    from core.settings import Settings
     from indexer.source.base import EncryptedRecord
     from store.base import Store
 

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from chatarchive.errors import SourceError
+from core.errors import SourceError
 
 if TYPE_CHECKING:
-    from chatarchive.models import Message
+    from core.models import Message
     from indexer.source.base import MediaChunk, Source
     from store.base import Store
 

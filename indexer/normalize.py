@@ -13,9 +13,9 @@ import logging
 import re
 from typing import Any, Callable
 
-from chatarchive.errors import DecryptError
-from chatarchive.models import MediaRef, Message
-from indexer.directory import Directory
+from core.errors import DecryptError
+from core.models import MediaRef, Message
+from core.directory import Directory
 
 logger = logging.getLogger(__name__)
 

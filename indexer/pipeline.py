@@ -22,14 +22,14 @@ from typing import Any, Callable, Iterable, Iterator
 from analyzers.chinese import get_analyzer
 from analyzers.insights.sentiment import annotate as annotate_sentiment
 from chatarchive.archive import Archive
-from chatarchive.errors import ChatArchiveError, DecryptError, SourceError
-from chatarchive.models import Batch, DeadLetter, Message
+from core.errors import ChatArchiveError, DecryptError, SourceError
+from core.models import Batch, DeadLetter, Message
 from compliance.consent import apply_consent_policy, record_consent_events
 from compliance.integrity import update_digests
 from indexer import health
 from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
-from indexer.directory import Directory
+from core.directory import Directory
 from indexer.normalize import normalize
 from indexer.replies import ReplyTracker, WorkingHours
 from indexer.source.base import EncryptedRecord, Source
@@ -138,7 +138,8 @@ class Pipeline:
 
     def _rules(self) -> Any:
         """The rule engine, rebuilt only when the stored rules changed."""
-        from analyzers.rules import RuleEngine, rules_fingerprint
+        from analyzers.rules import RuleEngine
+        from compliance.rulestore import rules_fingerprint
 
         fingerprint = rules_fingerprint(self.store)
         if self._engine is None or fingerprint != self._rules_fingerprint:

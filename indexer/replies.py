@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import Message, MessageFilter, Scope
+from core.models import Message, MessageFilter, Scope
 
 if TYPE_CHECKING:
     from store.base import Store

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from store.base import AGG_FIELDS, RECORD_COLLECTIONS, Store
 
 if TYPE_CHECKING:
-    from chatarchive.settings import Settings
+    from core.settings import Settings
 
 __all__ = ["AGG_FIELDS", "RECORD_COLLECTIONS", "Store", "open_store"]
 

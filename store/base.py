@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Protocol, runtime_checkable
 
-from chatarchive.models import (
+from core.models import (
     Batch,
     DeadLetter,
     Message,

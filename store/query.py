@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from chatarchive.errors import QueryError
+from core.errors import QueryError
 
 MAX_QUERY_LENGTH = 1000
 MAX_CLAUSES = 64

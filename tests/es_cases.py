@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from analyzers.rules.normalize import normalize_fast
 from analyzers.textfold import fold
-from chatarchive.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
+from core.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
 from store.base import AGG_FIELDS, VIOLATION_AGG_FIELDS
 from store.elasticsearch import requests as R
 from store.query import parse_query

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import AuthenticationFailed, BadInput, PermissionDenied
-from chatarchive.models import Scope
-from chatarchive.settings import Settings
+from core.errors import AuthenticationFailed, BadInput, PermissionDenied
+from core.models import Scope
+from core.settings import Settings
 from compliance import accounts as acc
 from compliance import audit
 from compliance.access import PERMISSIONS, ROLES, require, scope_for
-from indexer.directory import Directory
+from core.directory import Directory
 from tests.helpers import open_test_store
 
 NOW = 1_763_600_000_000

@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import Batch, Message
+from core.errors import BadInput
+from core.models import Batch, Message
 from compliance import audit, integrity
 from tests.helpers import open_test_store
 
@@ -206,7 +206,7 @@ def _alter_raw(store: Any) -> None:
 def _alter_raw_and_hash(store: Any) -> None:
     m = store.get_messages(["m5"], scope=_all())[0]
     m.raw = m.raw.replace("第5条", "第500条")
-    from chatarchive.models import sha256_hex
+    from core.models import sha256_hex
 
     m.raw_sha256 = sha256_hex(m.raw)
     store.update_messages([m])
@@ -229,7 +229,7 @@ def _alter_digest(store: Any) -> None:
 
 
 def _all() -> Any:
-    from chatarchive.models import Scope
+    from core.models import Scope
 
     return Scope.everything()
 
@@ -378,7 +378,7 @@ def test_export_applies_the_search_filters_and_records_them(tmp_path: Path) -> N
     """GIVEN messages on two days WHEN exported with a time filter covering one day
     THEN only that day's messages are exported, and the manifest and audit entry name the filter."""
     from chatarchive.archive import Archive
-    from chatarchive.models import MessageFilter
+    from core.models import MessageFilter
     from compliance.export import export_messages
 
     data = tmp_path / "data"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
-from chatarchive.settings import Settings
+from core.errors import BadInput
+from core.models import Message
+from core.settings import Settings
 from compliance import consent
 from compliance.masking import MASK
 from tests.helpers import open_test_store

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chatarchive.archive import Archive
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from tests.helpers import cli, read_jsonl, run_cli_process
 
 KILLS = 8

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chatarchive.cli import main
-from chatarchive.errors import BadInput, DecryptError
+from core.errors import BadInput, DecryptError
 from indexer.decrypt import Decryptor, KeyRing, decrypt_random_key, fingerprint, load_private_key
 from indexer.source import simcrypto
 from indexer.source.base import EncryptedRecord

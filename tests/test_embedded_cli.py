@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from chatarchive.cli import main
-from chatarchive.models import Batch
+from core.models import Batch
 from store.embedded import EmbeddedStore
 from tests.conformance.corpus import BASE_MS, Factory
 

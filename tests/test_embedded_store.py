@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chatarchive.models import ALL, Batch, MessageFilter, SearchRequest, ViolationFilter
+from core.models import ALL, Batch, MessageFilter, SearchRequest, ViolationFilter
 from store.embedded import EmbeddedStore
 from store.embedded.schema import SCHEMA_VERSION
 from tests.conformance.corpus import BASE_MS, Factory
@@ -78,7 +78,7 @@ PIPELINE = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from chatarchive.models import Batch, DeadLetter
+    from core.models import Batch, DeadLetter
     from store.embedded import EmbeddedStore
     from tests.conformance.corpus import Factory
     from tests.conformance.test_store_basics import violation

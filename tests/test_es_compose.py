@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chatarchive.settings import SETTINGS
+from core.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))

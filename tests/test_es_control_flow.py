@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from chatarchive.errors import ChatArchiveError, StoreUnavailable
-from chatarchive.models import Batch, Message, MessageFilter, Scope, SearchRequest, ViolationFilter
-from chatarchive.settings import Settings
+from core.errors import ChatArchiveError, StoreUnavailable
+from core.models import Batch, Message, MessageFilter, Scope, SearchRequest, ViolationFilter
+from core.settings import Settings
 from store.elasticsearch import requests as R
 from store.elasticsearch.store import ElasticsearchStore
 from store.elasticsearch.transport import EsError
@@ -384,7 +384,7 @@ def test_wrong_credentials_are_a_clear_error(rejecting_server: str, tmp_path: An
 
 
 def test_a_missing_password_file_is_bad_input(tmp_path: Any) -> None:
-    from chatarchive.errors import BadInput
+    from core.errors import BadInput
 
     settings = Settings(backend="elasticsearch", es_url="http://127.0.0.1:9", es_password_file=str(tmp_path / "missing"))
     with pytest.raises(BadInput, match="es_password_file"):

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from analyzers.rules import Rule, RuleEngine
 from analyzers.rules.normalize import normalize_fast
-from chatarchive.errors import RuleError
-from chatarchive.models import Message
+from core.errors import RuleError
+from core.models import Message
 from store.elasticsearch import requests as R
 
 

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzers.textfold import fold
-from chatarchive.errors import BadInput
-from chatarchive.models import Scope
+from core.errors import BadInput
+from core.models import Scope
 from store.base import AGG_FIELDS
 from store.elasticsearch import requests as R
 from tests.es_cases import CASES, Case

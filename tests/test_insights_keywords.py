@@ -10,7 +10,7 @@ import jieba.analyse
 import jieba.posseg
 import pytest
 
-from analyzers.insights.keywords import (
+from reports.keywords import (
     NOT_A_WORD,
     TEXTRANK_POS,
     TEXTRANK_SPAN,
@@ -21,8 +21,8 @@ from analyzers.insights.keywords import (
     selection,
     word_frequency,
 )
-from chatarchive.errors import BadInput
-from chatarchive.models import Batch, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import Batch, MessageFilter, Scope
 from tests.conformance.corpus import Factory
 
 

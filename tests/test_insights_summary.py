@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.insights.keywords import default_extractor
-from analyzers.insights.summary import KeySentence, summarize
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
+from reports.keywords import default_extractor
+from reports.summary import KeySentence, summarize
+from core.errors import BadInput
+from core.models import Message
 from tests.conformance.corpus import Factory
 
 CUSTOMER, EMPLOYEE = "wmCUST0001", "zhangsan"

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analyzers.insights.sentiment import annotate
-from analyzers.insights.trend import TrendPoint, sentiment_trend, trend_from_messages
-from chatarchive.errors import BadInput
-from chatarchive.models import Batch, MessageFilter, Scope
+from reports.trend import TrendPoint, sentiment_trend, trend_from_messages
+from core.errors import BadInput
+from core.models import Batch, MessageFilter, Scope
 from store.base import AGG_FIELDS
 from tests.conformance.corpus import Factory
 

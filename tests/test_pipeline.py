@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatarchive.archive import Archive
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from indexer.pipeline import Pipeline
 from indexer.source import open_source
 from tests.helpers import cli, read_jsonl

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatarchive.models import Batch, Message
+from core.models import Batch, Message
 from indexer.replies import ReplyTracker, WorkingHours
 from store.embedded import EmbeddedStore
 

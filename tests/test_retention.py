@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Batch, Message, MessageFilter, Violation, ViolationFilter
-from chatarchive.settings import Settings
+from core.errors import BadInput
+from core.models import ALL, Batch, Message, MessageFilter, Violation, ViolationFilter
+from core.settings import Settings
 from compliance import audit, integrity, retention
 from compliance.masking import MASK, mask_raw, mask_text
-from indexer.directory import Directory
+from core.directory import Directory
 from tests.helpers import open_test_store
 
 DAY = 86_400_000

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chatarchive.models import Batch, Message
+from core.models import Batch, Message
 from store.embedded import EmbeddedStore
 from tests.helpers import cli
 

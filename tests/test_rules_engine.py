@@ -13,7 +13,7 @@ from analyzers.chinese import get_analyzer
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules
-from chatarchive.models import Message
+from core.models import Message
 
 
 def msg(text: str, *, msgtype: str = "text", sender_kind: str = "employee", chat_kind: str = "external",

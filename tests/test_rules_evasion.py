@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.rules.backtest import evaluate_labelled_set
+from reports.backtest import evaluate_labelled_set
 from analyzers.rules.files import load_starter_pack
 
 SET = Path(__file__).parent / "data" / "evasion_set.jsonl"

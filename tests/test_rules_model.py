@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from analyzers.rules.model import Rule, check_regex
-from chatarchive.errors import RuleError
-from indexer.directory import Directory
+from core.errors import RuleError
+from core.directory import Directory
 
 VALID: dict[str, Any] = {
     "name": "私下交易",

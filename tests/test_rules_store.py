@@ -7,9 +7,9 @@ from typing import Iterator
 
 import pytest
 
-from analyzers.rules.backtest import apply_retroactively, backtest, diff_versions, label_recall
+from reports.backtest import apply_retroactively, backtest, diff_versions, label_recall
 from analyzers.rules.engine import RuleEngine
-from analyzers.rules.store import (
+from compliance.rulestore import (
     add_exception,
     disable_rule,
     enable_rule,
@@ -19,8 +19,8 @@ from analyzers.rules.store import (
     rules_fingerprint,
     save_rule,
 )
-from chatarchive.errors import BadInput, RuleError
-from chatarchive.models import ALL, Batch, Message, Scope, ViolationFilter
+from core.errors import BadInput, RuleError
+from core.models import ALL, Batch, Message, Scope, ViolationFilter
 from store.embedded import EmbeddedStore
 
 DAY = 86_400_000

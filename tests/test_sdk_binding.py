@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from chatarchive.errors import BadInput, DecryptError, SourceError
-from chatarchive.settings import Settings
+from core.errors import BadInput, DecryptError, SourceError
+from core.settings import Settings
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.source.base import EncryptedRecord, Source
 from indexer.source.sdk import SIGNATURES, MediaData_t, RetryPolicy, SdkSource, Slice_t

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from compliance import secrets
 
 

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
 from chatarchive.cli import main as cli_main
-from chatarchive.errors import BadInput, DecryptError
-from indexer.directory import Directory
+from core.errors import BadInput, DecryptError
+from core.directory import Directory
 from indexer.source import simcrypto
 from indexer.source.simulator import SimulatorSource, simulate
 from indexer.source.simulator.conversations import TZ_OFFSET_MS

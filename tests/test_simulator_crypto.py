@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatarchive.errors import DecryptError
+from core.errors import DecryptError
 from indexer.source import simcrypto
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import BadInput, SourceError
+from core.errors import BadInput, SourceError
 from indexer.source.base import Source
 from indexer.source.simulator import SimulatorSource, simulate
 from indexer.source.simulator.source import CHUNK_SIZE, msgid_time_ms

@@ -4,7 +4,7 @@ One week of chats (Monday 2026-03-02 to the next Monday, Asia/Shanghai) written 
 real store — every backend the conformance suite runs (the embedded engine always,
 Elasticsearch when ES_URL is set) — through the pipeline's response-time step
 (``indexer.replies``) in two batches with a restart in between. Each statistic of
-``analyzers.analytics`` is checked against figures worked out by hand below and,
+``reports`` is checked against figures worked out by hand below and,
 where it is a plain count, against a brute-force count over the same messages.
 """
 
@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from analyzers.analytics import people, service, stats
-from chatarchive.models import Batch, Message, MessageFilter, Scope, Violation, ViolationFilter
-from indexer.directory import Directory
+from reports import people, service, stats
+from core.models import Batch, Message, MessageFilter, Scope, Violation, ViolationFilter
+from core.directory import Directory
 from indexer.replies import ReplyTracker, WorkingHours
 from store.base import Store
 from tests.conformance.conftest import BACKENDS, make_store

@@ -25,7 +25,7 @@ import daachorse
 
 
 if TYPE_CHECKING:
-    from chatarchive.models import Message
+    from core.models import Message
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from analyzers.rules.matcher import PatternMatcher
 from analyzers.rules.model import MSGTYPE_BEHAVIOURS, Rule, check_regex
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules, original_span, pinyin_text, pinyin_view
 from analyzers.textfold import fold
-from chatarchive.models import Message, Violation
+from core.models import Message, Violation
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class RuleEngine:
     def from_store(cls, store: Any, directory: Any = None, previous: "RuleEngine | None" = None) -> "RuleEngine":
         """The enabled rules' current versions from the store. Pass the engine being
         replaced as ``previous`` so open violation groups continue across the rebuild."""
-        from analyzers.rules.store import list_rules
+        from compliance.rulestore import list_rules
 
         groups = previous.groups if previous is not None else {}
         return cls(list_rules(store, enabled_only=True), directory, groups=groups)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from analyzers.rules.model import Rule
-from chatarchive.errors import BadInput, RuleError
+from core.errors import BadInput, RuleError
 
 STARTER_PACK = Path(__file__).parent / "starter.yaml"
 

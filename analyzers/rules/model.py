@@ -16,7 +16,7 @@ from re import _parser as sre_parse
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from chatarchive.errors import RuleError
+from core.errors import RuleError
 from analyzers.rules.normalize import normalize_fast
 
 SEVERITIES = ("low", "medium", "high")
@@ -120,7 +120,7 @@ class Rule:
     @classmethod
     def from_dict(cls, data: Any, *, directory: Any = None) -> "Rule":
         """Validates a rule object from a file or the store. ``directory`` (an
-        ``indexer.directory.Directory``), when given, checks the scope's departments/users."""
+        ``core.directory.Directory``), when given, checks the scope's departments/users."""
         if not isinstance(data, dict):
             raise RuleError(f"a rule must be an object, not {type(data).__name__}")
         unknown = sorted(set(data) - FILE_FIELDS - STORE_FIELDS)

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import click
 
 from chatarchive.archive import Archive
-from chatarchive.errors import BadInput, ChatArchiveError
+from core.errors import BadInput, ChatArchiveError
 
 
 @dataclass

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput, IntegrityError
+from core.errors import BadInput, IntegrityError
 from compliance import accounts as acc
 from compliance import audit as audit_trail
 from compliance import consent as consent_mod

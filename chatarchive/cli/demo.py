@@ -18,7 +18,7 @@ from chatarchive.cli import CliContext, pass_cli
 
 def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -> dict[str, object]:
     from analyzers.rules.files import load_starter_pack
-    from analyzers.rules.store import list_rules, save_rule
+    from compliance.rulestore import list_rules, save_rule
     from compliance.accounts import ensure_demo_admin
     from indexer.media import MediaFetcher
     from indexer.pipeline import Pipeline
@@ -77,7 +77,7 @@ def demo_cmd(cli: CliContext, archive_dir: Path, messages: int, seed: int, port:
     if no_serve:
         return
     from chatarchive.cli.serve import serve_dashboard
-    from indexer.scheduler import start_background
+    from chatarchive.scheduler import start_background
 
     start_background(cli.archive, f"sim:{archive_dir}")
     serve_dashboard(cli.archive.settings, port=port)

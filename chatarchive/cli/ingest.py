@@ -10,7 +10,7 @@ import click
 from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 
 
 @click.command("init")
@@ -122,7 +122,7 @@ def deadletter_replay(cli: CliContext, source_spec: str | None) -> None:
 @pass_cli
 def run_cmd(cli: CliContext, source_spec: str | None) -> None:
     """The long-running scheduler: pulls on an interval, fetches media, applies retention."""
-    from indexer.scheduler import run_forever
+    from chatarchive.scheduler import run_forever
 
     spec = source_spec or cli.archive.settings.source
     if not spec:

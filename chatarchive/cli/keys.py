@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
-from chatarchive.settings import Settings
+from core.errors import BadInput
+from core.settings import Settings
 from indexer.decrypt import (
     fingerprint,
     load_private_key,

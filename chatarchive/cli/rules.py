@@ -11,14 +11,14 @@ from typing import Any
 import click
 
 from chatarchive.cli import CliContext, parse_time, pass_cli
-from chatarchive.errors import BadInput
-from chatarchive.models import Message, ViolationFilter
-from chatarchive.settings import Settings
+from core.errors import BadInput
+from core.models import Message, ViolationFilter
+from core.settings import Settings
 
 
 
 def _directory(cli: CliContext) -> Any:
-    from indexer.directory import Directory
+    from core.directory import Directory
 
     return Directory.from_dict(cli.archive.store.get_record("directory", "org"))
 
@@ -35,7 +35,7 @@ def rules() -> None:
 def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
     """Adds (or edits, by name or id: a new version) the rules of FILE (JSON or YAML)."""
     from analyzers.rules.files import STARTER_PACK, parse_rules_text, validate_all
-    from analyzers.rules.store import save_rule
+    from compliance.rulestore import save_rule
 
     if bool(file) == starter:
         raise BadInput("give a rule FILE or --starter (one of them)")
@@ -59,7 +59,7 @@ def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
 @pass_cli
 def list_cmd(cli: CliContext, enabled_only: bool) -> None:
     """Lists the rules (current versions)."""
-    from analyzers.rules.store import list_rules
+    from compliance.rulestore import list_rules
 
     found = list_rules(cli.archive.store, enabled_only=enabled_only)
 
@@ -75,7 +75,7 @@ def list_cmd(cli: CliContext, enabled_only: bool) -> None:
 
 
 def _toggle(cli: CliContext, rule_id: str, enable: bool) -> None:
-    from analyzers.rules.store import disable_rule, enable_rule
+    from compliance.rulestore import disable_rule, enable_rule
 
     rule = (enable_rule if enable else disable_rule)(cli.archive.store, rule_id, cli.archive.actor)
     cli.emit(
@@ -105,7 +105,7 @@ def enable_cmd(cli: CliContext, rule_id: str) -> None:
 @pass_cli
 def history_cmd(cli: CliContext, rule_id: str) -> None:
     """Every version of a rule."""
-    from analyzers.rules.store import rule_history
+    from compliance.rulestore import rule_history
 
     versions = rule_history(cli.archive.store, rule_id)
     cli.emit(
@@ -120,7 +120,7 @@ def history_cmd(cli: CliContext, rule_id: str) -> None:
 @pass_cli
 def add_exception_cmd(cli: CliContext, rule_id: str, phrase: str) -> None:
     """Adds PHRASE to a rule's allow-list (a false positive's context; a new version)."""
-    from analyzers.rules.store import add_exception
+    from compliance.rulestore import add_exception
 
     rule = add_exception(cli.archive.store, rule_id, phrase, cli.archive.actor)
     cli.emit({"id": rule.id, "version": rule.version, "allow": rule.allow}, f"rule {rule.id} now allows {phrase!r}")
@@ -137,7 +137,7 @@ def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, 
     """Runs the rule(s) of FILE, not saved, on one sample message."""
     from analyzers.rules.engine import RuleEngine
     from analyzers.rules.files import load_rules
-    from indexer.directory import Directory
+    from core.directory import Directory
 
     directory = Directory()
     data_dir = Settings(**cli.overrides).data_dir
@@ -174,8 +174,8 @@ def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, 
 @pass_cli
 def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: str | None, sample: int) -> None:
     """What a stored rule would have flagged in the history."""
-    from analyzers.rules.backtest import backtest
-    from analyzers.rules.store import get_rule
+    from reports.backtest import backtest
+    from compliance.rulestore import get_rule
 
     tz = cli.archive.settings.timezone
     t0, t1 = parse_time(time_from, tz, "--from"), parse_time(time_to, tz, "--to")
@@ -198,7 +198,7 @@ def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: 
 def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
     """Exports every rule as a rule file (re-importable with `rules add`)."""
     from analyzers.rules.files import export_rules
-    from analyzers.rules.store import list_rules
+    from compliance.rulestore import list_rules
 
     found = list_rules(cli.archive.store)
     text = export_rules(found, fmt)
@@ -219,7 +219,7 @@ def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
 def import_keywords_cmd(cli: CliContext, file: Path, name: str, category: str, severity: str, pinyin: bool) -> None:
     """Creates a keyword rule from a comma-separated keyword list (英文逗号“,”隔开; ，、; and lines work too)."""
     from analyzers.rules.files import keywords_rule
-    from analyzers.rules.store import save_rule
+    from compliance.rulestore import save_rule
 
     try:
         text = file.read_text(encoding="utf-8-sig")

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from chatarchive.cli import CliContext, parse_time, pass_cli
-from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import Message, MessageFilter, Scope, SearchRequest
+from core.errors import BadInput, PermissionDenied
+from core.models import Message, MessageFilter, Scope, SearchRequest
 from compliance import audit
 from compliance.access import SEARCH, allowed
 from compliance.accounts import archive_for_account

@@ -18,8 +18,8 @@ from pathlib import Path
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput, ChatArchiveError
-from chatarchive.settings import Settings
+from core.errors import BadInput, ChatArchiveError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import click
 from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from indexer.source.simulator import DEFAULT_END, simulate
 
 

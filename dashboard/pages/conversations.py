@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzers.analytics.people import employee_chats, employee_figures
+from reports.people import employee_chats, employee_figures
 from analyzers.insights.sentiment import classify, conversation_sentiment
-from analyzers.insights.summary import summarize
-from chatarchive.models import Message, MessageFilter, ViolationFilter
+from reports.summary import summarize
+from core.models import Message, MessageFilter, ViolationFilter
 from compliance import access
 from dashboard import _media, _state, _ui, _widgets
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analyzers.analytics.people import customer_rows
-from chatarchive.models import MessageFilter
+from reports.people import customer_rows
+from core.models import MessageFilter
 from compliance import access
 from dashboard import _state, _ui, _widgets
 

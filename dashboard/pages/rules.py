@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from chatarchive.models import CHAT_KINDS
+from core.models import CHAT_KINDS
 from compliance import access, audit
 from dashboard import _rules_form as rf
 from dashboard import _state, _ui
@@ -24,7 +24,7 @@ st.title("敏感规则 Rules")
 
 try:
     from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES
-    from analyzers.rules.store import get_rule, list_rules, rule_history, save_rule
+    from compliance.rulestore import get_rule, list_rules, rule_history, save_rule
 except ImportError:
     _state.not_available("规则引擎 (the rules engine)")
     st.stop()
@@ -126,7 +126,7 @@ bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")
 if st.button("运行回测 Run backtest", key="bt_run"):
     with _state.guard("backtest"), st.status("回测中… (replaying the rule over the history)", expanded=False) as status:
-        from analyzers.rules import backtest as bt
+        from reports import backtest as bt
         from analyzers.rules.model import Rule
 
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
@@ -170,7 +170,7 @@ if st.button("保存规则 (新版本)", key="rule_save", type="primary"):
 if st.session_state.get("rule_saved") == choice and choice != NEW:
     if st.button("追溯应用到历史消息 (apply retroactively)", key="rule_retro"):
         with _state.guard("apply"), st.status("正在追溯应用…") as status:
-            from analyzers.rules.backtest import apply_retroactively
+            from reports.backtest import apply_retroactively
 
             stored = apply_retroactively(arch.store, get_rule(arch.store, choice), arch.scope)
             audit.record(arch.store, session.account, "rule_change", choice, {"op": "retroactive", "violations": stored})

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from analyzers.analytics.review import SAMPLES, draw_sample, review_sample_item
-from chatarchive.models import MessageFilter
+from reports.review import SAMPLES, draw_sample, review_sample_item
+from core.models import MessageFilter
 from compliance import access
 from dashboard import _state, _ui, _widgets
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from chatarchive.models import SearchRequest
+from core.models import SearchRequest
 from compliance import access, audit
 from dashboard import _state, _ui, _widgets
 

@@ -9,8 +9,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from analyzers.analytics.service import service_quality
-from chatarchive.models import MessageFilter
+from reports.service import service_quality
+from core.models import MessageFilter
 from compliance import access
 from dashboard import _state, _widgets
 

@@ -13,11 +13,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analyzers.analytics import stats
-from analyzers.insights import keywords as kw
+from reports import stats
+from reports import keywords as kw
 from analyzers.insights.sentiment import conversation_sentiment
-from analyzers.insights.trend import sentiment_trend
-from chatarchive.models import MessageFilter, Scope, ViolationFilter
+from reports.trend import sentiment_trend
+from core.models import MessageFilter, Scope, ViolationFilter
 from compliance import access
 from dashboard import _state, _ui, _widgets
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analyzers.analytics.review import assign_violation, review_violation, reviews_of
-from chatarchive.models import REVIEW_STATUSES, ViolationFilter
+from reports.review import assign_violation, review_violation, reviews_of
+from core.models import REVIEW_STATUSES, ViolationFilter
 from compliance import access, audit
 from dashboard import _state, _ui, _widgets
 
@@ -130,7 +130,7 @@ if fp:
     e1, e2 = st.columns(2)
     if e1.button("设为规则例外 (add exception)", key="add_exception", disabled=not phrase.strip()):
         with _state.guard("exception"):
-            from analyzers.rules.store import add_exception
+            from compliance.rulestore import add_exception
 
             rule = add_exception(arch.store, fp["rule_id"], phrase, session.account)
             audit.record(arch.store, session.account, "rule_change", fp["rule_id"],

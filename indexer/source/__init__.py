@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from indexer.source.base import EncryptedRecord, MediaChunk, Source, SDK_ERRORS
 
 if TYPE_CHECKING:
-    from chatarchive.settings import Settings
+    from core.settings import Settings
 
 __all__ = ["EncryptedRecord", "MediaChunk", "Source", "SDK_ERRORS", "open_source"]
 
 
 def open_source(spec: str, settings: "Settings | None" = None) -> Source:
-    from chatarchive.errors import BadInput
+    from core.errors import BadInput
 
     kind, _, target = spec.partition(":")
     if kind == "sim" and target:

@@ -100,7 +100,7 @@ class Source(Protocol):
 
     def directory(self) -> dict[str, Any] | None:
         """The organisation: ``{"corp": {...}, "departments": [...], "employees": [...],
-        "externals": [...], "groups": [...]}`` (see ``indexer.directory``), or None if the
+        "externals": [...], "groups": [...]}`` (see ``core.directory``), or None if the
         source cannot tell (the directory is then imported from a file)."""
         ...
 

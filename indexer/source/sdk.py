@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from chatarchive.errors import BadInput, DecryptError, SourceError
+from core.errors import BadInput, DecryptError, SourceError
 from indexer.media import fetch_media, iter_media
 from indexer.source.base import SDK_ERRORS, SERVER_ERRORS, EncryptedRecord, MediaChunk
 
@@ -172,7 +172,7 @@ class SdkSource:
     @classmethod
     def from_settings(cls, so_path: str | Path, settings: Any, **kwargs: Any) -> "SdkSource":
         """corpid, secret (secret_file first, then secret / CHATARCHIVE_SECRET), proxy, proxy_password
-        and sdk_timeout from ``chatarchive.settings.Settings``."""
+        and sdk_timeout from ``core.settings.Settings``."""
         return cls(
             so_path,
             settings.corpid,

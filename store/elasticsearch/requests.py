@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from chatarchive.errors import BadInput
-from chatarchive.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
+from core.errors import BadInput
+from core.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
 from store.query import And, MatchAll, Node, Not, Or, Phrase, Word
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"

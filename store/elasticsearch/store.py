@@ -27,8 +27,8 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 from analyzers.textfold import fold
-from chatarchive.errors import BadInput, ChatArchiveError, StoreUnavailable
-from chatarchive.models import (
+from core.errors import BadInput, ChatArchiveError, StoreUnavailable
+from core.models import (
     REVIEW_STATUSES,
     Batch,
     DeadLetter,

@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from chatarchive.errors import ChatArchiveError, StoreUnavailable
+from core.errors import ChatArchiveError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class ClientTransport:
 
 
 class RetryingTransport:
-    """Retries transient failures; maps the rest to ``chatarchive.errors``."""
+    """Retries transient failures; maps the rest to ``core.errors``."""
 
     def __init__(
         self,

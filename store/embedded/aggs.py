@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from store.base import AGG_FIELDS
 
 BUCKET_KINDS = ("terms", "date_histogram", "histogram")

@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from chatarchive.errors import BadInput
-from chatarchive.models import DeadLetter, Scope, Violation, ViolationFilter
+from core.errors import BadInput
+from core.models import DeadLetter, Scope, Violation, ViolationFilter
 from store.base import RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 import tantivy
 
-from chatarchive.errors import BadInput, StoreUnavailable
-from chatarchive.models import (
+from core.errors import BadInput, StoreUnavailable
+from core.models import (
     REVIEW_STATUSES,
     Batch,
     DeadLetter,
@@ -68,7 +68,7 @@ def _tz_offset_ms(timezone: str) -> int:
 
 def _default_timezone(path: Path | None) -> str:
     try:
-        from chatarchive.settings import Settings
+        from core.settings import Settings
 
         return str(Settings(**({"data": str(path)} if path is not None else {})).timezone)
     except Exception:  # a broken config.yaml is reported by whoever reads settings; keep the default here

@@ -13,7 +13,7 @@ import tantivy
 
 from analyzers.chinese import query_words
 from analyzers.textfold import fold
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from store.query import And, MatchAll, Node, Not, Or, Phrase, Word
 
 Occur = tantivy.Occur

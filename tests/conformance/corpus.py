@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatarchive.models import Message
+from core.models import Message
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T08:00:00+08:00
 

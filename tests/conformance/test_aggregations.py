@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Batch, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import ALL, Batch, MessageFilter, Scope
 from store.base import AGG_FIELDS, Store
 from tests.conformance.corpus import Factory
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatarchive.models import ALL, Batch, Message, MessageFilter
+from core.models import ALL, Batch, Message, MessageFilter
 from compliance import audit, integrity, retention
 
 NOW = 1_763_600_000_000

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatarchive.models import ALL, Message, MessageFilter, SearchRequest
+from core.models import ALL, Message, MessageFilter, SearchRequest
 from store.base import Store
 from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, EMPLOYEES, Factory

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from chatarchive.models import ALL, Batch, MessageFilter, Scope, SearchRequest, ViolationFilter
+from core.models import ALL, Batch, MessageFilter, Scope, SearchRequest, ViolationFilter
 from store.base import Store
 from tests.conformance.corpus import BASE_MS, Factory
 from tests.conformance.test_store_basics import violation

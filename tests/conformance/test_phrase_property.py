@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from analyzers.chinese import get_analyzer, query_words
 from analyzers.textfold import fold
-from chatarchive.models import ALL, Message, SearchRequest
+from core.models import ALL, Message, SearchRequest
 from store.base import Store
 from store.query import And, Node, Not, Or, Phrase, Word, parse_query
 from tests.conformance.conftest import BACKENDS, opened_store

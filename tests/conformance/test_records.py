@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from store.base import Store
 
 
@@ -77,7 +77,7 @@ def test_collections_are_separate_and_named(store: Store) -> None:
 def test_batch_new_records_are_created_only_if_absent(store: Store) -> None:
     """GIVEN a media item already fetched ("done") WHEN a replayed batch queues it again as
     "pending" with another new item THEN the fetched one is untouched and the new one is created."""
-    from chatarchive.models import Batch
+    from core.models import Batch
 
     store.put_record("media", "m1", {"status": "done", "path": "ab/x.jpg"})
     store.write_batch(Batch(new_records=[("media", "m1", {"status": "pending", "path": ""}),

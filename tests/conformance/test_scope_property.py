@@ -16,10 +16,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatarchive.models import ALL, Batch, Message, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
+from core.models import ALL, Batch, Message, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
 from compliance.access import scope_for
 from compliance.integrity import day_bounds, day_of
-from indexer.directory import Directory
+from core.directory import Directory
 
 T0 = 1_763_600_000_000
 HOUR = 3_600_000

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from chatarchive.errors import QueryError
-from chatarchive.models import ALL, Batch, MessageFilter, Scope, SearchRequest
+from core.errors import QueryError
+from core.models import ALL, Batch, MessageFilter, Scope, SearchRequest
 from store.base import Store
 from tests.conformance.corpus import BASE_MS, Factory
 

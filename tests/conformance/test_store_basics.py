@@ -3,7 +3,7 @@ revokes, violations and dead letters written with a batch."""
 
 from __future__ import annotations
 
-from chatarchive.models import ALL, Batch, DeadLetter, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
+from core.models import ALL, Batch, DeadLetter, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
 from store.base import Store
 from tests.conformance.corpus import Factory
 

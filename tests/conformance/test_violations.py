@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Batch, Scope, ViolationFilter
+from core.errors import BadInput
+from core.models import ALL, Batch, Scope, ViolationFilter
 from store.base import VIOLATION_AGG_FIELDS, Store
 from tests.conformance.corpus import Factory
 from tests.conformance.test_aggregations import DAY, HOUR, LOCAL_MIDNIGHT

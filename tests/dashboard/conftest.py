@@ -110,7 +110,7 @@ class DashboardArchive:
 
 
 def build(data: Path) -> DashboardArchive:
-    from analyzers.rules.store import save_rule
+    from compliance.rulestore import save_rule
     from compliance.accounts import create_account
     from indexer.pipeline import Pipeline, save_directory
 

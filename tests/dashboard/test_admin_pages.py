@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from tests.dashboard.helpers import login, markdown, no_traceback, open_page, texts
 
 ALL = Scope.everything()
@@ -48,7 +48,7 @@ def test_an_invalid_rule_shows_which_field_is_wrong(dash_archive, field: str, va
 def test_backtest_then_save_creates_a_new_version(dash_archive) -> None:
     """GIVEN the saved 私下交易监控 WHEN its keywords are edited and backtested over January THEN the hits per
     day, the diff against the saved version show, and saving makes version 2."""
-    from analyzers.rules.store import list_rules
+    from compliance.rulestore import list_rules
 
     arch = dash_archive.archive()
     try:

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzers.analytics import people, review, service, stats
-from chatarchive.models import MessageFilter, Scope
+from reports import people, review, service, stats
+from core.models import MessageFilter, Scope
 from dashboard import _ui
-from indexer.directory import Directory
+from core.directory import Directory
 from tests.dashboard.conftest import ORG
 
 ALL = Scope.everything()
@@ -195,7 +195,7 @@ def test_a_sample_is_reproducible_from_its_seed_and_sized_by_the_percentage(stor
 @pytest.mark.parametrize("bad", [dict(percent=0), dict(percent=101), dict(targets=[]), dict(time_to=0)],
                          ids=["zero-percent", "over-100", "no-target", "empty-period"])
 def test_a_bad_sample_request_is_refused(store, bad) -> None:
-    from chatarchive.errors import BadInput
+    from core.errors import BadInput
 
     kwargs = dict(scope=ALL, time_from=0, time_to=2_000_000_000_000, by="employee", targets=["lina"], actor="t",
                   percent=10, seed=1)

@@ -15,9 +15,9 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analyzers.insights import keywords as kw
+from reports import keywords as kw
 from analyzers.insights.sentiment import classify
-from chatarchive.models import Message, MessageFilter, Scope
+from core.models import Message, MessageFilter, Scope
 from dashboard import _ui
 from tests.dashboard.conftest import ZHAO
 from tests.dashboard.helpers import markdown, no_traceback, open_page, texts

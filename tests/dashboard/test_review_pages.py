@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from chatarchive.models import Scope, ViolationFilter
+from core.models import Scope, ViolationFilter
 from compliance import audit
 from tests.dashboard.helpers import markdown, no_traceback, open_page, texts
 
@@ -87,7 +87,7 @@ def test_violation_review_records_evidence_and_a_false_positive_becomes_an_excep
         reviews = arch.store.find_records("reviews", {"target": fps[0].id})
         assert reviews and reviews[0]["status"] == "false_positive"
         assert audit.list_entries(arch.store, action="review")[0]["target"] == fps[0].id
-        from analyzers.rules.store import get_rule
+        from compliance.rulestore import get_rule
 
         rule = get_rule(arch.store, fps[0].rule_id)
         assert rule.version == 2 and "保证收益，年化" in rule.allow

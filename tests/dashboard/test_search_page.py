@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatarchive.models import Scope
+from core.models import Scope
 from compliance import audit
 from tests.dashboard.helpers import login, markdown, no_traceback, open_page, texts
 
@@ -87,7 +87,7 @@ def test_no_results_says_so(dash_archive) -> None:
 
 def test_only_flagged_filter_matches_the_store_count(dash_archive) -> None:
     """GIVEN the filter panel WHEN only flagged messages are asked for THEN the count is the store's."""
-    from chatarchive.models import MessageFilter
+    from core.models import MessageFilter
 
     arch = dash_archive.archive()
     try:

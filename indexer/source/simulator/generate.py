@@ -24,7 +24,7 @@ from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from indexer.source import simcrypto
 from indexer.source.simulator import org as org_module
 from indexer.source.simulator.conversations import TZ_OFFSET_MS, ConversationGenerator

@@ -1,6 +1,6 @@
 """The simulated organisation: department tree, employees, external contacts, groups, robots.
 
-The result has the shape of ``indexer.directory`` (``org.json``) plus a ``robots`` list
+The result has the shape of ``core.directory`` (``org.json``) plus a ``robots`` list
 (``{"id": "wb…", "name": …, "groups": [roomid…]}``), which ``Directory`` ignores: robot ids are
 classified by their ``wb`` prefix. Everything derives from the seeded ``random.Random``.
 """

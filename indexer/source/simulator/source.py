@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from chatarchive.errors import BadInput, SourceError
+from core.errors import BadInput, SourceError
 from indexer.source import simcrypto
 from indexer.source.base import SDK_ERRORS, EncryptedRecord, MediaChunk
 from indexer.source.simulator.writer import IDX_ENTRY, media_file_name

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from store.base import Store
 
 GRID = [round(i * 0.5, 1) for i in range(201)]  # 0, 0.5, ..., 100

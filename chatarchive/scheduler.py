@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from chatarchive.archive import Archive
-from chatarchive.errors import ChatArchiveError
+from core.errors import ChatArchiveError
 from indexer import health
 from indexer.media import MediaFetcher
 from indexer.pipeline import Pipeline

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import MessageFilter, Scope, ViolationFilter
+from core.models import MessageFilter, Scope, ViolationFilter
 from store.base import Store
 
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")

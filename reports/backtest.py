@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
-from chatarchive.models import Message, MessageFilter, Scope, Violation
+from core.models import Message, MessageFilter, Scope, Violation
 from store.highlight import mark_ranges
 
 logger = logging.getLogger(__name__)

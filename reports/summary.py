@@ -20,10 +20,10 @@ from typing import Iterable
 
 import numpy as np
 
-from analyzers.insights.keywords import KeywordExtractor, default_extractor
+from reports.keywords import KeywordExtractor, default_extractor
 from analyzers.insights.sentiment import classify
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
+from core.errors import BadInput
+from core.models import Message
 
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 MIN_WORDS = 2  # fewer candidate words than this: filler, not a key sentence

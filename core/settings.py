@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import yaml
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 
 
 def str_to_bool(value: str | bool) -> bool:

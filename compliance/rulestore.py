@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from analyzers.rules.model import Rule, default_rule_id
-from chatarchive.errors import BadInput, RuleError
+from core.errors import BadInput, RuleError
 
 logger = logging.getLogger(__name__)
 

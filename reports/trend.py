@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Iterable
 from zoneinfo import ZoneInfo
 
 from analyzers.insights.sentiment import LABELS, classify
-from chatarchive.errors import BadInput
-from chatarchive.models import Message, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import Message, MessageFilter, Scope
 
 if TYPE_CHECKING:
     from store.base import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chatarchive.models import MessageFilter, Scope, ViolationFilter
+from core.models import MessageFilter, Scope, ViolationFilter
 from store.base import Store
 
 MAX_CHATS = 10_000

@@ -14,8 +14,8 @@ import time
 import uuid
 from typing import Any, Iterable
 
-from chatarchive.errors import BadInput
-from chatarchive.models import REVIEW_STATUSES, MessageFilter, Scope, Violation
+from core.errors import BadInput
+from core.models import REVIEW_STATUSES, MessageFilter, Scope, Violation
 from compliance import audit
 from store.base import Store
 

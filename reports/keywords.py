@@ -27,8 +27,8 @@ import rjieba
 
 from analyzers.chinese import get_analyzer, read_dictionary
 from analyzers.textfold import fold
-from chatarchive.errors import BadInput
-from chatarchive.models import Message, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import Message, MessageFilter, Scope
 
 if TYPE_CHECKING:
     from store.base import Store
@@ -238,7 +238,7 @@ def selection(store: "Store", filters: MessageFilter, *, scope: Scope, query: st
               max_messages: int = MAX_SELECTION) -> list[Message]:
     """The messages of a selection for a chart (within ``scope``; the newest ``max_messages``)."""
     if query:
-        from chatarchive.models import SearchRequest
+        from core.models import SearchRequest
 
         result = store.search(SearchRequest(query=query, filters=filters, limit=max_messages, highlight=False),
                               scope=scope)
