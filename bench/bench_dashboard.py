@@ -60,11 +60,11 @@ def prepare(n: int, source: Path, target: Path) -> None:
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("texts.txt"))
     from compliance.accounts import create_account
-    from indexer.pipeline import save_directory
+    from store.directory import save_directory
 
     archive = Archive.open(data=str(target))
     try:
-        save_directory(archive, organisation())
+        save_directory(archive.store, organisation())
         create_account(archive.store, "admin", "super", PASSWORD)
         hits = archive.store.search(SearchRequest(query=f'"{RARE_PHRASE}"', limit=1000, highlight=False), scope=ALL)
         messages = archive.store.get_messages([h.msgid for h in hits.hits], scope=ALL)

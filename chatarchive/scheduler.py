@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from chatarchive.archive import Archive
+from compliance.retention import scheduled_purge
 from core.errors import ChatArchiveError
 from indexer import health
 from indexer.media import MediaFetcher
@@ -58,8 +59,6 @@ class IndexerService:
         health.check(self.archive.store, self.archive.settings)
 
     def purge(self) -> None:
-        from compliance.retention import scheduled_purge
-
         with self._lock:
             try:
                 scheduled_purge(self.archive)

@@ -20,12 +20,14 @@ from typing import Any, Iterable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from compliance import audit
+from compliance.access import ROLES, check_role, parse_scope, scope_for, validate_scope
 from core.errors import AuthenticationFailed, BadInput
 from core.models import Scope, sha256_hex
 from core.settings import SETTINGS, Settings
-from compliance import audit
-from compliance.access import ROLES, check_role, parse_scope, scope_for, validate_scope
 from store.base import Store
+from store.context import ArchiveContext
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
@@ -320,26 +322,6 @@ def ensure_demo_admin(store: Store, login_file: Path | None = None) -> tuple[str
     return None
 
 
-def load_directory(store: Store) -> Any | None:
-    """The organisation as stored in the ``directory`` collection, or None if none is.
-
-    Accepts both one document holding the whole organisation and one record per
-    department/employee."""
-    from core.directory import Directory
-
-    rows = store.find_records("directory")
-    if not rows:
-        return None
-    for row in rows:
-        if isinstance(row.get("departments"), list) or isinstance(row.get("employees"), list):
-            return Directory.from_dict(row)
-    departments = [r for r in rows if "parentid" in r and "id" in r]
-    employees = [r for r in rows if "userid" in r]
-    if not departments and not employees:
-        return None
-    return Directory(departments=departments, employees=employees)
-
-
 __all__ = [
     "ROLES",
     "Session",
@@ -350,7 +332,6 @@ __all__ = [
     "ensure_demo_admin",
     "get_account",
     "list_accounts",
-    "load_directory",
     "logout",
     "public_view",
     "set_disabled",
@@ -358,7 +339,7 @@ __all__ = [
 ]
 
 
-def archive_for_account(archive: Any, name: str) -> Any:
+def archive_for_account(archive: ArchiveContext, name: str) -> ArchiveContext:
     """The archive as an account sees it (``--as ACCOUNT`` in the CLI): its name, role and scope."""
     account = get_account(archive.store, name)
     if account is None:
@@ -367,7 +348,3 @@ def archive_for_account(archive: Any, name: str) -> Any:
         raise BadInput(f"account {name!r} is disabled")
     return archive.as_account(account["name"], account["role"], scope_for(account))
 
-
-def archive_for_session(archive: Any, session: Session) -> Any:
-    """The archive as a dashboard session's account sees it."""
-    return archive.as_account(session.account, session.role, session.scope)

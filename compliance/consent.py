@@ -12,11 +12,12 @@ import json
 import logging
 from typing import Any, Iterable
 
+from compliance.masking import mask_message, organisation_names
 from core.errors import BadInput
 from core.models import Message
 from core.settings import SETTINGS, Settings
-from compliance.masking import mask_message, organisation_names
 from store.base import Store
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,6 @@ def apply_consent_policy(
         else:
             if names is None:
                 if directory is None:
-                    from compliance.accounts import load_directory
-
                     directory = load_directory(store)
                 names = organisation_names(directory)
             out.append(mask_message(m, names))

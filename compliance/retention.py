@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compliance import audit, integrity
+from compliance.masking import mask_message, organisation_names
 from core.errors import BadInput
 from core.models import ALL, Message, MessageFilter
 from core.settings import SETTINGS, Settings
-from compliance import audit, integrity
-from compliance.masking import mask_message, organisation_names
 from store.base import Store
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +258,6 @@ def purge(
         result.days_resealed = len(sealed.sealed)
     else:
         if directory is None:
-            from compliance.accounts import load_directory
-
             directory = load_directory(store)
         names = organisation_names(directory)
         for i in range(0, len(expired), BATCH):

@@ -14,8 +14,12 @@ import logging
 import time
 from typing import Any
 
+from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule, default_rule_id
+from compliance import audit
+from core.directory import Directory
 from core.errors import BadInput, RuleError
+from store.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Any = None) -> Rule:
+def save_rule(store: Store, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Directory | None = None) -> Rule:
     """Validates and saves a rule: a new rule gets version 1, an existing one (same ``id``,
     or same ``name`` when no id is given) a new version if anything changed (saving the same
     content again is a no-op); the previous versions are kept."""
@@ -82,15 +86,13 @@ def _content(rule: Rule) -> dict[str, Any]:
     return d
 
 
-def _audit(store: Any, actor: str, rule: Rule, what: str) -> None:
+def _audit(store: Store, actor: str, rule: Rule, what: str) -> None:
     """Rule changes are part of the audit trail (who changed which rule, to which version)."""
-    from compliance import audit
-
     audit.record(store, actor, "rule_change", target=rule.id,
                  details={"name": rule.name, "version": rule.version, "enabled": rule.enabled, "change": what})
 
 
-def get_rule(store: Any, rule_id: str, version: int | None = None) -> Rule:
+def get_rule(store: Store, rule_id: str, version: int | None = None) -> Rule:
     """The rule's current version, or the given one. Unknown id/version → BadInput."""
     doc = store.get_record(RULES, rule_id) if version is None else store.get_record(VERSIONS, f"{rule_id}@{version}")
     if doc is None:
@@ -99,14 +101,14 @@ def get_rule(store: Any, rule_id: str, version: int | None = None) -> Rule:
     return Rule.from_dict(_strip(doc))
 
 
-def list_rules(store: Any, enabled_only: bool = False) -> list[Rule]:
+def list_rules(store: Store, enabled_only: bool = False) -> list[Rule]:
     """Every rule's current version, by name."""
     docs = store.find_records(RULES, {"enabled": True} if enabled_only else None)
     rules = [Rule.from_dict(_strip(d)) for d in docs]
     return sorted(rules, key=lambda r: (r.name, r.id))
 
 
-def rule_history(store: Any, rule_id: str) -> list[Rule]:
+def rule_history(store: Store, rule_id: str) -> list[Rule]:
     """Every version of a rule, oldest first."""
     docs = store.find_records(VERSIONS, {"id": rule_id})
     if not docs:
@@ -114,21 +116,21 @@ def rule_history(store: Any, rule_id: str) -> list[Rule]:
     return sorted((Rule.from_dict(_strip(d)) for d in docs), key=lambda r: r.version)
 
 
-def _edit(store: Any, rule_id: str, actor: str, **changes: Any) -> Rule:
+def _edit(store: Store, rule_id: str, actor: str, **changes: Any) -> Rule:
     data = get_rule(store, rule_id).to_dict()
     data.update(changes)
     return save_rule(store, data, actor)
 
 
-def disable_rule(store: Any, rule_id: str, actor: str) -> Rule:
+def disable_rule(store: Store, rule_id: str, actor: str) -> Rule:
     return _edit(store, rule_id, actor, enabled=False)
 
 
-def enable_rule(store: Any, rule_id: str, actor: str) -> Rule:
+def enable_rule(store: Store, rule_id: str, actor: str) -> Rule:
     return _edit(store, rule_id, actor, enabled=True)
 
 
-def add_exception(store: Any, rule_id: str, phrase: str, actor: str) -> Rule:
+def add_exception(store: Store, rule_id: str, phrase: str, actor: str) -> Rule:
     """A reviewer's false-positive verdict as an allow-list phrase, in one step (a new
     version): e.g. the hit 保本 in 保本型存款 → allow 保本型存款."""
     if not isinstance(phrase, str) or not phrase.strip():
@@ -139,9 +141,16 @@ def add_exception(store: Any, rule_id: str, phrase: str, actor: str) -> Rule:
     return _edit(store, rule_id, actor, allow=[*rule.allow, phrase.strip()])
 
 
-def rules_fingerprint(store: Any) -> str:
+def rules_fingerprint(store: Store) -> str:
     """Changes whenever the set of enabled rules or any of their versions changes: the
     pipeline rebuilds its ``RuleEngine`` when it differs from the one it built with."""
     docs = store.find_records(RULES)
     key = sorted((d["id"], int(d["version"]), bool(d.get("enabled", True))) for d in docs)
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+
+
+def engine_from_store(store: Store, directory: Directory | None = None, previous: RuleEngine | None = None) -> RuleEngine:
+    """A rule engine for the enabled rules' current versions. Pass the engine being replaced
+    as ``previous`` so open violation groups continue across the rebuild."""
+    groups = previous.groups if previous is not None else {}
+    return RuleEngine(list_rules(store, enabled_only=True), directory, groups=groups)

@@ -9,14 +9,13 @@ import streamlit as st
 
 from chatarchive.archive import Archive
 from core.models import Message
+from indexer.media import media_id
 
 IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
 
 
 def media_files(archive: Archive, message: Message) -> list[tuple[str, Path | None, str]]:
     """``[(name, path or None if not fetched yet, status)]`` for a message's media."""
-    from indexer.media import media_id
-
     root = archive.settings.data_dir / "media"
     out: list[tuple[str, Path | None, str]] = []
     for ref in message.media:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from analyzers.chinese import get_analyzer
+from analyzers.rules import Rule, RuleEngine
 from core.errors import RuleError
 from core.models import Message
 
@@ -74,9 +76,6 @@ def require_from_text(text: str) -> str | int:
 def live_test(rule_data: dict[str, Any], text: str, *, msgtype: str = "text", sender_kind: str = "employee",
               chat_kind: str = "external", sender: str = "tester", directory: Any = None) -> tuple[Any, list[Any]]:
     """Validates the unsaved rule and runs it on one typed message: ``(rule, violations)``."""
-    from analyzers.chinese import get_analyzer
-    from analyzers.rules import Rule, RuleEngine
-
     rule = Rule.from_dict(rule_data, directory=directory)
     engine = RuleEngine([Rule.from_dict({**rule.to_dict(), "enabled": True})], directory)
     now = int(time.time() * 1000)

@@ -17,10 +17,11 @@ from typing import Any, Iterator
 import streamlit as st
 
 from chatarchive.archive import Archive
-from core.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
 from compliance import access
-from compliance.accounts import Session, authenticate, check_session, load_directory, logout
+from compliance.accounts import Session, authenticate, check_session, logout
 from core.directory import Directory
+from core.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 

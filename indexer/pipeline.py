@@ -21,23 +21,22 @@ from typing import Any, Callable, Iterable, Iterator
 
 from analyzers.chinese import get_analyzer
 from analyzers.insights.sentiment import annotate as annotate_sentiment
-from chatarchive.archive import Archive
-from core.errors import ChatArchiveError, DecryptError, SourceError
-from core.models import Batch, DeadLetter, Message
+from analyzers.rules import RuleEngine
 from compliance.consent import apply_consent_policy, record_consent_events
 from compliance.integrity import update_digests
+from compliance.rulestore import engine_from_store, rules_fingerprint
+from core.errors import ChatArchiveError, DecryptError, SourceError
+from core.models import Batch, DeadLetter, Message
 from indexer import health
-from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
-from core.directory import Directory
+from indexer.media import media_queue_records
 from indexer.normalize import normalize
 from indexer.replies import ReplyTracker, WorkingHours
 from indexer.source.base import EncryptedRecord, Source
+from store.context import ArchiveContext
+from store.directory import load_or_empty, save_directory
 
 logger = logging.getLogger(__name__)
-
-DIRECTORY_ID = "org"
-
 
 @dataclass
 class PullResult:
@@ -65,21 +64,12 @@ class PullResult:
         return d
 
 
-def load_directory(archive: Archive) -> Directory:
-    return Directory.from_dict(archive.store.get_record("directory", DIRECTORY_ID))
-
-
-def save_directory(archive: Archive, directory: dict[str, Any]) -> None:
-    if archive.store.get_record("directory", DIRECTORY_ID) != directory:
-        archive.store.put_record("directory", DIRECTORY_ID, directory)
-
-
 class Pipeline:
     """Processes records from one source into the archive's store."""
 
     def __init__(
         self,
-        archive: Archive,
+        archive: ArchiveContext,
         source: Source | None,
         *,
         keyring: KeyRing | None = None,
@@ -103,13 +93,13 @@ class Pipeline:
         self.analyzer = get_analyzer()
         source_directory = source.directory() if source is not None else None
         if source_directory:
-            save_directory(archive, source_directory)
-        self.directory = load_directory(archive)
+            save_directory(self.store, source_directory)
+        self.directory = load_or_empty(self.store)
         self.replies = ReplyTracker(
             self.store, WorkingHours(self.settings.working_hours, self.settings.working_days, self.settings.timezone)
         )
         self._rules_fingerprint: str | None = None
-        self._engine: Any = None
+        self._engine: RuleEngine | None = None
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (bench/bench_ingest.py)
 
     @contextmanager
@@ -121,7 +111,7 @@ class Pipeline:
             self.timings[stage] += time.perf_counter() - started
 
     @classmethod
-    def for_import(cls, archive: Archive) -> "Pipeline":
+    def for_import(cls, archive: ArchiveContext) -> "Pipeline":
         """A pipeline for already-decrypted JSON (``chatarchive import``): no source."""
         return cls(archive, None)
 
@@ -136,14 +126,11 @@ class Pipeline:
                 self.keyring.add(version, load_private_key(path))
                 logger.info("registered the simulator's private key for publickey_ver %s", version)
 
-    def _rules(self) -> Any:
+    def _rules(self) -> RuleEngine:
         """The rule engine, rebuilt only when the stored rules changed."""
-        from analyzers.rules import RuleEngine
-        from compliance.rulestore import rules_fingerprint
-
         fingerprint = rules_fingerprint(self.store)
         if self._engine is None or fingerprint != self._rules_fingerprint:
-            self._engine = RuleEngine.from_store(self.store, self.directory, previous=self._engine)
+            self._engine = engine_from_store(self.store, self.directory, previous=self._engine)
             self._rules_fingerprint = fingerprint
         return self._engine
 

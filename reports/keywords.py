@@ -28,7 +28,7 @@ import rjieba
 from analyzers.chinese import get_analyzer, read_dictionary
 from analyzers.textfold import fold
 from core.errors import BadInput
-from core.models import Message, MessageFilter, Scope
+from core.models import Message, MessageFilter, Scope, SearchRequest
 
 if TYPE_CHECKING:
     from store.base import Store
@@ -238,8 +238,6 @@ def selection(store: "Store", filters: MessageFilter, *, scope: Scope, query: st
               max_messages: int = MAX_SELECTION) -> list[Message]:
     """The messages of a selection for a chart (within ``scope``; the newest ``max_messages``)."""
     if query:
-        from core.models import SearchRequest
-
         result = store.search(SearchRequest(query=query, filters=filters, limit=max_messages, highlight=False),
                               scope=scope)
         return [h.message for h in result.hits if h.message is not None] or store.get_messages(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from analyzers.insights.sentiment import LABELS, classify
 from core.errors import BadInput
 from core.models import Message, MessageFilter, Scope
+from store.base import AGG_FIELDS
 
 if TYPE_CHECKING:
     from store.base import Store
@@ -75,8 +76,6 @@ def sentiment_trend(store: "Store", filters: MessageFilter, *, scope: Scope, tz:
                     employees: Iterable[str], interval: str = "1d") -> list[TrendPoint]:
     """Per employee and day (``1d``) or week (``7d``): the customer messages in the employee's
     conversations by sentiment, within ``scope``."""
-    from store.base import AGG_FIELDS
-
     employees = list(employees)
     if not employees:
         raise BadInput("choose at least one employee for the sentiment trend")

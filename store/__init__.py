@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from store.base import AGG_FIELDS, RECORD_COLLECTIONS, Store
+from store.embedded import EmbeddedStore
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -19,9 +20,8 @@ __all__ = ["AGG_FIELDS", "RECORD_COLLECTIONS", "Store", "open_store"]
 def open_store(settings: "Settings") -> Store:
     """The configured backend, opened (not initialised: call ``init()`` to create/migrate)."""
     if settings.backend == "elasticsearch":
+        # optional: the Elasticsearch backend (and its client) load only when it is configured
         from store.elasticsearch import ElasticsearchStore
 
         return ElasticsearchStore.from_settings(settings)
-    from store.embedded import EmbeddedStore
-
     return EmbeddedStore(settings.data_dir)

@@ -11,6 +11,7 @@ from reports.backtest import apply_retroactively, backtest, diff_versions, label
 from analyzers.rules.engine import RuleEngine
 from compliance.rulestore import (
     add_exception,
+    engine_from_store,
     disable_rule,
     enable_rule,
     get_rule,
@@ -112,7 +113,7 @@ def test_a_false_positive_becomes_an_allow_list_phrase_in_one_step(store: Embedd
     assert RuleEngine([rule]).match(fp)
     fixed = add_exception(store, rule.id, "保本型存款", "reviewer1")
     assert fixed.version == 2 and fixed.allow == ["保本型存款"]
-    engine = RuleEngine.from_store(store)
+    engine = engine_from_store(store)
     assert engine.match(fp) == []
     assert engine.match(_message(10, "这个绝对保本"))
 
@@ -124,7 +125,7 @@ def test_the_fingerprint_changes_with_any_rule_change(store: EmbeddedStore) -> N
     assert one == rules_fingerprint(store) != empty
     disable_rule(store, rule.id, "alice")
     assert rules_fingerprint(store) != one
-    assert RuleEngine.from_store(store).rules == []
+    assert engine_from_store(store).rules == []
 
 
 def test_backtest_counts_by_day_marks_samples_and_respects_scope(history: EmbeddedStore) -> None:

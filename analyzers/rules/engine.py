@@ -32,11 +32,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from analyzers.chinese import get_analyzer
 from analyzers.rules.detectors import PII_KINDS, Detection, detect
 from analyzers.rules.matcher import PatternMatcher
 from analyzers.rules.model import MSGTYPE_BEHAVIOURS, Rule, check_regex
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules, original_span, pinyin_text, pinyin_view
 from analyzers.textfold import fold
+from core.directory import Directory
 from core.models import Message, Violation
 
 logger = logging.getLogger(__name__)
@@ -107,8 +109,6 @@ class _MessageView:
     @property
     def boundaries(self) -> set[int]:
         if self._boundaries is None:
-            from analyzers.chinese import get_analyzer
-
             b = {0, len(self.normalized)}
             for _w, s, e in get_analyzer().spans(self.normalized):
                 b.add(s)
@@ -119,8 +119,6 @@ class _MessageView:
     @property
     def original_boundaries(self) -> set[int]:
         if self._original_boundaries is None:
-            from analyzers.chinese import get_analyzer
-
             text = self.message.text or ""
             b = {0, len(text)}
             for _w, s, e in get_analyzer().spans(text):
@@ -169,7 +167,7 @@ class RuleEngine:
     """Compiled rules. ``match(message)`` / ``match_batch(messages)`` return violations."""
 
     rules: list[Rule]
-    directory: Any = None
+    directory: Directory | None = None
     group_window_ms: int = DEFAULT_GROUP_WINDOW_MS
     groups: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # open groups, see _assign_groups
     _compiled: list[_Compiled] = field(init=False, default_factory=list)
@@ -230,15 +228,6 @@ class RuleEngine:
         self._has_pinyin = len(self.pinyin_matcher) > 0
         self._find = self.matcher.find
         logger.info("rule engine: %d rules, %d patterns", len(self.rules), len(self.matcher))
-
-    @classmethod
-    def from_store(cls, store: Any, directory: Any = None, previous: "RuleEngine | None" = None) -> "RuleEngine":
-        """The enabled rules' current versions from the store. Pass the engine being
-        replaced as ``previous`` so open violation groups continue across the rebuild."""
-        from compliance.rulestore import list_rules
-
-        groups = previous.groups if previous is not None else {}
-        return cls(list_rules(store, enabled_only=True), directory, groups=groups)
 
     def _warn_unknown_scope(self) -> None:
         if self.directory is None or not getattr(self.directory, "departments", None):

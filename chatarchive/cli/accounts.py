@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from core.errors import BadInput, IntegrityError
 from compliance import accounts as acc
 from compliance import audit as audit_trail
 from compliance import consent as consent_mod
 from compliance import integrity, retention
 from compliance.access import ROLES
+from compliance.export import export_messages
+from core.errors import BadInput, IntegrityError
 
 
 def _password(env_var: str | None, *, confirm: bool = True) -> str:
@@ -186,8 +187,6 @@ def audit_verify(cli: CliContext) -> None:
 def export_command(cli: CliContext, query: str, fmt: str, out: Path, reason: str, as_account: str | None) -> None:
     """Exports search results to FILE plus FILE.manifest.json (count, sha256, who, when,
     query, reason and each message's msgid and raw_sha256)."""
-    from compliance.export import export_messages
-
     audit_trail.require_reason(reason)
     archive = acc.archive_for_account(cli.archive, as_account) if as_account else cli.archive
     result = export_messages(archive, query, fmt, out, reason, operator=cli.archive.actor if as_account else "")

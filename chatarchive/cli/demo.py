@@ -13,21 +13,21 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from analyzers.rules.files import load_starter_pack
 from chatarchive.cli import CliContext, pass_cli
+from chatarchive.cli.serve import serve_dashboard
+from chatarchive.scheduler import start_background
+from compliance.accounts import ensure_demo_admin
+from compliance.rulestore import list_rules, save_rule
+from indexer.media import MediaFetcher
+from indexer.pipeline import Pipeline
+from indexer.source import open_source
+from indexer.source.simulator import simulate
 
 
 def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -> dict[str, object]:
-    from analyzers.rules.files import load_starter_pack
-    from compliance.rulestore import list_rules, save_rule
-    from compliance.accounts import ensure_demo_admin
-    from indexer.media import MediaFetcher
-    from indexer.pipeline import Pipeline
-    from indexer.source import open_source
-
     archive = cli.archive
     if not (archive_dir / "sim.json").exists():
-        from indexer.source.simulator import simulate
-
         with tqdm(total=messages, unit="msg", desc="simulate", dynamic_ncols=True) as bar:
             simulate(archive_dir, messages, seed=seed, days=21, fault_rate=0.002, end=dt.date.today(),
                      progress=lambda n: bar.update(n - bar.n))
@@ -76,9 +76,6 @@ def demo_cmd(cli: CliContext, archive_dir: Path, messages: int, seed: int, port:
     click.echo(banner, err=cli.json_output)
     if no_serve:
         return
-    from chatarchive.cli.serve import serve_dashboard
-    from chatarchive.scheduler import start_background
-
     start_background(cli.archive, f"sim:{archive_dir}")
     serve_dashboard(cli.archive.settings, port=port)
 

@@ -10,15 +10,17 @@ import click
 from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
+from chatarchive.scheduler import run_forever
 from core.errors import BadInput
+from indexer.pipeline import Pipeline, PullResult
+from indexer.source import open_source
+from store import open_store
 
 
 @click.command("init")
 @pass_cli
 def init_cmd(cli: CliContext) -> None:
     """Create the store, or migrate it to the current schema version (safe to repeat)."""
-    from store import open_store
-
     store = open_store(cli.archive.settings)
     try:
         result = store.init()
@@ -44,9 +46,6 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
     """Pull from the checkpoint on: decrypt, normalize, analyze, match rules, store."""
     if once == follow:
         raise BadInput("give exactly one of --once or --follow")
-    from indexer.pipeline import Pipeline, PullResult
-    from indexer.source import open_source
-
     archive = cli.archive
     source = open_source(source_spec, archive.settings)
     try:
@@ -74,8 +73,6 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
 @pass_cli
 def import_cmd(cli: CliContext, file: Path) -> None:
     """Import decrypted WeCom message JSON (one per line); idempotent by msgid."""
-    from indexer.pipeline import Pipeline
-
     pipeline = Pipeline.for_import(cli.archive)
     with file.open(encoding="utf-8") as f:
         counts = pipeline.import_lines(f)
@@ -102,9 +99,6 @@ def deadletter_list(cli: CliContext, limit: int) -> None:
 @pass_cli
 def deadletter_replay(cli: CliContext, source_spec: str | None) -> None:
     """Retry every dead letter (e.g. after adding a missing private key)."""
-    from indexer.pipeline import Pipeline
-    from indexer.source import open_source
-
     archive = cli.archive
     spec = source_spec or archive.settings.source
     if not spec:
@@ -122,8 +116,6 @@ def deadletter_replay(cli: CliContext, source_spec: str | None) -> None:
 @pass_cli
 def run_cmd(cli: CliContext, source_spec: str | None) -> None:
     """The long-running scheduler: pulls on an interval, fetches media, applies retention."""
-    from chatarchive.scheduler import run_forever
-
     spec = source_spec or cli.archive.settings.source
     if not spec:
         raise BadInput("give --source (sim:DIR or sdk:PATH) or set the `source` setting (CHATARCHIVE_SOURCE)")

@@ -10,16 +10,18 @@ from typing import Any
 
 import click
 
+from analyzers.rules.engine import RuleEngine
+from analyzers.rules.files import STARTER_PACK, export_rules, keywords_rule, load_rules, parse_rules_text, validate_all
 from chatarchive.cli import CliContext, parse_time, pass_cli
+from compliance.rulestore import add_exception, disable_rule, enable_rule, get_rule, list_rules, rule_history, save_rule
+from core.directory import Directory
 from core.errors import BadInput
 from core.models import Message, ViolationFilter
 from core.settings import Settings
-
+from reports.backtest import backtest
 
 
 def _directory(cli: CliContext) -> Any:
-    from core.directory import Directory
-
     return Directory.from_dict(cli.archive.store.get_record("directory", "org"))
 
 
@@ -34,9 +36,6 @@ def rules() -> None:
 @pass_cli
 def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
     """Adds (or edits, by name or id: a new version) the rules of FILE (JSON or YAML)."""
-    from analyzers.rules.files import STARTER_PACK, parse_rules_text, validate_all
-    from compliance.rulestore import save_rule
-
     if bool(file) == starter:
         raise BadInput("give a rule FILE or --starter (one of them)")
     path = STARTER_PACK if starter else file
@@ -59,8 +58,6 @@ def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
 @pass_cli
 def list_cmd(cli: CliContext, enabled_only: bool) -> None:
     """Lists the rules (current versions)."""
-    from compliance.rulestore import list_rules
-
     found = list_rules(cli.archive.store, enabled_only=enabled_only)
 
     def human() -> str:
@@ -75,8 +72,6 @@ def list_cmd(cli: CliContext, enabled_only: bool) -> None:
 
 
 def _toggle(cli: CliContext, rule_id: str, enable: bool) -> None:
-    from compliance.rulestore import disable_rule, enable_rule
-
     rule = (enable_rule if enable else disable_rule)(cli.archive.store, rule_id, cli.archive.actor)
     cli.emit(
         {"id": rule.id, "version": rule.version, "enabled": rule.enabled},
@@ -105,8 +100,6 @@ def enable_cmd(cli: CliContext, rule_id: str) -> None:
 @pass_cli
 def history_cmd(cli: CliContext, rule_id: str) -> None:
     """Every version of a rule."""
-    from compliance.rulestore import rule_history
-
     versions = rule_history(cli.archive.store, rule_id)
     cli.emit(
         {"versions": [v.to_dict() for v in versions]},
@@ -120,8 +113,6 @@ def history_cmd(cli: CliContext, rule_id: str) -> None:
 @pass_cli
 def add_exception_cmd(cli: CliContext, rule_id: str, phrase: str) -> None:
     """Adds PHRASE to a rule's allow-list (a false positive's context; a new version)."""
-    from compliance.rulestore import add_exception
-
     rule = add_exception(cli.archive.store, rule_id, phrase, cli.archive.actor)
     cli.emit({"id": rule.id, "version": rule.version, "allow": rule.allow}, f"rule {rule.id} now allows {phrase!r}")
 
@@ -135,10 +126,6 @@ def add_exception_cmd(cli: CliContext, rule_id: str, phrase: str) -> None:
 @pass_cli
 def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, chat_kind: str) -> None:
     """Runs the rule(s) of FILE, not saved, on one sample message."""
-    from analyzers.rules.engine import RuleEngine
-    from analyzers.rules.files import load_rules
-    from core.directory import Directory
-
     directory = Directory()
     data_dir = Settings(**cli.overrides).data_dir
     if data_dir.exists() and any(data_dir.iterdir()):  # an existing archive: use its organisation
@@ -174,9 +161,6 @@ def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, 
 @pass_cli
 def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: str | None, sample: int) -> None:
     """What a stored rule would have flagged in the history."""
-    from reports.backtest import backtest
-    from compliance.rulestore import get_rule
-
     tz = cli.archive.settings.timezone
     t0, t1 = parse_time(time_from, tz, "--from"), parse_time(time_to, tz, "--to")
     rule = get_rule(cli.archive.store, rule_id)
@@ -197,9 +181,6 @@ def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: 
 @pass_cli
 def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
     """Exports every rule as a rule file (re-importable with `rules add`)."""
-    from analyzers.rules.files import export_rules
-    from compliance.rulestore import list_rules
-
     found = list_rules(cli.archive.store)
     text = export_rules(found, fmt)
     if out is not None:
@@ -218,9 +199,6 @@ def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
 @pass_cli
 def import_keywords_cmd(cli: CliContext, file: Path, name: str, category: str, severity: str, pinyin: bool) -> None:
     """Creates a keyword rule from a comma-separated keyword list (英文逗号“,”隔开; ，、; and lines work too)."""
-    from analyzers.rules.files import keywords_rule
-    from compliance.rulestore import save_rule
-
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from indexer.source.base import EncryptedRecord, MediaChunk, Source, SDK_ERRORS
+from core.errors import BadInput
+from indexer.source.base import SDK_ERRORS, EncryptedRecord, MediaChunk, Source
+from indexer.source.sdk import RetryPolicy, SdkSource
+from indexer.source.simulator import SimulatorSource
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -16,16 +19,10 @@ __all__ = ["EncryptedRecord", "MediaChunk", "Source", "SDK_ERRORS", "open_source
 
 
 def open_source(spec: str, settings: "Settings | None" = None) -> Source:
-    from core.errors import BadInput
-
     kind, _, target = spec.partition(":")
     if kind == "sim" and target:
-        from indexer.source.simulator import SimulatorSource
-
         return SimulatorSource(target)
     if kind == "sdk" and target:
-        from indexer.source.sdk import RetryPolicy, SdkSource
-
         # One retry layer: the pipeline backs off on GetChatData and the media fetcher retries
         # each chunk, so the binding itself makes a single attempt per call.
         return SdkSource.from_settings(target, settings, retry=RetryPolicy(attempts=1))

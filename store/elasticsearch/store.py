@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
 
+from analyzers.chinese import query_words
+from analyzers.rules.normalize import normalize_fast
 from analyzers.textfold import fold
 from core.errors import BadInput, ChatArchiveError, StoreUnavailable
 from core.models import (
@@ -43,7 +45,15 @@ from core.models import (
 )
 from store.base import AGG_FIELDS, RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS
 from store.elasticsearch import requests as R
-from store.elasticsearch.transport import RETRY_STATUSES, ClientTransport, EsError, RetryingTransport, Transport, redact_url
+from store.elasticsearch.transport import (
+    RETRY_STATUSES,
+    ClientTransport,
+    EsError,
+    RetryingTransport,
+    Transport,
+    redact_url,
+)
+from store.highlight import highlight
 from store.query import MatchAll, has_scoring_terms, parse_query, positive_terms
 
 logger = logging.getLogger(__name__)
@@ -58,14 +68,10 @@ def _now_ms() -> int:
 
 
 def _words(text: str) -> list[str]:
-    from analyzers.chinese import query_words
-
     return list(query_words(text))
 
 
 def _rules_normalize(text: str) -> str:
-    from analyzers.rules.normalize import normalize_fast
-
     return normalize_fast(text)
 
 
@@ -370,8 +376,6 @@ class ElasticsearchStore:
         return [found[i] for i in wanted if i in found]
 
     def search(self, request: SearchRequest, *, scope: Scope) -> SearchResult:
-        from store.highlight import highlight
-
         started = time.perf_counter()
         node, text = self._text_query(request.query)
         sort = request.sort if request.sort != "relevance" or has_scoring_terms(node) else "time_desc"

@@ -37,6 +37,7 @@ from core.models import (
     Violation,
     ViolationFilter,
 )
+from core.settings import Settings
 from store.embedded import aggs as aggmod
 from store.embedded.schema import (
     CHECKPOINT_ID,
@@ -68,8 +69,6 @@ def _tz_offset_ms(timezone: str) -> int:
 
 def _default_timezone(path: Path | None) -> str:
     try:
-        from core.settings import Settings
-
         return str(Settings(**({"data": str(path)} if path is not None else {})).timezone)
     except Exception:  # a broken config.yaml is reported by whoever reads settings; keep the default here
         return "Asia/Shanghai"

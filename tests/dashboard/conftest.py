@@ -112,12 +112,13 @@ class DashboardArchive:
 def build(data: Path) -> DashboardArchive:
     from compliance.rulestore import save_rule
     from compliance.accounts import create_account
-    from indexer.pipeline import Pipeline, save_directory
+    from indexer.pipeline import Pipeline
+    from store.directory import save_directory
 
     archive = Archive.open(data=str(data))
     try:
         store = archive.store
-        save_directory(archive, ORG)
+        save_directory(archive.store, ORG)
         save_rule(store, {"name": "私下交易监控", "category": "私下交易", "severity": "high",
                           "keywords": ["私下转账", "回扣", "返点"]}, "test")
         save_rule(store, {"name": "承诺收益", "category": "销售合规", "severity": "medium",
