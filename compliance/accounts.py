@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets as pysecrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from compliance import audit
 from compliance.access import ROLES, check_role, parse_scope, scope_for, validate_scope
+from core import clock
 from core.errors import AuthenticationFailed, BadInput
 from core.models import Scope, sha256_hex
 from core.settings import SETTINGS, Settings
@@ -48,7 +48,7 @@ def _setting(settings: Settings | None, name: str) -> Any:
 
 def _now_ms(now: float | int | None) -> int:
     """``now`` is epoch milliseconds (tests pass it to step through time)."""
-    return int(now) if now is not None else int(time.time() * 1000)
+    return int(now) if now is not None else clock.now_ms()
 
 
 @dataclass(frozen=True)

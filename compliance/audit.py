@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from core import clock
 from core.errors import BadInput
 from core.models import sha256_hex
 from store.base import Store
@@ -101,7 +101,7 @@ def record(
         last = _last_entry(store)
         entry: dict[str, Any] = {
             "seq": (int(last["seq"]) + 1) if last else 1,
-            "time_ms": int(now_ms if now_ms is not None else time.time() * 1000),
+            "time_ms": int(now_ms) if now_ms is not None else clock.now_ms(),
             "actor": str(actor),
             "action": action,
             "target": str(target or ""),

@@ -15,12 +15,12 @@ audited retention purge (``allow_shrink=True``).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+from core import clock
 from core.models import ALL, Message, MessageFilter, sha256_hex
 from store.base import Store
 
@@ -101,7 +101,7 @@ def update_digests(
     result = SealResult()
     if not wanted:
         return result
-    sealed_ms = int(now_ms if now_ms is not None else time.time() * 1000)
+    sealed_ms = int(now_ms) if now_ms is not None else clock.now_ms()
     existing = {r["day"]: r for r in _all_digests(store)}
     for day in wanted:
         pairs = _day_pairs(store, day, tz)

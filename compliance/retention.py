@@ -10,7 +10,6 @@ administrator's legal minimum (setting ``retention_minimum_days``) is refused.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from compliance import audit, integrity
 from compliance.masking import mask_message, organisation_names
+from core import clock
 from core.errors import BadInput
 from core.models import ALL, Message, MessageFilter
 from core.settings import SETTINGS, Settings
@@ -119,7 +119,7 @@ def set_policy(
     if policy.to_dict() == current.to_dict() and store.get_record(*POLICY_RECORD):
         return policy  # nothing changes, nothing to log
     store.put_record(*POLICY_RECORD, policy.to_dict())
-    store.append_record("settings_log", {"time_ms": int(time.time() * 1000), "actor": actor, "setting": "retention_policy",
+    store.append_record("settings_log", {"time_ms": clock.now_ms(), "actor": actor, "setting": "retention_policy",
                                          "before": current.to_dict(), "after": policy.to_dict()})
     audit.record(store, actor, "settings_change", "retention_policy", {"before": current.to_dict(), "after": policy.to_dict()})
     return policy
@@ -140,7 +140,7 @@ def add_hold(store: Store, kind: str, value: str, reason: str, *, actor: str = "
     if not value:
         raise BadInput(f"a {kind} hold needs the {kind} id")
     reason = audit.require_reason(reason)
-    now = int(now_ms if now_ms is not None else time.time() * 1000)
+    now = int(now_ms) if now_ms is not None else clock.now_ms()
     hold = {"id": uuid.uuid4().hex[:12], "kind": kind, "value": value, "reason": reason, "active": True,
             "created_by": actor, "created_ms": now, "released_by": "", "released_ms": 0, "release_reason": ""}
     store.put_record(HOLDS, hold["id"], hold)
@@ -156,7 +156,7 @@ def release_hold(store: Store, hold_id: str, reason: str, *, actor: str = "syste
     if not hold.get("active"):
         raise BadInput(f"legal hold {hold_id} was already released")
     reason = audit.require_reason(reason)
-    now = int(now_ms if now_ms is not None else time.time() * 1000)
+    now = int(now_ms) if now_ms is not None else clock.now_ms()
     hold = {k: v for k, v in hold.items() if not k.startswith("_")}
     hold.update(active=False, released_by=actor, released_ms=now, release_reason=reason)
     store.put_record(HOLDS, hold_id, hold)
@@ -221,7 +221,7 @@ def purge(
     directory: Any | None = None,
 ) -> PurgeResult:
     """Deletes (or masks) every expired message not under a legal hold; ``now`` in epoch ms."""
-    now_ms = int(now if now is not None else time.time() * 1000)
+    now_ms = int(now) if now is not None else clock.now_ms()
     policy = get_policy(store, settings)
     result = PurgeResult(dry_run=dry_run, action=policy.action)
     periods = [d for d in [policy.days, *policy.classes.values()] if d > 0]

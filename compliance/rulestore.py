@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from typing import Any
 
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule, default_rule_id
 from compliance import audit
+from core import clock
 from core.directory import Directory
 from core.errors import BadInput, RuleError
 from store.base import Store
@@ -26,9 +26,6 @@ logger = logging.getLogger(__name__)
 RULES = "rules"
 VERSIONS = "rule_versions"
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _strip(doc: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +57,7 @@ def save_rule(store: Store, rule_data: dict[str, Any] | Rule, actor: str, *, dir
         raise RuleError(f"another rule ({clash[0]['id']}) is already called {rule.name!r}", "name")
     if existing and _content(Rule.from_dict(_strip(existing))) == _content(rule):
         return Rule.from_dict(_strip(existing))  # nothing changed: no new version, no audit entry
-    now = _now_ms()
+    now = clock.now_ms()
     if existing:
         rule.version = int(existing["version"]) + 1
         rule.created_by = existing.get("created_by", "")

@@ -10,9 +10,9 @@ no scheduler has run ``health.check`` since the pull stopped.
 from __future__ import annotations
 
 import logging
-import time
 
 from chatarchive.archive import Archive
+from core import clock
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def health_warning(archive: Archive, *, now_ms: int | None = None) -> str:
     except Exception:  # noqa: BLE001 - a broken health record must not take the dashboard down
         log.exception("cannot read the pipeline's health records")
         return "无法读取采集状态 (cannot read the pipeline's health records)."
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    now = now_ms if now_ms is not None else clock.now_ms()
     messages: list[str] = []
     last = int(counters.get("last_pull_ms") or 0)
     stall_hours = float(archive.settings.stall_alert_hours)
@@ -58,7 +58,7 @@ def pipeline_status(archive: Archive, *, now_ms: int | None = None) -> list[tupl
         return []
     if not counters:
         return []
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    now = now_ms if now_ms is not None else clock.now_ms()
 
     def ago(ms: object) -> str:
         if not ms:

@@ -7,11 +7,11 @@ could not hold.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from analyzers.chinese import get_analyzer
 from analyzers.rules import Rule, RuleEngine
+from core import clock
 from core.errors import RuleError
 from core.models import Message
 
@@ -78,7 +78,7 @@ def live_test(rule_data: dict[str, Any], text: str, *, msgtype: str = "text", se
     """Validates the unsaved rule and runs it on one typed message: ``(rule, violations)``."""
     rule = Rule.from_dict(rule_data, directory=directory)
     engine = RuleEngine([Rule.from_dict({**rule.to_dict(), "enabled": True})], directory)
-    now = int(time.time() * 1000)
+    now = clock.now_ms()
     message = Message(
         msgid="live-test", seq=0, action="send", msgtype=msgtype, time_ms=now, sender=sender,
         sender_kind=sender_kind,  # type: ignore[arg-type]

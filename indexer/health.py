@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.request
 from typing import TYPE_CHECKING, Any, Sequence
+
+from core import clock
 
 if TYPE_CHECKING:
     from core.models import DeadLetter, Message
@@ -27,9 +28,6 @@ COUNTERS = "counters"
 ALERTS = "alerts"
 WECOM_WINDOW_HOURS = 5 * 24
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _get(store: "Store", record_id: str) -> dict[str, Any]:
@@ -73,7 +71,7 @@ def batch_done(store: "Store", records: Sequence["EncryptedRecord"], messages: S
 
 def pull_succeeded(store: "Store", last_seq: int, pulled: int) -> None:
     c = counters(store)
-    c["last_pull_ms"] = now_ms()
+    c["last_pull_ms"] = clock.now_ms()
     c["last_seq"] = last_seq
     c["last_pull_count"] = pulled
     store.put_record("meta", COUNTERS, c)
@@ -82,14 +80,14 @@ def pull_succeeded(store: "Store", last_seq: int, pulled: int) -> None:
 def pull_failed(store: "Store", error: str) -> None:
     c = counters(store)
     c["last_error"] = error
-    c["last_error_ms"] = now_ms()
+    c["last_error_ms"] = clock.now_ms()
     c["failed_pulls"] = int(c.get("failed_pulls", 0)) + 1
     store.put_record("meta", COUNTERS, c)
 
 
 def check(store: "Store", settings: "Settings", *, now: int | None = None) -> list[dict[str, Any]]:
     """The alerts in force now (also saved for the dashboard's banner)."""
-    now = now if now is not None else now_ms()
+    now = now if now is not None else clock.now_ms()
     c = counters(store)
     alerts: list[dict[str, Any]] = []
     last = int(c.get("last_pull_ms", 0))

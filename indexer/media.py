@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from core import clock
 from core.errors import SourceError
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class MediaFetcher:
                 tmp.write_bytes(data)
                 tmp.replace(path)
             item.update(status="done", path=str(path.relative_to(self.media_dir)), sha256=digest, error="",
-                        fetched_ms=int(time.time() * 1000), unverified_md5=not item.get("md5sum"))
+                        fetched_ms=clock.now_ms(), unverified_md5=not item.get("md5sum"))
         except SourceError as e:
             final = not e.retryable or item["attempts"] >= MAX_ATTEMPTS
             item.update(status="failed" if final else "pending", error=str(e))

@@ -25,6 +25,7 @@ from analyzers.rules import RuleEngine
 from compliance.consent import apply_consent_policy, record_consent_events
 from compliance.integrity import update_digests
 from compliance.rulestore import engine_from_store, rules_fingerprint
+from core import clock
 from core.errors import ChatArchiveError, DecryptError, SourceError
 from core.models import Batch, DeadLetter, Message
 from indexer import health
@@ -165,7 +166,7 @@ class Pipeline:
             raise ChatArchiveError("this pipeline has no source to decrypt records with")
         messages: list[Message] = []
         dead: list[DeadLetter] = []
-        now = int(time.time() * 1000)
+        now = clock.now_ms()
         if plaintexts is None:
             with self._timed("decrypt"):
                 plaintexts = self.decryptor.decrypt_batch(records)
@@ -299,7 +300,7 @@ class Pipeline:
                     messages.append(normalize(d.record.get("plaintext", ""), seq=d.seq, directory=self.directory))
                 except DecryptError as e:
                     dead.append(DeadLetter(seq=d.seq, msgid=d.msgid, reason=str(e), stage="parse", record=d.record,
-                                           time_ms=int(time.time() * 1000)))
+                                           time_ms=clock.now_ms()))
             failed_ids = {d.msgid for d in dead}
             resolved = [d.msgid for d in chunk if d.msgid not in failed_ids]
             self.write(messages, dead, checkpoint=None, resolved=resolved)
@@ -322,7 +323,7 @@ class Pipeline:
                     messages.append(normalize(line, seq=0, directory=self.directory))
                 except DecryptError as e:
                     dead.append(DeadLetter(seq=0, msgid=f"import-line-{line_no}", reason=str(e), stage="parse",
-                                           record={"plaintext": line}, time_ms=int(time.time() * 1000)))
+                                           record={"plaintext": line}, time_ms=clock.now_ms()))
             existing = {m.msgid for m in self.store.get_messages([m.msgid for m in messages], scope=self.archive.scope)}
             fresh = [m for m in messages if m.msgid not in existing]
             counts["skipped"] += len(messages) - len(fresh)

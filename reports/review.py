@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import random
-import time
 import uuid
 from typing import Any, Iterable
 
+from compliance import audit
+from core import clock
 from core.errors import BadInput
 from core.models import REVIEW_STATUSES, MessageFilter, Scope, Violation
-from compliance import audit
 from store.base import Store
 
 MAX_CHATS = 100_000
@@ -25,7 +25,7 @@ REVIEWS = "reviews"
 
 
 def _now() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 def review_violation(

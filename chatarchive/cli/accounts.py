@@ -20,6 +20,7 @@ from compliance import consent as consent_mod
 from compliance import integrity, retention
 from compliance.access import ROLES
 from compliance.export import export_messages
+from core import clock
 from core.errors import BadInput, IntegrityError
 
 
@@ -83,17 +84,12 @@ def accounts_list(cli: CliContext) -> None:
     def human() -> str:
         lines = [f"{'name':<20} {'role':<12} {'state':<9} scope"]
         for r in rows:
-            state = "disabled" if r["disabled"] else ("locked" if r["locked_until_ms"] > _now_ms() else "active")
+            state = "disabled" if r["disabled"] else ("locked" if r["locked_until_ms"] > clock.now_ms() else "active")
             lines.append(f"{r['name']:<20} {r['role']:<12} {state:<9} {_scope_text(r['scope'], r['role'])}")
         return "\n".join(lines)
 
     cli.emit({"accounts": rows}, human)
 
-
-def _now_ms() -> int:
-    import time
-
-    return int(time.time() * 1000)
 
 
 @accounts_group.command("passwd")

@@ -4,7 +4,6 @@ sensitive rules, and listing what they flagged (shapes: ../shared/CONTRACT.md)."
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from analyzers.rules.engine import RuleEngine
 from analyzers.rules.files import STARTER_PACK, export_rules, keywords_rule, load_rules, parse_rules_text, validate_all
 from chatarchive.cli import CliContext, parse_time, pass_cli
 from compliance.rulestore import add_exception, disable_rule, enable_rule, get_rule, list_rules, rule_history, save_rule
+from core import clock
 from core.directory import Directory
 from core.errors import BadInput
 from core.models import Message, ViolationFilter
@@ -135,7 +135,7 @@ def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, 
         r.enabled = True
     kind = directory.kind_of(sender) if sender else "employee"
     message = Message(
-        msgid="test", seq=0, action="send", msgtype=msgtype, time_ms=int(time.time() * 1000),
+        msgid="test", seq=0, action="send", msgtype=msgtype, time_ms=clock.now_ms(),
         sender=sender or "tester", sender_kind=kind, receivers=[], roomid="", chat_id="test", chat_kind=chat_kind,
         text=text, raw=json.dumps({"msgtype": msgtype}),
         employees=[sender] if sender and kind == "employee" else [],

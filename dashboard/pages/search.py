@@ -4,15 +4,15 @@ saved searches and exports."""
 from __future__ import annotations
 
 import tempfile
-import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
 
-from core.models import SearchRequest
 from compliance import access, audit
+from core import clock
+from core.models import SearchRequest
 from dashboard import _state, _ui, _widgets
 
 PAGE_SIZE = 20
@@ -116,7 +116,7 @@ with s1:
             doc = {
                 "owner": session.account, "name": name.strip(), "query": query,
                 "widgets": {k: st.session_state[k] for k in widget_keys if _widgets.jsonable(st.session_state[k])},
-                "filters": _widgets.filters_to_dict(filters), "created_ms": int(time.time() * 1000),
+                "filters": _widgets.filters_to_dict(filters), "created_ms": clock.now_ms(),
             }
             arch.store.put_record(SAVED, uuid.uuid4().hex[:12], _widgets.to_json(doc))
             st.success(f"已保存: {name.strip()}")

@@ -4,15 +4,14 @@ customers), messages sent, customer messages, answered share, first-response tim
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import streamlit as st
 
-from reports.service import service_quality
-from core.models import MessageFilter
 from compliance import access
+from core import clock
+from core.models import MessageFilter
 from dashboard import _state, _widgets
+from reports.service import service_quality
 
 session = _state.require(access.STATS)
 arch = _state.user_archive()
@@ -41,7 +40,7 @@ def listed(userid: str) -> bool:
 
 with _state.guard("service quality"):
     rows = service_quality(arch.store, MessageFilter(time_from=time_from, time_to=time_to, departments=departments),
-                           scope=arch.scope, now_ms=int(time.time() * 1000),
+                           scope=arch.scope, now_ms=clock.now_ms(),
                            unanswered_minutes=int(arch.settings.unanswered_minutes))
     others = [r for r in rows if not listed(r.employee)]
     rows = [r for r in rows if listed(r.employee)]

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from analyzers.chinese import query_words
 from analyzers.rules.normalize import normalize_fast
 from analyzers.textfold import fold
+from core import clock
 from core.errors import BadInput, ChatArchiveError, StoreUnavailable
 from core.models import (
     REVIEW_STATUSES,
@@ -62,9 +63,6 @@ VIOLATION_CHANGES = frozenset({"status", "assignee", "reviewer", "reviewed_ms", 
 MAX_PAGE = 10_000  # index.max_result_window: deeper pages use search_after
 ITEM_RETRIES = 3
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _words(text: str) -> list[str]:
@@ -154,7 +152,7 @@ class ElasticsearchStore:
             migrated = True
         state = self._get("state", "schema") or {}
         if state.get("versions") != versions:
-            self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": _now_ms()})
+            self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": clock.now_ms()})
         return {"backend": self.backend_name, "schema_version": max(versions.values()), "migrated": migrated}
 
     def _create_index(self, index: str, kind: str, *, with_alias: bool) -> None:
@@ -250,7 +248,7 @@ class ElasticsearchStore:
             op_message[len(ops)] = m
             ops.append(("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text))))
         for msgid in sorted(revoked):  # remembered, so an original that arrives later is marked too
-            ops.append(("index", self.alias("state"), _revoke_id(msgid), {"updated_ms": _now_ms()}))
+            ops.append(("index", self.alias("state"), _revoke_id(msgid), {"updated_ms": clock.now_ms()}))
         for msgid in sorted((revoked | violated) - in_batch):
             if msgid in located:
                 ops.append(("update", located[msgid], msgid, {**({"revoked": True} if msgid in revoked else {}), **({"flagged": True} if msgid in violated else {})}))
@@ -312,7 +310,7 @@ class ElasticsearchStore:
                 record = json.loads(message.raw) if message.raw else {"msgid": message.msgid}
             except ValueError:
                 record = {"raw": message.raw}
-            letters.append(DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=_now_ms()))
+            letters.append(DeadLetter(seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record, key_version=message.key_version, time_ms=clock.now_ms()))
         if letters:
             dl_ops = [("index", self.alias("deadletters"), d.msgid, R.deadletter_document(d)) for d in letters]
             for op_index, _ in self._bulk(dl_ops, refresh="wait_for"):
@@ -325,7 +323,7 @@ class ElasticsearchStore:
     def _advance_checkpoint(self, seq: int) -> None:
         if seq <= self.checkpoint():
             return
-        self.t.request("PUT", f"/{self.alias('state')}/_doc/checkpoint", params={"refresh": "wait_for"}, body={"seq": seq, "updated_ms": _now_ms()})
+        self.t.request("PUT", f"/{self.alias('state')}/_doc/checkpoint", params={"refresh": "wait_for"}, body={"seq": seq, "updated_ms": clock.now_ms()})
 
     def checkpoint(self) -> int:
         doc = self._get("state", "checkpoint")
