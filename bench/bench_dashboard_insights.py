@@ -78,8 +78,9 @@ def main() -> None:
     cases = [("everything, all time", ALL, MessageFilter()),
              ("everything, last 7 days", ALL, MessageFilter(time_from=last - 7 * DAY)),
              ("department 2 scope, all time", Scope.of(departments=[2]), MessageFilter())]
-    print(f"\n### {total:,} messages ({args.store.name}), {args.runs} runs after one warm-up; peer store.count = {peer:.1f} ms\n")
-    print("| selection | service before p50 / max ms | after p50 / max ms | after / before | after / count | rows before / after |")
+    print(f"\n### {total:,} messages ({args.store.name}), {args.runs} " f"runs after one warm-up; peer store.count = {peer:.1f} ms\n")
+    print("| selection | service before p50 / max ms | after p50 / max ms "
+          "| after / before | after / count | rows before / after |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for label, scope, f in cases:
         kwargs = dict(scope=scope, now_ms=last, unanswered_minutes=120)

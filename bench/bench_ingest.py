@@ -79,7 +79,7 @@ def main() -> None:
     rate = result.pulled / seconds
     after = openssl_private_ops(args.openssl_seconds, cores)
 
-    print(f"\n## Ingest: {result.pulled} records, {cores} cores, {pipeline.decryptor.workers if pipeline.decryptor else 0} decrypt threads\n")
+    print(f"\n## Ingest: {result.pulled} records, {cores} cores, " f"{pipeline.decryptor.workers if pipeline.decryptor else 0} decrypt threads\n")
     print("| measure | value |")
     print("| --- | ---: |")
     print(f"| ingest (msgs/s) | {rate:,.0f} |")

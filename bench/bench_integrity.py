@@ -88,7 +88,7 @@ def main() -> None:
     print("| --- | ---: | ---: |")
     for name, ms in rows:
         print(f"| {name} | {ms:,.0f} | {ms / full_ms:.3f} × first seal |")
-    print(f"\nincremental / first seal = {incremental_ms / full_ms:.3f}; verify = {total / (verify_ms / 1000):,.0f} msgs/s")
+    print(f"\nincremental / first seal = {incremental_ms / full_ms:.3f}; " f"verify = {total / (verify_ms / 1000):,.0f} msgs/s")
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def main() -> None:
         for page, name, call in reports(store, f, vf, scope, org, last_ms):
             p50, worst = timed(call, args.runs)
             pages[(label, page)] = pages.get((label, page), 0.0) + p50
-            print(f"| {label} | {page} | {name} | {p50:,.1f} | {worst:,.1f} | {peer:,.1f} | {p50 / peer if peer else float('nan'):,.1f} |",
+            print(f"| {label} | {page} | {name} | {p50:,.1f} | {worst:,.1f} | " f"{peer:,.1f} | {p50 / peer if peer else float('nan'):,.1f} |",
                   flush=True)
     print("\n| selection | page | total of p50s ms | within 1 s |")
     print("| --- | --- | ---: | :---: |")

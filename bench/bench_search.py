@@ -168,7 +168,7 @@ def main() -> None:
         text_bytes = (path / "texts.txt").stat().st_size
         print(f"\n### {n:,} messages\n")
         print(f"build {build_s:.0f} s ({n / build_s:,.0f} msgs/s); index {index_bytes / n:,.0f} bytes/message "
-              f"({index_bytes / 2**20:,.0f} MiB; plain text {text_bytes / n:,.0f} bytes/message); state.sqlite3 {state_bytes / 2**20:.1f} MiB\n")
+              f"({index_bytes / 2**20:,.0f} MiB; plain text {text_bytes / n:,.0f} " f"bytes/message); state.sqlite3 {state_bytes / 2**20:.1f} MiB\n")
         rows = measure(path, args.runs)
         results[n] = rows
         print("| query | sort | hits | p50 ms | p95 ms | grep -c ms | p50 / grep |")

@@ -33,7 +33,7 @@ DIRECTORY_TTL_S = 60
 def _open_archive(data: str, backend: str, es_url: str) -> Archive:
     """One Archive (and so one store) per process and data dir, shared by every browser session."""
     archive = Archive.open(**{k: v for k, v in {"data": data, "backend": backend, "es_url": es_url}.items() if v})
-    archive.store  # opens and initialises now, so the first page view does not pay for it
+    _ = archive.store  # opens and initialises now, so the first page view does not pay for it
     return archive
 
 

@@ -68,6 +68,11 @@ def _sub(bucket: dict[str, Any]) -> dict[str, Any]:
     return bucket.get("sub") or bucket
 
 
+def _negatives(sub: dict[str, Any], name: str) -> int:
+    """Messages in the sub-aggregation's buckets with a negative key (negative sentiment)."""
+    return sum(int(x["doc_count"]) for x in _buckets(sub, name) if float(x["key"]) < 0)
+
+
 def _buckets(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return (result.get(name) or {}).get("buckets") or []
 
@@ -172,7 +177,7 @@ def service_quality(store: Store, filters: MessageFilter, *, scope: Scope, now_m
         last_any = _last_by_chat(store, part, scope)
         last_customer = _last_by_chat(store, MessageFilter(**{**part.__dict__, "sender_kinds": ["external"]}), scope)
         unanswered = [c for c, t in last_customer.items() if t >= last_any.get(c, 0) and t <= threshold]
-        for chat_id, employees in _employees_of(store, part, unanswered, scope).items():
+        for employees in _employees_of(store, part, unanswered, scope).values():
             for e in employees:
                 if e in rows:
                     rows[e].unanswered_chats += 1
@@ -201,10 +206,7 @@ def _add_sent(store: Store, part: MessageFilter, scope: Scope, row: Any, grids: 
         sub = _sub(b)
         total = int(b["doc_count"])
 
-        def negatives(name: str) -> int:
-            return sum(int(x["doc_count"]) for x in _buckets(sub, name) if float(x["key"]) < 0)
-
-        neg, bneg = negatives("neg"), negatives("bneg")
+        neg, bneg = _negatives(sub, "neg"), _negatives(sub, "bneg")
         r = row(str(b["key"]))
         r.sent += total
         r.replies += total - neg

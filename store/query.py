@@ -16,7 +16,6 @@ sequence). Both backends translate the same AST; highlights use ``positive_terms
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from core.errors import QueryError
 
@@ -56,7 +55,7 @@ class MatchAll:
     """The empty query: every message (subject to filters)."""
 
 
-Node = Union[Phrase, Word, And, Or, Not, MatchAll]
+Node = Phrase | Word | And | Or | Not | MatchAll
 
 
 def _tokenize(query: str) -> list[tuple[str, str, int]]:

@@ -20,6 +20,7 @@ from store.query import parse_query
 
 PREFIX = "chatarchive"
 SEARCH = ("body", "/{index}/_search", "post")
+LISI_SCOPE = Scope.of([2], ["lisi"])
 QUERY = ("component", "_types.query_dsl:QueryContainer")
 
 
@@ -59,7 +60,7 @@ def violation() -> Violation:
     )
 
 
-def search(query: str, filters: MessageFilter | None = None, scope: Scope = Scope.of([2], ["lisi"]), sort: str = "time_desc") -> dict[str, Any]:
+def search(query: str, filters: MessageFilter | None = None, scope: Scope = LISI_SCOPE, sort: str = "time_desc") -> dict[str, Any]:
     text = R.text_query(parse_query(query), fold=fold, segment=segment)
     return R.search_body(R.filtered_query(text, R.message_filter_clauses(filters or MessageFilter()), scope), sort=sort, size=20, offset=40)
 

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
-    """GIVEN a store with messages, records and a checkpoint WHEN closed and opened again THEN all is there and init does not migrate."""
+    """GIVEN a store with messages, records and a checkpoint WHEN closed and opened again THEN all is there and init
+    does not migrate."""
     f = Factory()
     store = EmbeddedStore(tmp_path)
     assert store.init() == {"backend": "embedded", "schema_version": SCHEMA_VERSION, "migrated": False}
@@ -93,7 +94,8 @@ PIPELINE = textwrap.dedent(
         batch = Batch(checkpoint=end)
         for seq in range(start, end + 1):
             if seq % 11 == 0:                               # undecryptable: a dead letter
-                batch.deadletters.append(DeadLetter(seq=seq, msgid=f"c{seq}", reason="bad", stage="decrypt", record={"seq": seq}))
+                letter = DeadLetter(seq=seq, msgid=f"c{seq}", reason="bad", stage="decrypt", record={"seq": seq})
+                batch.deadletters.append(letter)
                 continue
             m = f.message(f"第{seq}条消息 回扣" if seq % 7 == 0 else f"第{seq}条消息", seq=seq, msgid=f"c{seq}")
             batch.messages.append(m)
@@ -196,7 +198,8 @@ def crowded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
 @pytest.mark.parametrize("sort", ["time_desc", "time_asc"])
 def test_time_order_through_windows_equals_a_full_sort(crowded: EmbeddedStore, monkeypatch: pytest.MonkeyPatch, query: str,
                                                        filters: MessageFilter, sort: str) -> None:
-    """GIVEN many matches (window search on) WHEN paged by time at many offsets THEN every page equals the brute-force (time, seq) sort."""
+    """GIVEN many matches (window search on) WHEN paged by time at many offsets THEN every page equals the brute-force
+    (time, seq) sort."""
     import store.embedded.store as module
 
     monkeypatch.setattr(module, "WINDOW_MIN_MATCHES", 10)
@@ -220,7 +223,8 @@ def test_time_order_through_windows_equals_a_full_sort(crowded: EmbeddedStore, m
 @pytest.mark.parametrize("filters", [MessageFilter(), MessageFilter(senders=["lisi"]), MessageFilter(seq_from=100, seq_to=350)],
                          ids=["all", "sender", "seq-range"])
 def test_iteration_through_seq_windows_equals_the_seq_order(crowded: EmbeddedStore, batch_size: int, filters: MessageFilter) -> None:
-    """GIVEN 600 messages WHEN iterated with any batch size and filter THEN exactly the matches, in seq order, once each."""
+    """GIVEN 600 messages WHEN iterated with any batch size and filter THEN exactly the matches, in seq order, once
+    each."""
     expected = [m.msgid for m in crowded.expected  # type: ignore[attr-defined]
                 if (not filters.senders or m.sender in filters.senders)
                 and (filters.seq_from is None or m.seq >= filters.seq_from) and (filters.seq_to is None or m.seq < filters.seq_to)]

@@ -70,7 +70,8 @@ def test_the_app_reaches_elasticsearch_with_the_password_file_and_the_ca(service
 
 @pytest.mark.parametrize("service", ["indexer", "dashboard"])
 def test_app_environment_names_are_real_settings(service: str) -> None:
-    """GIVEN the CHATARCHIVE_* variables compose sets THEN each is a setting's environment variable (a typo would be ignored silently)."""
+    """GIVEN the CHATARCHIVE_* variables compose sets THEN each is a setting's environment variable (a typo would be
+    ignored silently)."""
     assert set(environment(service)) <= SETTING_ENV
 
 

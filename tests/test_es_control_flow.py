@@ -133,7 +133,8 @@ def bulk_docs(call: Call) -> list[tuple[str, str, dict[str, Any] | None]]:
 
 
 def test_batch_is_one_bulk_then_the_checkpoint() -> None:
-    """GIVEN a batch WHEN written THEN one bulk (refresh=wait_for) carries everything and the checkpoint is written after it."""
+    """GIVEN a batch WHEN written THEN one bulk (refresh=wait_for) carries everything and the checkpoint is written
+    after it."""
     t = ScriptedTransport()
     make_store(t).write_batch(Batch(messages=[message(1), message(2)], checkpoint=2))
     paths = [(c.method, c.path) for c in t.calls]
@@ -202,7 +203,8 @@ def test_items_rejected_with_429_are_retried_with_backoff() -> None:
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504], ids=lambda s: f"http-{s}")
 def test_transient_request_errors_are_retried_with_exponential_backoff(status: int) -> None:
-    """GIVEN a cluster answering {status} twice WHEN a request is made THEN it is retried after 0.5 s and 1 s and succeeds."""
+    """GIVEN a cluster answering {status} twice WHEN a request is made THEN it is retried after 0.5 s and 1 s and
+    succeeds."""
     sleeps: list[float] = []
     busy = EsError(status, {"error": {"type": "busy", "reason": "try later"}})
     t = ScriptedTransport({("POST", f"/{P}-messages/_count"): [busy, busy, {"count": 7}]})
@@ -230,7 +232,8 @@ def test_a_bad_request_is_not_retried() -> None:
 
 
 def test_scope_is_a_filter_on_every_read_request() -> None:
-    """GIVEN a restricted scope WHEN every read operation runs THEN every search and count request carries the scope filter."""
+    """GIVEN a restricted scope WHEN every read operation runs THEN every search and count request carries the scope
+    filter."""
     t = ScriptedTransport(
         {("POST", f"/{P}-messages/_search"): {"hits": {"total": {"value": 1}, "hits": [{"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}]}, "aggregations": {}}}
     )
@@ -276,7 +279,8 @@ def test_init_is_idempotent_when_the_schema_is_current() -> None:
 
 
 def test_a_changed_mapping_migrates_by_reindex_and_one_atomic_alias_switch() -> None:
-    """GIVEN the messages alias on two v0 indices WHEN init runs THEN an index of the current version is created without the alias,
+    """GIVEN the messages alias on two v0 indices WHEN init runs THEN an index of the current version is created
+    without the alias,
     the documents are reindexed into it, and the alias moves in one _aliases request."""
     script = {("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()}
     old = [f"{P}-messages-v0-000001", f"{P}-messages-v0-000002"]
@@ -335,7 +339,8 @@ def closed_port() -> int:
 
 
 def test_an_unreachable_cluster_is_store_unavailable_with_a_clear_message() -> None:
-    """GIVEN es_url pointing at a closed port WHEN the store is used THEN StoreUnavailable names the URL (without the password)."""
+    """GIVEN es_url pointing at a closed port WHEN the store is used THEN StoreUnavailable names the URL (without the
+    password)."""
     settings = Settings(backend="elasticsearch", es_url=f"http://elastic:s3cret@127.0.0.1:{closed_port()}", es_timeout=2.0)
     store = ElasticsearchStore.from_settings(settings, index_prefix="t")
     store.t.max_retries, store.t.sleep = 1, lambda s: None
@@ -373,7 +378,8 @@ def rejecting_server() -> Iterator[str]:
 
 
 def test_wrong_credentials_are_a_clear_error(rejecting_server: str, tmp_path: Any) -> None:
-    """GIVEN a cluster that rejects the password WHEN init runs THEN the error says the credentials were rejected and which settings to check."""
+    """GIVEN a cluster that rejects the password WHEN init runs THEN the error says the credentials were rejected and
+    which settings to check."""
     password_file = tmp_path / "es_password"
     password_file.write_text("wrong\n")
     settings = Settings(backend="elasticsearch", es_url=rejecting_server, es_user="elastic", es_password_file=str(password_file))
@@ -491,7 +497,7 @@ def test_every_request_the_backend_sends_is_valid_for_the_api_specification() ->
     assert problems == []
 
 
-# ---------------------------------------------------------------- the bytes on the wire (real client, local HTTP server)
+# ---------------------------------------- the bytes on the wire (real client, local HTTP server)
 
 
 @pytest.fixture
@@ -555,7 +561,8 @@ def test_the_core_imports_without_the_elasticsearch_client(monkeypatch: pytest.M
     import subprocess
     import sys
 
-    code = "import sys; sys.modules['elasticsearch'] = None; import store.elasticsearch.store, chatarchive.archive, store; print('ok')"
+    code = ("import sys; sys.modules['elasticsearch'] = None; "
+            "import store.elasticsearch.store, chatarchive.archive, store; print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
     from store.elasticsearch.transport import ClientTransport

@@ -112,7 +112,8 @@ def message(text: str, sender_kind: str, msgtype: str, chat_kind: str) -> Messag
     chat_kind=st.sampled_from(["internal", "external", "group"]),
 )
 def test_percolator_query_selects_every_message_the_engine_matches(rule: dict[str, Any], text: str, sender_kind: str, msgtype: str, chat_kind: str) -> None:
-    """GIVEN any rule and message WHEN the engine finds a violation THEN the rule's percolator query selects the message."""
+    """GIVEN any rule and message WHEN the engine finds a violation THEN the rule's percolator query selects the
+    message."""
     try:
         parsed = Rule.from_dict(rule)
     except RuleError:  # e.g. duplicate keywords after normalization: not a rule anyone can save

@@ -106,7 +106,8 @@ def test_unsupported_aggregations_are_bad_input(aggs: dict) -> None:
 
 
 def test_aggregation_response_is_normalized_to_the_documented_shape() -> None:
-    """GIVEN an Elasticsearch aggregation response WHEN normalized THEN keys have the engine's types and extras are gone."""
+    """GIVEN an Elasticsearch aggregation response WHEN normalized THEN keys have the engine's types and extras are
+    gone."""
     aggs = {
         "days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}, "aggs": {"who": {"terms": {"field": "sender"}}}},
         "flag": {"terms": {"field": "flagged"}},
@@ -175,7 +176,8 @@ def test_rule_require_becomes_minimum_should_match(require: object, expected: in
 
 
 def test_rule_with_regex_cannot_be_narrowed_by_text() -> None:
-    """GIVEN a rule the percolator cannot express (regex) WHEN translated THEN its text part matches all (a superset), exclusions still apply."""
+    """GIVEN a rule the percolator cannot express (regex) WHEN translated THEN its text part matches all (a superset),
+    exclusions still apply."""
     query = R.rule_percolator_query({"keywords": ["回扣"], "regex": ["\\d+"], "exclude": ["测试"], "msgtypes": ["text"]}, normalize=fold)
     assert "must" not in query["bool"]
     assert query["bool"]["must_not"] == [R.phrase_query("测试")]

@@ -642,7 +642,8 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
     truth = {}
     for line in (out / "truth.jsonl").read_bytes().splitlines():
         truth[json.loads(line.decode(), strict=False)["msgid"]] = line
-    faulted = {json.loads(l)["seq"]: json.loads(l)["fault"] for l in (out / "faults.jsonl").read_text().splitlines()}
+    faults = [json.loads(line) for line in (out / "faults.jsonl").read_text().splitlines()]
+    faulted = {f["seq"]: f["fault"] for f in faults}
     expected_code = {"bad_base64": 10008, "truncated_ciphertext": 10006, "missing_key": 10007}
 
     sleep = RecordingSleep()
@@ -655,7 +656,7 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
             for version in sim["withheld_key_versions"]:
                 keyring.add(version, load_private_key(out / "withheld-keys" / f"v{version}.pem"))
             with_withheld = decryptor.decrypt_batch(records)
-        media = [json.loads(l) for l in (out / "media" / "index.jsonl").read_text().splitlines()]
+        media = [json.loads(line) for line in (out / "media" / "index.jsonl").read_text().splitlines()]
         for entry in media:
             data = src.fetch_media(entry["sdkfileid"], size=entry["size"],
                                    md5sum="" if entry["bad_md5"] else entry["md5sum"])

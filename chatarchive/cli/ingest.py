@@ -54,7 +54,7 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
         while True:
             bar = _progress_bar(source, archive.store.checkpoint())
             with bar:
-                result = pipeline.run(limit=limit, progress=lambda step: bar.update(step.pulled))
+                result = pipeline.run(limit=limit, progress=lambda step, bar=bar: bar.update(step.pulled))
             total.add(result)
             if once or (limit is not None and total.pulled >= limit):
                 break

@@ -83,7 +83,7 @@ v = by_id[chosen]
 
 st.subheader("详情 Detail")
 st.markdown(
-    f"**规则** {_ui.esc(v.rule_name)} (`{_ui.esc(v.rule_id)}` 版本 {v.rule_version}) · **类别** {_ui.esc(v.category)} · "
+    f"**规则** {_ui.esc(v.rule_name)} (`{_ui.esc(v.rule_id)}` " f"版本 {v.rule_version}) · **类别** {_ui.esc(v.category)} · "
     f"**严重程度** {_ui.esc(v.severity)} · **命中词** {_ui.esc('、'.join(v.terms))}"
 )
 if v.explanation:

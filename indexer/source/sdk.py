@@ -14,6 +14,7 @@ retried with exponential backoff; errcode 301058 (response too large) halves the
 from __future__ import annotations
 
 import ctypes as C
+import functools
 import json
 import logging
 import os
@@ -250,7 +251,7 @@ class SdkSource:
             raise BadInput(f"seq must not be negative, got {seq}")
         while True:
             try:
-                return self._with_retry("GetChatData", lambda: self._get_chat_data_once(seq, limit))
+                return self._with_retry("GetChatData", functools.partial(self._get_chat_data_once, seq, limit))
             except SourceError as e:
                 if e.code != TOO_LARGE or limit == 1:
                     raise

@@ -268,7 +268,7 @@ class ElasticsearchStore:
             target = batch.checkpoint if held_at is None else min(batch.checkpoint, held_at)
             self._advance_checkpoint(int(target))
         if held_at is not None:
-            raise StoreUnavailable(f"some documents of the batch could not be stored or dead-lettered; the checkpoint stays at {held_at} and they will be replayed")
+            raise StoreUnavailable("some documents of the batch could not be stored or dead-lettered; " f"the checkpoint stays at {held_at} and they will be replayed")
 
     def _flags_of(self, msgids: list[str]) -> dict[str, tuple[bool, bool]]:
         """(revoked, flagged) of stored messages: flags outlive a re-write of the message."""
@@ -488,7 +488,7 @@ class ElasticsearchStore:
     def update_violation(self, violation_id: str, changes: dict[str, Any]) -> Violation:
         unknown = set(changes) - VIOLATION_CHANGES
         if unknown:
-            raise BadInput(f"cannot change {', '.join(sorted(unknown))} of a violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}")
+            raise BadInput(f"cannot change {', '.join(sorted(unknown))} of a " f"violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}")
         if "status" in changes and changes["status"] not in REVIEW_STATUSES:
             raise BadInput(f"unknown review status {changes['status']!r}; use one of {', '.join(REVIEW_STATUSES)}")
         current = self._get("violations", violation_id)

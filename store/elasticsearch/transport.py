@@ -172,12 +172,12 @@ class RetryingTransport:
             return StoreUnavailable(f"cannot reach Elasticsearch at {self.where}: {e} (check es_url and that the cluster is running)")
         if e.status == 401:
             return ChatArchiveError(
-                f"Elasticsearch at {self.where} rejected the credentials (401): check es_user and es_password/es_password_file, or es_api_key"
+                f"Elasticsearch at {self.where} rejected the credentials (401): " "check es_user and es_password/es_password_file, or es_api_key"
             )
         if e.status == 403:
-            return ChatArchiveError(f"Elasticsearch at {self.where} refused {method} {path} (403): the user lacks a privilege: {_reason(e.body)}")
+            return ChatArchiveError(f"Elasticsearch at {self.where} refused {method} {path} " f"(403): the user lacks a privilege: {_reason(e.body)}")
         if e.status in RETRY_STATUSES:
-            return StoreUnavailable(f"Elasticsearch at {self.where} is overloaded or unavailable (HTTP {e.status}) after {self.max_retries} retries")
+            return StoreUnavailable(f"Elasticsearch at {self.where} is overloaded or unavailable " f"(HTTP {e.status}) after {self.max_retries} retries")
         return ChatArchiveError(f"Elasticsearch {method} {path} failed: HTTP {e.status}: {_reason(e.body)}")
 
     def close(self) -> None:

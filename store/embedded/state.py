@@ -37,7 +37,8 @@ CREATE INDEX IF NOT EXISTS violations_rule ON violations (rule_id, time);
 CREATE INDEX IF NOT EXISTS violations_status ON violations (status, time);
 CREATE TABLE IF NOT EXISTS violation_employees (vid TEXT NOT NULL, employee TEXT NOT NULL, PRIMARY KEY (vid, employee));
 CREATE INDEX IF NOT EXISTS violation_employees_e ON violation_employees (employee);
-CREATE TABLE IF NOT EXISTS violation_departments (vid TEXT NOT NULL, department INTEGER NOT NULL, PRIMARY KEY (vid, department));
+CREATE TABLE IF NOT EXISTS violation_departments (vid TEXT NOT NULL, department INTEGER NOT NULL,
+    PRIMARY KEY (vid, department));
 CREATE INDEX IF NOT EXISTS violation_departments_d ON violation_departments (department);
 CREATE TABLE IF NOT EXISTS deadletters (msgid TEXT PRIMARY KEY, seq INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deadletters_seq ON deadletters (seq);
@@ -132,7 +133,8 @@ class StateDB:
         for collection, _, _ in items:
             check_collection(collection)
         c.executemany(
-            "INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, NULL, ?) ON CONFLICT(collection, id) DO NOTHING",
+            "INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, NULL, ?) "
+            "ON CONFLICT(collection, id) DO NOTHING",
             [(col, str(rid), json.dumps(doc, ensure_ascii=False, default=str)) for col, rid, doc in items],
         )
 
@@ -222,7 +224,8 @@ class StateDB:
     def _upsert_violation(c: sqlite3.Cursor, v: Violation) -> None:
         vid = v.id
         c.execute(
-            "INSERT INTO violations (id, msgid, rule_id, category, severity, status, sender, chat_id, assignee, time, doc) "
+            "INSERT INTO violations "
+            "(id, msgid, rule_id, category, severity, status, sender, chat_id, assignee, time, doc) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET msgid = excluded.msgid, "
             "rule_id = excluded.rule_id, category = excluded.category, severity = excluded.severity, "
             "status = excluded.status, sender = excluded.sender, chat_id = excluded.chat_id, "
@@ -288,7 +291,7 @@ class StateDB:
             clauses.append("time < ?")
             params.append(int(filters.time_to))
         if filters.employees:
-            clauses.append(f"id IN (SELECT vid FROM violation_employees WHERE employee IN ({','.join('?' * len(filters.employees))}))")
+            clauses.append("id IN (SELECT vid FROM violation_employees WHERE " f"employee IN ({','.join('?' * len(filters.employees))}))")
             params.extend(filters.employees)
         if filters.departments:
             deps = [int(d) for d in filters.departments]
@@ -331,7 +334,8 @@ class StateDB:
     @staticmethod
     def upsert_deadletters(c: sqlite3.Cursor, items: list[DeadLetter]) -> None:
         c.executemany(
-            "INSERT INTO deadletters (msgid, seq, doc) VALUES (?, ?, ?) ON CONFLICT(msgid) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
+            "INSERT INTO deadletters (msgid, seq, doc) VALUES (?, ?, ?) "
+            "ON CONFLICT(msgid) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
             [(d.msgid, int(d.seq), json.dumps(d.to_dict(), ensure_ascii=False, default=str)) for d in items],
         )
 
@@ -410,7 +414,7 @@ class _ViolationAggregator:
         """A SELECT of (id, value) rows for ``field`` over the matching violations."""
         if field in _MULTI_TABLES:
             table, column = _MULTI_TABLES[field]
-            return f"SELECT t.vid AS id, t.{column} AS v FROM {table} t WHERE t.vid IN (SELECT id FROM violations WHERE {where})"
+            return f"SELECT t.vid AS id, t.{column} AS v FROM {table} t " f"WHERE t.vid IN (SELECT id FROM violations WHERE {where})"
         return f"SELECT id, {field} AS v FROM violations WHERE {where}"
 
     @staticmethod
@@ -461,7 +465,7 @@ class _ViolationAggregator:
                 offset = float(spec.get("offset", 0))
             bucket = f"((CAST(v AS REAL) - {offset}) / {interval})"
             rows = self.db._query(
-                f"SELECT CAST(floor({bucket}) AS INTEGER) AS b, COUNT(*) FROM ({values}) WHERE v IS NOT NULL GROUP BY b ORDER BY b",
+                f"SELECT CAST(floor({bucket}) AS INTEGER) AS b, COUNT(*) " f"FROM ({values}) WHERE v IS NOT NULL GROUP BY b ORDER BY b",
                 params,
             )
             keys = []
@@ -500,7 +504,7 @@ class _ViolationAggregator:
             return {"value": self.db._query(f"SELECT COUNT(v) FROM ({values})", params)[0][0]}
         if kind in ("min", "max", "avg", "sum", "stats"):
             n, lo, hi, avg, total = self.db._query(
-                f"SELECT COUNT(v), MIN(v), MAX(v), AVG(v), TOTAL(v) FROM ({values}) WHERE typeof(v) IN ('integer', 'real')", params
+                "SELECT COUNT(v), MIN(v), MAX(v), AVG(v), TOTAL(v) " f"FROM ({values}) WHERE typeof(v) IN ('integer', 'real')", params
             )[0]
             stats = {"count": n, "min": _num(lo), "max": _num(hi), "avg": _num(avg), "sum": float(total)}
             if kind == "stats":

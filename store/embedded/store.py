@@ -571,7 +571,7 @@ class EmbeddedStore:
         _, state = self._ready()
         unknown = set(changes) - VIOLATION_CHANGES
         if unknown:
-            raise BadInput(f"cannot change {', '.join(sorted(unknown))} of a violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}")
+            raise BadInput(f"cannot change {', '.join(sorted(unknown))} of a " f"violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}")
         if "status" in changes and changes["status"] not in REVIEW_STATUSES:
             raise BadInput(f"unknown review status {changes['status']!r}; use one of {', '.join(REVIEW_STATUSES)}")
         with self._write_lock:

@@ -38,7 +38,8 @@ def week(store: Store) -> Store:
 
 
 def test_terms_orders_by_count_then_key(week: Store) -> None:
-    """GIVEN senders with 3, 2, 1 messages WHEN a terms aggregation runs THEN buckets are count desc, key asc, cut at size."""
+    """GIVEN senders with 3, 2, 1 messages WHEN a terms aggregation runs THEN buckets are count desc, key asc, cut at
+    size."""
     result = week.aggregate(MessageFilter(), {"s": {"terms": {"field": "sender", "size": 2}}}, scope=ALL)
     assert [(b["key"], b["doc_count"]) for b in result["s"]["buckets"]] == [("zhangsan", 3), ("wangwu", 2)]
     types = week.aggregate(MessageFilter(), {"t": {"terms": {"field": "msgtype"}}}, scope=ALL)["t"]["buckets"]
@@ -57,13 +58,15 @@ def test_terms_on_multi_valued_and_boolean_fields(week: Store) -> None:
 
 
 def test_date_histogram_buckets_are_local_days(week: Store) -> None:
-    """GIVEN messages at 23:30 and 00:30 local time WHEN bucketed by 1d THEN they fall on their local days (keys in epoch ms)."""
+    """GIVEN messages at 23:30 and 00:30 local time WHEN bucketed by 1d THEN they fall on their local days (keys in
+    epoch ms)."""
     result = week.aggregate(MessageFilter(), {"d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}, scope=ALL)
     assert [(b["key"], b["doc_count"]) for b in result["d"]["buckets"]] == [(LOCAL_MIDNIGHT, 3), (LOCAL_MIDNIGHT + DAY, 3)]
 
 
 def test_date_histogram_by_hour_omits_empty_buckets_and_nests_terms(week: Store) -> None:
-    """GIVEN messages in four local hours WHEN bucketed by 1h with a terms sub-aggregation THEN four buckets with their senders."""
+    """GIVEN messages in four local hours WHEN bucketed by 1h with a terms sub-aggregation THEN four buckets with
+    their senders."""
     result = week.aggregate(
         MessageFilter(),
         {"h": {"date_histogram": {"field": "time", "fixed_interval": "1h"}, "aggs": {"who": {"terms": {"field": "sender"}}}}},

@@ -130,7 +130,8 @@ def local_day_start(ms: int) -> int:
 @PROPERTY
 @given(f=filters, field=st.sampled_from(["sender", "msgtype", "chat_kind", "employees", "departments", "flagged"]))
 def test_aggregations_equal_brute_force_counts(corpus_store: Store, f: MessageFilter, field: str) -> None:
-    """GIVEN the corpus WHEN terms (all buckets) and a daily date histogram run under any filter THEN the counts are the brute-force ones."""
+    """GIVEN the corpus WHEN terms (all buckets) and a daily date histogram run under any filter THEN the counts are
+    the brute-force ones."""
     selected = [m for m in CORPUS if matches(m, f)]
     result = corpus_store.aggregate(
         f, {"t": {"terms": {"field": field, "size": 100}}, "d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}, scope=ALL

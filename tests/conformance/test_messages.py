@@ -29,7 +29,8 @@ def two_chats(store: Store) -> Store:
 
 
 def test_context_is_the_conversation_around_a_message(two_chats: Store) -> None:
-    """GIVEN two interleaved chats WHEN the context of m06 is asked THEN it is chat A's neighbours in (time, seq) order."""
+    """GIVEN two interleaved chats WHEN the context of m06 is asked THEN it is chat A's neighbours in (time, seq)
+    order."""
     got = [m.msgid for m in two_chats.context("m06", before=2, after=3, scope=ALL)]
     assert got == ["m04", "m05", "m06", "m07", "m09", "m10"]
     edge = [m.msgid for m in two_chats.context("m01", before=5, after=1, scope=ALL)]
@@ -52,7 +53,8 @@ def test_iter_messages_streams_every_match_in_seq_order(two_chats: Store) -> Non
 
 
 def test_iter_messages_keeps_messages_that_share_a_seq(store: Store) -> None:
-    """GIVEN several messages with the same seq (an import without seqs) WHEN iterated with batch_size 1 THEN none is lost or repeated."""
+    """GIVEN several messages with the same seq (an import without seqs) WHEN iterated with batch_size 1 THEN none is
+    lost or repeated."""
     f = Factory()
     msgs = [f.message(f"导入{i}", msgid=f"imp{i}", seq=0, time_ms=BASE_MS + i) for i in range(4)] + [f.message("后", msgid="z", seq=1)]
     store.write_batch(Batch(messages=msgs))
@@ -74,7 +76,8 @@ def test_update_messages_replaces_by_msgid(two_chats: Store) -> None:
 
 
 def test_delete_messages_removes_them_and_their_violations(two_chats: Store) -> None:
-    """GIVEN messages with a violation WHEN deleted THEN they and the violation are gone and the count of existing ones is returned."""
+    """GIVEN messages with a violation WHEN deleted THEN they and the violation are gone and the count of existing
+    ones is returned."""
     m1 = two_chats.get_messages(["m01"], scope=ALL)[0]
     two_chats.put_violations([violation(m1)])
     assert two_chats.delete_messages(["m01", "m02", "missing"]) == 2

@@ -144,7 +144,8 @@ PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[Heal
 @PROPERTY
 @given(phrase=phrases())
 def test_phrase_returns_exactly_the_texts_containing_it(corpus_store: Store, phrase: str) -> None:
-    """GIVEN the corpus WHEN any phrase of 1-8 characters is searched THEN the hits are exactly the brute-force scan's."""
+    """GIVEN the corpus WHEN any phrase of 1-8 characters is searched THEN the hits are exactly the brute-force
+    scan's."""
     if not phrase.strip():
         return  # the parser rejects an empty phrase
     assert search_ids(corpus_store, f'"{phrase}"') == brute_phrase(phrase)

@@ -122,7 +122,8 @@ def marked(highlight: str) -> list[str]:
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_highlight_marks_exactly_the_matched_characters(loaded: Store, query: str, msgid: str, marks: list[str]) -> None:
-    """GIVEN a hit WHEN highlighted THEN exactly the matched characters are inside <mark>, and the text is HTML-escaped."""
+    """GIVEN a hit WHEN highlighted THEN exactly the matched characters are inside <mark>, and the text is
+    HTML-escaped."""
     hits = {h.msgid: h for h in loaded.search(SearchRequest(query=query, limit=100), scope=ALL).hits}
     assert marked(hits[msgid].highlight) == marks
     assert html.unescape(re.sub(r"</?mark>", "", hits[msgid].highlight)) == TEXTS[msgid]
@@ -154,7 +155,8 @@ def timeline(store: Store) -> Store:
 
 
 def test_time_sorting_breaks_ties_by_seq_and_pages(timeline: Store) -> None:
-    """GIVEN ten messages (two at the same time) WHEN sorted by time and paged THEN the pages concatenate to the full order."""
+    """GIVEN ten messages (two at the same time) WHEN sorted by time and paged THEN the pages concatenate to the full
+    order."""
     asc = [f"m{i:02d}" for i in range(1, 11)]
     for sort, expected in (("time_asc", asc), ("time_desc", asc[::-1])):
         pages = []

@@ -68,7 +68,8 @@ def test_list_violations_scope_sort_and_paging(flagged: Store) -> None:
 
 
 def test_violations_are_upserted_by_id(flagged: Store) -> None:
-    """GIVEN a stored violation WHEN the same (msgid, rule) is put again THEN there is still one, with the new content."""
+    """GIVEN a stored violation WHEN the same (msgid, rule) is put again THEN there is still one, with the new
+    content."""
     _, items = flagged.list_violations(ViolationFilter(msgids=["m0"]), scope=ALL)
     again = dataclasses.replace(items[0], explanation="第二次")
     flagged.put_violations([again])
@@ -99,7 +100,8 @@ def test_review_of_a_missing_violation_is_bad_input(flagged: Store) -> None:
 
 
 def test_aggregate_violations(flagged: Store) -> None:
-    """GIVEN five violations WHEN aggregated by rule (with a per-day sub-aggregation), department and severity THEN ES-shaped buckets."""
+    """GIVEN five violations WHEN aggregated by rule (with a per-day sub-aggregation), department and severity THEN
+    ES-shaped buckets."""
     result = flagged.aggregate_violations(
         ViolationFilter(),
         {

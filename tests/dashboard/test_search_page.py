@@ -49,7 +49,8 @@ def test_each_role_gets_only_its_pages(dash_archive, account: str, allowed: list
 
 
 def test_search_highlights_the_phrase_and_records_the_search(dash_archive) -> None:
-    """GIVEN the archive WHEN an auditor searches a phrase THEN the hit shows it marked and the audit trail has the search."""
+    """GIVEN the archive WHEN an auditor searches a phrase THEN the hit shows it marked and the audit trail has the
+    search."""
     at = open_page("admin", SEARCH)
     at.text_input(key="q").input('"私下转账"').run()
     no_traceback(at)

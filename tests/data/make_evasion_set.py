@@ -75,7 +75,8 @@ NEGATIVES: list[tuple[str, str]] = [
 
 
 def id_number(rng: random.Random) -> str:
-    body = f"{rng.choice(['110105', '310104', '440305'])}{rng.randint(1955, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    area, year = rng.choice(['110105', '310104', '440305']), rng.randint(1955, 2004)
+    body = f"{area}{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
 

@@ -163,7 +163,7 @@ def generate(rng: random.Random, employees: int, start_ms: int, end_ms: int) -> 
     placements = must[:employees] + rng.choices(leaves, weights, k=max(0, employees - len(must)))
     used_ids: set[str] = set()
     staff: list[dict[str, Any]] = []
-    for i, dept in enumerate(placements):
+    for dept in placements:
         name = chinese_name(rng)
         if rng.random() < 0.1:
             userid = f"{rng.randrange(1, 99999):07d}"  # corps that use staff numbers as userids
