@@ -7,14 +7,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
     from store.embedded import EmbeddedStore
 
 from click.testing import CliRunner
+from hypothesis import settings
 
 from chatarchive.cli import main
+from core.models import Message
 
 REPO = Path(__file__).resolve().parent.parent
 CHATARCHIVE = [sys.executable, "-m", "chatarchive.cli"]
@@ -50,3 +52,58 @@ def open_test_store(path: Path) -> "EmbeddedStore":
     store = EmbeddedStore(path)
     store.init()
     return store
+
+
+DEV_MAX_EXAMPLES = 20  # the "dev" Hypothesis profile's cap (tests/conftest.py)
+
+
+def examples(wanted: int) -> int:
+    """A property test's number of examples under the loaded Hypothesis profile: all of them
+    in "ci" (``make test``), at most ``DEV_MAX_EXAMPLES`` in "dev" (``make test-fast``)."""
+    return wanted if settings.default.max_examples > DEV_MAX_EXAMPLES else min(wanted, DEV_MAX_EXAMPLES)
+
+
+T0 = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC: a fixed instant, so no test depends on the clock
+CUSTOMER = "wmcustomer0000000000001"
+
+
+def is_external(userid: str) -> bool:
+    """WeCom external contacts' ids start with wm/wo (customers); the rest are employees."""
+    return userid.startswith(("wm", "wo"))
+
+
+def make_message(
+    text: str = "你好",
+    *,
+    msgid: str = "m1",
+    seq: int = 1,
+    sender: str = "zhangsan",
+    to: Iterable[str] = (CUSTOMER,),
+    time_ms: int = T0,
+    msgtype: str = "text",
+    roomid: str = "",
+    **fields: Any,
+) -> Message:
+    """The one test Message factory: a consistent message from ``sender`` to ``to``. Who is
+    an employee or a customer, the chat id and kind, the participants and the raw JSON are
+    derived; any other ``Message`` field (``departments=[5, 2, 1]``, ``chat_id=...``) may be
+    given and wins over the derived value."""
+    receivers = list(to)
+    people = [sender, *receivers]
+    externals = [p for p in people if is_external(p)]
+    raw = json.dumps({"msgid": msgid, "action": "send", "from": sender, "tolist": receivers, "roomid": roomid,
+                      "msgtime": time_ms, "msgtype": msgtype, msgtype: {"content": text}}, ensure_ascii=False)
+    derived: dict[str, Any] = {
+        "action": "send",
+        "sender_kind": "external" if is_external(sender) else "employee",
+        "receivers": receivers,
+        "roomid": roomid,
+        "chat_id": roomid or "|".join(sorted(people)),
+        "chat_kind": "group" if roomid else ("external" if externals else "internal"),
+        "raw": raw,
+        "has_external": bool(externals),
+        "employees": [p for p in dict.fromkeys(people) if not is_external(p)],
+        "externals": list(dict.fromkeys(externals)),
+    }
+    return Message(msgid=msgid, seq=seq, msgtype=msgtype, time_ms=time_ms, sender=sender, text=text,
+                   **{**derived, **fields})

@@ -9,10 +9,10 @@ from typing import Any, Callable
 
 import pytest
 
+from compliance import audit, integrity
 from core.errors import BadInput
 from core.models import Batch, Message
-from compliance import audit, integrity
-from tests.helpers import open_test_store
+from tests.helpers import make_message, open_test_store
 
 T0 = 1_763_600_000_000  # 2025-11-20 ~09:33 Asia/Shanghai
 
@@ -158,10 +158,8 @@ DAY = 86_400_000
 
 
 def _message(i: int, day: int) -> Message:
-    raw = f'{{"msgid":"m{i}","msgtype":"text","text":{{"content":"第{i}条"}}}}'
-    return Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=T0 + day * DAY + i * 1000,
-                   sender="zhangwei", sender_kind="employee", receivers=["lina"], roomid="", chat_id="lina|zhangwei",
-                   chat_kind="internal", text=f"第{i}条", raw=raw, employees=["lina", "zhangwei"], departments=[1])
+    return make_message(f"第{i}条", msgid=f"m{i}", seq=i, sender="zhangwei", to=("lina",),
+                        time_ms=T0 + day * DAY + i * 1000, employees=["lina", "zhangwei"], departments=[1])
 
 
 @pytest.fixture
@@ -378,8 +376,8 @@ def test_export_applies_the_search_filters_and_records_them(tmp_path: Path) -> N
     """GIVEN messages on two days WHEN exported with a time filter covering one day
     THEN only that day's messages are exported, and the manifest and audit entry name the filter."""
     from chatarchive.archive import Archive
-    from core.models import MessageFilter
     from compliance.export import export_messages
+    from core.models import MessageFilter
 
     data = tmp_path / "data"
     _seed_cli_store(data)

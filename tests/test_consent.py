@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from compliance import consent
+from compliance.masking import MASK
 from core.errors import BadInput
 from core.models import Message
 from core.settings import Settings
-from compliance import consent
-from compliance.masking import MASK
-from tests.helpers import open_test_store
+from tests.helpers import make_message, open_test_store
 
 T0 = 1_763_600_000_000
 ALICE = "wmALICE00000000000000000000000001"
@@ -30,12 +30,8 @@ def _event(kind: str, external: str, employee: str, time_ms: int, msgid: str) ->
 
 
 def _text(msgid: str, employee: str, external: str, text: str) -> Message:
-    raw = json.dumps({"msgid": msgid, "from": employee, "tolist": [external], "msgtype": "text",
-                      "text": {"content": text}}, ensure_ascii=False)
-    return Message(msgid=msgid, seq=2, action="send", msgtype="text", time_ms=T0 + 10_000, sender=employee,
-                   sender_kind="employee", receivers=[external], roomid="", chat_id="|".join(sorted((employee, external))),
-                   chat_kind="external", text=text, raw=raw, has_external=True, employees=[employee],
-                   externals=[external], departments=[1])
+    return make_message(text, msgid=msgid, seq=2, sender=employee, to=(external,), time_ms=T0 + 10_000,
+                        departments=[1])
 
 
 @pytest.fixture

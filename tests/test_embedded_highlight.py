@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from analyzers.textfold import fold
 from store.highlight import ELLIPSIS, highlight, matched_ranges
 from store.query import Phrase, Word
+from tests.helpers import examples
 
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
@@ -33,7 +34,7 @@ def marked_positions(text: str, rendered: str) -> set[int]:
 TEXT = st.text(alphabet=st.sampled_from(list("验证码回扣<>&\"'aAｂＢ１1 　，。哈")), min_size=0, max_size=40)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(text=TEXT, needles=st.lists(st.text(alphabet=st.sampled_from(list("验证回扣aＡb１1哈<&")), min_size=1, max_size=3), min_size=1, max_size=3))
 def test_phrase_highlight_marks_exactly_every_occurrence(text: str, needles: list[str]) -> None:
     """GIVEN any text and phrases WHEN highlighted THEN the marked characters are exactly the union of every folded

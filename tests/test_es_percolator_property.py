@@ -22,6 +22,7 @@ from analyzers.rules.normalize import normalize_fast
 from core.errors import RuleError
 from core.models import Message
 from store.elasticsearch import requests as R
+from tests.helpers import examples
 
 
 def occurrences(text: str, term: str) -> list[tuple[int, int]]:
@@ -103,7 +104,7 @@ def message(text: str, sender_kind: str, msgtype: str, chat_kind: str) -> Messag
     )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(
     rule=rules(),
     text=TEXT,

@@ -20,6 +20,7 @@ from core.models import Scope
 from store.base import AGG_FIELDS
 from store.elasticsearch import requests as R
 from tests.es_cases import CASES, Case
+from tests.helpers import examples
 
 GOLDEN = Path(__file__).parent / "es_golden"
 
@@ -55,7 +56,7 @@ def es_phrase_matches(doc_folded: str, query: dict) -> bool:
 ALPHABET = st.sampled_from(list("回扣返点aAＡ 　,，1１"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(text=st.text(ALPHABET, max_size=12), phrase=st.text(ALPHABET, min_size=1, max_size=4))
 def test_phrase_query_is_exactly_folded_substring(text: str, phrase: str) -> None:
     """GIVEN any text and phrase WHEN the phrase query is evaluated on the bigram/unigram fields

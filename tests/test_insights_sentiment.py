@@ -154,11 +154,12 @@ def test_conversation_sentiment(customer_lines, label):
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from tests.helpers import examples  # noqa: E402
 
 LEXICON_TERMS = [e.term for e in load_lexicon()]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.lists(st.one_of(st.sampled_from(LEXICON_TERMS), st.text(max_size=6),
                           st.sampled_from(list("，。！？!?~ \n…"))), max_size=30))
 def test_any_text_gets_a_label_and_a_bounded_score(parts):

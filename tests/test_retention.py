@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from core.errors import BadInput
-from core.models import ALL, Batch, Message, MessageFilter, Violation, ViolationFilter
-from core.settings import Settings
 from compliance import audit, integrity, retention
 from compliance.masking import MASK, mask_raw, mask_text
 from core.directory import Directory
-from tests.helpers import open_test_store
+from core.errors import BadInput
+from core.models import ALL, Batch, Message, MessageFilter, Violation, ViolationFilter
+from core.settings import Settings
+from tests.helpers import make_message, open_test_store
 
 DAY = 86_400_000
 NOW = 1_763_600_000_000
@@ -29,15 +29,8 @@ ORG = Directory(
 
 def _message(msgid: str, age_days: float, *, sender: str = "zhangwei", to: str = "lina", msgtype: str = "text",
              text: str = "你好") -> Message:
-    external = [p for p in (sender, to) if p.startswith("wm")]
-    raw = json.dumps({"msgid": msgid, "from": sender, "tolist": [to], "msgtype": msgtype, msgtype: {"content": text}},
-                     ensure_ascii=False)
-    return Message(msgid=msgid, seq=int(age_days * 10) + len(msgid), action="send", msgtype=msgtype,
-                   time_ms=int(NOW - age_days * DAY), sender=sender,
-                   sender_kind="external" if sender.startswith("wm") else "employee", receivers=[to], roomid="",
-                   chat_id="|".join(sorted((sender, to))), chat_kind="external" if external else "internal", text=text,
-                   raw=raw, has_external=bool(external), employees=[p for p in (sender, to) if not p.startswith("wm")],
-                   externals=external, departments=[1])
+    return make_message(text, msgid=msgid, seq=int(age_days * 10) + len(msgid), sender=sender, to=(to,),
+                        time_ms=int(NOW - age_days * DAY), msgtype=msgtype, departments=[1])
 
 
 @pytest.fixture

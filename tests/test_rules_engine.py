@@ -14,14 +14,14 @@ from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules
 from core.models import Message
+from tests.helpers import examples, make_message
 
 
 def msg(text: str, *, msgtype: str = "text", sender_kind: str = "employee", chat_kind: str = "external",
         time_ms: int = 1_700_000_000_000, chat_id: str = "zhangsan|wmcustomer000000000001", msgid: str = "m1",
         employees: tuple[str, ...] = ("zhangsan",), departments: tuple[int, ...] = (5, 2, 1)) -> Message:
-    return Message(msgid=msgid, seq=1, action="send", msgtype=msgtype, time_ms=time_ms, sender="zhangsan",
-                   sender_kind=sender_kind, receivers=[], roomid="", chat_id=chat_id, chat_kind=chat_kind,
-                   text=text, raw="{}", employees=list(employees), departments=list(departments))
+    return make_message(text, msgid=msgid, msgtype=msgtype, time_ms=time_ms, to=(), sender_kind=sender_kind,
+                        chat_id=chat_id, chat_kind=chat_kind, employees=list(employees), departments=list(departments))
 
 
 def hits(rule: dict[str, Any], text: str, **kw: Any) -> list[tuple[list[str], list[str]]]:
@@ -230,7 +230,7 @@ def _fragments(rule: Rule) -> list[str]:
     return own + evasive + SEPARATORS + ALPHABET
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(rules(), st.data())
 def test_engine_equals_the_brute_force_reference(rule: Rule, data: Any) -> None:
     """GIVEN any rule over a small alphabet and a text built from its terms, evasive
@@ -246,7 +246,7 @@ def test_engine_equals_the_brute_force_reference(rule: Rule, data: Any) -> None:
         assert (sorted(got[0].terms), got[0].spans) == (sorted(expected[0]), expected[1])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30))
 @given(st.lists(rules(), min_size=2, max_size=8), st.lists(st.text(alphabet=ALPHABET + ["-"], max_size=20), max_size=10))
 def test_many_rules_in_one_engine_equal_each_rule_alone(rule_list: list[Rule], texts: list[str]) -> None:
     """One automaton for all rules must give what each rule gives on its own."""

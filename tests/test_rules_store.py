@@ -7,13 +7,12 @@ from typing import Iterator
 
 import pytest
 
-from reports.backtest import apply_retroactively, backtest, diff_versions, label_recall
 from analyzers.rules.engine import RuleEngine
 from compliance.rulestore import (
     add_exception,
-    engine_from_store,
     disable_rule,
     enable_rule,
+    engine_from_store,
     get_rule,
     list_rules,
     rule_history,
@@ -22,7 +21,9 @@ from compliance.rulestore import (
 )
 from core.errors import BadInput, RuleError
 from core.models import ALL, Batch, Message, Scope, ViolationFilter
+from reports.backtest import apply_retroactively, backtest, diff_versions, label_recall
 from store.embedded import EmbeddedStore
+from tests.helpers import make_message
 
 DAY = 86_400_000
 T0 = 1_700_000_000_000  # 2023-11-15 06:13 Asia/Shanghai
@@ -37,10 +38,8 @@ def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
 
 
 def _message(i: int, text: str, *, day: int = 0, user: str = "zhangsan", depts: tuple[int, ...] = (5, 2, 1)) -> Message:
-    return Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=T0 + day * DAY + i * 1000,
-                   sender=user, sender_kind="employee", receivers=["wmcustomer0000000000001"], roomid="",
-                   chat_id=f"{user}|wmcustomer0000000000001", chat_kind="external", text=text, raw=f'{{"i": {i}}}',
-                   employees=[user], departments=list(depts))
+    return make_message(text, msgid=f"m{i}", seq=i, sender=user, time_ms=T0 + day * DAY + i * 1000,
+                        departments=list(depts))
 
 
 HISTORY = [

@@ -24,6 +24,7 @@ from core.models import ALL, Message, MessageFilter, SearchRequest
 from store.base import Store
 from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, EMPLOYEES, Factory
+from tests.helpers import examples
 
 DAY = 86_400_000
 MSGTYPES = ["text", "image", "voice", "file"]
@@ -107,7 +108,7 @@ filters = st.builds(
     seq_to=maybe(st.integers(1, 400)),
 )
 
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @PROPERTY

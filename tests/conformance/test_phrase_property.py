@@ -28,6 +28,7 @@ from store.base import Store
 from store.query import And, Node, Not, Or, Phrase, Word, parse_query
 from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import Factory
+from tests.helpers import examples
 
 SPECIAL_TEXTS = [
     "ＡＢＣ１２３的订单已经发货了",
@@ -138,7 +139,7 @@ def search_ids(store: Store, query: str) -> set[str]:
     return got
 
 
-PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(250), suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @PROPERTY

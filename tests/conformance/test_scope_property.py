@@ -20,6 +20,7 @@ from core.models import ALL, Batch, Message, MessageFilter, Scope, SearchRequest
 from compliance.access import scope_for
 from compliance.integrity import day_bounds, day_of
 from core.directory import Directory
+from tests.helpers import examples
 
 T0 = 1_763_600_000_000
 HOUR = 3_600_000
@@ -99,8 +100,7 @@ class _Slot:
     msgids: list[str] = []
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds(), scope=account_scopes(), query=st.sampled_from(["", *WORDS]))
 def test_scoped_reads_never_leave_the_scope(store: Any, world: World, scope: Scope, query: str) -> None:
     """GIVEN a random organisation, messages and violations, and a random account scope

@@ -19,6 +19,7 @@ from core.models import MessageFilter, Scope
 from dashboard import _ui
 from core.directory import Directory
 from tests.dashboard.conftest import ORG
+from tests.helpers import examples
 
 ALL = Scope.everything()
 TZ = "Asia/Shanghai"
@@ -144,7 +145,7 @@ def rank_grid(values: list[int]) -> dict[str, float]:
     return {str(q): float(ordered[math.floor(q / 100 * (len(ordered) - 1) + 1e-9)]) for q in service.GRID}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.lists(st.lists(st.one_of(st.just(-1), st.integers(0, 10_000)), min_size=1, max_size=40), min_size=1, max_size=3),
        st.sampled_from([0, 10, 50, 90, 100]))
 def test_merged_percentile_equals_the_percentile_of_the_pooled_replies(parts: list[list[int]], p: int) -> None:
@@ -207,7 +208,7 @@ def test_a_bad_sample_request_is_refused(store, bad) -> None:
 TAG = re.compile(r"</?mark>")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.lists(st.sampled_from(list("ab<>&\"'回扣/ ") + ["<mark>", "</mark>", "<script>", "&lt;"]), max_size=20).map("".join))
 def test_safe_highlight_keeps_only_balanced_mark_tags(raw: str) -> None:
     out = _ui.safe_highlight(raw)
@@ -217,7 +218,7 @@ def test_safe_highlight_keeps_only_balanced_mark_tags(raw: str) -> None:
     assert html.unescape(stripped) == html.unescape(TAG.sub("", raw))  # the text itself is kept
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.text(alphabet=st.sampled_from(list("ab<&回扣 ")), max_size=30),
        st.lists(st.tuples(st.integers(-3, 33), st.integers(-3, 33)), max_size=4))
 def test_mark_spans_marks_exactly_the_union_of_the_spans(text: str, spans: list[tuple[int, int]]) -> None:
