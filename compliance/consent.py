@@ -13,6 +13,7 @@ import logging
 from typing import Any, Iterable
 
 from compliance.masking import mask_message, organisation_names
+from core.directory import Directory
 from core.errors import BadInput
 from core.models import Message
 from core.settings import SETTINGS, Settings
@@ -68,7 +69,6 @@ def record_events(store: Store, messages: Iterable[Message]) -> int:
     return changed
 
 
-record_consent_events = record_events  # the name the pipeline uses
 
 
 def consent_status(store: Store, external_id: str) -> dict[str, Any]:
@@ -109,22 +109,15 @@ def _disagreed(message: Message, states: dict[str, list[dict[str, Any]]]) -> boo
 
 def apply_consent_policy(
     store: Store,
-    settings_or_messages: Settings | list[Message] | None,
-    messages: list[Message] | None = None,
+    messages: list[Message],
     *,
     policy: str | None = None,
     settings: Settings | None = None,
-    directory: Any | None = None,
+    directory: Directory | None = None,
 ) -> list[Message]:
     """Records the batch's consent events, then keeps, masks or drops the messages with a
     contact who disagreed (the agree/disagree events themselves are always kept).
-
-    Called as ``apply_consent_policy(store, messages)`` or
-    ``apply_consent_policy(store, settings, messages)``; ``policy`` overrides the setting."""
-    if messages is None:
-        messages = list(settings_or_messages or [])  # type: ignore[arg-type]
-    else:
-        settings = settings_or_messages if isinstance(settings_or_messages, Settings) else settings
+    ``policy`` overrides the setting."""
     if policy is None:
         policy = str(getattr(settings, "consent_policy", None) or {s.name: s.default for s in SETTINGS}["consent_policy"])
     if policy not in POLICIES:

@@ -1,4 +1,5 @@
-"""The pipeline: pull → decrypt → normalize → analyze → match → store, one batch at a time.
+"""The pipeline: source → decrypt → normalize → analyze → consent → match → store, one batch
+at a time. The stages after normalize are ``indexer.stages``, run in ``WRITE_ORDER``.
 
 Exactly-once: a batch's messages, violations and dead letters are written by
 ``store.write_batch`` together with the checkpoint (the highest seq of the batch), and
@@ -20,20 +21,16 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from analyzers.chinese import get_analyzer
-from analyzers.insights.sentiment import annotate as annotate_sentiment
-from analyzers.rules import RuleEngine
-from compliance.consent import apply_consent_policy, record_consent_events
 from compliance.integrity import update_digests
-from compliance.rulestore import engine_from_store, rules_fingerprint
 from core import clock
 from core.errors import ChatArchiveError, DecryptError, SourceError
-from core.models import Batch, DeadLetter, Message
+from core.models import DeadLetter, Message
 from indexer import health
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
-from indexer.media import media_queue_records
 from indexer.normalize import normalize
 from indexer.replies import ReplyTracker, WorkingHours
 from indexer.source.base import EncryptedRecord, Source
+from indexer.stages import Stage, StagedBatch, write_stages
 from store.context import ArchiveContext
 from store.directory import load_or_empty, save_directory
 
@@ -99,8 +96,8 @@ class Pipeline:
         self.replies = ReplyTracker(
             self.store, WorkingHours(self.settings.working_hours, self.settings.working_days, self.settings.timezone)
         )
-        self._rules_fingerprint: str | None = None
-        self._engine: RuleEngine | None = None
+        self.stages: list[Stage] = write_stages(self.store, self.settings, self.analyzer, self.replies,
+                                                 lambda: self.directory)
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (bench/bench_ingest.py)
 
     @contextmanager
@@ -126,14 +123,6 @@ class Pipeline:
             if version not in self.keyring.versions():
                 self.keyring.add(version, load_private_key(path))
                 logger.info("registered the simulator's private key for publickey_ver %s", version)
-
-    def _rules(self) -> RuleEngine:
-        """The rule engine, rebuilt only when the stored rules changed."""
-        fingerprint = rules_fingerprint(self.store)
-        if self._engine is None or fingerprint != self._rules_fingerprint:
-            self._engine = engine_from_store(self.store, self.directory, previous=self._engine)
-            self._rules_fingerprint = fingerprint
-        return self._engine
 
     def close(self) -> None:
         if self.decryptor is not None:
@@ -192,42 +181,14 @@ class Pipeline:
         self.timings["normalize"] += time.perf_counter() - started
         return messages, dead
 
-    def analyze_and_match(self, messages: list[Message]) -> list[Any]:
-        """Jieba words, first-response times, consent policy, rule hits (messages are flagged)."""
-        with self._timed("analyze"):
-            for m in messages:
-                if m.text:
-                    m.words = self.analyzer.words(m.text)
-            annotate_sentiment(messages)
-            self.replies.apply(messages)
-        with self._timed("match"):
-            engine = self._rules()
-            # Elasticsearch percolates the batch against the rules stored as percolator queries, and
-            # the shared engine verifies the candidates, so hits are the same on both backends.
-            percolate = getattr(self.store, "match_rules", None)
-            violations = percolate(messages, engine) if percolate is not None else engine.match_batch(messages)
-        flagged = {v.msgid for v in violations}
-        for m in messages:
-            m.flagged = m.flagged or m.msgid in flagged
-        return violations
-
     def write(self, messages: list[Message], dead: list[DeadLetter], *, checkpoint: int | None,
               resolved: list[str] | None = None) -> int:
-        record_consent_events(self.store, messages)
-        messages = apply_consent_policy(self.store, self.settings, messages)
-        violations = self.analyze_and_match(messages)
-        batch = Batch(
-            messages=messages,
-            violations=violations,
-            deadletters=dead,
-            resolved_deadletters=resolved or [],
-            revoked_msgids=[m.pre_msgid for m in messages if m.msgtype == "revoke" and m.pre_msgid],
-            new_records=media_queue_records(messages),
-            checkpoint=checkpoint,
-        )
-        with self._timed("store"):
-            self.store.write_batch(batch)
-        return len(violations)
+        """Runs a normalized batch through the write stages; returns its number of violations."""
+        batch = StagedBatch(messages, dead, checkpoint=checkpoint, resolved_deadletters=resolved or [])
+        for stage in self.stages:
+            with self._timed(stage.name):
+                batch = stage(batch)
+        return len(batch.violations)
 
     def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError],
                        seq_before: int) -> PullResult:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Protocol, runtime_checkable
 
+from analyzers.rules.engine import RuleEngine
 from core.models import (
     Batch,
     DeadLetter,
@@ -173,6 +174,12 @@ class Store(Protocol):
         ...
 
     # --- violations ------------------------------------------------------------------------
+    def match_rules(self, messages: list[Message], engine: RuleEngine) -> list[Violation]:
+        """The violations of a batch by the shared rule engine. A backend may narrow the
+        candidate rules first (Elasticsearch percolates); the hits are the engine's, so
+        identical on every backend."""
+        ...
+
     def put_violations(self, violations: list[Violation]) -> None:
         """Upserts violations by id and marks their messages flagged (retroactive rules)."""
         ...

@@ -77,7 +77,7 @@ def test_policy_applies_to_messages_with_contacts_who_disagreed(store: Any, tmp_
         _text("c", "zhangwei", BOB, "电话13812345678"),
     ]
     settings = Settings(data=str(tmp_path / "cfg"), consent_policy=policy)
-    out = consent.apply_consent_policy(store, settings, batch)
+    out = consent.apply_consent_policy(store, batch, settings=settings)
     assert {m.msgid for m in out} == kept
     by_id = {m.msgid: m for m in out}
     if "a" in by_id:

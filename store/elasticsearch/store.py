@@ -27,6 +27,7 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 from analyzers.chinese import query_words
+from analyzers.rules.engine import RuleEngine
 from analyzers.rules.normalize import normalize_fast
 from analyzers.textfold import fold
 from core import clock
@@ -348,7 +349,7 @@ class ElasticsearchStore:
             out.update(R.percolate_candidates(self._search("rules", R.percolate_body(docs)), docs))
         return out
 
-    def match_rules(self, messages: list[Message], engine: Any) -> list[Violation]:
+    def match_rules(self, messages: list[Message], engine: RuleEngine) -> list[Violation]:
         """The violations of ``messages``: percolation narrows the rules per message, the
         shared engine decides, so hits are identical to the embedded path."""
         candidates = self.percolate(messages)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import tantivy
 
+from analyzers.rules.engine import RuleEngine
 from core.errors import BadInput, StoreUnavailable
 from core.models import (
     REVIEW_STATUSES,
@@ -549,6 +550,9 @@ class EmbeddedStore:
             return existing
 
     # --- violations -------------------------------------------------------------------------
+    def match_rules(self, messages: list[Message], engine: RuleEngine) -> list[Violation]:
+        return engine.match_batch(messages)  # the automaton is the fastest candidate filter here
+
     def put_violations(self, violations: list[Violation]) -> None:
         _, state = self._ready()
         with self._write_lock:

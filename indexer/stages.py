@@ -1,0 +1,151 @@
+"""The ingest path after decryption, as an explicit ordered list of small stages.
+
+    source → decrypt → normalize → analyze → consent → reply times → match → store
+
+``source`` (GetChatData with backoff), ``decrypt`` (``indexer.decrypt.Decryptor``) and
+``normalize`` work on encrypted records and are driven by ``indexer.pipeline``, which
+decrypts the next batch ahead on worker threads. From a normalized batch on, every stage
+takes a ``StagedBatch`` and returns it: one input, one output, run in ``WRITE_ORDER``.
+
+Reply times come after consent so that messages the consent policy excludes do not count
+as waiting customers; text analysis comes before it, and masking keeps only the words
+still in the masked text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from analyzers.chinese import ChineseAnalyzer
+from analyzers.insights.sentiment import annotate as annotate_sentiment
+from analyzers.rules import RuleEngine
+from compliance.consent import apply_consent_policy
+from compliance.rulestore import engine_from_store, rules_fingerprint
+from core.directory import Directory
+from core.models import Batch, DeadLetter, Message, Violation
+from core.settings import Settings
+from indexer.media import media_queue_records
+from indexer.replies import ReplyTracker
+from store.base import Store
+
+
+@dataclass
+class StagedBatch:
+    """What flows through the stages: one batch's messages and what was learnt about them."""
+
+    messages: list[Message]
+    deadletters: list[DeadLetter] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    checkpoint: int | None = None  # the highest seq of a pulled batch; None for replays and imports
+    resolved_deadletters: list[str] = field(default_factory=list)  # replayed dead letters now stored
+
+
+class Stage(Protocol):
+    name: str
+
+    def __call__(self, batch: StagedBatch) -> StagedBatch: ...
+
+
+@dataclass
+class Analyze:
+    """jieba words of each text, and the sentiment of customer messages."""
+
+    analyzer: ChineseAnalyzer
+    name: str = "analyze"
+
+    def __call__(self, batch: StagedBatch) -> StagedBatch:
+        for m in batch.messages:
+            if m.text:
+                m.words = self.analyzer.words(m.text)
+        annotate_sentiment(batch.messages)
+        return batch
+
+
+@dataclass
+class Consent:
+    """Records agree/disagree events; keeps, masks or drops messages of contacts who disagreed."""
+
+    store: Store
+    settings: Settings
+    name: str = "consent"
+
+    def __call__(self, batch: StagedBatch) -> StagedBatch:
+        batch.messages = apply_consent_policy(self.store, batch.messages, settings=self.settings)
+        return batch
+
+
+@dataclass
+class ReplyTimes:
+    """First-response times of employees' replies to customers (working hours too)."""
+
+    tracker: ReplyTracker
+    name: str = "replies"
+
+    def __call__(self, batch: StagedBatch) -> StagedBatch:
+        self.tracker.apply(batch.messages)
+        return batch
+
+
+@dataclass
+class Match:
+    """Rule hits: violations, and the flag on each message with one. The engine is rebuilt
+    only when the stored rules change; the store decides how candidates are found
+    (Elasticsearch percolates), the shared engine decides the hits."""
+
+    store: Store
+    directory: Callable[[], Directory]
+    name: str = "match"
+    _engine: RuleEngine | None = None
+    _fingerprint: str | None = None
+
+    def engine(self) -> RuleEngine:
+        fingerprint = rules_fingerprint(self.store)
+        if self._engine is None or fingerprint != self._fingerprint:
+            self._engine = engine_from_store(self.store, self.directory(), previous=self._engine)
+            self._fingerprint = fingerprint
+        return self._engine
+
+    def __call__(self, batch: StagedBatch) -> StagedBatch:
+        batch.violations = self.store.match_rules(batch.messages, self.engine())
+        flagged = {v.msgid for v in batch.violations}
+        for m in batch.messages:
+            m.flagged = m.flagged or m.msgid in flagged
+        return batch
+
+
+@dataclass
+class Write:
+    """One ``write_batch``: messages, violations, dead letters, media queue and checkpoint
+    together, so a crash replays at most this batch."""
+
+    store: Store
+    name: str = "store"
+
+    def __call__(self, batch: StagedBatch) -> StagedBatch:
+        self.store.write_batch(
+            Batch(
+                messages=batch.messages,
+                violations=batch.violations,
+                deadletters=batch.deadletters,
+                resolved_deadletters=batch.resolved_deadletters,
+                revoked_msgids=[m.pre_msgid for m in batch.messages if m.msgtype == "revoke" and m.pre_msgid],
+                new_records=media_queue_records(batch.messages),
+                checkpoint=batch.checkpoint,
+            )
+        )
+        return batch
+
+
+WRITE_ORDER = ("analyze", "consent", "replies", "match", "store")
+
+
+def write_stages(
+    store: Store, settings: Settings, analyzer: ChineseAnalyzer, tracker: ReplyTracker,
+    directory: Callable[[], Directory],
+) -> list[Stage]:
+    """The stages from a normalized batch to the store, in ``WRITE_ORDER``."""
+    stages: list[Stage] = [Analyze(analyzer), Consent(store, settings), ReplyTimes(tracker), Match(store, directory),
+                           Write(store)]
+    assert tuple(s.name for s in stages) == WRITE_ORDER
+    return stages
