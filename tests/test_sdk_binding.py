@@ -685,6 +685,7 @@ def stub_env_seqs(out: Path) -> list[int]:
     return [struct.unpack_from("<QQ", raw, i)[0] for i in range(0, len(raw), 16)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fail_every", [0, 2], ids=["healthy", "every-2nd-call-fails-10001"])
 def test_chatarchive_pull_through_the_vendor_sdk_binding(stub_so: Path, stub_env: dict[str, Any],
                                                          tmp_path: Path, fail_every: int) -> None:
