@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Protocol
 
+from core.directory import Directory
 from core.errors import BadInput, PermissionDenied
 from core.models import Scope
 
@@ -95,7 +96,7 @@ def parse_scope(departments: Iterable[Any] = (), users: Iterable[Any] = ()) -> t
     return sorted(depts), sorted(user_ids)
 
 
-def validate_scope(departments: Iterable[int], users: Iterable[str], directory: Any | None) -> None:
+def validate_scope(departments: Iterable[int], users: Iterable[str], directory: Directory | None) -> None:
     """Unknown departments or employees are a ``BadInput`` when the organisation is known.
 
     ``directory`` is an ``core.directory.Directory``; without one (nothing imported

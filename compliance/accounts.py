@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from compliance import audit
 from compliance.access import ROLES, check_role, parse_scope, scope_for, validate_scope
 from core import clock
+from core.directory import Directory
 from core.errors import AuthenticationFailed, BadInput
 from core.models import Scope, sha256_hex
 from core.settings import SETTINGS, Settings
@@ -116,7 +117,7 @@ def create_account(
     scope_users: Iterable[Any] = (),
     *,
     actor: str = "system",
-    directory: Any | None = None,
+    directory: Directory | None = None,
     now: int | None = None,
 ) -> dict[str, Any]:
     """Creates an account (everything is validated before anything is written)."""

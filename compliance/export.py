@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
-from core.errors import BadInput, ChatArchiveError
-from core.models import Message, MessageFilter, SearchRequest
 from compliance import audit
 from compliance.access import EXPORT, require
+from core.errors import BadInput, ChatArchiveError
+from core.models import Message, MessageFilter, SearchRequest
+from store.context import ArchiveContext
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ PAGE = 500
 MAX_EXPORT = 1_000_000
 
 
-def _iter_results(archive: Any, query: str, filters: MessageFilter | None = None) -> Iterator[Message]:
+def _iter_results(archive: ArchiveContext, query: str, filters: MessageFilter | None = None) -> Iterator[Message]:
     store, scope = archive.store, archive.scope
     offset = 0
     while True:
@@ -75,7 +76,7 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason: str, *,
+def export_messages(archive: ArchiveContext, query: str, fmt: str, out: Path | str, reason: str, *,
                     now_ms: int | None = None, operator: str = "",
                     filters: MessageFilter | None = None) -> dict[str, Any]:
     """Writes the export and its manifest; returns ``{"count", "sha256", "file", "manifest"}``.

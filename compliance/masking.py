@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from typing import Any, Iterable
 
+from core.directory import Directory
 from core.models import Message
 
 MASK = "＊"
@@ -82,7 +83,7 @@ def mask_message(message: Message, names: Iterable[str] = ()) -> Message:
     )
 
 
-def organisation_names(directory: Any | None) -> list[str]:
+def organisation_names(directory: Directory | None) -> list[str]:
     """Every employee's and external contact's display name the organisation knows
     (compute once per purge, not per message)."""
     if directory is None:

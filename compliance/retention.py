@@ -18,10 +18,12 @@ from typing import Any
 from compliance import audit, integrity
 from compliance.masking import mask_message, organisation_names
 from core import clock
+from core.directory import Directory
 from core.errors import BadInput
 from core.models import ALL, Message, MessageFilter
 from core.settings import SETTINGS, Settings
 from store.base import Store
+from store.context import ArchiveContext
 from store.directory import load_directory
 
 log = logging.getLogger(__name__)
@@ -218,7 +220,7 @@ def purge(
     *,
     actor: str = "system",
     settings: Settings | None = None,
-    directory: Any | None = None,
+    directory: Directory | None = None,
 ) -> PurgeResult:
     """Deletes (or masks) every expired message not under a legal hold; ``now`` in epoch ms."""
     now_ms = int(now) if now is not None else clock.now_ms()
@@ -286,6 +288,6 @@ def _delete_derived(store: Store, msgids: list[str], media_dir: Path | None) -> 
     return removed
 
 
-def scheduled_purge(archive: Any, now: int | None = None) -> PurgeResult:
+def scheduled_purge(archive: ArchiveContext, now: int | None = None) -> PurgeResult:
     """The nightly job of ``chatarchive run``: applies the configured policy as ``system``."""
     return purge(archive.store, now, actor="system", settings=archive.settings)

@@ -12,8 +12,9 @@ from typing import Any
 from analyzers.chinese import get_analyzer
 from analyzers.rules import Rule, RuleEngine
 from core import clock
+from core.directory import Directory
 from core.errors import RuleError
-from core.models import Message
+from core.models import Message, Violation
 
 
 def lines(text: str) -> list[str]:
@@ -74,7 +75,8 @@ def require_from_text(text: str) -> str | int:
 
 
 def live_test(rule_data: dict[str, Any], text: str, *, msgtype: str = "text", sender_kind: str = "employee",
-              chat_kind: str = "external", sender: str = "tester", directory: Any = None) -> tuple[Any, list[Any]]:
+              chat_kind: str = "external", sender: str = "tester",
+              directory: Directory | None = None) -> tuple[Rule, list[Violation]]:
     """Validates the unsaved rule and runs it on one typed message: ``(rule, violations)``."""
     rule = Rule.from_dict(rule_data, directory=directory)
     engine = RuleEngine([Rule.from_dict({**rule.to_dict(), "enabled": True})], directory)

@@ -19,17 +19,18 @@ from zoneinfo import ZoneInfo
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
 from core.models import Message, MessageFilter, Scope, Violation
+from store.base import Store
 from store.highlight import mark_ranges
 
 logger = logging.getLogger(__name__)
 
 
-def _messages(store: Any, scope: Scope, time_from: int | None, time_to: int | None) -> Iterator[Message]:
+def _messages(store: Store, scope: Scope, time_from: int | None, time_to: int | None) -> Iterator[Message]:
     return store.iter_messages(MessageFilter(time_from=time_from, time_to=time_to), scope=scope)
 
 
 def _hits(
-    store: Any, rule: Rule, scope: Scope, time_from: int | None, time_to: int | None
+    store: Store, rule: Rule, scope: Scope, time_from: int | None, time_to: int | None
 ) -> Iterator[tuple[Message, Violation]]:
     """Every (message, violation) of ``rule`` in the history. No pre-filter through the
     search index: its phrase search does not see evasive spellings (回-扣, huikou), so it
@@ -41,7 +42,7 @@ def _hits(
 
 
 def backtest(
-    store: Any,
+    store: Store,
     rule: Rule,
     scope: Scope,
     time_from: int | None = None,
@@ -65,7 +66,7 @@ def backtest(
 
 
 def diff_versions(
-    store: Any,
+    store: Store,
     rule_old: Rule,
     rule_new: Rule,
     scope: Scope,
@@ -95,7 +96,7 @@ def diff_versions(
 
 
 def apply_retroactively(
-    store: Any,
+    store: Store,
     rule: Rule,
     scope: Scope,
     time_from: int | None = None,

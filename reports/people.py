@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.directory import Directory
 from core.models import MessageFilter, Scope, ViolationFilter
 from store.base import Store
 
@@ -45,7 +46,7 @@ def employee_chats(store: Store, userid: str, *, scope: Scope) -> list[ChatSumma
     return out
 
 
-def employee_figures(store: Store, userid: str, *, scope: Scope, directory: Any | None = None) -> dict[str, int]:
+def employee_figures(store: Store, userid: str, *, scope: Scope, directory: Directory | None = None) -> dict[str, int]:
     """The seeds' five figures: 客户总数 (customers who list the employee as follower),
     总会话消息数, 客户群总数 (group chats), 客户私聊会话数 (single chats with customers),
     违规次数 (violations in the employee's conversations)."""
@@ -67,7 +68,7 @@ def employee_figures(store: Store, userid: str, *, scope: Scope, directory: Any 
     }
 
 
-def customer_rows(store: Store, directory: Any, *, scope: Scope, consent: dict[str, str] | None = None,
+def customer_rows(store: Store, directory: Directory, *, scope: Scope, consent: dict[str, str] | None = None,
                   tz_format: Any = None) -> list[dict[str, Any]]:
     """The 客户管理 list: every customer the account's scope can see a conversation with
     (or whose follower is in scope), with followers, source, consent and last message."""

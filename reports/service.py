@@ -24,7 +24,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, Callable
 
 from core.models import MessageFilter, Scope
 from store.base import Store
@@ -190,7 +190,7 @@ def service_quality(store: Store, filters: MessageFilter, *, scope: Scope, now_m
     return sorted(rows.values(), key=lambda r: (-r.sent, -r.chats, r.employee))[:size]
 
 
-def _add_sent(store: Store, part: MessageFilter, scope: Scope, row: Any, grids: dict[str, dict[str, list[Grid]]]) -> None:
+def _add_sent(store: Store, part: MessageFilter, scope: Scope, row: Callable[[str], ServiceRow], grids: dict[str, dict[str, list[Grid]]]) -> None:
     """Messages the employees sent in one part, their replies and their reply-time grids."""
     sent = store.aggregate(
         MessageFilter(**{**part.__dict__, "sender_kinds": ["employee"]}),

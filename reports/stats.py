@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+from core.directory import Directory
 from core.models import MessageFilter, Scope, ViolationFilter
 from store.base import Store
 
@@ -60,7 +61,7 @@ def by_department(
 
 
 def new_customers_per_day(
-    directory: Any, *, tz: str, time_from: int | None, time_to: int | None, scope: Scope
+    directory: Directory, *, tz: str, time_from: int | None, time_to: int | None, scope: Scope
 ) -> list[tuple[str, int]]:
     """``[(YYYY-MM-DD, customers added)]`` from the organisation's external contacts;
     a customer counts when one of its followers is within ``scope``."""

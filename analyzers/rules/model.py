@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
 from re import _constants as sre_constants  # the regex parser: used to refuse dangerous shapes
 from re import _parser as sre_parse
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from core.errors import RuleError
 from analyzers.rules.normalize import normalize_fast
+from core.directory import Directory
+from core.errors import RuleError
 
 SEVERITIES = ("low", "medium", "high")
 MATCH_MODES = ("substring", "word")
@@ -118,7 +119,7 @@ class Rule:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dict(cls, data: Any, *, directory: Any = None) -> "Rule":
+    def from_dict(cls, data: Any, *, directory: Directory | None = None) -> "Rule":
         """Validates a rule object from a file or the store. ``directory`` (an
         ``core.directory.Directory``), when given, checks the scope's departments/users."""
         if not isinstance(data, dict):
@@ -432,7 +433,7 @@ def _str_list(data: dict[str, Any], key: str, allowed: Iterable[str] | None = No
     return list(dict.fromkeys(v))
 
 
-def _scope(v: Any, directory: Any) -> tuple[list[int], list[str]]:
+def _scope(v: Any, directory: Directory | None) -> tuple[list[int], list[str]]:
     if not v:
         return [], []
     if not isinstance(v, dict) or set(v) - {"departments", "users"}:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 from core.errors import BadInput, DecryptError, SourceError
+from core.settings import Settings
 from indexer.media import fetch_media, iter_media
 from indexer.source.base import SDK_ERRORS, SERVER_ERRORS, EncryptedRecord, MediaChunk
 
@@ -171,7 +172,7 @@ class SdkSource:
         return f"SdkSource(so_path={str(self.so_path)!r}, corpid={self._corpid.decode()!r})"
 
     @classmethod
-    def from_settings(cls, so_path: str | Path, settings: Any, **kwargs: Any) -> "SdkSource":
+    def from_settings(cls, so_path: str | Path, settings: Settings, **kwargs: Any) -> "SdkSource":
         """corpid, secret (secret_file first, then secret / CHATARCHIVE_SECRET), proxy, proxy_password
         and sdk_timeout from ``core.settings.Settings``."""
         return cls(
@@ -363,7 +364,7 @@ def parse_chat_data(text: bytes) -> list[EncryptedRecord]:
         raise SourceError(f"GetChatData returned a malformed chatdata item ({e!r})", 10002, retryable=True) from e
 
 
-def read_secret(settings: Any) -> str:
+def read_secret(settings: Settings) -> str:
     """The archive Secret: from ``secret_file`` if set, else the ``secret`` setting
     (CHATARCHIVE_SECRET). Never logged."""
     secret_file = getattr(settings, "secret_file", "")

@@ -45,6 +45,7 @@ from core.models import (
     Violation,
     ViolationFilter,
 )
+from core.settings import Settings
 from store.base import AGG_FIELDS, RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS
 from store.elasticsearch import requests as R
 from store.elasticsearch.transport import (
@@ -95,7 +96,7 @@ class ElasticsearchStore:
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: Any, *, index_prefix: str | None = None, transport: Transport | None = None) -> "ElasticsearchStore":
+    def from_settings(cls, settings: Settings, *, index_prefix: str | None = None, transport: Transport | None = None) -> "ElasticsearchStore":
         url = settings.es_url
         if not url and transport is None:
             raise BadInput("the elasticsearch backend needs es_url (or ES_URL), e.g. https://elastic:PASSWORD@localhost:9200")
