@@ -25,7 +25,7 @@ from core import clock
 from core.directory import Directory
 from core.errors import AuthenticationFailed, BadInput
 from core.models import Scope, sha256_hex
-from core.settings import SETTINGS, Settings
+from core.settings import Settings, setting_or_default
 from store.base import Store
 from store.context import ArchiveContext
 from store.directory import load_directory
@@ -39,13 +39,6 @@ DEMO_ADMIN = "admin"
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
 _DUMMY_HASH = _hasher.hash("not a password of anyone")  # equalizes timing for unknown names
-
-_DEFAULTS = {s.name: s.default for s in SETTINGS}
-
-
-def _setting(settings: Settings | None, name: str) -> Any:
-    return getattr(settings, name) if settings is not None else _DEFAULTS[name]
-
 
 def _now_ms(now: float | int | None) -> int:
     """``now`` is epoch milliseconds (tests pass it to step through time)."""
@@ -249,8 +242,8 @@ def authenticate(
     if not _password_matches(account, password or ""):
         failures = int(account.get("failures") or 0) + 1
         details: dict[str, Any] = {"why": "wrong password", "failures": failures}
-        if failures >= int(_setting(settings, "lockout_failures")):
-            account["locked_until_ms"] = now_ms + int(_setting(settings, "lockout_minutes")) * 60_000
+        if failures >= int(setting_or_default(settings, "lockout_failures")):
+            account["locked_until_ms"] = now_ms + int(setting_or_default(settings, "lockout_minutes")) * 60_000
             account["failures"] = 0
             details["locked_until_ms"] = account["locked_until_ms"]
         else:
@@ -265,7 +258,7 @@ def authenticate(
     account["last_login_ms"] = now_ms
     _store_account(store, account)
     token = pysecrets.token_urlsafe(32)
-    expires_ms = now_ms + int(_setting(settings, "session_minutes")) * 60_000
+    expires_ms = now_ms + int(setting_or_default(settings, "session_minutes")) * 60_000
     store.put_record(SESSIONS, sha256_hex(token), {"account": name, "created_ms": now_ms, "expires_ms": expires_ms})
     audit.record(store, name, "login", name, {"expires_ms": expires_ms}, now_ms=now_ms)
     return Session(token, name, account["role"], scope_for(account), expires_ms)

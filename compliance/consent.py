@@ -16,7 +16,7 @@ from compliance.masking import mask_message, organisation_names
 from core.directory import Directory
 from core.errors import BadInput
 from core.models import Message
-from core.settings import SETTINGS, Settings
+from core.settings import Settings, setting_or_default
 from store.base import Store
 from store.directory import load_directory
 
@@ -119,7 +119,7 @@ def apply_consent_policy(
     contact who disagreed (the agree/disagree events themselves are always kept).
     ``policy`` overrides the setting."""
     if policy is None:
-        policy = str(getattr(settings, "consent_policy", None) or {s.name: s.default for s in SETTINGS}["consent_policy"])
+        policy = str(setting_or_default(settings, "consent_policy"))
     if policy not in POLICIES:
         raise BadInput(f"consent_policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     record_events(store, messages)

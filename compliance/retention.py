@@ -21,7 +21,7 @@ from core import clock
 from core.directory import Directory
 from core.errors import BadInput
 from core.models import ALL, Message, MessageFilter
-from core.settings import SETTINGS, Settings
+from core.settings import Settings, setting_or_default
 from store.base import Store
 from store.context import ArchiveContext
 from store.directory import load_directory
@@ -45,13 +45,6 @@ CLASSES: dict[str, frozenset[str]] = {
     "money": frozenset({"redpacket", "external_redpacket"}),
     "events": frozenset({"agree", "disagree", "revoke", "switch", "meeting", "meeting_notification", "voiptext"}),
 }
-
-_DEFAULTS = {s.name: s.default for s in SETTINGS}
-
-
-def _setting(settings: Settings | None, name: str) -> Any:
-    return getattr(settings, name) if settings is not None else _DEFAULTS[name]
-
 
 @dataclass
 class RetentionPolicy:
@@ -77,7 +70,7 @@ def get_policy(store: Store, settings: Settings | None = None) -> RetentionPolic
     if stored:
         return RetentionPolicy(int(stored.get("days") or 0), stored.get("action") or "delete",
                                {k: int(v) for k, v in (stored.get("classes") or {}).items()})
-    return RetentionPolicy(int(_setting(settings, "retention_days")), str(_setting(settings, "retention_action")))
+    return RetentionPolicy(int(setting_or_default(settings, "retention_days")), str(setting_or_default(settings, "retention_action")))
 
 
 def _check_days(label: str, days: Any, minimum: int) -> int:
@@ -104,7 +97,7 @@ def set_policy(
 ) -> RetentionPolicy:
     """Validates everything, then saves the policy and logs the change."""
     current = get_policy(store, settings)
-    minimum = int(_setting(settings, "retention_minimum_days"))
+    minimum = int(setting_or_default(settings, "retention_minimum_days"))
     new_days = _check_days("retention", current.days if days is None else days, minimum)
     new_action = current.action if action is None else action
     if new_action not in ACTIONS:
@@ -246,7 +239,7 @@ def purge(
     result.expired = len(expired)
     if dry_run or not expired:
         return result
-    tz = str(_setting(settings, "timezone"))
+    tz = str(setting_or_default(settings, "timezone"))
     media_dir = Path(settings.data_dir) / "media" if settings is not None else None
     if policy.action == "delete":
         touched_days: set[str] = set()
