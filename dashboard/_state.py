@@ -133,7 +133,3 @@ def guard(what: str = "") -> Iterator[None]:
     except Exception as e:  # noqa: BLE001 - the user gets a message, the log gets the traceback
         log.exception("dashboard error in %s", what or "page")
         st.error(f"出错了 ({type(e).__name__}); the details are in the server log.")
-
-
-def not_available(feature: str) -> None:
-    st.info(f"{feature}: not available yet (this part of the product has not been installed).")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from reports.people import employee_chats, employee_figures
 from analyzers.insights.sentiment import classify, conversation_sentiment
-from reports.summary import summarize
+from compliance import access, audit
 from core.models import Message, MessageFilter, ViolationFilter
-from compliance import access
 from dashboard import _media, _state, _ui, _widgets
+from reports.people import employee_chats, employee_figures
+from reports.summary import summarize
 
 PAGE_SIZE = 100
 MAX_LISTED = 200  # radio lists beyond this are unusable; the search box narrows them
@@ -148,8 +148,6 @@ if chat_id:
     highlight = c2.toggle("高亮模式 (violations)", value=True, key="conv_highlight")
     if reason.strip():
         with _state.guard("conversation"):
-            from compliance import audit
-
             audit.require_reason(reason)
             f = MessageFilter(chats=[chat_id])
             total = arch.store.count(f, scope=arch.scope)

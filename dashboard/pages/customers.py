@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from reports.people import customer_rows
+from compliance import access, audit
+from compliance.consent import list_consent
 from core.models import MessageFilter
-from compliance import access
 from dashboard import _state, _ui, _widgets
+from reports.people import customer_rows
 
 session = _state.require(access.VIEW)
 arch = _state.user_archive()
@@ -22,13 +23,8 @@ find = st.text_input("查找客户", key="c_find", placeholder="名称")
 rows = []
 with _state.guard("customers"):
     consent = {}
-    try:
-        from compliance.consent import list_consent
-
-        for row in reversed(list_consent(arch.store)):  # oldest first, so the newest state wins
-            consent[row["external"]] = row["status"]
-    except ImportError:
-        pass
+    for row in reversed(list_consent(arch.store)):  # oldest first, so the newest state wins
+        consent[row["external"]] = row["status"]
     rows = customer_rows(arch.store, directory, scope=arch.scope, consent=consent)
 if find.strip():
     rows = [r for r in rows if find.strip().lower() in r["客户名称"].lower()]
@@ -65,8 +61,6 @@ with _state.guard("conversations"):
     if reason and chats:
         chat_id = st.selectbox("会话", [c[0] for c in chats], key="c_chat",
                                format_func=lambda c: " ↔ ".join(directory.name(p) for p in c.split("|")))
-        from compliance import audit
-
         audit.record(arch.store, arch.actor, "view_conversation", chat_id, {"customer": customer}, reason)
         _, messages = arch.store.list_messages(MessageFilter(chats=[chat_id]), scope=arch.scope, sort="time_desc", limit=100)
         _widgets.show_conversation(list(reversed(messages)), highlight_flagged=True)

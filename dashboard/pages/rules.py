@@ -10,10 +10,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.models import CHAT_KINDS
+from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES, Rule
 from compliance import access, audit
+from compliance.rulestore import get_rule, list_rules, rule_history, save_rule
+from core.models import CHAT_KINDS
 from dashboard import _rules_form as rf
 from dashboard import _state, _ui
+from reports import backtest as bt
+from reports.backtest import apply_retroactively
 
 session = _state.require(access.RULES)
 arch = _state.user_archive()
@@ -21,13 +25,6 @@ directory = _state.directory()
 tz = _state.tz()
 
 st.title("敏感规则 Rules")
-
-try:
-    from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES
-    from compliance.rulestore import get_rule, list_rules, rule_history, save_rule
-except ImportError:
-    _state.not_available("规则引擎 (the rules engine)")
-    st.stop()
 
 rules = []
 with _state.guard("rules"):
@@ -126,9 +123,6 @@ bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")
 if st.button("运行回测 Run backtest", key="bt_run"):
     with _state.guard("backtest"), st.status("回测中… (replaying the rule over the history)", expanded=False) as status:
-        from reports import backtest as bt
-        from analyzers.rules.model import Rule
-
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
         candidate = Rule.from_dict(rule_data(), directory=directory)
         result = bt.backtest(arch.store, candidate, arch.scope, time_from, time_to, timezone=tz)
@@ -170,8 +164,6 @@ if st.button("保存规则 (新版本)", key="rule_save", type="primary"):
 if st.session_state.get("rule_saved") == choice and choice != NEW:
     if st.button("追溯应用到历史消息 (apply retroactively)", key="rule_retro"):
         with _state.guard("apply"), st.status("正在追溯应用…") as status:
-            from reports.backtest import apply_retroactively
-
             stored = apply_retroactively(arch.store, get_rule(arch.store, choice), arch.scope)
             audit.record(arch.store, session.account, "rule_change", choice, {"op": "retroactive", "violations": stored})
             status.update(label=f"已记录 {stored} 条违规", state="complete")

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from reports.review import SAMPLES, draw_sample, review_sample_item
+from compliance import access, audit
 from core.models import MessageFilter
-from compliance import access
 from dashboard import _state, _ui, _widgets
+from reports.review import SAMPLES, draw_sample, review_sample_item
 
 session = _state.require(access.REVIEW)
 arch = _state.user_archive()
@@ -72,8 +72,6 @@ chat_id = st.selectbox("审核会话", [i["chat_id"] for i in items], key="s_cha
 reason = _widgets.reason_box("s_reason", "查看抽样会话")
 if reason:
     with _state.guard("conversation"):
-        from compliance import audit
-
         audit.record(arch.store, arch.actor, "view_conversation", chat_id, {"sample": sample_id}, reason)
         f = MessageFilter(chats=[chat_id], time_from=sample["time_from"], time_to=sample["time_to"])
         _, messages = arch.store.list_messages(f, scope=arch.scope, sort="time_asc", limit=200)

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from compliance import access, audit
+from compliance.export import export_messages
 from core import clock
 from core.models import SearchRequest
 from dashboard import _state, _ui, _widgets
@@ -141,8 +142,6 @@ with s2:
         export_reason = _widgets.reason_box("export_reason", "导出")
         if st.button("生成导出文件", key="export_go", disabled=not export_reason):
             with _state.guard("export"), st.status("正在导出… (exporting)", expanded=False) as status:
-                from compliance.export import export_messages
-
                 out_dir = Path(tempfile.mkdtemp(prefix="chatarchive-export-"))
                 out = out_dir / f"chatarchive-export.{fmt}"
                 summary = export_messages(arch, query, fmt, out, export_reason, filters=filters)

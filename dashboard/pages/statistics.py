@@ -13,13 +13,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from reports import stats
-from reports import keywords as kw
 from analyzers.insights.sentiment import conversation_sentiment
-from reports.trend import sentiment_trend
-from core.models import MessageFilter, Scope, ViolationFilter
 from compliance import access
+from core.models import MessageFilter, Scope, ViolationFilter
 from dashboard import _state, _ui, _widgets
+from reports import keywords as kw
+from reports import stats
+from reports.trend import sentiment_trend
 
 session = _state.require(access.STATS)
 arch = _state.user_archive()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from reports.review import assign_violation, review_violation, reviews_of
-from core.models import REVIEW_STATUSES, ViolationFilter
 from compliance import access, audit
+from compliance.rulestore import add_exception
+from core.models import REVIEW_STATUSES, ViolationFilter
 from dashboard import _state, _ui, _widgets
+from reports.review import assign_violation, review_violation, reviews_of
 
 PAGE_SIZE = 50
 SEVERITIES = ["high", "medium", "low"]
@@ -130,8 +131,6 @@ if fp:
     e1, e2 = st.columns(2)
     if e1.button("设为规则例外 (add exception)", key="add_exception", disabled=not phrase.strip()):
         with _state.guard("exception"):
-            from compliance.rulestore import add_exception
-
             rule = add_exception(arch.store, fp["rule_id"], phrase, session.account)
             audit.record(arch.store, session.account, "rule_change", fp["rule_id"],
                          {"op": "exception", "phrase": phrase.strip(), "version": rule.version, "violation": fp["id"]})
