@@ -82,6 +82,12 @@ class Message:
             self.raw_sha256 = sha256_hex(self.raw)
 
     @property
+    def customer_wrote(self) -> bool:
+        """Sent by the customer with text to judge: not a revoke, not a consent record."""
+        return (self.sender_kind == "external" and self.action == "send"
+                and self.msgtype not in ("revoke", "agree", "disagree") and bool(self.text))
+
+    @property
     def direction(self) -> str:
         """employee | customer | other: who sent it, as the rules' ``direction`` sees it."""
         if self.sender_kind == "employee":
@@ -139,6 +145,10 @@ class Scope:
         return bool(self.users.intersection(message.employees)) or bool(
             self.departments.intersection(message.departments)
         )
+
+    def allows_employee(self, userid: str, departments: Iterable[int]) -> bool:
+        """Whether this scope sees an employee (``departments``: theirs, ancestors included)."""
+        return self.all or userid in self.users or bool(self.departments.intersection(departments))
 
     def to_dict(self) -> dict[str, Any]:
         return {"all": self.all, "departments": sorted(self.departments), "users": sorted(self.users)}

@@ -80,9 +80,8 @@ def customer_rows(store: Store, directory: Directory, *, scope: Scope, consent: 
     rows = []
     for x in directory.externals:
         followers = x.get("followers") or []
-        visible = scope.all or x["id"] in last or any(
-            f in scope.users or scope.departments.intersection(directory.departments_of(f)) for f in followers
-        )
+        visible = x["id"] in last or any(scope.allows_employee(f, directory.departments_of(f)) for f in followers)
+        visible = visible or scope.all
         if not visible:
             continue
         rows.append({

@@ -71,12 +71,9 @@ def new_customers_per_day(
         added = int(x.get("added_ms") or 0)
         if not added or (time_from is not None and added < time_from) or (time_to is not None and added >= time_to):
             continue
-        if not scope.all:
-            followers = x.get("followers") or []
-            if not any(
-                f in scope.users or scope.departments.intersection(directory.departments_of(f)) for f in followers
-            ):
-                continue
+        followers = x.get("followers") or []
+        if not scope.all and not any(scope.allows_employee(f, directory.departments_of(f)) for f in followers):
+            continue
         day = datetime.fromtimestamp(added / 1000, zone).strftime("%Y-%m-%d")
         counts[day] = counts.get(day, 0) + 1
     return sorted(counts.items())

@@ -61,7 +61,7 @@ def trend_from_messages(messages: Iterable[Message], *, tz: str, employees: Iter
     wanted = set(employees) if employees is not None else None
     counts: dict[tuple[str, int], dict[str, int]] = {}
     for m in messages:
-        if m.sender_kind != "external" or m.action != "send" or m.msgtype == "revoke" or not m.text:
+        if not m.customer_wrote:
             continue
         label = _label(m)
         period = _period_start(m.time_ms, zone, days)

@@ -14,15 +14,14 @@ also complains. Accuracy on the labelled set is in docs/benchmarks.md (``## Insi
 from __future__ import annotations
 
 import bisect
-import re
 import logging
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Literal
 
 import daachorse
-
 
 if TYPE_CHECKING:
     from core.models import Message
@@ -206,7 +205,7 @@ def annotate(messages: Iterable["Message"]) -> None:
     """Sets ``sentiment``/``sentiment_score`` on customer messages, as ingest does (the
     pipeline calls this; so do tests that write messages to a store directly)."""
     for m in messages:
-        if m.sender_kind == "external" and m.action == "send" and m.text:
+        if m.customer_wrote:
             mood = classify(m.text)
             m.sentiment, m.sentiment_score = mood.label, mood.score
 
@@ -229,7 +228,7 @@ def conversation_sentiment(messages: Iterable[Message]) -> ConversationSentiment
     counts = {"positive": 0, "neutral": 0, "negative": 0}
     scores: list[float] = []
     for m in messages:
-        if m.sender_kind != "external" or m.action != "send" or m.msgtype == "revoke" or not m.text:
+        if not m.customer_wrote:
             continue
         stored = getattr(m, "sentiment", "")
         if stored in counts:

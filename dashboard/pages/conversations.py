@@ -28,7 +28,7 @@ st.title("查看聊天记录")
 
 def in_scope(userid: str) -> bool:
     s = arch.scope
-    return s.all or userid in s.users or bool(s.departments.intersection(directory.departments_of(userid)))
+    return s.allows_employee(userid, directory.departments_of(userid))
 
 
 def status_of(e: dict) -> str:
@@ -38,12 +38,6 @@ def status_of(e: dict) -> str:
 SENTIMENT_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 SENTIMENT_COLORS = {"positive": "#2b8a3e", "neutral": "#868e96", "negative": "#c92a2a"}
 SUMMARY_SENTENCES = 3
-
-
-def customer_said(m: Message) -> bool:
-    """A message the customer wrote (not a revoke or consent record), with text to judge."""
-    return m.sender_kind == "external" and m.action == "send" and m.msgtype not in ("revoke", "agree", "disagree") \
-        and bool(m.text)
 
 
 def sentiment_of(m: Message) -> str:
@@ -171,7 +165,7 @@ if chat_id:
                     by_msg = {m.msgid: m for m in messages}
                     bodies = {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
                 for m in messages:
-                    if customer_said(m):
+                    if m.customer_wrote:
                         bodies[m.msgid] = bodies.get(m.msgid, _ui.message_body(m)) + sentiment_marker(sentiment_of(m))
             show_summary(messages, partial=pages > 1)
             _widgets.show_conversation(messages, highlight_flagged=highlight, bodies=bodies)

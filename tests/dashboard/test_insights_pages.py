@@ -48,6 +48,7 @@ def frame(at: AppTest, *columns: str):
 
 
 def customer_said(m: Message) -> bool:
+    """The reference for the pages: written out here, independent of Message.customer_wrote."""
     return m.sender_kind == "external" and m.action == "send" and m.msgtype not in ("revoke", "agree", "disagree") \
         and bool(m.text)
 
