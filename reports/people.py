@@ -12,10 +12,6 @@ from store.base import Store
 MAX_CHATS = 10_000
 
 
-def _sub(bucket: dict[str, Any]) -> dict[str, Any]:
-    return bucket.get("sub") or bucket
-
-
 @dataclass
 class ChatSummary:
     chat_id: str
@@ -35,7 +31,7 @@ def employee_chats(store: Store, userid: str, *, scope: Scope) -> list[ChatSumma
     )
     out: list[ChatSummary] = []
     for b in (r.get("chats") or {}).get("buckets") or []:
-        sub = _sub(b)
+        sub = b
         kinds = (sub.get("kind") or {}).get("buckets") or []
         kind = str(kinds[0]["key"]) if kinds else "internal"
         chat_id = str(b["key"])
@@ -53,7 +49,7 @@ def employee_figures(store: Store, userid: str, *, scope: Scope, directory: Dire
     mine = MessageFilter(employees=[userid])
     r = store.aggregate(mine, {"kinds": {"terms": {"field": "chat_kind", "size": 3},
                                          "aggs": {"chats": {"cardinality": {"field": "chat_id"}}}}}, scope=scope)
-    chats_by_kind = {str(b["key"]): int((_sub(b).get("chats") or {}).get("value") or 0)
+    chats_by_kind = {str(b["key"]): int((b.get("chats") or {}).get("value") or 0)
                      for b in (r.get("kinds") or {}).get("buckets") or []}
     customers = 0
     if directory is not None:
@@ -76,7 +72,7 @@ def customer_rows(store: Store, directory: Directory, *, scope: Scope, consent: 
         MessageFilter(), {"x": {"terms": {"field": "externals", "size": MAX_CHATS},
                                 "aggs": {"last": {"max": {"field": "time"}}}}}, scope=scope
     )
-    last = {str(b["key"]): int((_sub(b).get("last") or {}).get("value") or 0) for b in (r.get("x") or {}).get("buckets") or []}
+    last = {str(b["key"]): int((b.get("last") or {}).get("value") or 0) for b in (r.get("x") or {}).get("buckets") or []}
     rows = []
     for x in directory.externals:
         followers = x.get("followers") or []

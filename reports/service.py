@@ -27,7 +27,7 @@ from itertools import accumulate
 from typing import Any, Callable
 
 from core.models import MessageFilter, Scope
-from store.base import Store
+from store.base import Store, buckets
 
 GRID = [round(i * 0.5, 1) for i in range(201)]  # 0, 0.5, ..., 100
 SPLIT = 10**13  # a histogram interval that puts -1 in one bucket and every real reply in the next
@@ -64,17 +64,9 @@ class ServiceRow:
 Grid = tuple[dict[str, Any], int, int]
 
 
-def _sub(bucket: dict[str, Any]) -> dict[str, Any]:
-    return bucket.get("sub") or bucket
-
-
 def _negatives(sub: dict[str, Any], name: str) -> int:
     """Messages in the sub-aggregation's buckets with a negative key (negative sentiment)."""
-    return sum(int(x["doc_count"]) for x in _buckets(sub, name) if float(x["key"]) < 0)
-
-
-def _buckets(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    return (result.get(name) or {}).get("buckets") or []
+    return sum(int(x["doc_count"]) for x in buckets(sub, name) if float(x["key"]) < 0)
 
 
 def _true(bucket: dict[str, Any]) -> bool:
@@ -129,7 +121,7 @@ def customer_groups(store: Store, filters: MessageFilter, *, scope: Scope) -> li
     f = MessageFilter(**{**filters.__dict__, "chat_kinds": ["group"]})
     r = store.aggregate(f, {"x": {"terms": {"field": "has_external", "size": 2},
                                   "aggs": {"c": {"terms": {"field": "chat_id", "size": MAX_CHATS}}}}}, scope=scope)
-    return sorted({str(c["key"]) for b in _buckets(r, "x") if _true(b) for c in _buckets(_sub(b), "c")})
+    return sorted({str(c["key"]) for b in buckets(r, "x") if _true(b) for c in buckets(b, "c")})
 
 
 def customer_chat_filters(filters: MessageFilter, *, store: Store, scope: Scope) -> list[MessageFilter]:
@@ -162,16 +154,16 @@ def service_quality(store: Store, filters: MessageFilter, *, scope: Scope, now_m
         taking_part = store.aggregate(part, {"e": {"terms": {"field": "employees", "size": MAX_EMPLOYEES},
                                                    "aggs": {"chats": {"cardinality": {"field": "chat_id"}}}}},
                                       scope=scope)
-        for b in _buckets(taking_part, "e"):
-            row(str(b["key"])).chats += int((_sub(b).get("chats") or {}).get("value") or 0)
+        for b in buckets(taking_part, "e"):
+            row(str(b["key"])).chats += int((b.get("chats") or {}).get("value") or 0)
         _add_sent(store, part, scope, row, grids)
         # What the customers wrote (records of their client left out).
         customer = store.aggregate(MessageFilter(**{**part.__dict__, "sender_kinds": ["external"]}),
                                    {"e": {"terms": {"field": "employees", "size": MAX_EMPLOYEES},
                                           "aggs": {"t": {"terms": {"field": "msgtype", "size": MSGTYPE_BUCKETS}}}}},
                                    scope=scope)
-        for b in _buckets(customer, "e"):
-            records = sum(int(t["doc_count"]) for t in _buckets(_sub(b), "t") if str(t["key"]) in NOT_WRITTEN)
+        for b in buckets(customer, "e"):
+            records = sum(int(t["doc_count"]) for t in buckets(b, "t") if str(t["key"]) in NOT_WRITTEN)
             row(str(b["key"])).customer_messages += int(b["doc_count"]) - records
         # Unanswered: the conversation's last message is the customer's and is older than the threshold.
         last_any = _last_by_chat(store, part, scope)
@@ -202,8 +194,8 @@ def _add_sent(store: Store, part: MessageFilter, scope: Scope, row: Callable[[st
         }}},
         scope=scope,
     )
-    for b in _buckets(sent, "e"):
-        sub = _sub(b)
+    for b in buckets(sent, "e"):
+        sub = b
         total = int(b["doc_count"])
 
         neg, bneg = _negatives(sub, "neg"), _negatives(sub, "bneg")
@@ -222,10 +214,10 @@ def _employees_of(store: Store, part: MessageFilter, chat_ids: list[str], scope:
     r = store.aggregate(MessageFilter(**{**part.__dict__, "chats": chat_ids}),
                         {"c": {"terms": {"field": "chat_id", "size": len(chat_ids)},
                                "aggs": {"e": {"terms": {"field": "employees", "size": MAX_EMPLOYEES}}}}}, scope=scope)
-    return {str(b["key"]): [str(e["key"]) for e in _buckets(_sub(b), "e")] for b in _buckets(r, "c")}
+    return {str(b["key"]): [str(e["key"]) for e in buckets(b, "e")] for b in buckets(r, "c")}
 
 
 def _last_by_chat(store: Store, f: MessageFilter, scope: Scope) -> dict[str, int]:
     r = store.aggregate(f, {"c": {"terms": {"field": "chat_id", "size": MAX_CHATS}, "aggs": {"t": {"max": {"field": "time"}}}}},
                         scope=scope)
-    return {str(b["key"]): int((_sub(b).get("t") or {}).get("value") or 0) for b in _buckets(r, "c")}
+    return {str(b["key"]): int((b.get("t") or {}).get("value") or 0) for b in buckets(r, "c")}

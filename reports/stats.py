@@ -8,20 +8,16 @@ from zoneinfo import ZoneInfo
 
 from core.directory import Directory
 from core.models import MessageFilter, Scope, ViolationFilter
-from store.base import Store
+from store.base import Store, buckets
 
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 MAX_TERMS = 10_000
 
 
-def _buckets(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    return list((result.get(name) or {}).get("buckets") or [])
-
-
 def per_day(store: Store, filters: MessageFilter, *, scope: Scope) -> list[tuple[int, int]]:
     """``[(day_start_ms, messages)]`` in the archive's days, empty days omitted."""
     r = store.aggregate(filters, {"d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}, scope=scope)
-    return [(int(b["key"]), int(b["doc_count"])) for b in _buckets(r, "d")]
+    return [(int(b["key"]), int(b["doc_count"])) for b in buckets(r, "d")]
 
 
 def hour_of_week(store: Store, filters: MessageFilter, *, scope: Scope, tz: str) -> list[list[int]]:
@@ -29,7 +25,7 @@ def hour_of_week(store: Store, filters: MessageFilter, *, scope: Scope, tz: str)
     r = store.aggregate(filters, {"h": {"date_histogram": {"field": "time", "fixed_interval": "1h"}}}, scope=scope)
     grid = [[0] * 24 for _ in range(7)]
     zone = ZoneInfo(tz)
-    for b in _buckets(r, "h"):
+    for b in buckets(r, "h"):
         local = datetime.fromtimestamp(int(b["key"]) / 1000, zone)
         grid[local.weekday()][local.hour] += int(b["doc_count"])
     return grid
@@ -38,7 +34,7 @@ def hour_of_week(store: Store, filters: MessageFilter, *, scope: Scope, tz: str)
 def by_field(store: Store, filters: MessageFilter, field: str, *, scope: Scope, size: int = 50) -> list[tuple[Any, int]]:
     """``[(value, messages)]`` for a keyword field, most first (ties by value)."""
     r = store.aggregate(filters, {"t": {"terms": {"field": field, "size": size}}}, scope=scope)
-    return [(b["key"], int(b["doc_count"])) for b in _buckets(r, "t")]
+    return [(b["key"], int(b["doc_count"])) for b in buckets(r, "t")]
 
 
 def top_employees(store: Store, filters: MessageFilter, *, scope: Scope, size: int = 20) -> list[tuple[str, int]]:
@@ -90,12 +86,12 @@ def violations_per_day(
         scope=scope,
     )
     out: list[tuple[int, str, int]] = []
-    for b in _buckets(r, "d"):
-        for s in _buckets(b.get("sub") or b, "s"):
+    for b in buckets(r, "d"):
+        for s in buckets(b, "s"):
             out.append((int(b["key"]), str(s["key"]), int(s["doc_count"])))
     return out
 
 
 def violations_by(store: Store, filters: ViolationFilter, field: str, *, scope: Scope, size: int = 50) -> list[tuple[Any, int]]:
     r = store.aggregate_violations(filters, {"t": {"terms": {"field": field, "size": size}}}, scope=scope)
-    return [(b["key"], int(b["doc_count"])) for b in _buckets(r, "t")]
+    return [(b["key"], int(b["doc_count"])) for b in buckets(r, "t")]

@@ -94,7 +94,7 @@ def sentiment_trend(store: "Store", filters: MessageFilter, *, scope: Scope, tz:
             scope=scope,
         )
         for b in (r.get("d") or {}).get("buckets") or []:
-            sub = b.get("sub") or b
+            sub = b
             c = {str(x["key"]): int(x["doc_count"]) for x in (sub.get("s") or {}).get("buckets") or []}
             out.append(TrendPoint(e, int(b["key"]), c.get("positive", 0), c.get("neutral", 0), c.get("negative", 0)))
     return sorted(out, key=lambda p: (p.employee, p.period_ms))

@@ -14,8 +14,9 @@ local to the archive's time zone, keys in epoch ms; empty buckets omitted),
 ``histogram`` (field, interval), and the metrics ``value_count``, ``min``, ``max``,
 ``avg``, ``sum``, ``stats``, ``percentiles`` (field, percents) and ``cardinality``; one
 level of sub-aggregations under ``aggs``. Results have Elasticsearch's response shape:
-``{"name": {"buckets": [{"key": k, "doc_count": n, "sub": {...}}]}}`` for bucket
-aggregations and ``{"name": {"value": v}}`` (``stats``: ``count/min/max/avg/sum``;
+``{"name": {"buckets": [{"key": k, "doc_count": n, "sub_name": {...}}]}}`` for bucket
+aggregations (each sub-aggregation's result is a key of its bucket, as in Elasticsearch;
+``buckets()`` reads them) and ``{"name": {"value": v}}`` (``stats``: ``count/min/max/avg/sum``;
 ``percentiles``: ``{"values": {"50.0": v}}``) for metrics. Only ``AGG_FIELDS`` may be named.
 
 Records: small state (accounts, the audit trail, rules and their versions, reviews,
@@ -242,3 +243,9 @@ class Store(Protocol):
     def stats(self, *, scope: Scope) -> dict[str, Any]:
         """``{"messages", "violations", "deadletter", "last_seq", "by_msgtype"}`` as in the contract."""
         ...
+
+
+def buckets(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The buckets of bucket aggregation ``name`` in an aggregation result, or a bucket (for
+    its sub-aggregations): the one reader of the documented shape."""
+    return list((result.get(name) or {}).get("buckets") or [])

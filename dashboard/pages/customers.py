@@ -49,7 +49,7 @@ with _state.guard("conversations"):
     r = arch.store.aggregate(MessageFilter(externals=[customer]),
                              {"c": {"terms": {"field": "chat_id", "size": 1000}, "aggs": {"last": {"max": {"field": "time"}}}}},
                              scope=arch.scope)
-    chats = [(str(b["key"]), int(b["doc_count"]), int(((b.get("sub") or b).get("last") or {}).get("value") or 0))
+    chats = [(str(b["key"]), int(b["doc_count"]), int((b.get("last") or {}).get("value") or 0))
              for b in (r.get("c") or {}).get("buckets") or []]
     if not chats:
         st.caption("与此客户没有会话 (no conversations with this customer).")
