@@ -177,6 +177,23 @@ class MessageFilter:
     seq_from: int | None = None  # inclusive
     seq_to: int | None = None  # exclusive
 
+    def terms(self) -> list[tuple[str, list[Any]]]:
+        """``(stored field, wanted values)`` of every list filter that restricts (both backends)."""
+        return [(stored, list(getattr(self, name))) for name, stored in MESSAGE_FILTER_FIELDS if getattr(self, name)]
+
+
+# The stored field each list filter of a record kind restricts: one table per kind.
+MESSAGE_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("senders", "sender"), ("chats", "chat_id"), ("msgtypes", "msgtype"), ("employees", "employees"),
+    ("externals", "externals"), ("departments", "departments"), ("chat_kinds", "chat_kind"),
+    ("sender_kinds", "sender_kind"), ("msgids", "msgid"),
+)
+VIOLATION_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rule_ids", "rule_id"), ("categories", "category"), ("severities", "severity"), ("statuses", "status"),
+    ("employees", "employees"), ("departments", "departments"), ("senders", "sender"), ("chats", "chat_id"),
+    ("msgids", "msgid"),
+)
+
 
 @dataclass
 class SearchRequest:
@@ -276,6 +293,10 @@ class ViolationFilter:
     assignee: str | None = None
     time_from: int | None = None
     time_to: int | None = None
+
+    def terms(self) -> list[tuple[str, list[Any]]]:
+        """``(stored field, wanted values)`` of every list filter that restricts (both backends)."""
+        return [(stored, list(getattr(self, name))) for name, stored in VIOLATION_FILTER_FIELDS if getattr(self, name)]
 
 
 @dataclass

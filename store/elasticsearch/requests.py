@@ -230,19 +230,8 @@ def message_filter_clauses(filters: MessageFilter) -> list[dict[str, Any]]:
     for clause in (_range("time", filters.time_from, filters.time_to), _range("seq", filters.seq_from, filters.seq_to)):
         if clause is not None:
             clauses.append(clause)
-    for field, values in (
-        ("sender", filters.senders),
-        ("chat_id", filters.chats),
-        ("msgtype", filters.msgtypes),
-        ("employees", filters.employees),
-        ("externals", filters.externals),
-        ("departments", filters.departments),
-        ("chat_kind", filters.chat_kinds),
-        ("sender_kind", filters.sender_kinds),
-        ("msgid", filters.msgids),
-    ):
-        if values:
-            clauses.append({"terms": {field: list(values)}})
+    for field, values in filters.terms():
+        clauses.append({"terms": {field: values}})
     if filters.flagged is not None:
         clauses.append({"term": {"flagged": {"value": filters.flagged}}})
     if filters.revoked is not None:
@@ -255,19 +244,8 @@ def violation_filter_clauses(filters: ViolationFilter) -> list[dict[str, Any]]:
     clause = _range("time", filters.time_from, filters.time_to)
     if clause is not None:
         clauses.append(clause)
-    for field, values in (
-        ("rule_id", filters.rule_ids),
-        ("category", filters.categories),
-        ("severity", filters.severities),
-        ("status", filters.statuses),
-        ("employees", filters.employees),
-        ("departments", filters.departments),
-        ("sender", filters.senders),
-        ("chat_id", filters.chats),
-        ("msgid", filters.msgids),
-    ):
-        if values:
-            clauses.append({"terms": {field: list(values)}})
+    for field, values in filters.terms():
+        clauses.append({"terms": {field: values}})
     if filters.assignee is not None:
         clauses.append({"term": {"assignee": {"value": filters.assignee}}})
     return clauses

@@ -274,13 +274,9 @@ class StateDB:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
                 params.extend(values)
 
-        one_of("rule_id", filters.rule_ids)
-        one_of("category", filters.categories)
-        one_of("severity", filters.severities)
-        one_of("status", filters.statuses)
-        one_of("sender", filters.senders)
-        one_of("chat_id", filters.chats)
-        one_of("msgid", filters.msgids)
+        for field, values in filters.terms():
+            if field not in _MULTI_TABLES:  # employees and departments: the join tables below
+                one_of(field, values)
         if filters.assignee is not None:
             clauses.append("assignee = ?")
             params.append(filters.assignee)
