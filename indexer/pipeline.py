@@ -116,10 +116,8 @@ class Pipeline:
     # --- set-up -------------------------------------------------------------------------------
     def _adopt_source_keys(self) -> None:
         """A simulated archive ships its private keys (DIR/keys): register the ones we lack."""
-        files = getattr(self.source, "private_key_files", None)
-        if files is None:
-            return
-        for version, path in files().items():
+        assert self.source is not None
+        for version, path in self.source.private_key_files().items():
             if version not in self.keyring.versions():
                 self.keyring.add(version, load_private_key(path))
                 logger.info("registered the simulator's private key for publickey_ver %s", version)

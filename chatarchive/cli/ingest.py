@@ -13,7 +13,7 @@ from chatarchive.cli import CliContext, pass_cli
 from chatarchive.scheduler import run_forever
 from core.errors import BadInput
 from indexer.pipeline import Pipeline, PullResult
-from indexer.source import open_source
+from indexer.source import Source, open_source
 from store import open_store
 
 
@@ -30,8 +30,8 @@ def init_cmd(cli: CliContext) -> None:
              + (" (migrated)" if result.get("migrated") else ""))
 
 
-def _progress_bar(source: object, start_seq: int) -> tqdm:
-    total = getattr(source, "seq_max", None)
+def _progress_bar(source: Source, start_seq: int) -> tqdm:
+    total = source.seq_max()
     return tqdm(total=(total - start_seq) if total else None, unit="msg", desc="pull", file=sys.stderr,
                 disable=not sys.stderr.isatty() and total is None, dynamic_ncols=True)
 

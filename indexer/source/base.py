@@ -10,6 +10,7 @@ source's job: our own code does it with the private key of the record's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -102,6 +103,15 @@ class Source(Protocol):
         """The organisation: ``{"corp": {...}, "departments": [...], "employees": [...],
         "externals": [...], "groups": [...]}`` (see ``core.directory``), or None if the
         source cannot tell (the directory is then imported from a file)."""
+        ...
+
+    def private_key_files(self) -> dict[int, Path]:
+        """``{publickey_ver: PEM path}`` of private keys the source ships (the simulator's);
+        a real archive ships none: its administrator adds them (``chatarchive keys add``)."""
+        ...
+
+    def seq_max(self) -> int | None:
+        """The highest seq, when the source knows it (the simulator); None for WeCom."""
         ...
 
     def close(self) -> None:

@@ -206,6 +206,12 @@ class SdkSource:
         self._local.handle = handle
         return handle
 
+    def private_key_files(self) -> dict[int, Path]:
+        return {}  # WeCom never ships private keys: the administrator adds them
+
+    def seq_max(self) -> int | None:
+        return None  # GetChatData does not tell how far the archive goes
+
     def close(self) -> None:
         """Destroys every thread's handle. Call when no thread uses the source any more."""
         with self._handles_lock:

@@ -173,6 +173,9 @@ class SimulatorSource:
         return json.loads((self.dir / "org.json").read_text(encoding="utf-8"))
 
     # ------------------------------------------------------------------ simulator extras
+    def seq_max(self) -> int | None:
+        return int(self.info["seq_max"]) if self.info.get("seq_max") else None
+
     def private_key_files(self) -> dict[int, Path]:
         """``{publickey_ver: PEM path}`` of the keys the admin still has (``keys/`` only)."""
         out: dict[int, Path] = {}
