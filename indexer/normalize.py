@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Any, Callable
 
-from core.errors import DecryptError
+from core.errors import ParseError
 from core.models import MediaRef, Message
 from core.directory import Directory
 
@@ -170,17 +170,17 @@ _UNKNOWN_SEEN: set[str] = set()
 
 
 def parse_plaintext(plaintext: bytes | str) -> tuple[str, dict[str, Any]]:
-    """(raw text, parsed JSON). Raises ``DecryptError`` (stage parse) for bad JSON."""
+    """(raw text, parsed JSON). Raises ``ParseError`` for bad JSON."""
     try:
         raw = plaintext.decode("utf-8") if isinstance(plaintext, bytes) else plaintext
     except UnicodeDecodeError as e:
-        raise DecryptError(f"plaintext is not UTF-8: {e}") from e
+        raise ParseError(f"plaintext is not UTF-8: {e}") from e
     try:
         data = json.loads(raw, strict=False)
     except ValueError as e:
-        raise DecryptError(f"plaintext is not valid JSON: {e}") from e
+        raise ParseError(f"plaintext is not valid JSON: {e}") from e
     if not isinstance(data, dict):
-        raise DecryptError("plaintext JSON is not an object")
+        raise ParseError("plaintext JSON is not an object")
     return raw, data
 
 
@@ -194,11 +194,11 @@ def chat_key(sender: str, receivers: list[str], roomid: str) -> str:
 
 
 def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_version: int = 0) -> Message:
-    """One decrypted message → ``Message``. Raises ``DecryptError`` if it cannot be parsed."""
+    """One decrypted message → ``Message``. Raises ``ParseError`` if it cannot be parsed."""
     raw, data = parse_plaintext(plaintext)
     msgid = _s(data.get("msgid"))
     if not msgid:
-        raise DecryptError("message has no msgid")
+        raise ParseError("message has no msgid")
     action = _s(data.get("action")) or "send"
 
     if action == "switch":  # not a message: a member switched corp in the client (§5.3)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 from analyzers.chinese import get_analyzer
 from compliance.integrity import update_digests
 from core import clock
-from core.errors import ChatArchiveError, DecryptError, SourceError
+from core.errors import ChatArchiveError, DecryptError, ParseError, SourceError
 from core.models import DeadLetter, Message
 from indexer import health
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
@@ -168,7 +168,7 @@ class Pipeline:
                         normalize(plaintext, seq=record.seq, directory=self.directory, key_version=record.publickey_ver)
                     )
                     continue
-                except DecryptError as e:
+                except ParseError as e:
                     stage, reason = "parse", str(e)
             dead.append(
                 DeadLetter(
@@ -257,7 +257,7 @@ class Pipeline:
             for d in plain:
                 try:
                     messages.append(normalize(d.record.get("plaintext", ""), seq=d.seq, directory=self.directory))
-                except DecryptError as e:
+                except ParseError as e:
                     dead.append(DeadLetter(seq=d.seq, msgid=d.msgid, reason=str(e), stage="parse", record=d.record,
                                            time_ms=clock.now_ms()))
             failed_ids = {d.msgid for d in dead}
@@ -280,7 +280,7 @@ class Pipeline:
             for line_no, line in buffer:
                 try:
                     messages.append(normalize(line, seq=0, directory=self.directory))
-                except DecryptError as e:
+                except ParseError as e:
                     dead.append(DeadLetter(seq=0, msgid=f"import-line-{line_no}", reason=str(e), stage="parse",
                                            record={"plaintext": line}, time_ms=clock.now_ms()))
             existing = {m.msgid for m in self.store.get_messages([m.msgid for m in messages], scope=self.archive.scope)}
