@@ -136,10 +136,11 @@ def add_hold(store: Store, kind: str, value: str, reason: str, *, actor: str = "
         raise BadInput(f"a {kind} hold needs the {kind} id")
     reason = audit.require_reason(reason)
     now = int(now_ms) if now_ms is not None else clock.now_ms()
-    hold = {"id": uuid.uuid4().hex[:12], "kind": kind, "value": value, "reason": reason, "active": True,
+    hold_id = uuid.uuid4().hex[:12]
+    hold: dict[str, Any] = {"id": hold_id, "kind": kind, "value": value, "reason": reason, "active": True,
             "created_by": actor, "created_ms": now, "released_by": "", "released_ms": 0, "release_reason": ""}
-    store.put_record(HOLDS, hold["id"], hold)
-    audit.record(store, actor, "hold_change", f"{kind}:{value}", {"op": "add", "hold": hold["id"]}, reason, now_ms=now)
+    store.put_record(HOLDS, hold_id, hold)
+    audit.record(store, actor, "hold_change", f"{kind}:{value}", {"op": "add", "hold": hold_id}, reason, now_ms=now)
     return hold
 
 
@@ -174,7 +175,10 @@ class _Holds:
     @classmethod
     def load(cls, store: Store) -> "_Holds":
         active = list_holds(store, active_only=True)
-        pick = lambda kind: frozenset(h["value"] for h in active if h["kind"] == kind)  # noqa: E731
+
+        def pick(kind: str) -> frozenset[str]:
+            return frozenset(h["value"] for h in active if h["kind"] == kind)
+
         return cls(pick("employee"), pick("customer"), pick("chat"))
 
     def holds(self, m: Message) -> bool:

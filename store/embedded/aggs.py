@@ -25,7 +25,7 @@ def _field(spec: dict[str, Any], kind: str) -> str:
     field = spec.get("field") if isinstance(spec, dict) else None
     if field not in AGG_FIELDS:
         raise BadInput(f"{kind}: field {field!r} cannot be aggregated; use one of {sorted(AGG_FIELDS)}")
-    return field
+    return str(field)
 
 
 def to_tantivy(aggs: dict[str, Any], tz_offset_ms: int, depth: int = 0) -> dict[str, Any]:

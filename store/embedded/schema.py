@@ -122,4 +122,6 @@ def checkpoint_document(seq: int) -> tantivy.Document:
 
 
 def from_stored(doc: tantivy.Document) -> Message:
-    return Message.from_dict(json.loads(doc.get_first("doc")))
+    stored = doc.get_first("doc")
+    assert stored is not None, "every message document stores the message as JSON"
+    return Message.from_dict(json.loads(stored))

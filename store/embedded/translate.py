@@ -68,7 +68,7 @@ def translate(schema: tantivy.Schema, node: Node) -> tantivy.Query:
     raise TypeError(f"unknown query node {node!r}")
 
 
-def _one_of(schema: tantivy.Schema, field: str, values: list) -> tantivy.Query:
+def _one_of(schema: tantivy.Schema, field: str, values: list[str | int]) -> tantivy.Query:
     values = list(dict.fromkeys(values))
     if len(values) == 1:
         return Query.term_query(schema, field, values[0])
