@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup test-tools bench clean
+.PHONY: run test test-fast check setup test-tools bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,7 +24,17 @@ test-tools:
 	bash scripts/install-test-tools.sh
 
 test: $(STAMP) test-tools
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=ci $(PYTEST_ARGS)
+
+## make test-fast: the inner loop (no browser, nothing marked slow, Hypothesis "dev" profile), under a minute
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow and not browser" --hypothesis-profile=dev $(PYTEST_ARGS)
+
+## make check: lint, format and type gates (ruff; mypy held to scripts/mypy-baseline.txt)
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/mypy_gate.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

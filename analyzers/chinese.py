@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 import rjieba
 
@@ -59,7 +59,7 @@ class ChineseAnalyzer:
         self._lock = threading.Lock()
         self._engine = self._build()
 
-    def _build(self) -> "rjieba.Jieba":
+    def _build(self) -> rjieba.Jieba:
         engine = rjieba.Jieba()
         count = 0
         for path in self.dictionaries:

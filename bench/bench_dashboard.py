@@ -22,14 +22,15 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from chatarchive.archive import Archive  # noqa: E402
-from chatarchive.models import ALL, MessageFilter, SearchRequest, Violation, ViolationFilter  # noqa: E402
+from core.models import ALL, MessageFilter, SearchRequest, Violation, ViolationFilter  # noqa: E402
 from tests.conformance.corpus import CUSTOMERS, DEPARTMENTS, EMPLOYEES  # noqa: E402
 
 PASSWORD = "benchmark-lantern-orbit-47"
@@ -42,10 +43,20 @@ def organisation() -> dict[str, Any]:
     return {
         "corp": {"corpid": "wwbench", "name": "基准测试"},
         "departments": [{"id": d, "name": f"部门{d}", "parentid": p} for d, p in DEPARTMENTS.items()],
-        "employees": [{"userid": u, "name": names.get(u, u), "departments": [d], "status": "active"}
-                      for u, d in EMPLOYEES.items()],
-        "externals": [{"id": c, "name": f"客户{i}", "type": "wechat", "added_ms": 1_767_225_600_000,
-                       "followers": ["zhangsan"], "source": "企业微信"} for i, c in enumerate(CUSTOMERS)],
+        "employees": [
+            {"userid": u, "name": names.get(u, u), "departments": [d], "status": "active"} for u, d in EMPLOYEES.items()
+        ],
+        "externals": [
+            {
+                "id": c,
+                "name": f"客户{i}",
+                "type": "wechat",
+                "added_ms": 1_767_225_600_000,
+                "followers": ["zhangsan"],
+                "source": "企业微信",
+            }
+            for i, c in enumerate(CUSTOMERS)
+        ],
         "groups": [],
     }
 
@@ -60,22 +71,35 @@ def prepare(n: int, source: Path, target: Path) -> None:
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("texts.txt"))
     from compliance.accounts import create_account
-    from indexer.pipeline import save_directory
+    from store.directory import save_directory
 
     archive = Archive.open(data=str(target))
     try:
-        save_directory(archive, organisation())
+        save_directory(archive.store, organisation())
         create_account(archive.store, "admin", "super", PASSWORD)
         hits = archive.store.search(SearchRequest(query=f'"{RARE_PHRASE}"', limit=1000, highlight=False), scope=ALL)
         messages = archive.store.get_messages([h.msgid for h in hits.hits], scope=ALL)
-        archive.store.put_violations([
-            Violation(msgid=m.msgid, rule_id="private-deal", rule_version=1, rule_name="私下交易", category="私下交易",
-                      severity="high", terms=[RARE_PHRASE], spans=[[m.text.find(RARE_PHRASE),
-                                                                    m.text.find(RARE_PHRASE) + len(RARE_PHRASE)]],
-                      time_ms=m.time_ms, sender=m.sender, chat_id=m.chat_id, chat_kind=m.chat_kind,
-                      employees=m.employees, departments=m.departments)
-            for m in messages
-        ])
+        archive.store.put_violations(
+            [
+                Violation(
+                    msgid=m.msgid,
+                    rule_id="private-deal",
+                    rule_version=1,
+                    rule_name="私下交易",
+                    category="私下交易",
+                    severity="high",
+                    terms=[RARE_PHRASE],
+                    spans=[[m.text.find(RARE_PHRASE), m.text.find(RARE_PHRASE) + len(RARE_PHRASE)]],
+                    time_ms=m.time_ms,
+                    sender=m.sender,
+                    chat_id=m.chat_id,
+                    chat_kind=m.chat_kind,
+                    employees=m.employees,
+                    departments=m.departments,
+                )
+                for m in messages
+            ]
+        )
     finally:
         archive.close()
     (target / "dashboard-ready").write_text("ok\n")
@@ -102,7 +126,7 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from analyzers.analytics import people, service, stats
+    from reports import people, service, stats
 
     app = str(REPO / "dashboard" / "app.py")
     archive = Archive.open(data=str(target))
@@ -110,7 +134,7 @@ def main() -> None:
     total = store.count(MessageFilter(), scope=ALL)
     msgid = store.search(SearchRequest(query=f'"{RARE_PHRASE}"', limit=1), scope=ALL).hits[0].msgid
     chat = store.get_messages([msgid], scope=ALL)[0].chat_id
-    from indexer.directory import Directory
+    from core.directory import Directory
 
     directory = Directory.from_dict(organisation())
 
@@ -126,8 +150,9 @@ def main() -> None:
 
     rows: list[tuple[str, float, float]] = []
 
-    def measure(name: str, page: str, setup: Callable[[AppTest], None], act: Callable[[AppTest], None],
-                core: Callable[[], Any]) -> None:
+    def measure(
+        name: str, page: str, setup: Callable[[AppTest], None], act: Callable[[AppTest], None], core: Callable[[], Any]
+    ) -> None:
         ui_times = []
         for _ in range(args.runs):
             at = logged_in(page)
@@ -141,49 +166,100 @@ def main() -> None:
         print(f"  {name}: {rows[-1][1]:.0f} ms (core {core_ms:.0f} ms)", file=sys.stderr)
 
     nothing = lambda at: None  # noqa: E731
-    measure("search page, all messages newest first", "pages/search.py", nothing, lambda at: at.run(),
-            lambda: store.search(SearchRequest(), scope=ALL))
-    measure(f"search a common word ({COMMON_WORD})", "pages/search.py", lambda at: at.run(),
-            lambda at: at.text_input(key="q").input(COMMON_WORD).run(),
-            lambda: store.search(SearchRequest(query=COMMON_WORD), scope=ALL))
-    measure("search a rare phrase, only flagged", "pages/search.py", lambda at: at.run(),
-            lambda at: (at.text_input(key="q").input(f'"{RARE_PHRASE}"'), at.checkbox(key="f_flagged").check().run()),
-            lambda: store.search(SearchRequest(query=f'"{RARE_PHRASE}"', filters=MessageFilter(flagged=True)), scope=ALL))
+    measure(
+        "search page, all messages newest first",
+        "pages/search.py",
+        nothing,
+        lambda at: at.run(),
+        lambda: store.search(SearchRequest(), scope=ALL),
+    )
+    measure(
+        f"search a common word ({COMMON_WORD})",
+        "pages/search.py",
+        lambda at: at.run(),
+        lambda at: at.text_input(key="q").input(COMMON_WORD).run(),
+        lambda: store.search(SearchRequest(query=COMMON_WORD), scope=ALL),
+    )
+    measure(
+        "search a rare phrase, only flagged",
+        "pages/search.py",
+        lambda at: at.run(),
+        lambda at: (at.text_input(key="q").input(f'"{RARE_PHRASE}"'), at.checkbox(key="f_flagged").check().run()),
+        lambda: store.search(SearchRequest(query=f'"{RARE_PHRASE}"', filters=MessageFilter(flagged=True)), scope=ALL),
+    )
 
     def open_context_setup(at: AppTest) -> None:
         at.text_input(key="q").input(f'"{RARE_PHRASE}"').run()
         [b for b in at.button if str(b.key).startswith("ctx_")][0].click().run()
         at.text_input(key="ctx_reason").input("benchmark").run()
 
-    measure("open a hit's context (with reason)", "pages/search.py", lambda at: (at.run(), open_context_setup(at)),
-            lambda at: at.button(key="ctx_open").click().run(),
-            lambda: store.context(msgid, scope=ALL))
-    measure("conversations: employee figures + chat list", "pages/conversations.py", nothing, lambda at: at.run(),
-            lambda: (people.employee_figures(store, "zhangsan", scope=ALL, directory=directory),
-                     people.employee_chats(store, "zhangsan", scope=ALL)))
+    measure(
+        "open a hit's context (with reason)",
+        "pages/search.py",
+        lambda at: (at.run(), open_context_setup(at)),
+        lambda at: at.button(key="ctx_open").click().run(),
+        lambda: store.context(msgid, scope=ALL),
+    )
+    measure(
+        "conversations: employee figures + chat list",
+        "pages/conversations.py",
+        nothing,
+        lambda at: at.run(),
+        lambda: (
+            people.employee_figures(store, "zhangsan", scope=ALL, directory=directory),
+            people.employee_chats(store, "zhangsan", scope=ALL),
+        ),
+    )
 
     def conversation_setup(at: AppTest) -> None:
         at.run()
         at.button(key="open_external").click().run()
 
-    measure("conversations: open a chat (last page)", "pages/conversations.py", conversation_setup,
-            lambda at: at.text_input(key="conv_reason").input("benchmark").run(),
-            lambda: store.list_messages(MessageFilter(chats=[chat]), scope=ALL, limit=100))
-    measure("violations list + detail", "pages/violations.py", nothing, lambda at: at.run(),
-            lambda: store.list_violations(ViolationFilter(statuses=["unreviewed"]), scope=ALL))
-    measure("statistics (6 charts, all time)", "pages/statistics.py", nothing, lambda at: at.run(),
-            lambda: (stats.per_day(store, MessageFilter(), scope=ALL),
-                     stats.hour_of_week(store, MessageFilter(), scope=ALL, tz="Asia/Shanghai"),
-                     stats.by_field(store, MessageFilter(), "msgtype", scope=ALL),
-                     stats.by_field(store, MessageFilter(), "chat_kind", scope=ALL),
-                     stats.by_department(store, MessageFilter(), scope=ALL),
-                     stats.top_employees(store, MessageFilter(), scope=ALL),
-                     stats.violations_per_day(store, ViolationFilter(), scope=ALL)))
-    measure("service quality per employee", "pages/service.py", nothing, lambda at: at.run(),
-            lambda: service.service_quality(store, MessageFilter(), scope=ALL, now_ms=int(time.time() * 1000),
-                                            unanswered_minutes=120))
-    measure("customers list", "pages/customers.py", nothing, lambda at: at.run(),
-            lambda: people.customer_rows(store, directory, scope=ALL))
+    measure(
+        "conversations: open a chat (last page)",
+        "pages/conversations.py",
+        conversation_setup,
+        lambda at: at.text_input(key="conv_reason").input("benchmark").run(),
+        lambda: store.list_messages(MessageFilter(chats=[chat]), scope=ALL, limit=100),
+    )
+    measure(
+        "violations list + detail",
+        "pages/violations.py",
+        nothing,
+        lambda at: at.run(),
+        lambda: store.list_violations(ViolationFilter(statuses=["unreviewed"]), scope=ALL),
+    )
+    measure(
+        "statistics (6 charts, all time)",
+        "pages/statistics.py",
+        nothing,
+        lambda at: at.run(),
+        lambda: (
+            stats.per_day(store, MessageFilter(), scope=ALL),
+            stats.hour_of_week(store, MessageFilter(), scope=ALL, tz="Asia/Shanghai"),
+            stats.by_field(store, MessageFilter(), "msgtype", scope=ALL),
+            stats.by_field(store, MessageFilter(), "chat_kind", scope=ALL),
+            stats.by_department(store, MessageFilter(), scope=ALL),
+            stats.top_employees(store, MessageFilter(), scope=ALL),
+            stats.violations_per_day(store, ViolationFilter(), scope=ALL),
+        ),
+    )
+    measure(
+        "service quality per employee",
+        "pages/service.py",
+        nothing,
+        lambda at: at.run(),
+        lambda: service.service_quality(
+            store, MessageFilter(), scope=ALL, now_ms=int(time.time() * 1000), unanswered_minutes=120
+        ),
+    )
+    measure(
+        "customers list",
+        "pages/customers.py",
+        nothing,
+        lambda at: at.run(),
+        lambda: people.customer_rows(store, directory, scope=ALL),
+    )
     archive.close()
 
     print(f"\nDashboard interactions on {total:,} messages (median of {args.runs}; embedded store)\n")

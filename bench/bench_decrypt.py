@@ -48,21 +48,35 @@ def make_records(key: rsa.RSAPrivateKey, n: int) -> tuple[list[EncryptedRecord],
     records, plains = [], []
     for i in range(n):
         plain = json.dumps(
-            {"msgid": f"{9123348812305550000 + i}_1716947123", "action": "send", "from": "zhangwei",
-             "tolist": ["wmAbCdEfGHIjKlMnOpQrStUvWxYz0123"], "roomid": "", "msgtime": 1716947123000 + i,
-             "msgtype": "text", "text": {"content": f"您好，第{i}份报价单已发您邮箱，请查收。" * (1 + i % 4)}},
-            ensure_ascii=False, separators=(",", ":")).encode()
+            {
+                "msgid": f"{9123348812305550000 + i}_1716947123",
+                "action": "send",
+                "from": "zhangwei",
+                "tolist": ["wmAbCdEfGHIjKlMnOpQrStUvWxYz0123"],
+                "roomid": "",
+                "msgtime": 1716947123000 + i,
+                "msgtype": "text",
+                "text": {"content": f"您好，第{i}份报价单已发您邮箱，请查收。" * (1 + i % 4)},
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
         erk, ecm = simcrypto.encrypt_message(key.public_key(), plain)
-        records.append(EncryptedRecord(seq=i + 1, msgid=f"m{i}", publickey_ver=1, encrypt_random_key=erk,
-                                       encrypt_chat_msg=ecm))
+        records.append(
+            EncryptedRecord(seq=i + 1, msgid=f"m{i}", publickey_ver=1, encrypt_random_key=erk, encrypt_chat_msg=ecm)
+        )
         plains.append(plain)
     return records, plains
 
 
 def openssl_private_ops(seconds: int, cores: int) -> float:
     """RSA-2048 private operations per second over ``cores`` processes ("sign/s")."""
-    out = subprocess.run(["openssl", "speed", "-seconds", str(seconds), "-multi", str(cores), "rsa2048"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["openssl", "speed", "-seconds", str(seconds), "-multi", str(cores), "rsa2048"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     m = re.search(r"^rsa\s+2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", out, re.M)
     if not m:
         raise RuntimeError(f"cannot parse openssl speed output:\n{out[-500:]}")
@@ -78,8 +92,9 @@ def build_stub_archive(workdir: Path, records: list[EncryptedRecord]) -> Any:
 
     so = workdir / "libWeWorkFinanceSdk_C.so"
     stub = REPO / "tests" / "sdkstub"
-    subprocess.run([gcc, "-shared", "-fPIC", "-O2", f"-I{stub}", "-o", str(so), str(stub / "stub.c"), "-lcrypto"],
-                   check=True)
+    subprocess.run(
+        [gcc, "-shared", "-fPIC", "-O2", f"-I{stub}", "-o", str(so), str(stub / "stub.c"), "-lcrypto"], check=True
+    )
     sim = workdir / "sim"
     sim.mkdir()
     (sim / "sim.json").write_text(json.dumps({"corpid": "wwbench", "secret": "bench", "seed": 1}))
@@ -125,8 +140,10 @@ def main() -> None:
         if stub is not None:
             stub.close()
 
-    print(f"records: {args.records}, cores: {os.cpu_count()}, "
-          f"openssl speed -seconds {args.seconds} -multi 2 rsa2048: {openssl_ops:,.0f} private ops/s")
+    print(
+        f"records: {args.records}, cores: {os.cpu_count()}, "
+        f"openssl speed -seconds {args.seconds} -multi 2 rsa2048: {openssl_ops:,.0f} private ops/s"
+    )
     print("| body decrypted by | workers | msgs/s | openssl private ops/s (2 cores) | ratio |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for label, workers, rate in rows:

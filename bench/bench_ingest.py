@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzers.rules.files import load_starter_pack  # noqa: E402
-from analyzers.rules.store import save_rule  # noqa: E402
 from chatarchive.archive import Archive  # noqa: E402
+from compliance.rulestore import save_rule  # noqa: E402
 from indexer.pipeline import Pipeline  # noqa: E402
 from indexer.source import open_source  # noqa: E402
 from indexer.source.simulator import simulate  # noqa: E402
@@ -79,7 +79,10 @@ def main() -> None:
     rate = result.pulled / seconds
     after = openssl_private_ops(args.openssl_seconds, cores)
 
-    print(f"\n## Ingest: {result.pulled} records, {cores} cores, {pipeline.decryptor.workers if pipeline.decryptor else 0} decrypt threads\n")
+    print(
+        f"\n## Ingest: {result.pulled} records, {cores} cores, "
+        f"{pipeline.decryptor.workers if pipeline.decryptor else 0} decrypt threads\n"
+    )
     print("| measure | value |")
     print("| --- | ---: |")
     print(f"| ingest (msgs/s) | {rate:,.0f} |")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatarchive.models import ALL, Batch, Message, MessageFilter  # noqa: E402
 from compliance import integrity  # noqa: E402
+from core.models import ALL, Batch, Message, MessageFilter  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 
 T0 = 1_763_600_000_000
@@ -32,12 +32,35 @@ DAY = 86_400_000
 
 
 def make(i: int, day: int, per_day: int) -> Message:
-    raw = json.dumps({"msgid": f"m{i}", "action": "send", "from": "zhangwei", "tolist": ["lina"], "msgtype": "text",
-                      "msgtime": T0 + day * DAY, "text": {"content": f"第{i}条消息，报价单已发您邮箱。"}}, ensure_ascii=False)
-    return Message(msgid=f"m{i}", seq=i + 1, action="send", msgtype="text",
-                   time_ms=T0 + day * DAY + (i % per_day) * 1000, sender="zhangwei", sender_kind="employee",
-                   receivers=["lina"], roomid="", chat_id="lina|zhangwei", chat_kind="internal",
-                   text=f"第{i}条消息", raw=raw, employees=["lina", "zhangwei"], departments=[1])
+    raw = json.dumps(
+        {
+            "msgid": f"m{i}",
+            "action": "send",
+            "from": "zhangwei",
+            "tolist": ["lina"],
+            "msgtype": "text",
+            "msgtime": T0 + day * DAY,
+            "text": {"content": f"第{i}条消息，报价单已发您邮箱。"},
+        },
+        ensure_ascii=False,
+    )
+    return Message(
+        msgid=f"m{i}",
+        seq=i + 1,
+        action="send",
+        msgtype="text",
+        time_ms=T0 + day * DAY + (i % per_day) * 1000,
+        sender="zhangwei",
+        sender_kind="employee",
+        receivers=["lina"],
+        roomid="",
+        chat_id="lina|zhangwei",
+        chat_kind="internal",
+        text=f"第{i}条消息",
+        raw=raw,
+        employees=["lina", "zhangwei"],
+        departments=[1],
+    )
 
 
 def timed(fn) -> tuple[float, object]:  # type: ignore[no-untyped-def]
@@ -58,7 +81,7 @@ def main() -> None:
         store.init()
         messages = [make(i, i // per_day, per_day) for i in range(args.messages)]
         for k in range(0, len(messages), 2000):
-            store.write_batch(Batch(messages=messages[k:k + 2000], checkpoint=k + 2000))
+            store.write_batch(Batch(messages=messages[k : k + 2000], checkpoint=k + 2000))
         store.refresh()
         days = sorted(integrity.days_of(messages))
         rows = []
@@ -66,8 +89,10 @@ def main() -> None:
         rows.append(("first seal of every day", ms))
         full_ms = ms
         last = days[-1]
-        extra = Batch(messages=[make(args.messages + j, len(days) - 1, per_day) for j in range(args.batch)],
-                      checkpoint=args.messages + args.batch)
+        extra = Batch(
+            messages=[make(args.messages + j, len(days) - 1, per_day) for j in range(args.batch)],
+            checkpoint=args.messages + args.batch,
+        )
         store.write_batch(extra)
         store.refresh()
         ms, _ = timed(lambda: integrity.record_batch(store, extra))
@@ -92,11 +117,14 @@ def main() -> None:
         store.close()
     total = args.messages + 2 * args.batch
     print(f"{total} messages over {len(days)} days, embedded store")
-    print(f"| operation | ms | ratio |")
+    print("| operation | ms | ratio |")
     print("| --- | ---: | ---: |")
     for name, ms in rows:
         print(f"| {name} | {ms:,.0f} | {ms / full_ms:.3f} × first seal |")
-    print(f"\nincremental / first seal = {incremental_ms / full_ms:.3f}; verify = {total / (verify_ms / 1000):,.0f} msgs/s")
+    print(
+        f"\nincremental / first seal = {incremental_ms / full_ms:.3f}; "
+        f"verify = {total / (verify_ms / 1000):,.0f} msgs/s"
+    )
 
 
 if __name__ == "__main__":

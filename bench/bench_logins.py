@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatarchive.errors import AuthenticationFailed  # noqa: E402
 from compliance import accounts as acc  # noqa: E402
 from compliance.passwords import check_password  # noqa: E402
+from core.errors import AuthenticationFailed  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 
 PASSWORD = "benchmark-lantern-orbit-47"
@@ -52,8 +52,12 @@ def main() -> None:
             acc.create_account(store, name, "viewer", PASSWORD, [1])
         acc.set_disabled(store, "disabled", True, actor="root")
         store.put_record("accounts", "locked", {**store.get_record("accounts", "locked"), "locked_until_ms": FOREVER})
-        cases = {"unknown name": ("nobody", PASSWORD), "wrong password": ("wrong", WRONG),
-                 "disabled (right password)": ("disabled", PASSWORD), "locked (right password)": ("locked", PASSWORD)}
+        cases = {
+            "unknown name": ("nobody", PASSWORD),
+            "wrong password": ("wrong", WRONG),
+            "disabled (right password)": ("disabled", PASSWORD),
+            "locked (right password)": ("locked", PASSWORD),
+        }
         print(f"{'refused login':<28} median of {args.runs}")
         for label, (name, password) in cases.items():
             print(f"{label:<28} {refused_login_ms(store, name, password, args.runs):8.0f} ms")

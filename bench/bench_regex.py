@@ -28,9 +28,18 @@ from analyzers.rules.regex import compile_rule_regex  # noqa: E402
 from bench.bench_rules import best_of, make_messages, make_rules, per_second  # noqa: E402
 
 # Patterns rule editors write: phone numbers, accounts, amounts, contact evasions.
-PATTERNS = ["\\d{3}-\\d{4}", "1[3-9]\\d{9}", "(微信|vx|VX)号?[:：]?\\w{5,20}", "转.{0,10}账户", "\\d+万",
-            "(加|\\+)我.{0,4}(微信|QQ)", "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[a-z]{2,}", "返[0-9]{1,2}个?点",
-            "私下.{0,6}(转|给)", "卡号.{0,3}\\d{12,19}"] * 2
+PATTERNS = [
+    "\\d{3}-\\d{4}",
+    "1[3-9]\\d{9}",
+    "(微信|vx|VX)号?[:：]?\\w{5,20}",
+    "转.{0,10}账户",
+    "\\d+万",
+    "(加|\\+)我.{0,4}(微信|QQ)",
+    "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[a-z]{2,}",
+    "返[0-9]{1,2}个?点",
+    "私下.{0,6}(转|给)",
+    "卡号.{0,3}\\d{12,19}",
+] * 2
 
 
 class PythonRePattern:
@@ -92,7 +101,7 @@ def adversarial() -> None:
         print(f"| {n} | {cpu_seconds(lambda: re2.spans(text)):.6f} | {python_time:.3f} |")  # noqa: B023
         last = python_time
     growth = 1.618  # the number of ways to split n a's into a and aa grows like the golden ratio
-    print(f"| 40 | {cpu_seconds(lambda: re2.spans('a' * 40)):.6f} | ~{last * growth ** 12:,.0f} (extrapolated) |")
+    print(f"| 40 | {cpu_seconds(lambda: re2.spans('a' * 40)):.6f} | ~{last * growth**12:,.0f} (extrapolated) |")
     print(f"| 1,000,000 | {cpu_seconds(lambda: re2.spans('a' * 1_000_000)):.3f} | never |")
 
 

@@ -1,6 +1,6 @@
 """Report latency: every statistic the dashboard's report pages compute, on a large store.
 
-Times each ``analyzers.analytics`` call the pages make (数据报表 statistics: the count and all
+Times each ``reports`` call the pages make (数据报表 statistics: the count and all
 six tabs, which Streamlit renders together; 服务质量 service quality; 查看聊天记录 one
 employee's chats and figures), p50 and max over ``--runs``, for the whole archive and for
 a department-scoped account, over all time and over the last 7 days; then each page's
@@ -24,15 +24,16 @@ import random
 import statistics as pystats
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analyzers.analytics import people, service, stats  # noqa: E402
-from chatarchive.models import ALL, Batch, MessageFilter, Scope, Violation, ViolationFilter  # noqa: E402
-from indexer.directory import Directory  # noqa: E402
+from core.directory import Directory  # noqa: E402
+from core.models import ALL, Batch, MessageFilter, Scope, Violation, ViolationFilter  # noqa: E402
+from reports import people, service, stats  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, DEPARTMENTS, EMPLOYEES, Factory  # noqa: E402
 
@@ -66,22 +67,53 @@ def build(path: Path, n: int, seed: int = 3) -> None:
                     m = f.message(seq=seq, msgid=f"r{seq:09d}", time_ms=t, sender=customer, to=[sender])
                 else:
                     reply = rng.randrange(5_000, 4 * 3_600_000) if rng.random() < 0.4 else -1
-                    m = f.message(seq=seq, msgid=f"r{seq:09d}", time_ms=t, sender=sender, to=[customer],
-                                  reply_ms=reply, reply_business_ms=reply // 2 if reply > 0 else -1)
+                    m = f.message(
+                        seq=seq,
+                        msgid=f"r{seq:09d}",
+                        time_ms=t,
+                        sender=sender,
+                        to=[customer],
+                        reply_ms=reply,
+                        reply_business_ms=reply // 2 if reply > 0 else -1,
+                    )
             elif kind < 0.85:
-                m = f.message(seq=seq, msgid=f"r{seq:09d}", time_ms=t, sender=sender,
-                              to=[rng.choice([p for p in people_ if p != sender])])
+                m = f.message(
+                    seq=seq,
+                    msgid=f"r{seq:09d}",
+                    time_ms=t,
+                    sender=sender,
+                    to=[rng.choice([p for p in people_ if p != sender])],
+                )
             else:
-                m = f.message(seq=seq, msgid=f"r{seq:09d}", time_ms=t, sender=sender,
-                              to=[rng.choice(CUSTOMERS), rng.choice(people_)], roomid=f"wrGROUP{rng.randrange(200):04d}")
+                m = f.message(
+                    seq=seq,
+                    msgid=f"r{seq:09d}",
+                    time_ms=t,
+                    sender=sender,
+                    to=[rng.choice(CUSTOMERS), rng.choice(people_)],
+                    roomid=f"wrGROUP{rng.randrange(200):04d}",
+                )
             batch.messages.append(m)
             if rng.random() < 0.01:
                 m.flagged = True
-                batch.violations.append(Violation(
-                    msgid=m.msgid, rule_id=f"r{rng.randrange(20)}", rule_version=1, rule_name="rule",
-                    category=rng.choice(["承诺收益", "辱骂", "私下交易"]), severity=rng.choice(["high", "medium", "low"]),
-                    terms=["x"], spans=[[0, 1]], time_ms=t, sender=m.sender, chat_id=m.chat_id,
-                    chat_kind=m.chat_kind, employees=m.employees, departments=m.departments))
+                batch.violations.append(
+                    Violation(
+                        msgid=m.msgid,
+                        rule_id=f"r{rng.randrange(20)}",
+                        rule_version=1,
+                        rule_name="rule",
+                        category=rng.choice(["承诺收益", "辱骂", "私下交易"]),
+                        severity=rng.choice(["high", "medium", "low"]),
+                        terms=["x"],
+                        spans=[[0, 1]],
+                        time_ms=t,
+                        sender=m.sender,
+                        chat_id=m.chat_id,
+                        chat_kind=m.chat_kind,
+                        employees=m.employees,
+                        departments=m.departments,
+                    )
+                )
         batch.checkpoint = batch.messages[-1].seq
         store.write_batch(batch)
         print(f"  {batch.checkpoint:,} / {n:,} ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
@@ -92,12 +124,20 @@ def build(path: Path, n: int, seed: int = 3) -> None:
 def directory(customers: int = 5_000) -> Directory:
     """The organisation of the corpus, with many customers (new-customer report)."""
     rng = random.Random(5)
-    return Directory.from_dict({
-        "departments": [{"id": d, "parentid": p, "name": f"部门{d}"} for d, p in DEPARTMENTS.items()],
-        "employees": [{"userid": u, "departments": [d]} for u, d in EMPLOYEES.items()],
-        "externals": [{"id": f"wm{i:08d}", "added_ms": BASE_MS + rng.randrange(90 * DAY),
-                       "followers": [rng.choice(list(EMPLOYEES))]} for i in range(customers)],
-    })
+    return Directory.from_dict(
+        {
+            "departments": [{"id": d, "parentid": p, "name": f"部门{d}"} for d, p in DEPARTMENTS.items()],
+            "employees": [{"userid": u, "departments": [d]} for u, d in EMPLOYEES.items()],
+            "externals": [
+                {
+                    "id": f"wm{i:08d}",
+                    "added_ms": BASE_MS + rng.randrange(90 * DAY),
+                    "followers": [rng.choice(list(EMPLOYEES))],
+                }
+                for i in range(customers)
+            ],
+        }
+    )
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
@@ -110,8 +150,9 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
     return pystats.median(samples), max(samples)
 
 
-def reports(store: EmbeddedStore, f: MessageFilter, vf: ViolationFilter, scope: Scope, org: Directory,
-            last_ms: int) -> list[tuple[str, str, Callable[[], Any]]]:
+def reports(
+    store: EmbeddedStore, f: MessageFilter, vf: ViolationFilter, scope: Scope, org: Directory, last_ms: int
+) -> list[tuple[str, str, Callable[[], Any]]]:
     """(page, report, call) exactly as the pages call them."""
     return [
         ("statistics", "count", lambda: store.count(f, scope=scope)),
@@ -121,14 +162,23 @@ def reports(store: EmbeddedStore, f: MessageFilter, vf: ViolationFilter, scope: 
         ("statistics", "by chat_kind", lambda: stats.by_field(store, f, "chat_kind", scope=scope)),
         ("statistics", "by_department", lambda: stats.by_department(store, f, scope=scope)),
         ("statistics", "top_employees", lambda: stats.top_employees(store, f, scope=scope)),
-        ("statistics", "new_customers_per_day", lambda: stats.new_customers_per_day(
-            org, tz=TZ, time_from=f.time_from, time_to=f.time_to, scope=scope)),
+        (
+            "statistics",
+            "new_customers_per_day",
+            lambda: stats.new_customers_per_day(org, tz=TZ, time_from=f.time_from, time_to=f.time_to, scope=scope),
+        ),
         ("statistics", "violations_per_day", lambda: stats.violations_per_day(store, vf, scope=scope)),
-        ("service", "service_quality", lambda: service.service_quality(
-            store, f, scope=scope, now_ms=last_ms, unanswered_minutes=60)),
+        (
+            "service",
+            "service_quality",
+            lambda: service.service_quality(store, f, scope=scope, now_ms=last_ms, unanswered_minutes=60),
+        ),
         ("conversations", "employee_chats", lambda: people.employee_chats(store, "zhangsan", scope=scope)),
-        ("conversations", "employee_figures", lambda: people.employee_figures(
-            store, "zhangsan", scope=scope, directory=org)),
+        (
+            "conversations",
+            "employee_figures",
+            lambda: people.employee_figures(store, "zhangsan", scope=scope, directory=org),
+        ),
     ]
 
 
@@ -149,12 +199,19 @@ def main() -> None:
     store = EmbeddedStore(path, timezone=TZ)
     store.init()
     total = store.count(MessageFilter(), scope=ALL)
-    span = store.aggregate(MessageFilter(), {"lo": {"min": {"field": "time"}}, "hi": {"max": {"field": "time"}}}, scope=ALL)
+    span = store.aggregate(
+        MessageFilter(), {"lo": {"min": {"field": "time"}}, "hi": {"max": {"field": "time"}}}, scope=ALL
+    )
     last_ms = int(span["hi"]["value"])
     org = directory()
     cases = [
         ("everything, all time", ALL, MessageFilter(), ViolationFilter()),
-        ("everything, last 7 days", ALL, MessageFilter(time_from=last_ms - 7 * DAY), ViolationFilter(time_from=last_ms - 7 * DAY)),
+        (
+            "everything, last 7 days",
+            ALL,
+            MessageFilter(time_from=last_ms - 7 * DAY),
+            ViolationFilter(time_from=last_ms - 7 * DAY),
+        ),
         ("department 2 scope, all time", Scope.of(departments=[2]), MessageFilter(), ViolationFilter()),
     ]
     print(f"\n### {total:,} messages ({path.name}), {args.runs} runs each after one warm-up\n")
@@ -169,8 +226,11 @@ def main() -> None:
         for page, name, call in reports(store, f, vf, scope, org, last_ms):
             p50, worst = timed(call, args.runs)
             pages[(label, page)] = pages.get((label, page), 0.0) + p50
-            print(f"| {label} | {page} | {name} | {p50:,.1f} | {worst:,.1f} | {peer:,.1f} | {p50 / peer if peer else float('nan'):,.1f} |",
-                  flush=True)
+            print(
+                f"| {label} | {page} | {name} | {p50:,.1f} | {worst:,.1f} | "
+                f"{peer:,.1f} | {p50 / peer if peer else float('nan'):,.1f} |",
+                flush=True,
+            )
     print("\n| selection | page | total of p50s ms | within 1 s |")
     print("| --- | --- | ---: | :---: |")
     for (label, page), ms in pages.items():

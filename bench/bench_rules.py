@@ -21,8 +21,8 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -32,21 +32,34 @@ import daachorse  # noqa: E402
 from analyzers.rules.engine import RuleEngine  # noqa: E402
 from analyzers.rules.model import Rule  # noqa: E402
 from analyzers.rules.normalize import normalize_fast  # noqa: E402
-from chatarchive.models import Message  # noqa: E402
+from core.models import Message  # noqa: E402
 
 # Common characters of chat text, so keywords look like real two- to four-character words.
-CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
-         "而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好"
-         "应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道"
-         "命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长"
-         "求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色"
-         "光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教"
-         "速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记")
+CHARS = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
+    "而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好"
+    "应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道"
+    "命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长"
+    "求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色"
+    "光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教"
+    "速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记"
+)
 # Sensitive keywords are rare in ordinary chat: each holds one character from this pool,
 # which the filler text of the messages never uses (hits come from planted keywords).
-RARE = "".join(c for c in "贿赂赃诈骗贪腐赌毒枪械淫秽嫖娼窃盗伪劣逃税漏洗钱传销非法集资套现黑灰谣诽谤辱骂恐吓勒索" if c not in CHARS)
-TEMPLATES = ["您好，{x}的事情我们{y}了", "{x}，{y}，麻烦确认一下", "今天{x}行情{y}，您看看", "收到，{x}{y}明天给您回复",
-             "{x}这个产品{y}，年化大概3.2%", "好的好的，{x}", "[图片] {x}{y}"]
+RARE = "".join(
+    c
+    for c in "贿赂赃诈骗贪腐赌毒枪械淫秽嫖娼窃盗伪劣逃税漏洗钱传销非法集资套现黑灰谣诽谤辱骂恐吓勒索"
+    if c not in CHARS
+)
+TEMPLATES = [
+    "您好，{x}的事情我们{y}了",
+    "{x}，{y}，麻烦确认一下",
+    "今天{x}行情{y}，您看看",
+    "收到，{x}{y}明天给您回复",
+    "{x}这个产品{y}，年化大概3.2%",
+    "好的好的，{x}",
+    "[图片] {x}{y}",
+]
 
 
 def rss_bytes() -> int:
@@ -77,6 +90,7 @@ def make_rules(n: int, rng: random.Random) -> list[Rule]:
 def make_messages(n: int, rules: list[Rule], rng: random.Random, hit_rate: float = 0.03) -> list[Message]:
     out = []
     for i in range(n):
+
         def chunk() -> str:
             return "".join(rng.choice(CHARS) for _ in range(rng.randint(3, 12)))
 
@@ -86,9 +100,23 @@ def make_messages(n: int, rules: list[Rule], rng: random.Random, hit_rate: float
             if rng.random() < 0.3:
                 kw = "-".join(kw)  # evasive spelling
             text = text + kw
-        out.append(Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=1_700_000_000_000 + i * 1000,
-                           sender="zhangsan", sender_kind="employee", receivers=[], roomid="",
-                           chat_id=f"c{i % 500}", chat_kind="external", text=text, raw=""))
+        out.append(
+            Message(
+                msgid=f"m{i}",
+                seq=i,
+                action="send",
+                msgtype="text",
+                time_ms=1_700_000_000_000 + i * 1000,
+                sender="zhangsan",
+                sender_kind="employee",
+                receivers=[],
+                roomid="",
+                chat_id=f"c{i % 500}",
+                chat_kind="external",
+                text=text,
+                raw="",
+            )
+        )
     return out
 
 
@@ -166,10 +194,10 @@ def bench_simulated(sim_dir: str) -> None:
     """The starter pack on a simulated archive: throughput and recall per planted label."""
     import json
 
-    from analyzers.rules.backtest import label_recall
     from analyzers.rules.files import load_starter_pack
-    from indexer.directory import Directory
+    from core.directory import Directory
     from indexer.normalize import normalize
+    from reports.backtest import label_recall
 
     directory = Directory.from_dict(json.loads(Path(sim_dir, "org.json").read_text(encoding="utf-8")))
     with open(Path(sim_dir, "truth.jsonl"), encoding="utf-8") as f:
@@ -183,8 +211,10 @@ def bench_simulated(sim_dir: str) -> None:
 
     seconds = best_of(run)
     result = label_recall(sim_dir, found)
-    print(f"\nstarter pack on {sim_dir}: {len(messages):,} messages, {len(found):,} violations, "
-          f"{per_second(len(messages), seconds):,.0f} msgs per CPU-second")
+    print(
+        f"\nstarter pack on {sim_dir}: {len(messages):,} messages, {len(found):,} violations, "
+        f"{per_second(len(messages), seconds):,.0f} msgs per CPU-second"
+    )
     print("| label | planted | caught | recall |\n|---|---:|---:|---:|")
     for label, row in result["labels"].items():
         print(f"| {label} | {row['planted']} | {row['caught']} | {row['recall']:.3f} |")
@@ -196,20 +226,28 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--naive-messages", type=int, default=300)
     parser.add_argument("--rules", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--sim", default="", help="Also run the starter pack on a simulated archive (chatarchive simulate --out DIR).")
+    parser.add_argument(
+        "--sim", default="", help="Also run the starter pack on a simulated archive (chatarchive simulate --out DIR)."
+    )
     args = parser.parse_args()
     rng = random.Random(42)
     rows = [bench(n, args.messages, args.naive_messages, rng) for n in args.rules]
     rows.append(bench(args.rules[-1], args.messages, args.naive_messages, rng, starter=True))
-    print(f"messages: {args.messages} (naive peer on the first {args.naive_messages}); one core; msgs per CPU-second, "
-          f"best of 3; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print("| rules | keywords | RuleEngine msgs/s | naive `kw in text` msgs/s | ratio | normalize only | "
-          "daachorse scan | ahocorasick_rs scan | build s | engine RSS MB | violations |")
+    print(
+        f"messages: {args.messages} (naive peer on the first {args.naive_messages}); one core; msgs per CPU-second, "
+        f"best of 3; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        "| rules | keywords | RuleEngine msgs/s | naive `kw in text` msgs/s | ratio | normalize only | "
+        "daachorse scan | ahocorasick_rs scan | build s | engine RSS MB | violations |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['rules']} | {r['keywords']:,} | {r['engine']:,.0f} | {r['naive']:,.0f} | "
-              f"{r['engine'] / r['naive']:,.0f}x | {r['normalize']:,.0f} | {r['daachorse']:,.0f} | "
-              f"{r['ahocorasick_rs']:,.0f} | {r['build_s']:.2f} | {r['memory_mb']:.1f} | {r['violations']:,} |")
+        print(
+            f"| {r['rules']} | {r['keywords']:,} | {r['engine']:,.0f} | {r['naive']:,.0f} | "
+            f"{r['engine'] / r['naive']:,.0f}x | {r['normalize']:,.0f} | {r['daachorse']:,.0f} | "
+            f"{r['ahocorasick_rs']:,.0f} | {r['build_s']:.2f} | {r['memory_mb']:.1f} | {r['violations']:,} |"
+        )
     if args.sim:
         bench_simulated(args.sim)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from chatarchive.models import ALL, Batch, SearchRequest  # noqa: E402
+from core.models import ALL, Batch, SearchRequest  # noqa: E402
 from store.embedded import EmbeddedStore  # noqa: E402
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, EMPLOYEES, Factory  # noqa: E402
 
@@ -141,8 +141,19 @@ def measure(path: Path, runs: int) -> list[dict]:
                 took.append(result.took_ms)
                 total = result.total
             g_ms, g_count = grep_ms(path, needle) if needle else (float("nan"), 0)
-            rows.append({"case": label, "query": query, "sort": sort, "total": total, "p50": percentile(times, 50),
-                         "p95": percentile(times, 95), "took_p50": percentile(took, 50), "grep_ms": g_ms, "grep_count": g_count})
+            rows.append(
+                {
+                    "case": label,
+                    "query": query,
+                    "sort": sort,
+                    "total": total,
+                    "p50": percentile(times, 50),
+                    "p95": percentile(times, 95),
+                    "took_p50": percentile(took, 50),
+                    "grep_ms": g_ms,
+                    "grep_count": g_count,
+                }
+            )
     store.close()
     return rows
 
@@ -167,17 +178,26 @@ def main() -> None:
         state_bytes = sum(p.stat().st_size for p in path.glob("state.sqlite3*"))
         text_bytes = (path / "texts.txt").stat().st_size
         print(f"\n### {n:,} messages\n")
-        print(f"build {build_s:.0f} s ({n / build_s:,.0f} msgs/s); index {index_bytes / n:,.0f} bytes/message "
-              f"({index_bytes / 2**20:,.0f} MiB; plain text {text_bytes / n:,.0f} bytes/message); state.sqlite3 {state_bytes / 2**20:.1f} MiB\n")
+        print(
+            f"build {build_s:.0f} s ({n / build_s:,.0f} msgs/s); index {index_bytes / n:,.0f} bytes/message "
+            f"({index_bytes / 2**20:,.0f} MiB; plain text {text_bytes / n:,.0f} "
+            f"bytes/message); state.sqlite3 {state_bytes / 2**20:.1f} MiB\n"
+        )
         rows = measure(path, args.runs)
         results[n] = rows
         print("| query | sort | hits | p50 ms | p95 ms | grep -c ms | p50 / grep |")
         print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
         for r in rows:
             ratio = r["p50"] / r["grep_ms"] if r["grep_ms"] == r["grep_ms"] else float("nan")
-            check = "" if not r["grep_count"] or r["grep_count"] == r["total"] or r["case"].endswith("word") else " (≠ grep!)"
-            print(f"| {r['case']}: `{r['query'] or '(empty)'}` | {r['sort']} | {r['total']:,}{check} | {r['p50']:.1f} | "
-                  f"{r['p95']:.1f} | {r['grep_ms']:.1f} | {ratio:.2f} |")
+            check = (
+                ""
+                if not r["grep_count"] or r["grep_count"] == r["total"] or r["case"].endswith("word")
+                else " (≠ grep!)"
+            )
+            print(
+                f"| {r['case']}: `{r['query'] or '(empty)'}` | {r['sort']} | {r['total']:,}{check} | {r['p50']:.1f} | "
+                f"{r['p95']:.1f} | {r['grep_ms']:.1f} | {ratio:.2f} |"
+            )
     if len(results) >= 2:
         small, large = sorted(results)[0], sorted(results)[-1]
         print(f"\n### scaling {small:,} → {large:,}\n")

@@ -89,8 +89,10 @@ def review_sample_sets() -> list[tuple[str, list[LabelledSentence]]]:
 
 def row(name: str, part: str, r: Report, labels: tuple[str, ...]) -> str:
     cells = " | ".join(f"{r.precision(x):.2f} / {r.recall(x):.2f}" for x in LABELS)
-    return (f"| {name} | {part} | {r.total} | {r.accuracy:.3f} | {r.macro_f1_of(labels):.3f} | "
-            f"{r.neutral_rate:.3f} | {cells} |")
+    return (
+        f"| {name} | {part} | {r.total} | {r.accuracy:.3f} | {r.macro_f1_of(labels):.3f} | "
+        f"{r.neutral_rate:.3f} | {cells} |"
+    )
 
 
 def main() -> None:
@@ -116,10 +118,15 @@ def main() -> None:
     parts: list[tuple[str, list[LabelledSentence], tuple[str, ...]]] = [
         (f"{name} (test)", rows, polar) for name, rows in reviews
     ]
-    parts += [("chat dev (tuned on)", [r for r in chat if r.split == "dev"], LABELS),
-              ("chat held-out", [r for r in chat if r.split == "heldout"], LABELS)]
-    print("\n| classifier | data | n | accuracy | macro F1 | neutral rate | "
-          + " | ".join(f"{x[:3]} P / R" for x in LABELS) + " |")
+    parts += [
+        ("chat dev (tuned on)", [r for r in chat if r.split == "dev"], LABELS),
+        ("chat held-out", [r for r in chat if r.split == "heldout"], LABELS),
+    ]
+    print(
+        "\n| classifier | data | n | accuracy | macro F1 | neutral rate | "
+        + " | ".join(f"{x[:3]} P / R" for x in LABELS)
+        + " |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, predict in peers:
         for part, subset, labels in parts:
@@ -139,8 +146,10 @@ def main() -> None:
     texts = [r.text for r in chat]
     seg = per_message_us(get_analyzer().words, texts)
     print(f"| jieba-rs words (ingest already does this) | {seg:.1f} | 1.00 |")
-    for name, fn, seconds in (("ours (lexicon + model)", classify, 1.0),
-                              ("lexicon alone", lexicon_alone.classify, 1.0)):
+    for name, fn, seconds in (
+        ("ours (lexicon + model)", classify, 1.0),
+        ("lexicon alone", lexicon_alone.classify, 1.0),
+    ):
         us = per_message_us(fn, texts, seconds)
         print(f"| {name} | {us:.1f} | {us / seg:.2f} |")
     if snow is not None:

@@ -42,8 +42,10 @@ def encryption_floor(n: int = 5000) -> float:
     from indexer.source import simcrypto
 
     public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    plaintext = ('{"msgid":"1_1","action":"send","from":"zhangwei","tolist":["wm0123456789"],"roomid":"",'
-                 '"msgtime":1,"msgtype":"text","text":{"content":"' + "您好，报价单已发您邮箱。" * 8 + '"}}').encode()
+    plaintext = (
+        '{"msgid":"1_1","action":"send","from":"zhangwei","tolist":["wm0123456789"],"roomid":"",'
+        '"msgtime":1,"msgtype":"text","text":{"content":"' + "您好，报价单已发您邮箱。" * 8 + '"}}'
+    ).encode()
     t = time.perf_counter()
     for _ in range(n):
         simcrypto.encrypt_message(public, plaintext)

@@ -86,8 +86,9 @@ def fit(rows: list[LabelledSentence]) -> NgramModel:
     for step in range(1, STEPS + 1):
         logit = np.bincount(row_ids, weights=weights[columns], minlength=n) + bias
         error = (1.0 / (1.0 + np.exp(-logit)) - target) * sample_weight
-        gradient = np.append(np.bincount(columns, weights=error[row_ids], minlength=size) / n + L2 * weights,
-                             error.mean())
+        gradient = np.append(
+            np.bincount(columns, weights=error[row_ids], minlength=size) / n + L2 * weights, error.mean()
+        )
         moment = 0.9 * moment + 0.1 * gradient
         second = 0.999 * second + 0.001 * gradient * gradient
         update = LEARNING_RATE * (moment / (1 - 0.9**step)) / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
@@ -108,8 +109,10 @@ def main() -> None:
     header = [
         "Customer-sentiment n-gram model: logistic regression, written by bench/train_sentiment.py (do not edit).",
         "Trained on the train splits only: " + ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) + " texts",
-        (f"(sources and splits: bench/sentiment_corpora.py); L2 {L2}, {STEPS} Adam steps, "
-         f"n-grams in >= {MIN_DOCUMENTS} texts, |weight| >= {MIN_KEPT_WEIGHT}: {len(model.weights)} features."),
+        (
+            f"(sources and splits: bench/sentiment_corpora.py); L2 {L2}, {STEPS} Adam steps, "
+            f"n-grams in >= {MIN_DOCUMENTS} texts, |weight| >= {MIN_KEPT_WEIGHT}: {len(model.weights)} features."
+        ),
         "feature<TAB>weight; the logit is __bias__ plus the weights of the text's distinct n-grams.",
     ]
     save_model(model, args.out, header)

@@ -12,8 +12,8 @@ import getpass
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatarchive.models import Scope
-from chatarchive.settings import Settings
+from core.models import Scope
+from core.settings import Settings
 from store import Store, open_store
 
 
@@ -27,11 +27,11 @@ class Archive:
     _store: Store | None = None
 
     @classmethod
-    def open(cls, **overrides: Any) -> "Archive":
+    def open(cls, **overrides: Any) -> Archive:
         return cls(settings=Settings(**overrides))
 
     @classmethod
-    def for_cli(cls, **overrides: Any) -> "Archive":
+    def for_cli(cls, **overrides: Any) -> Archive:
         try:
             user = getpass.getuser()
         except Exception:  # no passwd entry in some containers
@@ -45,11 +45,12 @@ class Archive:
             self._store.init()
         return self._store
 
-    def as_account(self, name: str, role: str, scope: Scope, operator: str = "") -> "Archive":
+    def as_account(self, name: str, role: str, scope: Scope, operator: str = "") -> Archive:
         """The same archive seen by another account (shares the open store); ``operator`` names
         who runs it on that account's behalf, so the audit trail records both."""
-        return Archive(settings=self.settings, actor=name, role=role, scope=scope, operator=operator,
-                       _store=self._store)
+        return Archive(
+            settings=self.settings, actor=name, role=role, scope=scope, operator=operator, _store=self._store
+        )
 
     def close(self) -> None:
         if self._store is not None:

@@ -7,10 +7,12 @@ and whether its role allows an operation at all.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
-from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import Scope
+from core.directory import Directory
+from core.errors import BadInput, PermissionDenied
+from core.models import Scope
 
 # Permissions, by name. Pages and commands ask for one of these with ``require``.
 SEARCH = "search"
@@ -95,10 +97,10 @@ def parse_scope(departments: Iterable[Any] = (), users: Iterable[Any] = ()) -> t
     return sorted(depts), sorted(user_ids)
 
 
-def validate_scope(departments: Iterable[int], users: Iterable[str], directory: Any | None) -> None:
+def validate_scope(departments: Iterable[int], users: Iterable[str], directory: Directory | None) -> None:
     """Unknown departments or employees are a ``BadInput`` when the organisation is known.
 
-    ``directory`` is an ``indexer.directory.Directory``; without one (nothing imported
+    ``directory`` is an ``core.directory.Directory``; without one (nothing imported
     yet) only the form of the ids is checked."""
     if directory is None or not (directory.departments or directory.employees):
         return

@@ -12,22 +12,26 @@ from __future__ import annotations
 import logging
 import os
 import secrets as pysecrets
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, NoReturn
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from chatarchive.errors import AuthenticationFailed, BadInput
-from chatarchive.models import Scope, sha256_hex
-from chatarchive.settings import SETTINGS, Settings
 from compliance import audit
 from compliance.access import ROLES, check_role, parse_scope, scope_for, validate_scope
 from compliance.passwords import check_password
+from core import clock
+from core.directory import Directory
+from core.errors import AuthenticationFailed, BadInput
+from core.models import Scope, sha256_hex
+from core.settings import Settings, setting_or_default
 from store.base import Store
+from store.context import ArchiveContext
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +50,9 @@ def _dummy_hash() -> str:
     return _hasher.hash(pysecrets.token_urlsafe(16))
 
 
-_DEFAULTS = {s.name: s.default for s in SETTINGS}
-
-
-def _setting(settings: Settings | None, name: str) -> Any:
-    return getattr(settings, name) if settings is not None else _DEFAULTS[name]
-
-
 def _now_ms(now: float | int | None) -> int:
     """``now`` is epoch milliseconds (tests pass it to step through time)."""
-    return int(now) if now is not None else int(time.time() * 1000)
+    return int(now) if now is not None else clock.now_ms()
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,7 @@ def create_account(
     scope_users: Iterable[Any] = (),
     *,
     actor: str = "system",
-    directory: Any | None = None,
+    directory: Directory | None = None,
     now: int | None = None,
 ) -> dict[str, Any]:
     """Creates an account (everything is validated before anything is written)."""
@@ -145,8 +142,9 @@ def create_account(
         "last_login_ms": 0,
     }
     _store_account(store, account)
-    audit.record(store, actor, "account_change", name, {"op": "create", "role": role, "scope": account["scope"]},
-                 now_ms=now_ms)
+    audit.record(
+        store, actor, "account_change", name, {"op": "create", "role": role, "scope": account["scope"]}, now_ms=now_ms
+    )
     return public_view(account)
 
 
@@ -180,7 +178,9 @@ def change_password(
     audit.record(store, actor, "account_change", name, {"op": "password", "ok": True}, now_ms=_now_ms(now))
 
 
-def set_disabled(store: Store, name: str, disabled: bool = True, *, actor: str = "system", now: int | None = None) -> None:
+def set_disabled(
+    store: Store, name: str, disabled: bool = True, *, actor: str = "system", now: int | None = None
+) -> None:
     account = _require_account(store, name)
     if disabled and account["role"] == "super" and not account.get("disabled"):
         active_supers = [a for a in store.find_records(ACCOUNTS, {"role": "super"}) if not a.get("disabled")]
@@ -216,8 +216,14 @@ def set_role(
     account["scope"] = {"departments": depts, "users": users}
     account["updated_ms"] = _now_ms(now)
     _store_account(store, account)
-    audit.record(store, actor, "account_change", name,
-                 {"op": "role", "before": before, "after": {"role": role, "scope": account["scope"]}}, now_ms=_now_ms(now))
+    audit.record(
+        store,
+        actor,
+        "account_change",
+        name,
+        {"op": "role", "before": before, "after": {"role": role, "scope": account["scope"]}},
+        now_ms=_now_ms(now),
+    )
     return public_view(account)
 
 
@@ -237,8 +243,8 @@ def _count_failure(store: Store, account: dict[str, Any], now_ms: int, settings:
     """A wrong password: counted, and the account locked after ``lockout_failures`` in a row."""
     failures = int(account.get("failures") or 0) + 1
     details: dict[str, Any] = {"why": "wrong password", "failures": failures}
-    if failures >= int(_setting(settings, "lockout_failures")):
-        account["locked_until_ms"] = now_ms + int(_setting(settings, "lockout_minutes")) * 60_000
+    if failures >= int(setting_or_default(settings, "lockout_failures")):
+        account["locked_until_ms"] = now_ms + int(setting_or_default(settings, "lockout_minutes")) * 60_000
         account["failures"] = 0
         details["locked_until_ms"] = account["locked_until_ms"]
     else:
@@ -274,7 +280,7 @@ def authenticate(
     account["last_login_ms"] = now_ms
     _store_account(store, account)
     token = pysecrets.token_urlsafe(32)
-    expires_ms = now_ms + int(_setting(settings, "session_minutes")) * 60_000
+    expires_ms = now_ms + int(setting_or_default(settings, "session_minutes")) * 60_000
     store.put_record(SESSIONS, sha256_hex(token), {"account": name, "created_ms": now_ms, "expires_ms": expires_ms})
     audit.record(store, name, "login", name, {"expires_ms": expires_ms}, now_ms=now_ms)
     return Session(token, name, account["role"], scope_for(account), expires_ms)
@@ -339,26 +345,6 @@ def ensure_demo_admin(store: Store, login_file: Path | None = None) -> tuple[str
     return DEMO_ADMIN, password
 
 
-def load_directory(store: Store) -> Any | None:
-    """The organisation as stored in the ``directory`` collection, or None if none is.
-
-    Accepts both one document holding the whole organisation and one record per
-    department/employee."""
-    from indexer.directory import Directory
-
-    rows = store.find_records("directory")
-    if not rows:
-        return None
-    for row in rows:
-        if isinstance(row.get("departments"), list) or isinstance(row.get("employees"), list):
-            return Directory.from_dict(row)
-    departments = [r for r in rows if "parentid" in r and "id" in r]
-    employees = [r for r in rows if "userid" in r]
-    if not departments and not employees:
-        return None
-    return Directory(departments=departments, employees=employees)
-
-
 __all__ = [
     "ROLES",
     "Session",
@@ -369,7 +355,6 @@ __all__ = [
     "ensure_demo_admin",
     "get_account",
     "list_accounts",
-    "load_directory",
     "logout",
     "public_view",
     "set_disabled",
@@ -377,7 +362,7 @@ __all__ = [
 ]
 
 
-def archive_for_account(archive: Any, name: str) -> Any:
+def archive_for_account(archive: ArchiveContext, name: str) -> ArchiveContext:
     """The archive as an account sees it (``--as ACCOUNT`` in the CLI): its name, role and scope."""
     account = get_account(archive.store, name)
     if account is None:
@@ -385,8 +370,3 @@ def archive_for_account(archive: Any, name: str) -> Any:
     if account.get("disabled"):
         raise BadInput(f"account {name!r} is disabled")
     return archive.as_account(account["name"], account["role"], scope_for(account), operator=archive.actor)
-
-
-def archive_for_session(archive: Any, session: Session) -> Any:
-    """The archive as a dashboard session's account sees it."""
-    return archive.as_account(session.account, session.role, session.scope)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatarchive.errors import BadInput, IntegrityError
-from chatarchive.settings import Settings
 from compliance import audit, ledger
 from compliance.ledger import canonical_hash
+from core.errors import BadInput, IntegrityError
+from core.settings import Settings
 from store.base import Store
 from store.filemodes import make_private_file, readable_by_others
 
@@ -63,8 +63,9 @@ def load_keys(settings: Settings) -> list[AnchorKey]:
     if settings.anchor_key:
         return _parse_keys(str(settings.anchor_key), "CHATARCHIVE_ANCHOR_KEY")
     if not settings.anchor_key_file:
-        raise BadInput("no anchor key: set anchor_key_file (a file outside the data directory) "
-                       "or CHATARCHIVE_ANCHOR_KEY")
+        raise BadInput(
+            "no anchor key: set anchor_key_file (a file outside the data directory) or CHATARCHIVE_ANCHOR_KEY"
+        )
     path = Path(settings.anchor_key_file).expanduser().resolve()
     data_dir = settings.data_dir.expanduser().resolve()
     if path == data_dir or data_dir in path.parents:
@@ -84,13 +85,20 @@ def current_heads(store: Store) -> dict[str, dict[str, int | str]]:
     folded = ledger.read(store)
     if folded.problems:
         raise IntegrityError(f"not anchoring: the evidence ledger does not verify: {folded.problems[0]}")
-    return {"audit": {"seq": trail.head_seq, "hash": trail.head_hash},
-            "ledger": {"seq": folded.head_seq, "hash": folded.head_hash}}
+    return {
+        "audit": {"seq": trail.head_seq, "hash": trail.head_hash},
+        "ledger": {"seq": folded.head_seq, "hash": folded.head_hash},
+    }
 
 
 def make_anchor(store: Store, key: AnchorKey, *, backend: str = "", now_ms: int | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"format": FORMAT, "created_ms": int(now_ms if now_ms is not None else time.time() * 1000),
-                            "backend": backend, **current_heads(store), "key_id": key.key_id}
+    body: dict[str, Any] = {
+        "format": FORMAT,
+        "created_ms": int(now_ms if now_ms is not None else time.time() * 1000),
+        "backend": backend,
+        **current_heads(store),
+        "key_id": key.key_id,
+    }
     return {**body, "mac": key.sign(body)}
 
 
@@ -161,6 +169,11 @@ def write_daily_anchor(store: Store, settings: Settings, *, now_ms: int | None =
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(created / 1000)) + f".{created % 1000:03d}Z"
     out = Path(settings.anchor_dir) / f"anchor-{stamp}.json"
     write_anchor(anchor, out)
-    audit.record(store, "system", "anchor", str(out), {"audit_seq": anchor["audit"]["seq"],
-                                                      "ledger_seq": anchor["ledger"]["seq"], "key_id": key.key_id})
+    audit.record(
+        store,
+        "system",
+        "anchor",
+        str(out),
+        {"audit_seq": anchor["audit"]["seq"], "ledger_seq": anchor["ledger"]["seq"], "key_id": key.key_id},
+    )
     return out

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from chatarchive.errors import BadInput
-from chatarchive.models import sha256_hex
+from core import clock
+from core.errors import BadInput
+from core.models import sha256_hex
 from store.base import Store
 from store.filelock import chain_lock
 
@@ -106,7 +107,7 @@ def record(
         last = _last_entry(store)
         entry: dict[str, Any] = {
             "seq": (int(last["seq"]) + 1) if last else 1,
-            "time_ms": int(now_ms if now_ms is not None else time.time() * 1000),
+            "time_ms": int(now_ms) if now_ms is not None else clock.now_ms(),
             "actor": str(actor),
             "action": action,
             "target": str(target or ""),
@@ -121,14 +122,22 @@ def record(
     return entry
 
 
-def _unrecorded(actor: str, action: str, target: str, details: dict[str, Any], reason: str,
-                now_ms: int | None) -> dict[str, Any]:
+def _unrecorded(
+    actor: str, action: str, target: str, details: dict[str, Any], reason: str, now_ms: int | None
+) -> dict[str, Any]:
     """Policy for a read-only evidence copy: it must stay bit-identical, so nothing is
     appended to its trail; the action is logged on stderr instead (seq 0: not recorded)."""
     log.warning("read-only archive: %s by %s on %r is not recorded in its audit trail", action, actor, target)
-    entry: dict[str, Any] = {"seq": 0, "time_ms": int(now_ms if now_ms is not None else time.time() * 1000),
-                             "actor": str(actor), "action": action, "target": str(target or ""), "details": details,
-                             "reason": str(reason or ""), "prev_hash": GENESIS}
+    entry: dict[str, Any] = {
+        "seq": 0,
+        "time_ms": int(now_ms if now_ms is not None else clock.now_ms()),
+        "actor": str(actor),
+        "action": action,
+        "target": str(target or ""),
+        "details": details,
+        "reason": str(reason or ""),
+        "prev_hash": GENESIS,
+    }
     entry["hash"] = entry_hash(entry)
     return entry
 
@@ -207,12 +216,16 @@ def verify_entries(entries: Iterable[dict[str, Any]], head: dict[str, Any] | Non
             if any(r.get("seq") == expected_seq for r in rows[position:]):
                 return bad(_int(seq, position), f"{label}: out of order, expected seq {expected_seq} here (reordered)")
             if isinstance(seq, int) and seq > expected_seq:
-                return bad(expected_seq, f"entry seq {expected_seq} is missing (deleted); the next stored entry "
-                                         f"is seq {seq}")
+                return bad(
+                    expected_seq, f"entry seq {expected_seq} is missing (deleted); the next stored entry is seq {seq}"
+                )
             return bad(_int(seq, position), f"{label}: expected seq {expected_seq} (duplicated or inserted entry)")
         if entry.get("prev_hash") != prev_hash:
-            return bad(seq, f"{label}: not chained to entry seq {expected_seq - 1} (that entry was altered and "
-                            "re-hashed, or this one was forged)")
+            return bad(
+                seq,
+                f"{label}: not chained to entry seq {expected_seq - 1} (that entry was altered and "
+                "re-hashed, or this one was forged)",
+            )
         prev_hash = entry["hash"]
         expected_seq += 1
         checked += 1
@@ -237,6 +250,12 @@ def verify(store: Store) -> VerifyResult:
     head = store.get_record(*HEAD_RECORD)
     result = verify_entries([_clean(r) for r in rows], head)
     if result.ok and head and int(head.get("seq") or 0) == result.head_seq and head.get("hash") != result.head_hash:
-        result = VerifyResult(False, result.checked, result.head_seq, result.head_hash, first_bad_seq=result.head_seq,
-                              problem=f"entry seq {result.head_seq}: does not match the recorded head of the trail")
+        result = VerifyResult(
+            False,
+            result.checked,
+            result.head_seq,
+            result.head_hash,
+            first_bad_seq=result.head_seq,
+            problem=f"entry seq {result.head_seq}: does not match the recorded head of the trail",
+        )
     return result

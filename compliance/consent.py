@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
-from chatarchive.settings import SETTINGS, Settings
 from compliance.masking import mask_message, organisation_names
+from core.directory import Directory
+from core.errors import BadInput
+from core.models import Message
+from core.settings import Settings, setting_or_default
 from store.base import Store
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +64,13 @@ def record_events(store: Store, messages: Iterable[Message]) -> int:
             old = store.get_record(COLLECTION, key)
             if old is not None and int(old.get("time_ms") or 0) > when:
                 continue
-            store.put_record(COLLECTION, key, {"employee": employee, "external": external, "status": m.msgtype,
-                                               "time_ms": when, "msgid": m.msgid})
+            store.put_record(
+                COLLECTION,
+                key,
+                {"employee": employee, "external": external, "status": m.msgtype, "time_ms": when, "msgid": m.msgid},
+            )
             changed += 1
     return changed
-
-
-record_consent_events = record_events  # the name the pipeline uses
 
 
 def consent_status(store: Store, external_id: str) -> dict[str, Any]:
@@ -76,8 +79,12 @@ def consent_status(store: Store, external_id: str) -> dict[str, Any]:
     rows = store.find_records(COLLECTION, {"external": external_id})
     by_employee = {r["employee"]: {"status": r["status"], "time_ms": int(r["time_ms"])} for r in rows}
     latest = max(rows, key=lambda r: int(r["time_ms"]), default=None)
-    return {"external": external_id, "status": latest["status"] if latest else "unknown",
-            "time_ms": int(latest["time_ms"]) if latest else 0, "by_employee": by_employee}
+    return {
+        "external": external_id,
+        "status": latest["status"] if latest else "unknown",
+        "time_ms": int(latest["time_ms"]) if latest else 0,
+        "by_employee": by_employee,
+    }
 
 
 def list_consent(store: Store, status: str | None = None) -> list[dict[str, Any]]:
@@ -108,24 +115,17 @@ def _disagreed(message: Message, states: dict[str, list[dict[str, Any]]]) -> boo
 
 def apply_consent_policy(
     store: Store,
-    settings_or_messages: Settings | list[Message] | None,
-    messages: list[Message] | None = None,
+    messages: list[Message],
     *,
     policy: str | None = None,
     settings: Settings | None = None,
-    directory: Any | None = None,
+    directory: Directory | None = None,
 ) -> list[Message]:
     """Records the batch's consent events, then keeps, masks or drops the messages with a
     contact who disagreed (the agree/disagree events themselves are always kept).
-
-    Called as ``apply_consent_policy(store, messages)`` or
-    ``apply_consent_policy(store, settings, messages)``; ``policy`` overrides the setting."""
-    if messages is None:
-        messages = list(settings_or_messages or [])  # type: ignore[arg-type]
-    else:
-        settings = settings_or_messages if isinstance(settings_or_messages, Settings) else settings
+    ``policy`` overrides the setting."""
     if policy is None:
-        policy = str(getattr(settings, "consent_policy", None) or {s.name: s.default for s in SETTINGS}["consent_policy"])
+        policy = str(setting_or_default(settings, "consent_policy"))
     if policy not in POLICIES:
         raise BadInput(f"consent_policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     record_events(store, messages)
@@ -150,8 +150,6 @@ def apply_consent_policy(
         else:
             if names is None:
                 if directory is None:
-                    from compliance.accounts import load_directory
-
                     directory = load_directory(store)
                 names = organisation_names(directory)
             out.append(mask_message(m, names))

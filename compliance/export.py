@@ -13,15 +13,17 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatarchive.errors import BadInput, ChatArchiveError
-from chatarchive.models import Message, MessageFilter
 from compliance import audit
 from compliance.access import EXPORT, require
+from core.errors import BadInput, ChatArchiveError
+from core.models import Message, MessageFilter
+from store.context import ArchiveContext
 from store.filemodes import make_private_file
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ FORMATS = ("csv", "xlsx", "jsonl")
 COLUMNS = ("msgid", "seq", "time", "sender", "sender_kind", "chat_id", "chat_kind", "msgtype", "text", "raw_sha256")
 
 
-def _iter_results(archive: Any, query: str, filters: MessageFilter | None = None) -> Iterator[Message]:
+def _iter_results(archive: ArchiveContext, query: str, filters: MessageFilter | None = None) -> Iterator[Message]:
     """Every matching message in (seq, msgid) order, streamed by the store (search_after over
     a point in time on Elasticsearch): no offsets, so no 10,000-result window and no cap."""
     return archive.store.iter_messages(filters or MessageFilter(), scope=archive.scope, query=query)
@@ -64,9 +66,17 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason: str, *,
-                    now_ms: int | None = None, operator: str = "",
-                    filters: MessageFilter | None = None) -> dict[str, Any]:
+def export_messages(
+    archive: ArchiveContext,
+    query: str,
+    fmt: str,
+    out: Path | str,
+    reason: str,
+    *,
+    now_ms: int | None = None,
+    operator: str = "",
+    filters: MessageFilter | None = None,
+) -> dict[str, Any]:
     """Writes the export and its manifest; returns ``{"count", "sha256", "file", "manifest"}``.
 
     ``archive`` is a ``chatarchive.archive.Archive`` (its actor, role and scope apply);
@@ -116,10 +126,23 @@ def export_messages(archive: Any, query: str, fmt: str, out: Path | str, reason:
         tmp.unlink(missing_ok=True)
         raise
     digest = _sha256_file(out)
-    entry = audit.record(archive.store, archive.actor, "export", str(out),
-                         {"query": query, "filters": _filters_dict(filters), "format": fmt, "count": len(hashes), "sha256": digest,
-                          "scope": archive.scope.to_dict(), **({"operator": operator} if operator else {})},
-                         reason, now_ms=now_ms)
+    entry = audit.record(
+        archive.store,
+        archive.actor,
+        "export",
+        str(out),
+        {
+            "query": query,
+            "filters": _filters_dict(filters),
+            "format": fmt,
+            "count": len(hashes),
+            "sha256": digest,
+            "scope": archive.scope.to_dict(),
+            **({"operator": operator} if operator else {}),
+        },
+        reason,
+        now_ms=now_ms,
+    )
     manifest = {
         "file": out.name,
         "format": fmt,

@@ -30,9 +30,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import ALL, Batch, DeadLetter, Message, MessageFilter, Violation, ViolationFilter, sha256_hex
 from compliance import ledger
 from compliance.ledger import Items, canonical_hash
+from core.models import ALL, Batch, DeadLetter, Message, MessageFilter, Violation, ViolationFilter, sha256_hex
 from store.base import Store
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,21 @@ RULE_VERSIONS = "rule_versions"
 DAY_PREFIX = "day:"
 
 # The message fields users see, hashed with the raw evidence's hash.
-MESSAGE_FIELDS = ("raw_sha256", "text", "msgtype", "action", "time_ms", "sender", "sender_kind", "receivers",
-                  "roomid", "chat_id", "chat_kind", "pre_msgid", "masked")
+MESSAGE_FIELDS = (
+    "raw_sha256",
+    "text",
+    "msgtype",
+    "action",
+    "time_ms",
+    "sender",
+    "sender_kind",
+    "receivers",
+    "roomid",
+    "chat_id",
+    "chat_kind",
+    "pre_msgid",
+    "masked",
+)
 VIOLATION_FIELDS = ("id", "msgid", "rule_id", "time_ms")
 PAGE = 1000
 SWEEP_ACTOR = "sweep"  # ledger entries the sweep made: items found in the store without a writer's entry
@@ -129,20 +142,29 @@ def record_batch(store: Store, batch: Batch, *, tz: str | None = None, actor: st
         dead = {f"d:{d.msgid}": deadletter_hash(d) for d in batch.deadletters}
         ledger.append(store, DEADLETTERS, "amend", added=dead, actor=actor)
     if batch.resolved_deadletters:
-        ledger.append(store, DEADLETTERS, "resolve", removed={f"d:{m}": "" for m in batch.resolved_deadletters},
-                      actor=actor)
+        ledger.append(
+            store, DEADLETTERS, "resolve", removed={f"d:{m}": "" for m in batch.resolved_deadletters}, actor=actor
+        )
 
 
-def record_violations(store: Store, violations: list[Violation], *, tz: str | None = None,
-                      actor: str = "system") -> None:
+def record_violations(
+    store: Store, violations: list[Violation], *, tz: str | None = None, actor: str = "system"
+) -> None:
     """Enters violations stored outside a batch (a rule applied retroactively)."""
     tz = _zone(store, tz)
     for section, items in sorted(_violation_items(violations, tz).items()):
         ledger.append(store, section, "amend", added=items, actor=actor)
 
 
-def record_purge(store: Store, messages: list[Message], violations: list[Violation], *, tz: str | None = None,
-                 actor: str = "system", now_ms: int | None = None) -> list[str]:
+def record_purge(
+    store: Store,
+    messages: list[Message],
+    violations: list[Violation],
+    *,
+    tz: str | None = None,
+    actor: str = "system",
+    now_ms: int | None = None,
+) -> list[str]:
     """Enters what the retention purge deleted, with the hashes it removed; returns the days."""
     tz = _zone(store, tz)
     sections = _message_items(messages, tz)
@@ -150,11 +172,12 @@ def record_purge(store: Store, messages: list[Message], violations: list[Violati
         sections[section].update(items)
     for section, items in sorted(sections.items()):
         ledger.append(store, section, "purge", removed=items, actor=actor, now_ms=now_ms)
-    return sorted(s[len(DAY_PREFIX):] for s in sections)
+    return sorted(s[len(DAY_PREFIX) :] for s in sections)
 
 
-def record_masking(store: Store, masked: list[Message], *, tz: str | None = None, actor: str = "system",
-                   now_ms: int | None = None) -> None:
+def record_masking(
+    store: Store, masked: list[Message], *, tz: str | None = None, actor: str = "system", now_ms: int | None = None
+) -> None:
     """Enters the new hashes of messages the retention purge masked."""
     tz = _zone(store, tz)
     for section, items in sorted(_message_items(masked, tz).items()):
@@ -208,8 +231,11 @@ def _stored_rule_versions(store: Store) -> Items:
 
 def _histogram_days(agg: dict[str, Any], tz: str) -> dict[str, int]:
     # The bucket key is the local midnight; noon of that day names it safely.
-    return {day_of(int(b["key"]) + 12 * 3_600_000, tz): int(b["doc_count"])
-            for b in agg.get("days", {}).get("buckets", []) if int(b["doc_count"])}
+    return {
+        day_of(int(b["key"]) + 12 * 3_600_000, tz): int(b["doc_count"])
+        for b in agg.get("days", {}).get("buckets", [])
+        if int(b["doc_count"])
+    }
 
 
 _DAYS_AGG = {"days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}
@@ -231,7 +257,7 @@ def _stored(store: Store, section: str, tz: str, problems: list[str] | None = No
         return _stored_deadletters(store)
     if section == RULE_VERSIONS:
         return _stored_rule_versions(store)
-    return _stored_day(store, section[len(DAY_PREFIX):], tz, problems)
+    return _stored_day(store, section[len(DAY_PREFIX) :], tz, problems)
 
 
 # --- the sweep -------------------------------------------------------------------------------------
@@ -255,7 +281,7 @@ def changed_days(store: Store, *, tz: str | None = None) -> list[str]:
     for section in sorted(set(stored) | {s for s in known if s.startswith(DAY_PREFIX)}):
         have, want = stored.get(section, {}), known.get(section, {})
         if have.get("m", 0) != want.get("m", 0) or have.get("v", 0) != want.get("v", 0):
-            out.append(section[len(DAY_PREFIX):])
+            out.append(section[len(DAY_PREFIX) :])
     return out
 
 
@@ -280,13 +306,30 @@ def update_digests(
         wanted = sorted({day_section(d.isoformat() if isinstance(d, date) else str(d)) for d in days})
     result = SealResult()
     for section in wanted:
-        _sweep(store, section, tz, result, allow_shrink=allow_shrink, allow_masking=allow_masking, actor=actor,
-               now_ms=now_ms)
+        _sweep(
+            store,
+            section,
+            tz,
+            result,
+            allow_shrink=allow_shrink,
+            allow_masking=allow_masking,
+            actor=actor,
+            now_ms=now_ms,
+        )
     return result
 
 
-def _sweep(store: Store, section: str, tz: str, result: SealResult, *, allow_shrink: bool, allow_masking: bool,
-           actor: str, now_ms: int | None) -> None:
+def _sweep(
+    store: Store,
+    section: str,
+    tz: str,
+    result: SealResult,
+    *,
+    allow_shrink: bool,
+    allow_masking: bool,
+    actor: str,
+    now_ms: int | None,
+) -> None:
     known = ledger.section_items(store, section)
     stored = _stored(store, section, tz)
     new = {k: h for k, h in stored.items() if k not in known}
@@ -294,8 +337,13 @@ def _sweep(store: Store, section: str, tz: str, result: SealResult, *, allow_shr
     changed = {k: h for k, h in stored.items() if k in known and known[k] != h}
     name = section.removeprefix(DAY_PREFIX)
     if new and ledger.append(store, section, "amend", added=new, actor=actor, now_ms=now_ms):
-        log.warning("integrity: %d item(s) of %s were stored without a ledger entry (a crash between write and "
-                    "record, or written behind the product's back); entered by %s", len(new), name, actor)
+        log.warning(
+            "integrity: %d item(s) of %s were stored without a ledger entry (a crash between write and "
+            "record, or written behind the product's back); entered by %s",
+            len(new),
+            name,
+            actor,
+        )
         result.sealed.append(name)
     if gone and allow_shrink:
         ledger.append(store, section, "purge", removed=gone, actor=actor, now_ms=now_ms)
@@ -304,8 +352,12 @@ def _sweep(store: Store, section: str, tz: str, result: SealResult, *, allow_shr
         ledger.append(store, section, "mask", added=changed, actor=actor, now_ms=now_ms)
         changed = {}
     if gone or changed:
-        log.error("integrity: %s has %d deleted and %d altered item(s); not sealed (run `chatarchive audit verify`)",
-                  name, len(gone), len(changed))
+        log.error(
+            "integrity: %s has %d deleted and %d altered item(s); not sealed (run `chatarchive audit verify`)",
+            name,
+            len(gone),
+            len(changed),
+        )
         result.refused.append(name)
 
 
@@ -333,9 +385,16 @@ class MessagesVerifyResult:
         return self.problems[0] if self.problems else ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "messages": self.messages, "days": self.days,
-                "problems": self.problems[:100], "problem_count": len(self.problems), "warnings": self.warnings[:100],
-                "ledger_seq": self.ledger_seq, "ledger_hash": self.ledger_hash}
+        return {
+            "ok": self.ok,
+            "messages": self.messages,
+            "days": self.days,
+            "problems": self.problems[:100],
+            "problem_count": len(self.problems),
+            "warnings": self.warnings[:100],
+            "ledger_seq": self.ledger_seq,
+            "ledger_hash": self.ledger_hash,
+        }
 
 
 _WHAT = {"m": "message", "v": "violation", "d": "dead letter", "r": "rule version"}
@@ -343,7 +402,7 @@ _WHAT = {"m": "message", "v": "violation", "d": "dead letter", "r": "rule versio
 
 def _describe(section: str, key: str, problem: str) -> str:
     kind, _, ident = key.partition(":")
-    where = f" (day {section[len(DAY_PREFIX):]})" if section.startswith(DAY_PREFIX) else ""
+    where = f" (day {section[len(DAY_PREFIX) :]})" if section.startswith(DAY_PREFIX) else ""
     return f"{_WHAT.get(kind, kind)} {ident}{where}: {problem}"
 
 
@@ -374,8 +433,10 @@ def verify_current_rules(store: Store) -> list[str]:
     for current in store.find_records("rules"):
         version = store.get_record(RULE_VERSIONS, f"{current['_id']}@{current.get('version')}")
         if version is None or record_hash(version) != record_hash(current):
-            problems.append(f"rule {current['_id']}: the current rule differs from its version "
-                            f"{current.get('version')} (edited outside the rule workflow)")
+            problems.append(
+                f"rule {current['_id']}: the current rule differs from its version "
+                f"{current.get('version')} (edited outside the rule workflow)"
+            )
     return problems
 
 
@@ -383,8 +444,9 @@ def verify_messages(store: Store, *, tz: str | None = None) -> MessagesVerifyRes
     """Replays the ledger and compares every section with the store (one day at a time)."""
     tz = _zone(store, tz)
     folded = ledger.read(store)
-    result = MessagesVerifyResult(ok=True, problems=list(folded.problems), ledger_seq=folded.head_seq,
-                                  ledger_hash=folded.head_hash)
+    result = MessagesVerifyResult(
+        ok=True, problems=list(folded.problems), ledger_seq=folded.head_seq, ledger_hash=folded.head_hash
+    )
     stored_counts = stored_day_counts(store, tz)
     day_sections = sorted({s for s in folded.sections if s.startswith(DAY_PREFIX)} | set(stored_counts))
     for section in [*day_sections, DEADLETTERS, RULE_VERSIONS]:

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatarchive.models import sha256_hex
+from core.models import sha256_hex
 from store.base import Store
 from store.filelock import chain_lock
 
@@ -76,8 +76,16 @@ def _kind_counts(items: Items) -> dict[str, int]:
     return dict(out)
 
 
-def append(store: Store, section: str, kind: str, *, added: Items | None = None, removed: Items | None = None,
-           actor: str = "system", now_ms: int | None = None) -> dict[str, Any] | None:
+def append(
+    store: Store,
+    section: str,
+    kind: str,
+    *,
+    added: Items | None = None,
+    removed: Items | None = None,
+    actor: str = "system",
+    now_ms: int | None = None,
+) -> dict[str, Any] | None:
     """Appends one entry (nothing if it changes nothing) and updates the section's cache.
     The head is read and the entry written under the chain lock (one writer across processes)."""
     if kind not in KINDS:
@@ -94,7 +102,11 @@ def append(store: Store, section: str, kind: str, *, added: Items | None = None,
         entry: dict[str, Any] = {
             "seq": int(head["seq"]) + 1 if head else 1,
             "time_ms": int(now_ms if now_ms is not None else time.time() * 1000),
-            "actor": actor, "kind": kind, "section": section, "added": add, "removed": drop,
+            "actor": actor,
+            "kind": kind,
+            "section": section,
+            "added": add,
+            "removed": drop,
             "prev_hash": head["hash"] if head else GENESIS,
         }
         entry["hash"] = entry_hash(entry)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
-from chatarchive.models import Message
+from core.directory import Directory
+from core.models import Message
 from store.highlight import mark_ranges
 
 MASK = "＊"
@@ -51,8 +53,23 @@ def _mask_json(value: Any, names: list[str], keep_keys: frozenset[str]) -> Any:
 
 
 # Structural fields of WeCom's JSON that are ids, not personal data.
-_KEEP = frozenset({"msgid", "action", "from", "tolist", "roomid", "msgtype", "sdkfileid", "md5sum", "userid",
-                   "pre_msgid", "voiceid", "voipid", "msgtime"})
+_KEEP = frozenset(
+    {
+        "msgid",
+        "action",
+        "from",
+        "tolist",
+        "roomid",
+        "msgtype",
+        "sdkfileid",
+        "md5sum",
+        "userid",
+        "pre_msgid",
+        "voiceid",
+        "voipid",
+        "msgtime",
+    }
+)
 
 
 def mask_outside_spans(text: str, spans: Iterable[Iterable[int]]) -> str:
@@ -99,7 +116,7 @@ def mask_message(message: Message, names: Iterable[str] = ()) -> Message:
     )
 
 
-def organisation_names(directory: Any | None) -> list[str]:
+def organisation_names(directory: Directory | None) -> list[str]:
     """Every employee's and external contact's display name the organisation knows
     (compute once per purge, not per message)."""
     if directory is None:

@@ -13,7 +13,7 @@ import string
 from functools import lru_cache
 from pathlib import Path
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 256  # bounds the work of hashing and of the list check
@@ -44,7 +44,7 @@ def is_common(password: str) -> bool:
     lead, trail = _padding_run(lowered), _padding_run(lowered[::-1])
     for start in range(lead + 1):
         for cut in range(trail + 1):
-            core = lowered[start: len(lowered) - cut]
+            core = lowered[start : len(lowered) - cut]
             if len(core) >= MIN_LISTED_CHARS and core in listed:
                 return True
     return False

@@ -10,18 +10,21 @@ administrator's legal minimum (setting ``retention_minimum_days``) is refused.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Message, MessageFilter, ViolationFilter
-from chatarchive.settings import SETTINGS, Settings
 from compliance import audit, integrity
 from compliance.masking import mask_message, organisation_names
+from core import clock
+from core.directory import Directory
+from core.errors import BadInput
+from core.models import ALL, Message, MessageFilter, ViolationFilter
+from core.settings import Settings, setting_or_default
 from store.base import Store
+from store.context import ArchiveContext
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +39,29 @@ DERIVED_COLLECTIONS = ("reviews", "media")
 
 # Message classes a policy may name instead of single msgtypes.
 CLASSES: dict[str, frozenset[str]] = {
-    "text": frozenset({"text", "markdown", "news", "link", "weapp", "docmsg", "todo", "vote", "collect",
-                       "calendar", "chatrecord", "mixed", "card", "location", "sphfeed"}),
+    "text": frozenset(
+        {
+            "text",
+            "markdown",
+            "news",
+            "link",
+            "weapp",
+            "docmsg",
+            "todo",
+            "vote",
+            "collect",
+            "calendar",
+            "chatrecord",
+            "mixed",
+            "card",
+            "location",
+            "sphfeed",
+        }
+    ),
     "media": frozenset({"image", "voice", "video", "file", "emotion", "meeting_voice_call", "voip_doc_share"}),
     "money": frozenset({"redpacket", "external_redpacket"}),
     "events": frozenset({"agree", "disagree", "revoke", "switch", "meeting", "meeting_notification", "voiptext"}),
 }
-
-_DEFAULTS = {s.name: s.default for s in SETTINGS}
-
-
-def _setting(settings: Settings | None, name: str) -> Any:
-    return getattr(settings, name) if settings is not None else _DEFAULTS[name]
 
 
 @dataclass
@@ -72,9 +86,14 @@ def get_policy(store: Store, settings: Settings | None = None) -> RetentionPolic
     """The stored policy, or the one the settings give (retention_days, retention_action)."""
     stored = store.get_record(*POLICY_RECORD)
     if stored:
-        return RetentionPolicy(int(stored.get("days") or 0), stored.get("action") or "delete",
-                               {k: int(v) for k, v in (stored.get("classes") or {}).items()})
-    return RetentionPolicy(int(_setting(settings, "retention_days")), str(_setting(settings, "retention_action")))
+        return RetentionPolicy(
+            int(stored.get("days") or 0),
+            stored.get("action") or "delete",
+            {k: int(v) for k, v in (stored.get("classes") or {}).items()},
+        )
+    return RetentionPolicy(
+        int(setting_or_default(settings, "retention_days")), str(setting_or_default(settings, "retention_action"))
+    )
 
 
 def _check_days(label: str, days: Any, minimum: int) -> int:
@@ -85,8 +104,10 @@ def _check_days(label: str, days: Any, minimum: int) -> int:
     if value < 0:
         raise BadInput(f"{label}: days cannot be negative")
     if 0 < value < minimum:
-        raise BadInput(f"{label}: {value} days is shorter than the legal minimum of {minimum} days "
-                       "(setting retention_minimum_days)")
+        raise BadInput(
+            f"{label}: {value} days is shorter than the legal minimum of {minimum} days "
+            "(setting retention_minimum_days)"
+        )
     return value
 
 
@@ -101,7 +122,7 @@ def set_policy(
 ) -> RetentionPolicy:
     """Validates everything, then saves the policy and logs the change."""
     current = get_policy(store, settings)
-    minimum = int(_setting(settings, "retention_minimum_days"))
+    minimum = int(setting_or_default(settings, "retention_minimum_days"))
     new_days = _check_days("retention", current.days if days is None else days, minimum)
     new_action = current.action if action is None else action
     if new_action not in ACTIONS:
@@ -118,9 +139,19 @@ def set_policy(
     if policy.to_dict() == current.to_dict() and store.get_record(*POLICY_RECORD):
         return policy  # nothing changes, nothing to log
     store.put_record(*POLICY_RECORD, policy.to_dict())
-    store.append_record("settings_log", {"time_ms": int(time.time() * 1000), "actor": actor, "setting": "retention_policy",
-                                         "before": current.to_dict(), "after": policy.to_dict()})
-    audit.record(store, actor, "settings_change", "retention_policy", {"before": current.to_dict(), "after": policy.to_dict()})
+    store.append_record(
+        "settings_log",
+        {
+            "time_ms": clock.now_ms(),
+            "actor": actor,
+            "setting": "retention_policy",
+            "before": current.to_dict(),
+            "after": policy.to_dict(),
+        },
+    )
+    audit.record(
+        store, actor, "settings_change", "retention_policy", {"before": current.to_dict(), "after": policy.to_dict()}
+    )
     return policy
 
 
@@ -131,36 +162,56 @@ def _is_msgtype(name: str) -> bool:
 # --- legal holds -------------------------------------------------------------------------
 
 
-def add_hold(store: Store, kind: str, value: str, reason: str, *, actor: str = "system",
-             now_ms: int | None = None) -> dict[str, Any]:
+def add_hold(
+    store: Store, kind: str, value: str, reason: str, *, actor: str = "system", now_ms: int | None = None
+) -> dict[str, Any]:
     if kind not in HOLD_KINDS:
         raise BadInput(f"hold kind must be one of {', '.join(HOLD_KINDS)}, got {kind!r}")
     value = (value or "").strip()
     if not value:
         raise BadInput(f"a {kind} hold needs the {kind} id")
     reason = audit.require_reason(reason)
-    now = int(now_ms if now_ms is not None else time.time() * 1000)
-    hold = {"id": uuid.uuid4().hex[:12], "kind": kind, "value": value, "reason": reason, "active": True,
-            "created_by": actor, "created_ms": now, "released_by": "", "released_ms": 0, "release_reason": ""}
-    store.put_record(HOLDS, hold["id"], hold)
-    audit.record(store, actor, "hold_change", f"{kind}:{value}", {"op": "add", "hold": hold["id"]}, reason, now_ms=now)
+    now = int(now_ms) if now_ms is not None else clock.now_ms()
+    hold_id = uuid.uuid4().hex[:12]
+    hold: dict[str, Any] = {
+        "id": hold_id,
+        "kind": kind,
+        "value": value,
+        "reason": reason,
+        "active": True,
+        "created_by": actor,
+        "created_ms": now,
+        "released_by": "",
+        "released_ms": 0,
+        "release_reason": "",
+    }
+    store.put_record(HOLDS, hold_id, hold)
+    audit.record(store, actor, "hold_change", f"{kind}:{value}", {"op": "add", "hold": hold_id}, reason, now_ms=now)
     return hold
 
 
-def release_hold(store: Store, hold_id: str, reason: str, *, actor: str = "system",
-                 now_ms: int | None = None) -> dict[str, Any]:
+def release_hold(
+    store: Store, hold_id: str, reason: str, *, actor: str = "system", now_ms: int | None = None
+) -> dict[str, Any]:
     hold = store.get_record(HOLDS, hold_id)
     if hold is None:
         raise BadInput(f"no legal hold with id {hold_id!r}")
     if not hold.get("active"):
         raise BadInput(f"legal hold {hold_id} was already released")
     reason = audit.require_reason(reason)
-    now = int(now_ms if now_ms is not None else time.time() * 1000)
+    now = int(now_ms) if now_ms is not None else clock.now_ms()
     hold = {k: v for k, v in hold.items() if not k.startswith("_")}
     hold.update(active=False, released_by=actor, released_ms=now, release_reason=reason)
     store.put_record(HOLDS, hold_id, hold)
-    audit.record(store, actor, "hold_change", f"{hold['kind']}:{hold['value']}", {"op": "release", "hold": hold_id},
-                 reason, now_ms=now)
+    audit.record(
+        store,
+        actor,
+        "hold_change",
+        f"{hold['kind']}:{hold['value']}",
+        {"op": "release", "hold": hold_id},
+        reason,
+        now_ms=now,
+    )
     return hold
 
 
@@ -176,9 +227,12 @@ class _Holds:
     chats: frozenset[str]
 
     @classmethod
-    def load(cls, store: Store) -> "_Holds":
+    def load(cls, store: Store) -> _Holds:
         active = list_holds(store, active_only=True)
-        pick = lambda kind: frozenset(h["value"] for h in active if h["kind"] == kind)  # noqa: E731
+
+        def pick(kind: str) -> frozenset[str]:
+            return frozenset(h["value"] for h in active if h["kind"] == kind)
+
         return cls(pick("employee"), pick("customer"), pick("chat"))
 
     def holds(self, m: Message) -> bool:
@@ -205,9 +259,17 @@ class PurgeResult:
     media_files: int = 0  # fetched media files deleted with their messages
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "action": self.action, "expired": self.expired, "held": self.held,
-                "deleted": self.deleted, "masked": self.masked, "by_msgtype": dict(sorted(self.by_msgtype.items())),
-                "days_resealed": self.days_resealed, "media_files": self.media_files}
+        return {
+            "dry_run": self.dry_run,
+            "action": self.action,
+            "expired": self.expired,
+            "held": self.held,
+            "deleted": self.deleted,
+            "masked": self.masked,
+            "by_msgtype": dict(sorted(self.by_msgtype.items())),
+            "days_resealed": self.days_resealed,
+            "media_files": self.media_files,
+        }
 
 
 def purge(
@@ -217,10 +279,10 @@ def purge(
     *,
     actor: str = "system",
     settings: Settings | None = None,
-    directory: Any | None = None,
+    directory: Directory | None = None,
 ) -> PurgeResult:
     """Deletes (or masks) every expired message not under a legal hold; ``now`` in epoch ms."""
-    now_ms = int(now if now is not None else time.time() * 1000)
+    now_ms = int(now) if now is not None else clock.now_ms()
     policy = get_policy(store, settings)
     result = PurgeResult(dry_run=dry_run, action=policy.action)
     periods = [d for d in [policy.days, *policy.classes.values()] if d > 0]
@@ -243,29 +305,28 @@ def purge(
     result.expired = len(expired)
     if dry_run or not expired:
         return result
-    tz = str(_setting(settings, "timezone"))
+    tz = str(setting_or_default(settings, "timezone"))
     media_dir = Path(settings.data_dir) / "media" if settings is not None else None
     if policy.action == "delete":
         touched_days: set[str] = set()
         for i in range(0, len(expired), BATCH):
-            ids = expired[i:i + BATCH]
+            ids = expired[i : i + BATCH]
             doomed = store.get_messages(ids, scope=ALL)
             doomed_violations = list(integrity.iter_violations(store, ViolationFilter(msgids=ids)))
             result.deleted += store.delete_messages(ids)
             result.media_files += _delete_derived(store, ids, media_dir)
             # Exactly what was deleted, with its hashes: never a re-seal of whatever the day holds now.
-            touched_days |= set(integrity.record_purge(store, doomed, doomed_violations, tz=tz, actor=actor,
-                                                       now_ms=now_ms))
+            touched_days |= set(
+                integrity.record_purge(store, doomed, doomed_violations, tz=tz, actor=actor, now_ms=now_ms)
+            )
         store.refresh()
         result.days_resealed = len(touched_days)
     else:
         if directory is None:
-            from compliance.accounts import load_directory
-
             directory = load_directory(store)
         names = organisation_names(directory)
         for i in range(0, len(expired), BATCH):
-            masked = [mask_message(m, names) for m in store.get_messages(expired[i:i + BATCH], scope=ALL)]
+            masked = [mask_message(m, names) for m in store.get_messages(expired[i : i + BATCH], scope=ALL)]
             store.update_messages(masked)
             integrity.record_masking(store, masked, tz=tz, actor=actor, now_ms=now_ms)
             result.masked += len(masked)
@@ -291,6 +352,6 @@ def _delete_derived(store: Store, msgids: list[str], media_dir: Path | None) -> 
     return removed
 
 
-def scheduled_purge(archive: Any, now: int | None = None) -> PurgeResult:
+def scheduled_purge(archive: ArchiveContext, now: int | None = None) -> PurgeResult:
     """The nightly job of ``chatarchive run``: applies the configured policy as ``system``."""
     return purge(archive.store, now, actor="system", settings=archive.settings)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatarchive.models import ViolationFilter
 from compliance import audit
 from compliance.integrity import iter_violations
+from core.models import ViolationFilter
 from store.base import Store
 
 UNREVIEWED = "unreviewed"
@@ -37,8 +37,10 @@ def compare_statuses(stored: dict[str, str], events: dict[str, str], what: str) 
     for target, status in sorted(stored.items()):
         expected = events.get(target, UNREVIEWED)
         if status != expected:
-            problems.append(f"{what} {target}: status {status!r} but its last review event in the audit trail "
-                            f"says {expected!r} (changed outside the review workflow)")
+            problems.append(
+                f"{what} {target}: status {status!r} but its last review event in the audit trail "
+                f"says {expected!r} (changed outside the review workflow)"
+            )
     return problems
 
 
@@ -54,7 +56,8 @@ def verify_reviews(store: Store) -> list[str]:
     events = last_review_statuses(store)
     violations = {v.id: v.status for v in iter_violations(store, ViolationFilter())}
     return compare_statuses(violations, events, "violation") + compare_statuses(
-        _sample_statuses(store), events, "sampled conversation")
+        _sample_statuses(store), events, "sampled conversation"
+    )
 
 
 def summary(problems: list[str]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ import stat
 import threading
 from pathlib import Path
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ def read_secret(*, value: str = "", file: str | Path = "", env: str = "", what: 
 def require_secret(*, value: str = "", file: str | Path = "", env: str = "", what: str = "secret") -> str:
     secret = read_secret(value=value, file=file, env=env, what=what)
     if not secret:
-        where = " or ".join(x for x in (f"file {file}" if file else "", f"${env}" if env else "") if x) or "configuration"
+        where = (
+            " or ".join(x for x in (f"file {file}" if file else "", f"${env}" if env else "") if x) or "configuration"
+        )
         raise BadInput(f"no {what} given (expected in {where})")
     return secret
 
@@ -117,3 +120,22 @@ class RedactingFilter(logging.Filter):
         if clean != message:
             record.msg, record.args = clean, None
         return True
+
+
+def archive_secret(settings: Settings) -> str:
+    """The archive Secret: from ``secret_file`` if set, else the ``secret`` setting
+    (CHATARCHIVE_SECRET). Never logged."""
+    secret_file = getattr(settings, "secret_file", "")
+    if secret_file:
+        path = Path(secret_file).expanduser()
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise BadInput(f"cannot read the archive Secret from secret_file {path}: {e.strerror}") from None
+        if not secret:
+            raise BadInput(f"secret_file {path} is empty")
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            log.warning("secret_file %s is readable by group/others (mode %03o): chmod 600 it", path, mode)
+        return secret
+    return str(getattr(settings, "secret", "") or os.environ.get("CHATARCHIVE_SECRET", ""))

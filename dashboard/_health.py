@@ -10,9 +10,9 @@ no scheduler has run ``health.check`` since the pull stopped.
 from __future__ import annotations
 
 import logging
-import time
 
 from chatarchive.archive import Archive
+from core import clock
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def health_warning(archive: Archive, *, now_ms: int | None = None) -> str:
     except Exception:  # noqa: BLE001 - a broken health record must not take the dashboard down
         log.exception("cannot read the pipeline's health records")
         return "无法读取采集状态 (cannot read the pipeline's health records)."
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    now = now_ms if now_ms is not None else clock.now_ms()
     messages: list[str] = []
     last = int(counters.get("last_pull_ms") or 0)
     stall_hours = float(archive.settings.stall_alert_hours)
@@ -39,7 +39,11 @@ def health_warning(archive: Archive, *, now_ms: int | None = None) -> str:
     for a in alerts:
         if a.get("severity") == "error" or a.get("kind") == "stall":
             messages.append(str(a.get("message") or a.get("kind")))
-    warnings = [str(a.get("message") or a.get("kind")) for a in alerts if a.get("severity") != "error" and a.get("kind") != "stall"]
+    warnings = [
+        str(a.get("message") or a.get("kind"))
+        for a in alerts
+        if a.get("severity") != "error" and a.get("kind") != "stall"
+    ]
     if not messages and not warnings:
         return ""
     return "⚠ " + " · ".join(messages + warnings)
@@ -58,7 +62,7 @@ def pipeline_status(archive: Archive, *, now_ms: int | None = None) -> list[tupl
         return []
     if not counters:
         return []
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    now = now_ms if now_ms is not None else clock.now_ms()
 
     def ago(ms: object) -> str:
         if not ms:

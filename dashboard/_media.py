@@ -8,16 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 from chatarchive.archive import Archive
-from chatarchive.models import Message
+from core.models import Message
 from dashboard import _ui
+from indexer.media import media_id
 
 IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
 
 
 def media_files(archive: Archive, message: Message) -> list[tuple[str, Path | None, str]]:
     """``[(name, path or None if not fetched yet, status)]`` for a message's media."""
-    from indexer.media import media_id
-
     root = archive.settings.data_dir / "media"
     out: list[tuple[str, Path | None, str]] = []
     for ref in message.media:
@@ -38,10 +37,10 @@ def show_media(archive: Archive, messages: list[Message]) -> None:
         for m in with_media:
             for i, (name, path, status) in enumerate(media_files(archive, m)):
                 if path is None:
-                    st.caption(f"{_ui.esc(m.msgtype)} · {_ui.esc(name)} · 未下载 ({status})",
-                               unsafe_allow_html=True)
+                    st.caption(f"{_ui.esc(m.msgtype)} · {_ui.esc(name)} · 未下载 ({status})", unsafe_allow_html=True)
                 elif path.suffix.lower().lstrip(".") in IMAGE_EXTS:
                     st.image(str(path), caption=name, width=240)
                 else:
-                    st.download_button(f"下载 {_ui.esc(name)}", path.read_bytes(), file_name=name,
-                                       key=f"media_{m.msgid}_{i}")
+                    st.download_button(
+                        f"下载 {_ui.esc(name)}", path.read_bytes(), file_name=name, key=f"media_{m.msgid}_{i}"
+                    )

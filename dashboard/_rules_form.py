@@ -7,11 +7,14 @@ could not hold.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from chatarchive.errors import RuleError
-from chatarchive.models import Message
+from analyzers.chinese import get_analyzer
+from analyzers.rules import Rule, RuleEngine
+from core import clock
+from core.directory import Directory
+from core.errors import RuleError
+from core.models import Message, Violation
 
 
 def lines(text: str) -> list[str]:
@@ -25,8 +28,14 @@ def keywords_to_text(keywords: list[Any]) -> str:
         if isinstance(k, str):
             out.append(k)
         else:
-            opts = [o for o in (k.get("match") if k.get("match") not in (None, "substring") else None,
-                                "pinyin" if k.get("pinyin") else None) if o]
+            opts = [
+                o
+                for o in (
+                    k.get("match") if k.get("match") not in (None, "substring") else None,
+                    "pinyin" if k.get("pinyin") else None,
+                )
+                if o
+            ]
             out.append(" | ".join([k["term"], *opts]))
     return "\n".join(out)
 
@@ -71,20 +80,35 @@ def require_from_text(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
 
-def live_test(rule_data: dict[str, Any], text: str, *, msgtype: str = "text", sender_kind: str = "employee",
-              chat_kind: str = "external", sender: str = "tester", directory: Any = None) -> tuple[Any, list[Any]]:
+def live_test(
+    rule_data: dict[str, Any],
+    text: str,
+    *,
+    msgtype: str = "text",
+    sender_kind: str = "employee",
+    chat_kind: str = "external",
+    sender: str = "tester",
+    directory: Directory | None = None,
+) -> tuple[Rule, list[Violation]]:
     """Validates the unsaved rule and runs it on one typed message: ``(rule, violations)``."""
-    from analyzers.chinese import get_analyzer
-    from analyzers.rules import Rule, RuleEngine
-
     rule = Rule.from_dict(rule_data, directory=directory)
     engine = RuleEngine([Rule.from_dict({**rule.to_dict(), "enabled": True})], directory)
-    now = int(time.time() * 1000)
+    now = clock.now_ms()
     message = Message(
-        msgid="live-test", seq=0, action="send", msgtype=msgtype, time_ms=now, sender=sender,
+        msgid="live-test",
+        seq=0,
+        action="send",
+        msgtype=msgtype,
+        time_ms=now,
+        sender=sender,
         sender_kind=sender_kind,  # type: ignore[arg-type]
-        receivers=[], roomid="", chat_id="live-test", chat_kind=chat_kind,  # type: ignore[arg-type]
-        text=text, raw="", employees=[sender] if sender_kind == "employee" else [],
+        receivers=[],
+        roomid="",
+        chat_id="live-test",
+        chat_kind=chat_kind,  # type: ignore[arg-type]
+        text=text,
+        raw="",
+        employees=[sender] if sender_kind == "employee" else [],
         departments=list(directory.departments_of(sender)) if directory is not None else [],
     )
     message.words = get_analyzer().words(text)

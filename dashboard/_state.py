@@ -11,16 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import streamlit as st
 
+from chatarchive import actions
 from chatarchive.archive import Archive
-from chatarchive.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
-from compliance import access, actions
-from compliance.accounts import Session, authenticate, check_session, load_directory, logout
-from indexer.directory import Directory
+from compliance import access
+from compliance.accounts import Session, authenticate, check_session, logout
+from core.directory import Directory
+from core.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
+from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ DIRECTORY_TTL_S = 60
 def _open_archive(data: str, backend: str, es_url: str) -> Archive:
     """One Archive (and so one store) per process and data dir, shared by every browser session."""
     archive = Archive.open(**{k: v for k, v in {"data": data, "backend": backend, "es_url": es_url}.items() if v})
-    archive.store  # opens and initialises now, so the first page view does not pay for it
+    _ = archive.store  # opens and initialises now, so the first page view does not pay for it
     return archive
 
 
@@ -111,7 +114,9 @@ def _directory_dict(data: str, stamp: int) -> dict[str, Any]:
 
 def directory() -> Directory:
     """The organisation (names of employees, customers, groups, departments); refreshed every minute."""
-    return Directory.from_dict(_directory_dict(str(base_archive().settings.data_dir), int(time.time() // DIRECTORY_TTL_S)))
+    return Directory.from_dict(
+        _directory_dict(str(base_archive().settings.data_dir), int(time.time() // DIRECTORY_TTL_S))
+    )
 
 
 def tz() -> str:
@@ -133,7 +138,3 @@ def guard(what: str = "") -> Iterator[None]:
     except Exception as e:  # noqa: BLE001 - the user gets a message, the log gets the traceback
         log.exception("dashboard error in %s", what or "page")
         st.error(f"出错了 ({type(e).__name__}); the details are in the server log.")
-
-
-def not_available(feature: str) -> None:
-    st.info(f"{feature}: not available yet (this part of the product has not been installed).")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import Message
+from core.models import Message
 from dashboard._text import text_html
 from store.highlight import mark_ranges
 
@@ -157,7 +158,13 @@ def conversation_html(
             last_day = day
         body = hit_html if (m.msgid == hit_msgid and hit_html is not None) else (bodies or {}).get(m.msgid)
         parts.append(
-            bubble(m, names.get(m.sender, m.sender), tz, body_html=body, hit=m.msgid == hit_msgid,
-                   highlight_flagged=highlight_flagged)
+            bubble(
+                m,
+                names.get(m.sender, m.sender),
+                tz,
+                body_html=body,
+                hit=m.msgid == hit_msgid,
+                highlight_flagged=highlight_flagged,
+            )
         )
     return "".join(parts)

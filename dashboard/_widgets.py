@@ -8,16 +8,42 @@ from typing import Any
 
 import streamlit as st
 
-from chatarchive.models import MessageFilter, Message
-from compliance import actions, audit
+from chatarchive import actions
+from compliance import audit
+from core.directory import Directory
+from core.models import Message, MessageFilter
 from dashboard import _state, _ui
-from indexer.directory import Directory
 
 MSGTYPES = [
-    "text", "image", "voice", "video", "file", "link", "emotion", "location", "card", "weapp",
-    "chatrecord", "mixed", "revoke", "agree", "disagree", "meeting_voice_call", "voip_doc_share",
-    "redpacket", "external_redpacket", "todo", "vote", "collect", "docmsg", "markdown", "news",
-    "calendar", "meeting", "sphfeed", "switch",
+    "text",
+    "image",
+    "voice",
+    "video",
+    "file",
+    "link",
+    "emotion",
+    "location",
+    "card",
+    "weapp",
+    "chatrecord",
+    "mixed",
+    "revoke",
+    "agree",
+    "disagree",
+    "meeting_voice_call",
+    "voip_doc_share",
+    "redpacket",
+    "external_redpacket",
+    "todo",
+    "vote",
+    "collect",
+    "docmsg",
+    "markdown",
+    "news",
+    "calendar",
+    "meeting",
+    "sphfeed",
+    "switch",
 ]
 DIRECTIONS = {"employee": "员工发送", "external": "客户发送", "robot": "机器人", "system": "系统"}
 
@@ -56,21 +82,25 @@ def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
         employees = employee_picker(directory, f"{key}_emp")
     with c2:
         externals = st.multiselect(
-            "客户", sorted(x["id"] for x in directory.externals),
-            format_func=lambda x: f"{directory.name(x)} ({x[:10]}…)", key=f"{key}_ext",
+            "客户",
+            sorted(x["id"] for x in directory.externals),
+            format_func=lambda x: f"{directory.name(x)} ({x[:10]}…)",
+            key=f"{key}_ext",
         )
-        groups = st.multiselect(
-            "群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group"
-        )
+        groups = st.multiselect("群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group")
     with c3:
         msgtypes = st.multiselect("消息类型", MSGTYPES, key=f"{key}_type")
-        directions = st.multiselect(
-            "方向 (发送方)", list(DIRECTIONS), format_func=DIRECTIONS.get, key=f"{key}_dir"
-        )
+        directions = st.multiselect("方向 (发送方)", list(DIRECTIONS), format_func=DIRECTIONS.get, key=f"{key}_dir")
     flagged = st.checkbox("只看违规消息", key=f"{key}_flagged")
     return MessageFilter(
-        time_from=time_from, time_to=time_to, departments=departments, employees=employees,
-        externals=externals, chats=groups, msgtypes=msgtypes, sender_kinds=directions,
+        time_from=time_from,
+        time_to=time_to,
+        departments=departments,
+        employees=employees,
+        externals=externals,
+        chats=groups,
+        msgtypes=msgtypes,
+        sender_kinds=directions,
         flagged=True if flagged else None,
     )
 
@@ -78,7 +108,8 @@ def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
 def reason_box(key: str, what: str = "查看聊天内容") -> str:
     """Asks why (minimum necessity). Returns the reason once it is long enough, else ""."""
     reason = st.text_input(
-        f"{what}的理由 (recorded in the audit trail)", key=key,
+        f"{what}的理由 (recorded in the audit trail)",
+        key=key,
         placeholder="例如：投诉核查 #1234",
     )
     if reason and len(reason.strip()) < audit.MIN_REASON_CHARS:
@@ -98,8 +129,13 @@ def show_conversation(
     directory = _state.directory()
     st.markdown(
         _ui.conversation_html(
-            messages, directory.names, _state.tz(), hit_msgid=hit_msgid, hit_html=hit_html,
-            highlight_flagged=highlight_flagged, bodies=bodies,
+            messages,
+            directory.names,
+            _state.tz(),
+            hit_msgid=hit_msgid,
+            hit_html=hit_html,
+            highlight_flagged=highlight_flagged,
+            bodies=bodies,
         ),
         unsafe_allow_html=True,
     )
@@ -108,8 +144,9 @@ def show_conversation(
 def open_context(msgid: str, reason: str, *, before: int = 10, after: int = 10) -> list[Message]:
     """The conversation around ``msgid`` within the account's scope; the view is recorded in
     the audit trail with its reason, once per login session (reruns write nothing)."""
-    return actions.view_context(_state.user_archive(), msgid, reason, before=before, after=after,
-                                visit=_state.session().token)
+    return actions.view_context(
+        _state.user_archive(), msgid, reason, before=before, after=after, visit=_state.session().token
+    )
 
 
 def filters_to_dict(f: MessageFilter) -> dict[str, Any]:

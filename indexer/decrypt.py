@@ -19,15 +19,16 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from chatarchive.errors import BadInput, DecryptError
+from core.errors import BadInput, DecryptError
 from indexer.source.base import EncryptedRecord, Source
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ def load_private_key(path: Path, password: bytes | None = None) -> rsa.RSAPrivat
         key = serialization.load_pem_private_key(pem, password=password)
     except TypeError:
         if password is None:
-            raise BadInput(f"{path} is password-protected: give the password's environment variable (--password-env)") from None
+            raise BadInput(
+                f"{path} is password-protected: give the password's environment variable (--password-env)"
+            ) from None
         raise BadInput(f"{path} is not password-protected, but a password was given") from None
     except ValueError:
         if password is not None:
@@ -110,7 +113,7 @@ class KeyRing:
         return len(self._keys)
 
     @classmethod
-    def load(cls, keys_dir: str | Path) -> "KeyRing":
+    def load(cls, keys_dir: str | Path) -> KeyRing:
         """Keys listed in ``keys_dir/keys.yaml``; without that file, every ``v{N}.pem`` in the
         directory (the simulator's layout). A key that cannot be loaded is logged and recorded
         in ``problems`` (its records then fail with that reason) instead of stopping the rest."""
@@ -146,7 +149,9 @@ def read_keys_yaml(keys_dir: Path) -> dict[int, dict[str, Any]]:
 def write_keys_yaml(keys_dir: Path, entries: dict[int, dict[str, Any]]) -> None:
     path = keys_dir / KEYS_FILE
     tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump({"keys": {v: entries[v] for v in sorted(entries)}}, sort_keys=False), encoding="utf-8")
+    tmp.write_text(
+        yaml.safe_dump({"keys": {v: entries[v] for v in sorted(entries)}}, sort_keys=False), encoding="utf-8"
+    )
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
@@ -199,7 +204,9 @@ class Decryptor:
         self.keyring = keyring
         self.source = source
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decrypt") if self.workers > 1 else None
+        self._pool = (
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decrypt") if self.workers > 1 else None
+        )
 
     def decrypt_one(self, record: EncryptedRecord) -> bytes | DecryptError:
         try:
@@ -214,7 +221,7 @@ class Decryptor:
             return [self.decrypt_one(r) for r in records]
         return list(self._pool.map(self.decrypt_one, records))
 
-    def submit(self, records: Sequence[EncryptedRecord]) -> list["Future[bytes | DecryptError]"]:
+    def submit(self, records: Sequence[EncryptedRecord]) -> list[Future[bytes | DecryptError]]:
         """Starts decrypting ``records`` in the background (the pipeline decrypts the next batch
         while it stores this one); ``[f.result() for f in futures]`` is ``decrypt_batch``'s result."""
         if self._pool is None:
@@ -231,7 +238,7 @@ class Decryptor:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def __enter__(self) -> "Decryptor":
+    def __enter__(self) -> Decryptor:
         return self
 
     def __exit__(self, *exc: object) -> None:

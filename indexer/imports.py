@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatarchive.models import DeadLetter
+from core.models import DeadLetter
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,14 @@ def line_record(origin: LineOrigin, line_no: int, line: bytes | str) -> dict[str
 
 
 def line_deadletter(origin: LineOrigin, line_no: int, line: bytes | str, reason: str) -> DeadLetter:
-    return DeadLetter(seq=0, msgid=origin.deadletter_id(line_no), reason=f"{origin.name} line {line_no}: {reason}",
-                      stage="parse", record=line_record(origin, line_no, line), time_ms=int(time.time() * 1000))
+    return DeadLetter(
+        seq=0,
+        msgid=origin.deadletter_id(line_no),
+        reason=f"{origin.name} line {line_no}: {reason}",
+        stage="parse",
+        record=line_record(origin, line_no, line),
+        time_ms=int(time.time() * 1000),
+    )
 
 
 def replay_plaintext(record: dict[str, Any]) -> bytes | str:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from chatarchive.errors import SourceError
+from core import clock
+from core.errors import SourceError
 from store.filemodes import make_private_dir, make_private_file
 
 if TYPE_CHECKING:
-    from chatarchive.models import Message
+    from core.models import Message
     from indexer.source.base import MediaChunk, Source
     from store.base import Store
 
@@ -32,22 +34,38 @@ def media_id(sdkfileid: str) -> str:
     return hashlib.sha1(sdkfileid.encode("utf-8")).hexdigest()
 
 
-def media_queue_records(messages: list["Message"]) -> list[tuple[str, str, dict[str, Any]]]:
+def media_queue_records(messages: list[Message]) -> list[tuple[str, str, dict[str, Any]]]:
     """The ``media`` records to create (if absent) for the messages' media, pending download.
     They are written with the batch (``Batch.new_records``), in the same transaction."""
     records: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for m in messages:
         for ref in m.media:
             mid = media_id(ref.sdkfileid)
-            records.setdefault(mid, ("media", mid, {
-                "sdkfileid": ref.sdkfileid, "msgid": m.msgid, "md5sum": ref.md5sum, "size": ref.size,
-                "ext": ref.ext, "name": ref.name, "status": "pending", "attempts": 0, "path": "", "error": "",
-            }))
+            records.setdefault(
+                mid,
+                (
+                    "media",
+                    mid,
+                    {
+                        "sdkfileid": ref.sdkfileid,
+                        "msgid": m.msgid,
+                        "md5sum": ref.md5sum,
+                        "size": ref.size,
+                        "ext": ref.ext,
+                        "name": ref.name,
+                        "status": "pending",
+                        "attempts": 0,
+                        "path": "",
+                        "error": "",
+                    },
+                ),
+            )
     return list(records.values())
 
 
-def iter_media(source: "Source", sdkfileid: str, *,
-               get_chunk: "Callable[[str, str], MediaChunk] | None" = None) -> Iterator[bytes]:
+def iter_media(
+    source: Source, sdkfileid: str, *, get_chunk: Callable[[str, str], MediaChunk] | None = None
+) -> Iterator[bytes]:
     """Chunk loop over any source's ``get_media_data`` (protocol doc §6): the first call with
     indexbuf "", then each time the previous ``outindexbuf``, until ``is_finish``.
     ``get_chunk`` replaces the source's call (e.g. with per-chunk retries)."""
@@ -74,7 +92,7 @@ def verify_media(data: bytes, sdkfileid: str, *, md5sum: str = "", size: int | N
         raise SourceError(f"media {sdkfileid[:16]}…: md5 mismatch (expected {md5sum})", 10002, retryable=True)
 
 
-def fetch_media(source: "Source", sdkfileid: str, *, md5sum: str = "", size: int | None = None) -> bytes:
+def fetch_media(source: Source, sdkfileid: str, *, md5sum: str = "", size: int | None = None) -> bytes:
     """Reassembles a media file and verifies its size and md5."""
     data = b"".join(iter_media(source, sdkfileid))
     verify_media(data, sdkfileid, md5sum=md5sum, size=size)
@@ -82,8 +100,15 @@ def fetch_media(source: "Source", sdkfileid: str, *, md5sum: str = "", size: int
 
 
 class MediaFetcher:
-    def __init__(self, store: "Store", source: "Source", media_dir: Path, *,
-                 sleep: Callable[[float], None] = time.sleep, retry_delay: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: Store,
+        source: Source,
+        media_dir: Path,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        retry_delay: float = 0.5,
+    ) -> None:
         self.store = store
         self.source = source
         self.media_dir = Path(media_dir)
@@ -108,7 +133,9 @@ class MediaFetcher:
         item["attempts"] = int(item.get("attempts", 0)) + 1
         try:
             data = self.download(item["sdkfileid"])
-            verify_media(data, item["sdkfileid"], md5sum=item.get("md5sum") or "", size=int(item.get("size") or 0) or None)
+            verify_media(
+                data, item["sdkfileid"], md5sum=item.get("md5sum") or "", size=int(item.get("size") or 0) or None
+            )
             digest = hashlib.sha256(data).hexdigest()
             path = self.media_dir / digest[:2] / f"{digest}.{item.get('ext') or 'bin'}"
             if not path.exists():
@@ -117,8 +144,14 @@ class MediaFetcher:
                 tmp.write_bytes(data)
                 make_private_file(tmp)
                 tmp.replace(path)
-            item.update(status="done", path=str(path.relative_to(self.media_dir)), sha256=digest, error="",
-                        fetched_ms=int(time.time() * 1000), unverified_md5=not item.get("md5sum"))
+            item.update(
+                status="done",
+                path=str(path.relative_to(self.media_dir)),
+                sha256=digest,
+                error="",
+                fetched_ms=clock.now_ms(),
+                unverified_md5=not item.get("md5sum"),
+            )
         except SourceError as e:
             final = not e.retryable or item["attempts"] >= MAX_ATTEMPTS
             item.update(status="failed" if final else "pending", error=str(e))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from chatarchive.errors import DecryptError
-from chatarchive.models import MediaRef, Message
-from indexer.directory import Directory
+from core.directory import Directory
+from core.errors import ParseError
+from core.models import MediaRef, Message
 from indexer.validate import check_message_fields
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,13 @@ def _media(obj: dict[str, Any], kind: str) -> MediaRef | None:
     else:
         ext = MEDIA_EXT.get(kind, "bin")
     size = obj.get("filesize") or obj.get("voice_size") or obj.get("imagesize") or 0
-    return MediaRef(sdkfileid=_s(sdkfileid), md5sum=_s(obj.get("md5sum")), size=int(size or 0), ext=ext, name=_s(obj.get("filename")))
+    return MediaRef(
+        sdkfileid=_s(sdkfileid),
+        md5sum=_s(obj.get("md5sum")),
+        size=int(size or 0),
+        ext=ext,
+        name=_s(obj.get("filename")),
+    )
 
 
 def _text_of(kind: str, obj: dict[str, Any], media: list[MediaRef]) -> str:
@@ -103,7 +110,7 @@ def _chatrecord(obj: dict[str, Any], media: list[MediaRef]) -> str:
     for item in obj.get("item") or []:
         kind = _s(item.get("type"))
         if kind.startswith("ChatRecord"):
-            kind = kind[len("ChatRecord"):].lower()
+            kind = kind[len("ChatRecord") :].lower()
         texts.append(_text_of(kind, _nested(item.get("content")), media))
     return _join(*texts)
 
@@ -140,7 +147,9 @@ _TEXT: dict[str, Callable[[dict[str, Any], list[MediaRef]], str]] = {
     "docmsg": lambda o, m: _join(o.get("title"), o.get("link_url")),
     "calendar": lambda o, m: _join(o.get("title"), o.get("place"), o.get("remarks"), *(o.get("attendeename") or [])),
     "meeting": lambda o, m: _join(o.get("topic"), o.get("address"), o.get("remarks")),
-    "collect": lambda o, m: _join(o.get("room_name"), o.get("title"), *((d or {}).get("ques") for d in o.get("details") or [])),
+    "collect": lambda o, m: _join(
+        o.get("room_name"), o.get("title"), *((d or {}).get("ques") for d in o.get("details") or [])
+    ),
     "todo": lambda o, m: _join(o.get("title"), o.get("content")),
     "redpacket": lambda o, m: _s(o.get("wish")),
     "external_redpacket": lambda o, m: _s(o.get("wish")),
@@ -171,20 +180,22 @@ _UNKNOWN_SEEN: set[str] = set()
 
 
 def parse_plaintext(plaintext: bytes | str, max_chars: int | None = None) -> tuple[str, dict[str, Any]]:
-    """(raw text, parsed JSON). Raises ``DecryptError`` (stage parse) for bad or oversize JSON."""
+    """(raw text, parsed JSON). Raises ``ParseError`` (stage parse) for bad or oversize JSON."""
     try:
         raw = plaintext.decode("utf-8") if isinstance(plaintext, bytes) else plaintext
     except UnicodeDecodeError as e:
-        raise DecryptError(f"plaintext is not UTF-8: {e}") from e
+        raise ParseError(f"plaintext is not UTF-8: {e}") from e
     if max_chars is not None and len(raw) > max_chars:
-        raise DecryptError(f"message is {len(raw):,} characters, over the limit of {max_chars:,} "
-                           "(setting max_message_chars; raise it and replay the dead letter to store it)")
+        raise ParseError(
+            f"message is {len(raw):,} characters, over the limit of {max_chars:,} "
+            "(setting max_message_chars; raise it and replay the dead letter to store it)"
+        )
     try:
         data = json.loads(raw, strict=False)
     except (ValueError, RecursionError) as e:  # RecursionError: nesting deeper than the parser allows
-        raise DecryptError(f"plaintext is not valid JSON: {e}") from e
+        raise ParseError(f"plaintext is not valid JSON: {e}") from e
     if not isinstance(data, dict):
-        raise DecryptError("plaintext JSON is not an object")
+        raise ParseError("plaintext JSON is not an object")
     return raw, data
 
 
@@ -197,9 +208,10 @@ def chat_key(sender: str, receivers: list[str], roomid: str) -> str:
     return f"{a}|{b}"
 
 
-def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_version: int = 0,
-              max_chars: int | None = None) -> Message:
-    """One decrypted message → ``Message``. Raises ``DecryptError`` if it cannot be parsed, has a bad
+def normalize(
+    plaintext: bytes | str, *, seq: int, directory: Directory, key_version: int = 0, max_chars: int | None = None
+) -> Message:
+    """One decrypted message → ``Message``. Raises ``ParseError`` if it cannot be parsed, has a bad
     field, or is longer than ``max_chars``."""
     raw, data = parse_plaintext(plaintext, max_chars)
     check_message_fields(data)
@@ -208,8 +220,9 @@ def normalize(plaintext: bytes | str, *, seq: int, directory: Directory, key_ver
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
         # A type object of an unexpected shape (a list where an object belongs, "12kb" for a
         # size): one dead letter with the reason, never an exception that costs the batch.
-        raise DecryptError(f"unreadable {data.get('msgtype') or data.get('action')} message: "
-                           f"{type(e).__name__}: {e}") from e
+        raise ParseError(
+            f"unreadable {data.get('msgtype') or data.get('action')} message: {type(e).__name__}: {e}"
+        ) from e
 
 
 def _message(raw: str, data: dict[str, Any], *, seq: int, directory: Directory, key_version: int) -> Message:
@@ -219,10 +232,22 @@ def _message(raw: str, data: dict[str, Any], *, seq: int, directory: Directory, 
     if action == "switch":  # not a message: a member switched corp in the client (§5.3)
         user = _s(data.get("user"))
         return Message(
-            msgid=msgid, seq=seq, action="switch", msgtype="switch", time_ms=int(data.get("time") or 0),
-            sender=user, sender_kind="system", receivers=[], roomid="", chat_id=f"switch:{user}",
-            chat_kind="internal", text="", raw=raw, employees=[user] if user else [],
-            departments=directory.departments_of(user), key_version=key_version,
+            msgid=msgid,
+            seq=seq,
+            action="switch",
+            msgtype="switch",
+            time_ms=int(data.get("time") or 0),
+            sender=user,
+            sender_kind="system",
+            receivers=[],
+            roomid="",
+            chat_id=f"switch:{user}",
+            chat_kind="internal",
+            text="",
+            raw=raw,
+            employees=[user] if user else [],
+            departments=directory.departments_of(user),
+            key_version=key_version,
         )
 
     msgtype = _s(data.get("msgtype")) or "unknown"

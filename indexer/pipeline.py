@@ -1,4 +1,5 @@
-"""The pipeline: pull → decrypt → normalize → analyze → match → store, one batch at a time.
+"""The pipeline: source → decrypt → normalize → analyze → consent → match → store, one batch
+at a time. The stages after normalize are ``indexer.stages``, run in ``WRITE_ORDER``.
 
 Exactly-once: a batch's messages, violations and dead letters are written by
 ``store.write_batch`` together with the checkpoint (the highest seq of the batch), and
@@ -15,31 +16,28 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from analyzers.chinese import get_analyzer
-from analyzers.insights.sentiment import annotate as annotate_sentiment
-from chatarchive.archive import Archive
-from chatarchive.errors import ChatArchiveError, DecryptError, SourceError
-from chatarchive.models import Batch, DeadLetter, Message
-from compliance.consent import apply_consent_policy, record_consent_events
-from compliance.integrity import record_batch, update_digests
+from compliance.integrity import update_digests
+from core import clock
+from core.errors import ChatArchiveError, DecryptError, ParseError, SourceError
+from core.models import DeadLetter, Message
 from indexer import health
-from indexer.media import media_queue_records
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
-from indexer.directory import Directory
 from indexer.imports import LineOrigin, line_deadletter, replay_plaintext
-from wecom.alerts import notify_violations
 from indexer.normalize import normalize
 from indexer.redelivery import Redelivery, split_redeliveries
 from indexer.replies import ReplyTracker, WorkingHours
 from indexer.source.base import EncryptedRecord, Source
+from indexer.stages import Stage, StagedBatch, write_stages
+from store.context import ArchiveContext
+from store.directory import load_or_empty, save_directory
 
 logger = logging.getLogger(__name__)
-
-DIRECTORY_ID = "org"
 
 
 @dataclass
@@ -56,7 +54,7 @@ class PullResult:
     seconds: float = 0.0
     batches: int = 0
 
-    def add(self, other: "PullResult") -> None:
+    def add(self, other: PullResult) -> None:
         """Adds another run's counts; ``last_seq`` becomes the other's."""
         for name in ("pulled", "stored", "duplicates", "versions", "deadletter", "violations", "batches"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -70,21 +68,12 @@ class PullResult:
         return d
 
 
-def load_directory(archive: Archive) -> Directory:
-    return Directory.from_dict(archive.store.get_record("directory", DIRECTORY_ID))
-
-
-def save_directory(archive: Archive, directory: dict[str, Any]) -> None:
-    if archive.store.get_record("directory", DIRECTORY_ID) != directory:
-        archive.store.put_record("directory", DIRECTORY_ID, directory)
-
-
 class Pipeline:
     """Processes records from one source into the archive's store."""
 
     def __init__(
         self,
-        archive: Archive,
+        archive: ArchiveContext,
         source: Source | None,
         *,
         keyring: KeyRing | None = None,
@@ -109,13 +98,12 @@ class Pipeline:
         self.analyzer = get_analyzer()
         source_directory = source.directory() if source is not None else None
         if source_directory:
-            save_directory(archive, source_directory)
-        self.directory = load_directory(archive)
+            save_directory(self.store, source_directory)
+        self.directory = load_or_empty(self.store)
         self.replies = ReplyTracker(
             self.store, WorkingHours(self.settings.working_hours, self.settings.working_days, self.settings.timezone)
         )
-        self._rules_fingerprint: str | None = None
-        self._engine: Any = None
+        self.stages: list[Stage] = write_stages(archive, self.analyzer, self.replies, lambda: self.directory)
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage (bench/bench_ingest.py)
 
     @contextmanager
@@ -127,30 +115,18 @@ class Pipeline:
             self.timings[stage] += time.perf_counter() - started
 
     @classmethod
-    def for_import(cls, archive: Archive) -> "Pipeline":
+    def for_import(cls, archive: ArchiveContext) -> Pipeline:
         """A pipeline for already-decrypted JSON (``chatarchive import``): no source."""
         return cls(archive, None)
 
     # --- set-up -------------------------------------------------------------------------------
     def _adopt_source_keys(self) -> None:
         """A simulated archive ships its private keys (DIR/keys): register the ones we lack."""
-        files = getattr(self.source, "private_key_files", None)
-        if files is None:
-            return
-        for version, path in files().items():
+        assert self.source is not None
+        for version, path in self.source.private_key_files().items():
             if version not in self.keyring.versions():
                 self.keyring.add(version, load_private_key(path))
                 logger.info("registered the simulator's private key for publickey_ver %s", version)
-
-    def _rules(self) -> Any:
-        """The rule engine, rebuilt only when the stored rules changed."""
-        from analyzers.rules import RuleEngine, rules_fingerprint
-
-        fingerprint = rules_fingerprint(self.store)
-        if self._engine is None or fingerprint != self._rules_fingerprint:
-            self._engine = RuleEngine.from_store(self.store, self.directory, previous=self._engine)
-            self._rules_fingerprint = fingerprint
-        return self._engine
 
     def close(self) -> None:
         if self.decryptor is not None:
@@ -175,15 +151,16 @@ class Pipeline:
                 self.sleep(delay)
         raise SourceError("unreachable")  # pragma: no cover
 
-    def process(self, records: list[EncryptedRecord],
-                plaintexts: list[bytes | DecryptError] | None = None) -> tuple[list[Message], list[DeadLetter]]:
+    def process(
+        self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError] | None = None
+    ) -> tuple[list[Message], list[DeadLetter]]:
         """Decrypts (unless ``plaintexts`` are given) and normalizes records; failures become
         dead letters, in record order."""
         if self.decryptor is None:
             raise ChatArchiveError("this pipeline has no source to decrypt records with")
         messages: list[Message] = []
         dead: list[DeadLetter] = []
-        now = int(time.time() * 1000)
+        now = clock.now_ms()
         if plaintexts is None:
             with self._timed("decrypt"):
                 plaintexts = self.decryptor.decrypt_batch(records)
@@ -194,68 +171,71 @@ class Pipeline:
                 reason = str(plaintext)
             else:
                 try:
-                    messages.append(normalize(plaintext, seq=record.seq, directory=self.directory,
-                                              key_version=record.publickey_ver, max_chars=self.max_chars))
+                    messages.append(
+                        normalize(
+                            plaintext,
+                            seq=record.seq,
+                            directory=self.directory,
+                            key_version=record.publickey_ver,
+                            max_chars=self.max_chars,
+                        )
+                    )
                     continue
-                except DecryptError as e:
+                except ParseError as e:
                     stage, reason = "parse", str(e)
             dead.append(
                 DeadLetter(
-                    seq=record.seq, msgid=record.msgid, reason=reason, stage=stage, record=record.to_dict(),
-                    key_version=record.publickey_ver, time_ms=now,
+                    seq=record.seq,
+                    msgid=record.msgid,
+                    reason=reason,
+                    stage=stage,
+                    record=record.to_dict(),
+                    key_version=record.publickey_ver,
+                    time_ms=now,
                 )
             )
         self.timings["normalize"] += time.perf_counter() - started
         return messages, dead
 
-    def analyze_and_match(self, messages: list[Message]) -> list[Any]:
-        """Jieba words, first-response times, consent policy, rule hits (messages are flagged)."""
-        with self._timed("analyze"):
-            for m in messages:
-                if m.text:
-                    m.words = self.analyzer.words(m.text)
-            annotate_sentiment(messages)
-            self.replies.apply(messages)
-        with self._timed("match"):
-            engine = self._rules()
-            # Elasticsearch percolates the batch against the rules stored as percolator queries, and
-            # the shared engine verifies the candidates, so hits are the same on both backends.
-            percolate = getattr(self.store, "match_rules", None)
-            violations = percolate(messages, engine) if percolate is not None else engine.match_batch(messages)
-        flagged = {v.msgid for v in violations}
-        for m in messages:
-            m.flagged = m.flagged or m.msgid in flagged
-        return violations
-
-    def write(self, messages: list[Message], dead: list[DeadLetter], *, checkpoint: int | None,
-              resolved: list[str] | None = None, versions: Redelivery | None = None) -> int:
-        record_consent_events(self.store, messages)
-        messages = apply_consent_policy(self.store, self.settings, messages)
-        violations = self.analyze_and_match(messages)
-        batch = Batch(
-            messages=messages,
-            violations=violations,
-            deadletters=dead,
-            resolved_deadletters=resolved or [],
-            revoked_msgids=[m.pre_msgid for m in messages if m.msgtype == "revoke" and m.pre_msgid],
-            new_records=media_queue_records(messages) + (versions.version_records() if versions else []),
+    def write(
+        self,
+        messages: list[Message],
+        dead: list[DeadLetter],
+        *,
+        checkpoint: int | None,
+        resolved: list[str] | None = None,
+        versions: Redelivery | None = None,
+    ) -> int:
+        """Runs a normalized batch through the write stages; returns its number of violations."""
+        batch = StagedBatch(
+            messages,
+            dead,
             checkpoint=checkpoint,
+            resolved_deadletters=resolved or [],
+            new_records=versions.version_records() if versions else [],
         )
-        with self._timed("store"):
-            self.store.write_batch(batch)
-            record_batch(self.store, batch, tz=self.settings.timezone)
-        notify_violations(self.archive, violations)  # reviewer alerts (wecom.alerts); never raises
-        return len(violations)
+        for stage in self.stages:
+            with self._timed(stage.name):
+                batch = stage(batch)
+        return len(batch.violations)
 
-    def _store_records(self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError],
-                       seq_before: int) -> PullResult:
+    def _store_records(
+        self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError], seq_before: int
+    ) -> PullResult:
         """Normalizes, analyzes, matches and stores one pulled batch with its checkpoint."""
         started = time.monotonic()
         messages, dead = self.process(records, plaintexts)
         last_seq = max(r.seq for r in records)
         arrivals = split_redeliveries(self.store, messages)
-        result = PullResult(last_seq=last_seq, pulled=len(records), stored=arrivals.new, duplicates=arrivals.duplicates,
-                            versions=len(arrivals.versions), deadletter=len(dead), batches=1)
+        result = PullResult(
+            last_seq=last_seq,
+            pulled=len(records),
+            stored=arrivals.new,
+            duplicates=arrivals.duplicates,
+            versions=len(arrivals.versions),
+            deadletter=len(dead),
+            batches=1,
+        )
         result.violations = self.write(arrivals.write, dead, checkpoint=last_seq, versions=arrivals)
         result.seconds = time.monotonic() - started
         health.batch_done(self.store, records, messages, dead, seq_before=seq_before)
@@ -317,11 +297,22 @@ class Pipeline:
             messages, dead = self.process(records) if records else ([], [])
             for d in plain:
                 try:
-                    messages.append(normalize(replay_plaintext(d.record), seq=d.seq, directory=self.directory,
-                                              max_chars=self.max_chars))
-                except DecryptError as e:
-                    dead.append(DeadLetter(seq=d.seq, msgid=d.msgid, reason=str(e), stage="parse", record=d.record,
-                                           time_ms=int(time.time() * 1000)))
+                    messages.append(
+                        normalize(
+                            replay_plaintext(d.record), seq=d.seq, directory=self.directory, max_chars=self.max_chars
+                        )
+                    )
+                except ParseError as e:
+                    dead.append(
+                        DeadLetter(
+                            seq=d.seq,
+                            msgid=d.msgid,
+                            reason=str(e),
+                            stage="parse",
+                            record=d.record,
+                            time_ms=clock.now_ms(),
+                        )
+                    )
             failed_ids = {d.msgid for d in dead}
             resolved = [d.msgid for d in chunk if d.msgid not in failed_ids]
             self.write(messages, dead, checkpoint=None, resolved=resolved)
@@ -331,8 +322,9 @@ class Pipeline:
         return {"deadletter": total, "replayed": replayed, "failed": still_failing}
 
     # --- import of decrypted JSON ------------------------------------------------------------------
-    def import_lines(self, lines: Iterable[bytes | str], *, origin: LineOrigin | None = None,
-                     chunk: int = 1000) -> dict[str, int]:
+    def import_lines(
+        self, lines: Iterable[bytes | str], *, origin: LineOrigin | None = None, chunk: int = 1000
+    ) -> dict[str, int]:
         """Decrypted WeCom message JSON, one per line (truth.jsonl's shape); idempotent by msgid.
 
         Every bad line (not UTF-8, not JSON, a bad field, too long) becomes a dead letter with its
@@ -359,7 +351,7 @@ class Pipeline:
         for line_no, line in lines:
             try:
                 messages.append(normalize(line, seq=0, directory=self.directory, max_chars=self.max_chars))
-            except DecryptError as e:
+            except ParseError as e:
                 dead.append(line_deadletter(origin, line_no, line, str(e)))
         arrivals = split_redeliveries(self.store, messages)
         self.write(arrivals.write, dead, checkpoint=None, versions=arrivals)

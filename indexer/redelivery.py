@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatarchive.models import Message, Scope
+from core.models import Message, Scope
 from store.base import Store
 
 VERSIONS = "message_versions"
@@ -32,8 +32,14 @@ class Redelivery:
     def version_records(self) -> list[tuple[str, str, dict[str, Any]]]:
         """``Batch.new_records`` entries: created only if absent, in the batch's own write."""
         now = int(time.time() * 1000)
-        return [(VERSIONS, version_id(m), {"msgid": m.msgid, "seq": m.seq, "raw": m.raw, "raw_sha256": m.raw_sha256,
-                                           "received_ms": now}) for m in self.versions]
+        return [
+            (
+                VERSIONS,
+                version_id(m),
+                {"msgid": m.msgid, "seq": m.seq, "raw": m.raw, "raw_sha256": m.raw_sha256, "received_ms": now},
+            )
+            for m in self.versions
+        ]
 
 
 def version_id(message: Message) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import Message, MessageFilter, Scope
+from core.models import Message, MessageFilter, Scope
 
 if TYPE_CHECKING:
     from store.base import Store
@@ -55,7 +55,7 @@ def takes_part(m: Message) -> bool:
 class ReplyTracker:
     """Per chat: when the customer's oldest unanswered message was sent."""
 
-    def __init__(self, store: "Store", hours: WorkingHours) -> None:
+    def __init__(self, store: Store, hours: WorkingHours) -> None:
         self.store = store
         self.hours = hours
         self._waiting: dict[str, int | None] = {}

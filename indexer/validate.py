@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatarchive.errors import DecryptError
+from core.errors import ParseError
 
 # Plausible archive times (UTC ms): WeCom's archive started in 2019; nothing is from after 2100.
 MIN_TIME_MS = 946_684_800_000  # 2000-01-01
@@ -19,13 +19,13 @@ ACTIONS = ("send", "recall", "switch")
 
 
 def check_message_fields(data: dict[str, Any]) -> None:
-    """Raises ``DecryptError`` naming the first field that is missing or has a bad type or value."""
+    """Raises ``ParseError`` naming the first field that is missing or has a bad type or value."""
     msgid = data.get("msgid")
     if not isinstance(msgid, str) or not msgid.strip():
-        raise DecryptError("field msgid: missing or not a non-empty string")
+        raise ParseError("field msgid: missing or not a non-empty string")
     action = data.get("action", "send")
     if action not in ACTIONS:
-        raise DecryptError(f"field action: {_show(action)} is not one of {', '.join(ACTIONS)}")
+        raise ParseError(f"field action: {_show(action)} is not one of {', '.join(ACTIONS)}")
     if action == "switch":
         _check_time(data, "time")
         _check_string(data, "user", required=True)
@@ -33,28 +33,28 @@ def check_message_fields(data: dict[str, Any]) -> None:
     _check_time(data, "msgtime")
     _check_string(data, "msgtype", required=True)
     if not data["msgtype"]:
-        raise DecryptError("field msgtype: empty")
+        raise ParseError("field msgtype: empty")
     _check_string(data, "from", required=True)
     _check_string(data, "roomid", required=False)
     tolist = data.get("tolist", [])
     if not isinstance(tolist, list) or not all(isinstance(r, str) for r in tolist):
-        raise DecryptError(f"field tolist: {_show(tolist)} is not a list of user ids")
+        raise ParseError(f"field tolist: {_show(tolist)} is not a list of user ids")
     body = data.get(data["msgtype"])
     if body is not None and not isinstance(body, (dict, str)):
-        raise DecryptError(f"field {data['msgtype']}: {_show(body)} is not an object")
+        raise ParseError(f"field {data['msgtype']}: {_show(body)} is not an object")
 
 
 def _check_time(data: dict[str, Any], field: str) -> None:
     value = data.get(field)
     if value is None:
-        raise DecryptError(f"field {field}: missing")
+        raise ParseError(f"field {field}: missing")
     # bool is an int in Python; a float must be integral (1.7e12 is fine, 1e20 is not).
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DecryptError(f"field {field}: {_show(value)} is not epoch milliseconds")
+        raise ParseError(f"field {field}: {_show(value)} is not epoch milliseconds")
     if isinstance(value, float) and not value.is_integer():
-        raise DecryptError(f"field {field}: {_show(value)} is not a whole number of milliseconds")
+        raise ParseError(f"field {field}: {_show(value)} is not a whole number of milliseconds")
     if not MIN_TIME_MS <= value < MAX_TIME_MS:
-        raise DecryptError(f"field {field}: {_show(value)} is out of range (years 2000-2099 in epoch milliseconds)")
+        raise ParseError(f"field {field}: {_show(value)} is out of range (years 2000-2099 in epoch milliseconds)")
 
 
 def _check_string(data: dict[str, Any], field: str, *, required: bool) -> None:
@@ -62,9 +62,9 @@ def _check_string(data: dict[str, Any], field: str, *, required: bool) -> None:
     if value is None and not required:
         return
     if value is None:
-        raise DecryptError(f"field {field}: missing")
+        raise ParseError(f"field {field}: missing")
     if not isinstance(value, str):
-        raise DecryptError(f"field {field}: {_show(value)} is not a string")
+        raise ParseError(f"field {field}: {_show(value)} is not a string")
 
 
 def _show(value: Any) -> str:

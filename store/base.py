@@ -14,8 +14,9 @@ local to the archive's time zone, keys in epoch ms; empty buckets omitted),
 ``histogram`` (field, interval), and the metrics ``value_count``, ``min``, ``max``,
 ``avg``, ``sum``, ``stats``, ``percentiles`` (field, percents) and ``cardinality``; one
 level of sub-aggregations under ``aggs``. Results have Elasticsearch's response shape:
-``{"name": {"buckets": [{"key": k, "doc_count": n, "sub": {...}}]}}`` for bucket
-aggregations and ``{"name": {"value": v}}`` (``stats``: ``count/min/max/avg/sum``;
+``{"name": {"buckets": [{"key": k, "doc_count": n, "sub_name": {...}}]}}`` for bucket
+aggregations (each sub-aggregation's result is a key of its bucket, as in Elasticsearch;
+``buckets()`` reads them) and ``{"name": {"value": v}}`` (``stats``: ``count/min/max/avg/sum``;
 ``percentiles``: ``{"values": {"50.0": v}}``) for metrics. Only ``AGG_FIELDS`` may be named.
 
 Records: small state (accounts, the audit trail, rules and their versions, reviews,
@@ -26,10 +27,11 @@ and rules layers keep their logic in one place for both backends.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Iterator, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, runtime_checkable
 
-from chatarchive.models import (
+from analyzers.rules.engine import RuleEngine
+from core.models import (
     Batch,
     DeadLetter,
     Message,
@@ -184,6 +186,12 @@ class Store(Protocol):
         ...
 
     # --- violations ------------------------------------------------------------------------
+    def match_rules(self, messages: list[Message], engine: RuleEngine) -> list[Violation]:
+        """The violations of a batch by the shared rule engine. A backend may narrow the
+        candidate rules first (Elasticsearch percolates); the hits are the engine's, so
+        identical on every backend."""
+        ...
+
     def put_violations(self, violations: list[Violation]) -> None:
         """Upserts violations by id and marks their messages flagged (retroactive rules)."""
         ...
@@ -196,8 +204,7 @@ class Store(Protocol):
         sort: str = "time_desc",
         limit: int = 50,
         offset: int = 0,
-    ) -> tuple[int, list[Violation]]:
-        ...
+    ) -> tuple[int, list[Violation]]: ...
 
     def aggregate_violations(self, filters: ViolationFilter, aggs: dict[str, Any], *, scope: Scope) -> dict[str, Any]:
         """The same aggregation subset over violations (``VIOLATION_AGG_FIELDS``)."""
@@ -208,18 +215,14 @@ class Store(Protocol):
         ...
 
     # --- dead letters ------------------------------------------------------------------------
-    def list_deadletters(self, *, limit: int = 1000, offset: int = 0) -> tuple[int, list[DeadLetter]]:
-        ...
+    def list_deadletters(self, *, limit: int = 1000, offset: int = 0) -> tuple[int, list[DeadLetter]]: ...
 
     # --- records: small state in named collections ---------------------------------------
-    def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
-        ...
+    def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None: ...
 
-    def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
-        ...
+    def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None: ...
 
-    def delete_record(self, collection: str, record_id: str) -> bool:
-        ...
+    def delete_record(self, collection: str, record_id: str) -> bool: ...
 
     def find_records(
         self,
@@ -235,8 +238,7 @@ class Store(Protocol):
         "one of"). Each returned doc carries its id as ``_id`` (and ``_seq`` for appended)."""
         ...
 
-    def count_records(self, collection: str, where: dict[str, Any] | None = None) -> int:
-        ...
+    def count_records(self, collection: str, where: dict[str, Any] | None = None) -> int: ...
 
     def append_record(self, collection: str, doc: dict[str, Any]) -> int:
         """Appends to an append-only collection; returns its position (1, 2, 3, ...)."""
@@ -246,3 +248,9 @@ class Store(Protocol):
     def stats(self, *, scope: Scope) -> dict[str, Any]:
         """``{"messages", "violations", "deadletter", "last_seq", "by_msgtype"}`` as in the contract."""
         ...
+
+
+def buckets(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The buckets of bucket aggregation ``name`` in an aggregation result, or a bucket (for
+    its sub-aggregations): the one reader of the documented shape."""
+    return list((result.get(name) or {}).get("buckets") or [])

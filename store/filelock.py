@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from chatarchive.errors import ChatArchiveError
+from core.errors import ChatArchiveError
 
 LOCK_DIR = "locks"
 PULL_LOCK = "pull"
@@ -85,8 +85,9 @@ def exclusive(data_dir: Path, name: str, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            raise DataDirectoryBusy(f"{what} refused: {holder} is already pulling into {data_dir}; "
-                                    "wait for it to finish or stop it") from None
+            raise DataDirectoryBusy(
+                f"{what} refused: {holder} is already pulling into {data_dir}; wait for it to finish or stop it"
+            ) from None
         os.ftruncate(fd, 0)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
         os.pwrite(fd, f"pid {os.getpid()} (since {stamp})".encode(), 0)

@@ -10,7 +10,7 @@ is character-for-character, so folded offsets are original offsets); a whole wor
 from __future__ import annotations
 
 import html
-from typing import Iterable
+from collections.abc import Iterable
 
 from analyzers.chinese import get_analyzer, query_words
 from analyzers.textfold import fold

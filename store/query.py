@@ -20,9 +20,8 @@ the same AST; highlights use ``positive_terms``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
-from chatarchive.errors import QueryError
+from core.errors import QueryError
 
 MAX_QUERY_LENGTH = 1000
 MAX_CLAUSES = 64
@@ -45,17 +44,17 @@ class Word:
 
 @dataclass(frozen=True)
 class And:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    child: "Node"
+    child: Node
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class MatchAll:
     """The empty query: every message (subject to filters)."""
 
 
-Node = Union[Phrase, Word, And, Or, Not, MatchAll]
+Node = Phrase | Word | And | Or | Not | MatchAll
 
 
 def _tokenize(query: str) -> list[tuple[str, str, int]]:
@@ -78,12 +77,12 @@ def _tokenize(query: str) -> list[tuple[str, str, int]]:
             close = OPEN_QUOTES[ch]
             end = query.find(close, i + 1)
             if ch == '"' and end < 0:
-                raise QueryError("unterminated quote: add the closing \"", query, i)
+                raise QueryError('unterminated quote: add the closing "', query, i)
             if end < 0:
                 raise QueryError(f"unterminated quote: add the closing {close}", query, i)
             text = query[i + 1 : end]
             if not text.strip():
-                raise QueryError("empty phrase \"\"", query, i)
+                raise QueryError('empty phrase ""', query, i)
             tokens.append(("phrase", text, i))
             i = end + 1
         elif ch in "(（":
@@ -92,7 +91,12 @@ def _tokenize(query: str) -> list[tuple[str, str, int]]:
         elif ch in ")）":
             tokens.append(("rparen", ch, i))
             i += 1
-        elif ch == "-" and i + 1 < n and not query[i + 1].isspace() and (i == 0 or query[i - 1].isspace() or query[i - 1] in "(（"):
+        elif (
+            ch == "-"
+            and i + 1 < n
+            and not query[i + 1].isspace()
+            and (i == 0 or query[i - 1].isspace() or query[i - 1] in "(（")
+        ):
             tokens.append(("not", "-", i))
             i += 1
         else:

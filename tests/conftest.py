@@ -6,8 +6,19 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.helpers import DEV_MAX_EXAMPLES
 
 os.environ.setdefault("CHATARCHIVE_TIMEZONE", "Asia/Shanghai")
+
+# Hypothesis profiles: "ci" (make test) runs every example a test asks for (100 unless it
+# says), "dev" (make test-fast, and the default) at most 20. Neither has a deadline or the too_slow health
+# check: both measure wall-clock time, which depends on the machine's load.
+_NO_CLOCK = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", max_examples=100, print_blob=True, **_NO_CLOCK)
+settings.register_profile("dev", max_examples=DEV_MAX_EXAMPLES, **_NO_CLOCK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))  # --hypothesis-profile overrides
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,18 +8,20 @@ specification tests (``test_es_spec.py``: the JSON is valid for its endpoint).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from analyzers.rules.normalize import normalize_fast
 from analyzers.textfold import fold
-from chatarchive.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
+from core.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
 from store.base import AGG_FIELDS, VIOLATION_AGG_FIELDS
 from store.elasticsearch import requests as R
 from store.query import parse_query
 
 PREFIX = "chatarchive"
 SEARCH = ("body", "/{index}/_search", "post")
+LISI_SCOPE = Scope.of([2], ["lisi"])
 QUERY = ("component", "_types.query_dsl:QueryContainer")
 
 
@@ -53,15 +55,32 @@ def message(msgid: str = "m1", seq: int = 7) -> Message:
 
 def violation() -> Violation:
     return Violation(
-        msgid="m1", rule_id="r1", rule_version=2, rule_name="私下交易", category="私下交易监控", severity="high",
-        terms=["回扣"], spans=[[5, 7]], time_ms=1_700_000_000_000, sender="zhangsan", chat_id="wmCustomer1|zhangsan",
-        employees=["zhangsan"], departments=[1, 2],
+        msgid="m1",
+        rule_id="r1",
+        rule_version=2,
+        rule_name="私下交易",
+        category="私下交易监控",
+        severity="high",
+        terms=["回扣"],
+        spans=[[5, 7]],
+        time_ms=1_700_000_000_000,
+        sender="zhangsan",
+        chat_id="wmCustomer1|zhangsan",
+        employees=["zhangsan"],
+        departments=[1, 2],
     )
 
 
-def search(query: str, filters: MessageFilter | None = None, scope: Scope = Scope.of([2], ["lisi"]), sort: str = "time_desc") -> dict[str, Any]:
+def search(
+    query: str, filters: MessageFilter | None = None, scope: Scope = LISI_SCOPE, sort: str = "time_desc"
+) -> dict[str, Any]:
     text = R.text_query(parse_query(query), fold=fold, segment=segment)
-    return R.search_body(R.filtered_query(text, R.message_filter_clauses(filters or MessageFilter()), scope), sort=sort, size=20, offset=40)
+    return R.search_body(
+        R.filtered_query(text, R.message_filter_clauses(filters or MessageFilter()), scope),
+        sort=sort,
+        size=20,
+        offset=40,
+    )
 
 
 RULE = {
@@ -77,7 +96,10 @@ RULE = {
 }
 
 MESSAGE_AGGS = {
-    "per_day": {"date_histogram": {"field": "time", "fixed_interval": "1d"}, "aggs": {"senders": {"terms": {"field": "sender", "size": 5}}}},
+    "per_day": {
+        "date_histogram": {"field": "time", "fixed_interval": "1d"},
+        "aggs": {"senders": {"terms": {"field": "sender", "size": 5}}},
+    },
     "types": {"terms": {"field": "msgtype"}},
     "reply": {"stats": {"field": "reply_ms"}},
     "reply_p": {"percentiles": {"field": "reply_ms", "percents": [50, 90]}},
@@ -96,11 +118,29 @@ class Case:
 
 
 CASES: list[Case] = [
-    *[Case(f"template_{k}", ("body", "/_index_template/{name}", "put"), lambda k=k: R.index_template(PREFIX, k)) for k in R.INDEX_KINDS],
+    *[
+        Case(f"template_{k}", ("body", "/_index_template/{name}", "put"), lambda k=k: R.index_template(PREFIX, k))
+        for k in R.INDEX_KINDS
+    ],
     Case("ilm_policy", ("body", "/_ilm/policy/{policy}", "put"), R.ilm_policy),
-    Case("create_messages_index", ("body", "/{index}", "put"), lambda: R.create_index_body(PREFIX, "messages", with_alias=True)),
-    Case("create_rules_index", ("body", "/{index}", "put"), lambda: R.create_index_body(PREFIX, "rules", with_alias=True)),
-    Case("alias_switch_messages", ("body", "/_aliases", "post"), lambda: R.alias_switch(PREFIX, "messages", ["chatarchive-messages-v1-000001", "chatarchive-messages-v1-000002"], "chatarchive-messages-v2-000001")),
+    Case(
+        "create_messages_index",
+        ("body", "/{index}", "put"),
+        lambda: R.create_index_body(PREFIX, "messages", with_alias=True),
+    ),
+    Case(
+        "create_rules_index", ("body", "/{index}", "put"), lambda: R.create_index_body(PREFIX, "rules", with_alias=True)
+    ),
+    Case(
+        "alias_switch_messages",
+        ("body", "/_aliases", "post"),
+        lambda: R.alias_switch(
+            PREFIX,
+            "messages",
+            ["chatarchive-messages-v1-000001", "chatarchive-messages-v1-000002"],
+            "chatarchive-messages-v2-000001",
+        ),
+    ),
     Case(
         "reindex",
         ("body", "/_reindex", "post"),
@@ -130,15 +170,44 @@ CASES: list[Case] = [
         SEARCH,
         lambda: search(
             "",
-            MessageFilter(time_from=1, time_to=2, senders=["a"], chats=["c"], msgtypes=["text"], employees=["e"], externals=["x"], departments=[3],
-                          chat_kinds=["group"], sender_kinds=["employee"], flagged=True, revoked=False, msgids=["m"], seq_from=10, seq_to=20),
+            MessageFilter(
+                time_from=1,
+                time_to=2,
+                senders=["a"],
+                chats=["c"],
+                msgtypes=["text"],
+                employees=["e"],
+                externals=["x"],
+                departments=[3],
+                chat_kinds=["group"],
+                sender_kinds=["employee"],
+                flagged=True,
+                revoked=False,
+                msgids=["m"],
+                seq_from=10,
+                seq_to=20,
+            ),
         ),
     ),
     Case("search_scope_everything", SEARCH, lambda: search("回扣", scope=Scope.everything())),
     Case("search_scope_empty", SEARCH, lambda: search("回扣", scope=Scope.of())),
-    Case("context_before", SEARCH, lambda: R.context_body("wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=True, size=10, scope=Scope.of([2]))),
-    Case("context_after", SEARCH, lambda: R.context_body("wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=False, size=10, scope=Scope.everything())),
-    Case("iter_page", SEARCH, lambda: R.iter_body(R.filtered_query(None, [], Scope.of([2])), size=1000, search_after=[7, "m7"])),
+    Case(
+        "context_before",
+        SEARCH,
+        lambda: R.context_body("wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=True, size=10, scope=Scope.of([2])),
+    ),
+    Case(
+        "context_after",
+        SEARCH,
+        lambda: R.context_body(
+            "wmCustomer1|zhangsan", 1_700_000_000_000, 7, before=False, size=10, scope=Scope.everything()
+        ),
+    ),
+    Case(
+        "iter_page",
+        SEARCH,
+        lambda: R.iter_body(R.filtered_query(None, [], Scope.of([2])), size=1000, search_after=[7, "m7"]),
+    ),
     Case(
         "iter_page_pit",
         ("body", "/_search", "post"),
@@ -148,7 +217,11 @@ CASES: list[Case] = [
     ),
     Case("close_pit", ("body", "/_pit", "delete"), lambda: {"id": "pit-1"}),
     Case("locate_ids", SEARCH, lambda: R.locate_body(["m1", "m2"])),
-    Case("count", ("body", "/{index}/_count", "post"), lambda: {"query": R.filtered_query(None, R.message_filter_clauses(MessageFilter(flagged=True)), Scope.of([2]))}),
+    Case(
+        "count",
+        ("body", "/{index}/_count", "post"),
+        lambda: {"query": R.filtered_query(None, R.message_filter_clauses(MessageFilter(flagged=True)), Scope.of([2]))},
+    ),
     Case(
         "aggregate_messages",
         SEARCH,
@@ -162,15 +235,30 @@ CASES: list[Case] = [
         "violations_list",
         SEARCH,
         lambda: R.search_body(
-            R.filtered_query(None, R.violation_filter_clauses(ViolationFilter(rule_ids=["r1"], statuses=["unreviewed"], assignee="wangwu", time_from=5)), Scope.of([2])),
-            sort="time_desc", size=50, sorts=R.VIOLATION_SORTS,
+            R.filtered_query(
+                None,
+                R.violation_filter_clauses(
+                    ViolationFilter(rule_ids=["r1"], statuses=["unreviewed"], assignee="wangwu", time_from=5)
+                ),
+                Scope.of([2]),
+            ),
+            sort="time_desc",
+            size=50,
+            sorts=R.VIOLATION_SORTS,
         ),
     ),
     Case(
         "aggregate_violations",
         SEARCH,
-        lambda: {"query": R.filtered_query(None, [], Scope.of(users=["zhangsan"])), "size": 0,
-                 "aggregations": R.aggregations({"by_rule": {"terms": {"field": "rule_id", "size": 20}}}, allowed_fields=VIOLATION_AGG_FIELDS, time_zone="UTC")},
+        lambda: {
+            "query": R.filtered_query(None, [], Scope.of(users=["zhangsan"])),
+            "size": 0,
+            "aggregations": R.aggregations(
+                {"by_rule": {"terms": {"field": "rule_id", "size": 20}}},
+                allowed_fields=VIOLATION_AGG_FIELDS,
+                time_zone="UTC",
+            ),
+        },
     ),
     Case(
         "records_sorted_by_field",
@@ -182,16 +270,53 @@ CASES: list[Case] = [
             "track_total_hits": False,
         },
     ),
-    Case("records_prefilter", SEARCH, lambda: {"query": R.record_prefilter("accounts", {"role": ["auditor", "viewer"], "locked": False, "_id": "x"}), "size": 1000}),
+    Case(
+        "records_prefilter",
+        SEARCH,
+        lambda: {
+            "query": R.record_prefilter("accounts", {"role": ["auditor", "viewer"], "locked": False, "_id": "x"}),
+            "size": 1000,
+        },
+    ),
     Case("rule_percolator_query", QUERY, lambda: R.rule_percolator_query(RULE, normalize=normalize_fast)),
-    Case("rule_percolator_query_regex", QUERY, lambda: R.rule_percolator_query({"name": "电话", "regex": [r"\d{11}"], "exclude": ["客服"]}, normalize=normalize_fast)),
-    Case("rule_percolator_query_all", QUERY, lambda: R.rule_percolator_query({"name": "a", "keywords": ["保证", "收益"], "require": "all"}, normalize=normalize_fast)),
-    Case("percolate", SEARCH, lambda: R.percolate_body([R.percolate_document(message(), normalize_fast(message().text))])),
+    Case(
+        "rule_percolator_query_regex",
+        QUERY,
+        lambda: R.rule_percolator_query(
+            {"name": "电话", "regex": [r"\d{11}"], "exclude": ["客服"]}, normalize=normalize_fast
+        ),
+    ),
+    Case(
+        "rule_percolator_query_all",
+        QUERY,
+        lambda: R.rule_percolator_query(
+            {"name": "a", "keywords": ["保证", "收益"], "require": "all"}, normalize=normalize_fast
+        ),
+    ),
+    Case(
+        "percolate", SEARCH, lambda: R.percolate_body([R.percolate_document(message(), normalize_fast(message().text))])
+    ),
     Case("rule_document", ("mapped", "rules"), lambda: R.rule_document("r1", RULE, normalize=normalize_fast)),
     Case("message_document", ("mapped", "messages"), lambda: R.message_document(message(), fold(message().text))),
     Case("violation_document", ("mapped", "violations"), lambda: R.violation_document(violation())),
-    Case("deadletter_document", ("mapped", "deadletters"), lambda: R.deadletter_document(DeadLetter(seq=3, msgid="m3", reason="store: mapper_parsing_exception", stage="store", record={"msgid": "m3"}))),
-    Case("record_document", ("mapped", "records"), lambda: R.record_document("accounts", "alice", {"name": "alice", "role": "auditor", "locked": False, "tags": ["a", 1], "scope": {"departments": [2]}})),
+    Case(
+        "deadletter_document",
+        ("mapped", "deadletters"),
+        lambda: R.deadletter_document(
+            DeadLetter(
+                seq=3, msgid="m3", reason="store: mapper_parsing_exception", stage="store", record={"msgid": "m3"}
+            )
+        ),
+    ),
+    Case(
+        "record_document",
+        ("mapped", "records"),
+        lambda: R.record_document(
+            "accounts",
+            "alice",
+            {"name": "alice", "role": "auditor", "locked": False, "tags": ["a", 1], "scope": {"departments": [2]}},
+        ),
+    ),
     Case(
         "bulk",
         ("bulk",),

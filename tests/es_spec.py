@@ -32,7 +32,7 @@ def spec() -> dict[str, Any]:
 
 def _resolve(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     while isinstance(schema, dict) and "$ref" in schema:
-        schema = schemas[schema["$ref"][len(REF_PREFIX):]]
+        schema = schemas[schema["$ref"][len(REF_PREFIX) :]]
     return schema
 
 
@@ -117,7 +117,10 @@ PATCHES: dict[str, dict[str, Any]] = {
     "_types.query_dsl:TermsQuery": {
         "allOf": [
             {"$ref": REF_PREFIX + "_types.query_dsl:QueryBase"},
-            {"type": "object", "additionalProperties": {"type": "array", "items": {"$ref": REF_PREFIX + "_types:FieldValue"}}},
+            {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"$ref": REF_PREFIX + "_types:FieldValue"}},
+            },
         ]
     },
 }
@@ -132,7 +135,12 @@ def strict_components() -> dict[str, Any]:
 
 
 def _root(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {}, "components": {"schemas": strict_components()}, **{"allOf": [schema]}}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {},
+        "components": {"schemas": strict_components()},
+        **{"allOf": [schema]},
+    }
 
 
 def request_body_schema(path: str, method: str = "post") -> dict[str, Any]:

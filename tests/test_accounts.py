@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import AuthenticationFailed, BadInput, PermissionDenied
-from chatarchive.models import Scope
-from chatarchive.settings import Settings
 from compliance import accounts as acc
 from compliance import audit
 from compliance.access import PERMISSIONS, ROLES, require, scope_for
 from compliance.passwords import check_password
-from indexer.directory import Directory
+from core.directory import Directory
+from core.errors import AuthenticationFailed, BadInput, PermissionDenied
+from core.models import Scope
+from core.settings import Settings
 from tests.helpers import OTHER_STRONG_PASSWORD, STRONG_PASSWORD, open_test_store
 
 NOW = 1_763_600_000_000
@@ -197,7 +197,11 @@ def test_roles_grant_exactly_their_permissions(role: str, granted: set[str]) -> 
 
 SCOPES = [
     ("super-sees-everything", {"role": "super", "scope": {}}, Scope.everything()),
-    ("auditor-scoped", {"role": "auditor", "scope": {"departments": [2], "users": ["zhangwei"]}}, Scope.of([2], ["zhangwei"])),
+    (
+        "auditor-scoped",
+        {"role": "auditor", "scope": {"departments": [2], "users": ["zhangwei"]}},
+        Scope.of([2], ["zhangwei"]),
+    ),
     ("auditor-empty-sees-nothing", {"role": "auditor", "scope": {}}, Scope.of()),
     ("viewer-empty-sees-nothing", {"role": "viewer"}, Scope.of()),
 ]
@@ -227,24 +231,45 @@ def test_cli_accounts_add_list_disable(tmp_path: Path) -> None:
     the JSON follows the contract and no password hash is ever printed."""
     data = tmp_path / "data"
     env = {"PW": "a long password"}
-    added = _cli(data, "accounts", "add", "auditor1", "--role", "auditor", "--scope-dept", "2", "--scope-user",
-                 "zhangwei", "--password-env", "PW", env=env)
+    added = _cli(
+        data,
+        "accounts",
+        "add",
+        "auditor1",
+        "--role",
+        "auditor",
+        "--scope-dept",
+        "2",
+        "--scope-user",
+        "zhangwei",
+        "--password-env",
+        "PW",
+        env=env,
+    )
     assert added.exit_code == 0, added.output
-    assert json.loads(added.stdout) == {"name": "auditor1", "role": "auditor",
-                                        "scope": {"departments": [2], "users": ["zhangwei"]}}
+    assert json.loads(added.stdout) == {
+        "name": "auditor1",
+        "role": "auditor",
+        "scope": {"departments": [2], "users": ["zhangwei"]},
+    }
     assert _cli(data, "accounts", "add", "root", "--role", "super", "--password-env", "PW", env=env).exit_code == 0
     listed = _cli(data, "accounts", "list")
     assert [a["name"] for a in json.loads(listed.stdout)["accounts"]] == ["auditor1", "root"]
     assert "argon2" not in listed.stdout
     assert _cli(data, "accounts", "disable", "auditor1").exit_code == 0
     assert json.loads(_cli(data, "accounts", "list").stdout)["accounts"][0]["disabled"] is True
-    assert _cli(data, "accounts", "passwd", "root", "--password-env", "PW", env={"PW": "another password"}).exit_code == 0
+    assert (
+        _cli(data, "accounts", "passwd", "root", "--password-env", "PW", env={"PW": "another password"}).exit_code == 0
+    )
 
 
 CLI_BAD = [
     ("unknown-role", ["accounts", "add", "a", "--role", "god", "--password-env", "PW"], ""),
-    ("malformed-dept", ["accounts", "add", "a", "--role", "auditor", "--scope-dept", "x", "--password-env", "PW"],
-     "must be a number"),
+    (
+        "malformed-dept",
+        ["accounts", "add", "a", "--role", "auditor", "--scope-dept", "x", "--password-env", "PW"],
+        "must be a number",
+    ),
     ("missing-env", ["accounts", "add", "a", "--role", "viewer", "--password-env", "NOPE"], "not set"),
     ("unknown-account", ["accounts", "passwd", "ghost", "--password-env", "PW"], "no account"),
 ]
@@ -333,10 +358,20 @@ REFUSALS = [
     ("unknown", lambda store: None, "nobody", PASSWORD),
     ("wrong-password", lambda store: None, "v", OTHER_STRONG_PASSWORD),
     ("disabled-right-password", lambda store: acc.set_disabled(store, "v", True, actor="root"), "v", PASSWORD),
-    ("disabled-wrong-password", lambda store: acc.set_disabled(store, "v", True, actor="root"), "v",
-     OTHER_STRONG_PASSWORD),
-    ("locked-right-password", lambda store: store.put_record("accounts", "v", {
-        **store.get_record("accounts", "v"), "locked_until_ms": NOW + 10 * MIN}), "v", PASSWORD),
+    (
+        "disabled-wrong-password",
+        lambda store: acc.set_disabled(store, "v", True, actor="root"),
+        "v",
+        OTHER_STRONG_PASSWORD,
+    ),
+    (
+        "locked-right-password",
+        lambda store: store.put_record(
+            "accounts", "v", {**store.get_record("accounts", "v"), "locked_until_ms": NOW + 10 * MIN}
+        ),
+        "v",
+        PASSWORD,
+    ),
 ]
 
 
@@ -359,16 +394,29 @@ def test_every_refused_login_answers_the_same_after_the_same_work(
     assert why in {"unknown account", "wrong password", "disabled", "locked"}
 
 
-@pytest.mark.parametrize("password,message", [("password", "too short"), ("Password2024!", "common passwords"),
-                                              ("carol-carol-2031", "account name")], ids=["short", "common", "name"])
+@pytest.mark.parametrize(
+    "password,message",
+    [("password", "too short"), ("Password2024!", "common passwords"), ("carol-carol-2031", "account name")],
+    ids=["short", "common", "name"],
+)
 def test_cli_refuses_a_weak_password_on_add_and_passwd_in_one_line(tmp_path: Path, password: str, message: str) -> None:
     """GIVEN the CLI WHEN an account is created or its password changed with a weak one THEN exit 2 with one
     line naming the rule, and the account keeps working with its old password."""
     from tests.helpers import cli
 
     data = tmp_path / "data"
-    refused = cli("accounts", "add", "carol", "--role", "viewer", "--password-env", "PW", data=data, expect=2,
-                  env={"PW": password})
+    refused = cli(
+        "accounts",
+        "add",
+        "carol",
+        "--role",
+        "viewer",
+        "--password-env",
+        "PW",
+        data=data,
+        expect=2,
+        env={"PW": password},
+    )
     assert message in refused.stderr and refused.stderr.count("\n") == 1
     cli("accounts", "add", "carol", "--role", "viewer", "--password-env", "PW", data=data, env={"PW": PASSWORD})
     refused = cli("accounts", "passwd", "carol", "--password-env", "PW", data=data, expect=2, env={"PW": password})

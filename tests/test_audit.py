@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import Batch, Message
 from compliance import audit, integrity
-from tests.helpers import open_test_store
+from core.errors import BadInput
+from core.models import Batch, Message
+from tests.helpers import make_message, open_test_store
 
 T0 = 1_763_600_000_000  # 2025-11-20 ~09:33 Asia/Shanghai
 
@@ -26,8 +27,10 @@ def store(tmp_path: Path) -> Any:
 
 def _fill(store: Any, n: int = 6) -> list[dict[str, Any]]:
     actions = ["login", "search", "view_conversation", "export", "rule_change", "logout"]
-    return [audit.record(store, f"user{i % 2}", actions[i % len(actions)], f"t{i}", {"i": i}, "case 42",
-                         now_ms=T0 + i) for i in range(n)]
+    return [
+        audit.record(store, f"user{i % 2}", actions[i % len(actions)], f"t{i}", {"i": i}, "case 42", now_ms=T0 + i)
+        for i in range(n)
+    ]
 
 
 def test_recorded_entries_chain_and_verify(store: Any) -> None:
@@ -158,10 +161,16 @@ DAY = 86_400_000
 
 
 def _message(i: int, day: int) -> Message:
-    raw = f'{{"msgid":"m{i}","msgtype":"text","text":{{"content":"第{i}条"}}}}'
-    return Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=T0 + day * DAY + i * 1000,
-                   sender="zhangwei", sender_kind="employee", receivers=["lina"], roomid="", chat_id="lina|zhangwei",
-                   chat_kind="internal", text=f"第{i}条", raw=raw, employees=["lina", "zhangwei"], departments=[1])
+    return make_message(
+        f"第{i}条",
+        msgid=f"m{i}",
+        seq=i,
+        sender="zhangwei",
+        to=("lina",),
+        time_ms=T0 + day * DAY + i * 1000,
+        employees=["lina", "zhangwei"],
+        departments=[1],
+    )
 
 
 @pytest.fixture
@@ -206,7 +215,7 @@ def _alter_raw(store: Any) -> None:
 def _alter_raw_and_hash(store: Any) -> None:
     m = store.get_messages(["m5"], scope=_all())[0]
     m.raw = m.raw.replace("第5条", "第500条")
-    from chatarchive.models import sha256_hex
+    from core.models import sha256_hex
 
     m.raw_sha256 = sha256_hex(m.raw)
     store.update_messages([m])
@@ -228,7 +237,7 @@ def _alter_digest(store: Any) -> None:
 
 
 def _all() -> Any:
-    from chatarchive.models import Scope
+    from core.models import Scope
 
     return Scope.everything()
 
@@ -324,7 +333,12 @@ def test_cli_export_writes_file_and_manifest_and_is_audited(tmp_path: Path) -> N
     doc = json.loads(result.stdout)
     assert doc == {"count": 6, "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
     manifest = json.loads(out.with_name("export.csv.manifest.json").read_text(encoding="utf-8"))
-    assert (manifest["count"], manifest["sha256"], manifest["reason"], manifest["query"]) == (6, doc["sha256"], "case 7 request", "")
+    assert (manifest["count"], manifest["sha256"], manifest["reason"], manifest["query"]) == (
+        6,
+        doc["sha256"],
+        "case 7 request",
+        "",
+    )
     assert {m["msgid"] for m in manifest["messages"]} == {f"m{i}" for i in range(1, 7)}
     assert all(len(m["raw_sha256"]) == 64 for m in manifest["messages"])
     logged = json.loads(_cli(data, "audit", "list", "--action", "export").stdout)["entries"]
@@ -361,8 +375,19 @@ def test_cli_export_as_a_scoped_account_sees_only_its_scope(tmp_path: Path) -> N
     account THEN nothing is exported."""
     data = tmp_path / "data"
     _seed_cli_store(data)
-    added = _cli(data, "accounts", "add", "outsider", "--role", "auditor", "--scope-dept", "7",
-                 "--password-env", "PW", env={"PW": "a long password"})
+    added = _cli(
+        data,
+        "accounts",
+        "add",
+        "outsider",
+        "--role",
+        "auditor",
+        "--scope-dept",
+        "7",
+        "--password-env",
+        "PW",
+        env={"PW": "a long password"},
+    )
     assert added.exit_code == 0, added.output
     out = tmp_path / "export.jsonl"
     result = _cli(data, "export", "", "--format", "jsonl", "--out", str(out), "--reason", "case 8", "--as", "outsider")
@@ -377,8 +402,8 @@ def test_export_applies_the_search_filters_and_records_them(tmp_path: Path) -> N
     """GIVEN messages on two days WHEN exported with a time filter covering one day
     THEN only that day's messages are exported, and the manifest and audit entry name the filter."""
     from chatarchive.archive import Archive
-    from chatarchive.models import MessageFilter
     from compliance.export import export_messages
+    from core.models import MessageFilter
 
     data = tmp_path / "data"
     _seed_cli_store(data)

@@ -20,14 +20,17 @@ from store.embedded.store import EmbeddedStore
 from tests.helpers import CHATARCHIVE, REPO, cli
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["search", "回扣", "--json"], ["--json", "search", "回扣"]),
-    (["search", "回扣", "--data", "d", "-vv"], ["--data", "d", "-vv", "search", "回扣"]),
-    (["stats", "--data=d", "--backend", "embedded"], ["--data=d", "--backend", "embedded", "stats"]),
-    (["--json", "rules", "list", "--verbose"], ["--json", "--verbose", "rules", "list"]),
-    (["search", "--", "--json"], ["search", "--", "--json"]),
-    (["search", "-不保本", "--limit", "3"], ["search", "-不保本", "--limit", "3"]),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["search", "回扣", "--json"], ["--json", "search", "回扣"]),
+        (["search", "回扣", "--data", "d", "-vv"], ["--data", "d", "-vv", "search", "回扣"]),
+        (["stats", "--data=d", "--backend", "embedded"], ["--data=d", "--backend", "embedded", "stats"]),
+        (["--json", "rules", "list", "--verbose"], ["--json", "--verbose", "rules", "list"]),
+        (["search", "--", "--json"], ["search", "--", "--json"]),
+        (["search", "-不保本", "--limit", "3"], ["search", "-不保本", "--limit", "3"]),
+    ],
+)
 def test_global_options_are_moved_in_front_of_the_subcommand(args: list[str], expected: list[str]) -> None:
     """GIVEN a command line with global options after the subcommand
     WHEN it is prepared for parsing
@@ -53,22 +56,29 @@ def _fail_writes(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
     monkeypatch.setattr(EmbeddedStore, "write_batch", failing)
 
 
-@pytest.mark.parametrize("error,expected", [
-    (OSError(errno.ENOSPC, "No space left on device"), "no space left on the device"),
-    (OSError(errno.EROFS, "Read-only file system"), "read-only"),
-    (sqlite3.OperationalError("database or disk is full"), "no space left on the device"),
-    (sqlite3.OperationalError("unable to open database file"), "unable to open the database"),
-    (ValueError("An IO error occurred: 'No space left on device (os error 28)'"), "no space left on the device"),
-    (RuntimeError("a bug"), "unexpected RuntimeError: a bug (run with -v for the traceback)"),
-])
-def test_a_failing_write_is_one_line_and_exit_1(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               error: BaseException, expected: str) -> None:
+@pytest.mark.parametrize(
+    "error,expected",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "no space left on the device"),
+        (OSError(errno.EROFS, "Read-only file system"), "read-only"),
+        (sqlite3.OperationalError("database or disk is full"), "no space left on the device"),
+        (sqlite3.OperationalError("unable to open database file"), "unable to open the database"),
+        (ValueError("An IO error occurred: 'No space left on device (os error 28)'"), "no space left on the device"),
+        (RuntimeError("a bug"), "unexpected RuntimeError: a bug (run with -v for the traceback)"),
+    ],
+)
+def test_a_failing_write_is_one_line_and_exit_1(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, expected: str
+) -> None:
     """GIVEN a store whose writes fail the way the OS or a storage library reports it
     WHEN an import runs
     THEN it exits 1 with exactly one line on stderr that explains it, and no traceback"""
     lines = tmp_path / "one.jsonl"
-    lines.write_text('{"msgid": "m1", "action": "send", "from": "a", "tolist": ["b"], "msgtime": 1700000000000, '
-                     '"msgtype": "text", "text": {"content": "hi"}}\n', encoding="utf-8")
+    lines.write_text(
+        '{"msgid": "m1", "action": "send", "from": "a", "tolist": ["b"], "msgtime": 1700000000000, '
+        '"msgtype": "text", "text": {"content": "hi"}}\n',
+        encoding="utf-8",
+    )
     cli("init", data=data_dir)
     _fail_writes(monkeypatch, error)
     result = CliRunner().invoke(main, ["--json", "--data", str(data_dir), "import", str(lines)])
@@ -99,8 +109,11 @@ def test_a_locked_database_is_one_line_and_exit_1(data_dir: Path, monkeypatch: p
     holder = sqlite3.connect(data_dir / "state.sqlite3", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        result = CliRunner().invoke(main, ["--data", str(data_dir), "accounts", "add", "bob", "--role", "viewer",
-                                           "--password-env", "BOB_PW"], env={"BOB_PW": "a-long-Passw0rd!x"})
+        result = CliRunner().invoke(
+            main,
+            ["--data", str(data_dir), "accounts", "add", "bob", "--role", "viewer", "--password-env", "BOB_PW"],
+            env={"BOB_PW": "a-long-Passw0rd!x"},
+        )
     finally:
         holder.rollback()
         holder.close()
@@ -117,8 +130,13 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
     """A real 400 KB tmpfs (needs root to mount; elsewhere the injected-error tests above cover the path)."""
     mount_point = tmp_path / "small"
     mount_point.mkdir()
-    if not _can_mount() or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount_point)],
-                                          capture_output=True, check=False).returncode != 0:
+    if (
+        not _can_mount()
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount_point)], capture_output=True, check=False
+        ).returncode
+        != 0
+    ):
         pytest.skip("mounting a small tmpfs needs root")
     try:
         yield mount_point
@@ -127,8 +145,15 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CHATARCHIVE, *args], capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.run(
+        [*CHATARCHIVE, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 @pytest.mark.slow
@@ -150,8 +175,10 @@ def test_a_full_disk_and_a_read_only_directory_are_one_line_errors(small_filesys
 
 
 def _message_line(text: str) -> str:
-    return ('{"msgid": "m1", "action": "send", "from": "a", "tolist": ["b"], "roomid": "", "msgtime": 1700000000000, '
-            f'"msgtype": "text", "text": {{"content": "{text}"}}}}\n')
+    return (
+        '{"msgid": "m1", "action": "send", "from": "a", "tolist": ["b"], "roomid": "", "msgtime": 1700000000000, '
+        f'"msgtype": "text", "text": {{"content": "{text}"}}}}\n'
+    )
 
 
 def test_a_changed_redelivery_is_counted_and_shown_by_versions_and_stats(data_dir: Path, tmp_path: Path) -> None:
@@ -193,9 +220,20 @@ def test_an_unreachable_store_is_one_line_and_exit_1(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = CliRunner().invoke(main, ["stats", "--json", "--backend", "elasticsearch", "--es-url",
-                                       f"http://127.0.0.1:{port}", "--data", str(tmp_path / "d")],
-                                env={"CHATARCHIVE_ES_TIMEOUT": "2"})
+    result = CliRunner().invoke(
+        main,
+        [
+            "stats",
+            "--json",
+            "--backend",
+            "elasticsearch",
+            "--es-url",
+            f"http://127.0.0.1:{port}",
+            "--data",
+            str(tmp_path / "d"),
+        ],
+        env={"CHATARCHIVE_ES_TIMEOUT": "2"},
+    )
     assert result.exit_code == 1 and result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and f"cannot reach Elasticsearch at http://127.0.0.1:{port}" in errors[0]

@@ -1,4 +1,4 @@
-"""compliance.actions: every compliance action writes exactly one audit entry (views once per visit),
+"""chatarchive.actions: every compliance action writes exactly one audit entry (views once per visit),
 refused and out-of-scope attempts are audited, ``--as`` records the operator, backtests respect roles."""
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzers.rules.store import get_rule
+from chatarchive import actions
 from chatarchive.archive import Archive
-from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import ALL, Batch, Message, SearchRequest, ViolationFilter
 from compliance import accounts as acc
-from compliance import actions, audit
+from compliance import audit
 from compliance.access import scope_for
 from compliance.masking import MASK, mask_outside_spans
+from compliance.rulestore import get_rule
+from core.errors import BadInput, PermissionDenied
+from core.models import ALL, Batch, Message, SearchRequest, ViolationFilter
 from tests.helpers import STRONG_PASSWORD, cli, open_test_store
 
 T0 = 1_767_225_600_000  # 2026-01-01 08:00 Asia/Shanghai
@@ -40,10 +41,26 @@ CHAT_ZS, CHAT_LS = f"zhangsan|{CUSTOMER}", f"lisi|{CUSTOMER}"
 
 
 def _messages() -> list[Message]:
-    return [Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=T0 + i * 60_000, sender=user,
-                    sender_kind="employee", receivers=[CUSTOMER], roomid="", chat_id=f"{user}|{CUSTOMER}",
-                    chat_kind="external", text=text, raw=json.dumps({"i": i}), employees=[user], departments=depts)
-            for i, (user, depts, text) in enumerate(SCRIPT, 1)]
+    return [
+        Message(
+            msgid=f"m{i}",
+            seq=i,
+            action="send",
+            msgtype="text",
+            time_ms=T0 + i * 60_000,
+            sender=user,
+            sender_kind="employee",
+            receivers=[CUSTOMER],
+            roomid="",
+            chat_id=f"{user}|{CUSTOMER}",
+            chat_kind="external",
+            text=text,
+            raw=json.dumps({"i": i}),
+            employees=[user],
+            departments=depts,
+        )
+        for i, (user, depts, text) in enumerate(SCRIPT, 1)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +193,12 @@ def test_context_outside_the_scope_answers_like_an_unknown_message_but_is_audite
 REFUSED = [
     ("viewer-views", "boss", lambda a: actions.view_conversation(a, CHAT_ZS, "看看"), "view_conversation"),
     ("viewer-searches", "boss", lambda a: actions.search(a, SearchRequest(query="回扣")), "search"),
-    ("viewer-exports", "boss", lambda a: actions.export(a, "回扣", "jsonl", a.settings.data_dir / "x.jsonl", "审计"),
-     "export"),
+    (
+        "viewer-exports",
+        "boss",
+        lambda a: actions.export(a, "回扣", "jsonl", a.settings.data_dir / "x.jsonl", "审计"),
+        "export",
+    ),
     ("editor-reviews", "ruler", lambda a: actions.review_violation(a, "m1:r", "confirmed", ""), "review"),
     ("viewer-adds-an-exception", "boss", lambda a: actions.add_rule_exception(a, "r", "回扣另算"), "rule_change"),
     ("auditor-edits-a-rule", "aud2", lambda a: actions.save_rule(a, {"name": "x", "keywords": ["x"]}), "rule_change"),
@@ -186,8 +207,9 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("name,attempt,action", [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
-def test_an_attempt_the_role_does_not_allow_is_refused_and_audited(base: Archive, name: str, attempt: Any,
-                                                                    action: str) -> None:
+def test_an_attempt_the_role_does_not_allow_is_refused_and_audited(
+    base: Archive, name: str, attempt: Any, action: str
+) -> None:
     actions.save_rule(base, {"id": "r", "name": "回扣", "keywords": ["回扣"]})
     before = len(trail(base))
     with pytest.raises(PermissionDenied):
@@ -213,7 +235,11 @@ def test_each_rule_change_writes_exactly_one_entry_and_a_no_op_none(base: Archiv
     stored = actions.apply_rule_retroactively(ruler, rule_id)
     changes = trail(base, "rule_change")
     assert [(c["details"]["change"], c["details"]["version"]) for c in changes] == [
-        ("created", 1), ("exception", 2), ("disabled", 3), ("retroactive", 3)]
+        ("created", 1),
+        ("exception", 2),
+        ("disabled", 3),
+        ("retroactive", 3),
+    ]
     assert changes[1]["details"]["phrase"] == "回扣另算" and changes[1]["details"]["violation"] == f"m4:{rule_id}"
     assert changes[3]["details"]["violations"] == stored == 2  # m1, m3 (m4 is now an exception)
     assert audit.verify(base.store).ok
@@ -253,8 +279,9 @@ def test_search_as_an_account_records_the_operator(data: Path) -> None:
     assert re.fullmatch(r"cli:\S+", entry["details"]["operator"])
 
 
-@pytest.mark.parametrize("name,code", [("boss", 1), ("gone", 2), ("nobody", 2)], ids=["no-permission", "disabled",
-                                                                                     "unknown"])
+@pytest.mark.parametrize(
+    "name,code", [("boss", 1), ("gone", 2), ("nobody", 2)], ids=["no-permission", "disabled", "unknown"]
+)
 def test_a_refused_as_is_audited_with_the_operator(data: Path, name: str, code: int) -> None:
     before = len(_cli_trail(data))
     result = cli("search", "回扣", "--as", name, data=data, expect=code)
@@ -280,8 +307,12 @@ def test_context_as_an_account_outside_its_scope_is_refused_and_audited(data: Pa
 def test_export_as_an_account_writes_one_entry_with_the_operator(data: Path, tmp_path: Path) -> None:
     before = len(_cli_trail(data))
     out = tmp_path / "e.jsonl"
-    assert cli("export", "回扣", "--format", "jsonl", "--out", str(out), "--reason", "监管调取", "--as", "aud2",
-               data=data)["count"] == 2
+    assert (
+        cli(
+            "export", "回扣", "--format", "jsonl", "--out", str(out), "--reason", "监管调取", "--as", "aud2", data=data
+        )["count"]
+        == 2
+    )
     [entry] = _cli_trail(data)[before:]
     assert entry["action"] == "export" and entry["actor"] == "aud2" and entry["details"]["operator"].startswith("cli:")
 
@@ -348,8 +379,10 @@ def test_cli_backtest_is_masked_unless_a_reason_is_given(data: Path, tmp_path: P
     assert entry["action"] == "view_conversation" and entry["reason"] == "规则调优"
 
 
-@given(st.text(alphabet="回扣 ab\n　x", max_size=30),
-       st.lists(st.tuples(st.integers(-3, 35), st.integers(-3, 35)), max_size=4))
+@given(
+    st.text(alphabet="回扣 ab\n　x", max_size=30),
+    st.lists(st.tuples(st.integers(-3, 35), st.integers(-3, 35)), max_size=4),
+)
 def test_masking_keeps_exactly_the_span_characters_and_whitespace(text: str, spans: list[tuple[int, int]]) -> None:
     """Property: each character survives iff it lies in a span or is whitespace (brute force per index)."""
     masked = mask_outside_spans(text, spans)

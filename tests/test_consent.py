@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
-from chatarchive.settings import Settings
 from compliance import consent
 from compliance.masking import MASK
-from tests.helpers import open_test_store
+from core.errors import BadInput
+from core.models import Message
+from core.settings import Settings
+from tests.helpers import make_message, open_test_store
 
 T0 = 1_763_600_000_000
 ALICE = "wmALICE00000000000000000000000001"
@@ -21,21 +21,41 @@ BOB = "wmBOB0000000000000000000000000002"
 
 
 def _event(kind: str, external: str, employee: str, time_ms: int, msgid: str) -> Message:
-    raw = json.dumps({"msgid": msgid, "action": "send", "from": external, "tolist": [employee], "roomid": "",
-                      "msgtime": time_ms, "msgtype": kind, kind: {"userid": external, f"{kind}_time": time_ms}})
-    return Message(msgid=msgid, seq=1, action="send", msgtype=kind, time_ms=time_ms, sender=external,
-                   sender_kind="external", receivers=[employee], roomid="", chat_id="|".join(sorted((employee, external))),
-                   chat_kind="external", text="", raw=raw, has_external=True, employees=[employee], externals=[external],
-                   departments=[1])
+    raw = json.dumps(
+        {
+            "msgid": msgid,
+            "action": "send",
+            "from": external,
+            "tolist": [employee],
+            "roomid": "",
+            "msgtime": time_ms,
+            "msgtype": kind,
+            kind: {"userid": external, f"{kind}_time": time_ms},
+        }
+    )
+    return Message(
+        msgid=msgid,
+        seq=1,
+        action="send",
+        msgtype=kind,
+        time_ms=time_ms,
+        sender=external,
+        sender_kind="external",
+        receivers=[employee],
+        roomid="",
+        chat_id="|".join(sorted((employee, external))),
+        chat_kind="external",
+        text="",
+        raw=raw,
+        has_external=True,
+        employees=[employee],
+        externals=[external],
+        departments=[1],
+    )
 
 
 def _text(msgid: str, employee: str, external: str, text: str) -> Message:
-    raw = json.dumps({"msgid": msgid, "from": employee, "tolist": [external], "msgtype": "text",
-                      "text": {"content": text}}, ensure_ascii=False)
-    return Message(msgid=msgid, seq=2, action="send", msgtype="text", time_ms=T0 + 10_000, sender=employee,
-                   sender_kind="employee", receivers=[external], roomid="", chat_id="|".join(sorted((employee, external))),
-                   chat_kind="external", text=text, raw=raw, has_external=True, employees=[employee],
-                   externals=[external], departments=[1])
+    return make_message(text, msgid=msgid, seq=2, sender=employee, to=(external,), time_ms=T0 + 10_000, departments=[1])
 
 
 @pytest.fixture
@@ -48,14 +68,17 @@ def store(tmp_path: Path) -> Any:
 def test_events_are_stored_per_employee_and_contact_and_the_newest_wins(store: Any) -> None:
     """GIVEN Alice agreed with zhangwei, then disagreed, and an old agree arrives late
     THEN her state with zhangwei is disagree (the newest event), unknown contacts are unknown."""
-    consent.record_events(store, [_event("agree", ALICE, "zhangwei", T0, "e1"),
-                                  _event("disagree", ALICE, "zhangwei", T0 + 5, "e2")])
+    consent.record_events(
+        store, [_event("agree", ALICE, "zhangwei", T0, "e1"), _event("disagree", ALICE, "zhangwei", T0 + 5, "e2")]
+    )
     consent.record_events(store, [_event("agree", ALICE, "zhangwei", T0 + 1, "e0-late")])
     consent.record_events(store, [_event("agree", ALICE, "lina", T0 + 2, "e3")])
     state = consent.consent_status(store, ALICE)
     assert state["status"] == "disagree" and state["time_ms"] == T0 + 5
-    assert state["by_employee"] == {"zhangwei": {"status": "disagree", "time_ms": T0 + 5},
-                                    "lina": {"status": "agree", "time_ms": T0 + 2}}
+    assert state["by_employee"] == {
+        "zhangwei": {"status": "disagree", "time_ms": T0 + 5},
+        "lina": {"status": "agree", "time_ms": T0 + 2},
+    }
     assert consent.consent_status(store, BOB)["status"] == "unknown"
     assert [r["external"] for r in consent.list_consent(store, "disagree")] == [ALICE]
 
@@ -68,8 +91,9 @@ POLICIES = [
 
 
 @pytest.mark.parametrize("policy,kept,masked", POLICIES, ids=[p[0] for p in POLICIES])
-def test_policy_applies_to_messages_with_contacts_who_disagreed(store: Any, tmp_path: Path, policy: str,
-                                                                kept: set[str], masked: bool) -> None:
+def test_policy_applies_to_messages_with_contacts_who_disagreed(
+    store: Any, tmp_path: Path, policy: str, kept: set[str], masked: bool
+) -> None:
     """GIVEN Alice disagreed with zhangwei (in the same batch) WHEN the policy is applied
     THEN zhangwei's messages with Alice are kept, masked or dropped; lina's with Alice
     (who agreed) and anything with Bob are untouched; the event itself is always kept."""
@@ -81,7 +105,7 @@ def test_policy_applies_to_messages_with_contacts_who_disagreed(store: Any, tmp_
         _text("c", "zhangwei", BOB, "电话13812345678"),
     ]
     settings = Settings(data=str(tmp_path / "cfg"), consent_policy=policy)
-    out = consent.apply_consent_policy(store, settings, batch)
+    out = consent.apply_consent_policy(store, batch, settings=settings)
     assert {m.msgid for m in out} == kept
     by_id = {m.msgid: m for m in out}
     if "a" in by_id:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from chatarchive.archive import Archive
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from tests.helpers import CHATARCHIVE, REPO, cli, read_jsonl, run_cli_process
 
 KILLS = 8
@@ -39,8 +39,13 @@ def committed_seq(data: Path) -> int:
 
 def start_pull(archive_dir: Path, data: Path, env: dict[str, str]) -> subprocess.Popen:
     # Output to /dev/null: a pipe nobody reads would fill up and stall the pull.
-    return subprocess.Popen([*CHATARCHIVE, "--json", "--data", str(data), "pull", "--source", f"sim:{archive_dir}", "--once"],
-                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    return subprocess.Popen(
+        [*CHATARCHIVE, "--json", "--data", str(data), "pull", "--source", f"sim:{archive_dir}", "--once"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
 
 
 def kill_after_progress(proc: subprocess.Popen, data: Path, batches: int, rng: random.Random) -> bool:

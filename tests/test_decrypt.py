@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chatarchive.cli import main
-from chatarchive.errors import BadInput, DecryptError
+from core.errors import BadInput, DecryptError
 from indexer.decrypt import Decryptor, KeyRing, decrypt_random_key, fingerprint, load_private_key
 from indexer.source import simcrypto
 from indexer.source.base import EncryptedRecord
@@ -32,8 +32,7 @@ def keys() -> dict[str, rsa.RSAPrivateKey]:
 
 def write_pem(path: Path, key: rsa.RSAPrivateKey, fmt: str, password: str | None = None, mode: int = 0o600) -> Path:
     formats = {"pkcs1": serialization.PrivateFormat.TraditionalOpenSSL, "pkcs8": serialization.PrivateFormat.PKCS8}
-    encryption = (serialization.BestAvailableEncryption(password.encode()) if password
-                  else serialization.NoEncryption())
+    encryption = serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, formats[fmt], encryption))
     path.chmod(mode)
     return path
@@ -41,7 +40,9 @@ def write_pem(path: Path, key: rsa.RSAPrivateKey, fmt: str, password: str | None
 
 def record(key: rsa.RSAPrivateKey, version: int, plaintext: bytes, seq: int = 1) -> EncryptedRecord:
     erk, ecm = simcrypto.encrypt_message(key.public_key(), plaintext)
-    return EncryptedRecord(seq=seq, msgid=f"m{seq}", publickey_ver=version, encrypt_random_key=erk, encrypt_chat_msg=ecm)
+    return EncryptedRecord(
+        seq=seq, msgid=f"m{seq}", publickey_ver=version, encrypt_random_key=erk, encrypt_chat_msg=ecm
+    )
 
 
 class SimulatorCipher:
@@ -61,8 +62,9 @@ class SimulatorCipher:
     [("pkcs1", None), ("pkcs8", None), ("pkcs1", PASSWORD), ("pkcs8", PASSWORD)],
     ids=["pkcs1", "pkcs8", "pkcs1-password", "pkcs8-password"],
 )
-def test_keyring_loads_every_pem_flavour(tmp_path: Path, keys: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-                                         fmt: str, password: str | None) -> None:
+def test_keyring_loads_every_pem_flavour(
+    tmp_path: Path, keys: dict[str, Any], monkeypatch: pytest.MonkeyPatch, fmt: str, password: str | None
+) -> None:
     """GIVEN keys.yaml naming a PEM file (PKCS#1 or PKCS#8, plain or password-protected via an env var)
     WHEN the KeyRing loads DATA/keys
     THEN the record encrypted for that version decrypts to its random key."""
@@ -95,14 +97,16 @@ def test_password_problems_are_clear(tmp_path: Path, keys: dict[str, Any], given
         load_private_key(path, given.encode() if given else None)
 
 
-def test_unloadable_key_is_remembered_not_fatal(tmp_path: Path, keys: dict[str, Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unloadable_key_is_remembered_not_fatal(
+    tmp_path: Path, keys: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN version 1 loads and version 2's password env var holds the wrong password
     THEN the ring still serves version 1, and version 2's records fail with the load problem (10007)."""
     write_pem(tmp_path / "v1.pem", keys["a"], "pkcs1")
     write_pem(tmp_path / "v2.pem", keys["b"], "pkcs8", PASSWORD)
-    (tmp_path / "keys.yaml").write_text(yaml.safe_dump(
-        {"keys": {1: {"file": "v1.pem"}, 2: {"file": "v2.pem", "password_env": "TEST_KEY_PW"}}}))
+    (tmp_path / "keys.yaml").write_text(
+        yaml.safe_dump({"keys": {1: {"file": "v1.pem"}, 2: {"file": "v2.pem", "password_env": "TEST_KEY_PW"}}})
+    )
     monkeypatch.setenv("TEST_KEY_PW", "wrong")
     ring = KeyRing.load(tmp_path)
     assert ring.versions() == [1]
@@ -119,8 +123,9 @@ def test_missing_version_says_how_to_fix_it(keys: dict[str, Any]) -> None:
     assert str(err.value) == "no private key for publickey_ver 7: add it with chatarchive keys add"
 
 
-def test_loose_permissions_warn_without_leaking_key_material(tmp_path: Path, keys: dict[str, Any],
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_loose_permissions_warn_without_leaking_key_material(
+    tmp_path: Path, keys: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     """GIVEN a key file with mode 0644
     THEN loading warns (naming the file and chmod 600) and no log line contains key material."""
     path = write_pem(tmp_path / "v1.pem", keys["a"], "pkcs1", mode=0o644)
@@ -234,8 +239,9 @@ def test_keys_add_password_protected_then_list(tmp_path: Path, data_dir: Path, k
     listing = run(data_dir, "list", env=env)
     assert listing.exit_code == 0
     items = json.loads(listing.stdout)["keys"]
-    assert [(i["version"], i["fingerprint"], i["mode"], i["warnings"]) for i in items] == \
-        [(5, fingerprint(keys["b"]), "0600", [])]
+    assert [(i["version"], i["fingerprint"], i["mode"], i["warnings"]) for i in items] == [
+        (5, fingerprint(keys["b"]), "0600", [])
+    ]
     assert "PRIVATE KEY" not in listing.output and PASSWORD not in listing.output
 
 
@@ -251,9 +257,16 @@ def test_keys_add_password_protected_then_list(tmp_path: Path, data_dir: Path, k
     ],
     ids=["password-env-unset", "wrong-password", "no-password-given", "rsa-1024", "not-pem", "ec-key"],
 )
-def test_keys_add_rejects_bad_keys_with_exit_2(tmp_path: Path, data_dir: Path, keys: dict[str, Any], fmt: str,
-                                               password: str | None, env: dict[str, str], extra: list[str],
-                                               match: str) -> None:
+def test_keys_add_rejects_bad_keys_with_exit_2(
+    tmp_path: Path,
+    data_dir: Path,
+    keys: dict[str, Any],
+    fmt: str,
+    password: str | None,
+    env: dict[str, str],
+    extra: list[str],
+    match: str,
+) -> None:
     """GIVEN a key that cannot be used THEN keys add exits 2 with a clear message and writes nothing."""
     pem = tmp_path / "k.pem"
     if fmt == "small":
@@ -263,8 +276,11 @@ def test_keys_add_rejects_bad_keys_with_exit_2(tmp_path: Path, data_dir: Path, k
     elif fmt == "ec":
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        pem.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        pem.write_bytes(
+            ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     else:
         write_pem(pem, keys["a"], fmt, password)
     os.environ.pop("TEST_KEY_PW", None)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from chatarchive.cli import main
-from chatarchive.models import Batch
+from core.models import Batch
 from store.embedded import EmbeddedStore
 from tests.conformance.corpus import BASE_MS, Factory
 
@@ -38,7 +38,8 @@ def run(data: Path, *args: str) -> tuple[int, str, str]:
 
 
 def test_search_json_has_the_contract_shape(data: Path) -> None:
-    """GIVEN stored messages WHEN `search --json` runs THEN one JSON document with total, took_ms and highlighted hits, newest first."""
+    """GIVEN stored messages WHEN `search --json` runs THEN one JSON document with total, took_ms and highlighted
+    hits, newest first."""
     code, out, _ = run(data, "--json", "search", "回扣")
     assert code == 0
     doc = json.loads(out)
@@ -79,7 +80,8 @@ def test_bad_time_exits_2(data: Path) -> None:
 
 
 def test_context_json(data: Path) -> None:
-    """GIVEN a message in a chat of three WHEN `context --json` THEN its conversation, complete messages, in time order."""
+    """GIVEN a message in a chat of three WHEN `context --json` THEN its conversation, complete messages, in time
+    order."""
     code, out, _ = run(data, "--json", "context", "a2", "--before", "1", "--after", "5")
     assert code == 0
     messages = json.loads(out)["messages"]
@@ -92,12 +94,19 @@ def test_context_json(data: Path) -> None:
 def test_stats_json(data: Path) -> None:
     code, out, _ = run(data, "--json", "stats")
     assert code == 0
-    assert json.loads(out) == {"messages": 5, "violations": 0, "deadletter": 0, "last_seq": 5,
-                               "by_msgtype": {"text": 5}, "versions": 0}
+    assert json.loads(out) == {
+        "messages": 5,
+        "violations": 0,
+        "deadletter": 0,
+        "last_seq": 5,
+        "by_msgtype": {"text": 5},
+        "versions": 0,
+    }
 
 
 def test_search_as_an_account_uses_its_scope(data: Path) -> None:
-    """GIVEN an auditor scoped to department 2 WHEN searching --as that account THEN only department 2's messages are counted."""
+    """GIVEN an auditor scoped to department 2 WHEN searching --as that account THEN only department 2's messages are
+    counted."""
     accounts = pytest.importorskip("compliance.accounts")
     store = EmbeddedStore(data)
     accounts.create_account(store, "auditor2", "auditor", "a-long-enough-password-1", scope_departments=[2])

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from analyzers.textfold import fold
 from store.highlight import ELLIPSIS, highlight, matched_ranges
 from store.query import Phrase, Word
+from tests.helpers import examples
 
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
@@ -33,10 +34,16 @@ def marked_positions(text: str, rendered: str) -> set[int]:
 TEXT = st.text(alphabet=st.sampled_from(list("验证码回扣<>&\"'aAｂＢ１1 　，。哈")), min_size=0, max_size=40)
 
 
-@settings(max_examples=300, deadline=None)
-@given(text=TEXT, needles=st.lists(st.text(alphabet=st.sampled_from(list("验证回扣aＡb１1哈<&")), min_size=1, max_size=3), min_size=1, max_size=3))
+@settings(max_examples=examples(300))
+@given(
+    text=TEXT,
+    needles=st.lists(
+        st.text(alphabet=st.sampled_from(list("验证回扣aＡb１1哈<&")), min_size=1, max_size=3), min_size=1, max_size=3
+    ),
+)
 def test_phrase_highlight_marks_exactly_every_occurrence(text: str, needles: list[str]) -> None:
-    """GIVEN any text and phrases WHEN highlighted THEN the marked characters are exactly the union of every folded occurrence."""
+    """GIVEN any text and phrases WHEN highlighted THEN the marked characters are exactly the union of every folded
+    occurrence."""
     rendered = highlight(text, [Phrase(n) for n in needles], max_chars=10_000)
     expected: set[int] = set()
     folded = fold(text)
@@ -59,8 +66,16 @@ def test_phrase_highlight_marks_exactly_every_occurrence(text: str, needles: lis
         ("a<b>&c", [Phrase("<b>")], ["<b>"]),
         ("没有匹配", [], []),
     ],
-    ids=["whole-word", "whole-word-not-inside-longer-word", "bare-word-inside-word", "phrase-inside-word",
-         "folded-word", "folded-whole-word", "escaped", "no-terms"],
+    ids=[
+        "whole-word",
+        "whole-word-not-inside-longer-word",
+        "bare-word-inside-word",
+        "phrase-inside-word",
+        "folded-word",
+        "folded-whole-word",
+        "escaped",
+        "no-terms",
+    ],
 )
 def test_word_and_phrase_marks(text: str, terms: list, marks: list[str]) -> None:
     rendered = highlight(text, terms)
@@ -68,7 +83,8 @@ def test_word_and_phrase_marks(text: str, terms: list, marks: list[str]) -> None
 
 
 def test_long_text_is_cut_around_the_first_match() -> None:
-    """GIVEN a text longer than max_chars WHEN highlighted THEN a window around the first match, with … at the cut ends."""
+    """GIVEN a text longer than max_chars WHEN highlighted THEN a window around the first match, with … at the cut
+    ends."""
     text = "前" * 300 + "回扣" + "后" * 300
     rendered = highlight(text, [Phrase("回扣")], max_chars=100)
     assert rendered.startswith(ELLIPSIS) and rendered.endswith(ELLIPSIS)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from chatarchive.settings import SETTINGS
+from core.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -26,11 +26,19 @@ ENV_EXAMPLE = (ROOT / ".env.example").read_text(encoding="utf-8")
 SETTING_ENV = {s.env for s in SETTINGS}
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed (scripts/install-test-tools.sh installs it)")
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="docker-compose is not installed (scripts/install-test-tools.sh installs it)",
+)
 def test_docker_compose_accepts_the_file() -> None:
     """GIVEN the compose file and .env.example WHEN Docker Compose validates them THEN it accepts them."""
-    result = subprocess.run(["docker-compose", "--env-file", ".env.example", "config", "-q"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["docker-compose", "--env-file", ".env.example", "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -66,7 +74,10 @@ def test_the_app_reaches_elasticsearch_with_its_api_key_file_and_the_ca(service:
     assert env["CHATARCHIVE_ES_URL"].startswith("https://es01:9200")
     assert env["CHATARCHIVE_ES_API_KEY_FILE"] == "/run/secrets/es_api_key"
     superuser = {
-        "CHATARCHIVE_ES_USER", "CHATARCHIVE_ES_PASSWORD", "CHATARCHIVE_ES_PASSWORD_FILE", "CHATARCHIVE_ES_API_KEY"
+        "CHATARCHIVE_ES_USER",
+        "CHATARCHIVE_ES_PASSWORD",
+        "CHATARCHIVE_ES_PASSWORD_FILE",
+        "CHATARCHIVE_ES_API_KEY",
     }
     assert not superuser & set(env)
     assert "certs:/certs:ro" in SERVICES[service]["volumes"]
@@ -81,7 +92,9 @@ def test_each_secret_is_mounted_only_where_it_is_needed() -> None:
         for secret in service.get("secrets", []):
             readers.setdefault(secret, set()).add(name)
     assert readers == {
-        "es_password": {"es01", "es-setup"}, "es_api_key": {"indexer", "dashboard"}, "wecom_secret": {"indexer"}
+        "es_password": {"es01", "es-setup"},
+        "es_api_key": {"indexer", "dashboard"},
+        "wecom_secret": {"indexer"},
     }
     assert set(COMPOSE["secrets"]) == set(readers)
 
@@ -97,8 +110,13 @@ def test_secret_owners_match_the_processes_that_read_them() -> None:
     that mount it (Elasticsearch and es-setup: 1000; the app image's user for the API key, the WeCom secret and
     the keys), mode 0400."""
     result = subprocess.run(
-        ["sh", "scripts/prepare-secrets.sh", "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=30,
-        check=False, env={"PATH": "/usr/bin:/bin", "SECRETS_DIR": "S", "PRIVATE_KEYS_DIR": "K"},
+        ["sh", "scripts/prepare-secrets.sh", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "SECRETS_DIR": "S", "PRIVATE_KEYS_DIR": "K"},
     )
     assert result.returncode == 0, result.stderr
     plan = {path: owner for owner, path in re.findall(r"^chown (\S+) (\S+) && chmod", result.stdout, re.MULTILINE)}
@@ -114,7 +132,11 @@ def test_the_secret_check_reports_wrong_owners_and_modes(tmp_path: Path) -> None
         (tmp_path / "secrets" / name).write_text("x\n")
     result = subprocess.run(
         ["sh", str(ROOT / "scripts/prepare-secrets.sh"), "--check"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 1
     assert "secrets/es_password is" in result.stderr and "missing: ./keys" in result.stderr
@@ -129,7 +151,8 @@ def test_the_set_up_service_runs_only_on_demand_and_prints_only_the_key() -> Non
 
 @pytest.mark.parametrize("service", ["indexer", "dashboard"])
 def test_app_environment_names_are_real_settings(service: str) -> None:
-    """GIVEN the CHATARCHIVE_* variables compose sets THEN each is a setting's environment variable (a typo would be ignored silently)."""
+    """GIVEN the CHATARCHIVE_* variables compose sets THEN each is a setting's environment variable (a typo would be
+    ignored silently)."""
     assert set(environment(service)) <= SETTING_ENV
 
 
@@ -144,7 +167,9 @@ def test_private_keys_sdk_and_secret_are_mounted_read_only() -> None:
 
 def test_named_volumes_are_declared_and_used() -> None:
     declared = set(COMPOSE["volumes"])
-    used = {v.split(":")[0] for s in SERVICES.values() for v in s.get("volumes", []) if not v.startswith(("$", ".", "/"))}
+    used = {
+        v.split(":")[0] for s in SERVICES.values() for v in s.get("volumes", []) if not v.startswith(("$", ".", "/"))
+    }
     assert used == declared == {"esdata", "certs", "appdata"}
 
 

@@ -14,14 +14,15 @@ import http.server
 import json
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
-from chatarchive.errors import ChatArchiveError, StoreUnavailable
-from chatarchive.models import Batch, Message, MessageFilter, Scope, SearchRequest, ViolationFilter
-from chatarchive.settings import Settings
+from core.errors import ChatArchiveError, StoreUnavailable
+from core.models import Batch, Message, MessageFilter, Scope, SearchRequest, ViolationFilter
+from core.settings import Settings
 from store.elasticsearch import requests as R
 from store.elasticsearch.store import ElasticsearchStore
 from store.elasticsearch.transport import EsError
@@ -49,7 +50,9 @@ class ScriptedTransport:
     script: dict[tuple[str, str], Any] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> dict[str, Any]:
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> dict[str, Any]:
         self.calls.append(Call(method, path, params, json.loads(json.dumps(body)) if body is not None else None))
         answer = self.script.get((method, path), self.default(method, path))
         if isinstance(answer, list):
@@ -91,7 +94,10 @@ BULK_ACTIONS = ("index", "create", "update", "delete")
 
 
 def bulk_ok(method: str, path: str, params: Any, body: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"errors": False, "items": [{next(iter(line)): {"status": 200}} for line in body if next(iter(line)) in BULK_ACTIONS]}
+    return {
+        "errors": False,
+        "items": [{next(iter(line)): {"status": 200}} for line in body if next(iter(line)) in BULK_ACTIONS],
+    }
 
 
 def bulk_failing(failures: dict[str, tuple[int, str]]) -> Handler:
@@ -106,7 +112,15 @@ def bulk_failing(failures: dict[str, tuple[int, str]]) -> Handler:
             doc_id = line[action]["_id"]
             if doc_id in failures:
                 status, kind = failures[doc_id]
-                items.append({action: {"_id": doc_id, "status": status, "error": {"type": kind, "reason": f"{kind} on {doc_id}"}}})
+                items.append(
+                    {
+                        action: {
+                            "_id": doc_id,
+                            "status": status,
+                            "error": {"type": kind, "reason": f"{kind} on {doc_id}"},
+                        }
+                    }
+                )
             else:
                 items.append({action: {"_id": doc_id, "status": 201}})
         return {"errors": bool(failures), "items": items}
@@ -116,9 +130,22 @@ def bulk_failing(failures: dict[str, tuple[int, str]]) -> Handler:
 
 def message(i: int) -> Message:
     return Message(
-        msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=1_700_000_000_000 + i, sender="zhangsan", sender_kind="employee",
-        receivers=["lisi"], roomid="", chat_id="lisi|zhangsan", chat_kind="internal", text=f"消息{i}", raw=json.dumps({"msgid": f"m{i}", "seq": i}),
-        employees=["lisi", "zhangsan"], departments=[1, 2], words=["消息"],
+        msgid=f"m{i}",
+        seq=i,
+        action="send",
+        msgtype="text",
+        time_ms=1_700_000_000_000 + i,
+        sender="zhangsan",
+        sender_kind="employee",
+        receivers=["lisi"],
+        roomid="",
+        chat_id="lisi|zhangsan",
+        chat_kind="internal",
+        text=f"消息{i}",
+        raw=json.dumps({"msgid": f"m{i}", "seq": i}),
+        employees=["lisi", "zhangsan"],
+        departments=[1, 2],
+        words=["消息"],
     )
 
 
@@ -130,7 +157,12 @@ def searched_index(call: Call) -> str:
 
 
 def make_store(transport: ScriptedTransport, sleeps: list[float] | None = None) -> ElasticsearchStore:
-    return ElasticsearchStore(transport, prefix=P, where="https://es.example:9200", sleep=(sleeps.append if sleeps is not None else (lambda s: None)))
+    return ElasticsearchStore(
+        transport,
+        prefix=P,
+        where="https://es.example:9200",
+        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
+    )
 
 
 def bulk_docs(call: Call) -> list[tuple[str, str, dict[str, Any] | None]]:
@@ -149,7 +181,8 @@ def bulk_docs(call: Call) -> list[tuple[str, str, dict[str, Any] | None]]:
 
 
 def test_batch_is_one_bulk_then_the_checkpoint() -> None:
-    """GIVEN a batch WHEN written THEN one bulk (refresh=wait_for) carries everything and the checkpoint is written after it."""
+    """GIVEN a batch WHEN written THEN one bulk (refresh=wait_for) carries everything and the checkpoint is written
+    after it."""
     t = ScriptedTransport()
     make_store(t).write_batch(Batch(messages=[message(1), message(2)], checkpoint=2))
     paths = [(c.method, c.path) for c in t.calls]
@@ -168,7 +201,7 @@ def test_permanently_failed_items_become_dead_letters_before_the_checkpoint() ->
     make_store(t).write_batch(Batch(messages=[message(1), message(2), message(3)], checkpoint=3))
     bulks = t.named("POST", "/_bulk")
     assert len(bulks) == 2
-    (action, doc_id, letter), = bulk_docs(bulks[1])
+    ((action, doc_id, letter),) = bulk_docs(bulks[1])
     assert (action, doc_id) == ("index", "m2")
     assert letter["stage"] == "store" and letter["seq"] == 2
     assert "mapper_parsing_exception" in letter["reason"]
@@ -182,8 +215,11 @@ def test_new_records_are_created_and_an_existing_one_is_not_a_failure() -> None:
     existing = "media:a"  # "collection:id": the id put_record's URL path (/_doc/media%3Aa) decodes to
     conflict = bulk_failing({existing: (409, "version_conflict_engine_exception")})
     t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok, conflict]})
-    batch = Batch(messages=[message(1)], new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
-                  checkpoint=1)
+    batch = Batch(
+        messages=[message(1)],
+        new_records=[("media", "a", {"status": "pending"}), ("media", "b", {"status": "pending"})],
+        checkpoint=1,
+    )
     make_store(t).write_batch(batch)
     messages_bulk, records_bulk = t.named("POST", "/_bulk")  # messages, then records: no retry, no dead letter
     assert [action for action, _, _ in bulk_docs(messages_bulk)] == ["index"]
@@ -197,7 +233,7 @@ def test_violations_and_dead_letters_are_sent_only_after_their_messages() -> Non
     WHEN it is written
     THEN the messages go in a first bulk and the violation and dead letter in a second one, so a
     crash between them never leaves a violation without its message (a bulk is not atomic)"""
-    from chatarchive.models import DeadLetter
+    from core.models import DeadLetter
     from tests.conformance.test_store_basics import violation
 
     t = ScriptedTransport({("POST", "/_bulk"): [bulk_ok]})
@@ -214,7 +250,14 @@ def test_violations_and_dead_letters_are_sent_only_after_their_messages() -> Non
 def test_checkpoint_is_not_advanced_past_items_neither_stored_nor_dead_lettered() -> None:
     """GIVEN a bulk where m2 is rejected AND dead-lettering it fails too WHEN the batch is written
     THEN the checkpoint stops just before m2 (a replay re-sends it) and the caller is told."""
-    t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({"m2": (400, "mapper_parsing_exception")}), bulk_failing({"m2": (400, "mapper_parsing_exception")})]})
+    t = ScriptedTransport(
+        {
+            ("POST", "/_bulk"): [
+                bulk_failing({"m2": (400, "mapper_parsing_exception")}),
+                bulk_failing({"m2": (400, "mapper_parsing_exception")}),
+            ]
+        }
+    )
     with pytest.raises(StoreUnavailable, match="checkpoint stays at 1"):
         make_store(t).write_batch(Batch(messages=[message(1), message(2), message(3)], checkpoint=3))
     assert [c.body["seq"] for c in t.named("PUT", f"/{P}-state/_doc/checkpoint")] == [1]
@@ -229,7 +272,9 @@ def test_checkpoint_never_moves_backwards() -> None:
 def test_items_rejected_with_429_are_retried_with_backoff() -> None:
     """GIVEN a bulk where one item gets 429 (queue full) WHEN written THEN only that item is re-sent after a backoff."""
     sleeps: list[float] = []
-    t = ScriptedTransport({("POST", "/_bulk"): [bulk_failing({"m1": (429, "es_rejected_execution_exception")}), bulk_ok]})
+    t = ScriptedTransport(
+        {("POST", "/_bulk"): [bulk_failing({"m1": (429, "es_rejected_execution_exception")}), bulk_ok]}
+    )
     make_store(t, sleeps).write_batch(Batch(messages=[message(1), message(2)], checkpoint=2))
     bulks = t.named("POST", "/_bulk")
     assert [d[1] for d in bulk_docs(bulks[1])] == ["m1"]
@@ -350,7 +395,8 @@ def test_deleting_a_dead_letter_that_is_not_there_is_not_a_failure() -> None:
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504], ids=lambda s: f"http-{s}")
 def test_transient_request_errors_are_retried_with_exponential_backoff(status: int) -> None:
-    """GIVEN a cluster answering {status} twice WHEN a request is made THEN it is retried after 0.5 s and 1 s and succeeds."""
+    """GIVEN a cluster answering {status} twice WHEN a request is made THEN it is retried after 0.5 s and 1 s and
+    succeeds."""
     sleeps: list[float] = []
     busy = EsError(status, {"error": {"type": "busy", "reason": "try later"}})
     t = ScriptedTransport({("POST", f"/{P}-messages/_count"): [busy, busy, {"count": 7}]})
@@ -360,7 +406,9 @@ def test_transient_request_errors_are_retried_with_exponential_backoff(status: i
 
 def test_a_cluster_that_stays_overloaded_is_store_unavailable() -> None:
     sleeps: list[float] = []
-    t = ScriptedTransport({("POST", f"/{P}-messages/_count"): [EsError(503, {"error": {"type": "unavailable", "reason": "x"}})]})
+    t = ScriptedTransport(
+        {("POST", f"/{P}-messages/_count"): [EsError(503, {"error": {"type": "unavailable", "reason": "x"}})]}
+    )
     with pytest.raises(StoreUnavailable, match="HTTP 503"):
         make_store(t, sleeps).count(MessageFilter(), scope=Scope.everything())
     assert sleeps == [0.5, 1.0, 2.0, 4.0, 8.0]
@@ -368,7 +416,9 @@ def test_a_cluster_that_stays_overloaded_is_store_unavailable() -> None:
 
 def test_a_bad_request_is_not_retried() -> None:
     sleeps: list[float] = []
-    t = ScriptedTransport({("POST", f"/{P}-messages/_count"): [EsError(400, {"error": {"type": "parsing_exception", "reason": "bad"}})]})
+    t = ScriptedTransport(
+        {("POST", f"/{P}-messages/_count"): [EsError(400, {"error": {"type": "parsing_exception", "reason": "bad"}})]}
+    )
     with pytest.raises(ChatArchiveError, match="parsing_exception"):
         make_store(t, sleeps).count(MessageFilter(), scope=Scope.everything())
     assert sleeps == []
@@ -378,9 +428,25 @@ def test_a_bad_request_is_not_retried() -> None:
 
 
 def test_scope_is_a_filter_on_every_read_request() -> None:
-    """GIVEN a restricted scope WHEN every read operation runs THEN every search and count request carries the scope filter."""
+    """GIVEN a restricted scope WHEN every read operation runs THEN every search and count request carries the scope
+    filter."""
     t = ScriptedTransport(
-        {("POST", f"/{P}-messages/_search"): {"hits": {"total": {"value": 1}, "hits": [{"_id": "m1", "_index": f"{P}-messages-v{MV}-000001", "_source": R.message_document(message(1), "消息1"), "sort": [1, 1, "m1"]}]}, "aggregations": {}}}
+        {
+            ("POST", f"/{P}-messages/_search"): {
+                "hits": {
+                    "total": {"value": 1},
+                    "hits": [
+                        {
+                            "_id": "m1",
+                            "_index": f"{P}-messages-v{MV}-000001",
+                            "_source": R.message_document(message(1), "消息1"),
+                            "sort": [1, 1, "m1"],
+                        }
+                    ],
+                },
+                "aggregations": {},
+            }
+        }
     )
     store = make_store(t)
     scope = Scope.of([2], ["zhangsan"])
@@ -395,7 +461,8 @@ def test_scope_is_a_filter_on_every_read_request() -> None:
     store.list_violations(ViolationFilter(), scope=scope)
     store.aggregate_violations(ViolationFilter(), {"r": {"terms": {"field": "rule_id"}}}, scope=scope)
     reads = [
-        c for c in t.calls
+        c
+        for c in t.calls
         if c.path.endswith(("/_search", "/_count"))
         and ("messages" in searched_index(c) or "violations" in searched_index(c))
     ]
@@ -454,8 +521,14 @@ def test_a_point_in_time_that_cannot_be_closed_does_not_fail_the_iteration() -> 
 def test_init_on_an_empty_cluster_creates_versioned_indices_behind_aliases() -> None:
     t = ScriptedTransport()
     result = make_store(t).init()
-    assert result == {"backend": "elasticsearch", "schema_version": max(R.schema_versions().values()), "migrated": False}
-    created = {c.path: c.body for c in t.calls if c.method == "PUT" and c.path.startswith(f"/{P}-") and "/_doc/" not in c.path}
+    assert result == {
+        "backend": "elasticsearch",
+        "schema_version": max(R.schema_versions().values()),
+        "migrated": False,
+    }
+    created = {
+        c.path: c.body for c in t.calls if c.method == "PUT" and c.path.startswith(f"/{P}-") and "/_doc/" not in c.path
+    }
     assert created[f"/{P}-messages-v{MV}-000001"] == {"aliases": {f"{P}-messages": {"is_write_index": True}}}
     assert created[f"/{P}-rules-v{RV}"] == {"aliases": {f"{P}-rules": {}}}
     assert t.named("PUT", f"/_ilm/policy/{P}-messages-policy")
@@ -463,12 +536,15 @@ def test_init_on_an_empty_cluster_creates_versioned_indices_behind_aliases() -> 
 
 
 def test_init_is_idempotent_when_the_schema_is_current() -> None:
-    current = {("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()}
+    current = {
+        ("GET", f"/_alias/{P}-{k}"): {R.index_name(P, k, v): {"aliases": {}}} for k, v in R.schema_versions().items()
+    }
     current[("GET", f"/{P}-state/_doc/schema")] = {"found": True, "_source": {"versions": R.schema_versions()}}
     t = ScriptedTransport(current)
     assert make_store(t).init()["migrated"] is False
     writes = [
-        c for c in t.calls
+        c
+        for c in t.calls
         if c.path in ("/_reindex", "/_aliases") or (c.method == "PUT" and c.path.startswith(f"/{P}-"))
     ]
     # Only the live settings are re-applied (indices of an older release follow the template): no index, no document.
@@ -744,7 +820,11 @@ def test_saving_a_rule_record_indexes_its_percolator_query() -> None:
     t = ScriptedTransport()
     make_store(t).put_record("rules", "r1", {"id": "r1", "name": "回扣", "keywords": ["回扣"], "enabled": True})
     (call,) = t.named("PUT", f"/{P}-rules/_doc/r1")
-    assert call.body["query"] == {"bool": {"must": [{"bool": {"should": [{"match_phrase": {"folded": {"query": "回扣"}}}], "minimum_should_match": 1}}]}}
+    assert call.body["query"] == {
+        "bool": {
+            "must": [{"bool": {"should": [{"match_phrase": {"folded": {"query": "回扣"}}}], "minimum_should_match": 1}}]
+        }
+    }
 
 
 # ---------------------------------------------------------------- the real client: unreachable, 401
@@ -757,8 +837,11 @@ def closed_port() -> int:
 
 
 def test_an_unreachable_cluster_is_store_unavailable_with_a_clear_message() -> None:
-    """GIVEN es_url pointing at a closed port WHEN the store is used THEN StoreUnavailable names the URL (without the password)."""
-    settings = Settings(backend="elasticsearch", es_url=f"http://elastic:s3cret@127.0.0.1:{closed_port()}", es_timeout=2.0)
+    """GIVEN es_url pointing at a closed port WHEN the store is used THEN StoreUnavailable names the URL (without the
+    password)."""
+    settings = Settings(
+        backend="elasticsearch", es_url=f"http://elastic:s3cret@127.0.0.1:{closed_port()}", es_timeout=2.0
+    )
     store = ElasticsearchStore.from_settings(settings, index_prefix="t")
     store.t.max_retries, store.t.sleep = 1, lambda s: None
     with pytest.raises(StoreUnavailable) as raised:
@@ -773,7 +856,12 @@ def rejecting_server() -> Iterator[str]:
 
     class Reject(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = json.dumps({"error": {"type": "security_exception", "reason": "unable to authenticate user [elastic]"}, "status": 401}).encode()
+            body = json.dumps(
+                {
+                    "error": {"type": "security_exception", "reason": "unable to authenticate user [elastic]"},
+                    "status": 401,
+                }
+            ).encode()
             self.send_response(401)
             self.send_header("content-type", "application/json")
             self.send_header("WWW-Authenticate", 'Basic realm="security"')
@@ -795,10 +883,13 @@ def rejecting_server() -> Iterator[str]:
 
 
 def test_wrong_credentials_are_a_clear_error(rejecting_server: str, tmp_path: Any) -> None:
-    """GIVEN a cluster that rejects the password WHEN init runs THEN the error says the credentials were rejected and which settings to check."""
+    """GIVEN a cluster that rejects the password WHEN init runs THEN the error says the credentials were rejected and
+    which settings to check."""
     password_file = tmp_path / "es_password"
     password_file.write_text("wrong\n")
-    settings = Settings(backend="elasticsearch", es_url=rejecting_server, es_user="elastic", es_password_file=str(password_file))
+    settings = Settings(
+        backend="elasticsearch", es_url=rejecting_server, es_user="elastic", es_password_file=str(password_file)
+    )
     with pytest.raises(ChatArchiveError, match=r"rejected the credentials \(401\).*es_password_file") as raised:
         ElasticsearchStore.from_settings(settings, index_prefix="t").init()
     assert not isinstance(raised.value, StoreUnavailable)
@@ -806,9 +897,11 @@ def test_wrong_credentials_are_a_clear_error(rejecting_server: str, tmp_path: An
 
 
 def test_a_missing_password_file_is_bad_input(tmp_path: Any) -> None:
-    from chatarchive.errors import BadInput
+    from core.errors import BadInput
 
-    settings = Settings(backend="elasticsearch", es_url="http://127.0.0.1:9", es_password_file=str(tmp_path / "missing"))
+    settings = Settings(
+        backend="elasticsearch", es_url="http://127.0.0.1:9", es_password_file=str(tmp_path / "missing")
+    )
     with pytest.raises(BadInput, match="es_password_file"):
         ElasticsearchStore.from_settings(settings)
 
@@ -825,9 +918,11 @@ def test_a_revoke_is_remembered_and_marks_an_original_that_arrives_later() -> No
     docs = bulk_docs(t.named("POST", "/_bulk")[0])
     assert ("index", "revoke:m9") in [(a, i) for a, i, _ in docs]
     assert not [d for d in docs if d[0] == "update"]  # nothing to update: the original is not stored
-    t2 = ScriptedTransport({("POST", f"/{P}-state/_search"): {"hits": {"total": {"value": 1}, "hits": [{"_id": "revoke:m9"}]}}})
+    t2 = ScriptedTransport(
+        {("POST", f"/{P}-state/_search"): {"hits": {"total": {"value": 1}, "hits": [{"_id": "revoke:m9"}]}}}
+    )
     make_store(t2).write_batch(Batch(messages=[message(9)], checkpoint=9))
-    (action, doc_id, doc), = bulk_docs(t2.named("POST", "/_bulk")[0])
+    ((action, doc_id, doc),) = bulk_docs(t2.named("POST", "/_bulk")[0])
     assert (doc_id, doc["revoked"]) == ("m9", True)
 
 
@@ -877,10 +972,27 @@ def drive_everything() -> ScriptedTransport:
     store = make_store(t)
     scope = Scope.of([2])
     store.init()
-    store.write_batch(Batch(messages=[message(1), message(2)], violations=[violation()], revoked_msgids=["m1", "m0"], resolved_deadletters=["x"], checkpoint=2))
+    store.write_batch(
+        Batch(
+            messages=[message(1), message(2)],
+            violations=[violation()],
+            revoked_msgids=["m1", "m0"],
+            resolved_deadletters=["x"],
+            checkpoint=2,
+        )
+    )
     store.search(SearchRequest(query='"消息" OR 回扣 -x', sort="relevance"), scope=scope)
     store.count(MessageFilter(flagged=True), scope=scope, query="消息")
-    store.aggregate(MessageFilter(), {"d": {"date_histogram": {"field": "time", "fixed_interval": "1h"}, "aggs": {"s": {"stats": {"field": "reply_ms"}}}}}, scope=scope)
+    store.aggregate(
+        MessageFilter(),
+        {
+            "d": {
+                "date_histogram": {"field": "time", "fixed_interval": "1h"},
+                "aggs": {"s": {"stats": {"field": "reply_ms"}}},
+            }
+        },
+        scope=scope,
+    )
     list(store.iter_messages(MessageFilter(), scope=scope))
     store.context("m1", scope=scope)
     store.stats(scope=scope)
@@ -888,7 +1000,11 @@ def drive_everything() -> ScriptedTransport:
     store.update_violation("m1:r1", {"status": "confirmed", "reviewer": "lisi"})
     store.list_violations(ViolationFilter(statuses=["unreviewed"]), scope=scope)
     store.list_deadletters()
-    store.put_record("rules", "r1", {"id": "r1", "name": "回扣", "keywords": ["回扣"], "near": [{"terms": ["保证", "收益"], "within": 5}]})
+    store.put_record(
+        "rules",
+        "r1",
+        {"id": "r1", "name": "回扣", "keywords": ["回扣"], "near": [{"terms": ["保证", "收益"], "within": 5}]},
+    )
     store.find_records("accounts", {"role": "auditor"})
     store.append_record("audit", {"action": "login"})
     store.update_messages([message(1)])
@@ -915,7 +1031,10 @@ def test_every_request_the_backend_sends_is_valid_for_the_api_specification() ->
         if target is None:
             unmatched.append(f"{call.method} {call.path}")
         elif target == ("doc",):
-            problems += [f"{call.method} {call.path}: {p}" for p in mapping_errors(call.body, kind_of_index(call.path.split("/")[1]))]
+            problems += [
+                f"{call.method} {call.path}: {p}"
+                for p in mapping_errors(call.body, kind_of_index(call.path.split("/")[1]))
+            ]
         else:
             problems += [f"{call.method} {call.path}: {p}" for p in validation_errors(target, call.body)]
     validated = [c for c in t.calls if c.body is not None]
@@ -924,7 +1043,7 @@ def test_every_request_the_backend_sends_is_valid_for_the_api_specification() ->
     assert problems == []
 
 
-# ---------------------------------------------------------------- the bytes on the wire (real client, local HTTP server)
+# ---------------------------------------- the bytes on the wire (real client, local HTTP server)
 
 
 API_KEY = {"id": "k1", "name": "chatarchive-app", "api_key": "secret-part", "encoded": "azE6c2VjcmV0LXBhcnQ="}
@@ -941,9 +1060,16 @@ def recording_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
             encoding = self.headers.get("content-encoding", "")
-            seen.append({"method": self.command, "path": self.path, "content_type": self.headers.get("content-type", ""),
-                         "authorization": self.headers.get("authorization", ""), "content_encoding": encoding,
-                         "body": gzip.decompress(raw) if encoding == "gzip" else raw})
+            seen.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "content_type": self.headers.get("content-type", ""),
+                    "authorization": self.headers.get("authorization", ""),
+                    "content_encoding": encoding,
+                    "body": gzip.decompress(raw) if encoding == "gzip" else raw,
+                }
+            )
             status = 404 if self.path.endswith("/missing") else 200
             answer = API_KEY if self.path.startswith("/_security/api_key") else {"acknowledged": True}
             body = json.dumps(answer if status == 200 else {"found": False}).encode()
@@ -966,7 +1092,9 @@ def recording_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.server_close()
 
 
-def test_the_client_transport_sends_ndjson_bulk_with_params_and_basic_auth(recording_server: tuple[str, list[dict[str, Any]]]) -> None:
+def test_the_client_transport_sends_ndjson_bulk_with_params_and_basic_auth(
+    recording_server: tuple[str, list[dict[str, Any]]],
+) -> None:
     """GIVEN the real client WHEN a bulk with refresh=wait_for is sent THEN the wire has NDJSON lines, the query
     parameter and basic auth; a 404 comes back as EsError(404)."""
     import base64
@@ -996,7 +1124,10 @@ def test_the_core_imports_without_the_elasticsearch_client(monkeypatch: pytest.M
     import subprocess
     import sys
 
-    code = "import sys; sys.modules['elasticsearch'] = None; import store.elasticsearch.store, chatarchive.archive, store; print('ok')"
+    code = (
+        "import sys; sys.modules['elasticsearch'] = None; "
+        "import store.elasticsearch.store, chatarchive.archive, store; print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
     from store.elasticsearch.transport import ClientTransport

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from analyzers.rules import Rule, RuleEngine
 from analyzers.rules.normalize import normalize_fast
-from chatarchive.errors import RuleError
-from chatarchive.models import Message
+from core.errors import RuleError
+from core.models import Message
 from store.elasticsearch import requests as R
+from tests.helpers import examples
 
 
 def occurrences(text: str, term: str) -> list[tuple[int, int]]:
@@ -30,28 +31,28 @@ def occurrences(text: str, term: str) -> list[tuple[int, int]]:
 
 def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
     """Our Query DSL subset evaluated on a percolated document."""
-    (kind, body), = query.items()
+    ((kind, body),) = query.items()
     if kind == "match_all":
         return True
     if kind == "match_none":
         return False
     if kind == "match_phrase":
-        (field, spec), = body.items()
+        ((field, spec),) = body.items()
         assert field == "folded"
         return spec["query"] in doc["folded"]
     if kind == "term":
-        (field, spec), = body.items()
+        ((field, spec),) = body.items()
         if field == "folded.uni":
             return spec["value"] in doc["folded"]
         value = doc.get(field)
         return spec["value"] in value if isinstance(value, list) else spec["value"] == value
     if kind == "terms":
-        (field, values), = body.items()
+        ((field, values),) = body.items()
         value = doc.get(field)
         have = value if isinstance(value, list) else [value]
         return bool(set(values) & set(have))
     if kind == "intervals":
-        (field, spec), = body.items()
+        ((field, spec),) = body.items()
         assert field == "folded.uni"
         all_of = spec["all_of"]
         assert all_of["ordered"] is False
@@ -96,8 +97,17 @@ TEXT = st.text(st.sampled_from(CHARS), max_size=16)
 
 @st.composite
 def rules(draw: st.DrawFn) -> dict[str, Any]:
-    keywords = draw(st.lists(st.one_of(TERMS, st.builds(lambda t: {"term": t, "match": "word"}, TERMS)), max_size=3, unique_by=str))
-    near = draw(st.lists(st.builds(lambda ts, w: {"terms": ts, "within": w}, st.lists(TERMS, min_size=2, max_size=2), st.integers(0, 4)), max_size=1))
+    keywords = draw(
+        st.lists(st.one_of(TERMS, st.builds(lambda t: {"term": t, "match": "word"}, TERMS)), max_size=3, unique_by=str)
+    )
+    near = draw(
+        st.lists(
+            st.builds(
+                lambda ts, w: {"terms": ts, "within": w}, st.lists(TERMS, min_size=2, max_size=2), st.integers(0, 4)
+            ),
+            max_size=1,
+        )
+    )
     if not keywords and not near:
         keywords = [draw(TERMS)]
     rule: dict[str, Any] = {"name": "r", "id": "r", "keywords": keywords, "near": near}
@@ -113,12 +123,25 @@ def rules(draw: st.DrawFn) -> dict[str, Any]:
 
 def message(text: str, sender_kind: str, msgtype: str, chat_kind: str) -> Message:
     return Message(
-        msgid="m1", seq=1, action="send", msgtype=msgtype, time_ms=1, sender="s", sender_kind=sender_kind,  # type: ignore[arg-type]
-        receivers=[], roomid="", chat_id="c", chat_kind=chat_kind, text=text, raw="", employees=["s"], departments=[1],  # type: ignore[arg-type]
+        msgid="m1",
+        seq=1,
+        action="send",
+        msgtype=msgtype,
+        time_ms=1,
+        sender="s",
+        sender_kind=sender_kind,  # type: ignore[arg-type]
+        receivers=[],
+        roomid="",
+        chat_id="c",
+        chat_kind=chat_kind,
+        text=text,
+        raw="",
+        employees=["s"],
+        departments=[1],  # type: ignore[arg-type]
     )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400))
 @given(
     rule=rules(),
     text=TEXT,
@@ -126,8 +149,11 @@ def message(text: str, sender_kind: str, msgtype: str, chat_kind: str) -> Messag
     msgtype=st.sampled_from(["text", "image"]),
     chat_kind=st.sampled_from(["internal", "external", "group"]),
 )
-def test_percolator_query_selects_every_message_the_engine_matches(rule: dict[str, Any], text: str, sender_kind: str, msgtype: str, chat_kind: str) -> None:
-    """GIVEN any rule and message WHEN the engine finds a violation THEN the rule's percolator query selects the message."""
+def test_percolator_query_selects_every_message_the_engine_matches(
+    rule: dict[str, Any], text: str, sender_kind: str, msgtype: str, chat_kind: str
+) -> None:
+    """GIVEN any rule and message WHEN the engine finds a violation THEN the rule's percolator query selects the
+    message."""
     try:
         parsed = Rule.from_dict(rule)
     except RuleError:  # e.g. duplicate keywords after normalization: not a rule anyone can save
@@ -156,4 +182,8 @@ def test_near_with_equivalent_terms_selects_a_single_occurrence() -> None:
 def test_the_model_can_reject() -> None:
     """The property above is not vacuous: the model rejects messages the query does not select."""
     query = R.rule_percolator_query({"keywords": ["回扣"], "exclude": ["不是"]}, normalize=normalize_fast)
-    assert matches(query, {"folded": "给回扣"}) and not matches(query, {"folded": "回家"}) and not matches(query, {"folded": "不是回扣"})
+    assert (
+        matches(query, {"folded": "给回扣"})
+        and not matches(query, {"folded": "回家"})
+        and not matches(query, {"folded": "不是回扣"})
+    )

@@ -15,11 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzers.textfold import fold
-from chatarchive.errors import BadInput
-from chatarchive.models import Scope
+from core.errors import BadInput
+from core.models import Scope
 from store.base import AGG_FIELDS
 from store.elasticsearch import requests as R
 from tests.es_cases import CASES, Case
+from tests.helpers import examples
 
 GOLDEN = Path(__file__).parent / "es_golden"
 
@@ -55,7 +56,7 @@ def es_phrase_matches(doc_folded: str, query: dict) -> bool:
 ALPHABET = st.sampled_from(list("回扣返点aAＡ 　,，1１"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(text=st.text(ALPHABET, max_size=12), phrase=st.text(ALPHABET, min_size=1, max_size=4))
 def test_phrase_query_is_exactly_folded_substring(text: str, phrase: str) -> None:
     """GIVEN any text and phrase WHEN the phrase query is evaluated on the bigram/unigram fields
@@ -69,8 +70,16 @@ def test_phrase_query_is_exactly_folded_substring(text: str, phrase: str) -> Non
 SCOPES = [
     pytest.param(Scope.everything(), None, id="everything-no-filter"),
     pytest.param(Scope.of(), R.MATCH_NONE, id="empty-scope-matches-nothing"),
-    pytest.param(Scope.of([3, 1]), {"bool": {"should": [{"terms": {"departments": [1, 3]}}], "minimum_should_match": 1}}, id="departments"),
-    pytest.param(Scope.of([], ["b", "a"]), {"bool": {"should": [{"terms": {"employees": ["a", "b"]}}], "minimum_should_match": 1}}, id="users"),
+    pytest.param(
+        Scope.of([3, 1]),
+        {"bool": {"should": [{"terms": {"departments": [1, 3]}}], "minimum_should_match": 1}},
+        id="departments",
+    ),
+    pytest.param(
+        Scope.of([], ["b", "a"]),
+        {"bool": {"should": [{"terms": {"employees": ["a", "b"]}}], "minimum_should_match": 1}},
+        id="users",
+    ),
 ]
 
 
@@ -82,7 +91,10 @@ def test_scope_filter(scope: Scope, expected: dict | None) -> None:
 def test_scope_is_a_filter_on_every_read() -> None:
     """GIVEN a restricted scope WHEN any read query is built THEN the scope is in bool.filter."""
     sf = R.scope_filter(Scope.of([2]))
-    for query in (R.filtered_query(None, [], Scope.of([2])), R.filtered_query({"term": {"words": {"value": "x"}}}, [], Scope.of([2]))):
+    for query in (
+        R.filtered_query(None, [], Scope.of([2])),
+        R.filtered_query({"term": {"words": {"value": "x"}}}, [], Scope.of([2])),
+    ):
         assert sf in query["bool"]["filter"]
     assert sf in R.context_body("c", 1, 1, before=True, size=1, scope=Scope.of([2]))["query"]["bool"]["filter"]
 
@@ -93,8 +105,18 @@ BAD_AGGS = [
     pytest.param({"a": {"date_histogram": {"field": "time", "fixed_interval": "7m"}}}, id="unsupported-interval"),
     pytest.param({"a": {"histogram": {"field": "reply_ms", "interval": 0}}}, id="zero-interval"),
     pytest.param({"a": {"terms": {"field": "sender"}, "avg": {"field": "reply_ms"}}}, id="two-types"),
-    pytest.param({"a": {"terms": {"field": "sender"}, "aggs": {"b": {"terms": {"field": "msgtype"}, "aggs": {"c": {"max": {"field": "time"}}}}}}}, id="two-levels"),
-    pytest.param({"a": {"avg": {"field": "reply_ms"}, "aggs": {"b": {"max": {"field": "time"}}}}}, id="metric-with-sub"),
+    pytest.param(
+        {
+            "a": {
+                "terms": {"field": "sender"},
+                "aggs": {"b": {"terms": {"field": "msgtype"}, "aggs": {"c": {"max": {"field": "time"}}}}},
+            }
+        },
+        id="two-levels",
+    ),
+    pytest.param(
+        {"a": {"avg": {"field": "reply_ms"}, "aggs": {"b": {"max": {"field": "time"}}}}}, id="metric-with-sub"
+    ),
     pytest.param({}, id="empty"),
 ]
 
@@ -106,9 +128,13 @@ def test_unsupported_aggregations_are_bad_input(aggs: dict) -> None:
 
 
 def test_aggregation_response_is_normalized_to_the_documented_shape() -> None:
-    """GIVEN an Elasticsearch aggregation response WHEN normalized THEN keys have the engine's types and extras are gone."""
+    """GIVEN an Elasticsearch aggregation response WHEN normalized THEN keys have the engine's types and extras are
+    gone."""
     aggs = {
-        "days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}, "aggs": {"who": {"terms": {"field": "sender"}}}},
+        "days": {
+            "date_histogram": {"field": "time", "fixed_interval": "1d"},
+            "aggs": {"who": {"terms": {"field": "sender"}}},
+        },
         "flag": {"terms": {"field": "flagged"}},
         "dept": {"terms": {"field": "departments"}},
         "h": {"histogram": {"field": "reply_ms", "interval": 1000}},
@@ -118,18 +144,58 @@ def test_aggregation_response_is_normalized_to_the_documented_shape() -> None:
         "m": {"max": {"field": "time"}},
     }
     response = {
-        "days": {"buckets": [{"key_as_string": "2023-11-14", "key": 1699891200000, "doc_count": 2, "who": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [{"key": "a", "doc_count": 2}]}}, {"key": 1699977600000, "doc_count": 0, "who": {"buckets": []}}]},
-        "flag": {"buckets": [{"key": 1, "key_as_string": "true", "doc_count": 3}, {"key": 0, "key_as_string": "false", "doc_count": 1}]},
+        "days": {
+            "buckets": [
+                {
+                    "key_as_string": "2023-11-14",
+                    "key": 1699891200000,
+                    "doc_count": 2,
+                    "who": {
+                        "doc_count_error_upper_bound": 0,
+                        "sum_other_doc_count": 0,
+                        "buckets": [{"key": "a", "doc_count": 2}],
+                    },
+                },
+                {"key": 1699977600000, "doc_count": 0, "who": {"buckets": []}},
+            ]
+        },
+        "flag": {
+            "buckets": [
+                {"key": 1, "key_as_string": "true", "doc_count": 3},
+                {"key": 0, "key_as_string": "false", "doc_count": 1},
+            ]
+        },
         "dept": {"buckets": [{"key": 2, "doc_count": 4}]},
-        "h": {"buckets": [{"key": 0.0, "doc_count": 1}, {"key": 1000.0, "doc_count": 0}, {"key": 2000.0, "doc_count": 5}]},
+        "h": {
+            "buckets": [{"key": 0.0, "doc_count": 1}, {"key": 1000.0, "doc_count": 0}, {"key": 2000.0, "doc_count": 5}]
+        },
         "s": {"count": 2, "min": 1.0, "max": 3.0, "avg": 2.0, "sum": 4.0},
         "p": {"values": {"50.0": 2.0}},
         "c": {"value": 7},
         "m": {"value": 1699977600000.0, "value_as_string": "2023-11-14T16:00:00.000Z"},
     }
     assert R.normalize_aggregations(aggs, response) == {
-        "days": {"buckets": [{"key": 1699891200000, "doc_count": 2, "who": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [{"key": "a", "doc_count": 2}]}}]},
-        "flag": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [{"key": 1, "key_as_string": "true", "doc_count": 3}, {"key": 0, "key_as_string": "false", "doc_count": 1}]},
+        "days": {
+            "buckets": [
+                {
+                    "key": 1699891200000,
+                    "doc_count": 2,
+                    "who": {
+                        "doc_count_error_upper_bound": 0,
+                        "sum_other_doc_count": 0,
+                        "buckets": [{"key": "a", "doc_count": 2}],
+                    },
+                }
+            ]
+        },
+        "flag": {
+            "doc_count_error_upper_bound": 0,
+            "sum_other_doc_count": 0,
+            "buckets": [
+                {"key": 1, "key_as_string": "true", "doc_count": 3},
+                {"key": 0, "key_as_string": "false", "doc_count": 1},
+            ],
+        },
         "dept": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [{"key": 2, "doc_count": 4}]},
         "h": {"buckets": [{"key": 0.0, "doc_count": 1}, {"key": 2000.0, "doc_count": 5}]},
         "s": {"count": 2, "min": 1.0, "max": 3.0, "avg": 2.0, "sum": 4.0},
@@ -141,22 +207,39 @@ def test_aggregation_response_is_normalized_to_the_documented_shape() -> None:
 
 def test_empty_aggregations_follow_the_embedded_engine() -> None:
     """GIVEN no matching documents WHEN normalized THEN metrics are None/0 exactly as the embedded engine reports."""
-    aggs = {"s": {"stats": {"field": "reply_ms"}}, "sum": {"sum": {"field": "reply_ms"}}, "n": {"value_count": {"field": "reply_ms"}},
-            "p": {"percentiles": {"field": "reply_ms", "percents": [50, 99]}}, "mx": {"max": {"field": "time"}}}
-    response = {"s": {"count": 0, "min": None, "max": None, "avg": None, "sum": 0.0}, "sum": {"value": 0.0}, "n": {"value": 0},
-                "p": {"values": {"50.0": None, "99.0": None}}, "mx": {"value": None}}
+    aggs = {
+        "s": {"stats": {"field": "reply_ms"}},
+        "sum": {"sum": {"field": "reply_ms"}},
+        "n": {"value_count": {"field": "reply_ms"}},
+        "p": {"percentiles": {"field": "reply_ms", "percents": [50, 99]}},
+        "mx": {"max": {"field": "time"}},
+    }
+    response = {
+        "s": {"count": 0, "min": None, "max": None, "avg": None, "sum": 0.0},
+        "sum": {"value": 0.0},
+        "n": {"value": 0},
+        "p": {"values": {"50.0": None, "99.0": None}},
+        "mx": {"value": None},
+    }
     assert R.normalize_aggregations(aggs, response) == {
-        "s": {"count": 0, "min": None, "max": None, "avg": None, "sum": 0.0}, "sum": {"value": 0.0}, "n": {"value": 0},
-        "p": {"values": {"50.0": None, "99.0": None}}, "mx": {"value": None},
+        "s": {"count": 0, "min": None, "max": None, "avg": None, "sum": 0.0},
+        "sum": {"value": 0.0},
+        "n": {"value": 0},
+        "p": {"values": {"50.0": None, "99.0": None}},
+        "mx": {"value": None},
     }
 
 
 def test_percolator_slots_map_back_to_messages() -> None:
     docs = [{"msgid": "m0"}, {"msgid": "m1"}, {"msgid": "m2"}]
-    response = {"hits": {"hits": [
-        {"_id": "r2", "_source": {"rule_id": "r2"}, "fields": {"_percolator_document_slot": [0, 2]}},
-        {"_id": "r1", "_source": {"rule_id": "r1"}, "fields": {"_percolator_document_slot": [2]}},
-    ]}}
+    response = {
+        "hits": {
+            "hits": [
+                {"_id": "r2", "_source": {"rule_id": "r2"}, "fields": {"_percolator_document_slot": [0, 2]}},
+                {"_id": "r1", "_source": {"rule_id": "r1"}, "fields": {"_percolator_document_slot": [2]}},
+            ]
+        }
+    }
     assert R.percolate_candidates(response, docs) == {"m0": ["r2"], "m2": ["r1", "r2"]}
 
 
@@ -175,8 +258,11 @@ def test_rule_require_becomes_minimum_should_match(require: object, expected: in
 
 
 def test_rule_with_regex_cannot_be_narrowed_by_text() -> None:
-    """GIVEN a rule the percolator cannot express (regex) WHEN translated THEN its text part matches all (a superset), exclusions still apply."""
-    query = R.rule_percolator_query({"keywords": ["回扣"], "regex": ["\\d+"], "exclude": ["测试"], "msgtypes": ["text"]}, normalize=fold)
+    """GIVEN a rule the percolator cannot express (regex) WHEN translated THEN its text part matches all (a superset),
+    exclusions still apply."""
+    query = R.rule_percolator_query(
+        {"keywords": ["回扣"], "regex": ["\\d+"], "exclude": ["测试"], "msgtypes": ["text"]}, normalize=fold
+    )
     assert "must" not in query["bool"]
     assert query["bool"]["must_not"] == [R.phrase_query("测试")]
     assert query["bool"]["filter"] == [{"terms": {"msgtype": ["text"]}}]

@@ -11,8 +11,13 @@ from typing import Any
 from store.elasticsearch import security
 from tests import es_spec
 from tests.helpers import cli
-from tests.test_es_control_flow import API_KEY, P, ScriptedTransport, make_store
-from tests.test_es_control_flow import recording_server  # noqa: F401 (a fixture)
+from tests.test_es_control_flow import (
+    API_KEY,
+    P,
+    ScriptedTransport,
+    make_store,
+    recording_server,  # noqa: F401 (a fixture)
+)
 
 
 def test_the_role_grants_only_what_the_backend_does() -> None:
@@ -50,7 +55,8 @@ def test_setup_creates_the_role_then_a_key_limited_to_it() -> None:
 
 
 def test_the_cli_writes_the_key_to_a_private_file_and_the_app_uses_it(
-    recording_server: tuple[str, list[dict[str, Any]]], tmp_path: Path  # noqa: F811 (the imported fixture)
+    recording_server: tuple[str, list[dict[str, Any]]],  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
 ) -> None:
     """GIVEN the elastic password in a file WHEN setup-security runs with --key-out THEN the requests carry the admin's
     basic auth, the key file is created 0400 with the encoded key (not printed), and a store opened with
@@ -102,7 +108,7 @@ def test_the_cli_writes_the_key_to_a_private_file_and_the_app_uses_it(
     )
     assert "exists already" in refused.output and len(seen) == 2  # an existing key file is never overwritten
 
-    from chatarchive.settings import Settings
+    from core.settings import Settings
     from store.elasticsearch.store import ElasticsearchStore
 
     store = ElasticsearchStore.from_settings(

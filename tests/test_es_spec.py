@@ -76,7 +76,7 @@ def bulk_errors(lines: list[dict[str, Any]]) -> list[str]:
         problems += es_spec.validate_component(action, "_global.bulk:OperationContainer")
         if len(action) != 1 or next(iter(action)) not in ("index", "create", "update", "delete"):
             return problems + [f"line {i}: not a bulk action: {action!r}"]
-        (name, meta), = action.items()
+        ((name, meta),) = action.items()
         if name == "index":
             problems += mapping_errors(lines[i + 1], kind_of_index(meta["_index"]))
             i += 2
@@ -124,7 +124,10 @@ def test_aggregations_are_valid_aggregation_containers() -> None:
 
 def test_percolate_query_is_a_valid_percolate_query() -> None:
     body = R.percolate_body([{"msgid": "m1", "folded": "回扣"}])
-    assert es_spec.validate_component(body["query"]["bool"]["must"][0]["percolate"], "_types.query_dsl:PercolateQuery") == []
+    assert (
+        es_spec.validate_component(body["query"]["bool"]["must"][0]["percolate"], "_types.query_dsl:PercolateQuery")
+        == []
+    )
 
 
 # ---------------------------------------------------------------- the validation can fail
@@ -154,28 +157,98 @@ def _case(case_id: str) -> Case:
 
 
 NEGATIVE = [
-    pytest.param("search_phrase_and_word", ["query", "bool", "must", 0, "bool", "must", 0, "match_phrase", "folded", "query"], "rename", "qeury", id="misspelled-match_phrase-parameter"),
-    pytest.param("search_phrase_and_word", ["query", "bool", "must", 0, "bool", "must", 0, "match_phrase"], "rename", "match_phrse", id="misspelled-query-type"),
-    pytest.param("search_phrase_and_word", ["query", "bool", "filter"], "rename", "filters", id="misspelled-bool-clause"),
+    pytest.param(
+        "search_phrase_and_word",
+        ["query", "bool", "must", 0, "bool", "must", 0, "match_phrase", "folded", "query"],
+        "rename",
+        "qeury",
+        id="misspelled-match_phrase-parameter",
+    ),
+    pytest.param(
+        "search_phrase_and_word",
+        ["query", "bool", "must", 0, "bool", "must", 0, "match_phrase"],
+        "rename",
+        "match_phrse",
+        id="misspelled-query-type",
+    ),
+    pytest.param(
+        "search_phrase_and_word", ["query", "bool", "filter"], "rename", "filters", id="misspelled-bool-clause"
+    ),
     pytest.param("search_phrase_and_word", ["size"], "set", "twenty", id="size-is-not-a-number"),
     pytest.param("search_phrase_and_word", ["track_total_hit"], "set", True, id="unknown-search-parameter"),
     pytest.param("search_phrase_and_word", ["sort", 0, "time", "order"], "rename", "ordr", id="misspelled-sort-order"),
-    pytest.param("search_phrase_and_word", ["sort", 0, "time", "order"], "set", "descending", id="sort-order-not-in-enum"),
-    pytest.param("search_scope_empty", ["query", "bool", "filter", 0, "match_none"], "set", [], id="match_none-wrong-shape"),
-    pytest.param("aggregate_messages", ["aggregations", "per_day", "date_histogram", "fixed_interval"], "rename", "fixed_intervall", id="misspelled-date_histogram-parameter"),
+    pytest.param(
+        "search_phrase_and_word", ["sort", 0, "time", "order"], "set", "descending", id="sort-order-not-in-enum"
+    ),
+    pytest.param(
+        "search_scope_empty", ["query", "bool", "filter", 0, "match_none"], "set", [], id="match_none-wrong-shape"
+    ),
+    pytest.param(
+        "aggregate_messages",
+        ["aggregations", "per_day", "date_histogram", "fixed_interval"],
+        "rename",
+        "fixed_intervall",
+        id="misspelled-date_histogram-parameter",
+    ),
     pytest.param("aggregate_messages", ["aggregations", "types"], "rename", "types", id="control-unchanged-is-valid"),
-    pytest.param("aggregate_messages", ["aggregations", "types", "terms"], "rename", "term", id="misspelled-aggregation-type"),
-    pytest.param("aggregate_messages", ["aggregations", "reply_p", "percentiles", "percents"], "set", 50, id="percents-not-a-list"),
+    pytest.param(
+        "aggregate_messages", ["aggregations", "types", "terms"], "rename", "term", id="misspelled-aggregation-type"
+    ),
+    pytest.param(
+        "aggregate_messages",
+        ["aggregations", "reply_p", "percentiles", "percents"],
+        "set",
+        50,
+        id="percents-not-a-list",
+    ),
     pytest.param("template_messages", ["index_pattern"], "set", ["x-*"], id="misspelled-template-key"),
-    pytest.param("template_messages", ["template", "mappings", "properties", "msgid", "type"], "set", "keywrod", id="unknown-field-type"),
-    pytest.param("template_messages", ["template", "mappings", "properties", "folded", "analyser"], "set", "x", id="misspelled-text-field-parameter"),
+    pytest.param(
+        "template_messages",
+        ["template", "mappings", "properties", "msgid", "type"],
+        "set",
+        "keywrod",
+        id="unknown-field-type",
+    ),
+    pytest.param(
+        "template_messages",
+        ["template", "mappings", "properties", "folded", "analyser"],
+        "set",
+        "x",
+        id="misspelled-text-field-parameter",
+    ),
     pytest.param("template_messages", ["template", "mappings", "dynamic"], "set", "very", id="dynamic-not-in-enum"),
-    pytest.param("template_rules", ["template", "mappings", "properties", "query", "type"], "set", "percolate", id="percolator-type-misspelled"),
-    pytest.param("ilm_policy", ["policy", "phases", "hot", "actions", "rollover", "max_size_primary"], "set", "1gb", id="misspelled-rollover-condition"),
-    pytest.param("alias_switch_messages", ["actions", 0, "remove", "indx"], "set", "x", id="misspelled-alias-action-parameter"),
+    pytest.param(
+        "template_rules",
+        ["template", "mappings", "properties", "query", "type"],
+        "set",
+        "percolate",
+        id="percolator-type-misspelled",
+    ),
+    pytest.param(
+        "ilm_policy",
+        ["policy", "phases", "hot", "actions", "rollover", "max_size_primary"],
+        "set",
+        "1gb",
+        id="misspelled-rollover-condition",
+    ),
+    pytest.param(
+        "alias_switch_messages", ["actions", 0, "remove", "indx"], "set", "x", id="misspelled-alias-action-parameter"
+    ),
     pytest.param("reindex", ["dest", "index"], "rename", "idx", id="reindex-dest-without-index"),
-    pytest.param("percolate", ["query", "bool", "must", 0, "percolate", "document_list"], "set", [], id="misspelled-percolate-parameter"),
-    pytest.param("rule_percolator_query", ["bool", "must", 0, "bool", "should", 1, "intervals", "folded.uni", "all_of", "max_gap"], "set", 3, id="misspelled-intervals-parameter"),
+    pytest.param(
+        "percolate",
+        ["query", "bool", "must", 0, "percolate", "document_list"],
+        "set",
+        [],
+        id="misspelled-percolate-parameter",
+    ),
+    pytest.param(
+        "rule_percolator_query",
+        ["bool", "must", 0, "bool", "should", 1, "intervals", "folded.uni", "all_of", "max_gap"],
+        "set",
+        3,
+        id="misspelled-intervals-parameter",
+    ),
     pytest.param("bulk", [0, "index", "_idx"], "set", "x", id="misspelled-bulk-metadata"),
     pytest.param("bulk", [1, "sendr"], "set", "x", id="document-field-not-in-strict-mapping"),
     pytest.param("bulk", [1, "seq"], "set", "7", id="document-field-wrong-type"),

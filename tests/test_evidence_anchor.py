@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from chatarchive.archive import Archive
+from chatarchive.scheduler import IndexerService
 from compliance import audit
 from compliance.anchor import load_keys, read_anchor, verify_anchor
-from indexer.scheduler import IndexerService
 from tests.evidence_corpus import fill
 from tests.helpers import cli, open_test_store
 
@@ -59,9 +59,9 @@ def test_the_scheduler_anchors_daily_into_anchor_dir(service: IndexerService, tm
     assert [json.loads(f.read_text())["audit"]["seq"] for f in files] == [0, 1]  # the second covers the first's entry
 
 
-def test_without_anchor_dir_the_daily_anchor_is_skipped_with_a_warning(service: IndexerService,
-                                                                       monkeypatch: pytest.MonkeyPatch,
-                                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_without_anchor_dir_the_daily_anchor_is_skipped_with_a_warning(
+    service: IndexerService, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv("CHATARCHIVE_ANCHOR_DIR")
     service.archive = Archive.open(data=str(service.archive.settings.data_dir))
     service.anchor()

@@ -30,7 +30,7 @@ def test_a_fresh_data_directory_is_private_whatever_the_umask(tmp_path: Path) ->
     """GIVEN a permissive umask (0000) WHEN a simulated archive is pulled, its media fetched, a
     key registered, searched and exported THEN the data directory is 0700 and no file or
     directory under it (index, SQLite, media, keys, locks) nor the export is readable by others."""
-    from chatarchive.settings import Settings
+    from core.settings import Settings
     from indexer.media import MediaFetcher
     from indexer.source import open_source
 
@@ -78,8 +78,11 @@ def test_keys_add_warns_about_a_world_readable_source_pem(tmp_path: Path) -> Non
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = tmp_path / "v3.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                      serialization.NoEncryption()))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     os.chmod(pem, 0o644)
     data = tmp_path / "data"
     result = _keys_add(data, pem)
@@ -130,8 +133,16 @@ def test_eight_processes_searching_three_times_leave_a_trail_that_verifies(tmp_p
     fill(store)
     store.close()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [subprocess.Popen([sys.executable, "-c", _SEARCHER, str(data)], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SEARCHER, str(data)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(8)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err.decode()
@@ -146,7 +157,7 @@ def test_eight_processes_searching_three_times_leave_a_trail_that_verifies(tmp_p
 
 _LEDGER_WRITER = """
 import sys
-from chatarchive.models import Batch
+from core.models import Batch
 from compliance import integrity
 from store.embedded import EmbeddedStore
 from tests.evidence_corpus import message
@@ -171,8 +182,16 @@ def test_four_processes_amending_the_same_days_leave_a_ledger_that_verifies(tmp_
     fill(store)
     store.close()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs = [subprocess.Popen([sys.executable, "-c", _LEDGER_WRITER, str(data), str(w)], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for w in range(1, 5)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _LEDGER_WRITER, str(data), str(w)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for w in range(1, 5)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err.decode()
@@ -189,8 +208,8 @@ def test_four_processes_amending_the_same_days_leave_a_ledger_that_verifies(tmp_
 def test_an_unwritable_data_directory_opens_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN a data directory this process cannot write (os.access says so; root ignores chmod)
     WHEN the store is opened from settings THEN it is read-only: reads work, writes are refused."""
-    from chatarchive.errors import ReadOnlyStore
-    from chatarchive.settings import Settings
+    from core.errors import ReadOnlyStore
+    from core.settings import Settings
     from store import open_store
 
     data = tmp_path / "data"

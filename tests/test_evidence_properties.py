@@ -15,8 +15,9 @@ from store.embedded import EmbeddedStore
 KEYS = st.sampled_from([f"m:{i}" for i in range(12)] + [f"v:{i}" for i in range(4)])
 HASHES = st.sampled_from(["a" * 64, "b" * 64, "c" * 64])
 SECTIONS = st.sampled_from(["day:2025-11-20", "day:2025-11-21", "deadletters"])
-OPS = st.lists(st.tuples(SECTIONS, st.booleans(), st.dictionaries(KEYS, HASHES, min_size=1, max_size=4)),
-               min_size=1, max_size=12)
+OPS = st.lists(
+    st.tuples(SECTIONS, st.booleans(), st.dictionaries(KEYS, HASHES, min_size=1, max_size=4)), min_size=1, max_size=12
+)
 
 
 def _brute_force(ops: list[tuple[str, bool, dict[str, str]]]) -> dict[str, dict[str, str]]:
@@ -66,11 +67,15 @@ def test_removing_any_ledger_entry_is_detected(ops: list[tuple[str, bool, dict[s
     store.close()
 
 
-@given(base=st.dictionaries(st.text("abcdef", min_size=1, max_size=4), HASHES, max_size=15),
-       deleted=st.sets(st.integers(0, 20)), altered=st.sets(st.integers(0, 20)),
-       added=st.sets(st.text("xyz", min_size=1, max_size=3), max_size=4))
-def test_a_section_comparison_names_exactly_what_was_done(base: dict[str, str], deleted: set[int], altered: set[int],
-                                                          added: set[str]) -> None:
+@given(
+    base=st.dictionaries(st.text("abcdef", min_size=1, max_size=4), HASHES, max_size=15),
+    deleted=st.sets(st.integers(0, 20)),
+    altered=st.sets(st.integers(0, 20)),
+    added=st.sets(st.text("xyz", min_size=1, max_size=3), max_size=4),
+)
+def test_a_section_comparison_names_exactly_what_was_done(
+    base: dict[str, str], deleted: set[int], altered: set[int], added: set[str]
+) -> None:
     """GIVEN a sealed section and a store derived from it by deleting, altering and adding known
     items THEN the comparison reports exactly those items with those findings."""
     keys = sorted(base)
@@ -82,8 +87,10 @@ def test_a_section_comparison_names_exactly_what_was_done(base: dict[str, str], 
     assert diff_section(base, stored) == truth
 
 
-@given(events=st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from(["confirmed", "false_positive"])),
-       tampered=st.sets(st.sampled_from("abcdefgh")))
+@given(
+    events=st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from(["confirmed", "false_positive"])),
+    tampered=st.sets(st.sampled_from("abcdefgh")),
+)
 def test_statuses_without_their_event_are_exactly_the_tampered_ones(events: dict[str, str], tampered: set[str]) -> None:
     """GIVEN stored statuses equal to their last review event (unreviewed without one) except for
     a known set changed in the store THEN exactly that set is reported."""

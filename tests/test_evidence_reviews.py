@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.analytics.review import review_violation
-from analyzers.rules.backtest import apply_retroactively
-from analyzers.rules.store import save_rule
-from chatarchive.models import ALL, ViolationFilter
 from compliance.evidence import verify_archive
+from compliance.rulestore import save_rule
+from core.models import ALL, ViolationFilter
+from reports.backtest import apply_retroactively
+from reports.review import review_violation
 from store.embedded import EmbeddedStore
 from tests.evidence_corpus import fill
 from tests.helpers import open_test_store

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from analyzers.analytics.review import review_violation
 from chatarchive.cli import main
-from chatarchive.models import ALL, Message, MessageFilter, ViolationFilter, sha256_hex
 from compliance import audit, integrity
+from core.models import ALL, Message, MessageFilter, ViolationFilter, sha256_hex
+from reports.review import review_violation
 from store.embedded import EmbeddedStore
 from tests.evidence_tamper import rewrite_ledger_entry
 from tests.helpers import cli
@@ -41,8 +41,24 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
     root = tmp_path_factory.mktemp("tamper")
     sim, data, anchor = root / "sim", root / "data", root / "anchor.json"
     env = _env(root)
-    assert _run(data, "simulate", "--out", str(sim), "--messages", "400", "--seed", "7", "--days", "3",
-                "--fault-rate", "0.03", env=env).exit_code == 0
+    assert (
+        _run(
+            data,
+            "simulate",
+            "--out",
+            str(sim),
+            "--messages",
+            "400",
+            "--seed",
+            "7",
+            "--days",
+            "3",
+            "--fault-rate",
+            "0.03",
+            env=env,
+        ).exit_code
+        == 0
+    )
     assert _run(data, "rules", "add", "--starter", env=env).exit_code == 0
     pulled = _run(data, "pull", "--source", f"sim:{sim}", "--once", "--limit", str(PULL_FIRST), env=env)
     assert pulled.exit_code == 0, pulled.output
@@ -212,8 +228,9 @@ ATTACKS: list[tuple[str, Callable[[dict[str, Path]], str], str]] = [
 
 
 @pytest.mark.parametrize("attack,words", [a[1:] for a in ATTACKS], ids=[a[0] for a in ATTACKS])
-def test_verify_fails_and_names_the_tampering(copy: dict[str, Path], attack: Callable[[dict[str, Path]], str],
-                                              words: str) -> None:
+def test_verify_fails_and_names_the_tampering(
+    copy: dict[str, Path], attack: Callable[[dict[str, Path]], str], words: str
+) -> None:
     """GIVEN a copy of the archive WHEN it is tampered with THEN verify exits 1, and a problem
     names the kind of tampering and the item (message, violation, dead letter, rule version)."""
     named = attack(copy)
@@ -226,8 +243,12 @@ def test_verify_fails_and_names_the_tampering(copy: dict[str, Path], attack: Cal
 
 def _problems(report: dict[str, Any]) -> list[str]:
     trail = [report["audit"]["problem"]] if report["audit"]["problem"] else []
-    return [*report.get("anchor", {}).get("problems", []), *trail, *report["messages"]["problems"],
-            *report["reviews"]["problems"]]
+    return [
+        *report.get("anchor", {}).get("problems", []),
+        *trail,
+        *report["messages"]["problems"],
+        *report["reviews"]["problems"],
+    ]
 
 
 def _truncate_trail(store: EmbeddedStore, keep: int) -> None:
@@ -278,8 +299,9 @@ def test_an_altered_anchor_or_a_wrong_key_is_refused(copy: dict[str, Path], tmp_
     forged.write_text(json.dumps(doc), encoding="utf-8")
     result = _run(copy["data"], "audit", "verify", "--anchor", str(forged), env=_env(copy["data"]))
     assert result.exit_code == 1 and "signature does not match" in result.stderr
-    other = _run(copy["data"], "audit", "verify", "--anchor", str(copy["anchor"]),
-                 env={"CHATARCHIVE_ANCHOR_KEY": "x" * 40})
+    other = _run(
+        copy["data"], "audit", "verify", "--anchor", str(copy["anchor"]), env={"CHATARCHIVE_ANCHOR_KEY": "x" * 40}
+    )
     assert other.exit_code == 1 and "not among the configured anchor keys" in other.stderr
 
 
@@ -292,8 +314,10 @@ def test_key_rotation_keeps_old_anchors_verifiable(copy: dict[str, Path], tmp_pa
     env = {"CHATARCHIVE_ANCHOR_KEY_FILE": str(key_file)}
     new = tmp_path / "new.json"
     assert _run(copy["data"], "audit", "anchor", "--out", str(new), env=env).exit_code == 0
-    assert json.loads(new.read_text(encoding="utf-8"))["key_id"] != json.loads(
-        copy["anchor"].read_text(encoding="utf-8"))["key_id"]
+    assert (
+        json.loads(new.read_text(encoding="utf-8"))["key_id"]
+        != json.loads(copy["anchor"].read_text(encoding="utf-8"))["key_id"]
+    )
     for anchor in (copy["anchor"], new):
         assert _run(copy["data"], "audit", "verify", "--anchor", str(anchor), env=env).exit_code == 0
 
@@ -312,8 +336,11 @@ def test_a_read_only_copy_verifies_searches_and_is_not_changed(copy: dict[str, P
     data = copy["data"]
 
     def snapshot() -> dict[str, tuple[str, int]]:
-        return {str(p.relative_to(data)): (sha256_hex(p.read_bytes()), p.stat().st_mtime_ns)
-                for p in sorted(data.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(data)): (sha256_hex(p.read_bytes()), p.stat().st_mtime_ns)
+            for p in sorted(data.rglob("*"))
+            if p.is_file()
+        }
 
     before = snapshot()
     env = {**_env(data), "CHATARCHIVE_READ_ONLY": "true"}
@@ -322,8 +349,18 @@ def test_a_read_only_copy_verifies_searches_and_is_not_changed(copy: dict[str, P
     assert hits
     assert cli("context", hits[0]["msgid"], data=data, env=env)["messages"]
     assert cli("stats", data=data, env=env)["messages"] > 0
-    refused = cli("accounts", "add", "eve", "--role", "auditor", "--password-env", "PW", data=data,
-                  env={**env, "PW": "a long enough password 1"}, expect=1)
+    refused = cli(
+        "accounts",
+        "add",
+        "eve",
+        "--role",
+        "auditor",
+        "--password-env",
+        "PW",
+        data=data,
+        env={**env, "PW": "a long enough password 1"},
+        expect=1,
+    )
     assert "read-only" in refused.stderr and refused.stderr.count("\n") == 1
     pulled = cli("pull", "--source", f"sim:{copy['sim']}", "--once", data=data, env=env, expect=1)
     assert "read-only" in pulled.stderr and pulled.stderr.count("\n") == 1

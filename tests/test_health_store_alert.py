@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatarchive.settings import Settings
+from core.settings import Settings
 from indexer import health
 from tests.helpers import open_test_store
 

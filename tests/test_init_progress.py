@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from chatarchive.cli import main
-from chatarchive.models import Batch
+from core.models import Batch
 from tests.conformance.corpus import Factory
 from tests.helpers import open_test_store
 

@@ -10,7 +10,9 @@ import jieba.analyse
 import jieba.posseg
 import pytest
 
-from analyzers.insights.keywords import (
+from core.errors import BadInput
+from core.models import Batch, MessageFilter, Scope
+from reports.keywords import (
     NOT_A_WORD,
     TEXTRANK_POS,
     TEXTRANK_SPAN,
@@ -21,8 +23,6 @@ from analyzers.insights.keywords import (
     selection,
     word_frequency,
 )
-from chatarchive.errors import BadInput
-from chatarchive.models import Batch, MessageFilter, Scope
 from tests.conformance.corpus import Factory
 
 
@@ -119,7 +119,10 @@ def test_keywords_of_messages_skip_revoke_records_and_masked_text():
         f.message("身份证号码已脱敏", masked=True),
     ]
     assert message_texts(msgs) == ["基金定投的收益怎么样"]
-    assert {k.word for k in keywords(msgs, method="textrank")} | {k.word for k in keywords(msgs)} <= {"基金定投", "收益"}
+    assert {k.word for k in keywords(msgs, method="textrank")} | {k.word for k in keywords(msgs)} <= {
+        "基金定投",
+        "收益",
+    }
     assert dict(word_frequency(msgs)) == {"基金定投": 1, "收益": 1}
     with pytest.raises(BadInput, match="tfidf or textrank"):
         keywords(msgs, method="lda")  # type: ignore[arg-type]

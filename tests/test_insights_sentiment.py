@@ -72,10 +72,27 @@ def test_accuracy_on_the_labelled_set(rows, split, min_accuracy):
         ("", "neutral"),
     ],
     ids=[
-        "praise", "negated-praise", "double-negation", "negated-quality", "negated-complaint", "post-negation",
-        "refund-question", "refund-demand", "rhetorical-question", "complaint-word-in-question", "complaint",
-        "irony", "plain-thanks", "contrast-shifts-weight", "emoticon-positive", "emoticon-negative",
-        "full-width-emoticon", "politeness-is-not-trouble", "acknowledgement", "logistics", "empty",
+        "praise",
+        "negated-praise",
+        "double-negation",
+        "negated-quality",
+        "negated-complaint",
+        "post-negation",
+        "refund-question",
+        "refund-demand",
+        "rhetorical-question",
+        "complaint-word-in-question",
+        "complaint",
+        "irony",
+        "plain-thanks",
+        "contrast-shifts-weight",
+        "emoticon-positive",
+        "emoticon-negative",
+        "full-width-emoticon",
+        "politeness-is-not-trouble",
+        "acknowledgement",
+        "logistics",
+        "empty",
     ],
 )
 def test_reading_rules(text, label):
@@ -155,12 +172,18 @@ def test_conversation_sentiment(customer_lines, label):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from tests.helpers import examples  # noqa: E402
+
 LEXICON_TERMS = [e.term for e in load_lexicon()]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(LEXICON_TERMS), st.text(max_size=6),
-                          st.sampled_from(list("，。！？!?~ \n…"))), max_size=30))
+@settings(max_examples=examples(300))
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(LEXICON_TERMS), st.text(max_size=6), st.sampled_from(list("，。！？!?~ \n…"))),
+        max_size=30,
+    )
+)
 def test_any_text_gets_a_label_and_a_bounded_score(parts):
     """GIVEN any text (lexicon terms, punctuation and arbitrary characters mixed) THEN classify
     returns one of the three labels with a score in [-1, 1] whose sign agrees with the label."""

@@ -122,8 +122,13 @@ def test_review_language_the_lexicon_alone_missed(text, label):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["positive", "negative"]),
-                          st.sampled_from(["positive", "neutral", "negative"])), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["positive", "negative"]), st.sampled_from(["positive", "neutral", "negative"])),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_neutral_rate_and_polar_macro_f1_match_a_brute_force_count(pairs):
     """GIVEN any (true, predicted) labels on a polar corpus THEN the report's neutral rate and its
     macro F1 over positive and negative equal the same figures counted directly."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.insights.keywords import default_extractor
-from analyzers.insights.summary import KeySentence, summarize
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
+from core.errors import BadInput
+from core.models import Message
+from reports.keywords import default_extractor
+from reports.summary import KeySentence, summarize
 from tests.conformance.corpus import Factory
 
 CUSTOMER, EMPLOYEE = "wmCUST0001", "zhangsan"
@@ -50,10 +50,12 @@ def test_one_sentence_is_the_most_central():
 
 def test_long_message_is_split_into_sentences():
     """GIVEN one message with several sentences THEN a key sentence is one of them, not the message."""
-    msgs = conversation([
-        (CUSTOMER, "我想了解定投。基金定投每个月扣款几次？定投的基金可以随时赎回吗？今天天气不错。"),
-        (EMPLOYEE, "基金定投每月扣款一次，定投的基金可以随时赎回。"),
-    ])
+    msgs = conversation(
+        [
+            (CUSTOMER, "我想了解定投。基金定投每个月扣款几次？定投的基金可以随时赎回吗？今天天气不错。"),
+            (EMPLOYEE, "基金定投每月扣款一次，定投的基金可以随时赎回。"),
+        ]
+    )
     got = summarize(msgs, max_sentences=2)
     assert all(k.text in (msgs[0].text + msgs[1].text) for k in got)
     assert "今天天气不错。" not in [k.text for k in got]
@@ -86,8 +88,15 @@ def test_edge_cases():
     f = Factory(seed=2)
     assert summarize([]) == []
     assert summarize(conversation([(CUSTOMER, "好的"), (EMPLOYEE, "收到，谢谢")])) == []
-    assert summarize([f.message("理财产品赎回资金到账", msgtype="revoke", action="recall"),
-                      f.message("理财产品赎回资金到账", masked=True)]) == []
+    assert (
+        summarize(
+            [
+                f.message("理财产品赎回资金到账", msgtype="revoke", action="recall"),
+                f.message("理财产品赎回资金到账", masked=True),
+            ]
+        )
+        == []
+    )
     with pytest.raises(BadInput, match="max_sentences"):
         summarize(conversation(REDEMPTION), max_sentences=0)
     assert isinstance(summarize(conversation(REDEMPTION))[0], KeySentence)

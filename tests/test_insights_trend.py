@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analyzers.insights.sentiment import annotate
-from analyzers.insights.trend import TrendPoint, sentiment_trend, trend_from_messages
-from chatarchive.errors import BadInput
-from chatarchive.models import Batch, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import Batch, MessageFilter, Scope
+from reports.trend import TrendPoint, sentiment_trend, trend_from_messages
 from store.base import AGG_FIELDS
 from tests.conformance.corpus import Factory
 
@@ -33,8 +33,12 @@ def build():
         (at(9, 9), "wmCUST0001", "zhangsan", "服务很好，谢谢"),
     ]
     msgs = [f.message(text, sender=c, to=[e], time_ms=t) for t, c, e, text in plan]
-    msgs.append(f.message("太差劲了，骗子", sender="zhangsan", to=["wmCUST0001"], time_ms=at(3, 10)))  # employee: ignored
-    msgs.append(f.message("", sender="wmCUST0001", to=["zhangsan"], time_ms=at(3, 11), msgtype="revoke", action="recall"))
+    msgs.append(
+        f.message("太差劲了，骗子", sender="zhangsan", to=["wmCUST0001"], time_ms=at(3, 10))
+    )  # employee: ignored
+    msgs.append(
+        f.message("", sender="wmCUST0001", to=["zhangsan"], time_ms=at(3, 11), msgtype="revoke", action="recall")
+    )
     annotate(msgs)  # as the pipeline does at ingest
     return msgs
 
@@ -67,7 +71,9 @@ def test_daily_trend_per_employee_split_at_local_midnight(store):
 
 
 def test_weekly_trend_starts_on_monday(store):
-    got = sentiment_trend(store, MessageFilter(), scope=Scope.everything(), tz=TZ, employees=["zhangsan"], interval="7d")
+    got = sentiment_trend(
+        store, MessageFilter(), scope=Scope.everything(), tz=TZ, employees=["zhangsan"], interval="7d"
+    )
     assert got == [TrendPoint("zhangsan", at(2, 0), 1, 1, 1), TrendPoint("zhangsan", at(9, 0), 1, 0, 0)]
 
 
@@ -75,7 +81,9 @@ def test_scope_and_filters_apply(store):
     """GIVEN an account that sees only lisi THEN zhangsan's customers are not in the trend."""
     got = sentiment_trend(store, MessageFilter(), scope=Scope.of(users=["lisi"]), tz=TZ, employees=["zhangsan", "lisi"])
     assert [p.employee for p in got] == ["lisi"]
-    got = sentiment_trend(store, MessageFilter(time_from=at(3, 0)), scope=Scope.everything(), tz=TZ, employees=["zhangsan"])
+    got = sentiment_trend(
+        store, MessageFilter(time_from=at(3, 0)), scope=Scope.everything(), tz=TZ, employees=["zhangsan"]
+    )
     assert [p.period_ms for p in got] == [at(3, 0), at(9, 0)]
 
 

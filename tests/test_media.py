@@ -17,8 +17,19 @@ from tests.helpers import cli, read_jsonl
 @pytest.fixture(scope="module")
 def archive_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sim") / "archive"
-    cli("simulate", "--out", str(out), "--messages", "600", "--seed", "5", "--fault-rate", "0.05",
-        "--transient-fault-rate", "0")
+    cli(
+        "simulate",
+        "--out",
+        str(out),
+        "--messages",
+        "600",
+        "--seed",
+        "5",
+        "--fault-rate",
+        "0.05",
+        "--transient-fault-rate",
+        "0",
+    )
     return out
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatarchive.archive import Archive
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from indexer.pipeline import Pipeline
 from indexer.source import open_source
 from tests.helpers import cli, read_jsonl
@@ -46,7 +46,11 @@ def test_pull_stores_every_message_once_and_dead_letters_the_planted_faults(sim_
     dead = cli("deadletter", "list", data=data_dir)
     assert {d["msgid"] for d in dead["items"]} == unstorable
     assert all(d["reason"] for d in dead["items"])
-    assert result["last_seq"] == archive.store.checkpoint() == max(r["seq"] for r in read_jsonl(sim_archive / "chatdata.jsonl"))
+    assert (
+        result["last_seq"]
+        == archive.store.checkpoint()
+        == max(r["seq"] for r in read_jsonl(sim_archive / "chatdata.jsonl"))
+    )
     assert result["stored"] + result["duplicates"] + result["deadletter"] == result["pulled"]
     assert result["duplicates"] == sum(1 for f in faults if f["fault"] == "duplicate_seq")
     assert result["stored"] == len(ids) == cli("stats", data=data_dir)["messages"]
@@ -109,7 +113,9 @@ def test_transient_source_errors_are_retried(sim_archive: Path, data_dir: Path, 
     sim["transient_fault_rate"] = 0.3
     (flaky / "sim.json").write_text(json.dumps(sim))
     archive = Archive.open(data=str(data_dir), batch_size=200)
-    pipeline = Pipeline(archive, open_source(f"sim:{flaky}"), retry_delays=(0, 0, 0, 0, 0, 0, 0, 0), sleep=lambda s: None)
+    pipeline = Pipeline(
+        archive, open_source(f"sim:{flaky}"), retry_delays=(0, 0, 0, 0, 0, 0, 0, 0), sleep=lambda s: None
+    )
     result = pipeline.run()
     pipeline.close()
     truth = read_jsonl(flaky / "truth.jsonl")

@@ -25,13 +25,17 @@ def bad_plaintext(kind: str, message: dict[str, Any]) -> bytes:
     if kind == "msgtime_word":
         return json.dumps({**message, "msgtime": "yesterday"}, ensure_ascii=False).encode()
     if kind == "msgtime_huge":
-        return json.dumps(message, ensure_ascii=False).replace(f'"msgtime": {message["msgtime"]}',
-                                                               '"msgtime": 1e20').encode()
+        return (
+            json.dumps(message, ensure_ascii=False)
+            .replace(f'"msgtime": {message["msgtime"]}', '"msgtime": 1e20')
+            .encode()
+        )
     if kind == "not_utf8":
         return json.dumps(message, ensure_ascii=False).encode()[:-1] + b'\xff"}'
     if kind == "oversize":
-        return json.dumps({**message, "msgtype": "text", "text": {"content": "长" * (MAX_CHARS + 1)}},
-                          ensure_ascii=False).encode()
+        return json.dumps(
+            {**message, "msgtype": "text", "text": {"content": "长" * (MAX_CHARS + 1)}}, ensure_ascii=False
+        ).encode()
     if kind == "missing_from":
         return json.dumps({k: v for k, v in message.items() if k != "from"}, ensure_ascii=False).encode()
     if kind == "tolist_string":
@@ -89,7 +93,8 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[s
 
 
 def test_bad_records_are_dead_letters_and_the_counts_add_up(
-        crafted: tuple[Path, list[dict[str, Any]], dict[str, str]], data_dir: Path) -> None:
+    crafted: tuple[Path, list[dict[str, Any]], dict[str, str]], data_dir: Path
+) -> None:
     """GIVEN an archive with six broken records (a word and 1e20 for msgtime, invalid UTF-8, over
     the size limit, no sender, tolist not a list) and two re-deliveries (one identical, one changed)
     WHEN it is pulled once
@@ -101,11 +106,21 @@ def test_bad_records_are_dead_letters_and_the_counts_add_up(
     assert result["pulled"] == len(truth) + 2
     assert result["pulled"] == result["stored"] + result["duplicates"] + result["deadletter"]
     assert (result["stored"], result["duplicates"], result["versions"], result["deadletter"]) == (
-        len(truth) - len(bad), 2, 1, len(bad))
+        len(truth) - len(bad),
+        2,
+        1,
+        len(bad),
+    )
     dead = {d["msgid"]: d["reason"] for d in cli("deadletter", "list", data=data_dir)["items"]}
     assert set(dead) == set(bad)
-    expected_words = {"msgtime_word": "field msgtime", "msgtime_huge": "field msgtime", "not_utf8": "not UTF-8",
-                      "oversize": "max_message_chars", "missing_from": "field from", "tolist_string": "field tolist"}
+    expected_words = {
+        "msgtime_word": "field msgtime",
+        "msgtime_huge": "field msgtime",
+        "not_utf8": "not UTF-8",
+        "oversize": "max_message_chars",
+        "missing_from": "field from",
+        "tolist_string": "field tolist",
+    }
     for msgid, kind in bad.items():
         assert expected_words[kind] in dead[msgid], (kind, dead[msgid])
     stats = cli("stats", data=data_dir)
@@ -116,14 +131,21 @@ def test_bad_records_are_dead_letters_and_the_counts_add_up(
 
 
 def test_a_second_pull_after_raising_the_limit_and_replaying_stores_the_oversize_message(
-        crafted: tuple[Path, list[dict[str, Any]], dict[str, str]], data_dir: Path) -> None:
+    crafted: tuple[Path, list[dict[str, Any]], dict[str, str]], data_dir: Path
+) -> None:
     """GIVEN the pulled archive with its oversize record dead-lettered
     WHEN max_message_chars is raised and the dead letters are replayed
     THEN the oversize message is stored and the other broken records stay dead letters"""
     archive, _, bad = crafted
     cli("pull", "--source", f"sim:{archive}", "--once", data=data_dir, env=ENV)
-    replay = cli("deadletter", "replay", "--source", f"sim:{archive}", data=data_dir,
-                 env={"CHATARCHIVE_MAX_MESSAGE_CHARS": str(MAX_CHARS * 4)})
+    replay = cli(
+        "deadletter",
+        "replay",
+        "--source",
+        f"sim:{archive}",
+        data=data_dir,
+        env={"CHATARCHIVE_MAX_MESSAGE_CHARS": str(MAX_CHARS * 4)},
+    )
     assert (replay["replayed"], replay["failed"]) == (1, len(bad) - 1)
     oversize = next(msgid for msgid, kind in bad.items() if kind == "oversize")
     assert oversize not in {d["msgid"] for d in cli("deadletter", "list", data=data_dir)["items"]}

@@ -28,8 +28,12 @@ def readme_examples() -> list[list[str]]:
     """Every line of a README code block that starts with `chatarchive`, as argv (comments dropped)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
-    return [shlex.split(line, comments=True)[1:] for block in blocks for line in block.splitlines()
-            if line.startswith("chatarchive ")]
+    return [
+        shlex.split(line, comments=True)[1:]
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith("chatarchive ")
+    ]
 
 
 def parse(args: list[str]) -> None:

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatarchive.models import Batch, Message
+from core.models import Batch, Message
 from indexer.replies import ReplyTracker, WorkingHours
 from store.embedded import EmbeddedStore
+from tests.helpers import make_message
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -34,10 +35,21 @@ def test_business_time_counts_only_working_hours(start: str, end: str, minutes: 
 
 
 def message(msgid: str, seq: int, sender: str, when: str, msgtype: str = "text", action: str = "send") -> Message:
-    kind = "external" if sender.startswith("wm") else "employee"
-    return Message(msgid=msgid, seq=seq, action=action, msgtype=msgtype, time_ms=ms(when), sender=sender,
-                   sender_kind=kind, receivers=[], roomid="", chat_id="c1", chat_kind="external", text="…",
-                   raw="{}", has_external=True, employees=["zhangwei"], externals=["wmCUSTOMER0000000000000000000001"])
+    return make_message(
+        "…",
+        msgid=msgid,
+        seq=seq,
+        sender=sender,
+        to=(),
+        time_ms=ms(when),
+        msgtype=msgtype,
+        action=action,
+        chat_id="c1",
+        chat_kind="external",
+        has_external=True,
+        employees=["zhangwei"],
+        externals=["wmCUSTOMER0000000000000000000001"],
+    )
 
 
 def test_after_a_restart_the_wait_is_rebuilt_past_consent_records(tmp_path: Path) -> None:
@@ -47,10 +59,15 @@ def test_after_a_restart_the_wait_is_rebuilt_past_consent_records(tmp_path: Path
     store = EmbeddedStore(tmp_path / "store")
     store.init()
     customer = "wmCUSTOMER0000000000000000000001"
-    store.write_batch(Batch(messages=[
-        message("q", 1, customer, "2026-11-18 10:00"),
-        message("agree", 2, customer, "2026-11-18 10:01", msgtype="agree"),
-    ], checkpoint=2))
+    store.write_batch(
+        Batch(
+            messages=[
+                message("q", 1, customer, "2026-11-18 10:00"),
+                message("agree", 2, customer, "2026-11-18 10:01", msgtype="agree"),
+            ],
+            checkpoint=2,
+        )
+    )
     store.refresh()
     answer = message("a", 3, "zhangwei", "2026-11-18 10:30")
     ReplyTracker(store, WorkingHours()).apply([answer])

@@ -8,36 +8,46 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Batch, Message, MessageFilter, Violation, ViolationFilter
-from chatarchive.settings import Settings
 from compliance import audit, integrity, retention
 from compliance.masking import MASK, mask_raw, mask_text
-from indexer.directory import Directory
-from tests.helpers import open_test_store
+from core.directory import Directory
+from core.errors import BadInput
+from core.models import ALL, Batch, Message, MessageFilter, Violation, ViolationFilter
+from core.settings import Settings
+from tests.helpers import make_message, open_test_store
 
 DAY = 86_400_000
 NOW = 1_763_600_000_000
 CUSTOMER = "wmCUSTOMER0000000000000000000001"
 ORG = Directory(
     departments=[{"id": 1, "name": "总部", "parentid": 0}],
-    employees=[{"userid": "zhangwei", "name": "张伟", "departments": [1]},
-               {"userid": "lina", "name": "李娜", "departments": [1]}],
+    employees=[
+        {"userid": "zhangwei", "name": "张伟", "departments": [1]},
+        {"userid": "lina", "name": "李娜", "departments": [1]},
+    ],
     externals=[{"id": CUSTOMER, "name": "王小明"}],
 )
 
 
-def _message(msgid: str, age_days: float, *, sender: str = "zhangwei", to: str = "lina", msgtype: str = "text",
-             text: str = "你好") -> Message:
-    external = [p for p in (sender, to) if p.startswith("wm")]
-    raw = json.dumps({"msgid": msgid, "from": sender, "tolist": [to], "msgtype": msgtype, msgtype: {"content": text}},
-                     ensure_ascii=False)
-    return Message(msgid=msgid, seq=int(age_days * 10) + len(msgid), action="send", msgtype=msgtype,
-                   time_ms=int(NOW - age_days * DAY), sender=sender,
-                   sender_kind="external" if sender.startswith("wm") else "employee", receivers=[to], roomid="",
-                   chat_id="|".join(sorted((sender, to))), chat_kind="external" if external else "internal", text=text,
-                   raw=raw, has_external=bool(external), employees=[p for p in (sender, to) if not p.startswith("wm")],
-                   externals=external, departments=[1])
+def _message(
+    msgid: str,
+    age_days: float,
+    *,
+    sender: str = "zhangwei",
+    to: str = "lina",
+    msgtype: str = "text",
+    text: str = "你好",
+) -> Message:
+    return make_message(
+        text,
+        msgid=msgid,
+        seq=int(age_days * 10) + len(msgid),
+        sender=sender,
+        to=(to,),
+        time_ms=int(NOW - age_days * DAY),
+        msgtype=msgtype,
+        departments=[1],
+    )
 
 
 @pytest.fixture
@@ -51,9 +61,21 @@ def store(tmp_path: Path) -> Any:
         _message("mid-text", 100),
     ]
     fresh = [_message("new-internal", 1)]
-    violation = Violation(msgid="old-internal", rule_id="r1", rule_version=1, rule_name="x", category="c",
-                          severity="high", terms=["你好"], spans=[[0, 2]], time_ms=old[0].time_ms, sender="zhangwei",
-                          chat_id=old[0].chat_id, employees=["zhangwei", "lina"], departments=[1])
+    violation = Violation(
+        msgid="old-internal",
+        rule_id="r1",
+        rule_version=1,
+        rule_name="x",
+        category="c",
+        severity="high",
+        terms=["你好"],
+        spans=[[0, 2]],
+        time_ms=old[0].time_ms,
+        sender="zhangwei",
+        chat_id=old[0].chat_id,
+        employees=["zhangwei", "lina"],
+        departments=[1],
+    )
     s.write_batch(Batch(messages=old + fresh, violations=[violation], checkpoint=10))
     s.refresh()
     integrity.update_digests(s, integrity.days_of(old + fresh))
@@ -118,8 +140,9 @@ HOLDS = [
 
 
 @pytest.mark.parametrize("kind,value,kept", HOLDS, ids=[h[0] for h in HOLDS])
-def test_legal_hold_exempts_from_purge_until_released(store: Any, tmp_path: Path, kind: str, value: str,
-                                                      kept: set[str]) -> None:
+def test_legal_hold_exempts_from_purge_until_released(
+    store: Any, tmp_path: Path, kind: str, value: str, kept: set[str]
+) -> None:
     """GIVEN a legal hold WHEN the purge runs THEN the held messages stay; once the hold is
     released the next purge removes them."""
     settings = _settings(tmp_path)
@@ -170,7 +193,9 @@ BAD_POLICIES = [
 
 
 @pytest.mark.parametrize("kwargs,message", [b[1:] for b in BAD_POLICIES], ids=[b[0] for b in BAD_POLICIES])
-def test_bad_policy_is_refused_and_nothing_changes(store: Any, tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
+def test_bad_policy_is_refused_and_nothing_changes(
+    store: Any, tmp_path: Path, kwargs: dict[str, Any], message: str
+) -> None:
     """GIVEN a legal minimum of 180 days WHEN a bad policy is set THEN BadInput, and the
     policy, the settings log and the audit trail are unchanged."""
     settings = _settings(tmp_path, retention_minimum_days=180)
@@ -212,8 +237,14 @@ def test_mask_text(text: str, expected: str) -> None:
 
 
 def test_mask_raw_masks_nested_json_strings_and_keeps_ids() -> None:
-    raw = json.dumps({"msgid": "1", "from": "zhangwei", "msgtype": "mixed",
-                      "mixed": {"item": [{"type": "text", "content": json.dumps({"content": "电话13812345678"})}]}})
+    raw = json.dumps(
+        {
+            "msgid": "1",
+            "from": "zhangwei",
+            "msgtype": "mixed",
+            "mixed": {"item": [{"type": "text", "content": json.dumps({"content": "电话13812345678"})}]},
+        }
+    )
     masked = json.loads(mask_raw(raw))
     assert masked["from"] == "zhangwei"
     assert "13812345678" not in masked["mixed"]["item"][0]["content"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chatarchive.models import Batch, Message
+from core.models import Batch, Message
 from store.embedded import EmbeddedStore
 from tests.helpers import cli
 
@@ -18,8 +18,13 @@ T0 = 1_700_000_000_000
 @pytest.fixture
 def rule_file(tmp_path: Path) -> Path:
     p = tmp_path / "kb.yaml"
-    p.write_text(yaml.safe_dump([{"name": "回扣", "severity": "high", "keywords": ["回扣", "返点"], "pinyin": True,
-                                  "allow": ["来回扣"]}], allow_unicode=True), encoding="utf-8")
+    p.write_text(
+        yaml.safe_dump(
+            [{"name": "回扣", "severity": "high", "keywords": ["回扣", "返点"], "pinyin": True, "allow": ["来回扣"]}],
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
     return p
 
 
@@ -67,7 +72,10 @@ def test_rules_test_on_a_sample_message(data_dir: Path, rule_file: Path) -> None
     assert out["matched"] is True
     [m] = out["matches"]
     assert m["terms"] == ["回扣"] and m["spans"] == [[4, 7]] and m["rule"]
-    assert cli("rules", "test", str(rule_file), "--text", "快递费来回扣款了", data=data_dir) == {"matched": False, "matches": []}
+    assert cli("rules", "test", str(rule_file), "--text", "快递费来回扣款了", data=data_dir) == {
+        "matched": False,
+        "matches": [],
+    }
 
 
 def test_rules_test_behaviours_use_msgtype(data_dir: Path, tmp_path: Path) -> None:
@@ -80,9 +88,25 @@ def test_rules_test_behaviours_use_msgtype(data_dir: Path, tmp_path: Path) -> No
 def test_backtest_and_violations_list(data_dir: Path, rule_file: Path) -> None:
     store = EmbeddedStore(data_dir)
     store.init()
-    msgs = [Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=T0 + i * 3_600_000, sender="zs",
-                    sender_kind="employee", receivers=[], roomid="", chat_id="zs|wmx", chat_kind="external",
-                    text=t, raw=str(i), employees=["zs"]) for i, t in enumerate(["给你回扣", "你好", "hui kou 照旧"], 1)]
+    msgs = [
+        Message(
+            msgid=f"m{i}",
+            seq=i,
+            action="send",
+            msgtype="text",
+            time_ms=T0 + i * 3_600_000,
+            sender="zs",
+            sender_kind="employee",
+            receivers=[],
+            roomid="",
+            chat_id="zs|wmx",
+            chat_kind="external",
+            text=t,
+            raw=str(i),
+            employees=["zs"],
+        )
+        for i, t in enumerate(["给你回扣", "你好", "hui kou 照旧"], 1)
+    ]
     store.write_batch(Batch(messages=msgs, checkpoint=3))
     store.close()
     [rid] = cli("rules", "add", str(rule_file), data=data_dir)["ids"]

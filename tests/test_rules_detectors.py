@@ -41,12 +41,20 @@ CASES = [
     ("id card bad checksum", "身份证110105194912310021", []),
     ("id card bad date", "身份证110105194913310021", []),
     ("bank card", f"卡号{CARD}", [("bankcard", CARD)]),
-    ("spaced bank card", f"卡号 {' '.join(CARD[i:i + 4] for i in range(0, 19, 4))}", [("bankcard", " ".join(CARD[i:i + 4] for i in range(0, 19, 4)))]),
+    (
+        "spaced bank card",
+        f"卡号 {' '.join(CARD[i : i + 4] for i in range(0, 19, 4))}",
+        [("bankcard", " ".join(CARD[i : i + 4] for i in range(0, 19, 4)))],
+    ),
     ("bank card bad luhn", f"卡号{CARD[:-1]}{(int(CARD[-1]) + 1) % 10}", []),
     ("order number", "订单号20231121000012345", []),
     ("amount", "金额 1,000,000.00 元", []),
     ("number in an @mention nickname", "@M邹凡进15889231335 保修怎么样", [("phone", "15889231335")]),
-    ("digits inside a link", "详情 https://mp.weixin.qq.com/s/16139438117cda463a92961", [("url", "https://mp.weixin.qq.com/s/16139438117cda463a92961")]),
+    (
+        "digits inside a link",
+        "详情 https://mp.weixin.qq.com/s/16139438117cda463a92961",
+        [("url", "https://mp.weixin.qq.com/s/16139438117cda463a92961")],
+    ),
     ("email", "发到 Zhang.Wei@example.com.cn 吧", [("email", "Zhang.Wei@example.com.cn")]),
     ("url", "看这个 https://evil.example.com/a?b=1 链接", [("url", "https://evil.example.com/a?b=1")]),
     ("bare domain", "上 licai888.com 注册", [("url", "licai888.com")]),
@@ -55,7 +63,7 @@ CASES = [
 
 @pytest.mark.parametrize("text,expected", [(t, e) for _, t, e in CASES], ids=[c[0] for c in CASES])
 def test_detectors_find_exactly_the_personal_data(text: str, expected: list[tuple[str, str]]) -> None:
-    found = [(d.kind, text[d.start:d.end]) for d in detect(text)]
+    found = [(d.kind, text[d.start : d.end]) for d in detect(text)]
     assert found == expected
 
 
@@ -66,7 +74,7 @@ def test_generated_id_numbers_validate_and_corrupted_ones_do_not() -> None:
         n = _id_number(rng)
         assert idcard_valid(n)
         i = rng.randrange(17)
-        bad = n[:i] + str((int(n[i]) + rng.randint(1, 9)) % 10) + n[i + 1:]
+        bad = n[:i] + str((int(n[i]) + rng.randint(1, 9)) % 10) + n[i + 1 :]
         assert not idcard_valid(bad)
 
 

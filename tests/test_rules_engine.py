@@ -13,15 +13,34 @@ from analyzers.chinese import get_analyzer
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules
-from chatarchive.models import Message
+from core.models import Message
+from tests.helpers import examples, make_message
 
 
-def msg(text: str, *, msgtype: str = "text", sender_kind: str = "employee", chat_kind: str = "external",
-        time_ms: int = 1_700_000_000_000, chat_id: str = "zhangsan|wmcustomer000000000001", msgid: str = "m1",
-        employees: tuple[str, ...] = ("zhangsan",), departments: tuple[int, ...] = (5, 2, 1)) -> Message:
-    return Message(msgid=msgid, seq=1, action="send", msgtype=msgtype, time_ms=time_ms, sender="zhangsan",
-                   sender_kind=sender_kind, receivers=[], roomid="", chat_id=chat_id, chat_kind=chat_kind,
-                   text=text, raw="{}", employees=list(employees), departments=list(departments))
+def msg(
+    text: str,
+    *,
+    msgtype: str = "text",
+    sender_kind: str = "employee",
+    chat_kind: str = "external",
+    time_ms: int = 1_700_000_000_000,
+    chat_id: str = "zhangsan|wmcustomer000000000001",
+    msgid: str = "m1",
+    employees: tuple[str, ...] = ("zhangsan",),
+    departments: tuple[int, ...] = (5, 2, 1),
+) -> Message:
+    return make_message(
+        text,
+        msgid=msgid,
+        msgtype=msgtype,
+        time_ms=time_ms,
+        to=(),
+        sender_kind=sender_kind,
+        chat_id=chat_id,
+        chat_kind=chat_kind,
+        employees=list(employees),
+        departments=list(departments),
+    )
 
 
 def hits(rule: dict[str, Any], text: str, **kw: Any) -> list[tuple[list[str], list[str]]]:
@@ -41,31 +60,58 @@ SEMANTICS = [
     ("full-width pinyin", KB, "ＨＵＩＫＯＵ", [(["回扣"], ["ＨＵＩＫＯＵ"])]),
     ("pinyin glued into a latin word", KB, "chuikoul", []),
     ("homophone in characters is not pinyin evasion", {"keywords": ["保本"], "pinyin": True}, "报本", []),
-    ("mixed characters and pinyin", {"keywords": ["个人微信"], "pinyin": True}, "加我个人weixin", [(["个人微信"], ["个人weixin"])]),
+    (
+        "mixed characters and pinyin",
+        {"keywords": ["个人微信"], "pinyin": True},
+        "加我个人weixin",
+        [(["个人微信"], ["个人weixin"])],
+    ),
     ("allow-listed occurrence", KB, "快递费来回扣款了", []),
     ("a hit across punctuation inside words is no evasion", KB, "点击返回，扣款页面就关了", []),
     ("punctuation between the characters is", KB, "老规矩，回。扣月底给", [(["回扣"], ["回。扣"])]),
-    ("separated keyword glued to the next word", {"keywords": ["转我个人账户"]}, "以后转/我/个/人/账/户聊",
-     [(["转我个人账户"], ["转/我/个/人/账/户"])]),
-    ("separated keyword glued to the previous word", {"keywords": ["好处费"]}, "这单成了给你好_处_费，你放心",
-     [(["好处费"], ["好_处_费"])]),
+    (
+        "separated keyword glued to the next word",
+        {"keywords": ["转我个人账户"]},
+        "以后转/我/个/人/账/户聊",
+        [(["转我个人账户"], ["转/我/个/人/账/户"])],
+    ),
+    (
+        "separated keyword glued to the previous word",
+        {"keywords": ["好处费"]},
+        "这单成了给你好_处_费，你放心",
+        [(["好处费"], ["好_处_费"])],
+    ),
     ("allow masks only its own occurrence", KB, "来回扣款，另外给你回扣", [(["回扣"], ["回扣"])]),
     ("two keywords", KB, "回扣和返点", [(["回扣", "返点"], ["回扣", "返点"])]),
     ("exclude vetoes", {"keywords": ["保本"], "exclude": ["不保本"]}, "不保本，但保本", []),
     ("require all, one missing", {"keywords": ["保证", "收益"], "require": "all"}, "保证没问题", []),
-    ("require all", {"keywords": ["保证", "收益"], "require": "all"}, "收益有保证", [(["保证", "收益"], ["收益", "保证"])]),
+    (
+        "require all",
+        {"keywords": ["保证", "收益"], "require": "all"},
+        "收益有保证",
+        [(["保证", "收益"], ["收益", "保证"])],
+    ),
     ("at least two", {"keywords": ["a1", "b2", "c3"], "require": 2}, "x a1 y c3", [(["a1", "c3"], ["a1", "c3"])]),
     ("at least two, one only", {"keywords": ["a1", "b2", "c3"], "require": 2}, "x a1 y", []),
     ("word mode misses inside a word", {"keywords": [{"term": "大麻", "match": "word"}]}, "这下可是大麻烦了", []),
     ("word mode hits a word", {"keywords": [{"term": "大麻", "match": "word"}]}, "他在吸大麻", [(["大麻"], ["大麻"])]),
     ("word mode across a crossing", {"keywords": [{"term": "口交", "match": "word"}]}, "前面路口交通管制", []),
     ("substring mode does hit inside", {"keywords": ["大麻"]}, "这下可是大麻烦了", [(["大麻"], ["大麻"])]),
-    ("near within", {"near": [{"terms": ["保证", "收益"], "within": 3}]}, "保证年化收益", [(["保证", "收益"], ["保证", "收益"])]),
+    (
+        "near within",
+        {"near": [{"terms": ["保证", "收益"], "within": 3}]},
+        "保证年化收益",
+        [(["保证", "收益"], ["保证", "收益"])],
+    ),
     ("near too far", {"near": [{"terms": ["保证", "收益"], "within": 3}]}, "保证您满意，我们的收益", []),
     ("regex", {"regex": ["\\d{3}-\\d{4}"]}, "分机 123-4567", [(["regex:\\d{3}-\\d{4}"], ["123-4567"])]),
     ("phone behaviour", {"behaviours": ["phone"]}, "电话 138 1234 5678", [(["phone"], ["138 1234 5678"])]),
-    ("phone in Chinese numerals", {"behaviours": ["phone"]}, "我电话幺三八幺二三四五六七八",
-     [(["phone"], ["幺三八幺二三四五六七八"])]),
+    (
+        "phone in Chinese numerals",
+        {"behaviours": ["phone"]},
+        "我电话幺三八幺二三四五六七八",
+        [(["phone"], ["幺三八幺二三四五六七八"])],
+    ),
     ("latin keyword bounded", {"keywords": ["sb"]}, "你是sb吗", [(["sb"], ["sb"])]),
     ("latin keyword inside a word", {"keywords": ["sb"]}, "插上usb接口", []),
 ]
@@ -95,10 +141,17 @@ def test_preconditions(extra: dict[str, Any], msgkw: dict[str, Any], fires: bool
     assert bool(hits({"keywords": ["回扣"], **extra}, "回扣", **msgkw)) is fires
 
 
-@pytest.mark.parametrize("msgtype,behaviour,fires", [
-    ("redpacket", "redpacket", True), ("external_redpacket", "external_redpacket", True),
-    ("file", "file", True), ("text", "file", False), ("revoke", "revoke", True), ("redpacket", "file", False),
-])
+@pytest.mark.parametrize(
+    "msgtype,behaviour,fires",
+    [
+        ("redpacket", "redpacket", True),
+        ("external_redpacket", "external_redpacket", True),
+        ("file", "file", True),
+        ("text", "file", False),
+        ("revoke", "revoke", True),
+        ("redpacket", "file", False),
+    ],
+)
 def test_message_type_behaviours(msgtype: str, behaviour: str, fires: bool) -> None:
     result = hits({"behaviours": [behaviour]}, "", msgtype=msgtype)
     assert bool(result) is fires
@@ -109,8 +162,9 @@ def test_message_type_behaviours(msgtype: str, behaviour: str, fires: bool) -> N
 def test_violation_carries_rule_version_severity_and_explanation() -> None:
     """GIVEN a saved rule version WHEN it fires on an evasive spelling
     THEN the violation names the rule and version and explains the evasion."""
-    rule = Rule.from_dict({"name": "回扣", "id": "rk", "version": 3, "severity": "high", "category": "回扣返点",
-                           "keywords": ["回扣"]})
+    rule = Rule.from_dict(
+        {"name": "回扣", "id": "rk", "version": 3, "severity": "high", "category": "回扣返点", "keywords": ["回扣"]}
+    )
     [v] = RuleEngine([rule]).match(msg("老规矩，回-扣月底给你"))
     assert (v.rule_id, v.rule_version, v.severity, v.category, v.msgid) == ("rk", 3, "high", "回扣返点", "m1")
     assert v.spans == [[4, 7]] and v.terms == ["回扣"]
@@ -139,8 +193,9 @@ def test_a_rebuilt_engine_continues_the_open_groups() -> None:
     t0 = 1_700_000_000_000
     old = RuleEngine([Rule.from_dict({"name": "kb", "id": "kb", "version": 1, "keywords": ["回扣"]})])
     [first] = old.match(msg("回扣", msgid="a", time_ms=t0))
-    new = RuleEngine([Rule.from_dict({"name": "kb", "id": "kb", "version": 2, "keywords": ["回扣", "返点"]})],
-                     groups=old.groups)
+    new = RuleEngine(
+        [Rule.from_dict({"name": "kb", "id": "kb", "version": 2, "keywords": ["回扣", "返点"]})], groups=old.groups
+    )
     [second] = new.match(msg("返点", msgid="b", time_ms=t0 + 600_000))
     assert first.group_key == second.group_key
 
@@ -170,8 +225,11 @@ def reference(rule: Rule, text: str) -> tuple[list[str], list[list[int]]] | None
         return oe - os_ == e - s or os_ in original_bounds or oe in original_bounds
 
     def ok(s: int, e: int, word: bool) -> bool:
-        return (not any(a <= s and e <= b for a, b in allowed) and (not word or (s in bounds and e in bounds))
-                and split_ok(s, e))
+        return (
+            not any(a <= s and e <= b for a, b in allowed)
+            and (not word or (s in bounds and e in bounds))
+            and split_ok(s, e)
+        )
 
     terms: list[str] = []
     spans: set[tuple[int, int]] = set()
@@ -187,10 +245,19 @@ def reference(rule: Rule, text: str) -> tuple[list[str], list[list[int]]] | None
                 terms.append(kw.term)
                 spans.update((offsets[s], offsets[e - 1] + 1) for s, e in occ[kw.term])
     for near in rule.near:
-        per = [[(s, s + len(normalize_fast(t))) for s in _find_all(norm, normalize_fast(t))
-                if ok(s, s + len(normalize_fast(t)), False)] for t in near.terms]
-        good = [c for c in product(*per)
-                if max(e for _, e in c) - min(s for s, _ in c) - sum(e - s for s, e in c) <= near.within]
+        per = [
+            [
+                (s, s + len(normalize_fast(t)))
+                for s in _find_all(norm, normalize_fast(t))
+                if ok(s, s + len(normalize_fast(t)), False)
+            ]
+            for t in near.terms
+        ]
+        good = [
+            c
+            for c in product(*per)
+            if max(e for _, e in c) - min(s for s, _ in c) - sum(e - s for s, e in c) <= near.within
+        ]
         if good:
             best = min(good, key=lambda c: max(e for _, e in c) - min(s for s, _ in c))
             for t, (s, e) in zip(near.terms, best):
@@ -230,7 +297,7 @@ def _fragments(rule: Rule) -> list[str]:
     return own + evasive + SEPARATORS + ALPHABET
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(rules(), st.data())
 def test_engine_equals_the_brute_force_reference(rule: Rule, data: Any) -> None:
     """GIVEN any rule over a small alphabet and a text built from its terms, evasive
@@ -246,8 +313,10 @@ def test_engine_equals_the_brute_force_reference(rule: Rule, data: Any) -> None:
         assert (sorted(got[0].terms), got[0].spans) == (sorted(expected[0]), expected[1])
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(rules(), min_size=2, max_size=8), st.lists(st.text(alphabet=ALPHABET + ["-"], max_size=20), max_size=10))
+@settings(max_examples=examples(30))
+@given(
+    st.lists(rules(), min_size=2, max_size=8), st.lists(st.text(alphabet=ALPHABET + ["-"], max_size=20), max_size=10)
+)
 def test_many_rules_in_one_engine_equal_each_rule_alone(rule_list: list[Rule], texts: list[str]) -> None:
     """One automaton for all rules must give what each rule gives on its own."""
     for i, r in enumerate(rule_list):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.rules.backtest import evaluate_labelled_set
 from analyzers.rules.files import load_starter_pack
+from reports.backtest import evaluate_labelled_set
 
 SET = Path(__file__).parent / "data" / "evasion_set.jsonl"
 

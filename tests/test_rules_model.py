@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from analyzers.rules.model import Rule, check_regex
-from chatarchive.errors import RuleError
-from indexer.directory import Directory
+from core.directory import Directory
+from core.errors import RuleError
 
 VALID: dict[str, Any] = {
     "name": "私下交易",
@@ -32,8 +32,11 @@ VALID: dict[str, Any] = {
 
 DIRECTORY = Directory.from_dict(
     {
-        "departments": [{"id": 1, "name": "总部", "parentid": 0}, {"id": 2, "name": "财富", "parentid": 1},
-                        {"id": 5, "name": "一部", "parentid": 2}],
+        "departments": [
+            {"id": 1, "name": "总部", "parentid": 0},
+            {"id": 2, "name": "财富", "parentid": 1},
+            {"id": 5, "name": "一部", "parentid": 2},
+        ],
         "employees": [{"userid": "zhangsan", "name": "张三", "departments": [5]}],
     }
 )
@@ -77,7 +80,11 @@ BAD = [
     ("near with one term", {"name": "x", "near": [{"terms": ["a"], "within": 3}]}, "near"),
     ("near with bad within", {"name": "x", "near": [{"terms": ["a", "b"], "within": -1}]}, "near"),
     ("pinyin not a bool", {"name": "x", "keywords": ["a"], "pinyin": "yes"}, "pinyin"),
-    ("department not in directory", {"name": "x", "keywords": ["a"], "scope": {"departments": [99]}}, "scope.departments"),
+    (
+        "department not in directory",
+        {"name": "x", "keywords": ["a"], "scope": {"departments": [99]}},
+        "scope.departments",
+    ),
     ("user not in directory", {"name": "x", "keywords": ["a"], "scope": {"users": ["ghost"]}}, "scope.users"),
     ("not an object", ["name"], ""),
 ]
@@ -92,8 +99,17 @@ def test_invalid_rules_are_refused_naming_the_field(data: Any, field: str) -> No
         assert str(err.value).startswith(field)
 
 
-@pytest.mark.parametrize("pattern", ["\\d{3}-\\d{4}", "1[3-9]\\d{9}", "(微信|vx)号?[:：]?\\w{5,20}", "a(b|c)?d+",
-                                     "(\\d{3}-){2}\\d{4}", "转.{0,10}账户"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "\\d{3}-\\d{4}",
+        "1[3-9]\\d{9}",
+        "(微信|vx)号?[:：]?\\w{5,20}",
+        "a(b|c)?d+",
+        "(\\d{3}-){2}\\d{4}",
+        "转.{0,10}账户",
+    ],
+)
 def test_ordinary_regexes_are_accepted(pattern: str) -> None:
     assert check_regex(pattern).pattern == pattern
 

@@ -13,6 +13,7 @@ from analyzers.rules.normalize import (
     original_span,
     pinyin_view,
 )
+from tests.helpers import examples
 
 CASES = [
     ("回扣", "回扣"),
@@ -52,7 +53,7 @@ def test_the_offset_map_points_back_at_the_original_characters() -> None:
     assert text[s:e] == "回-扣"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.text(alphabet=st.sampled_from(list("回扣保本穩賺ＡbＣ1２ -*。_/😀\u3000x")) | st.characters(), max_size=40))
 def test_fast_and_mapped_normalization_agree_and_the_map_is_consistent(text: str) -> None:
     norm, offsets = normalize_for_rules(text)
@@ -64,7 +65,7 @@ def test_fast_and_mapped_normalization_agree_and_the_map_is_consistent(text: str
     assert rebuilt == norm
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(
     st.text(alphabet="回扣保本稳赚返点", min_size=1, max_size=6),
     st.lists(st.sampled_from(["-", " ", "*", "。", "_", "/", "·", "\u3000", "!"]), min_size=1, max_size=8),

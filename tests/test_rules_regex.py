@@ -40,8 +40,15 @@ def test_a_megabyte_message_is_matched_in_linear_time() -> None:
     assert pattern.spans("a" * 1_000 + "b") == [(0, 1001)]
 
 
-@pytest.mark.parametrize("pattern,feature", [("(a)\\1", "backreferences"), ("转(?=账)", "look-arounds"),
-                                             ("(?<!不)保本", "look-arounds"), ("(a)?(?(1)b|c)", "conditional")])
+@pytest.mark.parametrize(
+    "pattern,feature",
+    [
+        ("(a)\\1", "backreferences"),
+        ("转(?=账)", "look-arounds"),
+        ("(?<!不)保本", "look-arounds"),
+        ("(a)?(?(1)b|c)", "conditional"),
+    ],
+)
 def test_features_re2_lacks_are_refused_with_their_name(pattern: str, feature: str) -> None:
     """GIVEN a regex using a Python-only feature
     WHEN the rule is validated
@@ -73,8 +80,9 @@ def test_spans_are_character_offsets_in_chinese_text() -> None:
     assert text[start:end] == "123-4567"
 
 
-PREFILTERED = RuleEngine([Rule.from_dict({"name": f"r{i}", "id": f"r{i}", "regex": [p]})
-                          for i, p in enumerate(SAFE_PATTERNS)])
+PREFILTERED = RuleEngine(
+    [Rule.from_dict({"name": f"r{i}", "id": f"r{i}", "regex": [p]}) for i, p in enumerate(SAFE_PATTERNS)]
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from analyzers.rules.backtest import apply_retroactively, backtest, diff_versions, label_recall
 from analyzers.rules.engine import RuleEngine
-from analyzers.rules.store import (
+from compliance.rulestore import (
     add_exception,
     disable_rule,
     enable_rule,
+    engine_from_store,
     get_rule,
     list_rules,
     rule_history,
     rules_fingerprint,
     save_rule,
 )
-from chatarchive.errors import BadInput, RuleError
-from chatarchive.models import ALL, Batch, Message, Scope, ViolationFilter
+from core.errors import BadInput, RuleError
+from core.models import ALL, Batch, Message, Scope, ViolationFilter
+from reports.backtest import apply_retroactively, backtest, diff_versions, label_recall
 from store.embedded import EmbeddedStore
+from tests.helpers import make_message
 
 DAY = 86_400_000
 T0 = 1_700_000_000_000  # 2023-11-15 06:13 Asia/Shanghai
@@ -36,10 +38,9 @@ def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
 
 
 def _message(i: int, text: str, *, day: int = 0, user: str = "zhangsan", depts: tuple[int, ...] = (5, 2, 1)) -> Message:
-    return Message(msgid=f"m{i}", seq=i, action="send", msgtype="text", time_ms=T0 + day * DAY + i * 1000,
-                   sender=user, sender_kind="employee", receivers=["wmcustomer0000000000001"], roomid="",
-                   chat_id=f"{user}|wmcustomer0000000000001", chat_kind="external", text=text, raw=f'{{"i": {i}}}',
-                   employees=[user], departments=list(depts))
+    return make_message(
+        text, msgid=f"m{i}", seq=i, sender=user, time_ms=T0 + day * DAY + i * 1000, departments=list(depts)
+    )
 
 
 HISTORY = [
@@ -83,11 +84,11 @@ def test_saving_the_same_content_again_makes_no_new_version(store: EmbeddedStore
 
 
 def test_rule_changes_are_audited(store: EmbeddedStore, tmp_path: Path) -> None:
-    """GIVEN rule changes made through compliance.actions THEN one rule_change entry each, by its author."""
+    """GIVEN rule changes made through chatarchive.actions THEN one rule_change entry each, by its author."""
+    from chatarchive import actions
     from chatarchive.archive import Archive
-    from chatarchive.settings import Settings
-    from compliance import actions
     from compliance.audit import verify
+    from core.settings import Settings
 
     def editor(name: str) -> Archive:
         return Archive(Settings(data=str(tmp_path)), actor=name, role="rule-editor", _store=store)
@@ -119,7 +120,7 @@ def test_a_false_positive_becomes_an_allow_list_phrase_in_one_step(store: Embedd
     assert RuleEngine([rule]).match(fp)
     fixed = add_exception(store, rule.id, "保本型存款", "reviewer1")
     assert fixed.version == 2 and fixed.allow == ["保本型存款"]
-    engine = RuleEngine.from_store(store)
+    engine = engine_from_store(store)
     assert engine.match(fp) == []
     assert engine.match(_message(10, "这个绝对保本"))
 
@@ -131,7 +132,7 @@ def test_the_fingerprint_changes_with_any_rule_change(store: EmbeddedStore) -> N
     assert one == rules_fingerprint(store) != empty
     disable_rule(store, rule.id, "alice")
     assert rules_fingerprint(store) != one
-    assert RuleEngine.from_store(store).rules == []
+    assert engine_from_store(store).rules == []
 
 
 def test_backtest_counts_by_day_marks_samples_and_respects_scope(history: EmbeddedStore) -> None:
@@ -171,9 +172,14 @@ def test_retroactive_application_stores_violations_once(history: EmbeddedStore) 
 def test_label_recall_counts_per_label(tmp_path: Path) -> None:
     (tmp_path / "labels.jsonl").write_text(
         '{"msgid": "a", "labels": ["kickback"]}\n{"msgid": "b", "labels": ["kickback", "evasion"]}\n'
-        '{"msgid": "c", "labels": ["phone"]}\n', encoding="utf-8")
-    violations = [{"msgid": "a", "rule_name": "回扣返点"}, {"msgid": "b", "rule_name": "手机号"},
-                  {"msgid": "z", "rule_name": "回扣返点"}]
+        '{"msgid": "c", "labels": ["phone"]}\n',
+        encoding="utf-8",
+    )
+    violations = [
+        {"msgid": "a", "rule_name": "回扣返点"},
+        {"msgid": "b", "rule_name": "手机号"},
+        {"msgid": "z", "rule_name": "回扣返点"},
+    ]
     result = label_recall(tmp_path, violations)
     assert result["labels"]["kickback"] == {"planted": 2, "caught": 1, "recall": 0.5}
     assert result["labels"]["evasion"]["caught"] == 0

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from chatarchive.errors import BadInput, DecryptError, SourceError
-from chatarchive.settings import Settings
+from core.errors import BadInput, DecryptError, SourceError
+from core.settings import Settings
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.source.base import EncryptedRecord, Source
 from indexer.source.sdk import SIGNATURES, MediaData_t, RetryPolicy, SdkSource, Slice_t
@@ -40,8 +40,15 @@ CORPID = "ww0123456789abcdef"
 SECRET = "archive-secret-Do-Not-Log-0123456789"
 CHUNK = 524288
 
-STUB_ENV_VARS = ("WWF_STUB_FAIL_EVERY", "WWF_STUB_FAIL_CODE", "WWF_STUB_ERRCODE", "WWF_STUB_MAX_LIMIT",
-                 "WWF_STUB_EXPECT_PROXY", "WWF_STUB_EXPECT_PASSWD", "WWF_STUB_EXPECT_TIMEOUT")
+STUB_ENV_VARS = (
+    "WWF_STUB_FAIL_EVERY",
+    "WWF_STUB_FAIL_CODE",
+    "WWF_STUB_ERRCODE",
+    "WWF_STUB_MAX_LIMIT",
+    "WWF_STUB_EXPECT_PROXY",
+    "WWF_STUB_EXPECT_PASSWD",
+    "WWF_STUB_EXPECT_TIMEOUT",
+)
 
 # Media sizes: tiny, exactly one chunk, and > 512 KiB (three chunks, the last one partial).
 MEDIA_SIZES = {"tiny": 100, "one_chunk": CHUNK, "three_chunks": 2 * CHUNK + 12345}
@@ -56,8 +63,21 @@ def stub_so(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if gcc is None:
         pytest.skip("gcc is not installed: cannot compile the vendor SDK stub (tests/sdkstub/stub.c)")
     out = tmp_path_factory.mktemp("sdkstub") / "libWeWorkFinanceSdk_C.so"
-    cmd = [gcc, "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden",
-           f"-I{STUB_DIR}", "-o", str(out), str(STUB_DIR / "stub.c"), "-lcrypto"]
+    cmd = [
+        gcc,
+        "-shared",
+        "-fPIC",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-fvisibility=hidden",
+        f"-I{STUB_DIR}",
+        "-o",
+        str(out),
+        str(STUB_DIR / "stub.c"),
+        "-lcrypto",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, f"compiling the stub failed:\n{result.stderr}"
     return out
@@ -101,8 +121,11 @@ def make_archive(root: Path, messages: int = 60) -> dict[str, Any]:
     _write_pem(root / "keys" / "v2.pem", keys[2], serialization.PrivateFormat.PKCS8)
 
     records, truth, random_keys, seq = [], [], [], 0
-    with open(root / "chatdata.jsonl", "wb") as data, open(root / "chatdata.idx", "wb") as idx, \
-            open(root / "truth.jsonl", "wb") as truth_file:
+    with (
+        open(root / "chatdata.jsonl", "wb") as data,
+        open(root / "chatdata.idx", "wb") as idx,
+        open(root / "truth.jsonl", "wb") as truth_file,
+    ):
         for i in range(messages):
             seq += 1 + (i % 3 == 2) * 2  # gaps: seq is not contiguous
             msgtime = 1716947123000 + i * 1000
@@ -110,16 +133,34 @@ def make_archive(root: Path, messages: int = 60) -> dict[str, Any]:
             quoted = '引号"与\\反斜杠' if i % 5 == 0 else ""
             control = chr(1) if i % 7 == 0 else ""  # raw control characters occur in real plaintexts
             text = f"第{i}条消息：回扣\t返点 {quoted}{control}"
-            plain = json.dumps(
-                {"msgid": msgid, "action": "send", "from": "zhangwei", "tolist": ["lina"], "roomid": "",
-                 "msgtime": msgtime, "msgtype": "text", "text": {"content": text}},
-                ensure_ascii=False, separators=(",", ":"),
-            ).replace("\\u0001", "\x01").encode("utf-8")  # raw, as WeCom sometimes sends them
+            plain = (
+                json.dumps(
+                    {
+                        "msgid": msgid,
+                        "action": "send",
+                        "from": "zhangwei",
+                        "tolist": ["lina"],
+                        "roomid": "",
+                        "msgtime": msgtime,
+                        "msgtype": "text",
+                        "text": {"content": text},
+                    },
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                )
+                .replace("\\u0001", "\x01")
+                .encode("utf-8")
+            )  # raw, as WeCom sometimes sends them
             version = 1 if i < messages // 2 else 2
             random_key, erk, ecm = encrypt_like_wecom(keys[version].public_key(), plain)
             random_keys.append(random_key)
-            item = {"seq": seq, "msgid": msgid, "publickey_ver": version,
-                    "encrypt_random_key": erk, "encrypt_chat_msg": ecm}
+            item = {
+                "seq": seq,
+                "msgid": msgid,
+                "publickey_ver": version,
+                "encrypt_random_key": erk,
+                "encrypt_chat_msg": ecm,
+            }
             idx.write(struct.pack("<QQ", seq, data.tell()))
             data.write(json.dumps(item, separators=(",", ":")).encode() + b"\n")
             truth_file.write(plain + b"\n")
@@ -135,15 +176,28 @@ def make_archive(root: Path, messages: int = 60) -> dict[str, Any]:
             rel = f"media/{hashlib.sha1(sdkfileid.encode()).hexdigest()}.bin"
             (root / rel).write_bytes(blob)
             md5 = hashlib.md5(blob).hexdigest()
-            index.write(json.dumps({"sdkfileid": sdkfileid, "file": rel, "md5sum": md5,
-                                    "size": size, "bad_md5": False}) + "\n")
+            index.write(
+                json.dumps({"sdkfileid": sdkfileid, "file": rel, "md5sum": md5, "size": size, "bad_md5": False}) + "\n"
+            )
             media[name] = {"sdkfileid": sdkfileid, "bytes": blob, "md5sum": md5}
 
-    (root / "sim.json").write_text(json.dumps({
-        "seed": 7, "corpid": CORPID, "secret": SECRET, "messages": messages, "seq_max": seq,
-        "fault_rate": 0, "transient_fault_rate": 0, "window_days": 0, "now_ms": 1716947123000,
-        "key_versions": [1, 2], "withheld_key_versions": [],
-    }))
+    (root / "sim.json").write_text(
+        json.dumps(
+            {
+                "seed": 7,
+                "corpid": CORPID,
+                "secret": SECRET,
+                "messages": messages,
+                "seq_max": seq,
+                "fault_rate": 0,
+                "transient_fault_rate": 0,
+                "window_days": 0,
+                "now_ms": 1716947123000,
+                "key_versions": [1, 2],
+                "withheld_key_versions": [],
+            }
+        )
+    )
     return {"dir": root, "records": records, "truth": truth, "media": media, "keys": keys, "random_keys": random_keys}
 
 
@@ -212,8 +266,13 @@ def test_stub_exports_exactly_the_vendor_header_functions(stub_so: Path) -> None
 def test_struct_layouts_match_lp64_abi() -> None:
     assert ctypes.sizeof(Slice_t) == 16
     assert ctypes.sizeof(MediaData_t) == 32
-    assert [getattr(MediaData_t, f).offset for f in ("outindexbuf", "out_len", "data", "data_len", "is_finish")] == \
-        [0, 8, 16, 24, 28]
+    assert [getattr(MediaData_t, f).offset for f in ("outindexbuf", "out_len", "data", "data_len", "is_finish")] == [
+        0,
+        8,
+        16,
+        24,
+        28,
+    ]
 
 
 def test_sdk_source_satisfies_the_source_protocol(source: SdkSource) -> None:
@@ -296,8 +355,15 @@ def _good_pair(archive: dict[str, Any]) -> tuple[str, str]:
         (lambda k, m: (k, base64.b64encode(base64.b64decode(m)[:-5]).decode()), 10006),
         (lambda k, m: (k, "中文"), 10008),
     ],
-    ids=["short-key", "key-not-alnum", "msg-not-base64-length", "msg-bad-alphabet", "wrong-key",
-         "truncated-ciphertext", "non-ascii-msg"],
+    ids=[
+        "short-key",
+        "key-not-alnum",
+        "msg-not-base64-length",
+        "msg-bad-alphabet",
+        "wrong-key",
+        "truncated-ciphertext",
+        "non-ascii-msg",
+    ],
 )
 def test_decrypt_data_errors(source: SdkSource, stub_env: dict[str, Any], mutate: Any, code: int) -> None:
     """GIVEN a damaged random key or ciphertext
@@ -326,9 +392,13 @@ def test_c_decrypt_data_agrees_with_the_simulator(source: SdkSource) -> None:
         plain = ("合规" * n).encode()
         assert source.decrypt_data(key, simcrypto.encrypt_body(key, plain)) == plain
         assert simcrypto.decrypt_data(key, encrypt_body(key, plain)) == plain
-    for bad_key, msg in (("x" * 31, encrypt_body(key, b"{}")), ("B" * 32, encrypt_body(key, b"{}")),
-                         (key, "@@@@"), (key, base64.b64encode(b"x" * 15).decode()),
-                         (key, encrypt_body(key, b"\xff\xfe not UTF-8"))):
+    for bad_key, msg in (
+        ("x" * 31, encrypt_body(key, b"{}")),
+        ("B" * 32, encrypt_body(key, b"{}")),
+        (key, "@@@@"),
+        (key, base64.b64encode(b"x" * 15).decode()),
+        (key, encrypt_body(key, b"\xff\xfe not UTF-8")),
+    ):
         with pytest.raises(DecryptError) as c_err:
             source.decrypt_data(bad_key, msg)
         with pytest.raises(DecryptError) as py_err:
@@ -340,7 +410,9 @@ def test_c_decrypt_data_agrees_with_the_simulator(source: SdkSource) -> None:
 
 
 @pytest.mark.parametrize("name", list(MEDIA_SIZES), ids=list(MEDIA_SIZES))
-def test_media_is_reassembled_from_512k_chunks_and_verified(source: SdkSource, stub_env: dict[str, Any], name: str) -> None:
+def test_media_is_reassembled_from_512k_chunks_and_verified(
+    source: SdkSource, stub_env: dict[str, Any], name: str
+) -> None:
     """GIVEN a media file (with NUL bytes) of 100 B, exactly 512 KiB or 1.0 MiB
     WHEN it is fetched chunk by chunk
     THEN every non-final chunk is 512 KiB, the Range indexes follow the protocol, and the
@@ -375,8 +447,9 @@ def test_unknown_sdkfileid_is_fileid_error(source: SdkSource) -> None:
     assert "sdkfileid" in str(err.value)
 
 
-def test_media_chunk_retried_on_transient_error(source: SdkSource, stub_env: dict[str, Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_media_chunk_retried_on_transient_error(
+    source: SdkSource, stub_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN every 2nd call fails with 10003 (system failure)
     THEN each chunk is retried with the same index and the file still reassembles correctly."""
     monkeypatch.setenv("WWF_STUB_FAIL_EVERY", "2")
@@ -402,8 +475,9 @@ def test_media_chunk_retried_on_transient_error(source: SdkSource, stub_env: dic
     ],
     ids=["network", "parse", "system", "ip-illegal", "expired", "certificate", "unknown"],
 )
-def test_sdk_return_codes_become_source_errors(source: SdkSource, monkeypatch: pytest.MonkeyPatch,
-                                               code: int, retryable: bool, advice: str) -> None:
+def test_sdk_return_codes_become_source_errors(
+    source: SdkSource, monkeypatch: pytest.MonkeyPatch, code: int, retryable: bool, advice: str
+) -> None:
     """GIVEN GetChatData fails on every call with a return code
     THEN a SourceError with that code, the right retryable flag and advice is raised; transient
     codes are retried (with exponential backoff) before giving up."""
@@ -420,8 +494,9 @@ def test_sdk_return_codes_become_source_errors(source: SdkSource, monkeypatch: p
         assert source._sleep.delays == []
 
 
-def test_transient_errors_are_retried_transparently(source: SdkSource, stub_env: dict[str, Any],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transient_errors_are_retried_transparently(
+    source: SdkSource, stub_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN every 3rd GetChatData call fails with 10001 (network error)
     WHEN everything is pulled
     THEN nothing is lost or duplicated."""
@@ -436,8 +511,9 @@ def test_transient_errors_are_retried_transparently(source: SdkSource, stub_env:
     [(301042, "trusted IPs"), (301052, "renew"), (301053, "enable"), (40001, "archive Secret"), (41001, "corpid")],
     ids=["ip-whitelist", "expired", "not-enabled", "invalid-secret", "token-missing"],
 )
-def test_json_errcode_becomes_source_error(source: SdkSource, monkeypatch: pytest.MonkeyPatch,
-                                           errcode: int, advice: str) -> None:
+def test_json_errcode_becomes_source_error(
+    source: SdkSource, monkeypatch: pytest.MonkeyPatch, errcode: int, advice: str
+) -> None:
     """GIVEN GetChatData returns 0 but the JSON carries a server errcode
     THEN it is a non-retryable SourceError that says what to do and quotes the server's message."""
     monkeypatch.setenv("WWF_STUB_ERRCODE", str(errcode))
@@ -463,8 +539,9 @@ def test_wrong_secret_gives_errcode_41001(stub_so: Path, stub_env: dict[str, Any
     assert "not-the-secret" not in str(err.value)
 
 
-def test_response_too_large_halves_the_limit(source: SdkSource, stub_env: dict[str, Any],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_response_too_large_halves_the_limit(
+    source: SdkSource, stub_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN the server answers 301058 for limit > 10
     WHEN 100 records are asked for
     THEN the binding halves the limit (100, 50, 25, 12, 6) and returns the first 6 records."""
@@ -499,9 +576,13 @@ def test_missing_or_foreign_library_is_a_clear_error(tmp_path: Path) -> None:
         SdkSource(tmp_path / "garbage.so", CORPID, SECRET)
 
 
-def test_from_settings_reads_secret_file_and_never_logs_it(stub_so: Path, stub_env: dict[str, Any], tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_from_settings_reads_secret_file_and_never_logs_it(
+    stub_so: Path,
+    stub_env: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """GIVEN corpid and a secret_file (mode 0644) in the settings
     THEN the source pulls with that secret, warns about the file mode, and the secret appears
     in no log record and not in the source's repr."""
@@ -520,8 +601,9 @@ def test_from_settings_reads_secret_file_and_never_logs_it(stub_so: Path, stub_e
     assert SECRET not in caplog.text
 
 
-def test_proxy_settings_reach_every_network_call(stub_so: Path, stub_env: dict[str, Any], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_proxy_settings_reach_every_network_call(
+    stub_so: Path, stub_env: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN the SDK only gets through with proxy socks5://10.0.0.1:8081, user:pw and timeout 7
     THEN a source built from settings with those values pulls and fetches media, and a source
     without the proxy fails with a retryable network error that points at the proxy."""
@@ -529,8 +611,14 @@ def test_proxy_settings_reach_every_network_call(stub_so: Path, stub_env: dict[s
     monkeypatch.setenv("WWF_STUB_EXPECT_PASSWD", "user:pw")
     monkeypatch.setenv("WWF_STUB_EXPECT_TIMEOUT", "7")
     monkeypatch.delenv("CHATARCHIVE_SECRET_FILE", raising=False)
-    settings = Settings(data=str(tmp_path / "data"), corpid=CORPID, secret=SECRET, proxy="socks5://10.0.0.1:8081",
-                        proxy_password="user:pw", sdk_timeout=7)
+    settings = Settings(
+        data=str(tmp_path / "data"),
+        corpid=CORPID,
+        secret=SECRET,
+        proxy="socks5://10.0.0.1:8081",
+        proxy_password="user:pw",
+        sdk_timeout=7,
+    )
     with SdkSource.from_settings(stub_so, settings) as src:
         assert len(pull_all(src, 50)) == len(stub_env["records"])
         media = stub_env["media"]["three_chunks"]
@@ -544,8 +632,9 @@ def test_proxy_settings_reach_every_network_call(stub_so: Path, stub_env: dict[s
 # ---- memory ownership and threads -----------------------------------------------------------
 
 
-def test_no_library_memory_leaks_over_many_calls(stub_so: Path, stub_env: dict[str, Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_library_memory_leaks_over_many_calls(
+    stub_so: Path, stub_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN the stub counts every buffer it owns
     WHEN the binding makes hundreds of calls (successes and every kind of failure)
     THEN the count stays flat (every Slice and MediaData freed) and returns to the baseline on close."""
@@ -617,8 +706,21 @@ def test_concurrent_pulls_use_one_handle_per_thread(stub_so: Path, stub_env: dic
 def simulated_archive(out: Path, messages: int, seed: int, fault_rate: float) -> None:
     """`chatarchive simulate` (the product's command); the same generator through its Python
     API while the command is not registered yet."""
-    cmd = [sys.executable, "-c", "from chatarchive.cli import main; main()", "--json", "simulate", "--out", str(out),
-           "--messages", str(messages), "--seed", str(seed), "--fault-rate", str(fault_rate)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from chatarchive.cli import main; main()",
+        "--json",
+        "simulate",
+        "--out",
+        str(out),
+        "--messages",
+        str(messages),
+        "--seed",
+        str(seed),
+        "--fault-rate",
+        str(fault_rate),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     if result.returncode != 0 and "No such command" in result.stderr:
         generate = pytest.importorskip("indexer.source.simulator.generate", reason="the simulator has not landed")
@@ -642,12 +744,14 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
     truth = {}
     for line in (out / "truth.jsonl").read_bytes().splitlines():
         truth[json.loads(line.decode(), strict=False)["msgid"]] = line
-    faulted = {json.loads(l)["seq"]: json.loads(l)["fault"] for l in (out / "faults.jsonl").read_text().splitlines()}
+    faults = [json.loads(line) for line in (out / "faults.jsonl").read_text().splitlines()]
+    faulted = {f["seq"]: f["fault"] for f in faults}
     expected_code = {"bad_base64": 10008, "truncated_ciphertext": 10006, "missing_key": 10007}
 
     sleep = RecordingSleep()
-    with SdkSource(stub_so, sim["corpid"], sim["secret"], retry=RetryPolicy(attempts=10, initial_delay=0.0001),
-                   sleep=sleep) as src:
+    with SdkSource(
+        stub_so, sim["corpid"], sim["secret"], retry=RetryPolicy(attempts=10, initial_delay=0.0001), sleep=sleep
+    ) as src:
         records = pull_all(src, 1000 if sim["transient_fault_rate"] == 0 else 50)
         keyring = KeyRing.load(out / "keys")
         with Decryptor(keyring, src, workers=2) as decryptor:
@@ -655,10 +759,11 @@ def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypa
             for version in sim["withheld_key_versions"]:
                 keyring.add(version, load_private_key(out / "withheld-keys" / f"v{version}.pem"))
             with_withheld = decryptor.decrypt_batch(records)
-        media = [json.loads(l) for l in (out / "media" / "index.jsonl").read_text().splitlines()]
+        media = [json.loads(line) for line in (out / "media" / "index.jsonl").read_text().splitlines()]
         for entry in media:
-            data = src.fetch_media(entry["sdkfileid"], size=entry["size"],
-                                   md5sum="" if entry["bad_md5"] else entry["md5sum"])
+            data = src.fetch_media(
+                entry["sdkfileid"], size=entry["size"], md5sum="" if entry["bad_md5"] else entry["md5sum"]
+            )
             assert data == (out / entry["file"]).read_bytes()
 
     assert len(records) == len(stub_env_seqs(out))
@@ -684,9 +789,11 @@ def stub_env_seqs(out: Path) -> list[int]:
     return [struct.unpack_from("<QQ", raw, i)[0] for i in range(0, len(raw), 16)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fail_every", [0, 2], ids=["healthy", "every-2nd-call-fails-10001"])
-def test_chatarchive_pull_through_the_vendor_sdk_binding(stub_so: Path, stub_env: dict[str, Any],
-                                                         tmp_path: Path, fail_every: int) -> None:
+def test_chatarchive_pull_through_the_vendor_sdk_binding(
+    stub_so: Path, stub_env: dict[str, Any], tmp_path: Path, fail_every: int
+) -> None:
     """GIVEN the archive's two private keys registered with `chatarchive keys add` and the
     credentials in the environment (and, in one case, an SDK whose every 2nd network call fails
     with 10001, read in batches of 7 so the pull makes many calls)
@@ -694,18 +801,24 @@ def test_chatarchive_pull_through_the_vendor_sdk_binding(stub_so: Path, stub_env
     THEN every record is pulled, decrypted and stored, none dead-lettered, up to the last seq."""
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if k not in STUB_ENV_VARS and not k.startswith("CHATARCHIVE_")}
-    env.update(WWF_STUB_DIR=str(stub_env["dir"]), CHATARCHIVE_CORPID=CORPID, CHATARCHIVE_SECRET=SECRET,
-               CHATARCHIVE_MEDIA="false")
+    env.update(
+        WWF_STUB_DIR=str(stub_env["dir"]),
+        CHATARCHIVE_CORPID=CORPID,
+        CHATARCHIVE_SECRET=SECRET,
+        CHATARCHIVE_MEDIA="false",
+    )
     if fail_every:
         env.update(WWF_STUB_FAIL_EVERY=str(fail_every), CHATARCHIVE_BATCH_SIZE="7")
     cli = [sys.executable, "-c", "from chatarchive.cli import main; main()", "--data", str(data), "--json"]
     for version in (1, 2):
         pem = stub_env["dir"] / "keys" / f"v{version}.pem"
-        added = subprocess.run([*cli, "keys", "add", "--version", str(version), "--pem", str(pem)],
-                               env=env, capture_output=True, text=True)
+        added = subprocess.run(
+            [*cli, "keys", "add", "--version", str(version), "--pem", str(pem)], env=env, capture_output=True, text=True
+        )
         assert added.returncode == 0 and json.loads(added.stdout) == {"version": version}, added.stderr
-    pulled = subprocess.run([*cli, "pull", "--source", f"sdk:{stub_so}", "--once"], env=env, capture_output=True,
-                            text=True, timeout=120)
+    pulled = subprocess.run(
+        [*cli, "pull", "--source", f"sdk:{stub_so}", "--once"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert pulled.returncode == 0, pulled.stderr[-3000:]
     result = json.loads(pulled.stdout)
     n = len(stub_env["records"])

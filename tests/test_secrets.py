@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatarchive.errors import BadInput
 from compliance import secrets
+from core.errors import BadInput
 
 
 def test_secret_file_is_read_and_then_redacted_everywhere(tmp_path: Path) -> None:
@@ -27,17 +27,19 @@ def test_environment_wins_over_a_literal_and_missing_secret_is_bad_input(monkeyp
         secrets.require_secret(env="ARCHIVE_SECRET", what="archive Secret")
 
 
-@pytest.mark.parametrize("mode,warned", [(0o600, False), (0o400, False), (0o640, True), (0o644, True)],
-                         ids=["600", "400", "640", "644"])
-def test_key_files_readable_by_others_produce_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture,
-                                                        mode: int, warned: bool) -> None:
+@pytest.mark.parametrize(
+    "mode,warned", [(0o600, False), (0o400, False), (0o640, True), (0o644, True)], ids=["600", "400", "640", "644"]
+)
+def test_key_files_readable_by_others_produce_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, warned: bool
+) -> None:
     key = tmp_path / "key.pem"
     key.write_text("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", encoding="utf-8")
     key.chmod(mode)
     with caplog.at_level(logging.WARNING, logger="compliance.secrets"):
         data = secrets.read_private_key(key)
     assert data.startswith(b"-----BEGIN")
-    assert (("chmod 600" in caplog.text) is warned)
+    assert ("chmod 600" in caplog.text) is warned
     assert "MIIB" not in caplog.text
 
 

@@ -17,18 +17,47 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
 from chatarchive.cli import main as cli_main
-from chatarchive.errors import BadInput, DecryptError
-from indexer.directory import Directory
+from core.directory import Directory
+from core.errors import BadInput, DecryptError
 from indexer.source import simcrypto
 from indexer.source.simulator import SimulatorSource, simulate
 from indexer.source.simulator.conversations import TZ_OFFSET_MS
 from indexer.source.simulator.plant import TERMS, id_card_check_digit, luhn_valid
 
 PROTOCOL_TYPES = {  # protocol doc §5.2 (the official list plus the 2026 additions with known fields)
-    "text", "image", "revoke", "agree", "disagree", "voice", "video", "card", "location", "emotion", "file", "link",
-    "weapp", "chatrecord", "todo", "vote", "collect", "redpacket", "meeting", "docmsg", "markdown", "news", "calendar",
-    "mixed", "meeting_voice_call", "voip_doc_share", "external_redpacket", "sphfeed", "voiptext", "qydiskfile",
-    "meeting_notification", "switch"}
+    "text",
+    "image",
+    "revoke",
+    "agree",
+    "disagree",
+    "voice",
+    "video",
+    "card",
+    "location",
+    "emotion",
+    "file",
+    "link",
+    "weapp",
+    "chatrecord",
+    "todo",
+    "vote",
+    "collect",
+    "redpacket",
+    "meeting",
+    "docmsg",
+    "markdown",
+    "news",
+    "calendar",
+    "mixed",
+    "meeting_voice_call",
+    "voip_doc_share",
+    "external_redpacket",
+    "sphfeed",
+    "voiptext",
+    "qydiskfile",
+    "meeting_notification",
+    "switch",
+}
 N = 3000
 
 
@@ -58,8 +87,16 @@ def test_layout_and_summary(archive) -> None:
     """GIVEN a generated archive THEN every file of the format is there, keys are private
     (0600) and the summary agrees with the files."""
     out, summary = archive
-    for name in ("sim.json", "org.json", "chatdata.jsonl", "chatdata.idx", "truth.jsonl", "labels.jsonl",
-                 "faults.jsonl", "media/index.jsonl"):
+    for name in (
+        "sim.json",
+        "org.json",
+        "chatdata.jsonl",
+        "chatdata.idx",
+        "truth.jsonl",
+        "labels.jsonl",
+        "faults.jsonl",
+        "media/index.jsonl",
+    ):
         assert (out / name).is_file(), name
     sim = json.loads((out / "sim.json").read_text())
     assert sim["messages"] == summary.messages == N
@@ -68,11 +105,13 @@ def test_layout_and_summary(archive) -> None:
     assert summary.faults == len(jsonl(out / "faults.jsonl"))
     assert len(summary.key_versions) >= 3 and summary.withheld_key_versions  # 2+ rotations and a lost key
     assert sorted(int(p.stem[1:]) for p in (out / "keys").glob("*.pem")) == sorted(
-        set(summary.key_versions) - set(summary.withheld_key_versions))
+        set(summary.key_versions) - set(summary.withheld_key_versions)
+    )
     for p in list((out / "keys").glob("*.pem")) + list((out / "withheld-keys").glob("*.pem")):
         assert p.stat().st_mode & 0o777 == 0o600
     headers = {p.read_bytes().splitlines()[0] for p in (out / "keys").glob("*.pem")} | {
-        p.read_bytes().splitlines()[0] for p in (out / "withheld-keys").glob("*.pem")}
+        p.read_bytes().splitlines()[0] for p in (out / "withheld-keys").glob("*.pem")
+    }
     assert headers == {b"-----BEGIN RSA PRIVATE KEY-----", b"-----BEGIN PRIVATE KEY-----"}  # PKCS#1 and PKCS#8
 
 
@@ -90,8 +129,10 @@ def test_truth_decrypts_back_and_faults_are_exactly_the_broken_records(archive, 
     decrypted (RSA with the key of its version, then DecryptData) THEN each intact record gives the
     exact truth bytes, and every record that does not is listed in faults.jsonl with its kind."""
     out, _ = archive
-    keys = {int(p.stem[1:]): serialization.load_pem_private_key(p.read_bytes(), None)
-            for p in list((out / "keys").glob("*.pem")) + list((out / "withheld-keys").glob("*.pem"))}
+    keys = {
+        int(p.stem[1:]): serialization.load_pem_private_key(p.read_bytes(), None)
+        for p in list((out / "keys").glob("*.pem")) + list((out / "withheld-keys").glob("*.pem"))
+    }
     available = {int(p.stem[1:]) for p in (out / "keys").glob("*.pem")}
     truth_bytes = {}
     with open(out / "truth.jsonl", "rb") as f:
@@ -107,9 +148,10 @@ def test_truth_decrypts_back_and_faults_are_exactly_the_broken_records(archive, 
         if seen_msgids[rec["msgid"]] > 1:
             observed[rec["seq"]] = "duplicate_seq"
         try:
-            plain = simcrypto.decrypt_data(simcrypto.decrypt_random_key(keys[rec["publickey_ver"]],
-                                                                        rec["encrypt_random_key"]),
-                                           rec["encrypt_chat_msg"])
+            plain = simcrypto.decrypt_data(
+                simcrypto.decrypt_random_key(keys[rec["publickey_ver"]], rec["encrypt_random_key"]),
+                rec["encrypt_chat_msg"],
+            )
         except DecryptError as e:
             observed[rec["seq"]] = {10008: "bad_base64", 10006: "truncated_ciphertext"}[e.code]
             continue
@@ -122,8 +164,13 @@ def test_truth_decrypts_back_and_faults_are_exactly_the_broken_records(archive, 
         if rec["publickey_ver"] not in available:
             observed[rec["seq"]] = "missing_key"
     assert observed == {s: f["fault"] for s, f in faults.items()}
-    assert {f["fault"] for f in faults.values()} == {"bad_base64", "truncated_ciphertext", "bad_json",
-                                                     "missing_key", "duplicate_seq"}
+    assert {f["fault"] for f in faults.values()} == {
+        "bad_base64",
+        "truncated_ciphertext",
+        "bad_json",
+        "missing_key",
+        "duplicate_seq",
+    }
     assert all(faults[s]["msgid"] for s in faults)
     assert set(seen_msgids) == set(truth_bytes) and len(truth) == N  # every message exactly once in truth
 
@@ -207,7 +254,7 @@ def test_working_hour_rhythm(truth) -> None:
     hours = Counter(((t + TZ_OFFSET_MS) // 3_600_000) % 24 for t in times)
     night = sum(hours[h] for h in range(0, 7))
     assert night < 0.05 * len(times)
-    days = Counter(dt.datetime.fromtimestamp((t + TZ_OFFSET_MS) / 1000, dt.timezone.utc).date() for t in times)
+    days = Counter(dt.datetime.fromtimestamp((t + TZ_OFFSET_MS) / 1000, dt.UTC).date() for t in times)
     weekday = [n for d, n in days.items() if d.weekday() < 5]
     weekend = [n for d, n in days.items() if d.weekday() >= 5]
     assert sum(weekday) / len(weekday) > 1.8 * sum(weekend) / len(weekend)
@@ -223,8 +270,18 @@ def test_labels_point_at_messages_that_contain_the_planted_terms(archive, truth)
     near = {x["msgid"]: x for x in jsonl(out / "nearmiss.jsonl")}
     assert 0.015 * N < len(labels) < 0.05 * N
     categories = Counter(label for x in labels for label in x["labels"])
-    assert {"promised_return", "private_transaction", "kickback", "phone", "idcard", "bankcard", "redpacket",
-            "file", "abuse", "evasion"} <= set(categories)
+    assert {
+        "promised_return",
+        "private_transaction",
+        "kickback",
+        "phone",
+        "idcard",
+        "bankcard",
+        "redpacket",
+        "file",
+        "abuse",
+        "evasion",
+    } <= set(categories)
     for x in labels:
         m = by_id[x["msgid"]]
         if m["msgtype"] in ("redpacket", "external_redpacket"):
@@ -319,8 +376,25 @@ def test_cli_json_output_and_errors(tmp_path: Path) -> None:
     --end is exit 2 with a one-line message."""
     runner = CliRunner()
     out = tmp_path / "arch"
-    result = runner.invoke(cli_main, ["--json", "simulate", "--out", str(out), "--messages", "200", "--seed", "2",
-                                      "--fault-rate", "0.05", "--end", "2026-03-01", "--days", "7"])
+    result = runner.invoke(
+        cli_main,
+        [
+            "--json",
+            "simulate",
+            "--out",
+            str(out),
+            "--messages",
+            "200",
+            "--seed",
+            "2",
+            "--fault-rate",
+            "0.05",
+            "--end",
+            "2026-03-01",
+            "--days",
+            "7",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert set(doc) == {"messages", "seq_max", "msgtypes", "key_versions", "faults"}

@@ -9,13 +9,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatarchive.errors import DecryptError
+from core.errors import DecryptError
 from indexer.source import simcrypto
+from tests.helpers import examples
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40))
 @given(st.text(min_size=0, max_size=400))
 def test_round_trip_for_any_text(text: str) -> None:
     """GIVEN any UTF-8 text WHEN encrypted with the public key THEN the private key and

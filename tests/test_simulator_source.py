@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from chatarchive.errors import BadInput, SourceError
+from core.errors import BadInput, SourceError
 from indexer.source.base import Source
 from indexer.source.simulator import SimulatorSource, simulate
 from indexer.source.simulator.source import CHUNK_SIZE, msgid_time_ms
@@ -96,8 +96,11 @@ def test_retention_window(tmp_path: Path) -> None:
             served.extend(b.seq for b in batch)
             seq = batch[-1].seq
     assert served == [r["seq"] for r in records if r["seq"] >= first_inside["seq"]]
-    assert all(msgid_time_ms(r["msgid"]) is None or msgid_time_ms(r["msgid"]) >= cutoff
-               for r in records if r["seq"] in set(served))
+    assert all(
+        msgid_time_ms(r["msgid"]) is None or msgid_time_ms(r["msgid"]) >= cutoff
+        for r in records
+        if r["seq"] in set(served)
+    )
 
 
 def test_transient_failures_are_retryable_and_seeded(tmp_path: Path) -> None:
@@ -180,14 +183,18 @@ def test_media_chunks_reassemble_to_the_declared_size_and_md5(archive: Path) -> 
                 bad += not matches
             large += len(data) > 1024 * 1024
     assert large >= 1 and bad >= 1
-    jpgs = [o for o in refs if "voice_size" not in o and "filename" not in o and "type" not in o and "play_length" not in o]
+    jpgs = [
+        o for o in refs if "voice_size" not in o and "filename" not in o and "type" not in o and "play_length" not in o
+    ]
     with SimulatorSource(archive) as src:
         assert src.get_media_data(jpgs[0]["sdkfileid"], "").data[:3] == b"\xff\xd8\xff"
 
 
-@pytest.mark.parametrize("sdkfileid, indexbuf, code", [
-    ("CpsBunknown", "", 10005), ("", "", 10005), (None, "Range:bytes=oops", 10000)],
-    ids=["unknown-id", "empty-id", "bad-indexbuf"])
+@pytest.mark.parametrize(
+    "sdkfileid, indexbuf, code",
+    [("CpsBunknown", "", 10005), ("", "", 10005), (None, "Range:bytes=oops", 10000)],
+    ids=["unknown-id", "empty-id", "bad-indexbuf"],
+)
 def test_media_errors(archive: Path, sdkfileid: str | None, indexbuf: str, code: int) -> None:
     with SimulatorSource(archive) as src:
         if sdkfileid is None:

@@ -4,24 +4,24 @@ One week of chats (Monday 2026-03-02 to the next Monday, Asia/Shanghai) written 
 real store — every backend the conformance suite runs (the embedded engine always,
 Elasticsearch when ES_URL is set) — through the pipeline's response-time step
 (``indexer.replies``) in two batches with a restart in between. Each statistic of
-``analyzers.analytics`` is checked against figures worked out by hand below and,
+``reports`` is checked against figures worked out by hand below and,
 where it is a plain count, against a brute-force count over the same messages.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from analyzers.analytics import people, service, stats
-from chatarchive.models import Batch, Message, MessageFilter, Scope, Violation, ViolationFilter
-from indexer.directory import Directory
+from core.directory import Directory
+from core.models import Batch, Message, MessageFilter, Scope, Violation, ViolationFilter
 from indexer.replies import ReplyTracker, WorkingHours
+from reports import people, service, stats
 from store.base import Store
 from tests.conformance.conftest import BACKENDS, make_store
 from tests.conformance.corpus import Factory
@@ -100,13 +100,28 @@ EXPECTED_REPLIES = {
 
 
 def violation(m: Message, category: str) -> Violation:
-    return Violation(msgid=m.msgid, rule_id=f"r-{category}", rule_version=1, rule_name=category, category=category,
-                     severity="high", terms=["x"], spans=[[0, 1]], time_ms=m.time_ms, sender=m.sender,
-                     chat_id=m.chat_id, chat_kind=m.chat_kind, employees=m.employees, departments=m.departments)
+    return Violation(
+        msgid=m.msgid,
+        rule_id=f"r-{category}",
+        rule_version=1,
+        rule_name=category,
+        category=category,
+        severity="high",
+        terms=["x"],
+        spans=[[0, 1]],
+        time_ms=m.time_ms,
+        sender=m.sender,
+        chat_id=m.chat_id,
+        chat_kind=m.chat_kind,
+        employees=m.employees,
+        departments=m.departments,
+    )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def archive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, list[Message]]]:
+def archive(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Store, list[Message]]]:
     """The week written in two batches, each through a fresh ReplyTracker (a restart between them)."""
     store = make_store(request.param, Path(tmp_path_factory.mktemp(request.param)))
     store.init()
@@ -116,10 +131,14 @@ def archive(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     second = [m for m in messages if m.time_ms >= SECOND_BATCH_FROM]
     ReplyTracker(store, hours).apply(first)
     by_time = {m.time_ms: m for m in messages}
-    store.write_batch(Batch(
-        messages=first, revoked_msgids=[revoked_id], checkpoint=max(m.seq for m in first),
-        violations=[violation(by_time[at(2, 23, 59, 59)], "承诺收益"), violation(by_time[at(3, 0, 0, 0)], "辱骂")],
-    ))
+    store.write_batch(
+        Batch(
+            messages=first,
+            revoked_msgids=[revoked_id],
+            checkpoint=max(m.seq for m in first),
+            violations=[violation(by_time[at(2, 23, 59, 59)], "承诺收益"), violation(by_time[at(3, 0, 0, 0)], "辱骂")],
+        )
+    )
     store.refresh()
     ReplyTracker(store, hours).apply(second)  # restarted: must rebuild each chat's state from the store
     store.write_batch(Batch(messages=second, checkpoint=max(m.seq for m in second)))
@@ -272,23 +291,27 @@ def test_scope_limits_every_figure(archive):
 def test_violations_per_day_split_at_local_midnight(archive):
     store, _ = archive
     assert stats.violations_per_day(store, ViolationFilter(), scope=ALL) == [
-        (day_start(2), "承诺收益", 1), (day_start(3), "辱骂", 1)]
+        (day_start(2), "承诺收益", 1),
+        (day_start(3), "辱骂", 1),
+    ]
     assert stats.violations_by(store, ViolationFilter(), "sender", scope=ALL) == [("wmCUST0001", 2)]
 
 
 def test_new_customers_per_day_by_local_day_and_scope():
     """GIVEN customers added at 23:59 and 00:01 local time, followed by different employees WHEN
     counted per day THEN they fall on two days, and a scoped account sees only its own follower's."""
-    directory = Directory.from_dict({
-        "departments": [{"id": 1, "parentid": 0}, {"id": 4, "parentid": 1}, {"id": 6, "parentid": 1}],
-        "employees": [{"userid": "zhangsan", "departments": [4]}, {"userid": "wangwu", "departments": [6]}],
-        "externals": [
-            {"id": "wmA", "added_ms": at(2, 23, 59), "followers": ["zhangsan"]},
-            {"id": "wmB", "added_ms": at(3, 0, 1), "followers": ["wangwu"]},
-            {"id": "wmC", "added_ms": at(3, 9, 0), "followers": ["wangwu", "zhangsan"]},
-            {"id": "wmD", "added_ms": at(9, 9, 0), "followers": ["zhangsan"]},
-        ],
-    })
+    directory = Directory.from_dict(
+        {
+            "departments": [{"id": 1, "parentid": 0}, {"id": 4, "parentid": 1}, {"id": 6, "parentid": 1}],
+            "employees": [{"userid": "zhangsan", "departments": [4]}, {"userid": "wangwu", "departments": [6]}],
+            "externals": [
+                {"id": "wmA", "added_ms": at(2, 23, 59), "followers": ["zhangsan"]},
+                {"id": "wmB", "added_ms": at(3, 0, 1), "followers": ["wangwu"]},
+                {"id": "wmC", "added_ms": at(3, 9, 0), "followers": ["wangwu", "zhangsan"]},
+                {"id": "wmD", "added_ms": at(9, 9, 0), "followers": ["zhangsan"]},
+            ],
+        }
+    )
     got = stats.new_customers_per_day(directory, tz=TZ, time_from=at(2, 0), time_to=at(9, 0), scope=ALL)
     assert got == [("2026-03-02", 1), ("2026-03-03", 2)]
     mine = stats.new_customers_per_day(directory, tz=TZ, time_from=None, time_to=None, scope=Scope.of(departments=[6]))
@@ -321,8 +344,10 @@ def test_service_quality_per_employee(archive):
     record is no message), conversations left unanswered (the customer's last word, older than an
     hour at Monday noon) and median response times among real replies (not the -1 of non-replies)."""
     store, _ = archive
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=NOW,
-                                                          unanswered_minutes=60)}
+    rows = {
+        r.employee: r
+        for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=NOW, unanswered_minutes=60)
+    }
     assert set(rows) == {"zhangsan", "lisi", "wangwu"}
     z, li, w = rows["zhangsan"], rows["lisi"], rows["wangwu"]
     # zhangsan: E1 (3 sent, 3 replies, 4 customer messages) + the group (对的: no reply; the customer asked once)
@@ -346,8 +371,12 @@ def test_service_quality_of_single_chats_only(archive):
     """GIVEN the filter asks for single chats with customers only THEN the customer group is left out:
     lisi's figures are those of E2 alone, with its 20 and 30 minute replies."""
     store, _ = archive
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(chat_kinds=["external"]), scope=ALL,
-                                                          now_ms=NOW, unanswered_minutes=60)}
+    rows = {
+        r.employee: r
+        for r in service.service_quality(
+            store, MessageFilter(chat_kinds=["external"]), scope=ALL, now_ms=NOW, unanswered_minutes=60
+        )
+    }
     li = rows["lisi"]
     assert (li.sent, li.replies, li.chats, li.unanswered_chats) == (2, 2, 1, 1)
     assert 20 * MINUTE * 0.98 <= li.reply_p50_ms <= 30 * MINUTE * 1.02
@@ -357,8 +386,12 @@ def test_a_revoke_record_is_not_a_customer_message(archive):
     """GIVEN lisi's customer sent three messages (one later withdrawn) and one revoke record
     THEN lisi's customer messages are three: the withdrawn one was sent, the record was not written by anyone."""
     store, _ = archive
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(chat_kinds=["external"]), scope=ALL,
-                                                          now_ms=NOW, unanswered_minutes=60)}
+    rows = {
+        r.employee: r
+        for r in service.service_quality(
+            store, MessageFilter(chat_kinds=["external"]), scope=ALL, now_ms=NOW, unanswered_minutes=60
+        )
+    }
     assert rows["lisi"].customer_messages == 3
 
 
@@ -366,8 +399,10 @@ def test_unanswered_threshold(archive):
     """GIVEN lisi's customer wrote last on Sunday 20:00 WHEN read at 20:30 with a one-hour threshold
     THEN that conversation is not yet unanswered; wangwu's (Wednesday) is."""
     store, _ = archive
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(8, 20, 30),
-                                                          unanswered_minutes=60)}
+    rows = {
+        r.employee: r
+        for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(8, 20, 30), unanswered_minutes=60)
+    }
     assert rows["lisi"].unanswered_chats == 0 and rows["wangwu"].unanswered_chats == 1
 
 
@@ -380,12 +415,16 @@ def test_an_employee_who_never_answers_still_has_a_row(tmp_path: Path):
     store.init()
     try:
         f = Factory(seed=2)
-        msgs = [f.message("在吗，想咨询一下", sender="wmCUST0003", to=["zhaoliu"], time_ms=at(2, 10)),
-                f.message("您好", sender="zhangsan", to=["wmCUST0001"], time_ms=at(2, 10, 5))]
+        msgs = [
+            f.message("在吗，想咨询一下", sender="wmCUST0003", to=["zhaoliu"], time_ms=at(2, 10)),
+            f.message("您好", sender="zhangsan", to=["wmCUST0001"], time_ms=at(2, 10, 5)),
+        ]
         store.write_batch(Batch(messages=msgs, checkpoint=max(m.seq for m in msgs)))
         store.refresh()
-        rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(2, 12),
-                                                              unanswered_minutes=60)}
+        rows = {
+            r.employee: r
+            for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(2, 12), unanswered_minutes=60)
+        }
         assert "zhaoliu" in rows
         z = rows["zhaoliu"]
         assert (z.chats, z.sent, z.customer_messages, z.unanswered_chats, z.answered_share) == (1, 0, 1, 1, 0.0)
@@ -404,9 +443,18 @@ def test_groups_with_customers_count_and_internal_groups_do_not(tmp_path: Path):
     try:
         f = Factory(seed=3)
         customer_group = [
-            f.message("请问怎么开户", sender="wmCUST0003", to=["zhaoliu", "sunqi"], roomid="wrCUSTOMERS", time_ms=at(2, 10)),
-            f.message("我发您流程", sender="zhaoliu", to=["wmCUST0003", "sunqi"], roomid="wrCUSTOMERS",
-                      time_ms=at(2, 10, 5), reply_ms=5 * MINUTE, reply_business_ms=5 * MINUTE),
+            f.message(
+                "请问怎么开户", sender="wmCUST0003", to=["zhaoliu", "sunqi"], roomid="wrCUSTOMERS", time_ms=at(2, 10)
+            ),
+            f.message(
+                "我发您流程",
+                sender="zhaoliu",
+                to=["wmCUST0003", "sunqi"],
+                roomid="wrCUSTOMERS",
+                time_ms=at(2, 10, 5),
+                reply_ms=5 * MINUTE,
+                reply_business_ms=5 * MINUTE,
+            ),
         ]
         internal_group = [
             f.message("周会几点", sender="sunqi", to=["zhaoliu", "lisi"], roomid="wrSTAFF", time_ms=at(2, 11)),
@@ -415,8 +463,10 @@ def test_groups_with_customers_count_and_internal_groups_do_not(tmp_path: Path):
         msgs = customer_group + internal_group
         store.write_batch(Batch(messages=msgs, checkpoint=max(m.seq for m in msgs)))
         store.refresh()
-        rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(2, 12),
-                                                              unanswered_minutes=60)}
+        rows = {
+            r.employee: r
+            for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=at(2, 12), unanswered_minutes=60)
+        }
         assert set(rows) == {"zhaoliu", "sunqi"}  # lisi is only in the internal group
         z, s = rows["zhaoliu"], rows["sunqi"]
         assert (z.chats, z.sent, z.replies, z.customer_messages, z.unanswered_chats) == (1, 1, 1, 1, 0)

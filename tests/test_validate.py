@@ -9,32 +9,43 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatarchive.errors import DecryptError
-from indexer.directory import Directory
+from core.directory import Directory
+from core.errors import DecryptError
 from indexer.normalize import KNOWN_MSGTYPES, normalize
 
 DIRECTORY = Directory.from_dict(None)
-GOOD: dict[str, Any] = {"msgid": "m1", "action": "send", "from": "zhangsan", "tolist": ["lisi"], "roomid": "",
-                        "msgtime": 1_700_000_000_000, "msgtype": "text", "text": {"content": "你好"}}
+GOOD: dict[str, Any] = {
+    "msgid": "m1",
+    "action": "send",
+    "from": "zhangsan",
+    "tolist": ["lisi"],
+    "roomid": "",
+    "msgtime": 1_700_000_000_000,
+    "msgtype": "text",
+    "text": {"content": "你好"},
+}
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"msgtime": "yesterday"}, "msgtime"),
-    ({"msgtime": 1e20}, "msgtime"),
-    ({"msgtime": -5}, "msgtime"),
-    ({"msgtime": True}, "msgtime"),
-    ({"msgtime": 1.7e12 + 0.5}, "msgtime"),
-    ({"msgtime": None}, "msgtime"),
-    ({"msgid": ""}, "msgid"),
-    ({"msgid": 12}, "msgid"),
-    ({"from": ["a"]}, "from"),
-    ({"tolist": "lisi"}, "tolist"),
-    ({"tolist": [1, 2]}, "tolist"),
-    ({"roomid": 7}, "roomid"),
-    ({"msgtype": ""}, "msgtype"),
-    ({"action": "delete"}, "action"),
-    ({"text": [1]}, "text"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"msgtime": "yesterday"}, "msgtime"),
+        ({"msgtime": 1e20}, "msgtime"),
+        ({"msgtime": -5}, "msgtime"),
+        ({"msgtime": True}, "msgtime"),
+        ({"msgtime": 1.7e12 + 0.5}, "msgtime"),
+        ({"msgtime": None}, "msgtime"),
+        ({"msgid": ""}, "msgid"),
+        ({"msgid": 12}, "msgid"),
+        ({"from": ["a"]}, "from"),
+        ({"tolist": "lisi"}, "tolist"),
+        ({"tolist": [1, 2]}, "tolist"),
+        ({"roomid": 7}, "roomid"),
+        ({"msgtype": ""}, "msgtype"),
+        ({"action": "delete"}, "action"),
+        ({"text": [1]}, "text"),
+    ],
+)
 def test_a_bad_field_is_a_decrypt_error_naming_it(change: dict[str, Any], field: str) -> None:
     """GIVEN a WeCom message with one bad field WHEN it is normalized THEN the error names the field"""
     record = {**GOOD, **change}
@@ -50,18 +61,44 @@ def test_a_message_over_the_size_limit_is_refused_with_its_size() -> None:
     assert normalize(record, seq=1, directory=DIRECTORY, max_chars=10_000).text == "长" * 2000
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                       max_size=3), max_leaves=8)
-FIELDS = ["msgid", "action", "from", "tolist", "roomid", "msgtime", "msgtype", "time", "user", "content", "item",
-          "sdkfileid", "filesize", "filename", "fileext", "title", "pre_msgid", "userid", "vote", "type"]
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = [
+    "msgid",
+    "action",
+    "from",
+    "tolist",
+    "roomid",
+    "msgtime",
+    "msgtype",
+    "time",
+    "user",
+    "content",
+    "item",
+    "sdkfileid",
+    "filesize",
+    "filename",
+    "fileext",
+    "title",
+    "pre_msgid",
+    "userid",
+    "vote",
+    "type",
+]
 
 
 @settings(max_examples=200, deadline=None)
-@given(msgtype=st.sampled_from(sorted(KNOWN_MSGTYPES)), body=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES),
-       top=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=4))
+@given(
+    msgtype=st.sampled_from(sorted(KNOWN_MSGTYPES)),
+    body=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES),
+    top=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=4),
+)
 def test_any_record_shape_is_stored_or_a_decrypt_error_never_another_exception(
-        msgtype: str, body: dict[str, Any], top: dict[str, Any]) -> None:
+    msgtype: str, body: dict[str, Any], top: dict[str, Any]
+) -> None:
     """GIVEN a message of any known type whose fields and type object hold values of any JSON type
     WHEN it is normalized
     THEN it either becomes a Message or raises DecryptError (a dead letter), never another exception"""

@@ -18,9 +18,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from chatarchive.archive import Archive
 from chatarchive.cli.wecom import sim_settings
-from chatarchive.models import MessageFilter, Scope, ViolationFilter
+from chatarchive.scheduler import IndexerService
 from compliance.masking import MASK
-from indexer.scheduler import IndexerService
+from core.models import MessageFilter, Scope, ViolationFilter
 from indexer.source.simulator.generate import simulate
 from store.embedded import EmbeddedStore
 from tests.helpers import cli, running_wecom_sim
@@ -82,8 +82,10 @@ def _stored(data: Path) -> tuple[list[dict[str, object]], list[dict[str, object]
     """(violations, audited alerts, message texts by msgid) of one store."""
     store = EmbeddedStore(data)
     try:
-        violations = [v.to_dict() | {"id": v.id} for v in
-                      store.list_violations(ViolationFilter(), scope=Scope.everything(), limit=10_000)[1]]
+        violations = [
+            v.to_dict() | {"id": v.id}
+            for v in store.list_violations(ViolationFilter(), scope=Scope.everything(), limit=10_000)[1]
+        ]
         audit = [r for r in store.find_records("audit") if r.get("action") == "alert"]
         texts = {m.msgid: m.text for m in store.iter_messages(MessageFilter(), scope=Scope.everything())}
     finally:
@@ -92,7 +94,8 @@ def _stored(data: Path) -> tuple[list[dict[str, object]], list[dict[str, object]
 
 
 def test_fired_rules_reach_wecom_and_the_robot_masked_throttled_once_per_group_and_audited(
-        sim_archive: Path, sim: SimServer, tmp_path: Path) -> None:
+    sim_archive: Path, sim: SimServer, tmp_path: Path
+) -> None:
     """GIVEN the starter rules, a route for every rule to the app and the robot, and the simulated WeCom
     WHEN the archive is imported THEN alerts arrive at message/send and the webhook with a link to the
     violation and no message text, at most 20 a minute to the reviewer (none dropped by WeCom), each
@@ -131,22 +134,37 @@ def test_fired_rules_reach_wecom_and_the_robot_masked_throttled_once_per_group_a
     assert cli("alerts", "digest", data=data, env=env)["sent"] == 0
 
 
-def test_email_alert_with_text_shown_is_masked(sim_archive: Path, sim: SimServer, tmp_path: Path,
-                                               smtp: tuple[int, Mailbox]) -> None:
+def test_email_alert_with_text_shown_is_masked(
+    sim_archive: Path, sim: SimServer, tmp_path: Path, smtp: tuple[int, Mailbox]
+) -> None:
     """GIVEN an e-mail route and alert_show_text on WHEN a message with a mobile number fires a rule THEN a
     real SMTP server on loopback receives the alert with the number masked."""
     port, mailbox = smtp
     data = tmp_path / "data"
-    env = _env(sim_archive, sim, CHATARCHIVE_SMTP_HOST="127.0.0.1", CHATARCHIVE_SMTP_PORT=str(port),
-               CHATARCHIVE_ALERT_SHOW_TEXT="true")
+    env = _env(
+        sim_archive,
+        sim,
+        CHATARCHIVE_SMTP_HOST="127.0.0.1",
+        CHATARCHIVE_SMTP_PORT=str(port),
+        CHATARCHIVE_ALERT_SHOW_TEXT="true",
+    )
     rule = tmp_path / "rule.json"
-    rule.write_text(json.dumps({"name": "私下转账", "keywords": ["私下转账"], "severity": "high"}, ensure_ascii=False),
-                    encoding="utf-8")
+    rule.write_text(
+        json.dumps({"name": "私下转账", "keywords": ["私下转账"], "severity": "high"}, ensure_ascii=False),
+        encoding="utf-8",
+    )
     rule_id = cli("rules", "add", str(rule), data=data, env=env)["ids"][0]
     cli("alerts", "route", rule_id, "--channel", "email", "--email", "audit@example.com", data=data, env=env)
-    line = {"msgid": "m-email-1", "action": "send", "from": _reviewer(sim_archive), "tolist": ["wm" + "A" * 30],
-            "roomid": "", "msgtime": 1_790_000_000_000, "msgtype": "text",
-            "text": {"content": "我们私下转账吧，打给 13812345678"}}
+    line = {
+        "msgid": "m-email-1",
+        "action": "send",
+        "from": _reviewer(sim_archive),
+        "tolist": ["wm" + "A" * 30],
+        "roomid": "",
+        "msgtime": 1_790_000_000_000,
+        "msgtype": "text",
+        "text": {"content": "我们私下转账吧，打给 13812345678"},
+    }
     (tmp_path / "one.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
     cli("import", str(tmp_path / "one.jsonl"), data=data, env=env)
     assert len(mailbox.messages) == 1
@@ -156,8 +174,9 @@ def test_email_alert_with_text_shown_is_masked(sim_archive: Path, sim: SimServer
     assert "13812345678" not in body and MASK * 11 in body and "私下转账" in body
 
 
-def test_a_broken_channel_never_stops_archiving_and_the_alert_is_retried(sim_archive: Path, sim: SimServer,
-                                                                         tmp_path: Path) -> None:
+def test_a_broken_channel_never_stops_archiving_and_the_alert_is_retried(
+    sim_archive: Path, sim: SimServer, tmp_path: Path
+) -> None:
     """GIVEN a robot route whose webhook key WeCom refuses (93000) WHEN rules fire during an import THEN
     every message is stored anyway, nothing is audited as sent, and the alerts wait in the digest."""
     data = tmp_path / "data"
@@ -175,8 +194,9 @@ def test_a_broken_channel_never_stops_archiving_and_the_alert_is_retried(sim_arc
     assert len(pending) == len({(v["rule_id"], v.get("group_key") or v["msgid"]) for v in violations})
 
 
-def test_pipeline_health_alerts_use_the_same_channels_once_per_kind(sim_archive: Path, sim: SimServer,
-                                                                    tmp_path: Path) -> None:
+def test_pipeline_health_alerts_use_the_same_channels_once_per_kind(
+    sim_archive: Path, sim: SimServer, tmp_path: Path
+) -> None:
     """GIVEN a route for every rule to the robot and a stall alert from the health check WHEN the alert job
     runs twice THEN the robot gets the stall alert once, audited; a new kind of alert goes out again."""
     env = _env(sim_archive, sim)
@@ -199,8 +219,9 @@ def test_pipeline_health_alerts_use_the_same_channels_once_per_kind(sim_archive:
     assert "publickey_ver 3" in robot[1]["markdown"]["content"] and len(audited) == 2
 
 
-def test_run_schedules_the_directory_sync_and_alert_jobs_when_wecom_is_configured(sim_archive: Path, sim: SimServer,
-                                                                                  tmp_path: Path) -> None:
+def test_run_schedules_the_directory_sync_and_alert_jobs_when_wecom_is_configured(
+    sim_archive: Path, sim: SimServer, tmp_path: Path
+) -> None:
     """GIVEN WeCom settings WHEN `run` builds its schedule THEN the directory sync and alert jobs are in it
     next to the pull; without WeCom settings THEN they are not."""
     with_wecom = Archive.for_cli(data=str(tmp_path / "a"), **sim_settings(sim_archive, sim.url))

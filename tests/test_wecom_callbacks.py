@@ -15,13 +15,13 @@ import requests
 
 from chatarchive.archive import Archive
 from chatarchive.cli.wecom import sim_settings
-from chatarchive.models import Scope
+from chatarchive.wecom_service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
+from core.models import Scope
 from indexer.source.simulator.generate import simulate
 from tests.helpers import cli, running_wecom_sim
 from wecom import callback_crypto
 from wecom.callback_crypto import CallbackCryptoError
 from wecom.callbacks import COLLECTION
-from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
 from wecom.sim_server import SimServer
 
 TOKEN = "QDG6eK"
@@ -120,25 +120,30 @@ def test_url_verification_returns_the_decrypted_echostr(setup: tuple[SimServer, 
     timestamp, nonce = str(int(time.time())), "n1"
     echostr = callback_crypto.encrypt(b"1616140317555161061", AES_KEY, sim.corpid)
     good = callback_crypto.signature(TOKEN, timestamp, nonce, echostr)
-    ok = requests.get(url, params={"msg_signature": good, "timestamp": timestamp, "nonce": nonce, "echostr": echostr},
-                      timeout=5)
-    bad = requests.get(url, params={"msg_signature": "0" * 40, "timestamp": timestamp, "nonce": "n2",
-                                    "echostr": echostr}, timeout=5)
+    ok = requests.get(
+        url, params={"msg_signature": good, "timestamp": timestamp, "nonce": nonce, "echostr": echostr}, timeout=5
+    )
+    bad = requests.get(
+        url, params={"msg_signature": "0" * 40, "timestamp": timestamp, "nonce": "n2", "echostr": echostr}, timeout=5
+    )
     assert (ok.status_code, ok.text) == (200, "1616140317555161061")
     assert bad.status_code == 403
 
 
 def test_notify_pulls_and_bad_stale_or_replayed_callbacks_are_refused(
-        setup: tuple[SimServer, str, Archive, Recorder]) -> None:
+    setup: tuple[SimServer, str, Archive, Recorder],
+) -> None:
     """GIVEN msgaudit_notify callbacks from the simulator WHEN one is authentic, one signed with another
     Token, one an hour old and one a replay of the first THEN only the first is accepted and pulls the
-    archive (the messages are stored); the others get 403, nothing happens, and every refusal is recorded with its reason."""
+    archive (the messages are stored); the others get 403, nothing happens, and every refusal is
+    recorded with its reason."""
     sim, url, archive, recorder = setup
     event = {"Event": "msgaudit_notify", "AgentID": 2000004}
     now = int(time.time())
     first = _deliver(sim, url, event, timestamp=now, nonce="abc")
-    wrong_token = requests.post(sim.url + "/_sim/callback", json={"url": url, "token": "other", "aes_key": AES_KEY,
-                                                                  "event": event}, timeout=15).json()
+    wrong_token = requests.post(
+        sim.url + "/_sim/callback", json={"url": url, "token": "other", "aes_key": AES_KEY, "event": event}, timeout=15
+    ).json()
     stale = _deliver(sim, url, event, timestamp=now - 3600, nonce="def")
     replay = _deliver(sim, url, event, timestamp=now, nonce="abc")
     assert first == {"status": 200, "body": "success"}
@@ -151,23 +156,41 @@ def test_notify_pulls_and_bad_stale_or_replayed_callbacks_are_refused(
 
 
 def test_change_events_update_the_directory_and_approval_stores_consent(
-        setup: tuple[SimServer, str, Archive, Recorder]) -> None:
+    setup: tuple[SimServer, str, Archive, Recorder],
+) -> None:
     """GIVEN change_contact (with mixed CDATA) and msg_audit_approved callbacks WHEN delivered THEN the
     directory is synced through the API and the customer's consent is stored as agree."""
     sim, url, archive, recorder = setup
-    assert _deliver(sim, url, {"Event": "change_contact", "ChangeType": "update_user", "UserID": "x",
-                               "Department": "1,2"})["status"] == 200
+    assert (
+        _deliver(
+            sim, url, {"Event": "change_contact", "ChangeType": "update_user", "UserID": "x", "Department": "1,2"}
+        )["status"]
+        == 200
+    )
     assert recorder.syncs.wait(30)
     assert archive.store.get_record("directory", "org") is not None
     external = "wm" + "Q" * 30
-    assert _deliver(sim, url, {"Event": "change_external_contact", "ChangeType": "msg_audit_approved",
-                               "UserID": "zhang", "ExternalUserID": external, "WelcomeCode": "w"})["status"] == 200
+    assert (
+        _deliver(
+            sim,
+            url,
+            {
+                "Event": "change_external_contact",
+                "ChangeType": "msg_audit_approved",
+                "UserID": "zhang",
+                "ExternalUserID": external,
+                "WelcomeCode": "w",
+            },
+        )["status"]
+        == 200
+    )
     assert _wait(lambda: archive.store.get_record("consent", f"zhang|{external}") is not None)
     assert archive.store.get_record("consent", f"zhang|{external}")["status"] == "agree"
 
 
 def test_an_admin_change_in_wecom_reaches_the_directory_through_the_callback(
-        setup: tuple[SimServer, str, Archive, Recorder]) -> None:
+    setup: tuple[SimServer, str, Archive, Recorder],
+) -> None:
     """GIVEN the simulator told where the receiver is WHEN an administrator moves a member in WeCom THEN
     WeCom's change_contact callback is accepted and the resulting sync stores the member's new department,
     with the old one in its history."""
@@ -176,8 +199,9 @@ def test_an_admin_change_in_wecom_reaches_the_directory_through_the_callback(
     before = {e["userid"]: e for e in archive.store.get_record("directory", "org")["employees"]}
     mover = next(u for u, e in before.items() if e["status"] == "active" and e["departments"] != [1])
     requests.post(sim.url + "/_sim/callback_target", json={"url": url, "token": TOKEN, "aes_key": AES_KEY}, timeout=5)
-    answer = requests.post(sim.url + "/_sim/org", json={"move": {"userid": mover, "departments": [1]}},
-                           timeout=15).json()
+    answer = requests.post(
+        sim.url + "/_sim/org", json={"move": {"userid": mover, "departments": [1]}}, timeout=15
+    ).json()
     assert answer["callback"] == {"status": 200, "body": "success"}
     assert recorder.syncs.wait(30)
     after = {e["userid"]: e for e in archive.store.get_record("directory", "org")["employees"]}

@@ -36,8 +36,7 @@ def server(sim_archive: Path) -> Iterator[SimServer]:
 
 
 def _client(server: SimServer, archive: Path, **kwargs: object) -> WeComClient:
-    return WeComClient(server.corpid, simulated_secrets(archive), server.url, retry_delays=(0.0, 0.0, 0.0),
-                       **kwargs)  # type: ignore[arg-type]
+    return WeComClient(server.corpid, simulated_secrets(archive), server.url, retry_delays=(0.0, 0.0, 0.0), **kwargs)  # type: ignore[arg-type]
 
 
 def test_token_is_cached_per_secret_and_refreshed_when_expired(server: SimServer, sim_archive: Path) -> None:
@@ -57,8 +56,9 @@ def test_busy_and_rate_limit_errcodes_are_retried(server: SimServer, sim_archive
     """GIVEN injected -1 and 45009 answers WHEN a call is made THEN it is retried until it succeeds."""
     client = _client(server, sim_archive)
     requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/user/get", "errcode": -1, "count": 1}, timeout=5)
-    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/user/get", "errcode": 45009, "count": 2},
-                  timeout=5)
+    requests.post(
+        server.url + "/_sim/faults", json={"path": "/cgi-bin/user/get", "errcode": 45009, "count": 2}, timeout=5
+    )
     userid = client.call("POST", "/cgi-bin/msgaudit/get_permit_user_list", secret="archive")["ids"][0]
     assert client.call("GET", "/cgi-bin/user/get", secret="contacts", params={"userid": userid})["userid"] == userid
 
@@ -66,27 +66,33 @@ def test_busy_and_rate_limit_errcodes_are_retried(server: SimServer, sim_archive
 def test_persistent_rate_limit_gives_up_with_a_clear_error(server: SimServer, sim_archive: Path) -> None:
     """GIVEN 45009 on every call WHEN the retries run out THEN the error names the API and the errcode."""
     client = _client(server, sim_archive)
-    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": 45009, "count": 9},
-                  timeout=5)
+    requests.post(
+        server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": 45009, "count": 9}, timeout=5
+    )
     with pytest.raises(WeComError) as info:
         client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": 1})
     assert info.value.errcode == 45009 and "frequency limit" in str(info.value)
 
 
 @pytest.mark.parametrize(("errcode", "words"), [(60020, "企业可信IP"), (301042, "IP"), (48002, "not permitted")])
-def test_configuration_errcodes_explain_what_to_change(server: SimServer, sim_archive: Path, errcode: int,
-                                                       words: str) -> None:
+def test_configuration_errcodes_explain_what_to_change(
+    server: SimServer, sim_archive: Path, errcode: int, words: str
+) -> None:
     """GIVEN a configuration errcode WHEN it comes back THEN it is raised at once with an explanation."""
     client = _client(server, sim_archive)
-    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/list", "errcode": errcode,
-                                                     "count": 1}, timeout=5)
+    requests.post(
+        server.url + "/_sim/faults",
+        json={"path": "/cgi-bin/department/list", "errcode": errcode, "count": 1},
+        timeout=5,
+    )
     with pytest.raises(WeComError) as info:
         client.call("GET", "/cgi-bin/department/list", secret="contacts")
     assert words in str(info.value) and info.value.action == "fail"
 
 
-def test_wrong_secret_kind_is_refused_and_secrets_never_leak(server: SimServer, sim_archive: Path,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_secret_kind_is_refused_and_secrets_never_leak(
+    server: SimServer, sim_archive: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """GIVEN the archive secret used for the directory, and a wrong secret WHEN calls fail THEN the errors
     are 48002 / 40001, and neither the messages, the logs nor repr() contain a secret or a token."""
     caplog.set_level(logging.DEBUG)
@@ -110,8 +116,9 @@ def test_wrong_secret_kind_is_refused_and_secrets_never_leak(server: SimServer, 
 def test_cursor_pagination_returns_every_row_once(server: SimServer, sim_archive: Path) -> None:
     """GIVEN user/list_id with a small page WHEN paginated THEN the rows equal one unpaged call's rows."""
     client = _client(server, sim_archive)
-    paged = list(client.paginate("POST", "/cgi-bin/user/list_id", secret="contacts", items="dept_user",
-                                 body={"limit": 4}))
+    paged = list(
+        client.paginate("POST", "/cgi-bin/user/list_id", secret="contacts", items="dept_user", body={"limit": 4})
+    )
     whole = client.call("POST", "/cgi-bin/user/list_id", secret="contacts", body={"limit": 10000})["dept_user"]
     assert paged == whole and len(whole) > 8
 
@@ -138,12 +145,14 @@ def test_an_invalid_or_expired_token_is_refreshed_once(server: SimServer, sim_ar
     new token and retries once; a second such answer in a row is raised, not looped on."""
     client = _client(server, sim_archive)
     client.call("GET", "/cgi-bin/department/simplelist", secret="contacts")
-    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode,
-                                                     "count": 1}, timeout=5)
+    requests.post(
+        server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode, "count": 1}, timeout=5
+    )
     assert client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": 1})["department"]["id"] == 1
     assert list(client.call_log).count("/cgi-bin/gettoken") == 2
-    requests.post(server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode,
-                                                     "count": 2}, timeout=5)
+    requests.post(
+        server.url + "/_sim/faults", json={"path": "/cgi-bin/department/get", "errcode": errcode, "count": 2}, timeout=5
+    )
     with pytest.raises(WeComError) as info:
         client.call("GET", "/cgi-bin/department/get", secret="contacts", params={"id": 1})
     assert info.value.errcode == errcode
@@ -153,8 +162,13 @@ def test_wecom_sim_serve_command_serves_until_stopped(sim_archive: Path, tmp_pat
     """GIVEN `chatarchive wecom-sim serve --archive DIR --port 0` as its own process WHEN it prints its URL
     and settings THEN the client gets a token and the departments from it; a directory that is not a
     simulated archive is refused with exit 2 and one line."""
-    process = subprocess.Popen([*CHATARCHIVE, "wecom-sim", "serve", "--archive", str(sim_archive), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    process = subprocess.Popen(
+        [*CHATARCHIVE, "wecom-sim", "serve", "--archive", str(sim_archive), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         first = json.loads(process.stdout.readline()) if process.stdout else {}
         settings = first["settings"]
@@ -163,7 +177,13 @@ def test_wecom_sim_serve_command_serves_until_stopped(sim_archive: Path, tmp_pat
     finally:
         process.terminate()
         process.wait(timeout=30)
-    refused = subprocess.run([*CHATARCHIVE, "wecom-sim", "serve", "--archive", str(tmp_path)], check=False,
-                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    refused = subprocess.run(
+        [*CHATARCHIVE, "wecom-sim", "serve", "--archive", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0
     assert "not a simulated archive" in refused.stderr

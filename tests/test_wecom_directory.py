@@ -13,8 +13,8 @@ import requests
 
 from chatarchive.archive import Archive
 from chatarchive.cli.wecom import sim_settings
-from chatarchive.models import MessageFilter, Scope
-from indexer.directory import Directory
+from core.directory import Directory
+from core.models import MessageFilter, Scope
 from indexer.source.simulator.generate import simulate
 from store.embedded import EmbeddedStore
 from tests.helpers import cli, read_jsonl, running_wecom_sim
@@ -45,14 +45,20 @@ def _department_totals(data: Path, departments: list[int]) -> dict[int, tuple[in
     """Per department: (messages the filter finds, messages a scoped account sees)."""
     store = EmbeddedStore(data)
     try:
-        return {d: (store.count(MessageFilter(departments=[d]), scope=Scope.everything()),
-                    store.count(MessageFilter(), scope=Scope.of(departments=[d]))) for d in departments}
+        return {
+            d: (
+                store.count(MessageFilter(departments=[d]), scope=Scope.everything()),
+                store.count(MessageFilter(), scope=Scope.of(departments=[d])),
+            )
+            for d in departments
+        }
     finally:
         store.close()
 
 
-def test_http_synced_import_scopes_exactly_like_a_sim_pull(archive: Path, wecom_env: dict[str, str],
-                                                           tmp_path: Path) -> None:
+def test_http_synced_import_scopes_exactly_like_a_sim_pull(
+    archive: Path, wecom_env: dict[str, str], tmp_path: Path
+) -> None:
     """GIVEN one simulated archive WHEN (a) its directory is synced over HTTP from wecom-sim and its
     truth.jsonl imported, (b) it is pulled from sim: THEN every department's totals are equal in both,
     and equal to a brute-force count over truth.jsonl with the simulator's own organisation."""
@@ -103,8 +109,11 @@ def test_sync_reports_the_organisation_and_consent(archive: Path, wecom_env: dic
     store = EmbeddedStore(data)
     try:
         doc = store.get_record("directory", "org")
-        consent = {(r["employee"], r["external"]): (r["status"], r["time_ms"] // 1000)
-                   for r in store.find_records("consent") if r["employee"]}
+        consent = {
+            (r["employee"], r["external"]): (r["status"], r["time_ms"] // 1000)
+            for r in store.find_records("consent")
+            if r["employee"]
+        }
     finally:
         store.close()
     assert doc is not None
@@ -113,8 +122,13 @@ def test_sync_reports_the_organisation_and_consent(archive: Path, wecom_env: dic
     assert expected and consent == expected
 
 
-def test_sdk_pull_plus_http_directory_matches_sim(archive: Path, wecom_env: dict[str, str], tmp_path: Path,
-                                                  stub_so: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_sdk_pull_plus_http_directory_matches_sim(
+    archive: Path,
+    wecom_env: dict[str, str],
+    tmp_path: Path,
+    stub_so: Path,  # noqa: F811 (the imported fixture)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """GIVEN the compiled vendor SDK stub serving the archive and the directory synced over HTTP
     WHEN pulled through sdk: (and the directory re-synced for the rooms it saw) THEN stats, customers,
     group names and department totals equal a sim: pull of the same archive."""
@@ -140,8 +154,10 @@ def test_sdk_pull_plus_http_directory_matches_sim(archive: Path, wecom_env: dict
     unseen_internal = {g["roomid"] for g in directories[1].groups if g["kind"] == "internal"} - rooms_seen
     assert directories[0].names == {k: v for k, v in directories[1].names.items() if k not in unseen_internal}
     assert sorted(x["id"] for x in directories[0].externals) == sorted(x["id"] for x in directories[1].externals)
-    people = [{e["userid"]: (e["name"], e["departments"], e["status"], e["archived_until"] is None)
-               for e in d.employees} for d in directories]
+    people = [
+        {e["userid"]: (e["name"], e["departments"], e["status"], e["archived_until"] is None) for e in d.employees}
+        for d in directories
+    ]
     assert people[0] == people[1]  # the conversation viewer's employee list, 归档中/曾归档 included
     departments = [int(d["id"]) for d in directories[1].departments]
     assert _department_totals(via_sdk, departments) == _department_totals(via_sim, departments)
@@ -152,8 +168,9 @@ def test_history_keeps_people_who_moved_or_left_resolvable_as_of_message_time() 
     WHEN merged one after the other THEN for random times departments_of(user, t) equals a brute force:
     the snapshot in force at t (the first one before the first sync), and nobody ever disappears."""
     rng = random.Random(7)
-    tree = [{"id": 1, "name": "root", "parentid": 0}] + [{"id": i, "name": f"d{i}", "parentid": 1 + (i - 2) // 3}
-                                                         for i in range(2, 12)]
+    tree = [{"id": 1, "name": "root", "parentid": 0}] + [
+        {"id": i, "name": f"d{i}", "parentid": 1 + (i - 2) // 3} for i in range(2, 12)
+    ]
     users = [f"u{i}" for i in range(15)]
     snapshots: list[tuple[int, dict[str, list[int]]]] = []
     merged: dict[str, object] | None = None
@@ -162,9 +179,12 @@ def test_history_keeps_people_who_moved_or_left_resolvable_as_of_message_time() 
         t += rng.randrange(1, 500)
         present = {u: sorted(rng.sample(range(2, 12), rng.randrange(1, 3))) for u in users if rng.random() < 0.8}
         snapshots.append((t, present))
-        fetched = FetchedDirectory(corp={}, departments=tree,
-                                   employees=[{"userid": u, "name": u, "departments": d, "status": "active"}
-                                              for u, d in present.items()], permit_users=list(present))
+        fetched = FetchedDirectory(
+            corp={},
+            departments=tree,
+            employees=[{"userid": u, "name": u, "departments": d, "status": "active"} for u, d in present.items()],
+            permit_users=list(present),
+        )
         merged = merge_directory(merged, fetched, t)
     assert merged is not None
     directory = Directory.from_dict(merged)
@@ -185,12 +205,15 @@ def test_archiving_status_follows_the_permit_list() -> None:
     归档中 (no archived_until), then 曾归档 from the sync that saw it end, and then status left."""
     dept = [{"id": 1, "name": "root", "parentid": 0}]
     person = {"userid": "a", "name": "A", "departments": [1], "status": "active"}
-    first = merge_directory(None, FetchedDirectory(corp={}, departments=dept, employees=[person],
-                                                   permit_users=["a"]), 100)
+    first = merge_directory(
+        None, FetchedDirectory(corp={}, departments=dept, employees=[person], permit_users=["a"]), 100
+    )
     second = merge_directory(first, FetchedDirectory(corp={}, departments=dept, employees=[person]), 200)
     third = merge_directory(second, FetchedDirectory(corp={}, departments=dept), 300)
-    states = [(d["employees"][0]["archived_since"], d["employees"][0]["archived_until"], d["employees"][0]["status"])
-              for d in (first, second, third)]
+    states = [
+        (d["employees"][0]["archived_since"], d["employees"][0]["archived_until"], d["employees"][0]["status"])
+        for d in (first, second, third)
+    ]
     assert states == [(100, None, "active"), (100, 200, "active"), (100, 200, "left")]
 
 
@@ -198,13 +221,22 @@ def test_directory_import_counts_and_refuses_a_bad_file(tmp_path: Path) -> None:
     """GIVEN a directory file, and one whose employee lacks departments WHEN imported THEN the first is
     stored with its counts; the second exits 2 with a one-line error and the stored directory is unchanged."""
     data = tmp_path / "data"
-    good = {"corp": {"corpid": "ww1", "name": "测试"}, "departments": [{"id": 1, "name": "总部", "parentid": 0}],
-            "employees": [{"userid": "zhang", "name": "张", "departments": [1]}],
-            "externals": [{"id": "wm" + "a" * 30, "name": "客户", "followers": ["zhang"]}],
-            "groups": [{"roomid": "wr" + "b" * 30, "name": "群", "kind": "external", "members": ["zhang"]}]}
+    good = {
+        "corp": {"corpid": "ww1", "name": "测试"},
+        "departments": [{"id": 1, "name": "总部", "parentid": 0}],
+        "employees": [{"userid": "zhang", "name": "张", "departments": [1]}],
+        "externals": [{"id": "wm" + "a" * 30, "name": "客户", "followers": ["zhang"]}],
+        "groups": [{"roomid": "wr" + "b" * 30, "name": "群", "kind": "external", "members": ["zhang"]}],
+    }
     (tmp_path / "good.json").write_text(json.dumps(good, ensure_ascii=False), encoding="utf-8")
     assert cli("directory", "import", str(tmp_path / "good.json"), data=data) == {
-        "departments": 1, "employees": 1, "customers": 1, "groups": 1, "permit_users": 1, "consent": 0}
+        "departments": 1,
+        "employees": 1,
+        "customers": 1,
+        "groups": 1,
+        "permit_users": 1,
+        "consent": 0,
+    }
     bad = {**good, "employees": [{"userid": "li", "name": "李"}]}
     (tmp_path / "bad.json").write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     result = cli("directory", "import", str(tmp_path / "bad.json"), data=data, expect=2)
@@ -227,14 +259,16 @@ def test_a_move_synced_later_keeps_older_messages_in_the_old_departments(archive
     active = [e for e in org["employees"] if e["status"] == "active"]
     mover = max(active, key=lambda e: senders.count(e["userid"]))
     deleted = next(e for e in active if e["userid"] != mover["userid"])
-    new_dept = next(int(d["id"]) for d in org["departments"] if int(d["id"]) not in mover["departments"]
-                    and int(d["parentid"]) != 0)
+    new_dept = next(
+        int(d["id"]) for d in org["departments"] if int(d["id"]) not in mover["departments"] and int(d["parentid"]) != 0
+    )
     data = tmp_path / "data"
     with running_wecom_sim(archive) as server:
         env = {f"CHATARCHIVE_{k.upper()}": str(v) for k, v in sim_settings(archive, server.url).items()}
         cli("directory", "sync", data=data, env=env)
-        requests.post(server.url + "/_sim/org", json={"move": {"userid": mover["userid"], "departments": [new_dept]}},
-                      timeout=5)
+        requests.post(
+            server.url + "/_sim/org", json={"move": {"userid": mover["userid"], "departments": [new_dept]}}, timeout=5
+        )
         requests.post(server.url + "/_sim/org", json={"delete": deleted["userid"]}, timeout=5)
         cli("directory", "sync", data=data, env=env)
     cli("import", str(archive / "truth.jsonl"), data=data)
@@ -251,7 +285,9 @@ def test_a_move_synced_later_keeps_older_messages_in_the_old_departments(archive
     departments = sorted(int(d["id"]) for d in org["departments"])
     expected = {d: 0 for d in departments}
     for msg in truth:
-        people_ids = [msg.get("from"), *(msg.get("tolist") or [])] if msg.get("action") != "switch" else [msg.get("user")]
+        people_ids = (
+            [msg.get("from"), *(msg.get("tolist") or [])] if msg.get("action") != "switch" else [msg.get("user")]
+        )
         for d in {a for p in people_ids if p in original.employee_ids for a in original.departments_of(str(p))}:
             expected[d] += 1
     assert {d: t[0] for d, t in _department_totals(data, departments).items()} == expected
@@ -266,6 +302,7 @@ def test_incremental_sync_reads_only_what_changed_and_gives_the_same_directory(a
         settings = sim_settings(archive, server.url)
         target = Archive.for_cli(data=str(data), **settings)
         try:
+
             def synced(full: bool = False) -> tuple[int, dict[str, object]]:
                 client = WeComClient(server.corpid, simulated_secrets(archive), server.url)
                 sync_directory(target, client, full=full)
@@ -303,8 +340,9 @@ def test_consent_from_wecom_drives_the_consent_policy(archive: Path, wecom_env: 
     for row in rows:
         by_external.setdefault(str(row["external"]), []).append(row)
     lines = [m for m in read_jsonl(archive / "truth.jsonl") if m.get("msgtype") not in ("agree", "disagree")]
-    (tmp_path / "no-events.jsonl").write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in lines),
-                                              encoding="utf-8")
+    (tmp_path / "no-events.jsonl").write_text(
+        "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in lines), encoding="utf-8"
+    )
 
     def excluded(msg: dict[str, object]) -> bool:
         people = [str(p) for p in [msg.get("from"), *(msg.get("tolist") or [])]]  # type: ignore[list-item]
@@ -323,8 +361,9 @@ def test_consent_from_wecom_drives_the_consent_policy(archive: Path, wecom_env: 
     assert dropped > 0 and cli("stats", data=data)["messages"] == len(lines) - dropped
 
 
-def test_customers_keep_each_followers_remark_add_time_and_way(archive: Path, wecom_env: dict[str, str],
-                                                               tmp_path: Path) -> None:
+def test_customers_keep_each_followers_remark_add_time_and_way(
+    archive: Path, wecom_env: dict[str, str], tmp_path: Path
+) -> None:
     """GIVEN the simulated customers WHEN synced THEN every customer has exactly its followers, and each
     follower's add time and add_way equal what the API served for that (customer, member) pair."""
     data = tmp_path / "data"

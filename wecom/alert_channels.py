@@ -76,10 +76,19 @@ class AppMessageChannel:
         for receiver in receivers:
             self.limiter.try_acquire(receiver)
         description = "".join(f'<div class="normal">{line}</div>' for line in alert.lines)
-        body = {"touser": "|".join(receivers), "msgtype": "textcard", "agentid": self.agentid,
-                "textcard": {"title": alert.title[:TITLE_CHARS], "description": description[:DESCRIPTION_CHARS],
-                             "url": alert.url, "btntxt": "查看"},
-                "enable_duplicate_check": 1, "duplicate_check_interval": 600}
+        body = {
+            "touser": "|".join(receivers),
+            "msgtype": "textcard",
+            "agentid": self.agentid,
+            "textcard": {
+                "title": alert.title[:TITLE_CHARS],
+                "description": description[:DESCRIPTION_CHARS],
+                "url": alert.url,
+                "btntxt": "查看",
+            },
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": 600,
+        }
         try:
             self.client.call("POST", "/cgi-bin/message/send", secret="app", body=body, wait_out_limits=False)
         except WeComError as e:
@@ -106,11 +115,15 @@ class RobotChannel:
         if not self.limiter.try_acquire("robot"):
             return False
         mentions = "".join(f"<@{r}>" for r in receivers)
-        content = "\n".join([f"### {alert.title}", *(f"> {line}" for line in alert.lines),
-                             f"[查看]({alert.url})", mentions])
+        content = "\n".join(
+            [f"### {alert.title}", *(f"> {line}" for line in alert.lines), f"[查看]({alert.url})", mentions]
+        )
         try:
-            self.client.webhook(self._key, {"msgtype": "markdown", "markdown": {"content": _clip_bytes(content, 4096)}},
-                                wait_out_limits=False)
+            self.client.webhook(
+                self._key,
+                {"msgtype": "markdown", "markdown": {"content": _clip_bytes(content, 4096)}},
+                wait_out_limits=False,
+            )
         except WeComError as e:
             if e.errcode in RATE_LIMIT_ERRCODES:
                 return False

@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from analyzers.rules.store import list_rules
-from chatarchive.archive import Archive
-from chatarchive.errors import BadInput
-from chatarchive.models import Scope, Violation
 from compliance import audit
 from compliance.masking import mask_text, organisation_names
-from indexer.directory import Directory
+from compliance.rulestore import list_rules
+from core.directory import Directory
+from core.errors import BadInput
+from core.models import Scope, Violation
+from store.context import ArchiveContext
 from wecom.alert_channels import AlertError, AlertText, AppMessageChannel, Channel, EmailChannel, RobotChannel
 from wecom.sync import client_from_settings, stored_directory
 
@@ -54,8 +54,12 @@ class AlertRoute:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> AlertRoute:
-        route = cls(mode=str(data.get("mode") or "immediate"), channels=_strs(data.get("channels")) or ["app"],
-                    reviewers=_strs(data.get("reviewers")), emails=_strs(data.get("emails")))
+        route = cls(
+            mode=str(data.get("mode") or "immediate"),
+            channels=_strs(data.get("channels")) or ["app"],
+            reviewers=_strs(data.get("reviewers")),
+            emails=_strs(data.get("emails")),
+        )
         route.validate()
         return route
 
@@ -75,7 +79,7 @@ def _strs(value: object) -> list[str]:
     return [str(v) for v in value if str(v)] if isinstance(value, list) else []
 
 
-def routes(archive: Archive) -> dict[str, AlertRoute]:
+def routes(archive: ArchiveContext) -> dict[str, AlertRoute]:
     doc = archive.store.get_record(COLLECTION, ROUTES_ID) or {}
     raw = doc.get("routes")
     if not isinstance(raw, dict):
@@ -83,7 +87,7 @@ def routes(archive: Archive) -> dict[str, AlertRoute]:
     return {rule: AlertRoute.from_dict(r) for rule, r in raw.items() if isinstance(r, dict)}
 
 
-def set_route(archive: Archive, rule_id: str, route: AlertRoute) -> None:
+def set_route(archive: ArchiveContext, rule_id: str, route: AlertRoute) -> None:
     route.validate()
     if rule_id != "*" and rule_id not in {r.id for r in list_rules(archive.store)}:
         raise BadInput(f"no rule {rule_id!r} (see `chatarchive rules list`; * routes every rule)")
@@ -103,14 +107,14 @@ class AlertReport:
 class Alerter:
     """Sends the alerts of one archive through the configured channels."""
 
-    def __init__(self, archive: Archive, channels: dict[str, Channel]) -> None:
+    def __init__(self, archive: ArchiveContext, channels: dict[str, Channel]) -> None:
         self.archive = archive
         self.store = archive.store
         self.settings = archive.settings
         self.channels = channels
 
     @classmethod
-    def from_settings(cls, archive: Archive) -> Alerter:
+    def from_settings(cls, archive: ArchiveContext) -> Alerter:
         settings = archive.settings
         channels: dict[str, Channel] = {}
         if settings.corpid and (settings.wecom_app_secret or settings.wecom_webhook_key):
@@ -171,9 +175,12 @@ class Alerter:
         route = routes(self.archive).get("*")
         if not alerts or route is None or route.mode == "off":
             return 0
-        text = AlertText(title=f"【系统】采集健康告警 {len(alerts)} 项",
-                         lines=[str(a.get("message") or a.get("kind")) for a in alerts], url=self._link(""),
-                         mentions=route.reviewers)
+        text = AlertText(
+            title=f"【系统】采集健康告警 {len(alerts)} 项",
+            lines=[str(a.get("message") or a.get("kind")) for a in alerts],
+            url=self._link(""),
+            mentions=route.reviewers,
+        )
         return int(self._send(route, text, [f"health:{a.get('kind')}" for a in alerts], "health"))
 
     def send_new_health_alerts(self) -> int:
@@ -208,9 +215,20 @@ class Alerter:
                 results[name] = f"failed: {e}"
         delivered = all(r in ("sent", "not configured") for r in results.values()) and "sent" in results.values()
         if any(r == "sent" for r in results.values()):
-            audit.record(self.store, ACTOR, "alert", ",".join(targets[:20]),
-                         {"mode": mode, "channels": results, "reviewers": route.reviewers, "emails": route.emails,
-                          "violations": len(targets), "title": text.title})
+            audit.record(
+                self.store,
+                ACTOR,
+                "alert",
+                ",".join(targets[:20]),
+                {
+                    "mode": mode,
+                    "channels": results,
+                    "reviewers": route.reviewers,
+                    "emails": route.emails,
+                    "violations": len(targets),
+                    "title": text.title,
+                },
+            )
         return delivered
 
     @staticmethod
@@ -218,10 +236,12 @@ class Alerter:
         return route.emails if channel == "email" else route.reviewers
 
     def _render(self, violation: Violation) -> AlertText:
-        lines = [f"规则：{violation.rule_name}（{violation.category or '未分类'}）",
-                 f"时间：{self._local(violation.time_ms)}",
-                 f"会话：{CHAT_KIND_ZH.get(violation.chat_kind, violation.chat_kind)} {violation.chat_id}",
-                 f"员工：{'、'.join(violation.employees) or violation.sender}"]
+        lines = [
+            f"规则：{violation.rule_name}（{violation.category or '未分类'}）",
+            f"时间：{self._local(violation.time_ms)}",
+            f"会话：{CHAT_KIND_ZH.get(violation.chat_kind, violation.chat_kind)} {violation.chat_id}",
+            f"员工：{'、'.join(violation.employees) or violation.sender}",
+        ]
         if self.settings.alert_show_text:
             lines.append(f"内容：{self._masked_text(violation.msgid)}")
         title = f"【{SEVERITY_ZH.get(violation.severity, violation.severity)}风险】敏感规则命中：{violation.rule_name}"
@@ -258,21 +278,29 @@ class Alerter:
         return self.store.get_record(COLLECTION, self._sent_key(violation)) is not None
 
     def _mark(self, violation: Violation) -> None:
-        self.store.put_record(COLLECTION, self._sent_key(violation), {"violation": violation.id,
-                                                                      "rule_id": violation.rule_id})
+        self.store.put_record(
+            COLLECTION, self._sent_key(violation), {"violation": violation.id, "rule_id": violation.rule_id}
+        )
 
     def _defer(self, violation: Violation) -> None:
         doc = self.store.get_record(COLLECTION, DIGEST_ID) or {}
         items = list(doc.get("items") or [])
-        items.append({"id": violation.id, "rule_id": violation.rule_id, "rule_name": violation.rule_name,
-                      "severity": violation.severity, "time_ms": violation.time_ms})
+        items.append(
+            {
+                "id": violation.id,
+                "rule_id": violation.rule_id,
+                "rule_name": violation.rule_name,
+                "severity": violation.severity,
+                "time_ms": violation.time_ms,
+            }
+        )
         self.store.put_record(COLLECTION, DIGEST_ID, {"items": items})
 
 
 _ALERTERS: dict[int, Alerter] = {}
 
 
-def notify_violations(archive: Archive, violations: list[Violation]) -> None:
+def notify_violations(archive: ArchiveContext, violations: list[Violation]) -> None:
     """The pipeline's hook after each stored batch. Never raises: an alert problem must not stop
     archiving (it is logged, and deferred alerts go out with the next digest)."""
     if not violations:

@@ -15,7 +15,7 @@ import struct
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 
 BLOCK = 32
 
@@ -68,7 +68,7 @@ def decrypt(encrypted: str, encoding_aes_key: str, receiver_id: str) -> bytes:
     if len(plain) < 20:
         raise CallbackCryptoError("the decrypted text is too short")
     (length,) = struct.unpack(">I", plain[16:20])
-    message, receiver = plain[20:20 + length], plain[20 + length:]
+    message, receiver = plain[20 : 20 + length], plain[20 + length :]
     if len(message) != length:
         raise CallbackCryptoError("the decrypted length does not match")
     if receiver.decode(errors="replace") != receiver_id:
@@ -76,10 +76,13 @@ def decrypt(encrypted: str, encoding_aes_key: str, receiver_id: str) -> bytes:
     return message
 
 
-def envelope(xml_message: str, *, token: str, encoding_aes_key: str, receiver_id: str, timestamp: str,
-             nonce: str) -> tuple[str, str]:
+def envelope(
+    xml_message: str, *, token: str, encoding_aes_key: str, receiver_id: str, timestamp: str, nonce: str
+) -> tuple[str, str]:
     """(POST body, msg_signature) of one callback as WeCom sends it."""
     encrypted = encrypt(xml_message.encode(), encoding_aes_key, receiver_id)
-    body = (f"<xml><ToUserName><![CDATA[{receiver_id}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
-            "<AgentID><![CDATA[]]></AgentID></xml>")
+    body = (
+        f"<xml><ToUserName><![CDATA[{receiver_id}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+        "<AgentID><![CDATA[]]></AgentID></xml>"
+    )
     return body, signature(token, timestamp, nonce, encrypted)

@@ -174,8 +174,9 @@ class EventDispatcher:
 class CallbackServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, verifier: CallbackVerifier, dispatcher: EventDispatcher, host: str = "0.0.0.0",
-                 port: int = 8600) -> None:
+    def __init__(
+        self, verifier: CallbackVerifier, dispatcher: EventDispatcher, host: str = "0.0.0.0", port: int = 8600
+    ) -> None:
         self.verifier = verifier
         self.dispatcher = dispatcher
         super().__init__((host, port), _CallbackHandler)
@@ -200,8 +201,9 @@ class _CallbackHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         q = self._query()
         try:
-            echo = self.server.verifier.verify_url(q.get("msg_signature", ""), q.get("timestamp", ""),
-                                                   q.get("nonce", ""), q.get("echostr", ""))
+            echo = self.server.verifier.verify_url(
+                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", "")
+            )
         except CallbackCryptoError as e:
             self._refuse("url verification", str(e))
             return
@@ -215,15 +217,22 @@ class _CallbackHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
         try:
-            fields = self.server.verifier.open_event(q.get("msg_signature", ""), q.get("timestamp", ""),
-                                                     q.get("nonce", ""), body)
+            fields = self.server.verifier.open_event(
+                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), body
+            )
         except CallbackCryptoError as e:
             self._refuse("event", str(e))
             return
         fresh = self.server.dispatcher.submit(fields)
-        self.server.dispatcher.sink.record({"accepted": True, "event": fields.get("Event", ""),
-                                            "change_type": fields.get("ChangeType", ""), "duplicate": not fresh,
-                                            "time_ms": int(time.time() * 1000)})
+        self.server.dispatcher.sink.record(
+            {
+                "accepted": True,
+                "event": fields.get("Event", ""),
+                "change_type": fields.get("ChangeType", ""),
+                "duplicate": not fresh,
+                "time_ms": int(time.time() * 1000),
+            }
+        )
         self._answer(200, "success")
 
     def _query(self) -> dict[str, str]:
@@ -232,8 +241,9 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 
     def _refuse(self, what: str, reason: str) -> None:
         log.warning("callback refused (%s): %s", what, reason)
-        self.server.dispatcher.sink.record({"accepted": False, "what": what, "reason": reason,
-                                            "time_ms": int(time.time() * 1000)})
+        self.server.dispatcher.sink.record(
+            {"accepted": False, "what": what, "reason": reason, "time_ms": int(time.time() * 1000)}
+        )
         self._answer(403, "refused")
 
     def _answer(self, status: int, text: str) -> None:

@@ -85,8 +85,16 @@ class WeComClient:
         return f"WeComClient(corp_id={self.corp_id!r}, secrets={sorted(self._secrets)}, base_url={self.base_url!r})"
 
     # ------------------------------------------------------------------ calls
-    def call(self, method: str, path: str, *, secret: str, params: Mapping[str, object] | None = None,
-             body: Mapping[str, object] | None = None, wait_out_limits: bool = True) -> JsonDict:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        secret: str,
+        params: Mapping[str, object] | None = None,
+        body: Mapping[str, object] | None = None,
+        wait_out_limits: bool = True,
+    ) -> JsonDict:
         """One API call with the token of ``secret``; retries busy/rate-limit errcodes, refreshes the
         token once when WeCom says it is invalid or expired. ``wait_out_limits=False``: a rate-limit
         errcode is raised at once (the caller defers the work instead of sleeping)."""
@@ -100,8 +108,11 @@ class WeComClient:
                     self._forget_token(secret)
                     refreshed = True
                     continue
-                if e.action != "retry" or attempt >= len(self.retry_delays) or (
-                        not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES):
+                if (
+                    e.action != "retry"
+                    or attempt >= len(self.retry_delays)
+                    or (not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES)
+                ):
                     raise
                 log.info("WeCom %s: errcode %s, retrying in %.1f s", path, e.errcode, self.retry_delays[attempt])
                 self._sleep(self.retry_delays[attempt])
@@ -109,21 +120,38 @@ class WeComClient:
 
     def webhook(self, key: str, body: Mapping[str, object], *, wait_out_limits: bool = True) -> JsonDict:
         """Posts to a group robot (``/cgi-bin/webhook/send?key=KEY``); the key is the credential."""
-        return self._with_retries("/cgi-bin/webhook/send", lambda: self._request(
-            "POST", "/cgi-bin/webhook/send", {"key": key}, body, key=f"/cgi-bin/webhook/send#{_fingerprint(key)}"),
-            wait_out_limits=wait_out_limits)
+        return self._with_retries(
+            "/cgi-bin/webhook/send",
+            lambda: self._request(
+                "POST", "/cgi-bin/webhook/send", {"key": key}, body, key=f"/cgi-bin/webhook/send#{_fingerprint(key)}"
+            ),
+            wait_out_limits=wait_out_limits,
+        )
 
-    def paginate(self, method: str, path: str, *, secret: str, items: str, body: Mapping[str, object] | None = None,
-                 params: Mapping[str, object] | None = None, cursor_field: str = "cursor") -> Iterator[JsonDict]:
+    def paginate(
+        self,
+        method: str,
+        path: str,
+        *,
+        secret: str,
+        items: str,
+        body: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+        cursor_field: str = "cursor",
+    ) -> Iterator[JsonDict]:
         """Yields the elements of ``items`` over every page, passing ``next_cursor`` back as ``cursor``
         (in the body for POST, in the query for GET) until it comes back empty."""
         cursor = ""
         seen: set[str] = set()
         while True:
             if method == "POST":
-                page = self.call(method, path, secret=secret, params=params, body={**(body or {}), cursor_field: cursor})
+                page = self.call(
+                    method, path, secret=secret, params=params, body={**(body or {}), cursor_field: cursor}
+                )
             else:
-                page = self.call(method, path, secret=secret, params={**(params or {}), cursor_field: cursor}, body=body)
+                page = self.call(
+                    method, path, secret=secret, params={**(params or {}), cursor_field: cursor}, body=body
+                )
             yield from _as_dicts(page.get(items))
             cursor = str(page.get("next_cursor") or "")
             if not cursor:
@@ -140,9 +168,16 @@ class WeComClient:
                 return cached.value
         if secret not in self._secrets or not self._secrets[secret]:
             raise WeComError("gettoken", 0, f"no {secret!r} secret is configured (setting wecom_{secret}_secret)")
-        response = self._with_retries("/cgi-bin/gettoken", lambda: self._request(
-            "GET", "/cgi-bin/gettoken", {"corpid": self.corp_id, "corpsecret": self._secrets[secret]}, None,
-            key="/cgi-bin/gettoken"))
+        response = self._with_retries(
+            "/cgi-bin/gettoken",
+            lambda: self._request(
+                "GET",
+                "/cgi-bin/gettoken",
+                {"corpid": self.corp_id, "corpsecret": self._secrets[secret]},
+                None,
+                key="/cgi-bin/gettoken",
+            ),
+        )
         value = str(response.get("access_token") or "")
         if not value:
             raise WeComError("gettoken", 0, "the response carries no access_token")
@@ -161,23 +196,30 @@ class WeComClient:
             try:
                 return do()
             except WeComError as e:
-                if e.action != "retry" or attempt >= len(self.retry_delays) or (
-                        not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES):
+                if (
+                    e.action != "retry"
+                    or attempt >= len(self.retry_delays)
+                    or (not wait_out_limits and e.errcode in RATE_LIMIT_ERRCODES)
+                ):
                     raise
                 self._sleep(self.retry_delays[attempt])
         raise WeComError(api, 0, "gave up after retries")
 
-    def _request(self, method: str, path: str, query: Mapping[str, object], body: Mapping[str, object] | None,
-                 *, key: str) -> JsonDict:
+    def _request(
+        self, method: str, path: str, query: Mapping[str, object], body: Mapping[str, object] | None, *, key: str
+    ) -> JsonDict:
         self._limiter(path).acquire(key)
         self.calls += 1
         self.call_log.append(path)
         try:
             response = self._session.request(
-                method, self.base_url + path, params={k: str(v) for k, v in query.items()},
+                method,
+                self.base_url + path,
+                params={k: str(v) for k, v in query.items()},
                 data=json.dumps(dict(body), ensure_ascii=False).encode() if body is not None else None,
                 headers={"Content-Type": "application/json; charset=utf-8"} if body is not None else None,
-                timeout=self.timeout)
+                timeout=self.timeout,
+            )
         except requests.RequestException as e:
             # The exception text holds the URL and with it the token or the secret: keep only its kind.
             raise WeComError(path, 0, f"cannot reach {self.base_url} ({type(e).__name__})") from None

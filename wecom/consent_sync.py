@@ -22,7 +22,7 @@ def sync_consent(store: Store, client: WeComClient, pairs: Iterable[tuple[str, s
     unique = sorted(set(pairs))
     decisions = 0
     for start in range(0, len(unique), BATCH):
-        info = [{"userid": userid, "exteranalopenid": external} for userid, external in unique[start:start + BATCH]]
+        info = [{"userid": userid, "exteranalopenid": external} for userid, external in unique[start : start + BATCH]]
         answer = client.call("POST", "/cgi-bin/msgaudit/check_single_agree", secret="archive", body={"info": info})
         for row in _rows(answer):
             decisions += _decisive(row)
@@ -37,8 +37,12 @@ def sync_consent(store: Store, client: WeComClient, pairs: Iterable[tuple[str, s
 
 def record_approved_event(store: Store, userid: str, external: str, when_ms: int) -> int:
     """``msg_audit_approved`` (change_external_contact callback): the customer agreed."""
-    return _store(store, userid, {"exteranalopenid": external, "agree_status": "Agree",
-                                  "status_change_time": when_ms // 1000}, roomid="")
+    return _store(
+        store,
+        userid,
+        {"exteranalopenid": external, "agree_status": "Agree", "status_change_time": when_ms // 1000},
+        roomid="",
+    )
 
 
 def _rows(answer: JsonDict) -> list[JsonDict]:
@@ -61,7 +65,18 @@ def _store(store: Store, employee: str, row: JsonDict, *, roomid: str) -> int:
     old_s = int(old.get("time_ms") or 0) // 1000 if old is not None else -1
     if old is not None and (old_s > when_ms // 1000 or (old_s == when_ms // 1000 and old.get("status") == status)):
         return 0  # WeCom answers in seconds: the same second is the same decision
-    store.put_record(COLLECTION, key, {"employee": employee, "external": external, "status": status,
-                                       "time_ms": when_ms, "status_change_time": when_ms // 1000,
-                                       "source": "wecom", "roomid": roomid, "msgid": ""})
+    store.put_record(
+        COLLECTION,
+        key,
+        {
+            "employee": employee,
+            "external": external,
+            "status": status,
+            "time_ms": when_ms,
+            "status_change_time": when_ms // 1000,
+            "source": "wecom",
+            "roomid": roomid,
+            "msgid": "",
+        },
+    )
     return 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatarchive.archive import Archive
+from store.context import ArchiveContext
 from wecom.alerts import AlertRoute, routes, set_route
 from wecom.sim_org import sim_settings
 from wecom.sim_server import SimServer
@@ -17,7 +17,7 @@ from wecom.sync import SyncCounts, client_from_settings, stored_directory, sync_
 COMPLIANCE_DEPARTMENT = 13  # 合规部 in the simulated organisation
 
 
-def start_simulated_wecom(archive: Archive, archive_dir: Path) -> SimServer:
+def start_simulated_wecom(archive: ArchiveContext, archive_dir: Path) -> SimServer:
     """``wecom-sim serve`` on a free loopback port for the demo's lifetime; the settings point at it."""
     server = SimServer(archive_dir, host="127.0.0.1", port=0)
     server.start_in_thread()
@@ -25,7 +25,7 @@ def start_simulated_wecom(archive: Archive, archive_dir: Path) -> SimServer:
     return server
 
 
-def sync_and_route_alerts(archive: Archive) -> SyncCounts:
+def sync_and_route_alerts(archive: ArchiveContext) -> SyncCounts:
     """A directory sync through the API, and (once) an alert route for every rule to a compliance officer."""
     counts = sync_directory(archive, client_from_settings(archive.settings))
     if not routes(archive):
@@ -35,7 +35,7 @@ def sync_and_route_alerts(archive: Archive) -> SyncCounts:
     return counts
 
 
-def _compliance_officer(archive: Archive) -> str:
+def _compliance_officer(archive: ArchiveContext) -> str:
     doc = stored_directory(archive.store) or {}
     active = [e for e in doc.get("employees") or [] if e.get("status") == "active"]
     officers = [e for e in active if COMPLIANCE_DEPARTMENT in (e.get("departments") or [])]

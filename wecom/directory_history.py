@@ -3,7 +3,7 @@
 Nobody disappears: an employee WeCom no longer lists stays with ``status: "left"``; a customer, group
 or department that is gone stays with ``removed_ms``. A move between departments appends
 ``{"departments": old, "until_ms": t}`` to the employee's ``history``, so scopes apply as of a
-message's time (``indexer.directory.Directory.departments_of(userid, at_ms)``). Archiving: 归档中 is
+message's time (``core.directory.Directory.departments_of(userid, at_ms)``). Archiving: 归档中 is
 ``archived_until: null`` (in get_permit_user_list now); 曾归档 has ``archived_until`` set, from the
 sync that first saw the employee out of the list.
 """
@@ -32,8 +32,9 @@ def _list(d: JsonDict, key: str) -> list[JsonDict]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def _merge_by_id(old: list[JsonDict], new: list[JsonDict], key: str, now_ms: int, *,
-                 keep_missing_silently: bool = False) -> list[JsonDict]:
+def _merge_by_id(
+    old: list[JsonDict], new: list[JsonDict], key: str, now_ms: int, *, keep_missing_silently: bool = False
+) -> list[JsonDict]:
     fresh = {str(item[key]): item for item in new}
     out = [dict(item) for item in new]
     for item in old:

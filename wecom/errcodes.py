@@ -7,14 +7,16 @@ item is gone or out of scope; callers may skip it) or ``fail`` (configuration: a
 
 from __future__ import annotations
 
-from chatarchive.errors import ChatArchiveError
+from core.errors import ChatArchiveError
 
 TOKEN_ERRCODES = frozenset({40014, 42001, 42009})
 RATE_LIMIT_ERRCODES = frozenset({45009, 45011, 45033})
 RETRY_ERRCODES = frozenset({-1}) | RATE_LIMIT_ERRCODES
 
-_TRUSTED_IP = ("the caller's IP is not in the app's 企业可信IP list (应用管理 → the app → 企业可信IP); "
-               "add this server's public IP there (takes about a minute)")
+_TRUSTED_IP = (
+    "the caller's IP is not in the app's 企业可信IP list (应用管理 → the app → 企业可信IP); "
+    "add this server's public IP there (takes about a minute)"
+)
 
 EXPLANATIONS: dict[int, str] = {
     -1: "WeCom is busy; retried with backoff",
@@ -32,7 +34,7 @@ EXPLANATIONS: dict[int, str] = {
     45011: "WeCom's frequency limit was hit; backed off",
     45033: "WeCom's concurrency limit was hit; lower the parallelism",
     48002: "this API is not permitted for this secret (wrong secret kind, or the app is not in 客户联系 "
-           "→ 可调用接口的应用)",
+    "→ 可调用接口的应用)",
     60011: "member, department or tag outside the app's visible range (应用管理 → the app → 可见范围)",
     60020: _TRUSTED_IP,
     60111: "userid not found (left, deleted or outside the visible range)",
@@ -76,8 +78,9 @@ class WeComError(ChatArchiveError):
         self.api = api
         self.errcode = errcode
         self.action = action_for(errcode) if errcode else "retry"
-        explanation = detail or EXPLANATIONS.get(errcode, "unknown errcode; see "
-                                                 "https://open.work.weixin.qq.com/devtool/query?e=" + str(errcode))
+        explanation = detail or EXPLANATIONS.get(
+            errcode, "unknown errcode; see https://open.work.weixin.qq.com/devtool/query?e=" + str(errcode)
+        )
         super().__init__(f"WeCom {api}: errcode {errcode}: {explanation}" if errcode else f"WeCom {api}: {explanation}")
 
     @property

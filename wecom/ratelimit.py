@@ -11,8 +11,14 @@ from collections.abc import Callable
 class RateLimiter:
     """At most ``limit`` calls per ``window`` seconds for each key; ``acquire`` waits for a free slot."""
 
-    def __init__(self, limit: int, window: float = 60.0, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit

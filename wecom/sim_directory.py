@@ -23,8 +23,9 @@ def directory_over_http(archive_dir: Path) -> JsonDict:
     try:
         client = WeComClient(server.corpid, simulated_secrets(archive_dir), server.url)
         org = server.state.org
-        fetched = fetch_directory(client, roomids=[str(g["roomid"]) for g in org.groups],
-                                  robot_ids=[str(r["id"]) for r in org.robots])
+        fetched = fetch_directory(
+            client, roomids=[str(g["roomid"]) for g in org.groups], robot_ids=[str(r["id"]) for r in org.robots]
+        )
     finally:
         server.shutdown()
         server.server_close()

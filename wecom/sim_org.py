@@ -36,9 +36,16 @@ def simulated_secrets(archive_dir: Path) -> dict[str, str]:
 def sim_settings(archive_dir: Path, url: str) -> dict[str, object]:
     """The product settings that point at a simulated WeCom (corp id, every secret, the alert app)."""
     secrets = simulated_secrets(archive_dir)
-    return {"wecom_api_url": url, "corpid": corp_id(archive_dir), "secret": secrets["archive"],
-            "wecom_contacts_secret": secrets["contacts"], "wecom_customer_secret": secrets["customer"],
-            "wecom_app_secret": secrets["app"], "wecom_agentid": ALERT_AGENTID, "wecom_webhook_key": secrets["webhook"]}
+    return {
+        "wecom_api_url": url,
+        "corpid": corp_id(archive_dir),
+        "secret": secrets["archive"],
+        "wecom_contacts_secret": secrets["contacts"],
+        "wecom_customer_secret": secrets["customer"],
+        "wecom_app_secret": secrets["app"],
+        "wecom_agentid": ALERT_AGENTID,
+        "wecom_webhook_key": secrets["webhook"],
+    }
 
 
 def corp_id(archive_dir: Path) -> str:
@@ -59,9 +66,14 @@ class SimulatedOrg:
     @classmethod
     def load(cls, archive_dir: Path) -> SimulatedOrg:
         org = json.loads((archive_dir / "org.json").read_text(encoding="utf-8"))
-        sim = cls(corpid=corp_id(archive_dir), departments=list(org.get("departments") or []),
-                  employees=list(org.get("employees") or []), externals=list(org.get("externals") or []),
-                  groups=list(org.get("groups") or []), robots=list(org.get("robots") or []))
+        sim = cls(
+            corpid=corp_id(archive_dir),
+            departments=list(org.get("departments") or []),
+            employees=list(org.get("employees") or []),
+            externals=list(org.get("externals") or []),
+            groups=list(org.get("groups") or []),
+            robots=list(org.get("robots") or []),
+        )
         sim._load_consent(archive_dir / "truth.jsonl")
         return sim
 
@@ -105,15 +117,28 @@ class SimulatedOrg:
         return [d for d in self.departments if int(str(d["id"])) in keep]
 
     def dept_user_rows(self) -> list[JsonDict]:
-        return [{"userid": e["userid"], "department": int(str(d))} for e in self.employees
-                for d in _ints(e.get("departments"))]
+        return [
+            {"userid": e["userid"], "department": int(str(d))}
+            for e in self.employees
+            for d in _ints(e.get("departments"))
+        ]
 
     def user_json(self, e: JsonDict) -> JsonDict:
         depts = _ints(e.get("departments"))
-        return {"userid": e["userid"], "name": e.get("name", ""), "department": depts, "order": [0] * len(depts),
-                "position": e.get("position", ""), "main_department": depts[0] if depts else 1,
-                "status": STATUS_CODES.get(str(e.get("status")), 1), "is_leader_in_dept": [0] * len(depts),
-                "direct_leader": [], "alias": "", "telephone": "", "external_position": ""}
+        return {
+            "userid": e["userid"],
+            "name": e.get("name", ""),
+            "department": depts,
+            "order": [0] * len(depts),
+            "position": e.get("position", ""),
+            "main_department": depts[0] if depts else 1,
+            "status": STATUS_CODES.get(str(e.get("status")), 1),
+            "is_leader_in_dept": [0] * len(depts),
+            "direct_leader": [],
+            "alias": "",
+            "telephone": "",
+            "external_position": "",
+        }
 
     def permit_users(self) -> list[str]:
         """归档中: employees whose archiving has not ended."""
@@ -146,8 +171,13 @@ class SimulatedOrg:
 
     def external_contact_json(self, x: JsonDict) -> JsonDict:
         wecom_user = x.get("type") == "wecom"
-        out: JsonDict = {"external_userid": x["id"], "name": x.get("name", ""), "type": 2 if wecom_user else 1,
-                         "gender": 0, "avatar": ""}
+        out: JsonDict = {
+            "external_userid": x["id"],
+            "name": x.get("name", ""),
+            "type": 2 if wecom_user else 1,
+            "gender": 0,
+            "avatar": "",
+        }
         if wecom_user:
             out.update({"corp_name": x.get("corp", ""), "corp_full_name": x.get("corp", ""), "position": ""})
         else:
@@ -155,9 +185,17 @@ class SimulatedOrg:
         return out
 
     def follow_json(self, x: JsonDict, userid: str) -> JsonDict:
-        return {"userid": userid, "remark": x.get("name", ""), "description": "",
-                "createtime": int(str(x.get("added_ms") or 0)) // 1000, "tags": [], "remark_corp_name": "",
-                "remark_mobiles": [], "oper_userid": userid, "add_way": ADD_WAYS.get(str(x.get("source")), 0)}
+        return {
+            "userid": userid,
+            "remark": x.get("name", ""),
+            "description": "",
+            "createtime": int(str(x.get("added_ms") or 0)) // 1000,
+            "tags": [],
+            "remark_corp_name": "",
+            "remark_mobiles": [],
+            "oper_userid": userid,
+            "add_way": ADD_WAYS.get(str(x.get("source")), 0),
+        }
 
     # ------------------------------------------------------------------ groups
     def group(self, roomid: str) -> JsonDict | None:
@@ -168,19 +206,37 @@ class SimulatedOrg:
         members = []
         for member in _strs(g.get("members")):
             person = self.employee(member)
-            item: JsonDict = {"userid": member, "type": 1 if person else 2, "join_time": created, "join_scene": 1,
-                              "group_nickname": ""}
+            item: JsonDict = {
+                "userid": member,
+                "type": 1 if person else 2,
+                "join_time": created,
+                "join_scene": 1,
+                "group_nickname": "",
+            }
             if need_name:
                 item["name"] = (person or self.external(member) or {}).get("name", "")
             members.append(item)
         version = hashlib.md5(json.dumps(sorted(_strs(g.get("members")))).encode()).hexdigest()
-        return {"chat_id": g["roomid"], "name": g.get("name", ""), "owner": g.get("owner", ""), "create_time": created,
-                "notice": "", "member_list": members, "admin_list": [], "member_version": version}
+        return {
+            "chat_id": g["roomid"],
+            "name": g.get("name", ""),
+            "owner": g.get("owner", ""),
+            "create_time": created,
+            "notice": "",
+            "member_list": members,
+            "admin_list": [],
+            "member_version": version,
+        }
 
     def internal_group_json(self, g: JsonDict) -> JsonDict:
         created = int(str(g.get("created_ms") or 0)) // 1000
-        return {"roomname": g.get("name", ""), "creator": g.get("owner", ""), "room_create_time": created,
-                "notice": "", "members": [{"memberid": m, "jointime": created} for m in _strs(g.get("members"))]}
+        return {
+            "roomname": g.get("name", ""),
+            "creator": g.get("owner", ""),
+            "room_create_time": created,
+            "notice": "",
+            "members": [{"memberid": m, "jointime": created} for m in _strs(g.get("members"))],
+        }
 
     def robot(self, robot_id: str) -> JsonDict | None:
         return next((r for r in self.robots if r["id"] == robot_id), None)

@@ -43,8 +43,13 @@ log = logging.getLogger(__name__)
 ALLOWED_PREFIXES: dict[str, tuple[str, ...]] = {
     "archive": ("/cgi-bin/msgaudit/",),
     "contacts": ("/cgi-bin/department/", "/cgi-bin/user/"),
-    "app": ("/cgi-bin/department/", "/cgi-bin/user/get", "/cgi-bin/user/simplelist", "/cgi-bin/user/list",
-            "/cgi-bin/message/send"),
+    "app": (
+        "/cgi-bin/department/",
+        "/cgi-bin/user/get",
+        "/cgi-bin/user/simplelist",
+        "/cgi-bin/user/list",
+        "/cgi-bin/message/send",
+    ),
     "customer": ("/cgi-bin/externalcontact/",),
 }
 ONLY_CONTACTS = ("/cgi-bin/user/list_id",)
@@ -69,8 +74,7 @@ class SimState:
     token_ttl: int = 7200
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token → (role, expires_at)
     faults: list[JsonDict] = field(default_factory=list)
-    sent: dict[str, list[JsonDict]] = field(default_factory=lambda: {"message_send": [], "webhook": [],
-                                                                      "dropped": []})
+    sent: dict[str, list[JsonDict]] = field(default_factory=lambda: {"message_send": [], "webhook": [], "dropped": []})
     lock: threading.Lock = field(default_factory=threading.Lock)
     offset_s: float = 0.0  # POST /_sim/advance_clock moves the simulated time forward
     callback_target: JsonDict = field(default_factory=dict)  # {"url", "token", "aes_key"} for change_contact
@@ -185,8 +189,10 @@ class SimApi:
             _check_permission(role, path)
             return _ok(handler(query, body))
         except ApiError as e:
-            hint = f"{e.errmsg}, hint: [{random_tokens.token_hex(8)}], from ip: 127.0.0.1, " \
-                   f"more info at https://open.work.weixin.qq.com/devtool/query?e={e.errcode}"
+            hint = (
+                f"{e.errmsg}, hint: [{random_tokens.token_hex(8)}], from ip: 127.0.0.1, "
+                f"more info at https://open.work.weixin.qq.com/devtool/query?e={e.errcode}"
+            )
             return {"errcode": e.errcode, "errmsg": hint, **e.empty_keys}
 
     # ------------------------------------------------------------------ token
@@ -208,12 +214,24 @@ class SimApi:
         dept = self.org.department(_int_param(query, "id", required=True) or 0)
         if dept is None:
             raise ApiError(60123, "invalid department id")
-        return {"department": {"id": dept["id"], "name": dept.get("name", ""), "name_en": "",
-                               "department_leader": [], "parentid": dept.get("parentid", 0), "order": 0}}
+        return {
+            "department": {
+                "id": dept["id"],
+                "name": dept.get("name", ""),
+                "name_en": "",
+                "department_leader": [],
+                "parentid": dept.get("parentid", 0),
+                "order": 0,
+            }
+        }
 
     def department_list(self, query: dict[str, str], _body: JsonDict) -> JsonDict:
-        return {"department": [{"id": d["id"], "name": d.get("name", ""), "parentid": d.get("parentid", 0),
-                                "order": 0} for d in self.org.subtree(_int_param(query, "id"))]}
+        return {
+            "department": [
+                {"id": d["id"], "name": d.get("name", ""), "parentid": d.get("parentid", 0), "order": 0}
+                for d in self.org.subtree(_int_param(query, "id"))
+            ]
+        }
 
     def user_list_id(self, _query: dict[str, str], body: JsonDict) -> JsonDict:
         rows, cursor = _page(self.org.dept_user_rows(), body.get("cursor"), _limit(body.get("limit"), 10000, 10000))
@@ -227,8 +245,13 @@ class SimApi:
 
     def user_simplelist(self, query: dict[str, str], _body: JsonDict) -> JsonDict:
         dept = _int_param(query, "department_id", required=True)
-        return {"userlist": [{"userid": e["userid"], "name": e.get("name", ""), "department": e.get("departments")}
-                             for e in self.org.employees if dept in (e.get("departments") or [])]}
+        return {
+            "userlist": [
+                {"userid": e["userid"], "name": e.get("name", ""), "department": e.get("departments")}
+                for e in self.org.employees
+                if dept in (e.get("departments") or [])
+            ]
+        }
 
     def user_list(self, query: dict[str, str], _body: JsonDict) -> JsonDict:
         dept = _int_param(query, "department_id", required=True)
@@ -256,9 +279,15 @@ class SimApi:
         users = [str(u) for u in body.get("userid_list") or []] if isinstance(body.get("userid_list"), list) else []
         if not users or len(users) > 100:
             raise ApiError(40058, "userid_list must hold 1-100 userids", external_contact_list=[])
-        rows = [{"external_contact": self.org.external_contact_json(x), "follow_info": {
-            **{k: v for k, v in self.org.follow_json(x, u).items() if k != "tags"}, "tag_id": []}}
-            for u in users for x in self.org.externals if u in (x.get("followers") or [])]
+        rows = [
+            {
+                "external_contact": self.org.external_contact_json(x),
+                "follow_info": {**{k: v for k, v in self.org.follow_json(x, u).items() if k != "tags"}, "tag_id": []},
+            }
+            for u in users
+            for x in self.org.externals
+            if u in (x.get("followers") or [])
+        ]
         page, cursor = _page(rows, body.get("cursor"), _limit(body.get("limit"), 50, 100))
         return {"external_contact_list": page, "next_cursor": cursor, "fail_info": {"unlicensed_userid_list": []}}
 
@@ -271,8 +300,11 @@ class SimApi:
             raise ApiError(40058, "owner_filter.userid_list holds more than 100 userids", group_chat_list=[])
         if not owners and len(self.org.employees) > UNFILTERED_GROUP_LIST_MAX:
             raise ApiError(81017, "too many people in range: give an owner filter", group_chat_list=[])
-        chats = [{"chat_id": g["roomid"], "status": 0} for g in self.org.groups
-                 if g.get("kind") == "external" and (not owners or g.get("owner") in owners)]
+        chats = [
+            {"chat_id": g["roomid"], "status": 0}
+            for g in self.org.groups
+            if g.get("kind") == "external" and (not owners or g.get("owner") in owners)
+        ]
         page, cursor = _page(chats, body.get("cursor"), _limit(body.get("limit"), 1000, 1000))
         return {"group_chat_list": page, "next_cursor": cursor}
 
@@ -297,8 +329,9 @@ class SimApi:
         for item in info:
             userid, external = str(item.get("userid") or ""), str(item.get("exteranalopenid") or "")
             status, when = self.org.consent_single.get((userid, external), ("Default_Agree", 0))
-            out.append({"status_change_time": when, "userid": userid, "exteranalopenid": external,
-                        "agree_status": status})
+            out.append(
+                {"status_change_time": when, "userid": userid, "exteranalopenid": external, "agree_status": status}
+            )
         return {"agreeinfo": out}
 
     def check_room_agree(self, _query: dict[str, str], body: JsonDict) -> JsonDict:
@@ -345,8 +378,14 @@ class SimApi:
             self.state.sent["message_send"].append(record)
             if len(delivered) < len(valid):  # WeCom drops over-limit messages silently
                 self.state.sent["dropped"].append({"touser": sorted(set(valid) - set(delivered))})
-        return {"invaliduser": "|".join(invalid), "invalidparty": "", "invalidtag": "", "unlicenseduser": "",
-                "msgid": random_tokens.token_urlsafe(20), "response_code": ""}
+        return {
+            "invaliduser": "|".join(invalid),
+            "invalidparty": "",
+            "invalidtag": "",
+            "unlicenseduser": "",
+            "msgid": random_tokens.token_urlsafe(20),
+            "response_code": "",
+        }
 
     def webhook_send(self, query: dict[str, str], body: JsonDict) -> JsonDict:
         key = query.get("key", "")
@@ -397,8 +436,12 @@ def _change_event(change: JsonDict) -> JsonDict:
     move = change.get("move")
     if isinstance(move, dict):
         departments = ",".join(str(d) for d in move.get("departments") or [])
-        return {"Event": "change_contact", "ChangeType": "update_user", "UserID": str(move.get("userid")),
-                "Department": departments}
+        return {
+            "Event": "change_contact",
+            "ChangeType": "update_user",
+            "UserID": str(move.get("userid")),
+            "Department": departments,
+        }
     return {"Event": "change_contact", "ChangeType": "delete_user", "UserID": str(change.get("delete"))}
 
 
@@ -409,8 +452,12 @@ def _ok(data: JsonDict) -> JsonDict:
 # ---------------------------------------------------------------------- callbacks
 def callback_xml(corpid: str, fields: JsonDict, created: int) -> str:
     """A decrypted callback message: the envelope fields plus the event's own, CDATA for text."""
-    parts = [f"<ToUserName><![CDATA[{corpid}]]></ToUserName>", "<FromUserName><![CDATA[sys]]></FromUserName>",
-             f"<CreateTime>{created}</CreateTime>", "<MsgType><![CDATA[event]]></MsgType>"]
+    parts = [
+        f"<ToUserName><![CDATA[{corpid}]]></ToUserName>",
+        "<FromUserName><![CDATA[sys]]></FromUserName>",
+        f"<CreateTime>{created}</CreateTime>",
+        "<MsgType><![CDATA[event]]></MsgType>",
+    ]
     for name, value in fields.items():
         if isinstance(value, int):
             parts.append(f"<{name}>{value}</{name}>")
@@ -425,11 +472,18 @@ def deliver_callback(corpid: str, request: JsonDict, clock: Callable[[], float] 
     nonce = str(request.get("nonce") or random_tokens.token_hex(8))
     event: JsonDict = request["event"] if isinstance(request.get("event"), dict) else {}
     xml = callback_xml(corpid, event, int(timestamp))
-    body, signature = envelope(xml, token=str(request["token"]), encoding_aes_key=str(request["aes_key"]),
-                               receiver_id=corpid, timestamp=timestamp, nonce=nonce)
+    body, signature = envelope(
+        xml,
+        token=str(request["token"]),
+        encoding_aes_key=str(request["aes_key"]),
+        receiver_id=corpid,
+        timestamp=timestamp,
+        nonce=nonce,
+    )
     query = urllib.parse.urlencode({"msg_signature": signature, "timestamp": timestamp, "nonce": nonce})
-    http_request = urllib.request.Request(f"{request['url']}?{query}", data=body.encode(), method="POST",
-                                          headers={"Content-Type": "text/xml"})
+    http_request = urllib.request.Request(
+        f"{request['url']}?{query}", data=body.encode(), method="POST", headers={"Content-Type": "text/xml"}
+    )
     try:
         with urllib.request.urlopen(http_request, timeout=10) as response:
             return {"status": response.status, "body": response.read().decode(errors="replace")}
@@ -520,8 +574,9 @@ class SimServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, archive_dir: Path, host: str = "127.0.0.1", port: int = 0, token_ttl: int = 7200) -> None:
-        self.state = SimState(org=SimulatedOrg.load(archive_dir), secrets=simulated_secrets(archive_dir),
-                              token_ttl=token_ttl)
+        self.state = SimState(
+            org=SimulatedOrg.load(archive_dir), secrets=simulated_secrets(archive_dir), token_ttl=token_ttl
+        )
         self.api = SimApi(self.state)
         self.corpid = corp_id(archive_dir)
         super().__init__((host, port), _Handler)

@@ -14,12 +14,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatarchive.archive import Archive
-from chatarchive.errors import BadInput, ChatArchiveError
-from chatarchive.models import MessageFilter, Scope
-from chatarchive.settings import Settings
-from indexer.source.sdk import read_secret
+from compliance.secrets import archive_secret
+from core.errors import BadInput, ChatArchiveError
+from core.models import MessageFilter, Scope
+from core.settings import Settings
 from store.base import Store
+from store.context import ArchiveContext
 from wecom.client import DEFAULT_BASE_URL, JsonDict, WeComClient
 from wecom.consent_sync import sync_consent
 from wecom.directory_fetch import FetchedDirectory, Known, fetch_directory
@@ -45,19 +45,26 @@ class SyncCounts:
 
 def client_from_settings(settings: Settings, api_url: str | None = None) -> WeComClient:
     """A client with every secret the settings hold; the archive Secret is the SDK's own."""
-    secrets = {"archive": read_secret(settings), "contacts": settings.wecom_contacts_secret,
-               "customer": settings.wecom_customer_secret, "app": settings.wecom_app_secret}
+    secrets = {
+        "archive": archive_secret(settings),
+        "contacts": settings.wecom_contacts_secret,
+        "customer": settings.wecom_customer_secret,
+        "app": settings.wecom_app_secret,
+    }
     if not settings.corpid:
         raise BadInput("directory sync needs the corp id: set corpid (CHATARCHIVE_CORPID)")
-    return WeComClient(settings.corpid, {k: v for k, v in secrets.items() if v},
-                       api_url or settings.wecom_api_url or DEFAULT_BASE_URL)
+    return WeComClient(
+        settings.corpid, {k: v for k, v in secrets.items() if v}, api_url or settings.wecom_api_url or DEFAULT_BASE_URL
+    )
 
 
 def stored_directory(store: Store) -> JsonDict | None:
     return store.get_record(COLLECTION, DIRECTORY_ID)
 
 
-def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None = None, full: bool = False) -> SyncCounts:
+def sync_directory(
+    archive: ArchiveContext, client: WeComClient, *, now_ms: int | None = None, full: bool = False
+) -> SyncCounts:
     """Reads WeCom into the stored directory; ``full`` re-reads every member's details (else only what
     changed or is older than ``directory_full_sync_hours``)."""
     store = archive.store
@@ -67,11 +74,13 @@ def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None 
     rooms_seen, robots_seen, pairs_seen = _seen_in_archive(store)
     known_rooms = {str(g["roomid"]) for g in _items(previous, "groups")}
     try:
-        fetched = fetch_directory(client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen),
-                                  known=known)
+        fetched = fetch_directory(
+            client, roomids=sorted(rooms_seen | known_rooms), robot_ids=sorted(robots_seen), known=known
+        )
     except (KeyError, TypeError, ValueError) as e:  # a response without the documented fields
-        raise ChatArchiveError(f"WeCom returned an unexpected response ({type(e).__name__}: {e}); "
-                               "nothing was changed") from None
+        raise ChatArchiveError(
+            f"WeCom returned an unexpected response ({type(e).__name__}: {e}); nothing was changed"
+        ) from None
     merged = merge_directory(previous, fetched, now_ms)
     store.put_record(COLLECTION, DIRECTORY_ID, merged)
     pairs = pairs_seen | {(str(f), str(x["id"])) for x in fetched.externals for f in x.get("followers") or []}
@@ -80,7 +89,7 @@ def sync_directory(archive: Archive, client: WeComClient, *, now_ms: int | None 
     return _counts(fetched, consent)
 
 
-def import_directory(archive: Archive, path: Path, *, now_ms: int | None = None) -> SyncCounts:
+def import_directory(archive: ArchiveContext, path: Path, *, now_ms: int | None = None) -> SyncCounts:
     """A directory document from a file (docs/wecom.md): checked first, then merged like a sync."""
     fetched = parse_directory_file(path)
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
@@ -100,8 +109,13 @@ def parse_directory_file(path: Path) -> FetchedDirectory:
         raise BadInput(f"{path}: expected a JSON object with departments, employees, externals, groups")
     corp = data.get("corp")
     out = FetchedDirectory(corp=dict(corp) if isinstance(corp, dict) else {})
-    for key, required in (("departments", ("id", "name")), ("employees", ("userid", "departments")),
-                          ("externals", ("id",)), ("groups", ("roomid",)), ("robots", ("id",))):
+    for key, required in (
+        ("departments", ("id", "name")),
+        ("employees", ("userid", "departments")),
+        ("externals", ("id",)),
+        ("groups", ("roomid",)),
+        ("robots", ("id",)),
+    ):
         rows = data.get(key, [])
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise BadInput(f"{path}: {key} must be a list of objects")
@@ -115,23 +129,34 @@ def parse_directory_file(path: Path) -> FetchedDirectory:
         if person["status"] not in ("active", "left"):
             raise BadInput(f"{path}: employee {person['userid']}: status must be active or left")
     permit = data.get("permit_users")
-    out.permit_users = ([str(u) for u in permit] if isinstance(permit, list)
-                        else [str(e["userid"]) for e in out.employees if e["status"] == "active"])
+    out.permit_users = (
+        [str(u) for u in permit]
+        if isinstance(permit, list)
+        else [str(e["userid"]) for e in out.employees if e["status"] == "active"]
+    )
     return out
 
 
 def _counts(fetched: FetchedDirectory, consent: int) -> SyncCounts:
-    return SyncCounts(departments=len(fetched.departments), employees=len(fetched.employees),
-                      customers=len(fetched.externals), groups=len(fetched.groups),
-                      permit_users=len(fetched.permit_users), consent=consent)
+    return SyncCounts(
+        departments=len(fetched.departments),
+        employees=len(fetched.employees),
+        customers=len(fetched.externals),
+        groups=len(fetched.groups),
+        permit_users=len(fetched.permit_users),
+        consent=consent,
+    )
 
 
 def _known(previous: JsonDict | None, now_ms: int, fresh_hours: float) -> Known:
     fresh_since = int(now_ms - fresh_hours * 3_600_000) if fresh_hours > 0 else 0
-    return Known(employees={str(e["userid"]): e for e in _items(previous, "employees")},
-                 internal_groups={str(g["roomid"]): g for g in _items(previous, "groups") if g.get("kind") == "internal"},
-                 robots={str(r["id"]): r for r in _items(previous, "robots")},
-                 fresh_since_ms=fresh_since, now_ms=now_ms)
+    return Known(
+        employees={str(e["userid"]): e for e in _items(previous, "employees")},
+        internal_groups={str(g["roomid"]): g for g in _items(previous, "groups") if g.get("kind") == "internal"},
+        robots={str(r["id"]): r for r in _items(previous, "robots")},
+        fresh_since_ms=fresh_since,
+        now_ms=now_ms,
+    )
 
 
 def _items(doc: JsonDict | None, key: str) -> list[JsonDict]:
@@ -143,16 +168,22 @@ def _seen_in_archive(store: Store) -> tuple[set[str], set[str], set[tuple[str, s
     """Rooms, robots and (employee, customer) chats the archive holds: internal groups and robots can
     only be looked up by id, and consent is asked for every customer seen."""
     everything = Scope.everything()
-    result = store.aggregate(MessageFilter(), {
-        "rooms": {"terms": {"field": "chat_id", "size": MAX_SEEN}},
-        "senders": {"terms": {"field": "sender", "size": MAX_SEEN}},
-    }, scope=everything)
+    result = store.aggregate(
+        MessageFilter(),
+        {
+            "rooms": {"terms": {"field": "chat_id", "size": MAX_SEEN}},
+            "senders": {"terms": {"field": "sender", "size": MAX_SEEN}},
+        },
+        scope=everything,
+    )
     chats = [str(b["key"]) for b in result.get("rooms", {}).get("buckets", [])]
     rooms = {c for c in chats if c.startswith("wr")}
-    robots = {str(b["key"]) for b in result.get("senders", {}).get("buckets", [])
-              if str(b["key"]).startswith("wb")}
-    pairs_result = store.aggregate(MessageFilter(chat_kinds=["external"]), {
-        "chats": {"terms": {"field": "chat_id", "size": MAX_SEEN}}}, scope=everything)
+    robots = {str(b["key"]) for b in result.get("senders", {}).get("buckets", []) if str(b["key"]).startswith("wb")}
+    pairs_result = store.aggregate(
+        MessageFilter(chat_kinds=["external"]),
+        {"chats": {"terms": {"field": "chat_id", "size": MAX_SEEN}}},
+        scope=everything,
+    )
     pairs: set[tuple[str, str]] = set()
     for bucket in pairs_result.get("chats", {}).get("buckets", []):
         a, _, b = str(bucket["key"]).partition("|")

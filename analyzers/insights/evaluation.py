@@ -4,9 +4,9 @@ classifier on labelled sentences (the test and the benchmark share it)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from analyzers.insights.sentiment import LABELS
 
@@ -25,7 +25,9 @@ def read_labelled(path: Path) -> list[LabelledSentence]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
-            rows.append(LabelledSentence(d["text"], d["label"], d.get("domain", ""), d.get("case", ""), d.get("split", "")))
+            rows.append(
+                LabelledSentence(d["text"], d["label"], d.get("domain", ""), d.get("case", ""), d.get("split", ""))
+            )
     return rows
 
 

@@ -20,20 +20,20 @@ Accuracy on real customer reviews and on the chat set is in docs/benchmarks.md (
 from __future__ import annotations
 
 import bisect
-import re
 import logging
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Literal
+from typing import TYPE_CHECKING, Literal
 
 import daachorse
 
 from analyzers.insights.sentiment_model import NgramModel, load_model
 
-
 if TYPE_CHECKING:
-    from chatarchive.models import Message
+    from core.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,9 @@ Label = Literal["positive", "neutral", "negative"]
 LABELS: tuple[str, ...] = ("positive", "neutral", "negative")
 
 LEXICON_PATH = Path(__file__).parent / "sentiment_lexicon.txt"
-KINDS = frozenset({"pos", "neg", "topic", "complaint_q", "negator", "postneg", "degree", "contrast", "sarcasm", "plain"})
+KINDS = frozenset(
+    {"pos", "neg", "topic", "complaint_q", "negator", "postneg", "degree", "contrast", "sarcasm", "plain"}
+)
 
 # A clause ends at a run of these; a question or exclamation mark in the run also tells
 # how to read the clause.
@@ -179,7 +181,9 @@ class SentimentClassifier:
             if wide != e.term and wide not in terms:
                 terms.append(wide)
                 self._entry_of.append(e)
-        self._automaton = daachorse.CharwiseDoubleArrayAhoCorasick(terms, match_kind=daachorse.MATCH_KIND_LEFTMOST_LONGEST)
+        self._automaton = daachorse.CharwiseDoubleArrayAhoCorasick(
+            terms, match_kind=daachorse.MATCH_KIND_LEFTMOST_LONGEST
+        )
 
     def raw_score(self, text: str) -> float:
         """The signed evidence before squashing: >= THRESHOLD positive, <= -THRESHOLD negative.
@@ -274,8 +278,11 @@ def default_classifier() -> SentimentClassifier:
     global _default
     if _default is None:
         _default = SentimentClassifier(model=load_model())
-        logger.info("sentiment lexicon loaded: %d terms, model %d n-grams", len(_default.entries),
-                    len(_default.model.weights) if _default.model else 0)
+        logger.info(
+            "sentiment lexicon loaded: %d terms, model %d n-grams",
+            len(_default.entries),
+            len(_default.model.weights) if _default.model else 0,
+        )
     return _default
 
 
@@ -284,11 +291,11 @@ def classify(text: str) -> Sentiment:
     return default_classifier().classify(text)
 
 
-def annotate(messages: Iterable["Message"]) -> None:
+def annotate(messages: Iterable[Message]) -> None:
     """Sets ``sentiment``/``sentiment_score`` on customer messages, as ingest does (the
     pipeline calls this; so do tests that write messages to a store directly)."""
     for m in messages:
-        if m.sender_kind == "external" and m.action == "send" and m.text:
+        if m.customer_wrote:
             mood = classify(m.text)
             m.sentiment, m.sentiment_score = mood.label, mood.score
 
@@ -311,7 +318,7 @@ def conversation_sentiment(messages: Iterable[Message]) -> ConversationSentiment
     counts = {"positive": 0, "neutral": 0, "negative": 0}
     scores: list[float] = []
     for m in messages:
-        if m.sender_kind != "external" or m.action != "send" or m.msgtype == "revoke" or not m.text:
+        if not m.customer_wrote:
             continue
         stored = getattr(m, "sentiment", "")
         if stored in counts:

@@ -1,7 +1,7 @@
 """Sensitive-word rules: the rule language, evasion-resistant matching, percolation and testing.
 
-``RuleEngine`` (engine) matches messages; ``store`` keeps rules as versioned data;
-``files`` reads and writes rule files; ``backtest`` replays a rule over stored history.
+``RuleEngine`` (engine) matches messages; ``files`` reads and writes rule files.
+(``compliance.rulestore`` keeps rules as versioned data; ``reports.backtest`` replays a rule over stored history.)
 """
 
 from __future__ import annotations
@@ -9,6 +9,5 @@ from __future__ import annotations
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Keyword, Near, Rule
 from analyzers.rules.normalize import normalize_for_rules
-from analyzers.rules.store import rules_fingerprint
 
-__all__ = ["Keyword", "Near", "Rule", "RuleEngine", "normalize_for_rules", "rules_fingerprint"]
+__all__ = ["Keyword", "Near", "Rule", "RuleEngine", "normalize_for_rules"]

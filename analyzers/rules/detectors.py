@@ -20,9 +20,7 @@ PII_KINDS = ("phone", "idcard", "bankcard", "email", "url")
 
 # Digits with at most one separator between consecutive digits; an optional check "X".
 # Not glued to latin letters, digits or URL punctuation: 16139438117cda46 in a link is no phone.
-_DIGIT_RUN = re.compile(
-    r"(?<![0-9A-Za-z/=&%#])(?:\+\s?)?[0-9](?:[ \-.\u00a0_]?[0-9])*(?:[ \-]?[xX])?(?![0-9A-Za-z])"
-)
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z/=&%#])(?:\+\s?)?[0-9](?:[ \-.\u00a0_]?[0-9])*(?:[ \-]?[xX])?(?![0-9A-Za-z])")
 _NOT_DIGIT = re.compile(r"[^0-9xX]")
 _PHONE = re.compile(r"1[3-9][0-9]{9}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")

@@ -29,22 +29,70 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from enum import IntEnum
+from typing import NamedTuple
 
+from analyzers.chinese import get_analyzer
 from analyzers.rules.detectors import PII_KINDS, Detection, detect
 from analyzers.rules.matcher import PatternMatcher
 from analyzers.rules.model import MSGTYPE_BEHAVIOURS, Rule, check_regex
-from analyzers.rules.regex import RulePattern, prefilter
 from analyzers.rules.normalize import normalize_fast, normalize_for_rules, original_span, pinyin_text, pinyin_view
+from analyzers.rules.regex import RulePattern, prefilter
 from analyzers.textfold import fold
-from chatarchive.models import Message, Violation
+from core.directory import Directory
+from core.models import Message, Violation
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_GROUP_WINDOW_MS = 30 * 60 * 1000
 
-_KW, _ALLOW, _EXCLUDE, _NEAR = 0, 1, 2, 3
+
+class Role(IntEnum):
+    """What a pattern is to its rule."""
+
+    KEYWORD = 0
+    ALLOW = 1  # an allow-list phrase: keyword occurrences inside it do not count
+    EXCLUDE = 2  # an exclusion: its presence silences the rule
+    NEAR = 3  # a term of a proximity clause
+
+
+class PatternRole(NamedTuple):
+    """One use of an automaton pattern: rule ``rule``'s ``item``-th keyword/phrase/near clause
+    (``sub``: the term within a near clause)."""
+
+    rule: int
+    role: Role
+    item: int
+    sub: int
+
+
+class Hit(NamedTuple):
+    """An occurrence of a pattern in the normalized text, in the role it plays for one rule."""
+
+    role: Role
+    item: int
+    sub: int
+    start: int
+    end: int
+    pattern: int
+
+
+@dataclass
+class _Evidence:
+    """What a rule found in a message: its terms, their spans in the original and notes on
+    evasions (``回扣→回-扣``)."""
+
+    terms: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add_term(self, term: str) -> None:
+        if term not in self.terms:
+            self.terms.append(term)
+
+
 _LATIN = re.compile(r"[a-z0-9]")
 _HAS_LATIN = re.compile(r"[a-z]")
 
@@ -108,8 +156,6 @@ class _MessageView:
     @property
     def boundaries(self) -> set[int]:
         if self._boundaries is None:
-            from analyzers.chinese import get_analyzer
-
             b = {0, len(self.normalized)}
             for _w, s, e in get_analyzer().spans(self.normalized):
                 b.add(s)
@@ -120,8 +166,6 @@ class _MessageView:
     @property
     def original_boundaries(self) -> set[int]:
         if self._original_boundaries is None:
-            from analyzers.chinese import get_analyzer
-
             text = self.message.text or ""
             b = {0, len(text)}
             for _w, s, e in get_analyzer().spans(text):
@@ -170,11 +214,11 @@ class RuleEngine:
     """Compiled rules. ``match(message)`` / ``match_batch(messages)`` return violations."""
 
     rules: list[Rule]
-    directory: Any = None
+    directory: Directory | None = None
     group_window_ms: int = DEFAULT_GROUP_WINDOW_MS
     groups: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # open groups, see _assign_groups
     _compiled: list[_Compiled] = field(init=False, default_factory=list)
-    _roles: list[list[tuple[int, int, int, int]]] = field(init=False, default_factory=list)
+    _roles: list[list[PatternRole]] = field(init=False, default_factory=list)
     _always: list[int] = field(init=False, default_factory=list)  # rules with regexes
     _by_msgtype: dict[str, list[int]] = field(init=False, default_factory=dict)
     _pii_rules: list[int] = field(init=False, default_factory=list)
@@ -183,24 +227,24 @@ class RuleEngine:
     def __post_init__(self) -> None:
         self.rules = [r for r in self.rules if r.enabled]
         self._warn_unknown_scope()
-        patterns: dict[str, list[tuple[int, int, int, int]]] = {}
-        pinyin_patterns: dict[str, list[tuple[int, int, int, int]]] = {}
+        patterns: dict[str, list[PatternRole]] = {}
+        pinyin_patterns: dict[str, list[PatternRole]] = {}
 
-        def add(form: str, ri: int, role: int, item: int, sub: int = 0) -> None:
-            patterns.setdefault(form, []).append((ri, role, item, sub))
+        def add(form: str, ri: int, role: Role, item: int, sub: int = 0) -> None:
+            patterns.setdefault(form, []).append(PatternRole(ri, role, item, sub))
 
         for ri, rule in enumerate(self.rules):
             for ki, kw in enumerate(rule.keywords):
-                add(kw.normalized, ri, _KW, ki)
+                add(kw.normalized, ri, Role.KEYWORD, ki)
                 for form in kw.forms()[1:]:  # pinyin: matched on the pinyin view, see _match_one
-                    pinyin_patterns.setdefault(form, []).append((ri, _KW, ki, 0))
+                    pinyin_patterns.setdefault(form, []).append(PatternRole(ri, Role.KEYWORD, ki, 0))
             for ai, phrase in enumerate(rule.allow):
-                add(normalize_fast(phrase), ri, _ALLOW, ai)
+                add(normalize_fast(phrase), ri, Role.ALLOW, ai)
             for ei, phrase in enumerate(rule.exclude):
-                add(normalize_fast(phrase), ri, _EXCLUDE, ei)
+                add(normalize_fast(phrase), ri, Role.EXCLUDE, ei)
             for ni, near in enumerate(rule.near):
                 for ti, term in enumerate(near.terms):
-                    add(normalize_fast(term), ri, _NEAR, ni, ti)
+                    add(normalize_fast(term), ri, Role.NEAR, ni, ti)
             pii = frozenset(b for b in rule.behaviours if b in PII_KINDS)
             compiled = _Compiled(
                 rule=rule,
@@ -232,15 +276,6 @@ class RuleEngine:
         self._has_pinyin = len(self.pinyin_matcher) > 0
         self._find = self.matcher.find
         logger.info("rule engine: %d rules, %d patterns", len(self.rules), len(self.matcher))
-
-    @classmethod
-    def from_store(cls, store: Any, directory: Any = None, previous: "RuleEngine | None" = None) -> "RuleEngine":
-        """The enabled rules' current versions from the store. Pass the engine being
-        replaced as ``previous`` so open violation groups continue across the rebuild."""
-        from analyzers.rules.store import list_rules
-
-        groups = previous.groups if previous is not None else {}
-        return cls(list_rules(store, enabled_only=True), directory, groups=groups)
 
     def _warn_unknown_scope(self) -> None:
         if self.directory is None or not getattr(self.directory, "departments", None):
@@ -281,12 +316,12 @@ class RuleEngine:
             candidates.update(self._pii_rules)
         if not hits and not candidates:
             return []  # the common case: nothing to verify
-        by_rule: dict[int, list[tuple[int, ...]]] = {}
+        by_rule: dict[int, list[Hit]] = {}
         roles = self._roles
         for start, end, pid in hits:
             for ri, role, item, sub in roles[pid]:
-                by_rule.setdefault(ri, []).append((role, item, sub, start, end, pid))
-        candidates.update(ri for ri, hs in by_rule.items() if any(h[0] in (_KW, _NEAR) for h in hs))
+                by_rule.setdefault(ri, []).append(Hit(role, item, sub, start, end, pid))
+        candidates.update(ri for ri, hs in by_rule.items() if any(h.role in (Role.KEYWORD, Role.NEAR) for h in hs))
         if not candidates:
             return []
         view = _MessageView(message, normalized)
@@ -320,99 +355,66 @@ class RuleEngine:
                 out.append((s, e, base + pid))
         return out
 
-    def _verify(self, c: _Compiled, view: _MessageView, hits: list[Any]) -> Violation | None:
-        rule = c.rule
-        if any(h[0] == _EXCLUDE for h in hits):
+    def _verify(self, c: _Compiled, view: _MessageView, hits: list[Hit]) -> Violation | None:
+        """The rule's violation in this message, if any: silenced by an exclusion, else the
+        evidence of its four kinds of trigger (keywords, proximity, regexes, behaviours)."""
+        if any(h.role == Role.EXCLUDE for h in hits):
             return None
-        allowed = [(h[3], h[4]) for h in hits if h[0] == _ALLOW]
-        patterns = self._forms
+        allowed = [(h.start, h.end) for h in hits if h.role == Role.ALLOW]
+        evidence = _Evidence()
+        self._keywords(c, view, hits, allowed, evidence)
+        self._proximity(c, view, hits, allowed, evidence)
+        _regexes(c, view, evidence)
+        _behaviours(c, view, evidence)
+        return _violation(c.rule, view.message, evidence) if evidence.terms else None
 
-        def counts(start: int, end: int, form: str, word_mode: bool) -> bool:
-            if any(a <= start and end <= b for a, b in allowed):
-                return False
-            if word_mode and not (start in view.boundaries and end in view.boundaries):
-                return False
-            if not view.split_ok(start, end):
-                return False
-            if (_LATIN.match(form[0]) or _LATIN.match(form[-1])) and not view.latin_ok(start, end):
-                return False
-            return True
+    def _counts(self, view: _MessageView, allowed: list[tuple[int, int]], hit: Hit, word_mode: bool) -> bool:
+        """Whether an occurrence counts: outside allow-listed phrases, on word boundaries in
+        word mode, not split inside words, latin edges not glued to other latin letters."""
+        start, end, form = hit.start, hit.end, self._forms[hit.pattern]
+        if any(a <= start and end <= b for a, b in allowed):
+            return False
+        if word_mode and not (start in view.boundaries and end in view.boundaries):
+            return False
+        if not view.split_ok(start, end):
+            return False
+        return not ((_LATIN.match(form[0]) or _LATIN.match(form[-1])) and not view.latin_ok(start, end))
 
-        terms: list[str] = []
-        spans: list[tuple[int, int]] = []
-        notes: list[str] = []
-
-        # keywords
-        kw_occ: dict[int, list[_Occurrence]] = {}
-        for role, item, _sub, start, end, pid in hits:
-            if role != _KW:
-                continue
+    def _keywords(
+        self, c: _Compiled, view: _MessageView, hits: list[Hit], allowed: list[tuple[int, int]], evidence: _Evidence
+    ) -> None:
+        """Step 1: at least ``require`` distinct keywords occur."""
+        rule = c.rule
+        occurrences: dict[int, list[_Occurrence]] = {}
+        for hit in hits:
+            if hit.role == Role.KEYWORD and self._counts(view, allowed, hit, rule.keywords[hit.item].match == "word"):
+                occurrences.setdefault(hit.item, []).append(_Occurrence(hit.start, hit.end, self._forms[hit.pattern]))
+        if not rule.keywords or len(occurrences) < rule.required_count:
+            return
+        for item in sorted(occurrences):
             kw = rule.keywords[item]
-            form = patterns[pid]
-            if counts(start, end, form, kw.match == "word"):
-                kw_occ.setdefault(item, []).append(_Occurrence(start, end, form))
-        if rule.keywords and len(kw_occ) >= rule.required_count:
-            for item in sorted(kw_occ):
-                kw = rule.keywords[item]
-                terms.append(kw.term)
-                for occ in kw_occ[item]:
-                    s, e = view.span(occ.start, occ.end)
-                    spans.append((s, e))
-                    written = (view.message.text or "")[s:e]
-                    if written != kw.term and f"{kw.term}→{written}" not in notes:
-                        notes.append(f"{kw.term}→{written}")
+            evidence.terms.append(kw.term)
+            for occ in occurrences[item]:
+                s, e = view.span(occ.start, occ.end)
+                evidence.spans.append((s, e))
+                written = (view.message.text or "")[s:e]
+                if written != kw.term and f"{kw.term}→{written}" not in evidence.notes:
+                    evidence.notes.append(f"{kw.term}→{written}")
 
-        # proximity
-        for ni, near in enumerate(rule.near):
+    def _proximity(
+        self, c: _Compiled, view: _MessageView, hits: list[Hit], allowed: list[tuple[int, int]], evidence: _Evidence
+    ) -> None:
+        """Step 2: every term of a near clause within its window."""
+        for ni, near in enumerate(c.rule.near):
             per_term: list[list[tuple[int, int]]] = [[] for _ in near.terms]
-            for role, item, sub, start, end, pid in hits:
-                if role == _NEAR and item == ni and counts(start, end, patterns[pid], False):
-                    per_term[sub].append((start, end))
+            for hit in hits:
+                if hit.role == Role.NEAR and hit.item == ni and self._counts(view, allowed, hit, False):
+                    per_term[hit.sub].append((hit.start, hit.end))
             best = _near_window(per_term, near.within)
             if best is not None:
                 for t, (s, e) in zip(near.terms, best):
-                    if t not in terms:
-                        terms.append(t)
-                    spans.append(view.span(s, e))
-
-        # regular expressions (on the width/case-folded original: offsets are original offsets)
-        for pattern, compiled in zip(rule.regex, c.regexes):
-            found = compiled.spans(view.folded)
-            if found:
-                terms.append(f"regex:{pattern}")
-                spans.extend(found)
-
-        # behaviours
-        msgtype = view.message.msgtype
-        if msgtype in c.msgtype_behaviours:
-            terms.append(f"msgtype:{msgtype}")
-        if c.pii_behaviours:
-            for d in view.detections(c.pii_behaviours):
-                if d.kind not in terms:
-                    terms.append(d.kind)
-                spans.append((d.start, d.end))
-
-        if not terms:
-            return None
-        m = view.message
-        merged = sorted(set(spans))
-        return Violation(
-            msgid=m.msgid,
-            rule_id=rule.id,
-            rule_version=rule.version,
-            rule_name=rule.name,
-            category=rule.category,
-            severity=rule.severity,
-            terms=terms,
-            spans=[[s, e] for s, e in merged],
-            time_ms=m.time_ms,
-            sender=m.sender,
-            chat_id=m.chat_id,
-            chat_kind=m.chat_kind,
-            employees=list(m.employees),
-            departments=list(m.departments),
-            explanation=_explain(rule, terms, notes),
-        )
+                    evidence.add_term(t)
+                    evidence.spans.append(view.span(s, e))
 
     # ------------------------------------------------------------------ grouping
     def _assign_groups(self, violations: list[Violation]) -> None:
@@ -431,6 +433,46 @@ class RuleEngine:
 
 _NOT_DIGITS = re.compile(r"[^0-9\uff10-\uff19]+")
 _CHINESE_DIGIT_RUN = re.compile(r"[〇零一幺二两三四五六七八九0-9]{7}")
+
+
+def _regexes(c: _Compiled, view: _MessageView, evidence: _Evidence) -> None:
+    """Step 3: regular expressions, on the width/case-folded original (so offsets are original offsets)."""
+    for pattern, compiled in zip(c.rule.regex, c.regexes):
+        found = compiled.spans(view.folded)
+        if found:
+            evidence.terms.append(f"regex:{pattern}")
+            evidence.spans.extend(found)
+
+
+def _behaviours(c: _Compiled, view: _MessageView, evidence: _Evidence) -> None:
+    """Step 4: behaviours: a message type, or personal data a detector finds."""
+    msgtype = view.message.msgtype
+    if msgtype in c.msgtype_behaviours:
+        evidence.terms.append(f"msgtype:{msgtype}")
+    if c.pii_behaviours:
+        for d in view.detections(c.pii_behaviours):
+            evidence.add_term(d.kind)
+            evidence.spans.append((d.start, d.end))
+
+
+def _violation(rule: Rule, m: Message, evidence: _Evidence) -> Violation:
+    return Violation(
+        msgid=m.msgid,
+        rule_id=rule.id,
+        rule_version=rule.version,
+        rule_name=rule.name,
+        category=rule.category,
+        severity=rule.severity,
+        terms=evidence.terms,
+        spans=[[s, e] for s, e in sorted(set(evidence.spans))],
+        time_ms=m.time_ms,
+        sender=m.sender,
+        chat_id=m.chat_id,
+        chat_kind=m.chat_kind,
+        employees=list(m.employees),
+        departments=list(m.departments),
+        explanation=_explain(rule, evidence.terms, evidence.notes),
+    )
 
 
 def _may_hold_pii(text: str, kinds: frozenset[str]) -> bool:

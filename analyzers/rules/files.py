@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from analyzers.rules.model import Rule
-from chatarchive.errors import BadInput, RuleError
+from core.directory import Directory
+from core.errors import BadInput, RuleError
 
 STARTER_PACK = Path(__file__).parent / "starter.yaml"
 
@@ -33,7 +34,7 @@ def parse_rules_text(text: str, source: str = "rule file") -> list[dict[str, Any
     return items
 
 
-def load_rules(path: str | Path, *, directory: Any = None) -> list[Rule]:
+def load_rules(path: str | Path, *, directory: Directory | None = None) -> list[Rule]:
     """Reads and validates every rule of a file (nothing is saved here)."""
     p = Path(path)
     try:
@@ -45,7 +46,7 @@ def load_rules(path: str | Path, *, directory: Any = None) -> list[Rule]:
     return validate_all(parse_rules_text(text, str(p)), directory=directory, source=str(p))
 
 
-def validate_all(items: list[Any], *, directory: Any = None, source: str = "rule file") -> list[Rule]:
+def validate_all(items: list[Any], *, directory: Directory | None = None, source: str = "rule file") -> list[Rule]:
     rules: list[Rule] = []
     names: set[str] = set()
     for i, item in enumerate(items, 1):

@@ -10,7 +10,7 @@ alternative (see bench/bench_rules.py and docs/benchmarks.md).
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import daachorse
 
@@ -40,19 +40,3 @@ class PatternMatcher:
 
     def __len__(self) -> int:
         return len(self.patterns)
-
-
-class ReferenceMatcher:
-    """The brute-force peer (``str.find`` for every pattern): the property tests' reference."""
-
-    def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns = list(dict.fromkeys(p for p in patterns if p))
-
-    def find(self, text: str) -> list[tuple[int, int, int]]:
-        out = []
-        for pid, p in enumerate(self.patterns):
-            start = text.find(p)
-            while start >= 0:
-                out.append((start, start + len(p), pid))
-                start = text.find(p, start + 1)
-        return sorted(out)

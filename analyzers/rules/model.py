@@ -10,12 +10,14 @@ Elasticsearch percolator reads them through ``normalized_keywords()``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from chatarchive.errors import RuleError
 from analyzers.rules.normalize import normalize_fast
 from analyzers.rules.regex import RulePattern, compile_rule_regex
+from core.directory import Directory
+from core.errors import RuleError
 
 SEVERITIES = ("low", "medium", "high")
 MATCH_MODES = ("substring", "word")
@@ -31,8 +33,23 @@ MAX_NEAR_WITHIN = 500
 # The fields a rule file may hold (the contract) and those the store adds.
 FILE_FIELDS = frozenset(
     {
-        "name", "category", "severity", "keywords", "require", "match", "exclude", "allow", "near",
-        "regex", "behaviours", "msgtypes", "direction", "chat_kinds", "scope", "pinyin", "enabled",
+        "name",
+        "category",
+        "severity",
+        "keywords",
+        "require",
+        "match",
+        "exclude",
+        "allow",
+        "near",
+        "regex",
+        "behaviours",
+        "msgtypes",
+        "direction",
+        "chat_kinds",
+        "scope",
+        "pinyin",
+        "enabled",
         "description",
     }
 )
@@ -115,9 +132,9 @@ class Rule:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dict(cls, data: Any, *, directory: Any = None) -> "Rule":
+    def from_dict(cls, data: Any, *, directory: Directory | None = None) -> Rule:
         """Validates a rule object from a file or the store. ``directory`` (an
-        ``indexer.directory.Directory``), when given, checks the scope's departments/users."""
+        ``core.directory.Directory``), when given, checks the scope's departments/users."""
         if not isinstance(data, dict):
             raise RuleError(f"a rule must be an object, not {type(data).__name__}")
         unknown = sorted(set(data) - FILE_FIELDS - STORE_FIELDS)
@@ -289,7 +306,9 @@ def _keywords(v: Any, default_match: str, default_pinyin: bool) -> list[Keyword]
         if isinstance(item, dict):
             unknown = set(item) - {"term", "match", "pinyin"}
             if unknown:
-                raise RuleError(f"unknown keyword field {sorted(unknown)[0]!r} (allowed: term, match, pinyin)", "keywords")
+                raise RuleError(
+                    f"unknown keyword field {sorted(unknown)[0]!r} (allowed: term, match, pinyin)", "keywords"
+                )
             term = _check_term(item.get("term"), "keywords")
             match = item.get("match", default_match)
             if match not in MATCH_MODES:
@@ -371,7 +390,7 @@ def _str_list(data: dict[str, Any], key: str, allowed: Iterable[str] | None = No
     return list(dict.fromkeys(v))
 
 
-def _scope(v: Any, directory: Any) -> tuple[list[int], list[str]]:
+def _scope(v: Any, directory: Directory | None) -> tuple[list[int], list[str]]:
     if not v:
         return [], []
     if not isinstance(v, dict) or set(v) - {"departments", "users"}:

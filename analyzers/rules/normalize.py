@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def _keep(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LN"
 
 
-@lru_cache(maxsize=None)
+@cache
 def normalize_char(ch: str) -> str:
     """What one original character becomes: zero, one or (rarely, NFKC) several characters."""
     out = []
@@ -117,7 +117,7 @@ def original_span(offset_map: list[int], start: int, end: int) -> tuple[int, int
 
 
 # ---------------------------------------------------------------------- pinyin view
-@lru_cache(maxsize=None)
+@cache
 def pinyin_of_char(ch: str) -> str:
     """The toneless pinyin (most common reading) of a Chinese character; other characters stay."""
     if not ("\u3400" <= ch <= "\u9fff"):

@@ -18,7 +18,7 @@ from re import _parser as sre_parse
 
 import re2
 
-from chatarchive.errors import RuleError
+from core.errors import RuleError
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +133,9 @@ def _refuse_unsupported(tree: sre_parse.SubPattern, pattern: str) -> None:
     """Walks Python's parse tree: a clear message for what RE2 would reject obscurely."""
     for op, av in tree:
         if op in _UNSUPPORTED:
-            raise RuleError(f"{pattern!r}: {_UNSUPPORTED[op]} are not supported (rules use RE2, see docs/rules.md)",
-                            "regex")
+            raise RuleError(
+                f"{pattern!r}: {_UNSUPPORTED[op]} are not supported (rules use RE2, see docs/rules.md)", "regex"
+            )
         for child in _children(op, av):
             _refuse_unsupported(child, pattern)
 

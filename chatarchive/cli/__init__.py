@@ -7,21 +7,23 @@ Each command group lives in its own module; this one holds the global options, t
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
-from typing import Any, Callable
 
 import click
 
 from chatarchive.archive import Archive
 from chatarchive.cli.failures import describe_failure, unexpected
 from chatarchive.cli.options import hoist_global_options
-from chatarchive.errors import BadInput, ChatArchiveError
+from core.errors import BadInput, ChatArchiveError
 
 
 @dataclass
@@ -85,14 +87,18 @@ class ArchiveGroup(click.Group):
 
 
 @click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data", type=click.Path(file_okay=False), default=None, help="Embedded store directory (env CHATARCHIVE_DATA).")
+@click.option(
+    "--data", type=click.Path(file_okay=False), default=None, help="Embedded store directory (env CHATARCHIVE_DATA)."
+)
 @click.option("--backend", type=click.Choice(["embedded", "elasticsearch"]), default=None)
 @click.option("--es-url", default=None, help="Elasticsearch URL (env ES_URL).")
 @click.option("--json", "json_output", is_flag=True, help="Print exactly one JSON document on stdout.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr.")
 @click.version_option(package_name="chatarchive")
 @click.pass_context
-def main(ctx: click.Context, data: str | None, backend: str | None, es_url: str | None, json_output: bool, verbose: int) -> None:
+def main(
+    ctx: click.Context, data: str | None, backend: str | None, es_url: str | None, json_output: bool, verbose: int
+) -> None:
     """Compliance archive for WeCom (企业微信) chat records."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -102,16 +108,21 @@ def main(ctx: click.Context, data: str | None, backend: str | None, es_url: str 
 
 
 def _register() -> None:
-    """Adds every command module's commands. A module that is not there yet is skipped."""
-    import importlib
-
-    for name in ("ingest", "simulate", "keys", "search", "rules", "accounts", "serve", "demo", "versions", "wecom", "es"):
-        try:
-            module = importlib.import_module(f"chatarchive.cli.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"chatarchive.cli.{name}":
-                continue
-            raise
+    """Adds every command module's commands (imported here: they import this module)."""
+    for name in (
+        "ingest",
+        "simulate",
+        "keys",
+        "search",
+        "rules",
+        "accounts",
+        "serve",
+        "demo",
+        "versions",
+        "wecom",
+        "es",
+    ):
+        module = importlib.import_module(f"chatarchive.cli.{name}")
         for command in getattr(module, "COMMANDS", []):
             main.add_command(command)
 

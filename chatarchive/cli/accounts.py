@@ -13,15 +13,16 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from chatarchive import actions
 from chatarchive.cli import CliContext, pass_cli
 from chatarchive.cli.evidence import audit_anchor, run_verify
-from chatarchive.errors import BadInput
 from compliance import accounts as acc
-from compliance import actions
 from compliance import audit as audit_trail
 from compliance import consent as consent_mod
 from compliance import retention
 from compliance.access import ROLES
+from core import clock
+from core.errors import BadInput
 
 
 def _password(env_var: str | None, *, confirm: bool = True) -> str:
@@ -57,15 +58,24 @@ def accounts_group() -> None:
 @click.option("--scope-user", "scope_users", multiple=True, help="Employee userid; repeatable.")
 @click.option("--password-env", default=None, metavar="VAR", help="Read the password from this environment variable.")
 @pass_cli
-def accounts_add(cli: CliContext, name: str, role: str, scope_depts: tuple[str, ...], scope_users: tuple[str, ...],
-                 password_env: str | None) -> None:
+def accounts_add(
+    cli: CliContext,
+    name: str,
+    role: str,
+    scope_depts: tuple[str, ...],
+    scope_users: tuple[str, ...],
+    password_env: str | None,
+) -> None:
     """Creates an account. A scope limits every read to those departments and employees;
     an auditor without a scope sees nothing."""
     password = _password(password_env)
-    view = acc.create_account(cli.archive.store, name, role, password, scope_depts, scope_users,
-                              actor=cli.archive.actor)
-    cli.emit({"name": view["name"], "role": view["role"], "scope": view["scope"]},
-             f"created {view['name']} ({view['role']}, scope {_scope_text(view['scope'], view['role'])})")
+    view = acc.create_account(
+        cli.archive.store, name, role, password, scope_depts, scope_users, actor=cli.archive.actor
+    )
+    cli.emit(
+        {"name": view["name"], "role": view["role"], "scope": view["scope"]},
+        f"created {view['name']} ({view['role']}, scope {_scope_text(view['scope'], view['role'])})",
+    )
 
 
 def _scope_text(scope: dict[str, Any], role: str) -> str:
@@ -84,22 +94,18 @@ def accounts_list(cli: CliContext) -> None:
     def human() -> str:
         lines = [f"{'name':<20} {'role':<12} {'state':<9} scope"]
         for r in rows:
-            state = "disabled" if r["disabled"] else ("locked" if r["locked_until_ms"] > _now_ms() else "active")
+            state = "disabled" if r["disabled"] else ("locked" if r["locked_until_ms"] > clock.now_ms() else "active")
             lines.append(f"{r['name']:<20} {r['role']:<12} {state:<9} {_scope_text(r['scope'], r['role'])}")
         return "\n".join(lines)
 
     cli.emit({"accounts": rows}, human)
 
 
-def _now_ms() -> int:
-    import time
-
-    return int(time.time() * 1000)
-
-
 @accounts_group.command("passwd")
 @click.argument("name")
-@click.option("--password-env", default=None, metavar="VAR", help="Read the new password from this environment variable.")
+@click.option(
+    "--password-env", default=None, metavar="VAR", help="Read the new password from this environment variable."
+)
 @pass_cli
 def accounts_passwd(cli: CliContext, name: str, password_env: str | None) -> None:
     """Sets a new password (ends the account's sessions and lifts a lockout)."""
@@ -140,16 +146,22 @@ def audit_list(cli: CliContext, actor: str | None, action: str | None, limit: in
         lines = []
         for r in rows:
             reason = f"  reason: {r['reason']}" if r.get("reason") else ""
-            lines.append(f"{r['seq']:>6} {_local(r['time_ms'], cli)} {r['actor']:<16} {r['action']:<18} "
-                         f"{r['target']}{reason}")
+            lines.append(
+                f"{r['seq']:>6} {_local(r['time_ms'], cli)} {r['actor']:<16} {r['action']:<18} {r['target']}{reason}"
+            )
         return "\n".join(lines) or "(no entries)"
 
     cli.emit({"entries": rows}, human)
 
 
 @audit_group.command("verify")
-@click.option("--anchor", "anchor_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Also prove the archive still extends this signed anchor (from `audit anchor`).")
+@click.option(
+    "--anchor",
+    "anchor_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also prove the archive still extends this signed anchor (from `audit anchor`).",
+)
 @pass_cli
 def audit_verify(cli: CliContext, anchor_file: Path | None) -> None:
     """Checks the audit trail, every message, violation, dead letter and rule version against the
@@ -177,9 +189,11 @@ def export_command(cli: CliContext, query: str, fmt: str, out: Path, reason: str
     audit_trail.require_reason(reason)
     archive = actions.act_as(cli.archive, as_account, "export") if as_account else cli.archive
     result = actions.export(archive, query, fmt, out, reason)
-    cli.emit({"count": result["count"], "sha256": result["sha256"]},
-             f"exported {result['count']} message(s) to {result['file']} (sha256 {result['sha256']}); "
-             f"manifest {result['manifest']}")
+    cli.emit(
+        {"count": result["count"], "sha256": result["sha256"]},
+        f"exported {result['count']} message(s) to {result['file']} (sha256 {result['sha256']}); "
+        f"manifest {result['manifest']}",
+    )
 
 
 # --- retention and legal holds -------------------------------------------------------------------
@@ -193,8 +207,11 @@ def retention_group() -> None:
 def _policy_text(policy: retention.RetentionPolicy, minimum: int) -> str:
     keep = f"{policy.days} days" if policy.days else "forever"
     classes = ", ".join(f"{k}={v or 'forever'}" for k, v in sorted(policy.classes.items()))
-    return (f"keep {keep}, then {policy.action}" + (f"; per class: {classes}" if classes else "")
-            + f" (legal minimum {minimum} days)")
+    return (
+        f"keep {keep}, then {policy.action}"
+        + (f"; per class: {classes}" if classes else "")
+        + f" (legal minimum {minimum} days)"
+    )
 
 
 @retention_group.command("show")
@@ -220,15 +237,23 @@ def _parse_classes(values: tuple[str, ...]) -> dict[str, Any]:
 
 @retention_group.command("set")
 @click.option("--days", type=int, default=None, help="Keep messages this many days (0 = forever).")
-@click.option("--action", type=click.Choice(list(retention.ACTIONS)), default=None, help="Delete or mask expired messages.")
-@click.option("--class", "classes", multiple=True, metavar="NAME=DAYS",
-              help=f"Per class ({', '.join(retention.CLASSES)}) or msgtype; NAME= removes it. Repeatable.")
+@click.option(
+    "--action", type=click.Choice(list(retention.ACTIONS)), default=None, help="Delete or mask expired messages."
+)
+@click.option(
+    "--class",
+    "classes",
+    multiple=True,
+    metavar="NAME=DAYS",
+    help=f"Per class ({', '.join(retention.CLASSES)}) or msgtype; NAME= removes it. Repeatable.",
+)
 @pass_cli
 def retention_set(cli: CliContext, days: int | None, action: str | None, classes: tuple[str, ...]) -> None:
     """Changes the policy (refused if shorter than the legal minimum; nothing changes then)."""
     settings = cli.archive.settings
-    policy = retention.set_policy(cli.archive.store, days, action, _parse_classes(classes), actor=cli.archive.actor,
-                                  settings=settings)
+    policy = retention.set_policy(
+        cli.archive.store, days, action, _parse_classes(classes), actor=cli.archive.actor, settings=settings
+    )
     cli.emit(policy.to_dict(), _policy_text(policy, settings.retention_minimum_days))
 
 
@@ -300,8 +325,13 @@ def consent_list(cli: CliContext, status: str | None) -> None:
     rows = consent_mod.list_consent(cli.archive.store, status)
 
     def human() -> str:
-        return "\n".join(f"{r['external']:<34} {r['status']:<9} with {r['employee'] or '-':<16} {_local(r['time_ms'], cli)}"
-                         for r in rows) or "(no consent events)"
+        return (
+            "\n".join(
+                f"{r['external']:<34} {r['status']:<9} with {r['employee'] or '-':<16} {_local(r['time_ms'], cli)}"
+                for r in rows
+            )
+            or "(no consent events)"
+        )
 
     cli.emit({"items": rows}, human)
 

@@ -14,26 +14,33 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from analyzers.rules.files import load_starter_pack
+from chatarchive import actions
 from chatarchive.cli import CliContext, pass_cli
+from chatarchive.cli.serve import serve_dashboard
+from chatarchive.scheduler import start_background
+from compliance.accounts import ensure_demo_admin
+from compliance.rulestore import list_rules
+from indexer.media import MediaFetcher
+from indexer.pipeline import Pipeline
+from indexer.source import open_source
+from indexer.source.simulator import simulate
 from wecom.demo_setup import start_simulated_wecom, sync_and_route_alerts
 
 
 def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -> dict[str, object]:
-    from analyzers.rules.files import load_starter_pack
-    from analyzers.rules.store import list_rules
-    from compliance import actions
-    from compliance.accounts import ensure_demo_admin
-    from indexer.media import MediaFetcher
-    from indexer.pipeline import Pipeline
-    from indexer.source import open_source
-
     archive = cli.archive
     if not (archive_dir / "sim.json").exists():
-        from indexer.source.simulator import simulate
-
         with tqdm(total=messages, unit="msg", desc="simulate", dynamic_ncols=True) as bar:
-            simulate(archive_dir, messages, seed=seed, days=21, fault_rate=0.002, end=dt.date.today(),
-                     progress=lambda n: bar.update(n - bar.n))
+            simulate(
+                archive_dir,
+                messages,
+                seed=seed,
+                days=21,
+                fault_rate=0.002,
+                end=dt.date.today(),
+                progress=lambda n: bar.update(n - bar.n),
+            )
     store = archive.store
     if not list_rules(store):
         actions.save_rules(archive, load_starter_pack())
@@ -53,13 +60,22 @@ def prepare_demo(cli: CliContext, archive_dir: Path, messages: int, seed: int) -
     login = ensure_demo_admin(store, login_file)
     # The password is shown only by the run that created the account; later runs point to the file.
     user, password = login if login else ("(an existing account)", f"(not shown again; see {login_file})")
-    return {"pull": result.to_contract(), "media": media, "login": {"user": user, "password": password},
-            "wecom_sim": wecom.url}
+    return {
+        "pull": result.to_contract(),
+        "media": media,
+        "login": {"user": user, "password": password},
+        "wecom_sim": wecom.url,
+    }
 
 
 @click.command("demo")
-@click.option("--archive", "archive_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-archive"),
-              help="Where the simulated archive lives (created if missing).")
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-archive"),
+    help="Where the simulated archive lives (created if missing).",
+)
 @click.option("--messages", type=click.IntRange(min=100), default=20000, help="Size of the simulated archive.")
 @click.option("--seed", type=int, default=42)
 @click.option("--port", type=int, default=8501)
@@ -84,9 +100,6 @@ def demo_cmd(cli: CliContext, archive_dir: Path, messages: int, seed: int, port:
     click.echo(banner, err=cli.json_output)
     if no_serve:
         return
-    from chatarchive.cli.serve import serve_dashboard
-    from indexer.scheduler import start_background
-
     start_background(cli.archive, f"sim:{archive_dir}")
     serve_dashboard(cli.archive.settings, port=port)
 

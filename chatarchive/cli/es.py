@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
-from chatarchive.settings import Settings
+from core.errors import BadInput
+from core.settings import Settings
 
 
 @click.group("es")
@@ -32,8 +32,9 @@ def es_group() -> None:
 def setup_security_cmd(cli: CliContext, user: str, password_file: str, key_out: str, key_name: str) -> None:
     """Create the app's least-privilege role and an API key for it: the indexer and the
     dashboard then connect with es_api_key_file, never as a superuser."""
-    from store.elasticsearch.security import setup_security
-    from store.elasticsearch.store import ElasticsearchStore
+    # optional: the Elasticsearch client loads only for this command
+    from store.elasticsearch.security import setup_security  # optional: as above
+    from store.elasticsearch.store import ElasticsearchStore  # optional: as above
 
     settings = cli.archive.settings
     if key_out and key_out != "-" and Path(key_out).exists():

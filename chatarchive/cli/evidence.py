@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import IntegrityError
 from compliance import anchor as anchors
 from compliance import audit as audit_trail
 from compliance.evidence import human_report, verify_archive
+from core.errors import IntegrityError
 
 
 def run_verify(cli: CliContext, anchor_file: Path | None) -> None:
@@ -26,8 +26,13 @@ def run_verify(cli: CliContext, anchor_file: Path | None) -> None:
 
 
 @click.command("anchor")
-@click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the signed anchor to this new file (write-once storage); default: print it.")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the signed anchor to this new file (write-once storage); default: print it.",
+)
 @pass_cli
 def audit_anchor(cli: CliContext, out: Path | None) -> None:
     """Signs the current heads of the audit trail and the evidence ledger with the anchor key
@@ -38,12 +43,18 @@ def audit_anchor(cli: CliContext, out: Path | None) -> None:
     anchor = anchors.make_anchor(archive.store, key, backend=archive.store.backend_name)
     if out is not None:
         anchors.write_anchor(anchor, out)
-    audit_trail.record(archive.store, archive.actor, "anchor", str(out or "-"),
-                       {"audit_seq": anchor["audit"]["seq"], "ledger_seq": anchor["ledger"]["seq"],
-                        "key_id": anchor["key_id"]})
+    audit_trail.record(
+        archive.store,
+        archive.actor,
+        "anchor",
+        str(out or "-"),
+        {"audit_seq": anchor["audit"]["seq"], "ledger_seq": anchor["ledger"]["seq"], "key_id": anchor["key_id"]},
+    )
     if out is None:
         click.echo(json.dumps(anchor, ensure_ascii=False))
         return
-    cli.emit({**anchor, "file": str(out)},
-             f"anchored audit seq {anchor['audit']['seq']} and ledger seq {anchor['ledger']['seq']} in {out} "
-             f"(key {anchor['key_id']})")
+    cli.emit(
+        {**anchor, "file": str(out)},
+        f"anchored audit seq {anchor['audit']['seq']} and ledger seq {anchor['ledger']['seq']} in {out} "
+        f"(key {anchor['key_id']})",
+    )

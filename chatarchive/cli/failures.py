@@ -27,8 +27,10 @@ _SQLITE_ERRORS: tuple[tuple[str, str], ...] = (
     ("database is locked", "the database is locked by another process: wait for it to finish and retry"),
     ("database or disk is full", _OS_ERRORS[errno.ENOSPC]),
     ("readonly database", "the database is read-only: check the data directory's mode and mount"),
-    ("unable to open database file",
-     "unable to open the database: check that the data directory exists and is writable"),
+    (
+        "unable to open database file",
+        "unable to open the database: check that the data directory exists and is writable",
+    ),
     ("disk i/o error", _OS_ERRORS[errno.EIO]),
 )
 

@@ -6,27 +6,25 @@ import sys
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from tqdm import tqdm
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput, ReadOnlyStore
-from store import is_read_only
+from chatarchive.scheduler import run_forever
+from core.errors import BadInput, ReadOnlyStore
+from indexer.imports import LineOrigin
+from indexer.pipeline import Pipeline, PullResult
+from indexer.source import Source, open_source
+from store import is_read_only, open_store
 from store.filelock import PULL_LOCK, exclusive
 from store.filemodes import make_private_dir
-
-if TYPE_CHECKING:
-    from indexer.pipeline import PullResult
 
 
 @click.command("init")
 @pass_cli
 def init_cmd(cli: CliContext) -> None:
     """Create the store, or migrate it to the current schema version (safe to repeat)."""
-    from store import open_store
-
     store = open_store(cli.archive.settings)
     bars: dict[str, tqdm] = {}
     try:
@@ -35,8 +33,13 @@ def init_cmd(cli: CliContext) -> None:
         for bar in bars.values():
             bar.close()
         store.close()
-    cli.emit(result, lambda: f"{result['backend']} store at schema version {result['schema_version']}"
-             + (" (migrated)" if result.get("migrated") else ""))
+    cli.emit(
+        result,
+        lambda: (
+            f"{result['backend']} store at schema version {result['schema_version']}"
+            + (" (migrated)" if result.get("migrated") else "")
+        ),
+    )
 
 
 def _migration_progress(bars: dict[str, tqdm], what: str, done: int, total: int) -> None:
@@ -45,21 +48,30 @@ def _migration_progress(bars: dict[str, tqdm], what: str, done: int, total: int)
     bar = bars.get(what)
     if bar is None:
         interval = 0.5 if sys.stderr.isatty() else 30.0
-        bar = bars[what] = tqdm(total=total or None, unit="doc", desc=f"migrate {what}", file=sys.stderr,
-                                mininterval=interval)
+        bar = bars[what] = tqdm(
+            total=total or None, unit="doc", desc=f"migrate {what}", file=sys.stderr, mininterval=interval
+        )
     if total and bar.total != total:
         bar.total = total
     bar.update(done - bar.n)
 
 
-def _progress_bar(source: object, start_seq: int) -> tqdm:
-    total = getattr(source, "seq_max", None)
-    return tqdm(total=(total - start_seq) if total else None, unit="msg", desc="pull", file=sys.stderr,
-                disable=not sys.stderr.isatty() and total is None, dynamic_ncols=True)
+def _progress_bar(source: Source, start_seq: int) -> tqdm:
+    total = source.seq_max()
+    return tqdm(
+        total=(total - start_seq) if total else None,
+        unit="msg",
+        desc="pull",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty() and total is None,
+        dynamic_ncols=True,
+    )
 
 
 @click.command("pull")
-@click.option("--source", "source_spec", required=True, help="sim:DIR (the simulator) or sdk:PATH_TO_SO (the vendor SDK).")
+@click.option(
+    "--source", "source_spec", required=True, help="sim:DIR (the simulator) or sdk:PATH_TO_SO (the vendor SDK)."
+)
 @click.option("--once", is_flag=True, help="Pull until caught up, then exit.")
 @click.option("--follow", is_flag=True, help="Keep pulling every pull_interval seconds until interrupted.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after about this many records.")
@@ -71,9 +83,14 @@ def pull_cmd(cli: CliContext, source_spec: str, once: bool, follow: bool, limit:
     with _one_writer(cli, "pull"):
         total = _pull(cli, source_spec, once, limit)
     data = total.to_contract()
-    cli.emit(data, lambda: (f"pulled {data['pulled']}, stored {data['stored']}, duplicates {data['duplicates']}, "
-                            f"dead letters {data['deadletter']}, "
-                            f"violations {data['violations']}, last seq {data['last_seq']} in {data['seconds']} s"))
+    cli.emit(
+        data,
+        lambda: (
+            f"pulled {data['pulled']}, stored {data['stored']}, duplicates {data['duplicates']}, "
+            f"dead letters {data['deadletter']}, "
+            f"violations {data['violations']}, last seq {data['last_seq']} in {data['seconds']} s"
+        ),
+    )
 
 
 def _one_writer(cli: CliContext, what: str) -> AbstractContextManager[None]:
@@ -85,9 +102,6 @@ def _one_writer(cli: CliContext, what: str) -> AbstractContextManager[None]:
 
 
 def _pull(cli: CliContext, source_spec: str, once: bool, limit: int | None) -> PullResult:
-    from indexer.pipeline import Pipeline, PullResult
-    from indexer.source import open_source
-
     archive = cli.archive
     total = PullResult(last_seq=archive.store.checkpoint())
     source = open_source(source_spec, archive.settings)
@@ -96,7 +110,7 @@ def _pull(cli: CliContext, source_spec: str, once: bool, limit: int | None) -> P
         while True:
             bar = _progress_bar(source, archive.store.checkpoint())
             with bar:
-                result = pipeline.run(limit=limit, progress=lambda step: bar.update(step.pulled))
+                result = pipeline.run(limit=limit, progress=lambda step, bar=bar: bar.update(step.pulled))
             total.add(result)
             if once or (limit is not None and total.pulled >= limit):
                 break
@@ -113,9 +127,6 @@ def _pull(cli: CliContext, source_spec: str, once: bool, limit: int | None) -> P
 @pass_cli
 def import_cmd(cli: CliContext, file: Path) -> None:
     """Import decrypted WeCom message JSON (one per line); idempotent by msgid."""
-    from indexer.imports import LineOrigin
-    from indexer.pipeline import Pipeline
-
     with _one_writer(cli, "import"):
         pipeline = Pipeline.for_import(cli.archive)
         with file.open("rb") as f:  # bytes: a line that is not UTF-8 is one dead letter, not a failed import
@@ -138,19 +149,35 @@ def _position(record: dict[str, object]) -> dict[str, object]:
 @pass_cli
 def deadletter_list(cli: CliContext, limit: int) -> None:
     total, items = cli.archive.store.list_deadletters(limit=limit)
-    data = {"total": total, "items": [{"seq": d.seq, "msgid": d.msgid, "reason": d.reason, "stage": d.stage,
-                                       "key_version": d.key_version, **_position(d.record)} for d in items]}
-    cli.emit(data, lambda: "\n".join([f"{total} dead letters"] + [f"seq {d.seq}  {d.msgid}  [{d.stage}] {d.reason}" for d in items]))
+    data = {
+        "total": total,
+        "items": [
+            {
+                "seq": d.seq,
+                "msgid": d.msgid,
+                "reason": d.reason,
+                "stage": d.stage,
+                "key_version": d.key_version,
+                **_position(d.record),
+            }
+            for d in items
+        ],
+    }
+    cli.emit(
+        data,
+        lambda: "\n".join(
+            [f"{total} dead letters"] + [f"seq {d.seq}  {d.msgid}  [{d.stage}] {d.reason}" for d in items]
+        ),
+    )
 
 
 @deadletter_group.command("replay")
-@click.option("--source", "source_spec", default=None, help="The source whose DecryptData to use (default: settings.source).")
+@click.option(
+    "--source", "source_spec", default=None, help="The source whose DecryptData to use (default: settings.source)."
+)
 @pass_cli
 def deadletter_replay(cli: CliContext, source_spec: str | None) -> None:
     """Retry every dead letter (e.g. after adding a missing private key)."""
-    from indexer.pipeline import Pipeline
-    from indexer.source import open_source
-
     archive = cli.archive
     spec = source_spec or archive.settings.source
     if not spec:
@@ -161,7 +188,9 @@ def deadletter_replay(cli: CliContext, source_spec: str | None) -> None:
             counts = Pipeline(archive, source).replay_deadletters()
     finally:
         source.close()
-    cli.emit(counts, lambda: f"replayed {counts['replayed']} of {counts['deadletter']}; still failing {counts['failed']}")
+    cli.emit(
+        counts, lambda: f"replayed {counts['replayed']} of {counts['deadletter']}; still failing {counts['failed']}"
+    )
 
 
 @click.command("run")
@@ -169,8 +198,6 @@ def deadletter_replay(cli: CliContext, source_spec: str | None) -> None:
 @pass_cli
 def run_cmd(cli: CliContext, source_spec: str | None) -> None:
     """The long-running scheduler: pulls on an interval, fetches media, applies retention."""
-    from indexer.scheduler import run_forever
-
     spec = source_spec or cli.archive.settings.source
     if not spec:
         raise BadInput("give --source (sim:DIR or sdk:PATH) or set the `source` setting (CHATARCHIVE_SOURCE)")

@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
-from chatarchive.settings import Settings
+from core.errors import BadInput
+from core.settings import Settings
 from indexer.decrypt import (
     fingerprint,
     load_private_key,
@@ -40,8 +40,16 @@ def keys() -> None:
 
 
 @keys.command("add")
-@click.option("--version", "version", type=click.IntRange(min=0), required=True, help="The publickey_ver this key belongs to.")
-@click.option("--pem", "pem", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PEM private key (PKCS#1 or PKCS#8).")
+@click.option(
+    "--version", "version", type=click.IntRange(min=0), required=True, help="The publickey_ver this key belongs to."
+)
+@click.option(
+    "--pem",
+    "pem",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PEM private key (PKCS#1 or PKCS#8).",
+)
 @click.option("--password-env", default="", help="Environment variable holding the PEM's password, if it has one.")
 @pass_cli
 def add(cli: CliContext, version: int, pem: Path, password_env: str) -> None:
@@ -76,7 +84,7 @@ def add(cli: CliContext, version: int, pem: Path, password_env: str) -> None:
         "file": target.name,
         "password_env": password_env,
         "fingerprint": fp,
-        "added": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "added": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     write_keys_yaml(directory, entries)
     for warning in _source_pem_warnings(pem):  # stderr: the contract's JSON stays {"version": V}
@@ -118,14 +126,16 @@ def list_keys(cli: CliContext) -> None:
                     warnings.append("key file changed since it was added (fingerprint differs)")
             except BadInput as e:
                 warnings.append(f"cannot load: {e}")
-        items.append({
-            "version": version,
-            "file": str(path),
-            "fingerprint": fp,
-            "password_env": entry.get("password_env") or "",
-            "mode": mode,
-            "warnings": warnings,
-        })
+        items.append(
+            {
+                "version": version,
+                "file": str(path),
+                "fingerprint": fp,
+                "password_env": entry.get("password_env") or "",
+                "mode": mode,
+                "warnings": warnings,
+            }
+        )
 
     def human() -> str:
         if not items:

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import html
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
+from analyzers.rules.engine import RuleEngine
+from analyzers.rules.files import STARTER_PACK, export_rules, keywords_rule, load_rules, parse_rules_text, validate_all
+from chatarchive import actions
 from chatarchive.cli import CliContext, parse_time, pass_cli
-from chatarchive.errors import BadInput
-from chatarchive.models import Message, ViolationFilter
-from chatarchive.settings import Settings
-from compliance import actions
-
+from compliance.rulestore import get_rule, list_rules, rule_history
+from core import clock
+from core.directory import Directory
+from core.errors import BadInput
+from core.models import Message, ViolationFilter
+from core.settings import Settings
 
 
 def _directory(cli: CliContext) -> Any:
-    from indexer.directory import Directory
-
     return Directory.from_dict(cli.archive.store.get_record("directory", "org"))
 
 
@@ -36,8 +37,6 @@ def rules() -> None:
 @pass_cli
 def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
     """Adds (or edits, by name or id: a new version) the rules of FILE (JSON or YAML)."""
-    from analyzers.rules.files import STARTER_PACK, parse_rules_text, validate_all
-
     if bool(file) == starter:
         raise BadInput("give a rule FILE or --starter (one of them)")
     path = STARTER_PACK if starter else file
@@ -60,8 +59,6 @@ def add_cmd(cli: CliContext, file: Path | None, starter: bool) -> None:
 @pass_cli
 def list_cmd(cli: CliContext, enabled_only: bool) -> None:
     """Lists the rules (current versions)."""
-    from analyzers.rules.store import list_rules
-
     found = list_rules(cli.archive.store, enabled_only=enabled_only)
 
     def human() -> str:
@@ -104,8 +101,6 @@ def enable_cmd(cli: CliContext, rule_id: str) -> None:
 @pass_cli
 def history_cmd(cli: CliContext, rule_id: str) -> None:
     """Every version of a rule."""
-    from analyzers.rules.store import rule_history
-
     versions = rule_history(cli.archive.store, rule_id)
     cli.emit(
         {"versions": [v.to_dict() for v in versions]},
@@ -128,14 +123,12 @@ def add_exception_cmd(cli: CliContext, rule_id: str, phrase: str) -> None:
 @click.option("--text", required=True, help="The sample message text.")
 @click.option("--msgtype", default="text", show_default=True)
 @click.option("--sender", default="", help="Sender id: an employee userid, or an external wm… id.")
-@click.option("--chat-kind", type=click.Choice(["internal", "external", "group"]), default="external", show_default=True)
+@click.option(
+    "--chat-kind", type=click.Choice(["internal", "external", "group"]), default="external", show_default=True
+)
 @pass_cli
 def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, chat_kind: str) -> None:
     """Runs the rule(s) of FILE, not saved, on one sample message."""
-    from analyzers.rules.engine import RuleEngine
-    from analyzers.rules.files import load_rules
-    from indexer.directory import Directory
-
     directory = Directory()
     data_dir = Settings(**cli.overrides).data_dir
     if data_dir.exists() and any(data_dir.iterdir()):  # an existing archive: use its organisation
@@ -145,15 +138,27 @@ def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, 
         r.enabled = True
     kind = directory.kind_of(sender) if sender else "employee"
     message = Message(
-        msgid="test", seq=0, action="send", msgtype=msgtype, time_ms=int(time.time() * 1000),
-        sender=sender or "tester", sender_kind=kind, receivers=[], roomid="", chat_id="test", chat_kind=chat_kind,
-        text=text, raw=json.dumps({"msgtype": msgtype}),
+        msgid="test",
+        seq=0,
+        action="send",
+        msgtype=msgtype,
+        time_ms=clock.now_ms(),
+        sender=sender or "tester",
+        sender_kind=kind,
+        receivers=[],
+        roomid="",
+        chat_id="test",
+        chat_kind=chat_kind,
+        text=text,
+        raw=json.dumps({"msgtype": msgtype}),
         employees=[sender] if sender and kind == "employee" else [],
         departments=directory.departments_of(sender) if sender else [],
     )
     found = RuleEngine(loaded).match(message)
-    matches = [{"rule": v.rule_id, "name": v.rule_name, "terms": v.terms, "spans": v.spans,
-                "explanation": v.explanation} for v in found]
+    matches = [
+        {"rule": v.rule_id, "name": v.rule_name, "terms": v.terms, "spans": v.spans, "explanation": v.explanation}
+        for v in found
+    ]
 
     def human() -> str:
         if not found:
@@ -168,17 +173,27 @@ def test_cmd(cli: CliContext, file: Path, text: str, msgtype: str, sender: str, 
 @click.option("--from", "time_from", default=None, help="ISO 8601 or epoch ms (inclusive).")
 @click.option("--to", "time_to", default=None, help="ISO 8601 or epoch ms (exclusive).")
 @click.option("--sample", default=20, show_default=True, type=click.IntRange(0, 1000))
-@click.option("--reason", default="", help="Show the sample texts (roles that may view messages), for this reason "
-                                           "(recorded in the audit trail). Without it the samples are masked.")
-@click.option("--as", "as_account", default=None, metavar="ACCOUNT",
-              help="Backtest with this account's role and scope.")
+@click.option(
+    "--reason",
+    default="",
+    help="Show the sample texts (roles that may view messages), for this reason "
+    "(recorded in the audit trail). Without it the samples are masked.",
+)
+@click.option(
+    "--as", "as_account", default=None, metavar="ACCOUNT", help="Backtest with this account's role and scope."
+)
 @pass_cli
-def backtest_cmd(cli: CliContext, rule_id: str, time_from: str | None, time_to: str | None, sample: int,
-                 reason: str, as_account: str | None) -> None:
+def backtest_cmd(
+    cli: CliContext,
+    rule_id: str,
+    time_from: str | None,
+    time_to: str | None,
+    sample: int,
+    reason: str,
+    as_account: str | None,
+) -> None:
     """What a stored rule would have flagged in the history: counts per day and samples with the
     rule's explanation, masked (only the matched words readable) unless --reason is given."""
-    from analyzers.rules.store import get_rule
-
     tz = cli.archive.settings.timezone
     t0, t1 = parse_time(time_from, tz, "--from"), parse_time(time_to, tz, "--to")
     archive = actions.act_as(cli.archive, as_account, "view_conversation") if as_account else cli.archive
@@ -207,9 +222,6 @@ def _plain(marked: str) -> str:
 @pass_cli
 def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
     """Exports every rule as a rule file (re-importable with `rules add`)."""
-    from analyzers.rules.files import export_rules
-    from analyzers.rules.store import list_rules
-
     found = list_rules(cli.archive.store)
     text = export_rules(found, fmt)
     if out is not None:
@@ -228,8 +240,6 @@ def export_cmd(cli: CliContext, fmt: str, out: Path | None) -> None:
 @pass_cli
 def import_keywords_cmd(cli: CliContext, file: Path, name: str, category: str, severity: str, pinyin: bool) -> None:
     """Creates a keyword rule from a comma-separated keyword list (英文逗号“,”隔开; ，、; and lines work too)."""
-    from analyzers.rules.files import keywords_rule
-
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
@@ -256,14 +266,21 @@ def violations() -> None:
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
 @pass_cli
 def violations_list_cmd(
-    cli: CliContext, rule_ids: tuple[str, ...], time_from: str | None, time_to: str | None,
-    statuses: tuple[str, ...], limit: int, offset: int,
+    cli: CliContext,
+    rule_ids: tuple[str, ...],
+    time_from: str | None,
+    time_to: str | None,
+    statuses: tuple[str, ...],
+    limit: int,
+    offset: int,
 ) -> None:
     """Flagged messages, newest first."""
     tz = cli.archive.settings.timezone
     filters = ViolationFilter(
-        rule_ids=list(rule_ids), statuses=list(statuses),
-        time_from=parse_time(time_from, tz, "--from"), time_to=parse_time(time_to, tz, "--to"),
+        rule_ids=list(rule_ids),
+        statuses=list(statuses),
+        time_from=parse_time(time_from, tz, "--from"),
+        time_to=parse_time(time_to, tz, "--to"),
     )
     total, items = cli.archive.store.list_violations(filters, scope=cli.archive.scope, limit=limit, offset=offset)
     rows = []

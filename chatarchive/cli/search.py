@@ -14,17 +14,17 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from chatarchive import actions
 from chatarchive.archive import Archive
 from chatarchive.cli import CliContext, parse_time, pass_cli
-from chatarchive.errors import BadInput
-from chatarchive.models import Message, MessageFilter, SearchRequest
-from compliance import access, actions
+from compliance import access
+from core.errors import BadInput
+from core.models import Message, MessageFilter, SearchRequest
 from indexer.redelivery import count_versions
 
 logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 10_000
-
 
 
 def _reader(cli: CliContext, as_account: str | None, action: str) -> Archive:
@@ -51,12 +51,23 @@ def message_summary(m: Message) -> dict[str, Any]:
 @click.option("--msgtype", "msgtypes", multiple=True, help="Message type; repeatable.")
 @click.option("--limit", default=20, show_default=True, type=int, help="How many hits to return.")
 @click.option("--offset", default=0, type=int, help="Skip this many hits (paging).")
-@click.option("--sort", type=click.Choice(["time_desc", "time_asc", "relevance"]), default="time_desc", show_default=True)
+@click.option(
+    "--sort", type=click.Choice(["time_desc", "time_asc", "relevance"]), default="time_desc", show_default=True
+)
 @click.option("--as", "as_account", default=None, metavar="ACCOUNT", help="Search with this account's scope.")
 @pass_cli
 def search_command(
-    cli: CliContext, query: str, time_from: str | None, time_to: str | None, senders: tuple[str, ...],
-    chats: tuple[str, ...], msgtypes: tuple[str, ...], limit: int, offset: int, sort: str, as_account: str | None,
+    cli: CliContext,
+    query: str,
+    time_from: str | None,
+    time_to: str | None,
+    senders: tuple[str, ...],
+    chats: tuple[str, ...],
+    msgtypes: tuple[str, ...],
+    limit: int,
+    offset: int,
+    sort: str,
+    as_account: str | None,
 ) -> None:
     """Full-text search: "exact phrase", bare words (ANDed), OR, -word / NOT, parentheses.
 
@@ -78,8 +89,13 @@ def search_command(
         msgtypes=list(msgtypes),
     )
     reader = _reader(cli, as_account, "search")
-    request = SearchRequest(query=query, filters=filters, sort=sort,  # type: ignore[arg-type]  # click.Choice
-                            limit=limit, offset=offset)
+    request = SearchRequest(
+        query=query,
+        filters=filters,
+        sort=sort,  # type: ignore[arg-type]  # click.Choice
+        limit=limit,
+        offset=offset,
+    )
     result = actions.search(reader, request)
     data = {"total": result.total, "took_ms": result.took_ms, "hits": [h.to_contract() for h in result.hits]}
 
@@ -110,7 +126,8 @@ def context_command(cli: CliContext, msgid: str, before: int, after: int, as_acc
 
     def human() -> str:
         return "\n".join(
-            f"{'>' if m.msgid == msgid else ' '} {_local(m.time_ms, tz)}  {m.sender}  [{m.msgtype}] {m.text}" for m in messages
+            f"{'>' if m.msgid == msgid else ' '} {_local(m.time_ms, tz)}  {m.sender}  [{m.msgtype}] {m.text}"
+            for m in messages
         )
 
     cli.emit({"messages": [message_summary(m) for m in messages]}, human)

@@ -7,6 +7,7 @@ opens the same store the command line would.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import signal
@@ -18,27 +19,40 @@ from pathlib import Path
 import click
 
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput, ChatArchiveError
-from chatarchive.settings import Settings
+from compliance.accounts import ensure_demo_admin
+from core.errors import BadInput, ChatArchiveError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def app_path() -> Path:
-    import dashboard
-
-    return Path(dashboard.__file__).resolve().parent / "app.py"
+    """The dashboard's entry file, found without importing the dashboard (it sits above the CLI)."""
+    spec = importlib.util.find_spec("dashboard")
+    if spec is None or spec.origin is None:
+        raise ChatArchiveError("the dashboard package is not installed")
+    return Path(spec.origin).resolve().parent / "app.py"
 
 
 def streamlit_command(port: int, address: str) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(app_path()),
-        "--server.port", str(port),
-        "--server.address", address,
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-        "--client.toolbarMode", "minimal",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path()),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 
@@ -83,8 +97,6 @@ def serve(cli: CliContext, port: int, address: str) -> None:
         raise BadInput(f"--port must be between 1 and 65535, got {port}")
     archive = cli.archive
     settings = archive.settings
-    from compliance.accounts import ensure_demo_admin
-
     login_file = settings.data_dir / "demo-login.txt"
     login = ensure_demo_admin(archive.store, login_file)
     if login:  # printed once, when the account is created; never on a later start

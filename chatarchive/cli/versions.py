@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import click
 
+from chatarchive import actions
 from chatarchive.cli import CliContext, pass_cli
 from chatarchive.cli.search import _reader
-from chatarchive.errors import BadInput
-from compliance import actions
+from core.errors import BadInput
 from indexer.redelivery import list_versions
 
 
@@ -28,11 +28,16 @@ def versions_command(cli: CliContext, msgid: str, as_account: str | None) -> Non
     if not found:
         raise BadInput(f"no message {msgid!r} (or it is outside the scope)")
     stored = found[0]
-    others = [{"raw": v["raw"], "raw_sha256": v["raw_sha256"], "seq": v["seq"], "received_ms": v["received_ms"]}
-              for v in list_versions(cli.archive.store, msgid)]
+    others = [
+        {"raw": v["raw"], "raw_sha256": v["raw_sha256"], "seq": v["seq"], "received_ms": v["received_ms"]}
+        for v in list_versions(cli.archive.store, msgid)
+    ]
     actions.record(reader, "view_conversation", msgid, {"view": "versions", "versions": len(others)})
-    data = {"msgid": msgid, "stored": {"raw": stored.raw, "raw_sha256": stored.raw_sha256, "seq": stored.seq},
-            "versions": others}
+    data = {
+        "msgid": msgid,
+        "stored": {"raw": stored.raw, "raw_sha256": stored.raw_sha256, "seq": stored.seq},
+        "versions": others,
+    }
 
     def human() -> str:
         rows = [f"stored  {stored.raw_sha256[:12]}  {stored.raw}"]

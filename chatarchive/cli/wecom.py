@@ -11,9 +11,9 @@ import click
 
 from chatarchive.archive import Archive
 from chatarchive.cli import CliContext, pass_cli
-from chatarchive.errors import BadInput
+from chatarchive.wecom_service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
+from core.errors import BadInput
 from wecom.alerts import CHANNELS, MODES, Alerter, AlertRoute, routes, set_route
-from wecom.service import ArchiveEventSink, callback_server, pull_once, run_directory_sync
 from wecom.sim_org import sim_settings
 from wecom.sim_server import SimServer
 from wecom.sync import SyncCounts, client_from_settings, import_directory, sync_directory
@@ -25,12 +25,22 @@ def wecom_sim() -> None:
 
 
 @wecom_sim.command("serve")
-@click.option("--archive", "archive_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="A simulated archive written by `chatarchive simulate`.")
+@click.option(
+    "--archive",
+    "archive_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A simulated archive written by `chatarchive simulate`.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8400, show_default=True, help="0 picks a free port.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--token-ttl", type=click.IntRange(min=1), default=7200, show_default=True,
-              help="Seconds an access_token stays valid.")
+@click.option(
+    "--token-ttl",
+    type=click.IntRange(min=1),
+    default=7200,
+    show_default=True,
+    help="Seconds an access_token stays valid.",
+)
 def serve_cmd(archive_dir: Path, port: int, host: str, token_ttl: int) -> None:
     """Serve the archive's organisation through WeCom's HTTP APIs (gettoken, department/*, user/*,
     externalcontact/*, msgaudit/*, message/send, webhook/send) until interrupted. Prints one JSON line:
@@ -62,10 +72,17 @@ def _summary(counts: SyncCounts) -> str:
 
 
 @directory_group.command("sync")
-@click.option("--api", "api_url", default=None, help="WeCom API base URL (default: the wecom_api_url setting, "
-              "else https://qyapi.weixin.qq.com).")
-@click.option("--full", is_flag=True, help="Re-read every member's details (default: only what changed or is "
-              "older than directory_full_sync_hours).")
+@click.option(
+    "--api",
+    "api_url",
+    default=None,
+    help="WeCom API base URL (default: the wecom_api_url setting, else https://qyapi.weixin.qq.com).",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Re-read every member's details (default: only what changed or is older than directory_full_sync_hours).",
+)
 @pass_cli
 def sync_cmd(cli: CliContext, api_url: str | None, full: bool) -> None:
     """Read the organisation, customers, groups, archive-enabled users and consent from WeCom's server
@@ -93,8 +110,13 @@ def callbacks_group() -> None:
 @callbacks_group.command("serve")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Default: the callback_port setting.")
 @click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--source", "source_spec", default=None, help="Pull from this source on msgaudit_notify "
-              "(default: the source setting; none: notifications are only recorded).")
+@click.option(
+    "--source",
+    "source_spec",
+    default=None,
+    help="Pull from this source on msgaudit_notify "
+    "(default: the source setting; none: notifications are only recorded).",
+)
 @pass_cli
 def callbacks_serve_cmd(cli: CliContext, port: int | None, host: str, source_spec: str | None) -> None:
     """Receive WeCom callbacks until interrupted. Needs callback_token, callback_aes_key and corpid. Each
@@ -102,8 +124,9 @@ def callbacks_serve_cmd(cli: CliContext, port: int | None, host: str, source_spe
     archive = cli.archive
     lock = threading.Lock()
     spec = source_spec or archive.settings.source
-    sink = ArchiveEventSink(archive, lambda: _pull_in_background(archive, spec, lock),
-                            lambda: run_directory_sync(archive, lock, full=True))
+    sink = ArchiveEventSink(
+        archive, lambda: _pull_in_background(archive, spec, lock), lambda: run_directory_sync(archive, lock, full=True)
+    )
     try:
         server = callback_server(archive, sink, host=host, port=port)
     except OSError as e:
@@ -131,13 +154,24 @@ def alerts_group() -> None:
 @alerts_group.command("route")
 @click.argument("rule")
 @click.option("--mode", type=click.Choice(MODES), default="immediate", show_default=True)
-@click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS),
-              help="app (message/send), webhook (group robot), email; repeatable. Default: app.")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    type=click.Choice(CHANNELS),
+    help="app (message/send), webhook (group robot), email; repeatable. Default: app.",
+)
 @click.option("--reviewer", "reviewers", multiple=True, help="A reviewer's WeCom userid; repeatable.")
 @click.option("--email", "emails", multiple=True, help="A reviewer's e-mail address; repeatable.")
 @pass_cli
-def alerts_route_cmd(cli: CliContext, rule: str, mode: str, channels: tuple[str, ...], reviewers: tuple[str, ...],
-                     emails: tuple[str, ...]) -> None:
+def alerts_route_cmd(
+    cli: CliContext,
+    rule: str,
+    mode: str,
+    channels: tuple[str, ...],
+    reviewers: tuple[str, ...],
+    emails: tuple[str, ...],
+) -> None:
     """Who is told, how and when a RULE (a rule id, or * for every rule) fires."""
     route = AlertRoute(mode=mode, channels=list(channels) or ["app"], reviewers=list(reviewers), emails=list(emails))
     set_route(cli.archive, rule, route)

@@ -20,19 +20,34 @@ ROLE_LABELS = {"super": "超级管理员", "auditor": "审计员", "rule-editor"
 accounts = []
 with _state.guard("accounts"):
     accounts = list_accounts(arch.store)
-st.dataframe(pd.DataFrame([{
-    "账号": a["name"], "角色": ROLE_LABELS.get(a["role"], a["role"]),
-    "部门范围": ", ".join(directory.department_names.get(d, str(d)) for d in a["scope"]["departments"]),
-    "员工范围": ", ".join(directory.name(u) for u in a["scope"]["users"]),
-    "停用": a["disabled"], "最近登录": _ui.fmt_time(a["last_login_ms"], tz) if a["last_login_ms"] else "",
-} for a in accounts]), hide_index=True, width="stretch")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "账号": a["name"],
+                "角色": ROLE_LABELS.get(a["role"], a["role"]),
+                "部门范围": ", ".join(directory.department_names.get(d, str(d)) for d in a["scope"]["departments"]),
+                "员工范围": ", ".join(directory.name(u) for u in a["scope"]["users"]),
+                "停用": a["disabled"],
+                "最近登录": _ui.fmt_time(a["last_login_ms"], tz) if a["last_login_ms"] else "",
+            }
+            for a in accounts
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
 
 tab_new, tab_edit = st.tabs(["新建账号", "修改权限 / 密码"])
 with tab_new, st.form("new_account"):
     name = st.text_input("账号", key="a_name")
     role = st.selectbox("角色", list(access.ROLES), format_func=lambda r: ROLE_LABELS.get(r, r), key="a_role")
-    depts = st.multiselect("可查看的部门 (含下级)", sorted(directory.department_names),
-                           format_func=lambda d: directory.department_names.get(d, str(d)), key="a_depts")
+    depts = st.multiselect(
+        "可查看的部门 (含下级)",
+        sorted(directory.department_names),
+        format_func=lambda d: directory.department_names.get(d, str(d)),
+        key="a_depts",
+    )
     users = st.multiselect("可查看的员工", sorted(directory.employee_ids), format_func=directory.name, key="a_users")
     password = st.text_input("初始密码 (至少 12 位, 不含账号名, 不能是常见密码)", type="password", key="a_pw")
     if st.form_submit_button("创建"):
@@ -46,13 +61,27 @@ with tab_edit:
         target = st.selectbox("账号", names, key="e_name")
         current = next(a for a in accounts if a["name"] == target)
         with st.form("edit_account"):
-            role = st.selectbox("角色", list(access.ROLES), index=list(access.ROLES).index(current["role"]),
-                                format_func=lambda r: ROLE_LABELS.get(r, r), key="e_role")
-            depts = st.multiselect("部门范围", sorted(directory.department_names),
-                                   default=[d for d in current["scope"]["departments"] if d in directory.department_names],
-                                   format_func=lambda d: directory.department_names.get(d, str(d)), key="e_depts")
-            users = st.multiselect("员工范围", sorted(directory.employee_ids | set(current["scope"]["users"])),
-                                   default=current["scope"]["users"], format_func=directory.name, key="e_users")
+            role = st.selectbox(
+                "角色",
+                list(access.ROLES),
+                index=list(access.ROLES).index(current["role"]),
+                format_func=lambda r: ROLE_LABELS.get(r, r),
+                key="e_role",
+            )
+            depts = st.multiselect(
+                "部门范围",
+                sorted(directory.department_names),
+                default=[d for d in current["scope"]["departments"] if d in directory.department_names],
+                format_func=lambda d: directory.department_names.get(d, str(d)),
+                key="e_depts",
+            )
+            users = st.multiselect(
+                "员工范围",
+                sorted(directory.employee_ids | set(current["scope"]["users"])),
+                default=current["scope"]["users"],
+                format_func=directory.name,
+                key="e_users",
+            )
             if st.form_submit_button("保存权限"):
                 with _state.guard("set role"):
                     set_role(arch.store, target, role, depts, users, actor=session.account)

@@ -23,16 +23,26 @@ action = c2.selectbox("操作", ["", *sorted(audit.ACTIONS)], key="au_action", f
 page = int(c3.number_input("页", min_value=1, value=1, key="au_page"))
 
 with _state.guard("audit"):
-    rows = audit.list_entries(arch.store, actor=actor.strip() or None, action=action or None, limit=PAGE_SIZE,
-                              offset=(page - 1) * PAGE_SIZE)
+    rows = audit.list_entries(
+        arch.store, actor=actor.strip() or None, action=action or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     if not rows:
         st.info("没有记录 (no entries).")
     else:
-        df = pd.DataFrame([{
-            "序号": r["seq"], "时间": _ui.fmt_time(int(r["time_ms"]), tz), "操作人": r["actor"], "操作": r["action"],
-            "对象": r["target"], "理由": r.get("reason", ""),
-            "详情": json.dumps(r.get("details") or {}, ensure_ascii=False)[:300],
-        } for r in rows])
+        df = pd.DataFrame(
+            [
+                {
+                    "序号": r["seq"],
+                    "时间": _ui.fmt_time(int(r["time_ms"]), tz),
+                    "操作人": r["actor"],
+                    "操作": r["action"],
+                    "对象": r["target"],
+                    "理由": r.get("reason", ""),
+                    "详情": json.dumps(r.get("details") or {}, ensure_ascii=False)[:300],
+                }
+                for r in rows
+            ]
+        )
         st.dataframe(df, hide_index=True, width="stretch")
         st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"), "audit.csv", key="au_csv")
 

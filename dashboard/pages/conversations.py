@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzers.analytics.people import employee_chats, employee_figures
 from analyzers.insights.sentiment import classify, conversation_sentiment
-from analyzers.insights.summary import summarize
-from chatarchive.models import Message, MessageFilter, ViolationFilter
-from compliance import access, actions
+from chatarchive import actions
+from compliance import access
+from core.models import Message, MessageFilter, ViolationFilter
 from dashboard import _media, _state, _ui, _widgets
+from reports.people import employee_chats, employee_figures
+from reports.summary import summarize
 
 PAGE_SIZE = 100
 MAX_LISTED = 200  # radio lists beyond this are unusable; the search box narrows them
@@ -28,7 +29,7 @@ st.title("查看聊天记录")
 
 def in_scope(userid: str) -> bool:
     s = arch.scope
-    return s.all or userid in s.users or bool(s.departments.intersection(directory.departments_of(userid)))
+    return s.allows_employee(userid, directory.departments_of(userid))
 
 
 def status_of(e: dict) -> str:
@@ -40,12 +41,6 @@ SENTIMENT_COLORS = {"positive": "#2b8a3e", "neutral": "#868e96", "negative": "#c
 SUMMARY_SENTENCES = 3
 
 
-def customer_said(m: Message) -> bool:
-    """A message the customer wrote (not a revoke or consent record), with text to judge."""
-    return m.sender_kind == "external" and m.action == "send" and m.msgtype not in ("revoke", "agree", "disagree") \
-        and bool(m.text)
-
-
 def sentiment_of(m: Message) -> str:
     """The label the pipeline stored at ingest, else classified now."""
     stored = getattr(m, "sentiment", "")
@@ -54,8 +49,10 @@ def sentiment_of(m: Message) -> str:
 
 def sentiment_marker(label: str) -> str:
     # Fixed strings only: no message text reaches this HTML.
-    return (f'<div class="ca-meta ca-sentiment" style="color:{SENTIMENT_COLORS[label]}">'
-            f"客户情绪: {SENTIMENT_LABELS[label]}</div>")
+    return (
+        f'<div class="ca-meta ca-sentiment" style="color:{SENTIMENT_COLORS[label]}">'
+        f"客户情绪: {SENTIMENT_LABELS[label]}</div>"
+    )
 
 
 def show_summary(messages: list[Message], partial: bool) -> None:
@@ -63,18 +60,27 @@ def show_summary(messages: list[Message], partial: bool) -> None:
     by_id = {m.msgid: m for m in messages}
     key = summarize(messages, SUMMARY_SENTENCES)
     feeling = conversation_sentiment(messages)
-    lines = "".join(
-        f'<div class="ca-summary-line"><span class="ca-meta">{_ui.fmt_time(by_id[k.msgid].time_ms, tz)} · '
-        f"{_ui.esc(directory.name(by_id[k.msgid].sender))}</span> {_ui.esc(k.text)}</div>"
-        for k in key if k.msgid in by_id
-    ) or '<div class="ca-meta">没有可摘要的句子 (nothing to summarize).</div>'
+    lines = (
+        "".join(
+            f'<div class="ca-summary-line"><span class="ca-meta">{_ui.fmt_time(by_id[k.msgid].time_ms, tz)} · '
+            f"{_ui.esc(directory.name(by_id[k.msgid].sender))}</span> {_ui.esc(k.text)}</div>"
+            for k in key
+            if k.msgid in by_id
+        )
+        or '<div class="ca-meta">没有可摘要的句子 (nothing to summarize).</div>'
+    )
     counts = f"正面 {feeling.positive} · 中性 {feeling.neutral} · 负面 {feeling.negative}"
     with st.container(border=True):
-        st.markdown(f'<div class="ca-summary"><b>会话摘要</b>{" (本页)" if partial else ""}{lines}</div>',
-                    unsafe_allow_html=True)
+        st.markdown(
+            f'<div class="ca-summary"><b>会话摘要</b>{" (本页)" if partial else ""}{lines}</div>',
+            unsafe_allow_html=True,
+        )
         if feeling.positive + feeling.neutral + feeling.negative:
-            st.markdown(f'<div class="ca-meta">客户情绪: <b style="color:{SENTIMENT_COLORS[feeling.label]}">'
-                        f"{SENTIMENT_LABELS[feeling.label]}</b> ({counts})</div>", unsafe_allow_html=True)
+            st.markdown(
+                f'<div class="ca-meta">客户情绪: <b style="color:{SENTIMENT_COLORS[feeling.label]}">'
+                f"{SENTIMENT_LABELS[feeling.label]}</b> ({counts})</div>",
+                unsafe_allow_html=True,
+            )
         else:
             st.caption("客户情绪: 客户没有发言 (the customer wrote nothing here).")
 
@@ -99,7 +105,9 @@ with left:
         employees = employees[:MAX_LISTED]
     by_id = {e["userid"]: e for e in employees}
     userid = st.radio(
-        "选择员工", list(by_id), key="emp_pick",
+        "选择员工",
+        list(by_id),
+        key="emp_pick",
         format_func=lambda u: f"{by_id[u].get('name') or u} · {status_of(by_id[u])}",
     )
 
@@ -108,8 +116,10 @@ read_only = status_of(employee) == "曾归档"
 
 with middle:
     st.subheader(employee.get("name") or userid)
-    st.caption(f"{employee.get('position') or ''} · "
-               + ", ".join(directory.department_names.get(int(d), str(d)) for d in employee.get("departments") or []))
+    st.caption(
+        f"{employee.get('position') or ''} · "
+        + ", ".join(directory.department_names.get(int(d), str(d)) for d in employee.get("departments") or [])
+    )
     if read_only:
         st.caption("🔒 员工只读模式 (the employee has left or archiving ended)")
     with _state.guard("figures"):
@@ -121,7 +131,12 @@ with right:
     chats = []
     with _state.guard("chats"):
         chats = employee_chats(arch.store, userid, scope=arch.scope)
-    tabs = st.tabs([f"{_ui.CHAT_KIND_LABELS[k]} ({sum(1 for c in chats if c.kind == k)})" for k in ("external", "internal", "group")])
+    tabs = st.tabs(
+        [
+            f"{_ui.CHAT_KIND_LABELS[k]} ({sum(1 for c in chats if c.kind == k)})"
+            for k in ("external", "internal", "group")
+        ]
+    )
     for tab, kind in zip(tabs, ("external", "internal", "group")):
         with tab:
             mine = [c for c in chats if c.kind == kind]
@@ -131,7 +146,9 @@ with right:
             if len(mine) > MAX_LISTED:
                 st.caption(f"共 {len(mine)} 个会话，显示最近的 {MAX_LISTED} 个。")
                 mine = mine[:MAX_LISTED]
-            names = {c.chat_id: f"{directory.name(c.peer)} · {c.messages} 条 · {_ui.fmt_time(c.last_ms, tz)}" for c in mine}
+            names = {
+                c.chat_id: f"{directory.name(c.peer)} · {c.messages} 条 · {_ui.fmt_time(c.last_ms, tz)}" for c in mine
+            }
             if st.button("打开所选会话", key=f"open_{kind}"):
                 st.session_state["conv_chat"] = st.session_state.get(f"pick_{kind}")
                 st.session_state["conv_page"] = 1
@@ -140,11 +157,16 @@ with right:
 chat_id = st.session_state.get("conv_chat")
 if chat_id:
     st.divider()
-    title = directory.name(chat_id) if chat_id in directory.groups_by_id else " 与 ".join(
-        directory.name(p) for p in chat_id.split("|"))
+    title = (
+        directory.name(chat_id)
+        if chat_id in directory.groups_by_id
+        else " 与 ".join(directory.name(p) for p in chat_id.split("|"))
+    )
     st.subheader(f"{title} 的相关聊天内容")
     c1, c2 = st.columns([3, 1])
-    reason = c1.text_input("查看理由 (recorded in the audit trail)", key="conv_reason", placeholder="例如：季度合规抽查")
+    reason = c1.text_input(
+        "查看理由 (recorded in the audit trail)", key="conv_reason", placeholder="例如：季度合规抽查"
+    )
     highlight = c2.toggle("高亮模式 (violations)", value=True, key="conv_highlight")
     if reason.strip():
         with _state.guard("conversation"):
@@ -152,20 +174,29 @@ if chat_id:
             total = arch.store.count(f, scope=arch.scope)
             pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
             page = int(st.number_input(f"页 (共 {pages} 页, {total} 条)", 1, pages, value=pages, key="conv_page_no"))
-            messages = actions.view_conversation(arch, chat_id, reason, visit=session.token, limit=PAGE_SIZE,
-                                                 offset=(page - 1) * PAGE_SIZE, details={"employee": userid})
+            messages = actions.view_conversation(
+                arch,
+                chat_id,
+                reason,
+                visit=session.token,
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+                details={"employee": userid},
+            )
             bodies: dict[str, str] = {}
             if highlight:
                 flagged = [m.msgid for m in messages if m.flagged]
                 if flagged:
-                    _, violations = arch.store.list_violations(ViolationFilter(msgids=flagged), scope=arch.scope, limit=1000)
+                    _, violations = arch.store.list_violations(
+                        ViolationFilter(msgids=flagged), scope=arch.scope, limit=1000
+                    )
                     spans: dict[str, list] = {}
                     for v in violations:
                         spans.setdefault(v.msgid, []).extend(v.spans)
                     by_msg = {m.msgid: m for m in messages}
                     bodies = {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
                 for m in messages:
-                    if customer_said(m):
+                    if m.customer_wrote:
                         bodies[m.msgid] = bodies.get(m.msgid, _ui.message_body(m)) + sentiment_marker(sentiment_of(m))
             show_summary(messages, partial=pages > 1)
             _widgets.show_conversation(messages, highlight_flagged=highlight, bodies=bodies)

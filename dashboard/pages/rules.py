@@ -10,8 +10,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from chatarchive.models import CHAT_KINDS
-from compliance import access, actions
+from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES, Rule
+from chatarchive import actions
+from compliance import access
+from compliance.rulestore import get_rule, list_rules, rule_history
+from core.models import CHAT_KINDS
 from dashboard import _rules_form as rf
 from dashboard import _state, _ui, _widgets
 
@@ -22,62 +25,112 @@ tz = _state.tz()
 
 st.title("敏感规则 Rules")
 
-try:
-    from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES
-    from analyzers.rules.store import get_rule, list_rules, rule_history
-except ImportError:
-    _state.not_available("规则引擎 (the rules engine)")
-    st.stop()
-
 rules = []
 with _state.guard("rules"):
     rules = list_rules(arch.store)
-st.dataframe(pd.DataFrame([{
-    "名称": r.name, "ID": r.id, "版本": r.version, "类别": r.category, "严重程度": r.severity,
-    "关键词": "、".join(k.term for k in r.keywords[:8]) + ("…" if len(r.keywords) > 8 else ""),
-    "启用": r.enabled, "更新人": r.updated_by,
-} for r in rules]), hide_index=True, width="stretch")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "名称": r.name,
+                "ID": r.id,
+                "版本": r.version,
+                "类别": r.category,
+                "严重程度": r.severity,
+                "关键词": "、".join(k.term for k in r.keywords[:8]) + ("…" if len(r.keywords) > 8 else ""),
+                "启用": r.enabled,
+                "更新人": r.updated_by,
+            }
+            for r in rules
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)
 
 NEW = "__new__"
 by_id = {r.id: r for r in rules}
-choice = st.selectbox("编辑规则", [NEW, *by_id], key="rule_pick",
-                      format_func=lambda i: "➕ 新建规则" if i == NEW else f"{by_id[i].name} (v{by_id[i].version})")
+choice = st.selectbox(
+    "编辑规则",
+    [NEW, *by_id],
+    key="rule_pick",
+    format_func=lambda i: "➕ 新建规则" if i == NEW else f"{by_id[i].name} (v{by_id[i].version})",
+)
 current = by_id[choice].to_dict() if choice != NEW else {}
 k = f"_{choice}"  # widget keys per rule, so switching rules shows that rule's values
 
 c1, c2, c3 = st.columns(3)
 name = c1.text_input("名称 name", value=current.get("name", ""), key=f"name{k}")
 category = c2.text_input("类别 category", value=current.get("category", ""), key=f"cat{k}")
-severity = c3.selectbox("严重程度 severity", SEVERITIES, index=SEVERITIES.index(current.get("severity", "medium")),
-                        key=f"sev{k}")
+severity = c3.selectbox(
+    "严重程度 severity", SEVERITIES, index=SEVERITIES.index(current.get("severity", "medium")), key=f"sev{k}"
+)
 description = st.text_input("说明 description", value=current.get("description", ""), key=f"desc{k}")
 c1, c2 = st.columns(2)
-keywords_text = c1.text_area("关键词 keywords (一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
-                             value=rf.keywords_to_text(current.get("keywords", [])), key=f"kw{k}", height=150)
+keywords_text = c1.text_area(
+    "关键词 keywords (一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
+    value=rf.keywords_to_text(current.get("keywords", [])),
+    key=f"kw{k}",
+    height=150,
+)
 regex_text = c2.text_area("正则 regex (一行一个)", value="\n".join(current.get("regex", [])), key=f"re{k}", height=150)
 c1, c2, c3 = st.columns(3)
 require_text = c1.text_input("require (any / all / 数字)", value=str(current.get("require", "any")), key=f"req{k}")
 match = c2.selectbox("match", MATCH_MODES, index=MATCH_MODES.index(current.get("match", "substring")), key=f"match{k}")
-direction = c3.selectbox("方向 direction", DIRECTIONS, index=DIRECTIONS.index(current.get("direction", "any")),
-                         key=f"dir{k}")
+direction = c3.selectbox(
+    "方向 direction", DIRECTIONS, index=DIRECTIONS.index(current.get("direction", "any")), key=f"dir{k}"
+)
 c1, c2, c3 = st.columns(3)
 exclude_text = c1.text_area("排除 exclude (出现则不算)", value="\n".join(current.get("exclude", [])), key=f"ex{k}")
 allow_text = c2.text_area("例外 allow (白名单短语)", value="\n".join(current.get("allow", [])), key=f"allow{k}")
-near_text = c3.text_area("邻近 near (`词1, 词2 @ 距离`)", value=rf.near_to_text(current.get("near", [])), key=f"near{k}")
+near_text = c3.text_area(
+    "邻近 near (`词1, 词2 @ 距离`)", value=rf.near_to_text(current.get("near", [])), key=f"near{k}"
+)
 c1, c2, c3 = st.columns(3)
 behaviours = c1.multiselect("行为 behaviours", list(BEHAVIOURS), default=current.get("behaviours", []), key=f"beh{k}")
-msgtypes = c2.multiselect("消息类型 msgtypes", sorted({*current.get("msgtypes", []), "text", "link", "file", "image",
-                                                    "voice", "video", "mixed", "chatrecord", "weapp", "card"}),
-                          default=current.get("msgtypes", []), key=f"mt{k}")
-chat_kinds = c3.multiselect("会话类型 chat_kinds", list(CHAT_KINDS), default=current.get("chat_kinds", []),
-                            format_func=lambda x: _ui.CHAT_KIND_LABELS.get(x, x), key=f"ck{k}")
+msgtypes = c2.multiselect(
+    "消息类型 msgtypes",
+    sorted(
+        {
+            *current.get("msgtypes", []),
+            "text",
+            "link",
+            "file",
+            "image",
+            "voice",
+            "video",
+            "mixed",
+            "chatrecord",
+            "weapp",
+            "card",
+        }
+    ),
+    default=current.get("msgtypes", []),
+    key=f"mt{k}",
+)
+chat_kinds = c3.multiselect(
+    "会话类型 chat_kinds",
+    list(CHAT_KINDS),
+    default=current.get("chat_kinds", []),
+    format_func=lambda x: _ui.CHAT_KIND_LABELS.get(x, x),
+    key=f"ck{k}",
+)
 scope = current.get("scope") or {}
 c1, c2 = st.columns(2)
-scope_departments = c1.multiselect("生效部门 scope.departments", sorted(directory.department_names),
-                                   default=[d for d in scope.get("departments", []) if d in directory.department_names],
-                                   format_func=lambda d: directory.department_names.get(d, str(d)), key=f"sd{k}")
-scope_users = c2.multiselect("生效员工 scope.users", sorted(directory.employee_ids | set(scope.get("users", []))),
-                             default=scope.get("users", []), format_func=directory.name, key=f"su{k}")
+scope_departments = c1.multiselect(
+    "生效部门 scope.departments",
+    sorted(directory.department_names),
+    default=[d for d in scope.get("departments", []) if d in directory.department_names],
+    format_func=lambda d: directory.department_names.get(d, str(d)),
+    key=f"sd{k}",
+)
+scope_users = c2.multiselect(
+    "生效员工 scope.users",
+    sorted(directory.employee_ids | set(scope.get("users", []))),
+    default=scope.get("users", []),
+    format_func=directory.name,
+    key=f"su{k}",
+)
 c1, c2 = st.columns(2)
 pinyin = c1.checkbox("拼音匹配 pinyin", value=bool(current.get("pinyin", False)), key=f"py{k}")
 enabled = c2.checkbox("启用 enabled", value=bool(current.get("enabled", True)), key=f"en{k}")
@@ -85,12 +138,24 @@ enabled = c2.checkbox("启用 enabled", value=bool(current.get("enabled", True))
 
 def rule_data() -> dict:
     data = {
-        "name": name, "category": category, "severity": severity, "description": description,
-        "keywords": rf.keywords_from_text(keywords_text), "require": rf.require_from_text(require_text),
-        "match": match, "exclude": rf.lines(exclude_text), "allow": rf.lines(allow_text),
-        "near": rf.near_from_text(near_text), "regex": rf.lines(regex_text), "behaviours": behaviours,
-        "msgtypes": msgtypes, "direction": direction, "chat_kinds": chat_kinds,
-        "scope": {"departments": scope_departments, "users": scope_users}, "pinyin": pinyin, "enabled": enabled,
+        "name": name,
+        "category": category,
+        "severity": severity,
+        "description": description,
+        "keywords": rf.keywords_from_text(keywords_text),
+        "require": rf.require_from_text(require_text),
+        "match": match,
+        "exclude": rf.lines(exclude_text),
+        "allow": rf.lines(allow_text),
+        "near": rf.near_from_text(near_text),
+        "regex": rf.lines(regex_text),
+        "behaviours": behaviours,
+        "msgtypes": msgtypes,
+        "direction": direction,
+        "chat_kinds": chat_kinds,
+        "scope": {"departments": scope_departments, "users": scope_users},
+        "pinyin": pinyin,
+        "enabled": enabled,
     }
     if choice != NEW:
         data["id"] = choice
@@ -102,12 +167,14 @@ st.subheader("即时测试 Live test")
 c1, c2, c3 = st.columns([3, 1, 1])
 sample_text = c1.text_area("测试文本", key="lt_text", placeholder="输入一段消息，看规则是否命中")
 sample_type = c2.selectbox("消息类型", ["text", "file", "redpacket", "card", "weapp", "link"], key="lt_type")
-sample_dir = c3.selectbox("发送方", ["employee", "external"], key="lt_dir",
-                          format_func={"employee": "员工", "external": "客户"}.get)
+sample_dir = c3.selectbox(
+    "发送方", ["employee", "external"], key="lt_dir", format_func={"employee": "员工", "external": "客户"}.get
+)
 if sample_text.strip():
     with _state.guard("live test"):
-        _, hits = rf.live_test(rule_data(), sample_text, msgtype=sample_type, sender_kind=sample_dir,
-                               directory=directory)
+        _, hits = rf.live_test(
+            rule_data(), sample_text, msgtype=sample_type, sender_kind=sample_dir, directory=directory
+        )
         if hits:
             spans = [s for v in hits for s in v.spans]
             st.success(f"命中 matched: {'、'.join(t for v in hits for t in v.terms)}")
@@ -136,8 +203,9 @@ if st.button("运行回测 Run backtest", key="bt_run"):
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
         candidate = Rule.from_dict(rule_data(), directory=directory)
         previous = get_rule(arch.store, choice) if choice != NEW else None
-        result = actions.backtest_rule(arch, candidate, time_from, time_to, reason=bt_reason, visit=session.token,
-                                       previous=previous)
+        result = actions.backtest_rule(
+            arch, candidate, time_from, time_to, reason=bt_reason, visit=session.token, previous=previous
+        )
         diff = result.get("diff")
         status.update(label=f"回测完成: {result['total']} 条命中", state="complete")
         st.session_state["bt_result"] = (choice, result, diff)
@@ -150,17 +218,27 @@ if saved_bt and saved_bt[0] == choice:
         st.info("此期间没有命中 (no hits in this period).")
     else:
         st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中 hits per day"), key="bt_chart")
-    st.markdown(_ui.BUBBLE_CSS + "".join(
-        f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))} · '
-        f'{_ui.esc(h.get("explanation") or "")}</div>'
-        f'<div>{_ui.safe_highlight(h["text"])}</div>' for h in result["sample"]), unsafe_allow_html=True)
+    st.markdown(
+        _ui.BUBBLE_CSS
+        + "".join(
+            f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))} · '
+            f"{_ui.esc(h.get('explanation') or '')}</div>"
+            f"<div>{_ui.safe_highlight(h['text'])}</div>"
+            for h in result["sample"]
+        ),
+        unsafe_allow_html=True,
+    )
     if diff is not None:
         st.caption(f"与已保存版本相比: 新增命中 {diff['gained_total']} 条, 不再命中 {diff['lost_total']} 条")
         for label, rows in (("新增 gained", diff["gained"]), ("减少 lost", diff["lost"])):
             if rows:
-                st.markdown(f"**{label}**<br>" + "<br>".join(
-                    f'{_ui.fmt_time(int(h["time"]), tz)} · {_ui.safe_highlight(h["text"])}' for h in rows[:20]),
-                    unsafe_allow_html=True)
+                st.markdown(
+                    f"**{label}**<br>"
+                    + "<br>".join(
+                        f"{_ui.fmt_time(int(h['time']), tz)} · {_ui.safe_highlight(h['text'])}" for h in rows[:20]
+                    ),
+                    unsafe_allow_html=True,
+                )
 
 # --- save -----------------------------------------------------------------------------------
 st.subheader("保存 Save")
@@ -177,8 +255,19 @@ if st.session_state.get("rule_saved") == choice and choice != NEW:
 if choice != NEW:
     with st.expander("版本历史 History"):
         with _state.guard("history"):
-            st.dataframe(pd.DataFrame([{"版本": r.version, "更新人": r.updated_by,
-                                        "时间": _ui.fmt_time(r.updated_ms, tz) if r.updated_ms else "",
-                                        "关键词": "、".join(k.term for k in r.keywords), "例外": "、".join(r.allow),
-                                        "启用": r.enabled} for r in rule_history(arch.store, choice)]),
-                         hide_index=True)
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "版本": r.version,
+                            "更新人": r.updated_by,
+                            "时间": _ui.fmt_time(r.updated_ms, tz) if r.updated_ms else "",
+                            "关键词": "、".join(k.term for k in r.keywords),
+                            "例外": "、".join(r.allow),
+                            "启用": r.enabled,
+                        }
+                        for r in rule_history(arch.store, choice)
+                    ]
+                ),
+                hide_index=True,
+            )

@@ -4,15 +4,16 @@ saved searches and exports."""
 from __future__ import annotations
 
 import tempfile
-import time
 import uuid
 from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
 
-from chatarchive.models import SearchRequest
-from compliance import access, actions
+from chatarchive import actions
+from compliance import access
+from core import clock
+from core.models import SearchRequest
 from dashboard import _state, _ui, _widgets
 
 PAGE_SIZE = 20
@@ -34,14 +35,18 @@ if pending:
     st.session_state["page"] = 1
 
 query = st.text_input(
-    "查询 Query", key="q",
+    "查询 Query",
+    key="q",
     placeholder='例: 回扣 OR "私下转账" -测试   (words AND by default, "phrase", OR, -exclude, ( ))',
 )
 with st.expander("筛选 Filters", expanded=False):
     filters = _widgets.message_filters(directory, key="f")
 c1, c2 = st.columns([2, 1])
 sort = c1.radio(
-    "排序", ["time_desc", "time_asc", "relevance"], horizontal=True, key="sort",
+    "排序",
+    ["time_desc", "time_asc", "relevance"],
+    horizontal=True,
+    key="sort",
     format_func={"time_desc": "时间 (新→旧)", "time_asc": "时间 (旧→新)", "relevance": "相关度"}.get,
 )
 # A new query or new filters start again at page 1.
@@ -63,8 +68,10 @@ if result is not None:
         st.info("没有匹配的消息 (no messages match).")
     st.markdown(_ui.BUBBLE_CSS, unsafe_allow_html=True)
     for hit in result.hits:
-        chat_name = directory.name(hit.chat_id) if hit.chat_id in directory.groups_by_id else " ↔ ".join(
-            directory.name(p) for p in hit.chat_id.split("|")
+        chat_name = (
+            directory.name(hit.chat_id)
+            if hit.chat_id in directory.groups_by_id
+            else " ↔ ".join(directory.name(p) for p in hit.chat_id.split("|"))
         )
         left, right = st.columns([6, 1])
         left.markdown(
@@ -93,7 +100,8 @@ if ctx_msgid:
                     st.warning("此消息不存在或不在您的权限范围内 (not found or outside your scope).")
                 else:
                     _widgets.show_conversation(
-                        messages, hit_msgid=ctx_msgid,
+                        messages,
+                        hit_msgid=ctx_msgid,
                         hit_html=_ui.safe_highlight(st.session_state.get("ctx_highlight", "")) or None,
                     )
         if st.button("关闭 Close", key="ctx_close"):
@@ -110,9 +118,12 @@ with s1:
     if st.button("保存当前搜索", key="save_search", disabled=not name.strip()):
         with _state.guard("save search"):
             doc = {
-                "owner": session.account, "name": name.strip(), "query": query,
+                "owner": session.account,
+                "name": name.strip(),
+                "query": query,
                 "widgets": {k: st.session_state[k] for k in widget_keys if _widgets.jsonable(st.session_state[k])},
-                "filters": _widgets.filters_to_dict(filters), "created_ms": int(time.time() * 1000),
+                "filters": _widgets.filters_to_dict(filters),
+                "created_ms": clock.now_ms(),
             }
             arch.store.put_record(SAVED, uuid.uuid4().hex[:12], _widgets.to_json(doc))
             st.success(f"已保存: {name.strip()}")

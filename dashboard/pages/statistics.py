@@ -13,13 +13,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analyzers.analytics import stats
-from analyzers.insights import keywords as kw
 from analyzers.insights.sentiment import conversation_sentiment
-from analyzers.insights.trend import sentiment_trend
-from chatarchive.models import MessageFilter, Scope, ViolationFilter
 from compliance import access
+from core.models import MessageFilter, Scope, ViolationFilter
 from dashboard import _state, _ui, _widgets
+from reports import keywords as kw
+from reports import stats
+from reports.trend import sentiment_trend
 
 session = _state.require(access.STATS)
 arch = _state.user_archive()
@@ -50,15 +50,18 @@ SENTIMENT_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负�
 METHODS = {"tfidf": "TF-IDF", "textrank": "TextRank"}
 
 
-def _selection(time_from: int | None, time_to: int | None, departments: tuple[int, ...], **extra: object) -> MessageFilter:
+def _selection(
+    time_from: int | None, time_to: int | None, departments: tuple[int, ...], **extra: object
+) -> MessageFilter:
     return MessageFilter(time_from=time_from, time_to=time_to, departments=list(departments), **extra)
 
 
 # The cached functions take the data dir and the account's scope as arguments, so a cached
 # result is only ever reused for the same archive and the same scope.
 @st.cache_data(ttl=INSIGHTS_TTL_S, max_entries=32, show_spinner="计算关键词…")
-def keyword_tables(data: str, scope: Scope, time_from: int | None, time_to: int | None, departments: tuple[int, ...],
-                   method: str) -> tuple[int, list[tuple[str, float]], list[tuple[str, int]]]:
+def keyword_tables(
+    data: str, scope: Scope, time_from: int | None, time_to: int | None, departments: tuple[int, ...], method: str
+) -> tuple[int, list[tuple[str, float]], list[tuple[str, int]]]:
     """(messages read, [(keyword, weight)], [(word, occurrences)]) of the selection's newest messages."""
     messages = kw.selection(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope)
     found = kw.keywords(messages, method=method, top=20)  # type: ignore[arg-type]
@@ -66,20 +69,36 @@ def keyword_tables(data: str, scope: Scope, time_from: int | None, time_to: int 
 
 
 @st.cache_data(ttl=INSIGHTS_TTL_S, max_entries=32, show_spinner="计算客户情绪…")
-def sentiment_split(data: str, scope: Scope, time_from: int | None, time_to: int | None,
-                    departments: tuple[int, ...]) -> tuple[int, dict[str, int]]:
+def sentiment_split(
+    data: str, scope: Scope, time_from: int | None, time_to: int | None, departments: tuple[int, ...]
+) -> tuple[int, dict[str, int]]:
     """(customer messages read, {label: count}) over the selection's newest customer messages."""
-    messages = kw.selection(_state.base_archive().store,
-                            _selection(time_from, time_to, departments, sender_kinds=["external"]), scope=scope)
+    messages = kw.selection(
+        _state.base_archive().store, _selection(time_from, time_to, departments, sender_kinds=["external"]), scope=scope
+    )
     overall = conversation_sentiment(messages)
     return len(messages), {"positive": overall.positive, "neutral": overall.neutral, "negative": overall.negative}
 
 
 @st.cache_data(ttl=INSIGHTS_TTL_S, max_entries=32, show_spinner="计算情绪趋势…")
-def sentiment_points(data: str, scope: Scope, time_from: int | None, time_to: int | None, departments: tuple[int, ...],
-                     employees: tuple[str, ...], interval: str, tz: str) -> list[tuple[str, int, int, int, int]]:
-    points = sentiment_trend(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope,
-                             tz=tz, employees=employees, interval=interval)
+def sentiment_points(
+    data: str,
+    scope: Scope,
+    time_from: int | None,
+    time_to: int | None,
+    departments: tuple[int, ...],
+    employees: tuple[str, ...],
+    interval: str,
+    tz: str,
+) -> list[tuple[str, int, int, int, int]]:
+    points = sentiment_trend(
+        _state.base_archive().store,
+        _selection(time_from, time_to, departments),
+        scope=scope,
+        tz=tz,
+        employees=employees,
+        interval=interval,
+    )
     return [(p.employee, p.period_ms, p.positive, p.neutral, p.negative) for p in points]
 
 
@@ -97,11 +116,17 @@ def keywords_section() -> None:
         return
     a, b = st.columns(2)
     keywords_df = pd.DataFrame(found, columns=["关键词", "权重"])
-    a.plotly_chart(px.bar(keywords_df.iloc[::-1], x="权重", y="关键词", orientation="h", title=f"关键词 ({METHODS[method]})"),
-                   width="stretch", key="ch_keywords")
+    a.plotly_chart(
+        px.bar(keywords_df.iloc[::-1], x="权重", y="关键词", orientation="h", title=f"关键词 ({METHODS[method]})"),
+        width="stretch",
+        key="ch_keywords",
+    )
     frequency_df = pd.DataFrame(frequency, columns=["词", "次数"])
-    b.plotly_chart(px.bar(frequency_df.iloc[::-1], x="次数", y="词", orientation="h", title="词频"),
-                   width="stretch", key="ch_frequency")
+    b.plotly_chart(
+        px.bar(frequency_df.iloc[::-1], x="次数", y="词", orientation="h", title="词频"),
+        width="stretch",
+        key="ch_frequency",
+    )
     with a:
         table(keywords_df, f"keywords_{method}")
     with b:
@@ -118,8 +143,12 @@ def sentiment_section() -> None:
         st.info("此范围内没有客户消息 (no customer messages in this range).")
         return
     c1, c2, c3 = st.columns([1.2, 2, 1])
-    pick = c1.radio("员工", ["top", "chosen"], key="st_sent_pick",
-                    format_func={"top": "客户消息最多的前 N 名", "chosen": "自选员工"}.get)
+    pick = c1.radio(
+        "员工",
+        ["top", "chosen"],
+        key="st_sent_pick",
+        format_func={"top": "客户消息最多的前 N 名", "chosen": "自选员工"}.get,
+    )
     if pick == "top":
         n = int(c2.number_input("N", 1, 20, value=5, key="st_sent_n"))
         customer = _selection(time_from, time_to, tuple(departments), sender_kinds=["external"])
@@ -131,9 +160,18 @@ def sentiment_section() -> None:
     a, b = st.columns([2, 1])
     overall = pd.DataFrame([(SENTIMENT_LABELS[k], v) for k, v in split.items()], columns=["情绪", "客户消息数"])
     with b:
-        b.plotly_chart(px.pie(overall, names="情绪", values="客户消息数", title="总体分布", color="情绪",
-                              color_discrete_map={"正面": "#40c057", "中性": "#adb5bd", "负面": "#fa5252"}),
-                       width="stretch", key="ch_sent_split")
+        b.plotly_chart(
+            px.pie(
+                overall,
+                names="情绪",
+                values="客户消息数",
+                title="总体分布",
+                color="情绪",
+                color_discrete_map={"正面": "#40c057", "中性": "#adb5bd", "负面": "#fa5252"},
+            ),
+            width="stretch",
+            key="ch_sent_split",
+        )
         if read >= kw.MAX_SELECTION:
             st.caption(f"总体分布基于最近的 {read} 条客户消息。")
         table(overall, "sentiment_split")
@@ -141,17 +179,33 @@ def sentiment_section() -> None:
         if not employees:
             st.info("请选择员工 (choose at least one employee).")
             return
-        rows = sentiment_points(data_dir, arch.scope, time_from, time_to, tuple(departments), tuple(employees),
-                                interval, tz)
-        trend = pd.DataFrame([{
-            "员工": directory.name(e), "账号": e, "日期": _ui.fmt_day(period, tz), "正面": pos, "中性": neu, "负面": neg,
-            "负面占比(%)": round(100 * neg / (pos + neu + neg), 1) if pos + neu + neg else 0.0,
-        } for e, period, pos, neu, neg in rows])
+        rows = sentiment_points(
+            data_dir, arch.scope, time_from, time_to, tuple(departments), tuple(employees), interval, tz
+        )
+        trend = pd.DataFrame(
+            [
+                {
+                    "员工": directory.name(e),
+                    "账号": e,
+                    "日期": _ui.fmt_day(period, tz),
+                    "正面": pos,
+                    "中性": neu,
+                    "负面": neg,
+                    "负面占比(%)": round(100 * neg / (pos + neu + neg), 1) if pos + neu + neg else 0.0,
+                }
+                for e, period, pos, neu, neg in rows
+            ]
+        )
         if trend.empty:
             st.info("所选员工在此范围内没有客户消息 (the chosen employees have no customer messages here).")
             return
-        st.plotly_chart(px.line(trend, x="日期", y="负面占比(%)", color="员工", markers=True,
-                                title="客户负面情绪占比 (per employee)"), width="stretch", key="ch_sent_trend")
+        st.plotly_chart(
+            px.line(
+                trend, x="日期", y="负面占比(%)", color="员工", markers=True, title="客户负面情绪占比 (per employee)"
+            ),
+            width="stretch",
+            key="ch_sent_trend",
+        )
         st.caption("一条客户消息计入其会话中的每位员工。")
         table(trend, "sentiment_trend")
 
@@ -166,50 +220,86 @@ with _state.guard("statistics"):
         st.info("此范围内没有消息 (no messages in this range).")
         st.stop()
     tab_day, tab_week, tab_split, tab_people, tab_customers, tab_viol, tab_words, tab_sentiment = st.tabs(
-        ["每日", "时段热力图", "类型/会话/部门", "员工排行", "新增客户", "违规趋势", "关键词 / 词频", "客户情绪"])
+        ["每日", "时段热力图", "类型/会话/部门", "员工排行", "新增客户", "违规趋势", "关键词 / 词频", "客户情绪"]
+    )
     with tab_day:
-        days = pd.DataFrame([{"日期": _ui.fmt_day(d, tz), "消息数": n} for d, n in stats.per_day(arch.store, f, scope=arch.scope)])
+        days = pd.DataFrame(
+            [{"日期": _ui.fmt_day(d, tz), "消息数": n} for d, n in stats.per_day(arch.store, f, scope=arch.scope)]
+        )
         st.plotly_chart(px.bar(days, x="日期", y="消息数"), width="stretch", key="ch_day")
         table(days, "messages_per_day")
     with tab_week:
         grid = stats.hour_of_week(arch.store, f, scope=arch.scope, tz=tz)
-        fig = px.imshow(grid, x=[f"{h}时" for h in range(24)], y=[f"周{d}" for d in stats.WEEKDAYS],
-                        labels={"color": "消息数"}, aspect="auto", color_continuous_scale="Blues")
+        fig = px.imshow(
+            grid,
+            x=[f"{h}时" for h in range(24)],
+            y=[f"周{d}" for d in stats.WEEKDAYS],
+            labels={"color": "消息数"},
+            aspect="auto",
+            color_continuous_scale="Blues",
+        )
         st.plotly_chart(fig, width="stretch", key="ch_week")
-        table(pd.DataFrame(grid, index=[f"周{d}" for d in stats.WEEKDAYS], columns=[f"{h}时" for h in range(24)])
-              .reset_index(names="星期"), "hour_of_week")
+        table(
+            pd.DataFrame(
+                grid, index=[f"周{d}" for d in stats.WEEKDAYS], columns=[f"{h}时" for h in range(24)]
+            ).reset_index(names="星期"),
+            "hour_of_week",
+        )
     with tab_split:
         a, b = st.columns(2)
         types = pd.DataFrame(stats.by_field(arch.store, f, "msgtype", scope=arch.scope), columns=["消息类型", "消息数"])
-        a.plotly_chart(px.pie(types, names="消息类型", values="消息数", title="按消息类型"), width="stretch", key="ch_type")
-        kinds = pd.DataFrame([(kind_label(k), n) for k, n in stats.by_field(arch.store, f, "chat_kind", scope=arch.scope)],
-                             columns=["会话类型", "消息数"])
-        b.plotly_chart(px.pie(kinds, names="会话类型", values="消息数", title="外部/内部/群聊"), width="stretch", key="ch_kind")
-        depts = pd.DataFrame([(directory.department_names.get(d, str(d)), d, n)
-                              for d, n in stats.by_department(arch.store, f, scope=arch.scope)],
-                             columns=["部门", "部门ID", "消息数"])
+        a.plotly_chart(
+            px.pie(types, names="消息类型", values="消息数", title="按消息类型"), width="stretch", key="ch_type"
+        )
+        kinds = pd.DataFrame(
+            [(kind_label(k), n) for k, n in stats.by_field(arch.store, f, "chat_kind", scope=arch.scope)],
+            columns=["会话类型", "消息数"],
+        )
+        b.plotly_chart(
+            px.pie(kinds, names="会话类型", values="消息数", title="外部/内部/群聊"), width="stretch", key="ch_kind"
+        )
+        depts = pd.DataFrame(
+            [
+                (directory.department_names.get(d, str(d)), d, n)
+                for d, n in stats.by_department(arch.store, f, scope=arch.scope)
+            ],
+            columns=["部门", "部门ID", "消息数"],
+        )
         st.caption("按部门 (上级部门包含其下级部门的消息)")
         table(depts, "by_department")
         table(types, "by_msgtype")
     with tab_people:
-        top = pd.DataFrame([(directory.name(u), u, n) for u, n in stats.top_employees(arch.store, f, scope=arch.scope)],
-                           columns=["员工", "账号", "发送消息数"])
+        top = pd.DataFrame(
+            [(directory.name(u), u, n) for u, n in stats.top_employees(arch.store, f, scope=arch.scope)],
+            columns=["员工", "账号", "发送消息数"],
+        )
         st.plotly_chart(px.bar(top, x="员工", y="发送消息数"), width="stretch", key="ch_top")
         table(top, "top_employees")
     with tab_customers:
-        new = pd.DataFrame(stats.new_customers_per_day(directory, tz=tz, time_from=time_from, time_to=time_to, scope=arch.scope),
-                           columns=["日期", "新增客户"])
+        new = pd.DataFrame(
+            stats.new_customers_per_day(directory, tz=tz, time_from=time_from, time_to=time_to, scope=arch.scope),
+            columns=["日期", "新增客户"],
+        )
         if new.empty:
             st.caption("此范围内没有新增客户")
         else:
             st.plotly_chart(px.bar(new, x="日期", y="新增客户"), width="stretch", key="ch_new")
         table(new, "new_customers")
     with tab_viol:
-        split = st.radio("拆分", ["category", "severity", "rule_id"], horizontal=True, key="st_split",
-                         format_func={"category": "类别", "severity": "严重程度", "rule_id": "规则"}.get)
-        trend = pd.DataFrame([(_ui.fmt_day(d, tz), k, n) for d, k, n in
-                              stats.violations_per_day(arch.store, vf, scope=arch.scope, split=split)],
-                             columns=["日期", split, "违规数"])
+        split = st.radio(
+            "拆分",
+            ["category", "severity", "rule_id"],
+            horizontal=True,
+            key="st_split",
+            format_func={"category": "类别", "severity": "严重程度", "rule_id": "规则"}.get,
+        )
+        trend = pd.DataFrame(
+            [
+                (_ui.fmt_day(d, tz), k, n)
+                for d, k, n in stats.violations_per_day(arch.store, vf, scope=arch.scope, split=split)
+            ],
+            columns=["日期", split, "违规数"],
+        )
         if trend.empty:
             st.caption("此范围内没有违规")
         else:

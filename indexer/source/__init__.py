@@ -5,28 +5,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from indexer.source.base import EncryptedRecord, MediaChunk, Source, SDK_ERRORS
-
-if TYPE_CHECKING:
-    from chatarchive.settings import Settings
+from core.errors import BadInput
+from core.settings import Settings
+from indexer.source.base import SDK_ERRORS, EncryptedRecord, MediaChunk, Source
+from indexer.source.sdk import RetryPolicy, SdkSource
+from indexer.source.simulator import SimulatorSource
 
 __all__ = ["EncryptedRecord", "MediaChunk", "Source", "SDK_ERRORS", "open_source"]
 
 
-def open_source(spec: str, settings: "Settings | None" = None) -> Source:
-    from chatarchive.errors import BadInput
-
+def open_source(spec: str, settings: Settings | None = None) -> Source:
     kind, _, target = spec.partition(":")
     if kind == "sim" and target:
-        from indexer.source.simulator import SimulatorSource
-
         return SimulatorSource(target)
     if kind == "sdk" and target:
-        from indexer.source.sdk import RetryPolicy, SdkSource
-
         # One retry layer: the pipeline backs off on GetChatData and the media fetcher retries
         # each chunk, so the binding itself makes a single attempt per call.
-        return SdkSource.from_settings(target, settings, retry=RetryPolicy(attempts=1))
+        return SdkSource.from_settings(target, settings or Settings(), retry=RetryPolicy(attempts=1))
     raise BadInput(f"unknown source {spec!r}: use sim:DIR or sdk:PATH_TO_SO")

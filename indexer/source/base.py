@@ -10,6 +10,7 @@ source's job: our own code does it with the private key of the record's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -33,7 +34,7 @@ class EncryptedRecord:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EncryptedRecord":
+    def from_dict(cls, d: dict[str, Any]) -> EncryptedRecord:
         return cls(
             seq=int(d["seq"]),
             msgid=str(d.get("msgid", "")),
@@ -58,8 +59,16 @@ SDK_ERRORS: dict[int, tuple[str, str, bool]] = {
     10003: ("system failure", "transient: retried", True),
     10004: ("key error", "deprecated code; check the private key versions", False),
     10005: ("fileid error", "the sdkfileid is wrong or expired", False),
-    10006: ("decrypt failed", "the random key does not decrypt this message: check the private key of its publickey_ver", False),
-    10007: ("no private key for that version", "add the private key of this publickey_ver (chatarchive keys add)", False),
+    10006: (
+        "decrypt failed",
+        "the random key does not decrypt this message: check the private key of its publickey_ver",
+        False,
+    ),
+    10007: (
+        "no private key for that version",
+        "add the private key of this publickey_ver (chatarchive keys add)",
+        False,
+    ),
     10008: ("error parsing encrypt_key", "the decrypted random key is malformed; retried, then dead-lettered", False),
     10009: ("ip illegal", "add this server's egress IP to the archive's trusted IPs in the WeCom admin console", False),
     10010: ("data expired", "the data is older than WeCom's 5-day window and is lost; pull more often", False),
@@ -100,9 +109,17 @@ class Source(Protocol):
 
     def directory(self) -> dict[str, Any] | None:
         """The organisation: ``{"corp": {...}, "departments": [...], "employees": [...],
-        "externals": [...], "groups": [...]}`` (see ``indexer.directory``), or None if the
+        "externals": [...], "groups": [...]}`` (see ``core.directory``), or None if the
         source cannot tell (the directory is then imported from a file)."""
         ...
 
-    def close(self) -> None:
+    def private_key_files(self) -> dict[int, Path]:
+        """``{publickey_ver: PEM path}`` of private keys the source ships (the simulator's);
+        a real archive ships none: its administrator adds them (``chatarchive keys add``)."""
         ...
+
+    def seq_max(self) -> int | None:
+        """The highest seq, when the source knows it (the simulator); None for WeCom."""
+        ...
+
+    def close(self) -> None: ...

@@ -14,16 +14,19 @@ retried with exponential backoff; errcode 301058 (response too large) halves the
 from __future__ import annotations
 
 import ctypes as C
+import functools
 import json
 import logging
-import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-from chatarchive.errors import BadInput, DecryptError, SourceError
+from compliance.secrets import archive_secret
+from core.errors import BadInput, DecryptError, SourceError
+from core.settings import Settings
 from indexer.media import fetch_media, iter_media
 from indexer.source.base import SDK_ERRORS, SERVER_ERRORS, EncryptedRecord, MediaChunk
 
@@ -170,13 +173,13 @@ class SdkSource:
         return f"SdkSource(so_path={str(self.so_path)!r}, corpid={self._corpid.decode()!r})"
 
     @classmethod
-    def from_settings(cls, so_path: str | Path, settings: Any, **kwargs: Any) -> "SdkSource":
+    def from_settings(cls, so_path: str | Path, settings: Settings, **kwargs: Any) -> SdkSource:
         """corpid, secret (secret_file first, then secret / CHATARCHIVE_SECRET), proxy, proxy_password
-        and sdk_timeout from ``chatarchive.settings.Settings``."""
+        and sdk_timeout from ``core.settings.Settings``."""
         return cls(
             so_path,
             settings.corpid,
-            read_secret(settings),
+            archive_secret(settings),
             proxy=settings.proxy,
             proxy_password=settings.proxy_password,
             timeout=settings.sdk_timeout,
@@ -204,6 +207,12 @@ class SdkSource:
         self._local.handle = handle
         return handle
 
+    def private_key_files(self) -> dict[int, Path]:
+        return {}  # WeCom never ships private keys: the administrator adds them
+
+    def seq_max(self) -> int | None:
+        return None  # GetChatData does not tell how far the archive goes
+
     def close(self) -> None:
         """Destroys every thread's handle. Call when no thread uses the source any more."""
         with self._handles_lock:
@@ -213,7 +222,7 @@ class SdkSource:
             self._lib.DestroySdk(handle)
         self._local = threading.local()
 
-    def __enter__(self) -> "SdkSource":
+    def __enter__(self) -> SdkSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -250,7 +259,7 @@ class SdkSource:
             raise BadInput(f"seq must not be negative, got {seq}")
         while True:
             try:
-                return self._with_retry("GetChatData", lambda: self._get_chat_data_once(seq, limit))
+                return self._with_retry("GetChatData", functools.partial(self._get_chat_data_once, seq, limit))
             except SourceError as e:
                 if e.code != TOO_LARGE or limit == 1:
                     raise
@@ -320,7 +329,9 @@ class SdkSource:
             data_ptr, data_len = self._lib.GetData(m), self._lib.GetDataLen(m)
             index_ptr, index_len = self._lib.GetOutIndexBuf(m), self._lib.GetIndexLen(m)
             data = C.string_at(data_ptr, data_len) if data_ptr and data_len > 0 else b""
-            outindex = C.string_at(index_ptr, index_len).decode("ascii", "replace") if index_ptr and index_len > 0 else ""
+            outindex = (
+                C.string_at(index_ptr, index_len).decode("ascii", "replace") if index_ptr and index_len > 0 else ""
+            )
             return MediaChunk(data=data, outindexbuf=outindex, is_finish=bool(self._lib.IsMediaDataFinish(m)))
         finally:
             self._lib.FreeMediaData(m)
@@ -360,22 +371,3 @@ def parse_chat_data(text: bytes) -> list[EncryptedRecord]:
         return [EncryptedRecord.from_dict(item) for item in items]
     except (KeyError, TypeError, ValueError) as e:
         raise SourceError(f"GetChatData returned a malformed chatdata item ({e!r})", 10002, retryable=True) from e
-
-
-def read_secret(settings: Any) -> str:
-    """The archive Secret: from ``secret_file`` if set, else the ``secret`` setting
-    (CHATARCHIVE_SECRET). Never logged."""
-    secret_file = getattr(settings, "secret_file", "")
-    if secret_file:
-        path = Path(secret_file).expanduser()
-        try:
-            secret = path.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise BadInput(f"cannot read the archive Secret from secret_file {path}: {e.strerror}") from None
-        if not secret:
-            raise BadInput(f"secret_file {path} is empty")
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            log.warning("secret_file %s is readable by group/others (mode %03o): chmod 600 it", path, mode)
-        return secret
-    return str(getattr(settings, "secret", "") or os.environ.get("CHATARCHIVE_SECRET", ""))

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from chatarchive.errors import DecryptError
+from core.errors import DecryptError
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_LENGTH = 32

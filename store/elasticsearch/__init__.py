@@ -16,6 +16,7 @@ __all__ = ["ElasticsearchStore"]
 
 def __getattr__(name: str) -> Any:
     if name == "ElasticsearchStore":
+        # optional: loaded on first use, so importing the package needs no Elasticsearch client
         from store.elasticsearch.store import ElasticsearchStore
 
         return ElasticsearchStore

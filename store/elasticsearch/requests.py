@@ -16,18 +16,28 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from chatarchive.errors import BadInput
-from chatarchive.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
+from core.errors import BadInput
+from core.models import DeadLetter, Message, MessageFilter, Scope, Violation, ViolationFilter
 from store.query import And, MatchAll, Node, Not, Or, Phrase, Word
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 
 # Index kinds: each lives in ``{prefix}-{kind}-v{version}`` behind the alias ``{prefix}-{kind}``.
 # Messages are time-based: ``{prefix}-messages-v{version}-000001``, rolled over by ILM.
-INDEX_KINDS: tuple[str, ...] = ("messages", "violations", "rules", "deadletters", "records", "audit", "reviews", "state")
+INDEX_KINDS: tuple[str, ...] = (
+    "messages",
+    "violations",
+    "rules",
+    "deadletters",
+    "records",
+    "audit",
+    "reviews",
+    "state",
+)
 ROLLED_KINDS: frozenset[str] = frozenset({"messages"})
 
 # Record collections with an index of their own; the others share ``records``.
@@ -236,15 +246,22 @@ def record_document(collection: str, record_id: str, doc: dict[str, Any], seq: i
             fields[key] = "true" if value else "false"
         elif isinstance(value, (str, int, float)):
             fields[key] = str(value)
-        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        elif isinstance(value, list) and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
             fields[key] = [str(v) for v in value]
         if isinstance(value, (bool, int, float)):
             numbers[key] = int(value) if isinstance(value, bool) else value
         elif value is not None:
             others.append(key)
     return {
-        "collection": collection, "record_id": record_id, "seq": seq,
-        "fields": fields, "numbers": numbers, "others": others, "doc": doc,
+        "collection": collection,
+        "record_id": record_id,
+        "seq": seq,
+        "fields": fields,
+        "numbers": numbers,
+        "others": others,
+        "doc": doc,
     }
 
 
@@ -353,19 +370,8 @@ def message_filter_clauses(filters: MessageFilter) -> list[dict[str, Any]]:
     for clause in (_range("time", filters.time_from, filters.time_to), _range("seq", filters.seq_from, filters.seq_to)):
         if clause is not None:
             clauses.append(clause)
-    for field, values in (
-        ("sender", filters.senders),
-        ("chat_id", filters.chats),
-        ("msgtype", filters.msgtypes),
-        ("employees", filters.employees),
-        ("externals", filters.externals),
-        ("departments", filters.departments),
-        ("chat_kind", filters.chat_kinds),
-        ("sender_kind", filters.sender_kinds),
-        ("msgid", filters.msgids),
-    ):
-        if values:
-            clauses.append({"terms": {field: list(values)}})
+    for field, values in filters.terms():
+        clauses.append({"terms": {field: values}})
     if filters.flagged is not None:
         clauses.append({"term": {"flagged": {"value": filters.flagged}}})
     if filters.revoked is not None:
@@ -378,19 +384,8 @@ def violation_filter_clauses(filters: ViolationFilter) -> list[dict[str, Any]]:
     clause = _range("time", filters.time_from, filters.time_to)
     if clause is not None:
         clauses.append(clause)
-    for field, values in (
-        ("rule_id", filters.rule_ids),
-        ("category", filters.categories),
-        ("severity", filters.severities),
-        ("status", filters.statuses),
-        ("employees", filters.employees),
-        ("departments", filters.departments),
-        ("sender", filters.senders),
-        ("chat_id", filters.chats),
-        ("msgid", filters.msgids),
-    ):
-        if values:
-            clauses.append({"terms": {field: list(values)}})
+    for field, values in filters.terms():
+        clauses.append({"terms": {field: values}})
     if filters.assignee is not None:
         clauses.append({"term": {"assignee": {"value": filters.assignee}}})
     return clauses
@@ -467,7 +462,12 @@ def text_query(node: Node, *, fold: Any, segment: Any) -> dict[str, Any]:
             body["must_not"] = must_not
         return {"bool": body}
     if isinstance(node, Or):
-        return {"bool": {"should": [text_query(c, fold=fold, segment=segment) for c in node.children], "minimum_should_match": 1}}
+        return {
+            "bool": {
+                "should": [text_query(c, fold=fold, segment=segment) for c in node.children],
+                "minimum_should_match": 1,
+            }
+        }
     if isinstance(node, Not):
         return {"bool": {"must": [MATCH_ALL], "must_not": [text_query(node.child, fold=fold, segment=segment)]}}
     raise TypeError(f"not a query node: {node!r}")
@@ -495,7 +495,12 @@ def iter_body(
     ``search_after`` on a total order, so no message is lost or repeated. With ``pit_id``
     the page reads the point in time (POST /_search, no index in the path): one
     consistent view for the whole scan, however long it runs."""
-    body: dict[str, Any] = {"query": query, "sort": [{"seq": {"order": "asc"}}, {"msgid": {"order": "asc"}}], "size": size, "track_total_hits": False}
+    body: dict[str, Any] = {
+        "query": query,
+        "sort": [{"seq": {"order": "asc"}}, {"msgid": {"order": "asc"}}],
+        "size": size,
+        "track_total_hits": False,
+    }
     if search_after is not None:
         body["search_after"] = search_after
     if pit_id is not None:
@@ -546,10 +551,26 @@ def locate_body(ids: list[str]) -> dict[str, Any]:
 def context_body(chat_id: str, time_ms: int, seq: int, *, before: bool, size: int, scope: Scope) -> dict[str, Any]:
     """Messages of the same conversation strictly before (or after) (time, seq)."""
     if before:
-        order = {"bool": {"should": [{"range": {"time": {"lt": time_ms}}}, {"bool": {"filter": [{"term": {"time": {"value": time_ms}}}, {"range": {"seq": {"lt": seq}}}]}}], "minimum_should_match": 1}}
+        order = {
+            "bool": {
+                "should": [
+                    {"range": {"time": {"lt": time_ms}}},
+                    {"bool": {"filter": [{"term": {"time": {"value": time_ms}}}, {"range": {"seq": {"lt": seq}}}]}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
         sort = "time_desc"
     else:
-        order = {"bool": {"should": [{"range": {"time": {"gt": time_ms}}}, {"bool": {"filter": [{"term": {"time": {"value": time_ms}}}, {"range": {"seq": {"gt": seq}}}]}}], "minimum_should_match": 1}}
+        order = {
+            "bool": {
+                "should": [
+                    {"range": {"time": {"gt": time_ms}}},
+                    {"bool": {"filter": [{"term": {"time": {"value": time_ms}}}, {"range": {"seq": {"gt": seq}}}]}},
+                ],
+                "minimum_should_match": 1,
+            }
+        }
         sort = "time_asc"
     query = filtered_query(None, [{"term": {"chat_id": {"value": chat_id}}}, order], scope)
     return search_body(query, sort=sort, size=size)
@@ -562,7 +583,9 @@ METRIC_AGGS = frozenset({"value_count", "min", "max", "avg", "sum", "stats", "pe
 FIXED_INTERVALS = frozenset({"1h", "1d"})
 
 
-def aggregations(aggs: dict[str, Any], *, allowed_fields: frozenset[str], time_zone: str, depth: int = 0) -> dict[str, Any]:
+def aggregations(
+    aggs: dict[str, Any], *, allowed_fields: frozenset[str], time_zone: str, depth: int = 0
+) -> dict[str, Any]:
     """Translates the documented subset; anything else is a ``BadInput``."""
     if not isinstance(aggs, dict) or not aggs:
         raise BadInput("aggregations: expected a non-empty object of named aggregations")
@@ -584,7 +607,12 @@ def aggregations(aggs: dict[str, Any], *, allowed_fields: frozenset[str], time_z
         body: dict[str, Any]
         if kind == "terms":
             size = int(params.get("size", 10))
-            body = {"field": field, "size": size, "shard_size": max(size * 10, 1000), "order": [{"_count": "desc"}, {"_key": "asc"}]}
+            body = {
+                "field": field,
+                "size": size,
+                "shard_size": max(size * 10, 1000),
+                "order": [{"_count": "desc"}, {"_key": "asc"}],
+            }
         elif kind == "date_histogram":
             interval = params.get("fixed_interval")
             if field != "time" or interval not in FIXED_INTERVALS:
@@ -608,7 +636,9 @@ def aggregations(aggs: dict[str, Any], *, allowed_fields: frozenset[str], time_z
                 raise BadInput(f"aggregation {name!r}: only bucket aggregations take sub-aggregations")
             if depth >= 1:
                 raise BadInput(f"aggregation {name!r}: only one level of sub-aggregations is supported")
-            container["aggregations"] = aggregations(sub, allowed_fields=allowed_fields, time_zone=time_zone, depth=depth + 1)
+            container["aggregations"] = aggregations(
+                sub, allowed_fields=allowed_fields, time_zone=time_zone, depth=depth + 1
+            )
         out[name] = container
     return out
 
@@ -639,7 +669,11 @@ def normalize_aggregations(aggs: dict[str, Any], response: dict[str, Any]) -> di
                     item.update(normalize_aggregations(sub, b))
                 buckets.append(item)
             if kind == "terms":
-                out[name] = {"doc_count_error_upper_bound": int(result.get("doc_count_error_upper_bound", 0)), "sum_other_doc_count": int(result.get("sum_other_doc_count", 0)), "buckets": buckets}
+                out[name] = {
+                    "doc_count_error_upper_bound": int(result.get("doc_count_error_upper_bound", 0)),
+                    "sum_other_doc_count": int(result.get("sum_other_doc_count", 0)),
+                    "buckets": buckets,
+                }
             else:
                 out[name] = {"buckets": buckets}
         elif kind == "stats":
@@ -699,7 +733,9 @@ def rule_percolator_query(rule: dict[str, Any], *, normalize: Any) -> dict[str, 
         structured.append({"term": {"direction": {"value": direction}}})
     rule_scope = rule.get("scope") or {}
     if rule_scope.get("users") or rule_scope.get("departments"):
-        structured.append(scope_filter(Scope.of(rule_scope.get("departments", ()), rule_scope.get("users", ()))) or MATCH_ALL)
+        structured.append(
+            scope_filter(Scope.of(rule_scope.get("departments", ()), rule_scope.get("users", ()))) or MATCH_ALL
+        )
 
     keyword_pinyin = any(isinstance(k, dict) and k.get("pinyin") for k in rule.get("keywords") or [])
     opaque = bool(rule.get("regex") or rule.get("behaviours") or rule.get("pinyin") or keyword_pinyin)
@@ -720,7 +756,9 @@ def rule_percolator_query(rule: dict[str, Any], *, normalize: Any) -> dict[str, 
             alternatives.append(clause)
     body: dict[str, Any] = {}
     if not opaque and alternatives:
-        body["must"] = [alternatives[0] if len(alternatives) == 1 else {"bool": {"should": alternatives, "minimum_should_match": 1}}]
+        body["must"] = [
+            alternatives[0] if len(alternatives) == 1 else {"bool": {"should": alternatives, "minimum_should_match": 1}}
+        ]
     excludes = [p for p in (phrase(str(e)) for e in rule.get("exclude") or []) if p is not None]
     if excludes:
         body["must_not"] = excludes
@@ -770,7 +808,12 @@ def percolate_document(message: Message, normalized: str) -> dict[str, Any]:
 def percolate_body(documents: list[dict[str, Any]], *, size: int = 10000) -> dict[str, Any]:
     """POST /{rules}/_search: which enabled rules may match which documents (slots)."""
     return {
-        "query": {"bool": {"must": [{"percolate": {"field": "query", "documents": documents}}], "filter": [{"term": {"enabled": {"value": True}}}]}},
+        "query": {
+            "bool": {
+                "must": [{"percolate": {"field": "query", "documents": documents}}],
+                "filter": [{"term": {"enabled": {"value": True}}}],
+            }
+        },
         "size": size,
         "_source": {"includes": ["rule_id", "rule_version"]},
     }

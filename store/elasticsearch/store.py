@@ -23,13 +23,18 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
+from analyzers.chinese import query_words
+from analyzers.rules.engine import RuleEngine
+from analyzers.rules.normalize import normalize_fast
 from analyzers.textfold import fold
-from chatarchive.errors import BadInput, ChatArchiveError, StoreUnavailable
-from chatarchive.models import (
+from core import clock
+from core.errors import BadInput, ChatArchiveError, StoreUnavailable
+from core.models import (
     REVIEW_STATUSES,
     Batch,
     DeadLetter,
@@ -42,9 +47,18 @@ from chatarchive.models import (
     Violation,
     ViolationFilter,
 )
+from core.settings import Settings
 from store.base import AGG_FIELDS, RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS, MigrationProgress
 from store.elasticsearch import requests as R
-from store.elasticsearch.transport import RETRY_STATUSES, ClientTransport, EsError, RetryingTransport, Transport, redact_url
+from store.elasticsearch.transport import (
+    RETRY_STATUSES,
+    ClientTransport,
+    EsError,
+    RetryingTransport,
+    Transport,
+    redact_url,
+)
+from store.highlight import highlight
 from store.query import MatchAll, has_scoring_terms, parse_query, positive_terms
 
 logger = logging.getLogger(__name__)
@@ -56,19 +70,11 @@ Operation = tuple[str, str, str, dict[str, Any] | None]  # (bulk action, index, 
 TASK_POLL_SECONDS = 2.0
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _words(text: str) -> list[str]:
-    from analyzers.chinese import query_words
-
     return list(query_words(text))
 
 
 def _rules_normalize(text: str) -> str:
-    from analyzers.rules.normalize import normalize_fast
-
     return normalize_fast(text)
 
 
@@ -97,10 +103,14 @@ class ElasticsearchStore:
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: Any, *, index_prefix: str | None = None, transport: Transport | None = None) -> "ElasticsearchStore":
+    def from_settings(
+        cls, settings: Settings, *, index_prefix: str | None = None, transport: Transport | None = None
+    ) -> ElasticsearchStore:
         url = settings.es_url
         if not url and transport is None:
-            raise BadInput("the elasticsearch backend needs es_url (or ES_URL), e.g. https://elastic:PASSWORD@localhost:9200")
+            raise BadInput(
+                "the elasticsearch backend needs es_url (or ES_URL), e.g. https://elastic:PASSWORD@localhost:9200"
+            )
         password = _secret_file(settings.es_password_file, "es_password_file") or settings.es_password
         api_key = _secret_file(settings.es_api_key_file, "es_api_key_file") or settings.es_api_key
         if transport is None:
@@ -112,14 +122,21 @@ class ElasticsearchStore:
                 ca_certs=settings.es_ca_certs,
                 timeout=float(settings.es_timeout),
             )
-        return cls(transport, prefix=index_prefix or settings.es_index_prefix, timezone=settings.timezone, where=redact_url(url) if url else "the cluster")
+        return cls(
+            transport,
+            prefix=index_prefix or settings.es_index_prefix,
+            timezone=settings.timezone,
+            where=redact_url(url) if url else "the cluster",
+        )
 
     def alias(self, kind: str) -> str:
         return R.alias_name(self.prefix, kind)
 
     def _record_alias(self, collection: str) -> str:
         if collection not in RECORD_COLLECTIONS:
-            raise BadInput(f"unknown record collection {collection!r}; use one of {', '.join(sorted(RECORD_COLLECTIONS))}")
+            raise BadInput(
+                f"unknown record collection {collection!r}; use one of {', '.join(sorted(RECORD_COLLECTIONS))}"
+            )
         return self.alias(R.RECORD_INDEX_OF.get(collection, "records"))
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -155,7 +172,12 @@ class ElasticsearchStore:
         self.sync_percolator()
         state = self._get("state", "schema") or {}
         if state.get("versions") != versions:
-            self.t.request("PUT", f"/{self.alias('state')}/_doc/schema", params={"refresh": "wait_for"}, body={"versions": versions, "updated_ms": _now_ms()})
+            self.t.request(
+                "PUT",
+                f"/{self.alias('state')}/_doc/schema",
+                params={"refresh": "wait_for"},
+                body={"versions": versions, "updated_ms": clock.now_ms()},
+            )
         return {"backend": self.backend_name, "schema_version": max(versions.values()), "migrated": migrated}
 
     def _migrate(
@@ -285,7 +307,9 @@ class ElasticsearchStore:
         attempt = 0
         while pending:
             params = {"refresh": refresh} if refresh else None
-            response = self.t.request("POST", "/_bulk", params=params, body=R.bulk_lines([operations[i] for i in pending]))
+            response = self.t.request(
+                "POST", "/_bulk", params=params, body=R.bulk_lines([operations[i] for i in pending])
+            )
             retry: list[tuple[int, dict[str, Any]]] = []
             for op_index, item in zip(pending, response.get("items", [])):
                 ((action, result),) = item.items()
@@ -310,7 +334,10 @@ class ElasticsearchStore:
         wait = self.t.delay(attempt)
         logger.warning(
             "%d bulk items refused by the cluster (%s, HTTP %s); retrying in %.1fs",
-            count, error.get("type", "?"), error.get("status"), wait,
+            count,
+            error.get("type", "?"),
+            error.get("status"),
+            wait,
         )
         if attempt == 2:
             self.cluster_status = self._cluster_status()
@@ -345,14 +372,30 @@ class ElasticsearchStore:
             was_revoked, was_flagged = previous.get(m.msgid, (False, False))
             was_revoked = was_revoked or m.msgid in revoked_before
             was_flagged = was_flagged or m.msgid in violated_before
-            m = dataclasses.replace(m, revoked=m.revoked or m.msgid in revoked or was_revoked, flagged=m.flagged or m.msgid in violated or was_flagged)
+            m = dataclasses.replace(
+                m,
+                revoked=m.revoked or m.msgid in revoked or was_revoked,
+                flagged=m.flagged or m.msgid in violated or was_flagged,
+            )
             op_message[len(ops)] = m
-            ops.append(("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text))))
+            ops.append(
+                ("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text)))
+            )
         for msgid in sorted(revoked):  # remembered, so an original that arrives later is marked too
-            ops.append(("index", self.alias("state"), _revoke_id(msgid), {"updated_ms": _now_ms()}))
+            ops.append(("index", self.alias("state"), _revoke_id(msgid), {"updated_ms": clock.now_ms()}))
         for msgid in sorted((revoked | violated) - in_batch):
             if msgid in located:
-                ops.append(("update", located[msgid], msgid, {**({"revoked": True} if msgid in revoked else {}), **({"flagged": True} if msgid in violated else {})}))
+                ops.append(
+                    (
+                        "update",
+                        located[msgid],
+                        msgid,
+                        {
+                            **({"revoked": True} if msgid in revoked else {}),
+                            **({"flagged": True} if msgid in violated else {}),
+                        },
+                    )
+                )
         messages_end = len(ops)  # what follows refers to the messages: sent only after them
         for v in batch.violations:
             ops.append(("index", self.alias("violations"), v.id, R.violation_document(v)))
@@ -376,7 +419,10 @@ class ElasticsearchStore:
                 f"the checkpoint stays at {held_at} and the pull resumes from there"
             )
         if held_at is not None:
-            raise StoreUnavailable(f"some documents of the batch could not be stored or dead-lettered; the checkpoint stays at {held_at} and they will be replayed")
+            raise StoreUnavailable(
+                "some documents of the batch could not be stored or dead-lettered; "
+                f"the checkpoint stays at {held_at} and they will be replayed"
+            )
 
     def _hold_for(self, ops: list[Operation], op_message: dict[int, Message], outcome: BulkOutcome) -> int | None:
         """Dead-letters the messages rejected for their own fault; returns the seq to hold
@@ -419,7 +465,10 @@ class ElasticsearchStore:
             return {}
         body = {"query": R.ids_query(msgids), "size": len(msgids), "_source": {"includes": ["revoked", "flagged"]}}
         response = self._search("messages", body)
-        return {h["_id"]: (bool(h["_source"].get("revoked")), bool(h["_source"].get("flagged"))) for h in response["hits"]["hits"]}
+        return {
+            h["_id"]: (bool(h["_source"].get("revoked")), bool(h["_source"].get("flagged")))
+            for h in response["hits"]["hits"]
+        }
 
     def _revoked_among(self, msgids: list[str]) -> set[str]:
         if not msgids:
@@ -431,7 +480,11 @@ class ElasticsearchStore:
     def _violated_among(self, msgids: list[str]) -> set[str]:
         if not msgids:
             return set()
-        body = {"query": {"terms": {"msgid": msgids}}, "size": 0, "aggregations": {"m": {"terms": {"field": "msgid", "size": len(msgids)}}}}
+        body = {
+            "query": {"terms": {"msgid": msgids}},
+            "size": 0,
+            "aggregations": {"m": {"terms": {"field": "msgid", "size": len(msgids)}}},
+        }
         response = self._search("violations", body)
         return {b["key"] for b in response.get("aggregations", {}).get("m", {}).get("buckets", [])}
 
@@ -462,7 +515,12 @@ class ElasticsearchStore:
     def _advance_checkpoint(self, seq: int) -> None:
         if seq <= self.checkpoint():
             return
-        self.t.request("PUT", f"/{self.alias('state')}/_doc/checkpoint", params={"refresh": "wait_for"}, body={"seq": seq, "updated_ms": _now_ms()})
+        self.t.request(
+            "PUT",
+            f"/{self.alias('state')}/_doc/checkpoint",
+            params={"refresh": "wait_for"},
+            body={"seq": seq, "updated_ms": clock.now_ms()},
+        )
 
     def checkpoint(self) -> int:
         doc = self._get("state", "checkpoint")
@@ -475,7 +533,10 @@ class ElasticsearchStore:
     # --- percolation ------------------------------------------------------------------------
     def _index_rule(self, rule_id: str, doc: dict[str, Any]) -> None:
         self.t.request(
-            "PUT", f"/{self.alias('rules')}/_doc/{quote(rule_id, safe='')}", params={"refresh": "wait_for"}, body=R.rule_document(rule_id, doc, normalize=_rules_normalize)
+            "PUT",
+            f"/{self.alias('rules')}/_doc/{quote(rule_id, safe='')}",
+            params={"refresh": "wait_for"},
+            body=R.rule_document(rule_id, doc, normalize=_rules_normalize),
         )
 
     def sync_percolator(self) -> dict[str, int]:
@@ -527,7 +588,7 @@ class ElasticsearchStore:
             out.update(R.percolate_candidates(self._search("rules", R.percolate_body(docs)), docs))
         return out
 
-    def match_rules(self, messages: list[Message], engine: Any) -> list[Violation]:
+    def match_rules(self, messages: list[Message], engine: RuleEngine) -> list[Violation]:
         """The violations of ``messages``: percolation narrows the rules per message, the
         shared engine decides, so hits are identical to the embedded path."""
         if engine is not self._synced_engine:  # a rebuilt engine: the rules changed, check the percolator too
@@ -556,13 +617,16 @@ class ElasticsearchStore:
         return [found[i] for i in wanted if i in found]
 
     def search(self, request: SearchRequest, *, scope: Scope) -> SearchResult:
-        from store.highlight import highlight
-
         started = time.perf_counter()
         node, text = self._text_query(request.query)
         sort = request.sort if request.sort != "relevance" or has_scoring_terms(node) else "time_desc"
         self._check_page(request.limit, request.offset)
-        body = R.search_body(R.filtered_query(text, R.message_filter_clauses(request.filters), scope), sort=sort, size=request.limit, offset=request.offset)
+        body = R.search_body(
+            R.filtered_query(text, R.message_filter_clauses(request.filters), scope),
+            sort=sort,
+            size=request.limit,
+            offset=request.offset,
+        )
         response = self._search("messages", body)
         terms = positive_terms(node)
         hits = []
@@ -570,9 +634,15 @@ class ElasticsearchStore:
             m = R.message_from_source(h["_source"])
             hits.append(
                 SearchHit(
-                    msgid=m.msgid, seq=m.seq, time_ms=m.time_ms, sender=m.sender, chat_id=m.chat_id, msgtype=m.msgtype,
+                    msgid=m.msgid,
+                    seq=m.seq,
+                    time_ms=m.time_ms,
+                    sender=m.sender,
+                    chat_id=m.chat_id,
+                    msgtype=m.msgtype,
                     highlight=highlight(m.text, terms) if request.highlight else "",
-                    score=float(h.get("_score") or 0.0) if sort == "relevance" else 0.0, message=m,
+                    score=float(h.get("_score") or 0.0) if sort == "relevance" else 0.0,
+                    message=m,
                 )
             )
         took_ms = (time.perf_counter() - started) * 1000
@@ -585,11 +655,18 @@ class ElasticsearchStore:
         if limit + offset > MAX_PAGE:
             raise BadInput(f"cannot page past {MAX_PAGE} results; narrow the filters or export instead")
 
-    def list_messages(self, filters: MessageFilter, *, scope: Scope, sort: str = "time_asc", limit: int = 100, offset: int = 0) -> tuple[int, list[Message]]:
+    def list_messages(
+        self, filters: MessageFilter, *, scope: Scope, sort: str = "time_asc", limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[Message]]:
         if sort not in ("time_asc", "time_desc"):
             raise BadInput(f"unknown sort {sort!r}; use time_asc or time_desc")
         self._check_page(limit, offset)
-        response = self._search("messages", R.search_body(R.filtered_query(None, R.message_filter_clauses(filters), scope), sort=sort, size=limit, offset=offset))
+        response = self._search(
+            "messages",
+            R.search_body(
+                R.filtered_query(None, R.message_filter_clauses(filters), scope), sort=sort, size=limit, offset=offset
+            ),
+        )
         return int(response["hits"]["total"]["value"]), self._hits(response)
 
     def iter_messages(
@@ -631,19 +708,47 @@ class ElasticsearchStore:
         if not found:
             return []
         target = found[0]
-        earlier = self._hits(self._search("messages", R.context_body(target.chat_id, target.time_ms, target.seq, before=True, size=before, scope=scope))) if before > 0 else []
-        later = self._hits(self._search("messages", R.context_body(target.chat_id, target.time_ms, target.seq, before=False, size=after, scope=scope))) if after > 0 else []
+        earlier = (
+            self._hits(
+                self._search(
+                    "messages",
+                    R.context_body(target.chat_id, target.time_ms, target.seq, before=True, size=before, scope=scope),
+                )
+            )
+            if before > 0
+            else []
+        )
+        later = (
+            self._hits(
+                self._search(
+                    "messages",
+                    R.context_body(target.chat_id, target.time_ms, target.seq, before=False, size=after, scope=scope),
+                )
+            )
+            if after > 0
+            else []
+        )
         return [*reversed(earlier), target, *later]
 
     def count(self, filters: MessageFilter, *, scope: Scope, query: str = "") -> int:
         _, text = self._text_query(query)
-        response = self.t.request("POST", f"/{self.alias('messages')}/_count", body={"query": R.filtered_query(text, R.message_filter_clauses(filters), scope)})
+        response = self.t.request(
+            "POST",
+            f"/{self.alias('messages')}/_count",
+            body={"query": R.filtered_query(text, R.message_filter_clauses(filters), scope)},
+        )
         return int(response["count"])
 
-    def aggregate(self, filters: MessageFilter, aggs: dict[str, Any], *, scope: Scope, query: str = "") -> dict[str, Any]:
+    def aggregate(
+        self, filters: MessageFilter, aggs: dict[str, Any], *, scope: Scope, query: str = ""
+    ) -> dict[str, Any]:
         _, text = self._text_query(query)
         translated = R.aggregations(aggs, allowed_fields=AGG_FIELDS, time_zone=self.timezone)
-        body = {"query": R.filtered_query(text, R.message_filter_clauses(filters), scope), "size": 0, "aggregations": translated}
+        body = {
+            "query": R.filtered_query(text, R.message_filter_clauses(filters), scope),
+            "size": 0,
+            "aggregations": translated,
+        }
         return R.normalize_aggregations(aggs, self._search("messages", body).get("aggregations", {}))
 
     def update_messages(self, messages: list[Message]) -> None:
@@ -651,7 +756,10 @@ class ElasticsearchStore:
         if not unique:
             return
         located = self._locate([m.msgid for m in unique])
-        ops = [("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text))) for m in unique]
+        ops = [
+            ("index", located.get(m.msgid, self.alias("messages")), m.msgid, R.message_document(m, fold(m.text)))
+            for m in unique
+        ]
         self._raise_failed(self._bulk(ops, refresh="wait_for"), "update messages")
 
     def _raise_failed(self, outcome: BulkOutcome, what: str) -> None:
@@ -674,9 +782,21 @@ class ElasticsearchStore:
             return 0
         existing = len(self._locate(wanted))
         params = {"refresh": "true", "conflicts": "proceed"}
-        self.t.request("POST", f"/{self.alias('violations')}/_delete_by_query", params=params, body={"query": {"terms": {"msgid": wanted}}})
-        self.t.request("POST", f"/{self.alias('messages')}/_delete_by_query", params=params, body={"query": R.ids_query(wanted)})
-        self.t.request("POST", f"/{self.alias('state')}/_delete_by_query", params=params, body={"query": R.ids_query([_revoke_id(i) for i in wanted])})
+        self.t.request(
+            "POST",
+            f"/{self.alias('violations')}/_delete_by_query",
+            params=params,
+            body={"query": {"terms": {"msgid": wanted}}},
+        )
+        self.t.request(
+            "POST", f"/{self.alias('messages')}/_delete_by_query", params=params, body={"query": R.ids_query(wanted)}
+        )
+        self.t.request(
+            "POST",
+            f"/{self.alias('state')}/_delete_by_query",
+            params=params,
+            body={"query": R.ids_query([_revoke_id(i) for i in wanted])},
+        )
         return existing
 
     # --- violations -------------------------------------------------------------------------------
@@ -688,34 +808,62 @@ class ElasticsearchStore:
         ops += [("update", index, msgid, {"flagged": True}) for msgid, index in sorted(located.items())]
         self._raise_failed(self._bulk(ops, refresh="wait_for"), "store violations")
 
-    def list_violations(self, filters: ViolationFilter, *, scope: Scope, sort: str = "time_desc", limit: int = 50, offset: int = 0) -> tuple[int, list[Violation]]:
+    def list_violations(
+        self, filters: ViolationFilter, *, scope: Scope, sort: str = "time_desc", limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[Violation]]:
         self._check_page(limit, offset)
-        body = R.search_body(R.filtered_query(None, R.violation_filter_clauses(filters), scope), sort=sort, size=limit, offset=offset, sorts=R.VIOLATION_SORTS)
+        body = R.search_body(
+            R.filtered_query(None, R.violation_filter_clauses(filters), scope),
+            sort=sort,
+            size=limit,
+            offset=offset,
+            sorts=R.VIOLATION_SORTS,
+        )
         response = self._search("violations", body)
-        return int(response["hits"]["total"]["value"]), [Violation.from_dict(h["_source"]) for h in response["hits"]["hits"]]
+        return int(response["hits"]["total"]["value"]), [
+            Violation.from_dict(h["_source"]) for h in response["hits"]["hits"]
+        ]
 
     def aggregate_violations(self, filters: ViolationFilter, aggs: dict[str, Any], *, scope: Scope) -> dict[str, Any]:
         translated = R.aggregations(aggs, allowed_fields=VIOLATION_AGG_FIELDS, time_zone=self.timezone)
-        body = {"query": R.filtered_query(None, R.violation_filter_clauses(filters), scope), "size": 0, "aggregations": translated}
+        body = {
+            "query": R.filtered_query(None, R.violation_filter_clauses(filters), scope),
+            "size": 0,
+            "aggregations": translated,
+        }
         return R.normalize_aggregations(aggs, self._search("violations", body).get("aggregations", {}))
 
     def update_violation(self, violation_id: str, changes: dict[str, Any]) -> Violation:
         unknown = set(changes) - VIOLATION_CHANGES
         if unknown:
-            raise BadInput(f"cannot change {', '.join(sorted(unknown))} of a violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}")
+            raise BadInput(
+                f"cannot change {', '.join(sorted(unknown))} of a "
+                f"violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}"
+            )
         if "status" in changes and changes["status"] not in REVIEW_STATUSES:
             raise BadInput(f"unknown review status {changes['status']!r}; use one of {', '.join(REVIEW_STATUSES)}")
         current = self._get("violations", violation_id)
         if current is None:
             raise BadInput(f"no violation {violation_id!r}")
         updated = dataclasses.replace(Violation.from_dict(current), **changes)
-        self.t.request("PUT", f"/{self.alias('violations')}/_doc/{quote(violation_id, safe='')}", params={"refresh": "wait_for"}, body=R.violation_document(updated))
+        self.t.request(
+            "PUT",
+            f"/{self.alias('violations')}/_doc/{quote(violation_id, safe='')}",
+            params={"refresh": "wait_for"},
+            body=R.violation_document(updated),
+        )
         return updated
 
     # --- dead letters --------------------------------------------------------------------------------
     def list_deadletters(self, *, limit: int = 1000, offset: int = 0) -> tuple[int, list[DeadLetter]]:
         self._check_page(limit, offset)
-        body = {"query": {"match_all": {}}, "sort": [{"seq": {"order": "asc"}}, {"msgid": {"order": "asc"}}], "size": limit, "from": offset, "track_total_hits": True}
+        body = {
+            "query": {"match_all": {}},
+            "sort": [{"seq": {"order": "asc"}}, {"msgid": {"order": "asc"}}],
+            "size": limit,
+            "from": offset,
+            "track_total_hits": True,
+        }
         response = self._search("deadletters", body)
         return int(response["hits"]["total"]["value"]), [DeadLetter(**h["_source"]) for h in response["hits"]["hits"]]
 
@@ -723,7 +871,12 @@ class ElasticsearchStore:
     def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
         alias = self._record_alias(collection)
         clean = _record_body(doc)
-        self.t.request("PUT", f"/{alias}/_doc/{_doc_id(collection, record_id)}", params={"refresh": "wait_for"}, body=R.record_document(collection, record_id, clean))
+        self.t.request(
+            "PUT",
+            f"/{alias}/_doc/{_doc_id(collection, record_id)}",
+            params={"refresh": "wait_for"},
+            body=R.record_document(collection, record_id, clean),
+        )
         if collection == "rules":
             self._index_rule(record_id, clean)
 
@@ -740,12 +893,19 @@ class ElasticsearchStore:
     def delete_record(self, collection: str, record_id: str) -> bool:
         alias = self._record_alias(collection)
         try:
-            response = self.t.request("DELETE", f"/{alias}/_doc/{_doc_id(collection, record_id)}", params={"refresh": "wait_for"}, ok=(404,))
+            response = self.t.request(
+                "DELETE", f"/{alias}/_doc/{_doc_id(collection, record_id)}", params={"refresh": "wait_for"}, ok=(404,)
+            )
         except EsError:
             return False
         if collection == "rules":
             try:
-                self.t.request("DELETE", f"/{self.alias('rules')}/_doc/{quote(record_id, safe='')}", params={"refresh": "wait_for"}, ok=(404,))
+                self.t.request(
+                    "DELETE",
+                    f"/{self.alias('rules')}/_doc/{quote(record_id, safe='')}",
+                    params={"refresh": "wait_for"},
+                    ok=(404,),
+                )
             except EsError:
                 pass
         return response.get("result") == "deleted"
@@ -772,7 +932,14 @@ class ElasticsearchStore:
             after = hits[-1]["sort"]
 
     def find_records(
-        self, collection: str, where: dict[str, Any] | None = None, *, order_by: str | None = None, descending: bool = False, limit: int | None = None, offset: int = 0
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         """Sorted and limited on the cluster when the order can be exact there (so the
         last audit entry is one search, however long the trail); in Python otherwise."""
@@ -812,19 +979,28 @@ class ElasticsearchStore:
     def append_record(self, collection: str, doc: dict[str, Any]) -> int:
         alias = self._record_alias(collection)
         response = self.t.request(
-            "POST", f"/{self.alias('state')}/_update/counter-{collection}", params={"retry_on_conflict": "5", "_source": "true", "refresh": "wait_for"},
+            "POST",
+            f"/{self.alias('state')}/_update/counter-{collection}",
+            params={"retry_on_conflict": "5", "_source": "true", "refresh": "wait_for"},
             body={"script": {"source": "ctx._source.n += 1", "lang": "painless"}, "upsert": {"n": 1}},
         )
         position = int(response["get"]["_source"]["n"])
         clean = {k: v for k, v in doc.items() if k not in ("_id", "_seq")}
-        self.t.request("PUT", f"/{alias}/_doc/{_doc_id(collection, str(position))}", params={"refresh": "wait_for"}, body=R.record_document(collection, str(position), clean, seq=position))
+        self.t.request(
+            "PUT",
+            f"/{alias}/_doc/{_doc_id(collection, str(position))}",
+            params={"refresh": "wait_for"},
+            body=R.record_document(collection, str(position), clean, seq=position),
+        )
         return position
 
     # --- overview ----------------------------------------------------------------------------------
     def stats(self, *, scope: Scope) -> dict[str, Any]:
         everything = MessageFilter()
         by_type = self.aggregate(everything, {"t": {"terms": {"field": "msgtype", "size": 1000}}}, scope=scope)
-        violations = self.t.request("POST", f"/{self.alias('violations')}/_count", body={"query": R.filtered_query(None, [], scope)})
+        violations = self.t.request(
+            "POST", f"/{self.alias('violations')}/_count", body={"query": R.filtered_query(None, [], scope)}
+        )
         deadletters = self.t.request("POST", f"/{self.alias('deadletters')}/_count", body={"query": {"match_all": {}}})
         return {
             "messages": self.count(everything, scope=scope),
@@ -866,8 +1042,13 @@ def _store_dead_letter(message: Message, reason: str) -> DeadLetter:
     except ValueError:
         record = {"raw": message.raw}
     return DeadLetter(
-        seq=message.seq, msgid=message.msgid, reason=reason, stage="store", record=record,
-        key_version=message.key_version, time_ms=_now_ms(),
+        seq=message.seq,
+        msgid=message.msgid,
+        reason=reason,
+        stage="store",
+        record=record,
+        key_version=message.key_version,
+        time_ms=clock.now_ms(),
     )
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from chatarchive.errors import ChatArchiveError, StoreUnavailable
+from core.errors import ChatArchiveError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ class Transport(Protocol):
         """The JSON response; raises ``EsError``. A list body is sent as NDJSON (bulk)."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 def redact_url(url: str) -> str:
@@ -91,13 +91,24 @@ class ClientTransport:
             ) from e
         # http_compress: gzip request bodies (bulk batches shrink several-fold) and accept gzip responses.
         options: dict[str, Any] = {
-            "request_timeout": timeout, "max_retries": 0, "retry_on_timeout": False, "http_compress": True
+            "request_timeout": timeout,
+            "max_retries": 0,
+            "retry_on_timeout": False,
+            "http_compress": True,
         }
         parts = urlsplit(url)
         if parts.username and not (user or api_key):
             user, password = parts.username, parts.password or ""
         if parts.username:
-            url = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, parts.query, parts.fragment))
+            url = urlunsplit(
+                (
+                    parts.scheme,
+                    parts.hostname + (f":{parts.port}" if parts.port else ""),
+                    parts.path,
+                    parts.query,
+                    parts.fragment,
+                )
+            )
         if api_key:
             options["api_key"] = api_key
         elif user:
@@ -107,14 +118,18 @@ class ClientTransport:
         self.url = url
         self._client = Elasticsearch(url, **options)
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> dict[str, Any]:
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> dict[str, Any]:
         from elasticsearch import ApiError, TransportError
 
         headers = {"accept": "application/vnd.elasticsearch+json; compatible-with=8"}
         if body is not None:
             ndjson = isinstance(body, list)
             headers["content-type"] = (
-                "application/vnd.elasticsearch+x-ndjson; compatible-with=8" if ndjson else "application/vnd.elasticsearch+json; compatible-with=8"
+                "application/vnd.elasticsearch+x-ndjson; compatible-with=8"
+                if ndjson
+                else "application/vnd.elasticsearch+json; compatible-with=8"
             )
         try:
             response = self._client.perform_request(method, path, params=params or None, headers=headers, body=body)
@@ -131,7 +146,7 @@ class ClientTransport:
 
 
 class RetryingTransport:
-    """Retries transient failures; maps the rest to ``chatarchive.errors``."""
+    """Retries transient failures; maps the rest to ``core.errors``."""
 
     def __init__(
         self,
@@ -187,10 +202,13 @@ class RetryingTransport:
 
     def translate(self, e: EsError, method: str, path: str) -> Exception:
         if e.status == 0:
-            return StoreUnavailable(f"cannot reach Elasticsearch at {self.where}: {e} (check es_url and that the cluster is running)")
+            return StoreUnavailable(
+                f"cannot reach Elasticsearch at {self.where}: {e} (check es_url and that the cluster is running)"
+            )
         if e.status == 401:
             return ChatArchiveError(
-                f"Elasticsearch at {self.where} rejected the credentials (401): check es_user and es_password/es_password_file, or es_api_key"
+                f"Elasticsearch at {self.where} rejected the credentials (401): "
+                "check es_user and es_password/es_password_file, or es_api_key"
             )
         if e.error_type == "cluster_block_exception":
             return StoreUnavailable(
@@ -198,9 +216,15 @@ class RetryingTransport:
                 "a migration is running (retry after `chatarchive init` finishes) or the disk is full"
             )
         if e.status == 403:
-            return ChatArchiveError(f"Elasticsearch at {self.where} refused {method} {path} (403): the user lacks a privilege: {_reason(e.body)}")
+            return ChatArchiveError(
+                f"Elasticsearch at {self.where} refused {method} {path} "
+                f"(403): the user lacks a privilege: {_reason(e.body)}"
+            )
         if e.status in RETRY_STATUSES:
-            return StoreUnavailable(f"Elasticsearch at {self.where} is overloaded or unavailable (HTTP {e.status}) after {self.max_retries} retries")
+            return StoreUnavailable(
+                f"Elasticsearch at {self.where} is overloaded or unavailable "
+                f"(HTTP {e.status}) after {self.max_retries} retries"
+            )
         return ChatArchiveError(f"Elasticsearch {method} {path} failed: HTTP {e.status}: {_reason(e.body)}")
 
     def close(self) -> None:

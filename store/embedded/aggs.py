@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from store.base import AGG_FIELDS
 
 BUCKET_KINDS = ("terms", "date_histogram", "histogram")
@@ -25,7 +25,7 @@ def _field(spec: dict[str, Any], kind: str) -> str:
     field = spec.get("field") if isinstance(spec, dict) else None
     if field not in AGG_FIELDS:
         raise BadInput(f"{kind}: field {field!r} cannot be aggregated; use one of {sorted(AGG_FIELDS)}")
-    return field
+    return str(field)
 
 
 def to_tantivy(aggs: dict[str, Any], tz_offset_ms: int, depth: int = 0) -> dict[str, Any]:
@@ -49,7 +49,14 @@ def to_tantivy(aggs: dict[str, Any], tz_offset_ms: int, depth: int = 0) -> dict[
             if interval_name not in INTERVALS:
                 raise BadInput(f"date_histogram: interval must be 1h or 1d, got {interval_name!r}")
             interval = INTERVALS[interval_name]
-            agg = {"histogram": {"field": "time", "interval": interval, "offset": (-tz_offset_ms) % interval, "min_doc_count": 1}}
+            agg = {
+                "histogram": {
+                    "field": "time",
+                    "interval": interval,
+                    "offset": (-tz_offset_ms) % interval,
+                    "min_doc_count": 1,
+                }
+            }
         elif kind == "histogram":
             interval = spec.get("interval")
             if not isinstance(interval, (int, float)) or interval <= 0:
@@ -58,7 +65,9 @@ def to_tantivy(aggs: dict[str, Any], tz_offset_ms: int, depth: int = 0) -> dict[
             if "offset" in spec:
                 agg["histogram"]["offset"] = spec["offset"]
         elif kind == "percentiles":
-            agg = {"percentiles": {"field": field, "percents": list(spec.get("percents") or [1, 5, 25, 50, 75, 95, 99])}}
+            agg = {
+                "percentiles": {"field": field, "percents": list(spec.get("percents") or [1, 5, 25, 50, 75, 95, 99])}
+            }
         elif kind in METRIC_KINDS:
             agg = {kind: {"field": field}}
         else:
@@ -119,7 +128,12 @@ def from_tantivy(aggs: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]
             }
         elif kind == "percentiles":
             values = raw.get("values") or {}
-            out[name] = {"values": {str(float(p)): _clean(values.get(str(float(p)))) for p in (spec.get("percents") or [1, 5, 25, 50, 75, 95, 99])}}
+            out[name] = {
+                "values": {
+                    str(float(p)): _clean(values.get(str(float(p))))
+                    for p in (spec.get("percents") or [1, 5, 25, 50, 75, 95, 99])
+                }
+            }
         elif kind in ("value_count", "cardinality"):
             out[name] = {"value": int(raw.get("value") or 0)}
         else:

@@ -23,7 +23,7 @@ import tantivy
 
 from analyzers.chinese import get_analyzer
 from analyzers.textfold import fold
-from chatarchive.models import Message
+from core.models import Message
 
 SCHEMA_VERSION = 3  # 2: word positions fixed (multi-token bare words); 3: sentiment fields
 CHECKPOINT_ID = "\u0000checkpoint"  # the msgid of the one document that holds the checkpoint
@@ -122,4 +122,6 @@ def checkpoint_document(seq: int) -> tantivy.Document:
 
 
 def from_stored(doc: tantivy.Document) -> Message:
-    return Message.from_dict(json.loads(doc.get_first("doc")))
+    stored = doc.get_first("doc")
+    assert stored is not None, "every message document stores the message as JSON"
+    return Message.from_dict(json.loads(stored))

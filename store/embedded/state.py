@@ -13,11 +13,12 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from chatarchive.errors import BadInput, ReadOnlyStore
-from chatarchive.models import DeadLetter, Scope, Violation, ViolationFilter
+from core.errors import BadInput, ReadOnlyStore
+from core.models import DeadLetter, Scope, Violation, ViolationFilter
 from store.base import RECORD_COLLECTIONS, VIOLATION_AGG_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ CREATE INDEX IF NOT EXISTS violations_rule ON violations (rule_id, time);
 CREATE INDEX IF NOT EXISTS violations_status ON violations (status, time);
 CREATE TABLE IF NOT EXISTS violation_employees (vid TEXT NOT NULL, employee TEXT NOT NULL, PRIMARY KEY (vid, employee));
 CREATE INDEX IF NOT EXISTS violation_employees_e ON violation_employees (employee);
-CREATE TABLE IF NOT EXISTS violation_departments (vid TEXT NOT NULL, department INTEGER NOT NULL, PRIMARY KEY (vid, department));
+CREATE TABLE IF NOT EXISTS violation_departments (vid TEXT NOT NULL, department INTEGER NOT NULL,
+    PRIMARY KEY (vid, department));
 CREATE INDEX IF NOT EXISTS violation_departments_d ON violation_departments (department);
 CREATE TABLE IF NOT EXISTS deadletters (msgid TEXT PRIMARY KEY, seq INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deadletters_seq ON deadletters (seq);
@@ -45,7 +47,10 @@ CREATE TABLE IF NOT EXISTS revokes (msgid TEXT PRIMARY KEY);
 """
 
 # employees/departments of a violation live in side tables (one row per value)
-_MULTI_TABLES = {"employees": ("violation_employees", "employee"), "departments": ("violation_departments", "department")}
+_MULTI_TABLES = {
+    "employees": ("violation_employees", "employee"),
+    "departments": ("violation_departments", "department"),
+}
 _INTERVALS = {"1h": 3_600_000, "1d": 86_400_000, "hour": 3_600_000, "day": 86_400_000}
 
 
@@ -84,8 +89,9 @@ class StateDB:
             self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
             return
         target = str(path) if path is not None else ":memory:"
-        self._conn = sqlite3.connect(target, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS,
-                                     isolation_level=None)
+        self._conn = sqlite3.connect(
+            target, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
+        )
         with self._lock:
             if path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
@@ -101,7 +107,7 @@ class StateDB:
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()
 
-    def transaction(self) -> "_Transaction":
+    def transaction(self) -> _Transaction:
         return _Transaction(self)
 
     # --- meta ----------------------------------------------------------------------------------
@@ -111,7 +117,10 @@ class StateDB:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as c:
-            c.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def checkpoint(self) -> int | None:
         value = self.get_meta("checkpoint")
@@ -119,9 +128,11 @@ class StateDB:
 
     def advance_checkpoint(self, c: sqlite3.Connection, seq: int) -> None:
         """Moves the checkpoint forward in the caller's transaction; never back."""
-        c.execute("INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET "
-                  "value = CAST(MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
-                  (str(int(seq)),))
+        c.execute(
+            "INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET "
+            "value = CAST(MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
+            (str(int(seq)),),
+        )
 
     def time_bounds(self) -> tuple[int, int] | None:
         """(first, last) message time ever written: a hint for sizing search windows."""
@@ -155,13 +166,16 @@ class StateDB:
         for collection, _, _ in items:
             check_collection(collection)
         c.executemany(
-            "INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, NULL, ?) ON CONFLICT(collection, id) DO NOTHING",
+            "INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, NULL, ?) "
+            "ON CONFLICT(collection, id) DO NOTHING",
             [(col, str(rid), json.dumps(doc, ensure_ascii=False, default=str)) for col, rid, doc in items],
         )
 
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
         check_collection(collection)
-        rows = self._query("SELECT id, seq, doc FROM records WHERE collection = ? AND id = ?", (collection, str(record_id)))
+        rows = self._query(
+            "SELECT id, seq, doc FROM records WHERE collection = ? AND id = ?", (collection, str(record_id))
+        )
         return self._record(rows[0]) if rows else None
 
     def delete_record(self, collection: str, record_id: str) -> bool:
@@ -237,7 +251,10 @@ class StateDB:
         with self.transaction() as c:  # BEGIN IMMEDIATE: two processes never take the same number
             row = c.execute("SELECT MAX(seq) FROM records WHERE collection = ?", (collection,)).fetchone()
             position = int(row[0] or 0) + 1
-            c.execute("INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, ?, ?)", (collection, str(position), position, text))
+            c.execute(
+                "INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, ?, ?)",
+                (collection, str(position), position, text),
+            )
         return position
 
     # --- violations ----------------------------------------------------------------------
@@ -245,19 +262,34 @@ class StateDB:
     def _upsert_violation(c: sqlite3.Cursor, v: Violation) -> None:
         vid = v.id
         c.execute(
-            "INSERT INTO violations (id, msgid, rule_id, category, severity, status, sender, chat_id, assignee, time, doc) "
+            "INSERT INTO violations "
+            "(id, msgid, rule_id, category, severity, status, sender, chat_id, assignee, time, doc) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET msgid = excluded.msgid, "
             "rule_id = excluded.rule_id, category = excluded.category, severity = excluded.severity, "
             "status = excluded.status, sender = excluded.sender, chat_id = excluded.chat_id, "
             "assignee = excluded.assignee, time = excluded.time, doc = excluded.doc",
-            (vid, v.msgid, v.rule_id, v.category, v.severity, v.status, v.sender, v.chat_id, v.assignee, v.time_ms,
-             json.dumps(v.to_dict(), ensure_ascii=False)),
+            (
+                vid,
+                v.msgid,
+                v.rule_id,
+                v.category,
+                v.severity,
+                v.status,
+                v.sender,
+                v.chat_id,
+                v.assignee,
+                v.time_ms,
+                json.dumps(v.to_dict(), ensure_ascii=False),
+            ),
         )
         c.execute("DELETE FROM violation_employees WHERE vid = ?", (vid,))
         c.execute("DELETE FROM violation_departments WHERE vid = ?", (vid,))
-        c.executemany("INSERT OR IGNORE INTO violation_employees (vid, employee) VALUES (?, ?)", [(vid, e) for e in v.employees])
         c.executemany(
-            "INSERT OR IGNORE INTO violation_departments (vid, department) VALUES (?, ?)", [(vid, int(d)) for d in v.departments]
+            "INSERT OR IGNORE INTO violation_employees (vid, employee) VALUES (?, ?)", [(vid, e) for e in v.employees]
+        )
+        c.executemany(
+            "INSERT OR IGNORE INTO violation_departments (vid, department) VALUES (?, ?)",
+            [(vid, int(d)) for d in v.departments],
         )
 
     def put_violations(self, violations: list[Violation], c: sqlite3.Cursor | None = None) -> None:
@@ -294,13 +326,9 @@ class StateDB:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
                 params.extend(values)
 
-        one_of("rule_id", filters.rule_ids)
-        one_of("category", filters.categories)
-        one_of("severity", filters.severities)
-        one_of("status", filters.statuses)
-        one_of("sender", filters.senders)
-        one_of("chat_id", filters.chats)
-        one_of("msgid", filters.msgids)
+        for field, values in filters.terms():
+            if field not in _MULTI_TABLES:  # employees and departments: the join tables below
+                one_of(field, values)
         if filters.assignee is not None:
             clauses.append("assignee = ?")
             params.append(filters.assignee)
@@ -311,20 +339,29 @@ class StateDB:
             clauses.append("time < ?")
             params.append(int(filters.time_to))
         if filters.employees:
-            clauses.append(f"id IN (SELECT vid FROM violation_employees WHERE employee IN ({','.join('?' * len(filters.employees))}))")
+            clauses.append(
+                "id IN (SELECT vid FROM violation_employees WHERE "
+                f"employee IN ({','.join('?' * len(filters.employees))}))"
+            )
             params.extend(filters.employees)
         if filters.departments:
             deps = [int(d) for d in filters.departments]
-            clauses.append(f"id IN (SELECT vid FROM violation_departments WHERE department IN ({','.join('?' * len(deps))}))")
+            clauses.append(
+                f"id IN (SELECT vid FROM violation_departments WHERE department IN ({','.join('?' * len(deps))}))"
+            )
             params.extend(deps)
         if not scope.all:
             users, deps = sorted(scope.users), sorted(scope.departments)
             parts = []
             if users:
-                parts.append(f"id IN (SELECT vid FROM violation_employees WHERE employee IN ({','.join('?' * len(users))}))")
+                parts.append(
+                    f"id IN (SELECT vid FROM violation_employees WHERE employee IN ({','.join('?' * len(users))}))"
+                )
                 params.extend(users)
             if deps:
-                parts.append(f"id IN (SELECT vid FROM violation_departments WHERE department IN ({','.join('?' * len(deps))}))")
+                parts.append(
+                    f"id IN (SELECT vid FROM violation_departments WHERE department IN ({','.join('?' * len(deps))}))"
+                )
                 params.extend(deps)
             clauses.append("(" + " OR ".join(parts) + ")" if parts else "0")
         return (" AND ".join(clauses) or "1"), params
@@ -338,7 +375,8 @@ class StateDB:
             raise BadInput(f"unknown sort {sort!r}; use time_desc or time_asc")
         total = int(self._query(f"SELECT COUNT(*) FROM violations WHERE {where}", params)[0][0])
         rows = self._query(
-            f"SELECT doc FROM violations WHERE {where} ORDER BY {orders[sort]} LIMIT ? OFFSET ?", [*params, int(limit), int(offset)]
+            f"SELECT doc FROM violations WHERE {where} ORDER BY {orders[sort]} LIMIT ? OFFSET ?",
+            [*params, int(limit), int(offset)],
         )
         return total, [Violation.from_dict(json.loads(r[0])) for r in rows]
 
@@ -346,7 +384,9 @@ class StateDB:
         where, params = self._violation_where(ViolationFilter(), scope)
         return int(self._query(f"SELECT COUNT(*) FROM violations WHERE {where}", params)[0][0])
 
-    def aggregate_violations(self, filters: ViolationFilter, aggs: dict[str, Any], scope: Scope, tz_offset_ms: int) -> dict[str, Any]:
+    def aggregate_violations(
+        self, filters: ViolationFilter, aggs: dict[str, Any], scope: Scope, tz_offset_ms: int
+    ) -> dict[str, Any]:
         where, params = self._violation_where(filters, scope)
         return _ViolationAggregator(self, tz_offset_ms).run(where, params, aggs, depth=0)
 
@@ -354,7 +394,8 @@ class StateDB:
     @staticmethod
     def upsert_deadletters(c: sqlite3.Cursor, items: list[DeadLetter]) -> None:
         c.executemany(
-            "INSERT INTO deadletters (msgid, seq, doc) VALUES (?, ?, ?) ON CONFLICT(msgid) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
+            "INSERT INTO deadletters (msgid, seq, doc) VALUES (?, ?, ?) "
+            "ON CONFLICT(msgid) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
             [(d.msgid, int(d.seq), json.dumps(d.to_dict(), ensure_ascii=False, default=str)) for d in items],
         )
 
@@ -364,7 +405,9 @@ class StateDB:
 
     def list_deadletters(self, limit: int, offset: int) -> tuple[int, list[DeadLetter]]:
         total = int(self._query("SELECT COUNT(*) FROM deadletters")[0][0])
-        rows = self._query("SELECT doc FROM deadletters ORDER BY seq, msgid LIMIT ? OFFSET ?", (int(limit), int(offset)))
+        rows = self._query(
+            "SELECT doc FROM deadletters ORDER BY seq, msgid LIMIT ? OFFSET ?", (int(limit), int(offset))
+        )
         return total, [DeadLetter(**json.loads(r[0])) for r in rows]
 
     def count_deadletters(self) -> int:
@@ -383,7 +426,9 @@ class StateDB:
     def _among(self, table: str, msgids: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(msgids, 500):
-            rows = self._query(f"SELECT DISTINCT msgid FROM {table} WHERE msgid IN ({','.join('?' * len(chunk))})", chunk)
+            rows = self._query(
+                f"SELECT DISTINCT msgid FROM {table} WHERE msgid IN ({','.join('?' * len(chunk))})", chunk
+            )
             found.update(r[0] for r in rows)
         return found
 
@@ -435,7 +480,10 @@ class _ViolationAggregator:
         """A SELECT of (id, value) rows for ``field`` over the matching violations."""
         if field in _MULTI_TABLES:
             table, column = _MULTI_TABLES[field]
-            return f"SELECT t.vid AS id, t.{column} AS v FROM {table} t WHERE t.vid IN (SELECT id FROM violations WHERE {where})"
+            return (
+                f"SELECT t.vid AS id, t.{column} AS v FROM {table} t "
+                f"WHERE t.vid IN (SELECT id FROM violations WHERE {where})"
+            )
         return f"SELECT id, {field} AS v FROM violations WHERE {where}"
 
     @staticmethod
@@ -461,12 +509,16 @@ class _ViolationAggregator:
                 out[name] = self._metric(kind, spec, where, params)
         return out
 
-    def _buckets(self, kind: str, spec: dict[str, Any], where: str, params: list[Any], sub: Any, depth: int) -> dict[str, Any]:
+    def _buckets(
+        self, kind: str, spec: dict[str, Any], where: str, params: list[Any], sub: Any, depth: int
+    ) -> dict[str, Any]:
         field = self._field(spec, kind)
         values = self._values_sql(field, where)
         if kind == "terms":
             size = int(spec.get("size", 10))
-            rows = self.db._query(f"SELECT v, COUNT(*) AS n FROM ({values}) WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v ASC", params)
+            rows = self.db._query(
+                f"SELECT v, COUNT(*) AS n FROM ({values}) WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v ASC", params
+            )
             keys = [(r[0], r[1], r[0]) for r in rows]
             other = sum(r[1] for r in rows[size:])
             keys = keys[:size]
@@ -486,7 +538,8 @@ class _ViolationAggregator:
                 offset = float(spec.get("offset", 0))
             bucket = f"((CAST(v AS REAL) - {offset}) / {interval})"
             rows = self.db._query(
-                f"SELECT CAST(floor({bucket}) AS INTEGER) AS b, COUNT(*) FROM ({values}) WHERE v IS NOT NULL GROUP BY b ORDER BY b",
+                f"SELECT CAST(floor({bucket}) AS INTEGER) AS b, COUNT(*) "
+                f"FROM ({values}) WHERE v IS NOT NULL GROUP BY b ORDER BY b",
                 params,
             )
             keys = []
@@ -525,7 +578,9 @@ class _ViolationAggregator:
             return {"value": self.db._query(f"SELECT COUNT(v) FROM ({values})", params)[0][0]}
         if kind in ("min", "max", "avg", "sum", "stats"):
             n, lo, hi, avg, total = self.db._query(
-                f"SELECT COUNT(v), MIN(v), MAX(v), AVG(v), TOTAL(v) FROM ({values}) WHERE typeof(v) IN ('integer', 'real')", params
+                "SELECT COUNT(v), MIN(v), MAX(v), AVG(v), TOTAL(v) "
+                f"FROM ({values}) WHERE typeof(v) IN ('integer', 'real')",
+                params,
             )[0]
             stats = {"count": n, "min": _num(lo), "max": _num(hi), "avg": _num(avg), "sum": float(total)}
             if kind == "stats":

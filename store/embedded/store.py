@@ -17,15 +17,17 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import tantivy
 
-from chatarchive.errors import BadInput, ReadOnlyStore, StoreUnavailable
-from chatarchive.models import (
+from analyzers.rules.engine import RuleEngine
+from core.errors import BadInput, ReadOnlyStore, StoreUnavailable
+from core.models import (
     REVIEW_STATUSES,
     Batch,
     DeadLetter,
@@ -38,6 +40,7 @@ from chatarchive.models import (
     Violation,
     ViolationFilter,
 )
+from core.settings import Settings
 from store.base import MigrationProgress
 from store.embedded import aggs as aggmod
 from store.embedded.schema import (
@@ -50,8 +53,8 @@ from store.embedded.schema import (
     to_document,
 )
 from store.embedded.state import StateDB
-from store.filemodes import make_private_dir, private_umask, restrict_tree
 from store.embedded.translate import Occur, Query, combine, only_text_documents, translate
+from store.filemodes import make_private_dir, private_umask, restrict_tree
 from store.highlight import highlight
 from store.query import MatchAll, Node, has_scoring_terms, parse_query, positive_terms
 
@@ -71,8 +74,6 @@ def _tz_offset_ms(timezone: str) -> int:
 
 def _default_timezone(path: Path | None) -> str:
     try:
-        from chatarchive.settings import Settings
-
         return str(Settings(**({"data": str(path)} if path is not None else {})).timezone)
     except Exception:  # a broken config.yaml is reported by whoever reads settings; keep the default here
         return "Asia/Shanghai"
@@ -221,7 +222,9 @@ class EmbeddedStore:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
-    def _commit(self, prepare: Callable[[], tuple[list[Message], list[str], int | None]], *, large: bool = False) -> None:
+    def _commit(
+        self, prepare: Callable[[], tuple[list[Message], list[str], int | None]], *, large: bool = False
+    ) -> None:
         """One tantivy commit. ``prepare`` runs while this process holds the index's writer
         lock, on a freshly reloaded reader, so what it reads (stored originals, the current
         checkpoint, SQLite flags) cannot change under it, even from another process. It
@@ -292,7 +295,9 @@ class EmbeddedStore:
                 adds.append(dataclasses.replace(m, revoked=is_revoked, flagged=is_flagged) if changed else m)
             # Originals stored by earlier batches.
             for m in self._load(sorted((revoked | violated) - in_batch)):
-                changed = dataclasses.replace(m, revoked=m.revoked or m.msgid in revoked, flagged=m.flagged or m.msgid in violated)
+                changed = dataclasses.replace(
+                    m, revoked=m.revoked or m.msgid in revoked, flagged=m.flagged or m.msgid in violated
+                )
                 if changed != m:
                     adds.append(changed)
             return adds, [], None
@@ -334,7 +339,9 @@ class EmbeddedStore:
         index, _ = self._ready()
         return index.searcher()
 
-    def _query(self, query: tantivy.Query | None, filters: MessageFilter, scope: Scope, *, text_only: bool = False) -> tantivy.Query:
+    def _query(
+        self, query: tantivy.Query | None, filters: MessageFilter, scope: Scope, *, text_only: bool = False
+    ) -> tantivy.Query:
         return combine(self._schema, query, filters, scope, text_only=text_only)
 
     def _text_query(self, query: str) -> tuple[Node, tantivy.Query | None, bool]:
@@ -372,7 +379,9 @@ class EmbeddedStore:
         state = self._ready()[1]
         bounds = state.time_bounds()
         if bounds is None and total > WINDOW_MIN_MATCHES:  # a store written before bounds were kept
-            found = searcher.aggregate(Query.all_query(), {"first": {"min": {"field": "time"}}, "last": {"max": {"field": "time"}}})
+            found = searcher.aggregate(
+                Query.all_query(), {"first": {"min": {"field": "time"}}, "last": {"max": {"field": "time"}}}
+            )
             if found["first"]["value"] is not None:
                 state.extend_time_bounds(int(found["first"]["value"]), int(found["last"]["value"]))
                 bounds = state.time_bounds()
@@ -382,7 +391,9 @@ class EmbeddedStore:
             width = max(60_000, span * wanted * 3 // total)
             while width < span:
                 bound = last - width if descending else first + width
-                result = searcher.search(self._time_window(q, descending, bound), wanted, count=True, order_by_field="time", order=order)
+                result = searcher.search(
+                    self._time_window(q, descending, bound), wanted, count=True, order_by_field="time", order=order
+                )
                 if result.count >= wanted:
                     return [a for _, a in result.hits]
                 width *= 8
@@ -420,7 +431,13 @@ class EmbeddedStore:
         if len(addresses) == wanted and total > wanted:
             boundary = times[-1]
             tie_q = Query.boolean_query(
-                [(Occur.Must, q), (Occur.Must, Query.range_query(self._schema, "time", tantivy.FieldType.Integer, boundary, boundary))]
+                [
+                    (Occur.Must, q),
+                    (
+                        Occur.Must,
+                        Query.range_query(self._schema, "time", tantivy.FieldType.Integer, boundary, boundary),
+                    ),
+                ]
             )
             ties = searcher.search(tie_q, 1, count=True).count
             if ties > sum(1 for t in times if t == boundary):
@@ -432,7 +449,9 @@ class EmbeddedStore:
         ordered = sorted(zip(times, seqs, range(len(addresses))), reverse=descending)
         return total, [(0.0, addresses[i]) for _, _, i in ordered[offset:wanted]]
 
-    def _known_total(self, searcher: tantivy.Searcher, text_query: tantivy.Query | None, filters: MessageFilter, scope: Scope) -> int | None:
+    def _known_total(
+        self, searcher: tantivy.Searcher, text_query: tantivy.Query | None, filters: MessageFilter, scope: Scope
+    ) -> int | None:
         """Every message, unfiltered: the index's document count minus the checkpoint document,
         without visiting a million documents."""
         if text_query is not None or not scope.all or filters != MessageFilter():
@@ -505,7 +524,9 @@ class EmbeddedStore:
                 if f.seq_to is None or window_end < f.seq_to:
                     window_filter = dataclasses.replace(f, seq_to=window_end)
                     window = self._query(text_query, window_filter, scope, text_only=text_only)
-                    result = searcher.search(window, batch_size, count=True, order_by_field="seq", order=tantivy.Order.Asc)
+                    result = searcher.search(
+                        window, batch_size, count=True, order_by_field="seq", order=tantivy.Order.Asc
+                    )
                     if result.count >= batch_size:
                         addresses = [a for _, a in result.hits]
             if not addresses:
@@ -533,7 +554,9 @@ class EmbeddedStore:
         key = (target.time_ms, target.seq)
         searcher = self._searcher()
         chat = MessageFilter(chats=[target.chat_id])
-        ties = searcher.search(self._query(None, dataclasses.replace(chat, time_from=target.time_ms, time_to=target.time_ms + 1), scope), 1).count
+        ties = searcher.search(
+            self._query(None, dataclasses.replace(chat, time_from=target.time_ms, time_to=target.time_ms + 1), scope), 1
+        ).count
         earlier: list[Message] = []
         if before > 0:
             q = self._query(None, dataclasses.replace(chat, time_to=target.time_ms + 1), scope)
@@ -555,7 +578,9 @@ class EmbeddedStore:
             return known
         return searcher.search(self._query(text_query, filters, scope, text_only=text_only), 1, count=True).count
 
-    def aggregate(self, filters: MessageFilter, aggs: dict[str, Any], *, scope: Scope, query: str = "") -> dict[str, Any]:
+    def aggregate(
+        self, filters: MessageFilter, aggs: dict[str, Any], *, scope: Scope, query: str = ""
+    ) -> dict[str, Any]:
         _, text_query, text_only = self._text_query(query)
         request = aggmod.to_tantivy(aggs, self.tz_offset_ms)
         if not request:
@@ -575,20 +600,31 @@ class EmbeddedStore:
             wanted = list(dict.fromkeys(msgids))
             if not wanted:
                 return 0
-            existing = self._searcher().search(self._query(None, MessageFilter(msgids=wanted), Scope.everything()), 1).count
+            existing = (
+                self._searcher().search(self._query(None, MessageFilter(msgids=wanted), Scope.everything()), 1).count
+            )
             state.delete_violations_of(wanted)
             state.delete_revokes(wanted)
             self._commit(lambda: ([], wanted, None))
             return existing
 
     # --- violations -------------------------------------------------------------------------
+    def match_rules(self, messages: list[Message], engine: RuleEngine) -> list[Violation]:
+        return engine.match_batch(messages)  # the automaton is the fastest candidate filter here
+
     def put_violations(self, violations: list[Violation]) -> None:
         _, state = self._ready()
         with self._write_lock:
             state.put_violations(violations)
             to_flag = sorted({v.msgid for v in violations})
             if to_flag:
-                self._commit(lambda: ([dataclasses.replace(m, flagged=True) for m in self._load(to_flag) if not m.flagged], [], None))
+                self._commit(
+                    lambda: (
+                        [dataclasses.replace(m, flagged=True) for m in self._load(to_flag) if not m.flagged],
+                        [],
+                        None,
+                    )
+                )
 
     def list_violations(
         self, filters: ViolationFilter, *, scope: Scope, sort: str = "time_desc", limit: int = 50, offset: int = 0
@@ -604,7 +640,10 @@ class EmbeddedStore:
         _, state = self._ready()
         unknown = set(changes) - VIOLATION_CHANGES
         if unknown:
-            raise BadInput(f"cannot change {', '.join(sorted(unknown))} of a violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}")
+            raise BadInput(
+                f"cannot change {', '.join(sorted(unknown))} of a "
+                f"violation; allowed: {', '.join(sorted(VIOLATION_CHANGES))}"
+            )
         if "status" in changes and changes["status"] not in REVIEW_STATUSES:
             raise BadInput(f"unknown review status {changes['status']!r}; use one of {', '.join(REVIEW_STATUSES)}")
         with self._write_lock:
@@ -640,7 +679,9 @@ class EmbeddedStore:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        return self._ready()[1].find_records(collection, where, order_by=order_by, descending=descending, limit=limit, offset=offset)
+        return self._ready()[1].find_records(
+            collection, where, order_by=order_by, descending=descending, limit=limit, offset=offset
+        )
 
     def count_records(self, collection: str, where: dict[str, Any] | None = None) -> int:
         return self._ready()[1].count_records(collection, where)
@@ -652,7 +693,9 @@ class EmbeddedStore:
     def stats(self, *, scope: Scope) -> dict[str, Any]:
         _, state = self._ready()
         everything = MessageFilter()
-        by_type = self.aggregate(everything, {"t": {"terms": {"field": "msgtype", "size": aggmod.ALL_TERMS}}}, scope=scope)
+        by_type = self.aggregate(
+            everything, {"t": {"terms": {"field": "msgtype", "size": aggmod.ALL_TERMS}}}, scope=scope
+        )
         return {
             "messages": self.count(everything, scope=scope),
             "violations": state.count_violations(scope),

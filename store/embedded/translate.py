@@ -15,7 +15,7 @@ import tantivy
 
 from analyzers.chinese import query_words
 from analyzers.textfold import fold
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from store.query import And, MatchAll, Node, Not, Or, Phrase, Word
 
 Occur = tantivy.Occur
@@ -83,7 +83,7 @@ def translate(schema: tantivy.Schema, node: Node) -> tantivy.Query:
     raise TypeError(f"unknown query node {node!r}")
 
 
-def _one_of(schema: tantivy.Schema, field: str, values: list) -> tantivy.Query:
+def _one_of(schema: tantivy.Schema, field: str, values: list[str | int]) -> tantivy.Query:
     values = list(dict.fromkeys(values))
     if len(values) == 1:
         return Query.term_query(schema, field, values[0])
@@ -104,20 +104,8 @@ def filter_clauses(schema: tantivy.Schema, f: MessageFilter) -> list[tantivy.Que
         out.append(_range(schema, "time", f.time_from, f.time_to))
     if f.seq_from is not None or f.seq_to is not None:
         out.append(_range(schema, "seq", f.seq_from, f.seq_to))
-    for field, values in (
-        ("sender", f.senders),
-        ("chat_id", f.chats),
-        ("msgtype", f.msgtypes),
-        ("employees", f.employees),
-        ("externals", f.externals),
-        ("chat_kind", f.chat_kinds),
-        ("sender_kind", f.sender_kinds),
-        ("msgid", f.msgids),
-    ):
-        if values:
-            out.append(_one_of(schema, field, [str(v) for v in values]))
-    if f.departments:
-        out.append(_one_of(schema, "departments", [int(d) for d in f.departments]))
+    for field, values in f.terms():
+        out.append(_one_of(schema, field, [int(v) if field == "departments" else str(v) for v in values]))
     if f.flagged is not None:
         out.append(Query.term_query(schema, "flagged", bool(f.flagged)))
     if f.revoked is not None:

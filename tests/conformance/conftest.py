@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import pytest
 
-from chatarchive.models import Batch, Message
+from core.models import Batch, Message
 from store.base import Store
 
 ES_URL = os.environ.get("ES_URL", "")
@@ -27,7 +27,7 @@ def make_store(backend: str, tmp_path: Path) -> Store:
         from store.embedded import EmbeddedStore
 
         return EmbeddedStore(tmp_path / "store")
-    from chatarchive.settings import Settings
+    from core.settings import Settings
     from store.elasticsearch import ElasticsearchStore
 
     settings = Settings(data=str(tmp_path / "store"), backend="elasticsearch", es_url=ES_URL)
@@ -41,7 +41,9 @@ BACKENDS = [
         id="elasticsearch",
         marks=[
             pytest.mark.es,
-            pytest.mark.skipif(not ES_URL, reason="ES_URL is not set: no Elasticsearch cluster to run the conformance suite against"),
+            pytest.mark.skipif(
+                not ES_URL, reason="ES_URL is not set: no Elasticsearch cluster to run the conformance suite against"
+            ),
         ],
     ),
 ]

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatarchive.models import Message
+from core.models import Message
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01T08:00:00+08:00
 
@@ -118,15 +118,36 @@ class Factory:
         time_ms = BASE_MS + seq * 60_000 if time_ms is None else time_ms
         msgid = msgid or f"msg{seq:08d}_{self.rng.randrange(16**6):06x}"
         raw = json.dumps(
-            {"msgid": msgid, "action": "send", "from": sender, "tolist": to, "roomid": roomid, "msgtime": time_ms,
-             "msgtype": msgtype, msgtype: {"content": text}},
+            {
+                "msgid": msgid,
+                "action": "send",
+                "from": sender,
+                "tolist": to,
+                "roomid": roomid,
+                "msgtime": time_ms,
+                "msgtype": msgtype,
+                msgtype: {"content": text},
+            },
             ensure_ascii=False,
         )
         fields: dict[str, Any] = dict(
-            msgid=msgid, seq=seq, action="send", msgtype=msgtype, time_ms=time_ms, sender=sender,
-            sender_kind="external" if sender in externals else "employee", receivers=to, roomid=roomid,
-            chat_id=chat_id, chat_kind=chat_kind, text=text, raw=raw, has_external=bool(externals),
-            employees=employees, externals=externals, departments=departments,
+            msgid=msgid,
+            seq=seq,
+            action="send",
+            msgtype=msgtype,
+            time_ms=time_ms,
+            sender=sender,
+            sender_kind="external" if sender in externals else "employee",
+            receivers=to,
+            roomid=roomid,
+            chat_id=chat_id,
+            chat_kind=chat_kind,
+            text=text,
+            raw=raw,
+            has_external=bool(externals),
+            employees=employees,
+            externals=externals,
+            departments=departments,
         )
         fields.update(overrides)
         return Message(**fields)

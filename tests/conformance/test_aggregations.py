@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Batch, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import ALL, Batch, MessageFilter, Scope
 from store.base import AGG_FIELDS, Store
 from tests.conformance.corpus import Factory
 
@@ -28,8 +28,16 @@ def week(store: Store) -> Store:
         (DAY + 10 * HOUR + 5, "zhangsan", "voice", -1),
     ]
     msgs = [
-        f.message(f"第{i}条", seq=i + 1, time_ms=LOCAL_MIDNIGHT + dt, sender=s, msgtype=t, reply_ms=r, flagged=(i == 0),
-                  to=["sunqi", "wmCUST0001"] if i == 4 else ["sunqi"])  # one message with a customer in it
+        f.message(
+            f"第{i}条",
+            seq=i + 1,
+            time_ms=LOCAL_MIDNIGHT + dt,
+            sender=s,
+            msgtype=t,
+            reply_ms=r,
+            flagged=(i == 0),
+            to=["sunqi", "wmCUST0001"] if i == 4 else ["sunqi"],
+        )  # one message with a customer in it
         for i, (dt, s, t, r) in enumerate(plan)
     ]
     store.write_batch(Batch(messages=msgs, checkpoint=len(msgs)))
@@ -38,7 +46,8 @@ def week(store: Store) -> Store:
 
 
 def test_terms_orders_by_count_then_key(week: Store) -> None:
-    """GIVEN senders with 3, 2, 1 messages WHEN a terms aggregation runs THEN buckets are count desc, key asc, cut at size."""
+    """GIVEN senders with 3, 2, 1 messages WHEN a terms aggregation runs THEN buckets are count desc, key asc, cut at
+    size."""
     result = week.aggregate(MessageFilter(), {"s": {"terms": {"field": "sender", "size": 2}}}, scope=ALL)
     assert [(b["key"], b["doc_count"]) for b in result["s"]["buckets"]] == [("zhangsan", 3), ("wangwu", 2)]
     types = week.aggregate(MessageFilter(), {"t": {"terms": {"field": "msgtype"}}}, scope=ALL)["t"]["buckets"]
@@ -48,7 +57,9 @@ def test_terms_orders_by_count_then_key(week: Store) -> None:
 def test_terms_on_multi_valued_and_boolean_fields(week: Store) -> None:
     """GIVEN departments (multi-valued) and flagged (boolean) WHEN aggregated THEN each value is a bucket."""
     result = week.aggregate(
-        MessageFilter(), {"d": {"terms": {"field": "departments", "size": 20}}, "f": {"terms": {"field": "flagged"}}}, scope=ALL
+        MessageFilter(),
+        {"d": {"terms": {"field": "departments", "size": 20}}, "f": {"terms": {"field": "flagged"}}},
+        scope=ALL,
     )
     departments = {b["key"]: b["doc_count"] for b in result["d"]["buckets"]}
     assert departments[1] == 6 and departments[3] == 2 and departments[6] == 2 and departments[2] == 4
@@ -57,21 +68,37 @@ def test_terms_on_multi_valued_and_boolean_fields(week: Store) -> None:
 
 
 def test_date_histogram_buckets_are_local_days(week: Store) -> None:
-    """GIVEN messages at 23:30 and 00:30 local time WHEN bucketed by 1d THEN they fall on their local days (keys in epoch ms)."""
-    result = week.aggregate(MessageFilter(), {"d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}, scope=ALL)
-    assert [(b["key"], b["doc_count"]) for b in result["d"]["buckets"]] == [(LOCAL_MIDNIGHT, 3), (LOCAL_MIDNIGHT + DAY, 3)]
+    """GIVEN messages at 23:30 and 00:30 local time WHEN bucketed by 1d THEN they fall on their local days (keys in
+    epoch ms)."""
+    result = week.aggregate(
+        MessageFilter(), {"d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}, scope=ALL
+    )
+    assert [(b["key"], b["doc_count"]) for b in result["d"]["buckets"]] == [
+        (LOCAL_MIDNIGHT, 3),
+        (LOCAL_MIDNIGHT + DAY, 3),
+    ]
 
 
 def test_date_histogram_by_hour_omits_empty_buckets_and_nests_terms(week: Store) -> None:
-    """GIVEN messages in four local hours WHEN bucketed by 1h with a terms sub-aggregation THEN four buckets with their senders."""
+    """GIVEN messages in four local hours WHEN bucketed by 1h with a terms sub-aggregation THEN four buckets with
+    their senders."""
     result = week.aggregate(
         MessageFilter(),
-        {"h": {"date_histogram": {"field": "time", "fixed_interval": "1h"}, "aggs": {"who": {"terms": {"field": "sender"}}}}},
+        {
+            "h": {
+                "date_histogram": {"field": "time", "fixed_interval": "1h"},
+                "aggs": {"who": {"terms": {"field": "sender"}}},
+            }
+        },
         scope=ALL,
     )
     buckets = result["h"]["buckets"]
-    assert [b["key"] for b in buckets] == [LOCAL_MIDNIGHT + 9 * HOUR, LOCAL_MIDNIGHT + 23 * HOUR, LOCAL_MIDNIGHT + DAY,
-                                          LOCAL_MIDNIGHT + DAY + 10 * HOUR]
+    assert [b["key"] for b in buckets] == [
+        LOCAL_MIDNIGHT + 9 * HOUR,
+        LOCAL_MIDNIGHT + 23 * HOUR,
+        LOCAL_MIDNIGHT + DAY,
+        LOCAL_MIDNIGHT + DAY + 10 * HOUR,
+    ]
     assert [b["doc_count"] for b in buckets] == [2, 1, 1, 2]
     assert [(x["key"], x["doc_count"]) for x in buckets[3]["who"]["buckets"]] == [("lisi", 1), ("zhangsan", 1)]
 
@@ -111,7 +138,11 @@ def test_aggregations_respect_query_filters_and_scope(week: Store) -> None:
 @pytest.mark.parametrize("field", sorted(AGG_FIELDS))
 def test_every_agg_field_aggregates(week: Store, field: str) -> None:
     """GIVEN any field in AGG_FIELDS WHEN a terms and a cardinality aggregation name it THEN both work."""
-    result = week.aggregate(MessageFilter(), {"t": {"terms": {"field": field, "size": 100}}, "c": {"cardinality": {"field": field}}}, scope=ALL)
+    result = week.aggregate(
+        MessageFilter(),
+        {"t": {"terms": {"field": field, "size": 100}}, "c": {"cardinality": {"field": field}}},
+        scope=ALL,
+    )
     assert sum(b["doc_count"] for b in result["t"]["buckets"]) >= (1 if field == "externals" else 6)
     assert result["c"]["value"] >= 1
 

@@ -4,22 +4,27 @@ the same on the embedded store and on Elasticsearch."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from chatarchive.models import ALL, Batch, Message, MessageFilter
 from compliance import audit, integrity, retention
+from core.models import ALL, Batch, Message, MessageFilter
+from tests.helpers import make_message
 
 NOW = 1_763_600_000_000
 DAY = 86_400_000
 
 
 def _message(msgid: str, age_days: int, employee: str) -> Message:
-    raw = json.dumps({"msgid": msgid, "from": employee, "msgtype": "text", "text": {"content": msgid}})
-    return Message(msgid=msgid, seq=age_days, action="send", msgtype="text", time_ms=NOW - age_days * DAY,
-                   sender=employee, sender_kind="employee", receivers=["boss"], roomid="",
-                   chat_id="|".join(sorted((employee, "boss"))), chat_kind="internal", text=msgid, raw=raw,
-                   employees=sorted((employee, "boss")), departments=[1])
+    return make_message(
+        msgid,
+        msgid=msgid,
+        seq=age_days,
+        sender=employee,
+        to=("boss",),
+        time_ms=NOW - age_days * DAY,
+        employees=sorted((employee, "boss")),
+        departments=[1],
+    )
 
 
 def test_audit_chain_and_tamper_detection(store: Any) -> None:
@@ -55,7 +60,11 @@ def test_digests_detect_a_deleted_message(store: Any) -> None:
 
 def test_purge_respects_legal_holds(store: Any) -> None:
     """GIVEN keep 30 days and a hold on lina WHEN purged THEN old messages go except lina's."""
-    messages = [_message("old-zw", 100, "zhangwei"), _message("old-lina", 100, "lina"), _message("new-zw", 1, "zhangwei")]
+    messages = [
+        _message("old-zw", 100, "zhangwei"),
+        _message("old-lina", 100, "lina"),
+        _message("new-zw", 1, "zhangwei"),
+    ]
     store.write_batch(Batch(messages=messages, checkpoint=3))
     store.refresh()
     retention.set_policy(store, 30)

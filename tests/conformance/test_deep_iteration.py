@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatarchive.models import ALL, Message, MessageFilter, Scope
+from core.models import ALL, Message, MessageFilter, Scope
 from store.base import Store
 from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import BASE_MS, Factory
@@ -67,8 +67,8 @@ def test_iteration_with_a_query_filters_and_scope_equals_brute_force(big_store: 
 def test_export_writes_every_message_past_ten_thousand(big_store: Store, tmp_path: Path) -> None:
     """GIVEN 10,250 messages WHEN exported as jsonl THEN the file and the manifest list all of them, once."""
     from chatarchive.archive import Archive
-    from chatarchive.settings import Settings
     from compliance.export import export_messages
+    from core.settings import Settings
 
     out = tmp_path / "all.jsonl"
     archive = Archive(
@@ -101,7 +101,7 @@ def test_a_schema_migration_keeps_every_message_past_ten_thousand(
 
 def _store_under_an_older_schema(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Writes the corpus as a store of the previous schema version would hold it."""
-    from chatarchive.models import Batch
+    from core.models import Batch
 
     if store.backend_name == "embedded":
         store.write_batch(Batch(messages=MESSAGES, checkpoint=N))

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from chatarchive.models import ALL, Batch, MessageFilter, ViolationFilter, sha256_hex
 from compliance import integrity
 from compliance.evidence import verify_archive
+from core.models import ALL, Batch, MessageFilter, ViolationFilter, sha256_hex
 from tests.evidence_corpus import deadletter, fill, message
 
 
@@ -103,6 +103,8 @@ def test_the_retention_purge_removes_sealed_content_and_records_what_it_removed(
     assert verify_archive(store).ok
     purge = [e for e in store.find_records("digests") if e.get("kind") == "purge"]
     removed = {k: h for e in purge for k, h in e["removed"].items()}
-    assert removed == {**{f"m:{m.msgid}": integrity.message_hash(m) for m in doomed},
-                       **{f"v:{v.id}": integrity.violation_hash(v) for v in violations}}
+    assert removed == {
+        **{f"m:{m.msgid}": integrity.message_hash(m) for m in doomed},
+        **{f"v:{v.id}": integrity.violation_hash(v) for v in violations},
+    }
     assert store.count(MessageFilter(), scope=ALL) == len(messages) - len(doomed)

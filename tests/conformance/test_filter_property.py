@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatarchive.models import ALL, Message, MessageFilter, SearchRequest
+from core.models import ALL, Message, MessageFilter, SearchRequest
 from store.base import Store
 from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import BASE_MS, CUSTOMERS, EMPLOYEES, Factory
+from tests.helpers import examples
 
 DAY = 86_400_000
 MSGTYPES = ["text", "image", "voice", "file"]
@@ -40,8 +41,20 @@ def build_corpus(n: int = 400) -> list[Message]:
         to = rng.sample(others, rng.choice([1, 1, 2]))
         roomid = "wrGROUP01" if len(to) > 1 and rng.random() < 0.5 else ""
         t = BASE_MS + rng.choice([0, 1, 2, 9]) * DAY + rng.choice([0, 3_600_000, rng.randrange(DAY)])
-        out.append(f.message(f"消息{seq}", seq=seq, msgid=f"f{seq:04d}", time_ms=t, sender=sender, to=to, roomid=roomid,
-                             msgtype=rng.choice(MSGTYPES), flagged=rng.random() < 0.2, revoked=rng.random() < 0.1))
+        out.append(
+            f.message(
+                f"消息{seq}",
+                seq=seq,
+                msgid=f"f{seq:04d}",
+                time_ms=t,
+                sender=sender,
+                to=to,
+                roomid=roomid,
+                msgtype=rng.choice(MSGTYPES),
+                flagged=rng.random() < 0.2,
+                revoked=rng.random() < 0.1,
+            )
+        )
     return out
 
 
@@ -81,8 +94,13 @@ def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 
 def some(values: list) -> st.SearchStrategy:
-    return st.one_of(st.just([]), st.just([]), st.just([]), st.just([]),
-                     st.lists(st.sampled_from(values), min_size=1, max_size=3, unique=True))
+    return st.one_of(
+        st.just([]),
+        st.just([]),
+        st.just([]),
+        st.just([]),
+        st.lists(st.sampled_from(values), min_size=1, max_size=3, unique=True),
+    )
 
 
 CHATS = sorted({m.chat_id for m in CORPUS})
@@ -102,20 +120,32 @@ filters = st.builds(
     sender_kinds=some(["employee", "external"]),
     flagged=maybe(st.booleans()),
     revoked=maybe(st.booleans()),
-    msgids=st.one_of(st.just([]), st.just([]), st.just([]), st.just([]), st.lists(st.sampled_from([m.msgid for m in CORPUS]), min_size=1, max_size=40)),
+    msgids=st.one_of(
+        st.just([]),
+        st.just([]),
+        st.just([]),
+        st.just([]),
+        st.lists(st.sampled_from([m.msgid for m in CORPUS]), min_size=1, max_size=40),
+    ),
     seq_from=maybe(st.integers(1, 400)),
     seq_to=maybe(st.integers(1, 400)),
 )
 
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @PROPERTY
 @given(f=filters, sort=st.sampled_from(["time_desc", "time_asc"]), offset=st.integers(0, 60), limit=st.integers(0, 50))
-def test_filtered_sorted_pages_equal_brute_force(corpus_store: Store, f: MessageFilter, sort: str, offset: int, limit: int) -> None:
+def test_filtered_sorted_pages_equal_brute_force(
+    corpus_store: Store, f: MessageFilter, sort: str, offset: int, limit: int
+) -> None:
     """GIVEN the corpus WHEN any filter, sort and page is asked THEN total and page equal the brute-force ones."""
-    expected = sorted((m for m in CORPUS if matches(m, f)), key=lambda m: (m.time_ms, m.seq), reverse=sort == "time_desc")
-    result = corpus_store.search(SearchRequest(query="", filters=f, sort=sort, limit=limit, offset=offset, highlight=False), scope=ALL)  # type: ignore[arg-type]
+    expected = sorted(
+        (m for m in CORPUS if matches(m, f)), key=lambda m: (m.time_ms, m.seq), reverse=sort == "time_desc"
+    )
+    result = corpus_store.search(
+        SearchRequest(query="", filters=f, sort=sort, limit=limit, offset=offset, highlight=False), scope=ALL
+    )  # type: ignore[arg-type]
     assert result.total == len(expected)
     assert [h.msgid for h in result.hits] == [m.msgid for m in expected[offset : offset + limit]]
     total, page = corpus_store.list_messages(f, scope=ALL, sort=sort, limit=limit, offset=offset)
@@ -123,17 +153,25 @@ def test_filtered_sorted_pages_equal_brute_force(corpus_store: Store, f: Message
 
 
 def local_day_start(ms: int) -> int:
-    day = datetime.fromtimestamp(ms / 1000, ZoneInfo("Asia/Shanghai")).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = datetime.fromtimestamp(ms / 1000, ZoneInfo("Asia/Shanghai")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     return int(day.timestamp() * 1000)
 
 
 @PROPERTY
 @given(f=filters, field=st.sampled_from(["sender", "msgtype", "chat_kind", "employees", "departments", "flagged"]))
 def test_aggregations_equal_brute_force_counts(corpus_store: Store, f: MessageFilter, field: str) -> None:
-    """GIVEN the corpus WHEN terms (all buckets) and a daily date histogram run under any filter THEN the counts are the brute-force ones."""
+    """GIVEN the corpus WHEN terms (all buckets) and a daily date histogram run under any filter THEN the counts are
+    the brute-force ones."""
     selected = [m for m in CORPUS if matches(m, f)]
     result = corpus_store.aggregate(
-        f, {"t": {"terms": {"field": field, "size": 100}}, "d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}, scope=ALL
+        f,
+        {
+            "t": {"terms": {"field": field, "size": 100}},
+            "d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}},
+        },
+        scope=ALL,
     )
     counts: Counter = Counter()
     for m in selected:

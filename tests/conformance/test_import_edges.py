@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatarchive.archive import Archive
-from chatarchive.models import MessageFilter, Scope
-from chatarchive.settings import Settings
+from core.models import MessageFilter, Scope
+from core.settings import Settings
 from indexer.imports import LineOrigin
 from indexer.pipeline import Pipeline
 from indexer.redelivery import VERSIONS, list_versions
@@ -26,8 +26,16 @@ T0 = 1_700_000_000_000
 
 
 def good(i: int, text: str = "") -> dict[str, Any]:
-    return {"msgid": f"g{i:04d}", "action": "send", "from": "zhangsan", "tolist": ["lisi"], "roomid": "",
-            "msgtime": T0 + i * 1000, "msgtype": "text", "text": {"content": text or f"第{i}条消息"}}
+    return {
+        "msgid": f"g{i:04d}",
+        "action": "send",
+        "from": "zhangsan",
+        "tolist": ["lisi"],
+        "roomid": "",
+        "msgtime": T0 + i * 1000,
+        "msgtype": "text",
+        "text": {"content": text or f"第{i}条消息"},
+    }
 
 
 def line(obj: dict[str, Any]) -> bytes:
@@ -74,7 +82,8 @@ def stored_ids(store: Store) -> set[str]:
 
 
 def test_each_bad_line_is_a_dead_letter_with_its_reason_and_line_and_the_rest_is_stored(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     """GIVEN 24 lines of which 7 are bad (a word for msgtime, 1e20, invalid UTF-8, oversize,
     no msgid, tolist not a list, broken JSON)
     WHEN the file is imported
@@ -110,14 +119,14 @@ def test_dead_letter_ids_are_unique_across_imports_and_stable_for_the_same_file(
 
 
 def test_a_changed_redelivery_is_kept_as_a_version_and_never_replaces_the_stored_message(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     """GIVEN a stored message
     WHEN the same msgid arrives again with different content (and once more identical)
     THEN the stored message keeps its first content, the other content is a version record,
     and both re-deliveries are counted as duplicates, one of them as a version"""
     import_file(store, tmp_path, "first.jsonl", [line(good(1, "原始内容"))])
-    counts = import_file(store, tmp_path, "second.jsonl",
-                         [line(good(1, "被改过的内容")), line(good(1, "原始内容"))])
+    counts = import_file(store, tmp_path, "second.jsonl", [line(good(1, "被改过的内容")), line(good(1, "原始内容"))])
     assert counts["stored"] == 0 and counts["duplicates"] == 2 and counts["versions"] == 1
     [kept] = store.get_messages(["g0001"], scope=Scope.everything())
     assert kept.text == "原始内容"
@@ -134,10 +143,12 @@ def backend(store: Store) -> Iterator[str]:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(plan=st.lists(st.one_of(st.integers(min_value=1, max_value=8), st.sampled_from(BAD_KINDS)),
-                     min_size=1, max_size=20))
+@given(
+    plan=st.lists(st.one_of(st.integers(min_value=1, max_value=8), st.sampled_from(BAD_KINDS)), min_size=1, max_size=20)
+)
 def test_stored_and_dead_lettered_lines_equal_a_brute_force_classification(
-        backend: str, tmp_path_factory: pytest.TempPathFactory, plan: list[int | str]) -> None:
+    backend: str, tmp_path_factory: pytest.TempPathFactory, plan: list[int | str]
+) -> None:
     """GIVEN any mix of good lines (msgids may repeat, with the same or other content) and bad lines
     WHEN the file is imported into an empty store
     THEN stored msgids, dead-lettered line numbers and every count equal a brute-force classification"""

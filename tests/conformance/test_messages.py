@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from chatarchive.models import ALL, Batch, MessageFilter, Scope, SearchRequest, ViolationFilter
+from core.models import ALL, Batch, MessageFilter, Scope, SearchRequest, ViolationFilter
 from store.base import Store
 from tests.conformance.corpus import BASE_MS, Factory
 from tests.conformance.test_store_basics import violation
@@ -21,7 +21,14 @@ def two_chats(store: Store) -> Store:
         in_a = seq not in (2, 8, 11)
         t = BASE_MS + (5 if seq == 6 else seq) * 60_000  # 5 and 6 share a time
         msgs.append(
-            f.message(f"消息{seq}", msgid=f"m{seq:02d}", seq=seq, time_ms=t, sender="zhangsan", to=["lisi" if in_a else "wangwu"])
+            f.message(
+                f"消息{seq}",
+                msgid=f"m{seq:02d}",
+                seq=seq,
+                time_ms=t,
+                sender="zhangsan",
+                to=["lisi" if in_a else "wangwu"],
+            )
         )
     store.write_batch(Batch(messages=msgs, checkpoint=12))
     store.refresh()
@@ -29,7 +36,8 @@ def two_chats(store: Store) -> Store:
 
 
 def test_context_is_the_conversation_around_a_message(two_chats: Store) -> None:
-    """GIVEN two interleaved chats WHEN the context of m06 is asked THEN it is chat A's neighbours in (time, seq) order."""
+    """GIVEN two interleaved chats WHEN the context of m06 is asked THEN it is chat A's neighbours in (time, seq)
+    order."""
     got = [m.msgid for m in two_chats.context("m06", before=2, after=3, scope=ALL)]
     assert got == ["m04", "m05", "m06", "m07", "m09", "m10"]
     edge = [m.msgid for m in two_chats.context("m01", before=5, after=1, scope=ALL)]
@@ -40,21 +48,31 @@ def test_context_is_empty_for_unknown_or_out_of_scope_messages(two_chats: Store)
     """GIVEN a missing msgid or a scope that does not allow the message THEN the context is empty."""
     assert two_chats.context("nope", scope=ALL) == []
     assert two_chats.context("m06", scope=Scope.of(users=["wangwu"])) == []
-    assert [m.msgid for m in two_chats.context("m08", before=1, after=1, scope=Scope.of(users=["wangwu"]))] == ["m02", "m08", "m11"]
+    assert [m.msgid for m in two_chats.context("m08", before=1, after=1, scope=Scope.of(users=["wangwu"]))] == [
+        "m02",
+        "m08",
+        "m11",
+    ]
 
 
 def test_iter_messages_streams_every_match_in_seq_order(two_chats: Store) -> None:
     """GIVEN twelve messages WHEN iterated in small batches, with filters THEN every match comes once, in seq order."""
     got = [m.msgid for m in two_chats.iter_messages(MessageFilter(), scope=ALL, batch_size=5)]
     assert got == [f"m{i:02d}" for i in range(1, 13)]
-    chat_b = [m.seq for m in two_chats.iter_messages(MessageFilter(chats=["wangwu|zhangsan"], seq_from=3), scope=ALL, batch_size=1)]
+    chat_b = [
+        m.seq
+        for m in two_chats.iter_messages(MessageFilter(chats=["wangwu|zhangsan"], seq_from=3), scope=ALL, batch_size=1)
+    ]
     assert chat_b == [8, 11]
 
 
 def test_iter_messages_keeps_messages_that_share_a_seq(store: Store) -> None:
-    """GIVEN several messages with the same seq (an import without seqs) WHEN iterated with batch_size 1 THEN none is lost or repeated."""
+    """GIVEN several messages with the same seq (an import without seqs) WHEN iterated with batch_size 1 THEN none is
+    lost or repeated."""
     f = Factory()
-    msgs = [f.message(f"导入{i}", msgid=f"imp{i}", seq=0, time_ms=BASE_MS + i) for i in range(4)] + [f.message("后", msgid="z", seq=1)]
+    msgs = [f.message(f"导入{i}", msgid=f"imp{i}", seq=0, time_ms=BASE_MS + i) for i in range(4)] + [
+        f.message("后", msgid="z", seq=1)
+    ]
     store.write_batch(Batch(messages=msgs))
     store.refresh()
     got = [m.msgid for m in store.iter_messages(MessageFilter(), scope=ALL, batch_size=1)]
@@ -74,7 +92,8 @@ def test_update_messages_replaces_by_msgid(two_chats: Store) -> None:
 
 
 def test_delete_messages_removes_them_and_their_violations(two_chats: Store) -> None:
-    """GIVEN messages with a violation WHEN deleted THEN they and the violation are gone and the count of existing ones is returned."""
+    """GIVEN messages with a violation WHEN deleted THEN they and the violation are gone and the count of existing
+    ones is returned."""
     m1 = two_chats.get_messages(["m01"], scope=ALL)[0]
     two_chats.put_violations([violation(m1)])
     assert two_chats.delete_messages(["m01", "m02", "missing"]) == 2

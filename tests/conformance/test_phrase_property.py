@@ -15,8 +15,8 @@ stored once per backend. Then:
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,11 +24,12 @@ from hypothesis import strategies as st
 
 from analyzers.chinese import get_analyzer, query_words
 from analyzers.textfold import fold
-from chatarchive.models import ALL, Message, SearchRequest
+from core.models import ALL, Message, SearchRequest
 from store.base import Store
 from store.query import And, Node, Not, Or, Phrase, Word, parse_query
 from tests.conformance.conftest import BACKENDS, opened_store
 from tests.conformance.corpus import Factory
+from tests.helpers import examples
 
 SPECIAL_TEXTS = [
     "ＡＢＣ１２３的订单已经发货了",
@@ -141,13 +142,14 @@ def search_ids(store: Store, query: str) -> set[str]:
     return got
 
 
-PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(250), suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @PROPERTY
 @given(phrase=phrases())
 def test_phrase_returns_exactly_the_texts_containing_it(corpus_store: Store, phrase: str) -> None:
-    """GIVEN the corpus WHEN any phrase of 1-8 characters is searched THEN the hits are exactly the brute-force scan's."""
+    """GIVEN the corpus WHEN any phrase of 1-8 characters is searched THEN the hits are exactly the brute-force
+    scan's."""
     if not phrase.strip():
         return  # the parser rejects an empty phrase
     assert search_ids(corpus_store, f'"{phrase}"') == brute_phrase(phrase)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from store.base import Store
 
 
@@ -12,7 +12,12 @@ def test_put_get_delete(store: Store) -> None:
     """GIVEN a record WHEN put, replaced, fetched and deleted THEN each step is visible and carries _id."""
     store.put_record("accounts", "alice", {"name": "alice", "role": "auditor", "scope": {"departments": [2]}})
     store.put_record("accounts", "alice", {"name": "alice", "role": "viewer", "scope": {"departments": [2]}})
-    assert store.get_record("accounts", "alice") == {"_id": "alice", "name": "alice", "role": "viewer", "scope": {"departments": [2]}}
+    assert store.get_record("accounts", "alice") == {
+        "_id": "alice",
+        "name": "alice",
+        "role": "viewer",
+        "scope": {"departments": [2]},
+    }
     assert store.count_records("accounts") == 1
     assert store.delete_record("accounts", "alice") is True
     assert store.delete_record("accounts", "alice") is False
@@ -24,7 +29,9 @@ def rules(store: Store) -> Store:
     for i, (name, severity, enabled) in enumerate(
         [("回扣", "high", True), ("飞单", "high", False), ("收益承诺", "medium", True), ("辱骂", "low", True)]
     ):
-        store.put_record("rules", f"r{i}", {"name": name, "severity": severity, "enabled": enabled, "order": i, "tags": ["a"]})
+        store.put_record(
+            "rules", f"r{i}", {"name": name, "severity": severity, "enabled": enabled, "order": i, "tags": ["a"]}
+        )
     return store
 
 
@@ -52,7 +59,9 @@ def test_find_orders_and_pages(rules: Store) -> None:
     """GIVEN four rules WHEN ordered by a field descending with limit/offset THEN that page in that order."""
     got = rules.find_records("rules", order_by="order", descending=True, limit=2, offset=1)
     assert [r["_id"] for r in got] == ["r2", "r1"]
-    assert [r["name"] for r in rules.find_records("rules", {"enabled": True}, order_by="name")] == sorted(["回扣", "收益承诺", "辱骂"])
+    assert [r["name"] for r in rules.find_records("rules", {"enabled": True}, order_by="name")] == sorted(
+        ["回扣", "收益承诺", "辱骂"]
+    )
 
 
 def test_append_numbers_monotonically(store: Store) -> None:
@@ -77,11 +86,17 @@ def test_collections_are_separate_and_named(store: Store) -> None:
 def test_batch_new_records_are_created_only_if_absent(store: Store) -> None:
     """GIVEN a media item already fetched ("done") WHEN a replayed batch queues it again as
     "pending" with another new item THEN the fetched one is untouched and the new one is created."""
-    from chatarchive.models import Batch
+    from core.models import Batch
 
     store.put_record("media", "m1", {"status": "done", "path": "ab/x.jpg"})
-    store.write_batch(Batch(new_records=[("media", "m1", {"status": "pending", "path": ""}),
-                                         ("media", "m2", {"status": "pending", "path": ""})]))
+    store.write_batch(
+        Batch(
+            new_records=[
+                ("media", "m1", {"status": "pending", "path": ""}),
+                ("media", "m2", {"status": "pending", "path": ""}),
+            ]
+        )
+    )
     store.refresh()
     assert store.get_record("media", "m1")["status"] == "done"
     assert store.get_record("media", "m2")["status"] == "pending"

@@ -16,10 +16,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatarchive.models import ALL, Batch, Message, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
 from compliance.access import scope_for
 from compliance.integrity import day_bounds, day_of
-from indexer.directory import Directory
+from core.directory import Directory
+from core.models import ALL, Batch, Message, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
+from tests.helpers import examples
 
 T0 = 1_763_600_000_000
 HOUR = 3_600_000
@@ -41,8 +42,9 @@ def worlds(draw: st.DrawFn) -> World:
     for i in range(2, n_depts + 1):
         departments.append({"id": i, "name": f"d{i}", "parentid": draw(st.integers(1, i - 1))})
     n_emps = draw(st.integers(1, 6))
-    employees = [{"userid": f"e{i}", "name": f"员工{i}", "departments": [draw(st.integers(1, n_depts))]}
-                 for i in range(n_emps)]
+    employees = [
+        {"userid": f"e{i}", "name": f"员工{i}", "departments": [draw(st.integers(1, n_depts))]} for i in range(n_emps)
+    ]
     directory = Directory(departments=departments, employees=employees)
     people = [e["userid"] for e in employees]
     messages: list[Message] = []
@@ -50,8 +52,11 @@ def worlds(draw: st.DrawFn) -> World:
     for i in range(draw(st.integers(0, 25))):
         kind = draw(st.sampled_from(["internal", "external", "group"]))
         if kind == "internal":
-            members = draw(st.lists(st.sampled_from(people), min_size=2, max_size=2, unique=True)) if len(people) > 1 \
+            members = (
+                draw(st.lists(st.sampled_from(people), min_size=2, max_size=2, unique=True))
+                if len(people) > 1
                 else [people[0], people[0]]
+            )
         elif kind == "external":
             members = [draw(st.sampled_from(people)), draw(st.sampled_from(EXTERNAL_IDS))]
         else:
@@ -64,20 +69,49 @@ def worlds(draw: st.DrawFn) -> World:
         text = " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4)))
         time_ms = T0 + draw(st.integers(0, 72)) * HOUR + i
         msgtype = draw(st.sampled_from(["text", "text", "image", "file"]))
-        raw = json.dumps({"msgid": f"m{i}", "from": sender, "msgtype": msgtype, "text": {"content": text}},
-                         ensure_ascii=False)
-        m = Message(msgid=f"m{i}", seq=i + 1, action="send", msgtype=msgtype, time_ms=time_ms, sender=sender,
-                    sender_kind="external" if sender.startswith("wm") else "employee",
-                    receivers=[x for x in members if x != sender], roomid=roomid, chat_id=chat_id,
-                    chat_kind=kind, text=text, raw=raw, has_external=any(x.startswith("wm") for x in members),
-                    employees=emps, externals=sorted(x for x in members if x.startswith("wm")), departments=depts,
-                    words=text.split(" "))
+        raw = json.dumps(
+            {"msgid": f"m{i}", "from": sender, "msgtype": msgtype, "text": {"content": text}}, ensure_ascii=False
+        )
+        m = Message(
+            msgid=f"m{i}",
+            seq=i + 1,
+            action="send",
+            msgtype=msgtype,
+            time_ms=time_ms,
+            sender=sender,
+            sender_kind="external" if sender.startswith("wm") else "employee",
+            receivers=[x for x in members if x != sender],
+            roomid=roomid,
+            chat_id=chat_id,
+            chat_kind=kind,
+            text=text,
+            raw=raw,
+            has_external=any(x.startswith("wm") for x in members),
+            employees=emps,
+            externals=sorted(x for x in members if x.startswith("wm")),
+            departments=depts,
+            words=text.split(" "),
+        )
         if draw(st.booleans()):
             m.flagged = True
-            violations.append(Violation(msgid=m.msgid, rule_id="r1", rule_version=1, rule_name="回扣",
-                                        category="私下交易", severity="high", terms=["回扣"], spans=[[0, 2]],
-                                        time_ms=time_ms, sender=sender, chat_id=chat_id, chat_kind=kind,
-                                        employees=emps, departments=depts))
+            violations.append(
+                Violation(
+                    msgid=m.msgid,
+                    rule_id="r1",
+                    rule_version=1,
+                    rule_name="回扣",
+                    category="私下交易",
+                    severity="high",
+                    terms=["回扣"],
+                    spans=[[0, 2]],
+                    time_ms=time_ms,
+                    sender=sender,
+                    chat_id=chat_id,
+                    chat_kind=kind,
+                    employees=emps,
+                    departments=depts,
+                )
+            )
         messages.append(m)
     return World(directory, messages, violations)
 
@@ -99,8 +133,7 @@ class _Slot:
     msgids: list[str] = []
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds(), scope=account_scopes(), query=st.sampled_from(["", *WORDS]))
 def test_scoped_reads_never_leave_the_scope(store: Any, world: World, scope: Scope, query: str) -> None:
     """GIVEN a random organisation, messages and violations, and a random account scope
@@ -157,8 +190,9 @@ def test_scoped_reads_never_leave_the_scope(store: Any, world: World, scope: Sco
     v_total, v_page = store.list_violations(ViolationFilter(), scope=scope, limit=1000)
     assert v_total == len(allowed_violations)
     assert {v.msgid for v in v_page} == {v.msgid for v in allowed_violations}
-    v_aggs = store.aggregate_violations(ViolationFilter(), {"who": {"terms": {"field": "sender", "size": 1000}}},
-                                        scope=scope)
+    v_aggs = store.aggregate_violations(
+        ViolationFilter(), {"who": {"terms": {"field": "sender", "size": 1000}}}, scope=scope
+    )
     assert _buckets(v_aggs, "who") == Counter(v.sender for v in allowed_violations)
 
     # statistics

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from chatarchive.errors import QueryError
-from chatarchive.models import ALL, Batch, MessageFilter, Scope, SearchRequest
+from core.errors import QueryError
+from core.models import ALL, Batch, MessageFilter, Scope, SearchRequest
 from store.base import Store
 from tests.conformance.corpus import BASE_MS, Factory
 
@@ -62,7 +62,7 @@ def ids(store: Store, query: str, **kw) -> set[str]:
         ('"<b>"', {"html"}),
         ('"验证一下这个客户的身份"', {"verify"}),
         ('"验证一下这个客户的身分"', set()),
-        ('“开会”', {"meeting"}),  # Chinese quotes
+        ("“开会”", {"meeting"}),  # Chinese quotes
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -128,8 +128,11 @@ def marked(highlight: str) -> list[str]:
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
-def test_highlight_marks_exactly_the_matched_characters(loaded: Store, query: str, msgid: str, marks: list[str]) -> None:
-    """GIVEN a hit WHEN highlighted THEN exactly the matched characters are inside <mark>, and the text is HTML-escaped."""
+def test_highlight_marks_exactly_the_matched_characters(
+    loaded: Store, query: str, msgid: str, marks: list[str]
+) -> None:
+    """GIVEN a hit WHEN highlighted THEN exactly the matched characters are inside <mark>, and the text is
+    HTML-escaped."""
     hits = {h.msgid: h for h in loaded.search(SearchRequest(query=query, limit=100), scope=ALL).hits}
     assert marked(hits[msgid].highlight) == marks
     assert html.unescape(re.sub(r"</?mark>", "", hits[msgid].highlight)) == TEXTS[msgid]
@@ -141,7 +144,11 @@ def test_bare_word_ranks_whole_word_occurrences_first(store: Store) -> None:
     """GIVEN 验证 as a jieba word in one message and inside 验证码 in others
     WHEN the bare word is searched by relevance THEN all three match and the whole-word one ranks first."""
     f = Factory()
-    texts = {"inside-1": "验证码是8848，不要告诉别人", "whole": "我们需要验证一下这个客户的身份", "inside-2": "请把验证码发给我"}
+    texts = {
+        "inside-1": "验证码是8848，不要告诉别人",
+        "whole": "我们需要验证一下这个客户的身份",
+        "inside-2": "请把验证码发给我",
+    }
     messages = [f.message(text, msgid=key, seq=i + 1) for i, (key, text) in enumerate(texts.items())]
     store.write_batch(Batch(messages=messages, checkpoint=len(messages)))
     store.refresh()
@@ -167,15 +174,24 @@ def timeline(store: Store) -> Store:
     for seq in range(1, 11):
         t = BASE_MS + (3 if seq == 4 else seq) * 60_000
         sender = "zhangsan" if seq % 2 else "wangwu"
-        msgs.append(f.message(f"第{seq}条 回扣" if seq % 3 == 0 else f"第{seq}条 消息", msgid=f"m{seq:02d}", seq=seq,
-                              time_ms=t, sender=sender, to=["sunqi"] if seq < 6 else ["wmCUST0001"]))
+        msgs.append(
+            f.message(
+                f"第{seq}条 回扣" if seq % 3 == 0 else f"第{seq}条 消息",
+                msgid=f"m{seq:02d}",
+                seq=seq,
+                time_ms=t,
+                sender=sender,
+                to=["sunqi"] if seq < 6 else ["wmCUST0001"],
+            )
+        )
     store.write_batch(Batch(messages=msgs, checkpoint=10))
     store.refresh()
     return store
 
 
 def test_time_sorting_breaks_ties_by_seq_and_pages(timeline: Store) -> None:
-    """GIVEN ten messages (two at the same time) WHEN sorted by time and paged THEN the pages concatenate to the full order."""
+    """GIVEN ten messages (two at the same time) WHEN sorted by time and paged THEN the pages concatenate to the full
+    order."""
     asc = [f"m{i:02d}" for i in range(1, 11)]
     for sort, expected in (("time_asc", asc), ("time_desc", asc[::-1])):
         pages = []

@@ -3,7 +3,7 @@ revokes, violations and dead letters written with a batch."""
 
 from __future__ import annotations
 
-from chatarchive.models import ALL, Batch, DeadLetter, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
+from core.models import ALL, Batch, DeadLetter, MessageFilter, Scope, SearchRequest, Violation, ViolationFilter
 from store.base import Store
 from tests.conformance.corpus import Factory
 
@@ -11,9 +11,19 @@ from tests.conformance.corpus import Factory
 def violation(message, rule_id: str = "r1", **overrides) -> Violation:
     """A violation of ``rule_id`` on ``message`` (fields as the rules engine fills them)."""
     fields = dict(
-        msgid=message.msgid, rule_id=rule_id, rule_version=1, rule_name="私下交易", category="私下交易监控",
-        severity="high", terms=["回扣"], spans=[[0, 2]], time_ms=message.time_ms, sender=message.sender,
-        chat_id=message.chat_id, chat_kind=message.chat_kind, employees=message.employees,
+        msgid=message.msgid,
+        rule_id=rule_id,
+        rule_version=1,
+        rule_name="私下交易",
+        category="私下交易监控",
+        severity="high",
+        terms=["回扣"],
+        spans=[[0, 2]],
+        time_ms=message.time_ms,
+        sender=message.sender,
+        chat_id=message.chat_id,
+        chat_kind=message.chat_kind,
+        employees=message.employees,
         departments=message.departments,
     )
     fields.update(overrides)
@@ -103,7 +113,9 @@ def test_violations_flag_their_messages(store: Store) -> None:
 def test_deadletters_are_upserted_and_resolved(store: Store) -> None:
     """GIVEN dead letters written twice WHEN one is resolved later THEN one copy each, and the resolved one is gone."""
     d1 = DeadLetter(seq=5, msgid="bad1", reason="decrypt failed", stage="decrypt", record={"seq": 5})
-    d2 = DeadLetter(seq=6, msgid="bad2", reason="unknown key version 9", stage="decrypt", record={"seq": 6}, key_version=9)
+    d2 = DeadLetter(
+        seq=6, msgid="bad2", reason="unknown key version 9", stage="decrypt", record={"seq": 6}, key_version=9
+    )
     store.write_batch(Batch(deadletters=[d1, d2], checkpoint=6))
     store.write_batch(Batch(deadletters=[d1], checkpoint=6))
     total, items = store.list_deadletters()
@@ -118,8 +130,11 @@ def test_deadletters_are_upserted_and_resolved(store: Store) -> None:
 def test_stats_counts_by_msgtype_within_scope(store: Store) -> None:
     """GIVEN messages of two types by two departments WHEN stats is asked with a scope THEN only the scope counts."""
     f = Factory()
-    msgs = [f.message("你好", sender="zhangsan", to=["sunqi"]), f.message("图片", msgtype="image", sender="wangwu", to=["sunqi"]),
-            f.message("文字", sender="wangwu", to=["sunqi"])]
+    msgs = [
+        f.message("你好", sender="zhangsan", to=["sunqi"]),
+        f.message("图片", msgtype="image", sender="wangwu", to=["sunqi"]),
+        f.message("文字", sender="wangwu", to=["sunqi"]),
+    ]
     store.write_batch(Batch(messages=msgs, checkpoint=msgs[-1].seq))
     store.refresh()
     everything = store.stats(scope=ALL)

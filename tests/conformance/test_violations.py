@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from chatarchive.errors import BadInput
-from chatarchive.models import ALL, Batch, Scope, ViolationFilter
+from core.errors import BadInput
+from core.models import ALL, Batch, Scope, ViolationFilter
 from store.base import VIOLATION_AGG_FIELDS, Store
 from tests.conformance.corpus import Factory
 from tests.conformance.test_aggregations import DAY, HOUR, LOCAL_MIDNIGHT
@@ -68,7 +68,8 @@ def test_list_violations_scope_sort_and_paging(flagged: Store) -> None:
 
 
 def test_violations_are_upserted_by_id(flagged: Store) -> None:
-    """GIVEN a stored violation WHEN the same (msgid, rule) is put again THEN there is still one, with the new content."""
+    """GIVEN a stored violation WHEN the same (msgid, rule) is put again THEN there is still one, with the new
+    content."""
     _, items = flagged.list_violations(ViolationFilter(msgids=["m0"]), scope=ALL)
     again = dataclasses.replace(items[0], explanation="第二次")
     flagged.put_violations([again])
@@ -79,7 +80,9 @@ def test_violations_are_upserted_by_id(flagged: Store) -> None:
 def test_review_workflow_updates_a_violation(flagged: Store) -> None:
     """GIVEN a violation WHEN reviewed THEN status, reviewer and comment are stored and filterable."""
     vid = "m0:kickback"
-    updated = flagged.update_violation(vid, {"status": "confirmed", "reviewer": "auditor1", "reviewed_ms": 123, "comment": "属实"})
+    updated = flagged.update_violation(
+        vid, {"status": "confirmed", "reviewer": "auditor1", "reviewed_ms": 123, "comment": "属实"}
+    )
     assert updated.status == "confirmed" and updated.reviewer == "auditor1"
     total, items = flagged.list_violations(ViolationFilter(statuses=["confirmed"]), scope=ALL)
     assert total == 1 and items[0].comment == "属实" and items[0].reviewed_ms == 123
@@ -99,11 +102,15 @@ def test_review_of_a_missing_violation_is_bad_input(flagged: Store) -> None:
 
 
 def test_aggregate_violations(flagged: Store) -> None:
-    """GIVEN five violations WHEN aggregated by rule (with a per-day sub-aggregation), department and severity THEN ES-shaped buckets."""
+    """GIVEN five violations WHEN aggregated by rule (with a per-day sub-aggregation), department and severity THEN
+    ES-shaped buckets."""
     result = flagged.aggregate_violations(
         ViolationFilter(),
         {
-            "rules": {"terms": {"field": "rule_id"}, "aggs": {"days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}},
+            "rules": {
+                "terms": {"field": "rule_id"},
+                "aggs": {"days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}},
+            },
             "depts": {"terms": {"field": "departments", "size": 2}},
             "days": {"date_histogram": {"field": "time", "fixed_interval": "1d"}},
             "senders": {"cardinality": {"field": "sender"}},
@@ -115,9 +122,14 @@ def test_aggregate_violations(flagged: Store) -> None:
     assert [(b["key"], b["doc_count"]) for b in rules] == [("kickback", 3), ("evasion", 2)]
     assert [(d["key"], d["doc_count"]) for d in rules[0]["days"]["buckets"]] == [(LOCAL_MIDNIGHT, 3)]
     assert [(b["key"], b["doc_count"]) for b in result["depts"]["buckets"]] == [(1, 5), (2, 3)]
-    assert [(b["key"], b["doc_count"]) for b in result["days"]["buckets"]] == [(LOCAL_MIDNIGHT, 3), (LOCAL_MIDNIGHT + DAY, 2)]
+    assert [(b["key"], b["doc_count"]) for b in result["days"]["buckets"]] == [
+        (LOCAL_MIDNIGHT, 3),
+        (LOCAL_MIDNIGHT + DAY, 2),
+    ]
     assert result["senders"] == {"value": 2} and result["n"] == {"value": 5}
-    scoped = flagged.aggregate_violations(ViolationFilter(), {"r": {"terms": {"field": "rule_id"}}}, scope=Scope.of(users=["wangwu"]))
+    scoped = flagged.aggregate_violations(
+        ViolationFilter(), {"r": {"terms": {"field": "rule_id"}}}, scope=Scope.of(users=["wangwu"])
+    )
     assert [(b["key"], b["doc_count"]) for b in scoped["r"]["buckets"]] == [("evasion", 1), ("kickback", 1)]
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,20 +36,50 @@ ORG: dict[str, Any] = {
     "employees": [
         {"userid": "zhangwei", "name": "张伟", "position": "理财经理", "departments": [2], "status": "active"},
         {"userid": "lina", "name": "李娜", "position": "客服", "departments": [3], "status": "active"},
-        {"userid": "wangqiang", "name": "王强", "position": "理财经理", "departments": [2], "status": "left",
-         "archived_until": 1_700_000_000_000},
+        {
+            "userid": "wangqiang",
+            "name": "王强",
+            "position": "理财经理",
+            "departments": [2],
+            "status": "left",
+            "archived_until": 1_700_000_000_000,
+        },
     ],
     "externals": [
-        {"id": "wmCustomerZhaoXin000001", "name": "赵鑫", "type": "wechat", "added_ms": 1_767_225_600_000,
-         "followers": ["zhangwei"], "source": "企业微信"},
-        {"id": "wmCustomerQianDuo000002", "name": "钱多多", "type": "wechat", "added_ms": 1_767_312_000_000,
-         "followers": ["lina"], "source": "企业微信"},
-        {"id": "wmCustomerSunLi00000003", "name": "孙丽", "type": "wecom", "added_ms": 1_767_312_000_000,
-         "followers": ["wangqiang", "zhangwei"], "source": "企业微信"},
+        {
+            "id": "wmCustomerZhaoXin000001",
+            "name": "赵鑫",
+            "type": "wechat",
+            "added_ms": 1_767_225_600_000,
+            "followers": ["zhangwei"],
+            "source": "企业微信",
+        },
+        {
+            "id": "wmCustomerQianDuo000002",
+            "name": "钱多多",
+            "type": "wechat",
+            "added_ms": 1_767_312_000_000,
+            "followers": ["lina"],
+            "source": "企业微信",
+        },
+        {
+            "id": "wmCustomerSunLi00000003",
+            "name": "孙丽",
+            "type": "wecom",
+            "added_ms": 1_767_312_000_000,
+            "followers": ["wangqiang", "zhangwei"],
+            "source": "企业微信",
+        },
     ],
     "groups": [
-        {"roomid": "wrGroupVIP0000000000001", "name": "VIP客户群", "owner": "zhangwei", "kind": "external",
-         "members": ["zhangwei", "lina", "wmCustomerZhaoXin000001"], "created_ms": 1_767_225_600_000},
+        {
+            "roomid": "wrGroupVIP0000000000001",
+            "name": "VIP客户群",
+            "owner": "zhangwei",
+            "kind": "external",
+            "members": ["zhangwei", "lina", "wmCustomerZhaoXin000001"],
+            "created_ms": 1_767_225_600_000,
+        },
     ],
 }
 
@@ -84,19 +115,57 @@ def message_lines() -> list[str]:
     """The archive's messages as WeCom's decrypted JSON: the script, filler chatter, an image and a revoke."""
     lines: list[dict[str, Any]] = []
     for i, (day, hhmm, sender, receivers, roomid, text) in enumerate(SCRIPT):
-        lines.append({"msgid": f"m{i:04d}", "action": "send", "from": sender, "tolist": receivers, "roomid": roomid,
-                      "msgtime": _ms(day, hhmm), "msgtype": "text", "text": {"content": text}})
+        lines.append(
+            {
+                "msgid": f"m{i:04d}",
+                "action": "send",
+                "from": sender,
+                "tolist": receivers,
+                "roomid": roomid,
+                "msgtime": _ms(day, hhmm),
+                "msgtype": "text",
+                "text": {"content": text},
+            }
+        )
     # Filler between lina and 钱多多 over a few days, so pages and charts have volume.
     for j in range(60):
         sender, receiver = ("lina", QIAN) if j % 2 else (QIAN, "lina")
-        lines.append({"msgid": f"f{j:04d}", "action": "send", "from": sender, "tolist": [receiver], "roomid": "",
-                      "msgtime": _ms(10 + j // 20, f"{9 + (j % 20) // 3:02d}:{(j * 7) % 60:02d}"), "msgtype": "text",
-                      "text": {"content": FILLER[j % len(FILLER)]}})
-    lines.append({"msgid": "img0001", "action": "send", "from": ZHAO, "tolist": ["zhangwei"], "roomid": "",
-                  "msgtime": _ms(6, "10:01"), "msgtype": "image",
-                  "image": {"md5sum": "0" * 32, "filesize": 10, "sdkfileid": "sdkfile-image-1"}})
-    lines.append({"msgid": "rv0001", "action": "recall", "from": "zhangwei", "tolist": [ZHAO], "roomid": "",
-                  "msgtime": _ms(5, "09:21"), "msgtype": "revoke", "revoke": {"pre_msgid": "m0003"}})
+        lines.append(
+            {
+                "msgid": f"f{j:04d}",
+                "action": "send",
+                "from": sender,
+                "tolist": [receiver],
+                "roomid": "",
+                "msgtime": _ms(10 + j // 20, f"{9 + (j % 20) // 3:02d}:{(j * 7) % 60:02d}"),
+                "msgtype": "text",
+                "text": {"content": FILLER[j % len(FILLER)]},
+            }
+        )
+    lines.append(
+        {
+            "msgid": "img0001",
+            "action": "send",
+            "from": ZHAO,
+            "tolist": ["zhangwei"],
+            "roomid": "",
+            "msgtime": _ms(6, "10:01"),
+            "msgtype": "image",
+            "image": {"md5sum": "0" * 32, "filesize": 10, "sdkfileid": "sdkfile-image-1"},
+        }
+    )
+    lines.append(
+        {
+            "msgid": "rv0001",
+            "action": "recall",
+            "from": "zhangwei",
+            "tolist": [ZHAO],
+            "roomid": "",
+            "msgtime": _ms(5, "09:21"),
+            "msgtype": "revoke",
+            "revoke": {"pre_msgid": "m0003"},
+        }
+    )
     return [json.dumps(x, ensure_ascii=False) for x in lines]
 
 
@@ -111,18 +180,30 @@ class DashboardArchive:
 
 
 def build(data: Path) -> DashboardArchive:
-    from analyzers.rules.store import save_rule
     from compliance.accounts import create_account
-    from indexer.pipeline import Pipeline, save_directory
+    from compliance.rulestore import save_rule
+    from indexer.pipeline import Pipeline
+    from store.directory import save_directory
 
     archive = Archive.open(data=str(data))
     try:
         store = archive.store
-        save_directory(archive, ORG)
-        save_rule(store, {"name": "私下交易监控", "category": "私下交易", "severity": "high",
-                          "keywords": ["私下转账", "回扣", "返点"]}, "test")
-        save_rule(store, {"name": "承诺收益", "category": "销售合规", "severity": "medium",
-                          "keywords": ["保证收益", "稳赚不赔"]}, "test")
+        save_directory(archive.store, ORG)
+        save_rule(
+            store,
+            {
+                "name": "私下交易监控",
+                "category": "私下交易",
+                "severity": "high",
+                "keywords": ["私下转账", "回扣", "返点"],
+            },
+            "test",
+        )
+        save_rule(
+            store,
+            {"name": "承诺收益", "category": "销售合规", "severity": "medium", "keywords": ["保证收益", "稳赚不赔"]},
+            "test",
+        )
         pipeline = Pipeline.for_import(archive)
         counts = pipeline.import_lines(message_lines())
         assert counts["deadletter"] == 0, counts

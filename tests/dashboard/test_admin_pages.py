@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from chatarchive.models import MessageFilter, Scope
+from core.models import MessageFilter, Scope
 from tests.dashboard.helpers import login, markdown, no_traceback, open_page, texts
 
 ALL = Scope.everything()
@@ -48,7 +48,7 @@ def test_an_invalid_rule_shows_which_field_is_wrong(dash_archive, field: str, va
 def test_backtest_then_save_creates_a_new_version(dash_archive) -> None:
     """GIVEN the saved 私下交易监控 WHEN its keywords are edited and backtested over January THEN the hits per
     day, the diff against the saved version show, and saving makes version 2."""
-    from analyzers.rules.store import list_rules
+    from compliance.rulestore import list_rules
 
     arch = dash_archive.archive()
     try:
@@ -131,8 +131,11 @@ def test_a_stalled_pipeline_shows_a_banner_on_every_page(dash_archive) -> None:
     arch = dash_archive.archive()
     try:
         before = arch.store.get_record("meta", "counters")
-        arch.store.put_record("meta", "counters", {"last_pull_ms": int(time.time() * 1000) - 30 * 3_600_000,
-                                                   "last_error": "10001 network error"})
+        arch.store.put_record(
+            "meta",
+            "counters",
+            {"last_pull_ms": int(time.time() * 1000) - 30 * 3_600_000, "last_error": "10001 network error"},
+        )
         at = login("boss")  # the first page (AppTest drops the entry script's elements after switch_page)
         no_traceback(at)
         assert any("停滞" in str(w.value) and "10001" in str(w.value) for w in at.warning)
@@ -148,9 +151,14 @@ def test_a_stalled_pipeline_shows_a_banner_on_every_page(dash_archive) -> None:
     "page, setup, expected",
     [
         ("pages/customers.py", lambda at: at.text_input(key="c_find").input("没有这个客户"), "没有客户"),
-        ("pages/service.py", lambda at: (at.date_input(key="sq_time_from").set_value(date(2020, 1, 1)),
-                                         at.date_input(key="sq_time_to").set_value(date(2020, 1, 2))),
-         "没有客户会话"),
+        (
+            "pages/service.py",
+            lambda at: (
+                at.date_input(key="sq_time_from").set_value(date(2020, 1, 1)),
+                at.date_input(key="sq_time_to").set_value(date(2020, 1, 2)),
+            ),
+            "没有客户会话",
+        ),
         ("pages/audit.py", lambda at: at.text_input(key="au_actor").input("nobody"), "没有记录"),
         ("pages/sampling.py", lambda at: None, "还没有抽样"),
     ],
@@ -177,9 +185,18 @@ def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:
     arch = dash_archive.archive()
     try:
         before = arch.store.get_record("meta", "counters")
-        arch.store.put_record("meta", "counters", {"last_pull_ms": int(time.time() * 1000) - 5 * 60_000,
-                                                   "last_seq": 4321, "pulled": 1234, "stored": 1200,
-                                                   "deadlettered": 34, "newest_message_ms": int(time.time() * 1000)})
+        arch.store.put_record(
+            "meta",
+            "counters",
+            {
+                "last_pull_ms": int(time.time() * 1000) - 5 * 60_000,
+                "last_seq": 4321,
+                "pulled": 1234,
+                "stored": 1200,
+                "deadlettered": 34,
+                "newest_message_ms": int(time.time() * 1000),
+            },
+        )
         at = login("boss")
         no_traceback(at)
         panel = " ".join(str(m.value) for m in at.sidebar.markdown)

@@ -14,11 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzers.analytics import people, review, service, stats
-from chatarchive.models import MessageFilter, Scope
+from core.directory import Directory
+from core.models import MessageFilter, Scope
 from dashboard import _ui
-from indexer.directory import Directory
+from reports import people, review, service, stats
 from tests.dashboard.conftest import ORG
+from tests.helpers import examples
 
 ALL = Scope.everything()
 TZ = "Asia/Shanghai"
@@ -66,9 +67,11 @@ def test_breakdowns_equal_a_brute_force_count(store, scope, field: str) -> None:
 def test_top_employees_and_departments_equal_a_brute_force_count(store, scope) -> None:
     msgs = everything(store, scope)
     assert dict(stats.top_employees(store, MessageFilter(), scope=scope)) == dict(
-        Counter(m.sender for m in msgs if m.sender_kind == "employee"))
+        Counter(m.sender for m in msgs if m.sender_kind == "employee")
+    )
     assert dict(stats.by_department(store, MessageFilter(), scope=scope)) == dict(
-        Counter(d for m in msgs for d in m.departments))
+        Counter(d for m in msgs for d in m.departments)
+    )
 
 
 @pytest.mark.parametrize("userid", ["zhangwei", "lina", "wangqiang"])
@@ -99,16 +102,26 @@ def test_service_quality_equals_a_brute_force_computation(store, scope) -> None:
     employee taking part in a conversation with a customer has a row, and each figure equals a
     brute-force computation over the stored messages."""
     msgs = customer_conversations(everything(store, scope))
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=scope, now_ms=2_000_000_000_000,
-                                                           unanswered_minutes=120)}
+    rows = {
+        r.employee: r
+        for r in service.service_quality(
+            store, MessageFilter(), scope=scope, now_ms=2_000_000_000_000, unanswered_minutes=120
+        )
+    }
     assert set(rows) == {e for m in msgs for e in m.employees}
     for emp, row in rows.items():
         sent = [m for m in msgs if m.sender == emp]
         replies = sorted(m.reply_ms for m in sent if m.reply_ms >= 0)
         assert row.sent == len(sent) and row.replies == len(replies)
         assert row.chats == len({m.chat_id for m in msgs if emp in m.employees})
-        assert row.customer_messages == sum(1 for m in msgs if emp in m.employees and m.sender_kind == "external"
-                                            and m.action == "send" and m.msgtype not in service.NOT_WRITTEN)
+        assert row.customer_messages == sum(
+            1
+            for m in msgs
+            if emp in m.employees
+            and m.sender_kind == "external"
+            and m.action == "send"
+            and m.msgtype not in service.NOT_WRITTEN
+        )
         if replies:
             n = len(replies)
             for p, got in ((50, row.reply_p50_ms), (90, row.reply_p90_ms)):
@@ -129,10 +142,18 @@ def test_service_quality_equals_a_brute_force_computation(store, scope) -> None:
 def test_the_customer_group_counts_for_its_employees(store) -> None:
     """GIVEN the VIP customer group, where 赵鑫 wrote last WHEN service quality is read THEN it is an
     unanswered conversation of both employees in it, beside their single chats."""
-    rows = {r.employee: r for r in service.service_quality(store, MessageFilter(), scope=ALL, now_ms=2_000_000_000_000,
-                                                           unanswered_minutes=120)}
-    only_single = {r.employee: r for r in service.service_quality(
-        store, MessageFilter(chat_kinds=["external"]), scope=ALL, now_ms=2_000_000_000_000, unanswered_minutes=120)}
+    rows = {
+        r.employee: r
+        for r in service.service_quality(
+            store, MessageFilter(), scope=ALL, now_ms=2_000_000_000_000, unanswered_minutes=120
+        )
+    }
+    only_single = {
+        r.employee: r
+        for r in service.service_quality(
+            store, MessageFilter(chat_kinds=["external"]), scope=ALL, now_ms=2_000_000_000_000, unanswered_minutes=120
+        )
+    }
     for emp in ("zhangwei", "lina"):
         assert rows[emp].chats == only_single[emp].chats + 1
         assert rows[emp].unanswered_chats == only_single[emp].unanswered_chats + 1
@@ -144,9 +165,11 @@ def rank_grid(values: list[int]) -> dict[str, float]:
     return {str(q): float(ordered[math.floor(q / 100 * (len(ordered) - 1) + 1e-9)]) for q in service.GRID}
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.lists(st.one_of(st.just(-1), st.integers(0, 10_000)), min_size=1, max_size=40), min_size=1, max_size=3),
-       st.sampled_from([0, 10, 50, 90, 100]))
+@settings(max_examples=examples(150))
+@given(
+    st.lists(st.lists(st.one_of(st.just(-1), st.integers(0, 10_000)), min_size=1, max_size=40), min_size=1, max_size=3),
+    st.sampled_from([0, 10, 50, 90, 100]),
+)
 def test_merged_percentile_equals_the_percentile_of_the_pooled_replies(parts: list[list[int]], p: int) -> None:
     """GIVEN reply times in several parts (each with -1 for messages that answer nothing), each
     known only by its percentile grid WHEN merged THEN the result is the nearest-rank percentile
@@ -163,8 +186,10 @@ def test_merged_percentile_equals_the_percentile_of_the_pooled_replies(parts: li
 
 def test_percentile_among_replies_skips_the_unanswered_marker() -> None:
     values = [-1] * 3 + [10, 20, 30, 40]  # three messages answered nothing
-    grid = {str(p): sorted(values)[min(len(values) - 1, math.ceil(p / 100 * len(values)) - 1 if p else 0)]
-            for p in service.GRID}
+    grid = {
+        str(p): sorted(values)[min(len(values) - 1, math.ceil(p / 100 * len(values)) - 1 if p else 0)]
+        for p in service.GRID
+    }
     assert service.percentile_among_replies(grid, 3, 7, 50) in (20, 30)
     assert service.percentile_among_replies(grid, 3, 7, 0) == 10
     assert service.percentile_among_replies(grid, 7, 7, 50) is None
@@ -180,8 +205,9 @@ def test_unflagged_chats_equal_a_brute_force_set(store, scope) -> None:
 def test_a_sample_is_reproducible_from_its_seed_and_sized_by_the_percentage(store) -> None:
     """GIVEN the same seed, period and targets WHEN drawn twice THEN the same conversations;
     a different seed may differ, and each target gets ceil(percent × population)."""
-    kwargs = dict(scope=ALL, time_from=0, time_to=2_000_000_000_000, by="employee", targets=["lina", "zhangwei"],
-                  actor="test")
+    kwargs = dict(
+        scope=ALL, time_from=0, time_to=2_000_000_000_000, by="employee", targets=["lina", "zhangwei"], actor="test"
+    )
     a = review.draw_sample(store, percent=50, seed=7, **kwargs)
     b = review.draw_sample(store, percent=50, seed=7, **kwargs)
     assert [i["chat_id"] for i in a["items"]] == [i["chat_id"] for i in b["items"]]
@@ -192,13 +218,24 @@ def test_a_sample_is_reproducible_from_its_seed_and_sized_by_the_percentage(stor
         assert len(chosen) == min(len(population), max(1, math.ceil(len(population) * 0.5)))
 
 
-@pytest.mark.parametrize("bad", [dict(percent=0), dict(percent=101), dict(targets=[]), dict(time_to=0)],
-                         ids=["zero-percent", "over-100", "no-target", "empty-period"])
+@pytest.mark.parametrize(
+    "bad",
+    [dict(percent=0), dict(percent=101), dict(targets=[]), dict(time_to=0)],
+    ids=["zero-percent", "over-100", "no-target", "empty-period"],
+)
 def test_a_bad_sample_request_is_refused(store, bad) -> None:
-    from chatarchive.errors import BadInput
+    from core.errors import BadInput
 
-    kwargs = dict(scope=ALL, time_from=0, time_to=2_000_000_000_000, by="employee", targets=["lina"], actor="t",
-                  percent=10, seed=1)
+    kwargs = dict(
+        scope=ALL,
+        time_from=0,
+        time_to=2_000_000_000_000,
+        by="employee",
+        targets=["lina"],
+        actor="t",
+        percent=10,
+        seed=1,
+    )
     kwargs.update(bad)
     with pytest.raises(BadInput):
         review.draw_sample(store, **kwargs)
@@ -207,8 +244,12 @@ def test_a_bad_sample_request_is_refused(store, bad) -> None:
 TAG = re.compile(r"</?mark>")
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(list("ab<>&\"'回扣/ ") + ["<mark>", "</mark>", "<script>", "&lt;"]), max_size=20).map("".join))
+@settings(max_examples=examples(200))
+@given(
+    st.lists(st.sampled_from(list("ab<>&\"'回扣/ ") + ["<mark>", "</mark>", "<script>", "&lt;"]), max_size=20).map(
+        "".join
+    )
+)
 def test_safe_highlight_keeps_only_balanced_mark_tags(raw: str) -> None:
     out = _ui.safe_highlight(raw)
     stripped = TAG.sub("", out)
@@ -217,9 +258,11 @@ def test_safe_highlight_keeps_only_balanced_mark_tags(raw: str) -> None:
     assert html.unescape(stripped) == html.unescape(TAG.sub("", raw))  # the text itself is kept
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab<&回扣 ")), max_size=30),
-       st.lists(st.tuples(st.integers(-3, 33), st.integers(-3, 33)), max_size=4))
+@settings(max_examples=examples(200))
+@given(
+    st.text(alphabet=st.sampled_from(list("ab<&回扣 ")), max_size=30),
+    st.lists(st.tuples(st.integers(-3, 33), st.integers(-3, 33)), max_size=4),
+)
 def test_mark_spans_marks_exactly_the_union_of_the_spans(text: str, spans: list[tuple[int, int]]) -> None:
     out = _ui.mark_spans(text, spans)
     assert html.unescape(TAG.sub("", out)) == text

@@ -127,7 +127,7 @@ def test_violations_page_context_review_and_exception_each_audit_once(counted: D
 def test_rule_editor_backtest_shows_masked_samples_and_audits_nothing(counted: DashboardArchive) -> None:
     """GIVEN a rule editor (may not view messages) WHEN backtesting THEN counts and explanations, samples with
     only the matched words readable, no reason box, and no audit entry."""
-    from analyzers.rules.store import list_rules
+    from compliance.rulestore import list_rules
 
     archive = counted.archive()
     try:
@@ -148,7 +148,7 @@ def test_rule_editor_backtest_shows_masked_samples_and_audits_nothing(counted: D
 
 
 def test_super_backtest_with_a_reason_shows_texts_and_audits_once(counted: DashboardArchive) -> None:
-    from analyzers.rules.store import list_rules
+    from compliance.rulestore import list_rules
 
     archive = counted.archive()
     try:

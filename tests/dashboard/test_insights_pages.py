@@ -15,10 +15,10 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analyzers.insights import keywords as kw
 from analyzers.insights.sentiment import classify
-from chatarchive.models import Message, MessageFilter, Scope
+from core.models import Message, MessageFilter, Scope
 from dashboard import _ui
+from reports import keywords as kw
 from tests.dashboard.conftest import ZHAO
 from tests.dashboard.helpers import markdown, no_traceback, open_page, texts
 
@@ -48,8 +48,13 @@ def frame(at: AppTest, *columns: str):
 
 
 def customer_said(m: Message) -> bool:
-    return m.sender_kind == "external" and m.action == "send" and m.msgtype not in ("revoke", "agree", "disagree") \
+    """The reference for the pages: written out here, independent of Message.customer_wrote."""
+    return (
+        m.sender_kind == "external"
+        and m.action == "send"
+        and m.msgtype not in ("revoke", "agree", "disagree")
         and bool(m.text)
+    )
 
 
 # --- statistics: keywords and word frequency --------------------------------------------------------
@@ -83,8 +88,11 @@ def test_keywords_and_word_frequency_of_the_selection(dash_archive, stored, meth
     assert list(zip(frequency["词"], frequency["次数"])) == kw.word_frequency(selection, top=30)
     # brute force: each count is the word's occurrences in the stored words of readable messages
     for word, n in zip(frequency["词"], frequency["次数"]):
-        assert n == sum(m.words.count(word) for m in selection if m.action == "send" and m.msgtype != "revoke"
-                        and m.text and not m.masked)
+        assert n == sum(
+            m.words.count(word)
+            for m in selection
+            if m.action == "send" and m.msgtype != "revoke" and m.text and not m.masked
+        )
     downloads = {str(b.proto.label) for b in at.get("download_button")}
     assert {f"下载 keywords_{method}.csv", "下载 word_frequency.csv"} <= downloads
 
@@ -166,7 +174,8 @@ def test_sentiment_trend_of_chosen_employees_by_week(dash_archive, stored) -> No
     brute = brute_trend(stored, {"zhangwei", "wangqiang"})
     for e in ("zhangwei", "wangqiang"):
         assert trend[trend["账号"] == e][["正面", "中性", "负面"]].to_numpy().sum() == sum(
-            sum(c.values()) for (who, _), c in brute.items() if who == e)
+            sum(c.values()) for (who, _), c in brute.items() if who == e
+        )
 
 
 def test_chosen_employees_without_customer_messages_in_range_say_so(dash_archive) -> None:

@@ -9,14 +9,15 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatarchive.models import Message
+from core.models import Message
 from dashboard import _ui
 from dashboard._text import text_html
 from tests.dashboard.helpers import markdown, no_traceback, open_page
 
 # A quoted reply (WeCom's "------" separator), an image, a link, emphasis, a heading, a table, math.
-ADVERSARIAL = ("「张伟：原文」\n\n------\n![](http://x.example/p.png) [点我](http://x.example) "
-               "**好处费** # 标题 | a | $x$")
+ADVERSARIAL = (
+    "「张伟：原文」\n\n------\n![](http://x.example/p.png) [点我](http://x.example) **好处费** # 标题 | a | $x$"
+)
 MARKDOWN_ACTIVE = re.compile(r"[\\`*_{}\[\]()#+\-.!|~=:/@$%^]")
 TAGS = re.compile(r"<br>|</?mark>")
 
@@ -40,9 +41,21 @@ def test_text_html_leaves_nothing_markdown_or_html_can_parse(text: str) -> None:
 
 
 def _message(text: str) -> Message:
-    return Message(msgid="m1", seq=1, action="send", msgtype="text", time_ms=1_767_225_600_000, sender="zhangwei",
-                   sender_kind="employee", receivers=["x"], roomid="", chat_id="x|zhangwei", chat_kind="external",
-                   text=text, raw="{}")
+    return Message(
+        msgid="m1",
+        seq=1,
+        action="send",
+        msgtype="text",
+        time_ms=1_767_225_600_000,
+        sender="zhangwei",
+        sender_kind="employee",
+        receivers=["x"],
+        roomid="",
+        chat_id="x|zhangwei",
+        chat_kind="external",
+        text=text,
+        raw="{}",
+    )
 
 
 def test_every_message_renderer_shows_the_adversarial_text_literally() -> None:
@@ -99,13 +112,26 @@ def test_a_file_name_from_a_message_is_shown_literally_in_the_media_list(tmp_pat
     def app(data: str) -> None:
         # AppTest runs this function's source as a script of its own: its imports must be inside.
         from chatarchive.archive import Archive
-        from chatarchive.models import MediaRef, Message
+        from core.models import MediaRef, Message
         from dashboard._media import show_media
 
         hostile = MediaRef(sdkfileid="sdk-1", ext="pdf", name="![](http://x.example/a.png)**合同**.pdf")
-        message = Message(msgid="f1", seq=1, action="send", msgtype="file", time_ms=1_767_225_600_000,
-                          sender="zhangwei", sender_kind="employee", receivers=["x"], roomid="", chat_id="x|zhangwei",
-                          chat_kind="external", text="", raw="{}", media=[hostile])
+        message = Message(
+            msgid="f1",
+            seq=1,
+            action="send",
+            msgtype="file",
+            time_ms=1_767_225_600_000,
+            sender="zhangwei",
+            sender_kind="employee",
+            receivers=["x"],
+            roomid="",
+            chat_id="x|zhangwei",
+            chat_kind="external",
+            text="",
+            raw="{}",
+            media=[hostile],
+        )
         archive = Archive.open(data=data)
         try:
             show_media(archive, [message])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from chatarchive.models import Scope, ViolationFilter
 from compliance import audit
+from core.models import Scope, ViolationFilter
 from tests.dashboard.helpers import markdown, no_traceback, open_page, texts
 
 ALL = Scope.everything()
@@ -87,7 +87,7 @@ def test_violation_review_records_evidence_and_a_false_positive_becomes_an_excep
         reviews = arch.store.find_records("reviews", {"target": fps[0].id})
         assert reviews and reviews[0]["status"] == "false_positive"
         assert audit.list_entries(arch.store, action="review")[0]["target"] == fps[0].id
-        from analyzers.rules.store import get_rule
+        from compliance.rulestore import get_rule
 
         rule = get_rule(arch.store, fps[0].rule_id)
         assert rule.version == 2 and "保证收益，年化" in rule.allow
@@ -141,17 +141,27 @@ def test_a_fetched_image_is_shown_inline_in_the_conversation(dash_archive) -> No
 
     from indexer.media import media_id
 
-    png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478"
-                        "9c6360000002000154a24f5d0000000049454e44ae426082")
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478"
+        "9c6360000002000154a24f5d0000000049454e44ae426082"
+    )
     digest = hashlib.sha256(png).hexdigest()
     path = dash_archive.data / "media" / digest[:2] / f"{digest}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(png)
     arch = dash_archive.archive()
     try:
-        arch.store.put_record("media", media_id("sdkfile-image-1"), {
-            "sdkfileid": "sdkfile-image-1", "msgid": "img0001", "ext": "png", "status": "done",
-            "path": str(path.relative_to(dash_archive.data / "media"))})
+        arch.store.put_record(
+            "media",
+            media_id("sdkfile-image-1"),
+            {
+                "sdkfileid": "sdkfile-image-1",
+                "msgid": "img0001",
+                "ext": "png",
+                "status": "done",
+                "path": str(path.relative_to(dash_archive.data / "media")),
+            },
+        )
     finally:
         arch.close()
     at = open_page("admin", "pages/conversations.py")

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from chatarchive.models import Scope
 from compliance import audit
+from core.models import Scope
 from tests.dashboard.helpers import login, markdown, no_traceback, open_page, texts
 
 SEARCH = "pages/search.py"
-TITLES = {"pages/accounts.py": "账号权限", "pages/rules.py": "敏感规则", "pages/search.py": "搜索",
-          "pages/violations.py": "违规管理", "pages/conversations.py": "查看聊天记录", "pages/audit.py": "审计日志"}
+TITLES = {
+    "pages/accounts.py": "账号权限",
+    "pages/rules.py": "敏感规则",
+    "pages/search.py": "搜索",
+    "pages/violations.py": "违规管理",
+    "pages/conversations.py": "查看聊天记录",
+    "pages/audit.py": "审计日志",
+}
 
 
 def test_wrong_password_shows_a_message_and_no_pages(dash_archive) -> None:
@@ -49,7 +55,8 @@ def test_each_role_gets_only_its_pages(dash_archive, account: str, allowed: list
 
 
 def test_search_highlights_the_phrase_and_records_the_search(dash_archive) -> None:
-    """GIVEN the archive WHEN an auditor searches a phrase THEN the hit shows it marked and the audit trail has the search."""
+    """GIVEN the archive WHEN an auditor searches a phrase THEN the hit shows it marked and the audit trail has the
+    search."""
     at = open_page("admin", SEARCH)
     at.text_input(key="q").input('"私下转账"').run()
     no_traceback(at)
@@ -71,7 +78,11 @@ def test_message_text_is_escaped_never_rendered_as_html(dash_archive) -> None:
     assert "&lt;b&gt;" in html and "<b>我</b>" not in html
 
 
-@pytest.mark.parametrize("query", ['"私下', "(回扣", "回扣 OR", "NOT", "a)"], ids=["open-quote", "open-paren", "dangling-or", "lone-not", "stray-paren"])
+@pytest.mark.parametrize(
+    "query",
+    ['"私下', "(回扣", "回扣 OR", "NOT", "a)"],
+    ids=["open-quote", "open-paren", "dangling-or", "lone-not", "stray-paren"],
+)
 def test_a_bad_query_shows_a_hint_not_a_traceback(dash_archive, query: str) -> None:
     at = open_page("admin", SEARCH)
     at.text_input(key="q").input(query).run()
@@ -87,7 +98,7 @@ def test_no_results_says_so(dash_archive) -> None:
 
 def test_only_flagged_filter_matches_the_store_count(dash_archive) -> None:
     """GIVEN the filter panel WHEN only flagged messages are asked for THEN the count is the store's."""
-    from chatarchive.models import MessageFilter
+    from core.models import MessageFilter
 
     arch = dash_archive.archive()
     try:

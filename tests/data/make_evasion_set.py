@@ -22,7 +22,13 @@ from pypinyin import lazy_pinyin
 HERE = Path(__file__).parent
 STARTER = HERE.parent.parent / "analyzers" / "rules" / "starter.yaml"
 SEPARATORS = ["-", " ", "*", "。", "_", "/", "·", "~", "  ", "|", "\u3000", "😊"]
-TEMPLATES = ["这个事情{T}，你看怎么样", "老规矩，{T}，月底前办好", "{T}的事别跟别人说", "我跟你讲 {T} 就这么定了", "刚才说的{T}没问题吧？"]
+TEMPLATES = [
+    "这个事情{T}，你看怎么样",
+    "老规矩，{T}，月底前办好",
+    "{T}的事别跟别人说",
+    "我跟你讲 {T} 就这么定了",
+    "刚才说的{T}没问题吧？",
+]
 FULLWIDTH = {c: chr(ord(c) + 0xFEE0) for c in "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 NEGATIVES: list[tuple[str, str]] = [
@@ -75,13 +81,16 @@ NEGATIVES: list[tuple[str, str]] = [
 
 
 def id_number(rng: random.Random) -> str:
-    body = f"{rng.choice(['110105', '310104', '440305'])}{rng.randint(1955, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    area, year = rng.choice(["110105", "310104", "440305"]), rng.randint(1955, 2004)
+    body = f"{area}{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
 
 
 def card_number(rng: random.Random) -> str:
-    body = rng.choice(["622202", "621700", "622848"]) + "".join(rng.choice("0123456789") for _ in range(rng.choice([9, 12])))
+    body = rng.choice(["622202", "621700", "622848"]) + "".join(
+        rng.choice("0123456789") for _ in range(rng.choice([9, 12]))
+    )
     for check in "0123456789":
         digits = [int(c) for c in body + check][::-1]
         if sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)) % 10 == 0:
@@ -101,7 +110,7 @@ def main() -> None:
     for rule in rules:
         for kw in rule.get("keywords") or []:
             term = kw if isinstance(kw, str) else kw["term"]
-            pinyin = (kw.get("pinyin") if isinstance(kw, dict) else None)
+            pinyin = kw.get("pinyin") if isinstance(kw, dict) else None
             pinyin = rule.get("pinyin", False) if pinyin is None else pinyin
             t = lambda w: rng.choice(TEMPLATES).replace("{T}", w)  # noqa: E731
             add(t(term), rule["name"], term, True, "plain")
@@ -127,10 +136,10 @@ def main() -> None:
         add(f"加我，{''.join('零幺二三四五六七八九'[int(c)] for c in phone)}", "手机号", "phone", True, "pii")
         idn = id_number(rng)
         add(f"身份证号{idn}，帮我登记", "身份证号", "idcard", True, "pii")
-        add(f"身份证 {' '.join(idn[i:i + 4] for i in range(0, 18, 4))}", "身份证号", "idcard", True, "pii")
+        add(f"身份证 {' '.join(idn[i : i + 4] for i in range(0, 18, 4))}", "身份证号", "idcard", True, "pii")
         card = card_number(rng)
         add(f"钱打到这张卡{card}，户名王伟", "银行卡号", "bankcard", True, "pii")
-        add(f"卡号 {' '.join(card[i:i + 4] for i in range(0, len(card), 4))}", "银行卡号", "bankcard", True, "pii")
+        add(f"卡号 {' '.join(card[i : i + 4] for i in range(0, len(card), 4))}", "银行卡号", "bankcard", True, "pii")
     for rule, text in NEGATIVES:
         add(text, rule, "", False, "negative")
     with open(HERE / "evasion_set.jsonl", "w", encoding="utf-8") as f:

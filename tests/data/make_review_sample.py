@@ -34,8 +34,10 @@ def main() -> None:
     for corpus, rows in review_test_sets(args.corpus_dir, per_corpus=10**9):
         for label in ("positive", "negative"):
             chosen = [r for r in rows if r.label == label and len(r.text) <= MAX_CHARS][:PER_LABEL]
-            lines += [json.dumps({"text": r.text, "label": label, "domain": corpus, "split": "test"},
-                                 ensure_ascii=False) for r in chosen]
+            lines += [
+                json.dumps({"text": r.text, "label": label, "domain": corpus, "split": "test"}, ensure_ascii=False)
+                for r in chosen
+            ]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines)} reviews -> {OUT}")
 

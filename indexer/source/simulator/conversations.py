@@ -16,8 +16,9 @@ import json
 import math
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from indexer.source.simulator.media import MediaBlob, MediaFactory
 from indexer.source.simulator.org import Organisation
@@ -29,8 +30,32 @@ DAY_MS = 86_400_000
 TZ_OFFSET_MS = 8 * HOUR_MS  # Asia/Shanghai, no DST
 
 # Relative activity by local hour (0..23); weekends are quieter still.
-HOURLY = [0.03, 0.02, 0.01, 0.01, 0.01, 0.02, 0.05, 0.15, 0.5, 0.9, 1.0, 1.0,
-          0.6, 0.7, 1.0, 1.0, 0.95, 0.8, 0.55, 0.4, 0.35, 0.3, 0.15, 0.07]
+HOURLY = [
+    0.03,
+    0.02,
+    0.01,
+    0.01,
+    0.01,
+    0.02,
+    0.05,
+    0.15,
+    0.5,
+    0.9,
+    1.0,
+    1.0,
+    0.6,
+    0.7,
+    1.0,
+    1.0,
+    0.95,
+    0.8,
+    0.55,
+    0.4,
+    0.35,
+    0.3,
+    0.15,
+    0.07,
+]
 WEEKEND = 0.3
 MEAN_SESSION_MESSAGES = 6.5
 
@@ -38,17 +63,78 @@ SESSION_KINDS = [("external", 50), ("group_external", 12), ("internal", 20), ("g
 
 # msgtype weights per chat kind (text dominant)
 TYPE_WEIGHTS: dict[str, dict[str, float]] = {
-    "external": {"text": 80, "image": 4.5, "voice": 2, "video": 0.5, "file": 1.0, "emotion": 2, "link": 1, "weapp": 0.4,
-                 "card": 0.4, "location": 0.4, "mixed": 0.8, "chatrecord": 0.4, "external_redpacket": 0.25, "voiptext": 0.5,
-                 "meeting_voice_call": 0.15, "voip_doc_share": 0.15, "sphfeed": 0.3, "calendar": 0.2, "docmsg": 0.3,
-                 "meeting": 0.15, "smartsheet": 0.05},
-    "internal": {"text": 80, "image": 4, "file": 2, "emotion": 2, "voice": 1.5, "docmsg": 1.5, "todo": 0.8,
-                 "calendar": 0.8, "meeting": 0.6, "chatrecord": 1, "mixed": 0.8, "redpacket": 0.3, "qydiskfile": 0.6,
-                 "link": 1, "voiptext": 0.5, "location": 0.2, "card": 0.3, "meeting_notification": 0.2, "video": 0.3},
-    "group_external": {"text": 82, "image": 5, "emotion": 3, "link": 2, "weapp": 0.5, "external_redpacket": 0.5,
-                       "vote": 0.4, "collect": 0.4, "video": 0.5, "file": 0.8, "sphfeed": 0.5, "mixed": 0.5},
-    "group_internal": {"text": 78, "image": 4, "file": 2, "emotion": 2, "vote": 1, "collect": 1, "todo": 1,
-                       "redpacket": 1, "meeting_notification": 0.5, "docmsg": 2, "chatrecord": 0.8, "calendar": 0.6},
+    "external": {
+        "text": 80,
+        "image": 4.5,
+        "voice": 2,
+        "video": 0.5,
+        "file": 1.0,
+        "emotion": 2,
+        "link": 1,
+        "weapp": 0.4,
+        "card": 0.4,
+        "location": 0.4,
+        "mixed": 0.8,
+        "chatrecord": 0.4,
+        "external_redpacket": 0.25,
+        "voiptext": 0.5,
+        "meeting_voice_call": 0.15,
+        "voip_doc_share": 0.15,
+        "sphfeed": 0.3,
+        "calendar": 0.2,
+        "docmsg": 0.3,
+        "meeting": 0.15,
+        "smartsheet": 0.05,
+    },
+    "internal": {
+        "text": 80,
+        "image": 4,
+        "file": 2,
+        "emotion": 2,
+        "voice": 1.5,
+        "docmsg": 1.5,
+        "todo": 0.8,
+        "calendar": 0.8,
+        "meeting": 0.6,
+        "chatrecord": 1,
+        "mixed": 0.8,
+        "redpacket": 0.3,
+        "qydiskfile": 0.6,
+        "link": 1,
+        "voiptext": 0.5,
+        "location": 0.2,
+        "card": 0.3,
+        "meeting_notification": 0.2,
+        "video": 0.3,
+    },
+    "group_external": {
+        "text": 82,
+        "image": 5,
+        "emotion": 3,
+        "link": 2,
+        "weapp": 0.5,
+        "external_redpacket": 0.5,
+        "vote": 0.4,
+        "collect": 0.4,
+        "video": 0.5,
+        "file": 0.8,
+        "sphfeed": 0.5,
+        "mixed": 0.5,
+    },
+    "group_internal": {
+        "text": 78,
+        "image": 4,
+        "file": 2,
+        "emotion": 2,
+        "vote": 1,
+        "collect": 1,
+        "todo": 1,
+        "redpacket": 1,
+        "meeting_notification": 0.5,
+        "docmsg": 2,
+        "chatrecord": 0.8,
+        "calendar": 0.6,
+    },
 }
 PLANT_RATE = 0.019  # of text messages; with file and red-packet messages ≈ 3 % of all are labelled
 NEAR_MISS_RATE = 0.006
@@ -60,22 +146,63 @@ _CONTROL_CHARS = ["\x01", "\x0b", "\x1f", "\x08"]
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 _PLANT_MIX = {
-    "employee_external": {"promised_return": 30, "private_transaction": 25, "kickback": 8, "phone": 12, "bankcard": 8,
-                          "idcard": 4, "abuse": 3},
-    "external": {"phone": 25, "idcard": 15, "bankcard": 20, "abuse": 20, "private_transaction": 10, "kickback": 5,
-                 "promised_return": 5},
+    "employee_external": {
+        "promised_return": 30,
+        "private_transaction": 25,
+        "kickback": 8,
+        "phone": 12,
+        "bankcard": 8,
+        "idcard": 4,
+        "abuse": 3,
+    },
+    "external": {
+        "phone": 25,
+        "idcard": 15,
+        "bankcard": 20,
+        "abuse": 20,
+        "private_transaction": 10,
+        "kickback": 5,
+        "promised_return": 5,
+    },
     "internal": {"kickback": 35, "private_transaction": 15, "phone": 20, "idcard": 10, "bankcard": 10, "abuse": 3},
 }
 _FILES = {
-    "wealth": ["产品说明书-{p}.pdf", "风险揭示书.pdf", "{p}季度报告.pdf", "资产配置建议书.pptx", "开户资料清单.docx", "客户名单.xlsx"],
-    "retail": ["报价单_{y}.xlsx", "{p}使用说明.pdf", "售后服务政策.docx", "门店活动方案.pptx", "发货明细.xlsx", "会员名单.xlsx"],
+    "wealth": [
+        "产品说明书-{p}.pdf",
+        "风险揭示书.pdf",
+        "{p}季度报告.pdf",
+        "资产配置建议书.pptx",
+        "开户资料清单.docx",
+        "客户名单.xlsx",
+    ],
+    "retail": [
+        "报价单_{y}.xlsx",
+        "{p}使用说明.pdf",
+        "售后服务政策.docx",
+        "门店活动方案.pptx",
+        "发货明细.xlsx",
+        "会员名单.xlsx",
+    ],
     "education": ["{p}课程表.docx", "报名表.docx", "试听课反馈.pdf", "期中测试卷.pdf", "学员名单.xlsx", "课程合同.pdf"],
     "service": ["发票.pdf", "工单截图.zip", "退款申请表.docx", "服务协议.pdf"],
-    "internal": ["会议纪要.docx", "周报-{y}.docx", "培训材料.pptx", "合同模板v3.docx", "报销单.xlsx", "客户回访表.xlsx", "组织架构.pdf"],
+    "internal": [
+        "会议纪要.docx",
+        "周报-{y}.docx",
+        "培训材料.pptx",
+        "合同模板v3.docx",
+        "报销单.xlsx",
+        "客户回访表.xlsx",
+        "组织架构.pdf",
+    ],
 }
-_PLACES = [("上海市黄浦区南京东路299号", "宏伊国际广场", 121.4785, 31.2368), ("上海市浦东新区世纪大道100号", "环球金融中心", 121.5024, 31.2346),
-           ("杭州市西湖区文三路90号", "东部软件园", 120.1367, 30.2779), ("北京市朝阳区建国路87号", "华贸中心", 116.4742, 39.9085),
-           ("深圳市南山区科技南十二路", "腾讯滨海大厦", 113.9366, 22.5228), ("苏州市工业园区星海街200号", "星海广场", 120.6727, 31.3105)]
+_PLACES = [
+    ("上海市黄浦区南京东路299号", "宏伊国际广场", 121.4785, 31.2368),
+    ("上海市浦东新区世纪大道100号", "环球金融中心", 121.5024, 31.2346),
+    ("杭州市西湖区文三路90号", "东部软件园", 120.1367, 30.2779),
+    ("北京市朝阳区建国路87号", "华贸中心", 116.4742, 39.9085),
+    ("深圳市南山区科技南十二路", "腾讯滨海大厦", 113.9366, 22.5228),
+    ("苏州市工业园区星海街200号", "星海广场", 120.6727, 31.3105),
+]
 
 
 @dataclass
@@ -131,8 +258,15 @@ def _compact(obj: Any) -> str:
 class ConversationGenerator:
     """Yields exactly ``messages`` messages in non-decreasing ``msgtime`` from ``start_ms`` on."""
 
-    def __init__(self, rng: random.Random, org: Organisation, start_ms: int, end_ms: int, messages: int,
-                 md5_fault_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        org: Organisation,
+        start_ms: int,
+        end_ms: int,
+        messages: int,
+        md5_fault_rate: float = 0.0,
+    ) -> None:
         self.rng = rng
         self.org = org
         self.start_ms = start_ms
@@ -214,10 +348,18 @@ class ConversationGenerator:
     def _msgid(self, t_ms: int, external: bool) -> str:
         return f"{self.rng.getrandbits(64)}_{t_ms}" + ("_external" if external else "")
 
-    def _envelope(self, t: int, sender: str, tolist: list[str], roomid: str, msgtype: str, external: bool,
-                  action: str = "send") -> dict[str, Any]:
-        return {"msgid": self._msgid(t, external), "action": action, "from": sender, "tolist": tolist,
-                "roomid": roomid, "msgtime": t, "msgtype": msgtype}
+    def _envelope(
+        self, t: int, sender: str, tolist: list[str], roomid: str, msgtype: str, external: bool, action: str = "send"
+    ) -> dict[str, Any]:
+        return {
+            "msgid": self._msgid(t, external),
+            "action": action,
+            "from": sender,
+            "tolist": tolist,
+            "roomid": roomid,
+            "msgtime": t,
+            "msgtype": msgtype,
+        }
 
     def _delay(self, same_speaker: bool) -> int:
         rng = self.rng
@@ -269,8 +411,11 @@ class ConversationGenerator:
 
     def _external_chat(self, t0: int) -> Iterator[Generated]:
         rng, org = self.rng, self.org
-        staff = [e for e in self._active_employees(t0, ("wealth", "retail", "education", "service"))
-                 if org.externals_by_follower.get(e["userid"])]
+        staff = [
+            e
+            for e in self._active_employees(t0, ("wealth", "retail", "education", "service"))
+            if org.externals_by_follower.get(e["userid"])
+        ]
         if not staff:
             return
         emp = rng.choice(staff)
@@ -302,8 +447,9 @@ class ConversationGenerator:
         ctx = self.phrases.session_context(org.industry_of[a["userid"]], b["name"], org.corp_name)
         yield from self._dialogue(t0, "internal", ctx, customer=a["userid"], employee=b["userid"], chat_kind="internal")
 
-    def _dialogue(self, t: int, industry: str, ctx: dict[str, str], customer: str, employee: str,
-                  chat_kind: str) -> Iterator[Generated]:
+    def _dialogue(
+        self, t: int, industry: str, ctx: dict[str, str], customer: str, employee: str, chat_kind: str
+    ) -> Iterator[Generated]:
         """A two-party thread: ``customer`` (or the colleague who starts) and ``employee``."""
         rng = self.rng
         external = chat_kind == "external"
@@ -323,8 +469,9 @@ class ConversationGenerator:
             other = employee if speaker == customer else customer
             msgtype = "text" if i == 0 else self._pick_type(chat_kind)
             role = "internal" if not external else ("employee_external" if speaker == employee else "external")
-            gen = self._build(t, speaker, [other], "", msgtype, external, industry, ctx, move, role, history,
-                              late_prefix=late)
+            gen = self._build(
+                t, speaker, [other], "", msgtype, external, industry, ctx, move, role, history, late_prefix=late
+            )
             late = False
             yield gen
             for extra in self._maybe_revoke(gen, t, speaker, [other], "", external):
@@ -348,8 +495,9 @@ class ConversationGenerator:
         industry = group["industry"] if group["industry"] in PRODUCTS else "internal"
         staff = [m for m in members if m in org.employee_by_id]
         owner = group["owner"] if group["owner"] in staff else (staff[0] if staff else members[0])
-        ctx = self.phrases.session_context(industry if external else "internal", org.name(owner), org.corp_name,
-                                           group["name"])
+        ctx = self.phrases.session_context(
+            industry if external else "internal", org.name(owner), org.corp_name, group["name"]
+        )
         chat_kind = "group_external" if external else "group_internal"
         roomid = group["roomid"]
         t = t0
@@ -368,14 +516,30 @@ class ConversationGenerator:
             if i == 0 and rng.random() < 0.5:
                 move = "announce"
             elif is_employee:
-                move = rng.choice(["answer", "open_e", "close_e"]) if external else rng.choice(["open_c", "answer", "react_c"])
+                move = (
+                    rng.choice(["answer", "open_e", "close_e"])
+                    if external
+                    else rng.choice(["open_c", "answer", "react_c"])
+                )
             else:
                 move = rng.choice(["ask", "react_c", "open_c"])
             tolist = [m for m in members if m != speaker]
             msgtype = "text" if i == 0 else self._pick_type(chat_kind)
             role = ("employee_external" if is_employee else "external") if external else "internal"
-            gen = self._build(t, speaker, tolist, roomid, msgtype, external, industry if external else "internal", ctx,
-                              move, role, [], mention=rng.choice(members) if rng.random() < 0.15 else None)
+            gen = self._build(
+                t,
+                speaker,
+                tolist,
+                roomid,
+                msgtype,
+                external,
+                industry if external else "internal",
+                ctx,
+                move,
+                role,
+                [],
+                mention=rng.choice(members) if rng.random() < 0.15 else None,
+            )
             yield gen
             for extra in self._maybe_revoke(gen, t, speaker, tolist, roomid, external):
                 t = extra.time_ms
@@ -385,8 +549,9 @@ class ConversationGenerator:
             speaker = rng.choice(members)
 
     # ----------------------------------------------------------------- messages
-    def _maybe_revoke(self, gen: Generated, t: int, sender: str, tolist: list[str], roomid: str,
-                      external: bool) -> Iterator[Generated]:
+    def _maybe_revoke(
+        self, gen: Generated, t: int, sender: str, tolist: list[str], roomid: str, external: bool
+    ) -> Iterator[Generated]:
         rng = self.rng
         if gen.msgtype in ("revoke", "agree", "disagree"):
             return
@@ -397,8 +562,9 @@ class ConversationGenerator:
             msg["revoke"] = {"pre_msgid": gen.msgid}
             yield Generated(msg)
 
-    def _text(self, industry: str, ctx: dict[str, str], move: str, role: str, history: list[tuple[str, str]],
-              sender: str) -> Generated:
+    def _text(
+        self, industry: str, ctx: dict[str, str], move: str, role: str, history: list[tuple[str, str]], sender: str
+    ) -> Generated:
         rng = self.rng
         roll = rng.random()
         if roll < PLANT_RATE:
@@ -415,7 +581,7 @@ class ConversationGenerator:
         others = [(s, q) for s, q in history if s != sender]
         if others and rng.random() < QUOTE_RATE:
             quoted_sender, quoted = others[-1]
-            content = f"这是一条引用/回复消息：\n\"{self.org.name(quoted_sender)}:\n{quoted}\"\n------\n{content}"
+            content = f'这是一条引用/回复消息：\n"{self.org.name(quoted_sender)}:\n{quoted}"\n------\n{content}'
         raw = False
         if rng.random() < CONTROL_CHAR_RATE:
             pos = rng.randrange(len(content) + 1)
@@ -423,9 +589,22 @@ class ConversationGenerator:
             raw = True
         return Generated({"content": content}, raw_controls=raw)
 
-    def _build(self, t: int, sender: str, tolist: list[str], roomid: str, msgtype: str, external: bool,
-               industry: str, ctx: dict[str, str], move: str, role: str, history: list[tuple[str, str]],
-               late_prefix: bool = False, mention: str | None = None) -> Generated:
+    def _build(
+        self,
+        t: int,
+        sender: str,
+        tolist: list[str],
+        roomid: str,
+        msgtype: str,
+        external: bool,
+        industry: str,
+        ctx: dict[str, str],
+        move: str,
+        role: str,
+        history: list[tuple[str, str]],
+        late_prefix: bool = False,
+        mention: str | None = None,
+    ) -> Generated:
         rng = self.rng
         if msgtype == "text":
             body = self._text(industry, ctx, move, role, history, sender)
@@ -442,8 +621,9 @@ class ConversationGenerator:
             if not body.labels and not body.near_miss:  # a quote must not copy a planted term unlabelled
                 history.append((sender, content))
                 del history[:-4]
-            return Generated(msg, labels=body.labels, terms=body.terms, near_miss=body.near_miss,
-                             raw_controls=body.raw_controls)
+            return Generated(
+                msg, labels=body.labels, terms=body.terms, near_miss=body.near_miss, raw_controls=body.raw_controls
+            )
         return self._special(t, sender, tolist, roomid, msgtype, external, industry, ctx)
 
     def _robot_post(self, t: int, robot: str, members: list[str], roomid: str) -> Generated:
@@ -452,17 +632,29 @@ class ConversationGenerator:
         if rng.random() < 0.6:
             msg = self._envelope(t, robot, tolist, roomid, "markdown", False)
             n = rng.randint(3, 40)
-            msg["info"] = {"content": rng.choice([
-                f"**日报**：今日新增客户 <font color=\"info\">{n}</font> 位，跟进 {n * 3} 次，请查收",
-                f"**业绩播报**\n> 本周签约：{n} 单\n> 完成率：{rng.randint(40, 130)}%",
-                f"**告警**：CRM 接口响应超时 {rng.randint(2, 30)} 次，请 @运维 关注",
-            ])}
+            msg["info"] = {
+                "content": rng.choice(
+                    [
+                        f'**日报**：今日新增客户 <font color="info">{n}</font> 位，跟进 {n * 3} 次，请查收',
+                        f"**业绩播报**\n> 本周签约：{n} 单\n> 完成率：{rng.randint(40, 130)}%",
+                        f"**告警**：CRM 接口响应超时 {rng.randint(2, 30)} 次，请 @运维 关注",
+                    ]
+                )
+            }
         else:
             msg = self._envelope(t, robot, tolist, roomid, "news", False)
-            msg["info"] = {"item": [{"title": rng.choice(["本周合规提示", "产品周报", "客户服务月报"]),
-                                     "description": rng.choice(["请各位同事认真阅读，严禁违规承诺收益", "点击查看详情", "本月满意度 96.3%"]),
-                                     "url": f"https://work.weixin.qq.com/news/{rng.getrandbits(40):x}",
-                                     "picurl": f"https://wework.qpic.cn/wwpic/{rng.getrandbits(48):x}/0"}]}
+            msg["info"] = {
+                "item": [
+                    {
+                        "title": rng.choice(["本周合规提示", "产品周报", "客户服务月报"]),
+                        "description": rng.choice(
+                            ["请各位同事认真阅读，严禁违规承诺收益", "点击查看详情", "本月满意度 96.3%"]
+                        ),
+                        "url": f"https://work.weixin.qq.com/news/{rng.getrandbits(40):x}",
+                        "picurl": f"https://wework.qpic.cn/wwpic/{rng.getrandbits(48):x}/0",
+                    }
+                ]
+            }
         return Generated(msg)
 
     def _media_obj(self, kind: str, ext: str, t: int, blobs: list[MediaBlob]) -> tuple[dict[str, Any], MediaBlob]:
@@ -474,8 +666,17 @@ class ConversationGenerator:
         name = self.rng.choice(_FILES.get(industry) or _FILES["internal"])
         return name.format(p=ctx.get("product", "产品"), y=self.rng.choice([2025, 2026]))
 
-    def _special(self, t: int, sender: str, tolist: list[str], roomid: str, msgtype: str, external: bool,
-                 industry: str, ctx: dict[str, str]) -> Generated:
+    def _special(
+        self,
+        t: int,
+        sender: str,
+        tolist: list[str],
+        roomid: str,
+        msgtype: str,
+        external: bool,
+        industry: str,
+        ctx: dict[str, str],
+    ) -> Generated:
         """Every non-text msgtype of protocol doc §5.2, with realistic payloads."""
         rng, org = self.rng, self.org
         blobs: list[MediaBlob] = []
@@ -489,132 +690,232 @@ class ConversationGenerator:
         elif msgtype == "voice":
             blob = self.media.make("voice", "amr", t)
             blobs.append(blob)
-            msg["voice"] = {"md5sum": blob.md5sum, "voice_size": blob.size, "play_length": max(1, blob.size // 1600),
-                            "sdkfileid": blob.sdkfileid}
+            msg["voice"] = {
+                "md5sum": blob.md5sum,
+                "voice_size": blob.size,
+                "play_length": max(1, blob.size // 1600),
+                "sdkfileid": blob.sdkfileid,
+            }
         elif msgtype == "video":
             blob = self.media.make("video", "mp4", t)
             blobs.append(blob)
-            msg["video"] = {"md5sum": blob.md5sum, "filesize": blob.size, "play_length": max(1, blob.size // 90_000),
-                            "sdkfileid": blob.sdkfileid}
+            msg["video"] = {
+                "md5sum": blob.md5sum,
+                "filesize": blob.size,
+                "play_length": max(1, blob.size // 90_000),
+                "sdkfileid": blob.sdkfileid,
+            }
         elif msgtype == "emotion":
             kind = rng.choice([1, 2])
             blob = self.media.make("emotion", "gif" if kind == 1 else "png", t)
             blobs.append(blob)
             w = rng.choice([120, 160, 240, 300])
-            msg["emotion"] = {"type": kind, "width": w, "height": w, "imagesize": blob.size, "md5sum": blob.md5sum,
-                              "sdkfileid": blob.sdkfileid}
+            msg["emotion"] = {
+                "type": kind,
+                "width": w,
+                "height": w,
+                "imagesize": blob.size,
+                "md5sum": blob.md5sum,
+                "sdkfileid": blob.sdkfileid,
+            }
         elif msgtype == "file":
             filename = self._filename(industry, ctx)
             ext = filename.rsplit(".", 1)[-1]
             blob = self.media.make("file", ext, t)
             blobs.append(blob)
-            msg["file"] = {"md5sum": blob.md5sum, "filename": filename, "fileext": ext, "filesize": blob.size,
-                           "sdkfileid": blob.sdkfileid}
+            msg["file"] = {
+                "md5sum": blob.md5sum,
+                "filename": filename,
+                "fileext": ext,
+                "filesize": blob.size,
+                "sdkfileid": blob.sdkfileid,
+            }
             labels = ["file"]
         elif msgtype == "card":
             colleague = rng.choice(list(org.employee_by_id))
             msg["card"] = {"corpname": org.corp_name, "userid": colleague}
         elif msgtype == "location":
             address, title, lng, lat = rng.choice(_PLACES)
-            msg["location"] = {"longitude": round(lng + rng.uniform(-0.01, 0.01), 6),
-                               "latitude": round(lat + rng.uniform(-0.01, 0.01), 6),
-                               "address": address, "title": title, "zoom": rng.choice([15, 16, 17])}
+            msg["location"] = {
+                "longitude": round(lng + rng.uniform(-0.01, 0.01), 6),
+                "latitude": round(lat + rng.uniform(-0.01, 0.01), 6),
+                "address": address,
+                "title": title,
+                "zoom": rng.choice([15, 16, 17]),
+            }
         elif msgtype == "link":
-            msg["link"] = {"title": rng.choice([f"{ctx['product']}产品介绍", "一文读懂个人养老金", "双十一活动规则",
-                                                "家长必读：如何培养孩子的学习习惯", "企业微信使用指南"]),
-                           "description": rng.choice(["点击查看详情", "限时优惠，先到先得", "建议收藏"]),
-                           "link_url": f"https://mp.weixin.qq.com/s/{rng.getrandbits(90):x}",
-                           "image_url": f"https://mmbiz.qpic.cn/mmbiz_jpg/{rng.getrandbits(80):x}/0"}
+            msg["link"] = {
+                "title": rng.choice(
+                    [
+                        f"{ctx['product']}产品介绍",
+                        "一文读懂个人养老金",
+                        "双十一活动规则",
+                        "家长必读：如何培养孩子的学习习惯",
+                        "企业微信使用指南",
+                    ]
+                ),
+                "description": rng.choice(["点击查看详情", "限时优惠，先到先得", "建议收藏"]),
+                "link_url": f"https://mp.weixin.qq.com/s/{rng.getrandbits(90):x}",
+                "image_url": f"https://mmbiz.qpic.cn/mmbiz_jpg/{rng.getrandbits(80):x}/0",
+            }
         elif msgtype == "weapp":
-            msg["weapp"] = {"title": rng.choice(["会员中心", "预约到店", "课程报名", "在线开户"]),
-                            "description": rng.choice(["点击进入小程序", "一键预约", ""]),
-                            "username": f"gh_{rng.getrandbits(48):012x}@app",
-                            "displayname": rng.choice([f"{org.corp_name}服务", "微商城", "学习中心"])}
+            msg["weapp"] = {
+                "title": rng.choice(["会员中心", "预约到店", "课程报名", "在线开户"]),
+                "description": rng.choice(["点击进入小程序", "一键预约", ""]),
+                "username": f"gh_{rng.getrandbits(48):012x}@app",
+                "displayname": rng.choice([f"{org.corp_name}服务", "微商城", "学习中心"]),
+            }
         elif msgtype == "chatrecord":
             items = []
             for _ in range(rng.randint(2, 4)):
                 if rng.random() < 0.75:
-                    items.append({"type": "ChatRecordText", "msgtime": secs - rng.randrange(600, 86400),
-                                  "content": _compact({"content": self.phrases.say(industry, "answer", ctx)}),
-                                  "from_chatroom": rng.random() < 0.3})
+                    items.append(
+                        {
+                            "type": "ChatRecordText",
+                            "msgtime": secs - rng.randrange(600, 86400),
+                            "content": _compact({"content": self.phrases.say(industry, "answer", ctx)}),
+                            "from_chatroom": rng.random() < 0.3,
+                        }
+                    )
                 else:
                     obj, _ = self._media_obj("image", "jpg", t, blobs)
-                    items.append({"type": "ChatRecordImage", "msgtime": secs - rng.randrange(600, 86400),
-                                  "content": _compact(obj), "from_chatroom": False})
-            msg["chatrecord"] = {"title": rng.choice(["群聊的聊天记录", f"{org.name(sender)}和客户的聊天记录", "聊天记录"]),
-                                 "item": items}
+                    items.append(
+                        {
+                            "type": "ChatRecordImage",
+                            "msgtime": secs - rng.randrange(600, 86400),
+                            "content": _compact(obj),
+                            "from_chatroom": False,
+                        }
+                    )
+            msg["chatrecord"] = {
+                "title": rng.choice(["群聊的聊天记录", f"{org.name(sender)}和客户的聊天记录", "聊天记录"]),
+                "item": items,
+            }
         elif msgtype == "mixed":
             items = [{"type": "text", "content": _compact({"content": self.phrases.say(industry, "answer", ctx)})}]
             obj, _ = self._media_obj("image", "jpg", t, blobs)
             items.append({"type": "image", "content": _compact(obj)})
             if rng.random() < 0.3:
-                items.append({"type": "text", "content": _compact({"content": rng.choice(["见截图", "如图", "看下这个"])})})
+                items.append(
+                    {"type": "text", "content": _compact({"content": rng.choice(["见截图", "如图", "看下这个"])})}
+                )
             msg["mixed"] = {"item": items}
         elif msgtype == "todo":
-            msg["todo"] = {"title": self.phrases.say("internal", "open_c", ctx), "content": rng.choice(
-                ["周五前完成", "请跟进客户回访", "提交季度报表", "整理会议纪要"])}
+            msg["todo"] = {
+                "title": self.phrases.say("internal", "open_c", ctx),
+                "content": rng.choice(["周五前完成", "请跟进客户回访", "提交季度报表", "整理会议纪要"]),
+            }
         elif msgtype == "vote":
-            msg["vote"] = {"votetitle": rng.choice(["团建去哪里", "周会时间", "年会节目", "午餐吃什么"]),
-                           "voteitem": rng.sample(["周三下午", "周四上午", "周五下午", "爬山", "密室逃脱", "聚餐", "火锅", "烧烤"], 3),
-                           "votetype": rng.choice([101, 102]), "voteid": str(rng.getrandbits(60))}
+            msg["vote"] = {
+                "votetitle": rng.choice(["团建去哪里", "周会时间", "年会节目", "午餐吃什么"]),
+                "voteitem": rng.sample(
+                    ["周三下午", "周四上午", "周五下午", "爬山", "密室逃脱", "聚餐", "火锅", "烧烤"], 3
+                ),
+                "votetype": rng.choice([101, 102]),
+                "voteid": str(rng.getrandbits(60)),
+            }
         elif msgtype == "collect":
-            msg["collect"] = {"room_name": ctx.get("group") or "群聊", "creator": org.name(sender),
-                              "create_time": _local_time_str(t), "title": rng.choice(["活动报名", "信息收集", "满意度调查"]),
-                              "details": [{"id": rng.getrandbits(64), "ques": q, "type": ty} for q, ty in
-                                          [("姓名", "Text"), ("人数", "Number"), ("日期", "Date"), ("到达时间", "Time")][: rng.randint(2, 4)]]}
+            msg["collect"] = {
+                "room_name": ctx.get("group") or "群聊",
+                "creator": org.name(sender),
+                "create_time": _local_time_str(t),
+                "title": rng.choice(["活动报名", "信息收集", "满意度调查"]),
+                "details": [
+                    {"id": rng.getrandbits(64), "ques": q, "type": ty}
+                    for q, ty in [("姓名", "Text"), ("人数", "Number"), ("日期", "Date"), ("到达时间", "Time")][
+                        : rng.randint(2, 4)
+                    ]
+                ],
+            }
         elif msgtype in ("redpacket", "external_redpacket"):
             cnt = rng.choice([1, 1, 5, 10, 20])
-            msg["redpacket"] = {"type": 1 if cnt == 1 else rng.choice([2, 3]),
-                                "wish": rng.choice(["恭喜发财，大吉大利", "感谢支持", "新年快乐", "辛苦了", "一点心意"]),
-                                "totalcnt": cnt, "totalamount": rng.choice([88, 666, 888, 1888, 5200, 20000, 66600])}
+            msg["redpacket"] = {
+                "type": 1 if cnt == 1 else rng.choice([2, 3]),
+                "wish": rng.choice(["恭喜发财，大吉大利", "感谢支持", "新年快乐", "辛苦了", "一点心意"]),
+                "totalcnt": cnt,
+                "totalamount": rng.choice([88, 666, 888, 1888, 5200, 20000, 66600]),
+            }
             labels = ["redpacket"]
         elif msgtype == "meeting":
             start = secs + rng.randrange(3600, 7 * 86400)
-            msg["meeting"] = {"topic": rng.choice(["产品说明会", "季度复盘", "客户需求沟通", "课程规划沟通"]),
-                              "starttime": start, "endtime": start + rng.choice([1800, 3600, 5400]),
-                              "address": rng.choice(["腾讯会议", "3楼大会议室", "客户公司"]), "remarks": rng.choice(["请准时参加", "", "带上电脑"]),
-                              "meetingtype": rng.choice([101, 102]), "meetingid": rng.randrange(2**63, 2**64),
-                              "status": rng.randint(1, 7)}
+            msg["meeting"] = {
+                "topic": rng.choice(["产品说明会", "季度复盘", "客户需求沟通", "课程规划沟通"]),
+                "starttime": start,
+                "endtime": start + rng.choice([1800, 3600, 5400]),
+                "address": rng.choice(["腾讯会议", "3楼大会议室", "客户公司"]),
+                "remarks": rng.choice(["请准时参加", "", "带上电脑"]),
+                "meetingtype": rng.choice([101, 102]),
+                "meetingid": rng.randrange(2**63, 2**64),
+                "status": rng.randint(1, 7),
+            }
         elif msgtype == "meeting_notification":
-            msg["info"] = {"meeting_id": rng.randrange(2**63, 2**64), "notification_type": rng.randint(1, 3),
-                           "content": rng.choice(["会议即将开始", "主持人已结束会议", "会议已取消"])}
+            msg["info"] = {
+                "meeting_id": rng.randrange(2**63, 2**64),
+                "notification_type": rng.randint(1, 3),
+                "content": rng.choice(["会议即将开始", "主持人已结束会议", "会议已取消"]),
+            }
         elif msgtype == "docmsg":
-            msg["doc"] = {"title": rng.choice(["客户跟进表", "产品FAQ", "排班表", "活动方案"]),
-                          "link_url": f"https://doc.weixin.qq.com/doc/w3_{rng.getrandbits(100):x}",
-                          "doc_creator": sender}
+            msg["doc"] = {
+                "title": rng.choice(["客户跟进表", "产品FAQ", "排班表", "活动方案"]),
+                "link_url": f"https://doc.weixin.qq.com/doc/w3_{rng.getrandbits(100):x}",
+                "doc_creator": sender,
+            }
         elif msgtype == "calendar":
             start = secs + rng.randrange(3600, 5 * 86400)
-            msg["calendar"] = {"title": rng.choice(["客户拜访", "部门周会", "产品培训", "家长会"]), "creatorname": org.name(sender),
-                               "attendeename": [org.name(x) for x in tolist[:3]], "starttime": start,
-                               "endtime": start + 3600, "place": rng.choice(["总部B座", "客户公司", "线上"]),
-                               "remarks": rng.choice(["", "请提前准备材料"])}
+            msg["calendar"] = {
+                "title": rng.choice(["客户拜访", "部门周会", "产品培训", "家长会"]),
+                "creatorname": org.name(sender),
+                "attendeename": [org.name(x) for x in tolist[:3]],
+                "starttime": start,
+                "endtime": start + 3600,
+                "place": rng.choice(["总部B座", "客户公司", "线上"]),
+                "remarks": rng.choice(["", "请提前准备材料"]),
+            }
         elif msgtype == "meeting_voice_call":
             blob = self.media.make("audio", "amr", t)
             blobs.append(blob)
             msg = {k: v for k, v in msg.items() if k != "roomid"}  # these records carry no roomid key
             msg["voiceid"] = f"gr{rng.getrandbits(128):032x}"
             msg["meeting_voice_call"] = {
-                "endtime": secs + rng.randrange(60, 1800), "sdkfileid": blob.sdkfileid,
-                "demofiledata": [{"filename": self._filename(industry, ctx), "demooperator": sender,
-                                  "starttime": secs + 10, "endtime": secs + 50}],
-                "sharescreendata": [{"share": sender, "starttime": secs + 60, "endtime": secs + 120}]}
+                "endtime": secs + rng.randrange(60, 1800),
+                "sdkfileid": blob.sdkfileid,
+                "demofiledata": [
+                    {
+                        "filename": self._filename(industry, ctx),
+                        "demooperator": sender,
+                        "starttime": secs + 10,
+                        "endtime": secs + 50,
+                    }
+                ],
+                "sharescreendata": [{"share": sender, "starttime": secs + 60, "endtime": secs + 120}],
+            }
         elif msgtype == "voip_doc_share":
             filename = self._filename(industry, ctx)
             blob = self.media.make("file", filename.rsplit(".", 1)[-1], t)
             blobs.append(blob)
             msg = {k: v for k, v in msg.items() if k != "roomid"}
             msg["voipid"] = f"gr{rng.getrandbits(128):032x}"
-            msg["voip_doc_share"] = {"filename": filename, "md5sum": blob.md5sum, "filesize": blob.size,
-                                     "sdkfileid": blob.sdkfileid}
+            msg["voip_doc_share"] = {
+                "filename": filename,
+                "md5sum": blob.md5sum,
+                "filesize": blob.size,
+                "sdkfileid": blob.sdkfileid,
+            }
         elif msgtype == "sphfeed":
-            msg["sphfeed"] = {"feed_type": rng.choice([2, 4, 9]), "sph_name": rng.choice([f"{org.corp_name}官方", "理财小课堂", "好物推荐官"]),
-                              "feed_desc": rng.choice(["每天三分钟，读懂理财", "今晚8点直播间见", "新品开箱"])}
+            msg["sphfeed"] = {
+                "feed_type": rng.choice([2, 4, 9]),
+                "sph_name": rng.choice([f"{org.corp_name}官方", "理财小课堂", "好物推荐官"]),
+                "feed_desc": rng.choice(["每天三分钟，读懂理财", "今晚8点直播间见", "新品开箱"]),
+            }
         elif msgtype == "voiptext":
             msg["info"] = {"callduration": rng.randint(5, 1800), "invitetype": rng.choice([1, 2, 3])}
         elif msgtype == "qydiskfile":
             msg["info"] = {"filename": self._filename(industry, ctx)}
         elif msgtype == "smartsheet":  # a type this parser generation does not know: must be kept as unknown
-            msg["smartsheet"] = {"title": "客户跟进智能表格", "link_url": f"https://doc.weixin.qq.com/smartsheet/{rng.getrandbits(64):x}"}
+            msg["smartsheet"] = {
+                "title": "客户跟进智能表格",
+                "link_url": f"https://doc.weixin.qq.com/smartsheet/{rng.getrandbits(64):x}",
+            }
         else:
             raise ValueError(f"no builder for msgtype {msgtype}")
         return Generated(msg, labels=labels, media=blobs)
@@ -623,5 +924,5 @@ class ConversationGenerator:
 def _local_time_str(t_ms: int) -> str:
     import datetime as _dt
 
-    dt = _dt.datetime.fromtimestamp((t_ms + TZ_OFFSET_MS) / 1000, _dt.timezone.utc)
+    dt = _dt.datetime.fromtimestamp((t_ms + TZ_OFFSET_MS) / 1000, _dt.UTC)
     return dt.strftime("%Y-%m-%d %H:%M:%S")

@@ -18,13 +18,13 @@ import os
 import random
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 from indexer.source import simcrypto
 from indexer.source.simulator import org as org_module
 from indexer.source.simulator.conversations import TZ_OFFSET_MS, ConversationGenerator
@@ -52,8 +52,13 @@ class SimulationSummary:
 
     def to_json(self) -> dict[str, object]:
         """The contract's ``chatarchive simulate --json`` document."""
-        return {"messages": self.messages, "seq_max": self.seq_max, "msgtypes": self.msgtypes,
-                "key_versions": self.key_versions, "faults": self.faults}
+        return {
+            "messages": self.messages,
+            "seq_max": self.seq_max,
+            "msgtypes": self.msgtypes,
+            "key_versions": self.key_versions,
+            "faults": self.faults,
+        }
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ class KeySchedule:
     withheld: tuple[int, ...] = ()
 
     @classmethod
-    def plan(cls, messages: int, days: int, fault_rate: float) -> "KeySchedule":
+    def plan(cls, messages: int, days: int, fault_rate: float) -> KeySchedule:
         count = max(2, min(8, 1 + days // 10))
         starts = [(round(messages * j / count), j + 1) for j in range(count)]
         if fault_rate <= 0 or messages < 20:
@@ -78,8 +83,14 @@ class KeySchedule:
         at = starts[middle][0]
         size = max(1, min(round(messages * fault_rate / 4), (messages // count) // 2))
         lost = middle + 1
-        new = starts[:middle] + [(at, lost)] + [(max(s, at + size) if k == middle else s, v + 1)
-                                                 for k, (s, v) in enumerate(starts[middle:], start=middle)]
+        new = (
+            starts[:middle]
+            + [(at, lost)]
+            + [
+                (max(s, at + size) if k == middle else s, v + 1)
+                for k, (s, v) in enumerate(starts[middle:], start=middle)
+            ]
+        )
         return cls(tuple(new), (lost,))
 
     @property
@@ -98,12 +109,13 @@ class KeySchedule:
 
 def end_of_window_ms(end: dt.date) -> int:
     """00:00 Asia/Shanghai of ``end``: the archive covers the days before it."""
-    midnight_utc = dt.datetime(end.year, end.month, end.day, tzinfo=dt.timezone.utc)
+    midnight_utc = dt.datetime(end.year, end.month, end.day, tzinfo=dt.UTC)
     return int(midnight_utc.timestamp() * 1000) - TZ_OFFSET_MS
 
 
-def _check(messages: int, employees: int, days: int, fault_rate: float, transient_fault_rate: float,
-           window_days: int) -> None:
+def _check(
+    messages: int, employees: int, days: int, fault_rate: float, transient_fault_rate: float, window_days: int
+) -> None:
     if messages < 1:
         raise BadInput("--messages must be at least 1")
     if employees < 4 or employees > 5000:
@@ -135,9 +147,19 @@ def _corrupt(fault: str, rng: random.Random, plaintext: str, erk: str, ecm: str,
     raise ValueError(fault)
 
 
-def simulate(out: Path, messages: int, *, seed: int = 0, employees: int = 30, days: int = 14,
-             end: dt.date = DEFAULT_END, fault_rate: float = 0.0, transient_fault_rate: float | None = None,
-             window_days: int = 0, progress: Callable[[int], None] | None = None) -> SimulationSummary:
+def simulate(
+    out: Path,
+    messages: int,
+    *,
+    seed: int = 0,
+    employees: int = 30,
+    days: int = 14,
+    end: dt.date = DEFAULT_END,
+    fault_rate: float = 0.0,
+    transient_fault_rate: float | None = None,
+    window_days: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationSummary:
     """Writes a simulated WeCom archive of ``messages`` messages to ``out`` (which must not exist
     or be empty). ``progress(n)`` is called with the number of messages done so far."""
     transient = min(fault_rate, 0.2) if transient_fault_rate is None else transient_fault_rate
@@ -159,8 +181,9 @@ def simulate(out: Path, messages: int, *, seed: int = 0, employees: int = 30, da
     fault_rng = random.Random(f"{seed}:faults")
     seq_rng = random.Random(f"{seed}:seq")
     md5_fault_rate = min(0.05, fault_rate)
-    generator = ConversationGenerator(random.Random(f"{seed}:content"), organisation, start_ms, end_ms, messages,
-                                      md5_fault_rate=md5_fault_rate)
+    generator = ConversationGenerator(
+        random.Random(f"{seed}:content"), organisation, start_ms, end_ms, messages, md5_fault_rate=md5_fault_rate
+    )
 
     writer = ArchiveWriter(tmp)
     summary = SimulationSummary(key_versions=schedule.versions, withheld_key_versions=list(schedule.withheld))
@@ -208,13 +231,27 @@ def simulate(out: Path, messages: int, *, seed: int = 0, employees: int = 30, da
         summary.msgtypes = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         summary.faults = writer.faults
         summary.media_bytes = writer.media_bytes
-        writer.close({
-            "format": FORMAT_VERSION, "seed": seed, "corpid": organisation.corpid, "secret": organisation.secret,
-            "messages": summary.messages, "seq_max": seq, "fault_rate": fault_rate, "transient_fault_rate": transient,
-            "window_days": window_days, "now_ms": now_ms, "start_ms": start_ms, "end_ms": end_ms, "days": days,
-            "employees": employees, "key_versions": schedule.versions,
-            "withheld_key_versions": list(schedule.withheld), "md5_fault_rate": md5_fault_rate,
-        })
+        writer.close(
+            {
+                "format": FORMAT_VERSION,
+                "seed": seed,
+                "corpid": organisation.corpid,
+                "secret": organisation.secret,
+                "messages": summary.messages,
+                "seq_max": seq,
+                "fault_rate": fault_rate,
+                "transient_fault_rate": transient,
+                "window_days": window_days,
+                "now_ms": now_ms,
+                "start_ms": start_ms,
+                "end_ms": end_ms,
+                "days": days,
+                "employees": employees,
+                "key_versions": schedule.versions,
+                "withheld_key_versions": list(schedule.withheld),
+                "md5_fault_rate": md5_fault_rate,
+            }
+        )
     except BaseException:
         writer.abort()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -72,8 +72,17 @@ class MediaFactory:
             opaque = b"*0*" + base64.b64encode(rng.randbytes(rng.randrange(110, 200)))
         label = base64.b64encode(f"47_{self.corp_number}_{rng.getrandbits(32)}_{t_ms // 1000}".encode())
         tail = "".join(rng.choice("0123456789abcdef") for _ in range(32)).encode()
-        raw = (b"\x0a" + _varint(len(opaque)) + opaque + b"\x12" + _varint(len(label)) + label
-               + b"\x1a" + _varint(len(tail)) + tail)
+        raw = (
+            b"\x0a"
+            + _varint(len(opaque))
+            + opaque
+            + b"\x12"
+            + _varint(len(label))
+            + label
+            + b"\x1a"
+            + _varint(len(tail))
+            + tail
+        )
         return base64.b64encode(raw).decode("ascii")
 
     def _size(self, kind: str) -> int:
@@ -83,8 +92,12 @@ class MediaFactory:
             self._large_done = True
             return rng.randrange(MIB + 1, int(2.6 * MIB))  # several 512 KiB chunks
         low, high = {
-            "image": (5 * KIB, 120 * KIB), "emotion": (3 * KIB, 40 * KIB), "voice": (3 * KIB, 50 * KIB),
-            "video": (100 * KIB, 600 * KIB), "file": (4 * KIB, 300 * KIB), "audio": (30 * KIB, 300 * KIB),
+            "image": (5 * KIB, 120 * KIB),
+            "emotion": (3 * KIB, 40 * KIB),
+            "voice": (3 * KIB, 50 * KIB),
+            "video": (100 * KIB, 600 * KIB),
+            "file": (4 * KIB, 300 * KIB),
+            "audio": (30 * KIB, 300 * KIB),
         }[kind]
         return int(min(high, max(low, rng.lognormvariate(0, 0.8) * (low + high) / 6)))
 

@@ -1,6 +1,6 @@
 """The simulated organisation: department tree, employees, external contacts, groups, robots.
 
-The result has the shape of ``indexer.directory`` (``org.json``) plus a ``robots`` list
+The result has the shape of ``core.directory`` (``org.json``) plus a ``robots`` list
 (``{"id": "wb…", "name": …, "groups": [roomid…]}``), which ``Directory`` ignores: robot ids are
 classified by their ``wb`` prefix. Everything derives from the seeded ``random.Random``.
 """
@@ -38,13 +38,28 @@ DEPARTMENTS: list[tuple[int, str, int, str]] = [
 
 # Where the employees sit (leaf departments), with weights.
 _STAFFING: list[tuple[int, float]] = [
-    (3, 12), (4, 10), (5, 6), (7, 9), (8, 6), (10, 9), (11, 5), (12, 10), (13, 3), (14, 2), (15, 2),
-    (2, 1), (6, 1), (9, 1), (1, 1),
+    (3, 12),
+    (4, 10),
+    (5, 6),
+    (7, 9),
+    (8, 6),
+    (10, 9),
+    (11, 5),
+    (12, 10),
+    (13, 3),
+    (14, 2),
+    (15, 2),
+    (2, 1),
+    (6, 1),
+    (9, 1),
+    (1, 1),
 ]
 
 POSITIONS: dict[int, list[str]] = {
     1: ["总经理", "副总经理"],
-    2: ["财富管理部总监"], 6: ["零售事业部总监"], 9: ["教育事业部总监"],
+    2: ["财富管理部总监"],
+    6: ["零售事业部总监"],
+    9: ["教育事业部总监"],
     3: ["理财经理", "高级理财经理", "客户经理", "团队主管"],
     4: ["理财经理", "高级理财经理", "客户经理"],
     5: ["投资顾问", "高级投资顾问"],
@@ -67,24 +82,83 @@ GIVEN = (
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉玲建林宇浩凯婷雪琳晨欣怡子涵梓轩宏博文"
     "斌俊峰岚旭兵进海乐胤生英炳添鑫昌宁尧晖甜佳颖思雨嘉瑶梦倩蕾晓慧丹蓉志远永健立新春燕红亮凡阳帆睿泽"
 )
-_SHOPS = ["独秀馒头", "九果玩具乐园", "东业明财务", "鲜丰水果", "老王烟酒", "小林美甲", "阿强汽修", "甜心烘焙",
-          "好又多便利", "悦动健身", "蓝天装饰", "金福珠宝", "大润家政", "晨光文具", "一品茶庄"]
-_NICKS = ["老辉", "king", "Tany", "Lily", "阿杰", "小鱼儿", "Amy", "雨后彩虹", "平安是福", "Kevin",
-          "大海", "追梦人", "Sunny", "静待花开", "🌸Cherry", "知足常乐", "Mr. CK(Jack Hwang)-黄", "Bob@上海",
-          "A-小美", "David Chen", "向日葵🌻", "一路向北"]
-_COMPANIES = ["上海恒泰物流有限公司", "杭州云帆科技有限公司", "深圳市前海盛世贸易有限公司", "北京博雅教育咨询有限公司",
-              "苏州工业园区恒信精密制造", "广州天河汇金投资", "成都锦城餐饮管理有限公司", "南京紫金文化传媒"]
+_SHOPS = [
+    "独秀馒头",
+    "九果玩具乐园",
+    "东业明财务",
+    "鲜丰水果",
+    "老王烟酒",
+    "小林美甲",
+    "阿强汽修",
+    "甜心烘焙",
+    "好又多便利",
+    "悦动健身",
+    "蓝天装饰",
+    "金福珠宝",
+    "大润家政",
+    "晨光文具",
+    "一品茶庄",
+]
+_NICKS = [
+    "老辉",
+    "king",
+    "Tany",
+    "Lily",
+    "阿杰",
+    "小鱼儿",
+    "Amy",
+    "雨后彩虹",
+    "平安是福",
+    "Kevin",
+    "大海",
+    "追梦人",
+    "Sunny",
+    "静待花开",
+    "🌸Cherry",
+    "知足常乐",
+    "Mr. CK(Jack Hwang)-黄",
+    "Bob@上海",
+    "A-小美",
+    "David Chen",
+    "向日葵🌻",
+    "一路向北",
+]
+_COMPANIES = [
+    "上海恒泰物流有限公司",
+    "杭州云帆科技有限公司",
+    "深圳市前海盛世贸易有限公司",
+    "北京博雅教育咨询有限公司",
+    "苏州工业园区恒信精密制造",
+    "广州天河汇金投资",
+    "成都锦城餐饮管理有限公司",
+    "南京紫金文化传媒",
+]
 _EXTERNAL_SOURCES = ["企业微信", "扫描二维码", "搜索手机号", "名片分享", "群聊", "微信联系人"]
 _CORPS = ["鑫诚远景控股集团", "华信汇通集团", "恒嘉众联集团", "中鼎同创集团"]
 
 EXTERNAL_GROUP_NAMES = {
     "wealth": ["{dept}VIP客户群", "{dept}财富沙龙{n}群", "稳健理财交流群({n})", "养老规划分享群", "基金定投打卡群{n}"],
     "retail": ["{dept}会员福利群{n}", "宝妈好物分享群", "周末秒杀群{n}", "门店老顾客群", "新品体验官{n}群"],
-    "education": ["少儿编程体验课{n}班", "雅思冲刺家长群{n}", "初二数学提高班{n}群", "钢琴启蒙课家长群", "考研政治打卡群"],
+    "education": [
+        "少儿编程体验课{n}班",
+        "雅思冲刺家长群{n}",
+        "初二数学提高班{n}群",
+        "钢琴启蒙课家长群",
+        "考研政治打卡群",
+    ],
     "service": ["售后服务群{n}", "企业客户对接群{n}", "大客户服务群"],
 }
-INTERNAL_GROUP_NAMES = ["{dept}工作群", "{dept}周报提交群", "{dept}业绩冲刺群", "合规通知群", "全员通知群",
-                        "客服中心值班群", "新人培训群{n}", "系统故障处理群", "午饭约起来"]
+INTERNAL_GROUP_NAMES = [
+    "{dept}工作群",
+    "{dept}周报提交群",
+    "{dept}业绩冲刺群",
+    "合规通知群",
+    "全员通知群",
+    "客服中心值班群",
+    "新人培训群{n}",
+    "系统故障处理群",
+    "午饭约起来",
+]
 ROBOT_NAMES = ["日报助手", "业绩播报机器人", "系统告警机器人"]
 
 
@@ -126,8 +200,36 @@ def chinese_name(rng: random.Random) -> str:
 
 def mobile_number(rng: random.Random) -> str:
     """A mainland mobile number (1[3-9]x, 11 digits)."""
-    prefix = rng.choice(["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156",
-                         "157", "158", "159", "166", "177", "180", "181", "185", "186", "187", "188", "189", "199"])
+    prefix = rng.choice(
+        [
+            "130",
+            "131",
+            "132",
+            "135",
+            "136",
+            "137",
+            "138",
+            "139",
+            "150",
+            "151",
+            "152",
+            "155",
+            "156",
+            "157",
+            "158",
+            "159",
+            "166",
+            "177",
+            "180",
+            "181",
+            "185",
+            "186",
+            "187",
+            "188",
+            "189",
+            "199",
+        ]
+    )
     return prefix + "".join(rng.choice(string.digits) for _ in range(8))
 
 
@@ -163,7 +265,7 @@ def generate(rng: random.Random, employees: int, start_ms: int, end_ms: int) -> 
     placements = must[:employees] + rng.choices(leaves, weights, k=max(0, employees - len(must)))
     used_ids: set[str] = set()
     staff: list[dict[str, Any]] = []
-    for i, dept in enumerate(placements):
+    for dept in placements:
         name = chinese_name(rng)
         if rng.random() < 0.1:
             userid = f"{rng.randrange(1, 99999):07d}"  # corps that use staff numbers as userids
@@ -173,14 +275,23 @@ def generate(rng: random.Random, employees: int, start_ms: int, end_ms: int) -> 
         while userid in used_ids:
             userid, n = f"{base}{n}", n + 1
         used_ids.add(userid)
-        staff.append({
-            "userid": userid, "name": name, "position": rng.choice(POSITIONS[dept]), "departments": [dept],
-            "status": "active", "archived_since": start_ms - rng.randrange(30, 400) * DAY_MS, "archived_until": None,
-        })
+        staff.append(
+            {
+                "userid": userid,
+                "name": name,
+                "position": rng.choice(POSITIONS[dept]),
+                "departments": [dept],
+                "status": "active",
+                "archived_since": start_ms - rng.randrange(30, 400) * DAY_MS,
+                "archived_until": None,
+            }
+        )
     # Some left during the window (曾归档); one name comes back as a new hire (同名员工 like 龚进).
     customer_facing = [e for e in staff if dept_industry[e["departments"][0]] != "internal"]
     n_left = max(1, employees // 12)
-    for e in rng.sample(customer_facing[len(must):] or customer_facing[1:], min(n_left, max(0, len(customer_facing) - 4))):
+    for e in rng.sample(
+        customer_facing[len(must) :] or customer_facing[1:], min(n_left, max(0, len(customer_facing) - 4))
+    ):
         e["status"] = "left"
         e["archived_until"] = start_ms + int(span * rng.uniform(0.3, 0.8))
     left = [e for e in staff if e["status"] == "left"]
@@ -189,8 +300,15 @@ def generate(rng: random.Random, employees: int, start_ms: int, end_ms: int) -> 
         userid = "".join(lazy_pinyin(old["name"])) + "01"
         if userid not in used_ids:
             used_ids.add(userid)
-            staff.append({**old, "userid": userid, "status": "active", "archived_until": None,
-                          "archived_since": old["archived_until"]})
+            staff.append(
+                {
+                    **old,
+                    "userid": userid,
+                    "status": "active",
+                    "archived_until": None,
+                    "archived_since": old["archived_until"],
+                }
+            )
 
     org = Organisation(corpid=corpid, corp_name=corp_name, secret=secret, data={})
     for e in staff:
@@ -209,9 +327,15 @@ def generate(rng: random.Random, employees: int, start_ms: int, end_ms: int) -> 
         name, corp = _external_name(rng)
         wecom = bool(corp) or rng.random() < 0.08
         ext = {
-            "id": wx_id(rng, "wo" if wecom else "wm"), "name": name, "corp": corp, "type": "wecom" if wecom else "wechat",
-            "added_ms": start_ms - rng.randrange(0, 200) * DAY_MS if rng.random() < 0.8 else start_ms + rng.randrange(span),
-            "followers": [f["userid"] for f in followers], "source": rng.choice(_EXTERNAL_SOURCES),
+            "id": wx_id(rng, "wo" if wecom else "wm"),
+            "name": name,
+            "corp": corp,
+            "type": "wecom" if wecom else "wechat",
+            "added_ms": start_ms - rng.randrange(0, 200) * DAY_MS
+            if rng.random() < 0.8
+            else start_ms + rng.randrange(span),
+            "followers": [f["userid"] for f in followers],
+            "source": rng.choice(_EXTERNAL_SOURCES),
         }
         externals.append(ext)
         org.industry_of[ext["id"]] = ind
@@ -223,15 +347,23 @@ def generate(rng: random.Random, employees: int, start_ms: int, end_ms: int) -> 
     for i in range(max(2, employees // 2)):
         ind = rng.choice(facing_inds)
         owner = rng.choice(org.employees_by_industry[ind])
-        colleagues = [e["userid"] for e in rng.sample(org.employees_by_industry[ind], min(2, len(org.employees_by_industry[ind])))]
+        colleagues = [
+            e["userid"] for e in rng.sample(org.employees_by_industry[ind], min(2, len(org.employees_by_industry[ind])))
+        ]
         customers = org.externals_by_follower.get(owner["userid"], [])
         others = [x for x in externals if org.industry_of[x["id"]] == ind]
         members_ext = rng.sample(customers, min(len(customers), rng.randint(2, 6)))
         members_ext += rng.sample(others, min(len(others), rng.randint(1, 8)))
         members = list(dict.fromkeys([owner["userid"], *colleagues, *(x["id"] for x in members_ext)]))
         name = rng.choice(EXTERNAL_GROUP_NAMES[ind]).format(dept=dept_name[owner["departments"][0]], n=i % 9 + 1)
-        g = {"roomid": wx_id(rng, "wr"), "name": name, "owner": owner["userid"], "kind": "external",
-             "members": members, "created_ms": start_ms - rng.randrange(1, 300) * DAY_MS}
+        g = {
+            "roomid": wx_id(rng, "wr"),
+            "name": name,
+            "owner": owner["userid"],
+            "kind": "external",
+            "members": members,
+            "created_ms": start_ms - rng.randrange(1, 300) * DAY_MS,
+        }
         groups.append(g)
         org.external_groups.append({**g, "industry": ind})
     all_ids = [e["userid"] for e in staff]
@@ -242,8 +374,14 @@ def generate(rng: random.Random, employees: int, start_ms: int, end_ms: int) -> 
         if len(members) < 3:
             members = list(dict.fromkeys(members + rng.sample(all_ids, min(len(all_ids), 3))))
         name = rng.choice(INTERNAL_GROUP_NAMES).format(dept=dept_name[dept], n=i + 1)
-        g = {"roomid": wx_id(rng, "wr"), "name": name, "owner": members[0], "kind": "internal",
-             "members": members, "created_ms": start_ms - rng.randrange(1, 500) * DAY_MS}
+        g = {
+            "roomid": wx_id(rng, "wr"),
+            "name": name,
+            "owner": members[0],
+            "kind": "internal",
+            "members": members,
+            "created_ms": start_ms - rng.randrange(1, 500) * DAY_MS,
+        }
         groups.append(g)
         org.internal_groups.append({**g, "industry": dept_industry[dept]})
 

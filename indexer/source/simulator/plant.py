@@ -25,7 +25,15 @@ class Plant:
 # category -> (terms, evasive spellings by term, templates with <T>)
 TERMS: dict[str, list[str]] = {
     "promised_return": ["保本", "稳赚", "收益率保证", "保证收益", "稳赚不赔", "保本保息", "零风险"],
-    "private_transaction": ["私下转账", "加我个人微信", "私下交易", "转我个人账户", "加我私人微信", "加我VX", "微信转我"],
+    "private_transaction": [
+        "私下转账",
+        "加我个人微信",
+        "私下交易",
+        "转我个人账户",
+        "加我私人微信",
+        "加我VX",
+        "微信转我",
+    ],
     "kickback": ["回扣", "返点", "好处费", "返佣"],
     "abuse": ["傻逼", "你有病吧", "脑子进水", "去死", "垃圾公司", "神经病", "滚蛋"],
 }
@@ -108,8 +116,10 @@ def id_card_check_digit(first17: str) -> str:
 
 def id_card_number(rng: random.Random) -> str:
     """A valid 18-digit resident ID number (region, birth date, sequence, ISO 7064 check digit)."""
-    first17 = (f"{rng.choice(_ID_REGIONS)}{rng.randint(1962, 2003)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-               f"{rng.randint(0, 999):03d}")
+    first17 = (
+        f"{rng.choice(_ID_REGIONS)}{rng.randint(1962, 2003)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        f"{rng.randint(0, 999):03d}"
+    )
     return first17 + id_card_check_digit(first17)
 
 
@@ -159,7 +169,7 @@ class Planter:
             return "".join(_FULLWIDTH.get(c, c) for c in number)
         if len(number) == 11:
             return f"{number[:3]} {number[3:7]} {number[7:]}"
-        return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+        return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
 
     def violation(self, category: str, expand, ctx: dict[str, str], evasion_rate: float = 0.3) -> Plant:
         """A sentence of ``category`` (``expand(template, ctx)`` is the phrase grammar's expander)."""
@@ -177,7 +187,9 @@ class Planter:
             term = self._number_evasion(term) if category in ("phone", "idcard", "bankcard") else self._evasive(term)
         template = rng.choice(TEMPLATES[category])
         head, _, tail = template.partition("<T>")
-        text = expand(head, {**ctx, "name": chinese_name(rng)}) + term + expand(tail, {**ctx, "name": chinese_name(rng)})
+        text = (
+            expand(head, {**ctx, "name": chinese_name(rng)}) + term + expand(tail, {**ctx, "name": chinese_name(rng)})
+        )
         return Plant(text=text, labels=[category, "evasion"] if evasive else [category], terms=[term])
 
     def near_miss(self, expand, ctx: dict[str, str]) -> Plant:

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from chatarchive.errors import BadInput, SourceError
+from core.errors import BadInput, SourceError
 from indexer.source import simcrypto
 from indexer.source.base import SDK_ERRORS, EncryptedRecord, MediaChunk
 from indexer.source.simulator.writer import IDX_ENTRY, media_file_name
@@ -32,7 +32,11 @@ _RANGE = re.compile(r"Range:bytes=(\d+)-(\d+)")
 
 def sdk_error(code: int, call: str, detail: str = "") -> SourceError:
     meaning, advice, retryable = SDK_ERRORS.get(code, ("error", "", False))
-    text = f"{call} failed with {code} ({meaning})" + (f": {detail}" if detail else "") + (f" — {advice}" if advice else "")
+    text = (
+        f"{call} failed with {code} ({meaning})"
+        + (f": {detail}" if detail else "")
+        + (f" — {advice}" if advice else "")
+    )
     return SourceError(text, code=code, retryable=retryable)
 
 
@@ -53,7 +57,9 @@ class SimulatorSource:
         self.name = f"sim:{self.dir}"
         sim_file = self.dir / "sim.json"
         if not sim_file.is_file():
-            raise BadInput(f"{self.dir} is not a simulated archive (no sim.json); create one with `chatarchive simulate`")
+            raise BadInput(
+                f"{self.dir} is not a simulated archive (no sim.json); create one with `chatarchive simulate`"
+            )
         try:
             self.info: dict[str, Any] = json.loads(sim_file.read_text(encoding="utf-8"))
         except ValueError as e:
@@ -175,6 +181,9 @@ class SimulatorSource:
         return directory_over_http(self.dir)
 
     # ------------------------------------------------------------------ simulator extras
+    def seq_max(self) -> int | None:
+        return int(self.info["seq_max"]) if self.info.get("seq_max") else None
+
     def private_key_files(self) -> dict[int, Path]:
         """``{publickey_ver: PEM path}`` of the keys the admin still has (``keys/`` only)."""
         out: dict[int, Path] = {}
@@ -198,7 +207,7 @@ class SimulatorSource:
         self._idx_file.close()
         self._data.close()
 
-    def __enter__(self) -> "SimulatorSource":
+    def __enter__(self) -> SimulatorSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -61,11 +61,20 @@ class ArchiveWriter:
         os.chmod(path, 0o600)
         return path
 
-    def write_record(self, seq: int, msgid: str, publickey_ver: int, encrypt_random_key: str, encrypt_chat_msg: str) -> None:
+    def write_record(
+        self, seq: int, msgid: str, publickey_ver: int, encrypt_random_key: str, encrypt_chat_msg: str
+    ) -> None:
         if seq <= self.last_seq:
             raise ValueError(f"seq must increase strictly: {seq} after {self.last_seq}")
-        line = _line({"seq": seq, "msgid": msgid, "publickey_ver": publickey_ver,
-                      "encrypt_random_key": encrypt_random_key, "encrypt_chat_msg": encrypt_chat_msg})
+        line = _line(
+            {
+                "seq": seq,
+                "msgid": msgid,
+                "publickey_ver": publickey_ver,
+                "encrypt_random_key": encrypt_random_key,
+                "encrypt_chat_msg": encrypt_chat_msg,
+            }
+        )
         self._chatdata.write(line)
         self._idx.write(IDX_ENTRY.pack(seq, self._offset))
         self._offset += len(line)
@@ -89,8 +98,17 @@ class ArchiveWriter:
         with open(self.dir / name, "wb") as f:
             f.write(blob.data)
         self.media_bytes += blob.size
-        self._media_index.write(_line({"sdkfileid": blob.sdkfileid, "file": name, "md5sum": blob.md5sum,
-                                       "size": blob.size, "bad_md5": blob.bad_md5}))
+        self._media_index.write(
+            _line(
+                {
+                    "sdkfileid": blob.sdkfileid,
+                    "file": name,
+                    "md5sum": blob.md5sum,
+                    "size": blob.size,
+                    "bad_md5": blob.bad_md5,
+                }
+            )
+        )
 
     def close(self, sim: dict[str, Any]) -> None:
         for f in (self._chatdata, self._idx, self._truth, self._labels, self._faults, self._near, self._media_index):

@@ -1,6 +1,6 @@
 """WeCom in the running indexer: the scheduled directory sync and the callback receiver.
 
-``attach(service, scheduler)`` is called by ``indexer.scheduler`` (``chatarchive run``): a directory sync
+``attach(service, scheduler)`` is called by ``chatarchive.scheduler`` (``chatarchive run``): a directory sync
 every ``directory_sync_minutes`` when WeCom API secrets are configured, the alert digest (and new
 pipeline-health alerts) every ``alert_digest_minutes`` when a channel is, and the callback server when
 ``callback_token`` is set; ``msgaudit_notify`` then moves the pull job to now.
@@ -18,10 +18,11 @@ from typing import Protocol
 from apscheduler.triggers.interval import IntervalTrigger
 
 from chatarchive.archive import Archive
-from chatarchive.errors import ChatArchiveError
-from chatarchive.settings import Settings
-from indexer.pipeline import Pipeline, load_directory
+from core.errors import ChatArchiveError
+from core.settings import Settings
+from indexer.pipeline import Pipeline
 from indexer.source import open_source
+from store.directory import load_or_empty
 from wecom.alerts import Alerter
 from wecom.callbacks import COLLECTION, CallbackConfig, CallbackServer, CallbackVerifier, EventDispatcher
 from wecom.consent_sync import record_approved_event
@@ -77,8 +78,14 @@ def pull_once(archive: Archive, source_spec: str, lock: threading.Lock) -> None:
 class ArchiveEventSink:
     """What accepted callbacks do to the archive."""
 
-    def __init__(self, archive: Archive, pull_now: Callable[[], None], sync: Callable[[], None], *,
-                 debounce_s: float = SYNC_DEBOUNCE_S) -> None:
+    def __init__(
+        self,
+        archive: Archive,
+        pull_now: Callable[[], None],
+        sync: Callable[[], None],
+        *,
+        debounce_s: float = SYNC_DEBOUNCE_S,
+    ) -> None:
         self.archive = archive
         self.debounce_s = debounce_s
         self._pull_now = pull_now
@@ -104,13 +111,22 @@ class ArchiveEventSink:
         self.archive.store.append_record(COLLECTION, {"kind": "callback", **doc})
 
 
-def callback_server(archive: Archive, sink: ArchiveEventSink, *, host: str = "0.0.0.0",
-                    port: int | None = None) -> CallbackServer:
+def callback_server(
+    archive: Archive, sink: ArchiveEventSink, *, host: str = "0.0.0.0", port: int | None = None
+) -> CallbackServer:
     settings = archive.settings
-    config = CallbackConfig(token=settings.callback_token, encoding_aes_key=settings.callback_aes_key,
-                            corpid=settings.corpid, window_s=settings.callback_window_s)
-    return CallbackServer(CallbackVerifier(config), EventDispatcher(sink), host=host,
-                          port=settings.callback_port if port is None else port)
+    config = CallbackConfig(
+        token=settings.callback_token,
+        encoding_aes_key=settings.callback_aes_key,
+        corpid=settings.corpid,
+        window_s=settings.callback_window_s,
+    )
+    return CallbackServer(
+        CallbackVerifier(config),
+        EventDispatcher(sink),
+        host=host,
+        port=settings.callback_port if port is None else port,
+    )
 
 
 def _alert_jobs(alerter: Alerter) -> None:
@@ -128,22 +144,33 @@ def attach(service: _Service, scheduler: _Scheduler) -> None:
 
     def scheduled_sync() -> None:
         run_directory_sync(archive, service._lock)
-        service.pipeline.directory = load_directory(archive)  # the next pull scopes with the new directory
+        service.pipeline.directory = load_or_empty(archive.store)  # the next pull scopes with the new directory
 
     def changed_sync() -> None:  # a change_* callback: the change may be in details an incremental sync reuses
         run_directory_sync(archive, service._lock, full=True)
-        service.pipeline.directory = load_directory(archive)
+        service.pipeline.directory = load_or_empty(archive.store)
 
     def pull_now() -> None:
         scheduler.modify_job("pull", next_run_time=datetime.now(UTC))
 
     if wecom_configured(settings) and settings.directory_sync_minutes > 0:
-        scheduler.add_job(scheduled_sync, IntervalTrigger(minutes=settings.directory_sync_minutes), id="directory",
-                          max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        scheduler.add_job(
+            scheduled_sync,
+            IntervalTrigger(minutes=settings.directory_sync_minutes),
+            id="directory",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     alerter = Alerter.from_settings(archive)
     if alerter.channels:
-        scheduler.add_job(lambda: _alert_jobs(alerter), IntervalTrigger(minutes=max(1, settings.alert_digest_minutes)),
-                          id="alerts", max_instances=1, coalesce=True)
+        scheduler.add_job(
+            lambda: _alert_jobs(alerter),
+            IntervalTrigger(minutes=max(1, settings.alert_digest_minutes)),
+            id="alerts",
+            max_instances=1,
+            coalesce=True,
+        )
     if settings.callback_token:
         server = callback_server(archive, ArchiveEventSink(archive, pull_now, changed_sync))
         server.start_in_thread()

@@ -8,8 +8,9 @@ time zone.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 ChatKind = Literal["internal", "external", "group"]
 SenderKind = Literal["employee", "external", "robot", "system"]
@@ -82,6 +83,16 @@ class Message:
             self.raw_sha256 = sha256_hex(self.raw)
 
     @property
+    def customer_wrote(self) -> bool:
+        """Sent by the customer with text to judge: not a revoke, not a consent record."""
+        return (
+            self.sender_kind == "external"
+            and self.action == "send"
+            and self.msgtype not in ("revoke", "agree", "disagree")
+            and bool(self.text)
+        )
+
+    @property
     def direction(self) -> str:
         """employee | customer | other: who sent it, as the rules' ``direction`` sees it."""
         if self.sender_kind == "employee":
@@ -103,7 +114,7 @@ class Message:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Message":
+    def from_dict(cls, d: dict[str, Any]) -> Message:
         d = dict(d)
         d["media"] = [m if isinstance(m, MediaRef) else MediaRef(**m) for m in d.get("media") or []]
         known = {f for f in cls.__dataclass_fields__}
@@ -121,11 +132,11 @@ class Scope:
     users: frozenset[str] = frozenset()
 
     @classmethod
-    def everything(cls) -> "Scope":
+    def everything(cls) -> Scope:
         return cls(all=True)
 
     @classmethod
-    def of(cls, departments: Iterable[int] = (), users: Iterable[str] = ()) -> "Scope":
+    def of(cls, departments: Iterable[int] = (), users: Iterable[str] = ()) -> Scope:
         return cls(all=False, departments=frozenset(int(d) for d in departments), users=frozenset(users))
 
     @property
@@ -139,6 +150,10 @@ class Scope:
         return bool(self.users.intersection(message.employees)) or bool(
             self.departments.intersection(message.departments)
         )
+
+    def allows_employee(self, userid: str, departments: Iterable[int]) -> bool:
+        """Whether this scope sees an employee (``departments``: theirs, ancestors included)."""
+        return self.all or userid in self.users or bool(self.departments.intersection(departments))
 
     def to_dict(self) -> dict[str, Any]:
         return {"all": self.all, "departments": sorted(self.departments), "users": sorted(self.users)}
@@ -166,6 +181,35 @@ class MessageFilter:
     msgids: list[str] = field(default_factory=list)
     seq_from: int | None = None  # inclusive
     seq_to: int | None = None  # exclusive
+
+    def terms(self) -> list[tuple[str, list[Any]]]:
+        """``(stored field, wanted values)`` of every list filter that restricts (both backends)."""
+        return [(stored, list(getattr(self, name))) for name, stored in MESSAGE_FILTER_FIELDS if getattr(self, name)]
+
+
+# The stored field each list filter of a record kind restricts: one table per kind.
+MESSAGE_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("senders", "sender"),
+    ("chats", "chat_id"),
+    ("msgtypes", "msgtype"),
+    ("employees", "employees"),
+    ("externals", "externals"),
+    ("departments", "departments"),
+    ("chat_kinds", "chat_kind"),
+    ("sender_kinds", "sender_kind"),
+    ("msgids", "msgid"),
+)
+VIOLATION_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rule_ids", "rule_id"),
+    ("categories", "category"),
+    ("severities", "severity"),
+    ("statuses", "status"),
+    ("employees", "employees"),
+    ("departments", "departments"),
+    ("senders", "sender"),
+    ("chats", "chat_id"),
+    ("msgids", "msgid"),
+)
 
 
 @dataclass
@@ -247,7 +291,7 @@ class Violation:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Violation":
+    def from_dict(cls, d: dict[str, Any]) -> Violation:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -266,6 +310,10 @@ class ViolationFilter:
     assignee: str | None = None
     time_from: int | None = None
     time_to: int | None = None
+
+    def terms(self) -> list[tuple[str, list[Any]]]:
+        """``(stored field, wanted values)`` of every list filter that restricts (both backends)."""
+        return [(stored, list(getattr(self, name))) for name, stored in VIOLATION_FILTER_FIELDS if getattr(self, name)]
 
 
 @dataclass

@@ -19,16 +19,17 @@ import sys
 import threading
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Literal
+from typing import TYPE_CHECKING, Literal
 
 import rjieba
 
 from analyzers.chinese import get_analyzer, read_dictionary
 from analyzers.textfold import fold
-from chatarchive.errors import BadInput
-from chatarchive.models import Message, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import Message, MessageFilter, Scope, SearchRequest
 
 if TYPE_CHECKING:
     from store.base import Store
@@ -89,8 +90,12 @@ def _is_candidate(word: str) -> bool:
 class KeywordExtractor:
     """Holds the segmenter, stop words and IDF table (build once; read-only afterwards)."""
 
-    def __init__(self, stopwords: Iterable[str] | None = None, dictionaries: Iterable[Path] | None = None,
-                 idf: tuple[dict[str, float], float] | None = None) -> None:
+    def __init__(
+        self,
+        stopwords: Iterable[str] | None = None,
+        dictionaries: Iterable[Path] | None = None,
+        idf: tuple[dict[str, float], float] | None = None,
+    ) -> None:
         self.stopwords = frozenset(stopwords) if stopwords is not None else load_stopwords()
         self._engine = rjieba.Jieba()
         # The archive's dictionaries (bundled + the installation's), as the analyzer loads them.
@@ -153,8 +158,14 @@ class KeywordExtractor:
         weights = {w: n * idf.get(w, median) / total for w, n in counts.items()}
         return _top(weights, top)
 
-    def textrank(self, texts: Iterable[str], top: int = 20, *, allow_pos: frozenset[str] = TEXTRANK_POS,
-                 span: int = TEXTRANK_SPAN) -> list[Keyword]:
+    def textrank(
+        self,
+        texts: Iterable[str],
+        top: int = 20,
+        *,
+        allow_pos: frozenset[str] = TEXTRANK_POS,
+        span: int = TEXTRANK_SPAN,
+    ) -> list[Keyword]:
         """jieba's TextRank: words co-occurring within ``span`` tokens are linked (weight = how
         often), ten PageRank iterations (d = 0.85), scores scaled as jieba does."""
         pairs: Counter[tuple[str, str]] = Counter()
@@ -234,15 +245,16 @@ def word_frequency(messages: Iterable[Message], *, top: int = 50) -> list[tuple[
     return ex.frequency_of_words((ex.words_of(m) for m in messages if _readable(m)), top)
 
 
-def selection(store: "Store", filters: MessageFilter, *, scope: Scope, query: str = "",
-              max_messages: int = MAX_SELECTION) -> list[Message]:
+def selection(
+    store: Store, filters: MessageFilter, *, scope: Scope, query: str = "", max_messages: int = MAX_SELECTION
+) -> list[Message]:
     """The messages of a selection for a chart (within ``scope``; the newest ``max_messages``)."""
     if query:
-        from chatarchive.models import SearchRequest
-
-        result = store.search(SearchRequest(query=query, filters=filters, limit=max_messages, highlight=False),
-                              scope=scope)
+        result = store.search(
+            SearchRequest(query=query, filters=filters, limit=max_messages, highlight=False), scope=scope
+        )
         return [h.message for h in result.hits if h.message is not None] or store.get_messages(
-            [h.msgid for h in result.hits], scope=scope)
+            [h.msgid for h in result.hits], scope=scope
+        )
     _, page = store.list_messages(filters, scope=scope, sort="time_desc", limit=max_messages)
     return page

@@ -21,17 +21,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from analyzers.analytics import review as review_store
-from analyzers.rules import backtest as rule_backtest
-from analyzers.rules import store as rules_store
 from analyzers.rules.model import Rule
 from chatarchive.archive import Archive
-from chatarchive.errors import BadInput, PermissionDenied
-from chatarchive.models import Message, MessageFilter, Scope, SearchRequest, SearchResult, Violation, ViolationFilter
 from compliance import access, audit
+from compliance import rulestore as rules_store
 from compliance.accounts import get_account
 from compliance.export import export_messages
 from compliance.masking import masked_hits
+from core.errors import BadInput, PermissionDenied
+from core.models import Message, MessageFilter, Scope, SearchRequest, SearchResult, Violation, ViolationFilter
+from reports import backtest as rule_backtest
+from reports import review as review_store
 from store.highlight import mark_ranges
 
 MAX_REMEMBERED_VIEWS = 50_000  # per process; the oldest are forgotten first (then a view is audited again)
@@ -43,8 +43,9 @@ _audited_views: OrderedDict[str, None] = OrderedDict()
 # --- the one place that writes -------------------------------------------------------------------
 
 
-def record(archive: Archive, action: str, target: str, details: dict[str, Any] | None = None,
-           reason: str = "") -> dict[str, Any]:
+def record(
+    archive: Archive, action: str, target: str, details: dict[str, Any] | None = None, reason: str = ""
+) -> dict[str, Any]:
     """Appends one audit entry as ``archive``'s actor, with the operator when there is one."""
     body = dict(details or {})
     if archive.operator:
@@ -52,8 +53,9 @@ def record(archive: Archive, action: str, target: str, details: dict[str, Any] |
     return audit.record(archive.store, archive.actor, action, target, body, reason)
 
 
-def deny(archive: Archive, action: str, target: str, why: str, message: str | None = None,
-         reason: str = "") -> PermissionDenied:
+def deny(
+    archive: Archive, action: str, target: str, why: str, message: str | None = None, reason: str = ""
+) -> PermissionDenied:
     """Audits a refused attempt and returns the error to raise."""
     record(archive, action, target, {"denied": why}, reason)
     return PermissionDenied(message or f"{archive.actor} ({why})")
@@ -68,18 +70,25 @@ def require(archive: Archive, permission: str, action: str, target: str) -> None
 # The audit action a refused use of a permission is recorded under (reads of the trail and of
 # statistics are reads, like a search).
 ATTEMPTED_ACTION = {
-    access.VIEW: "view_conversation", access.SEARCH: "search", access.EXPORT: "export", access.REVIEW: "review",
-    access.RULES: "rule_change", access.BACKTEST: "rule_change", access.ACCOUNTS: "account_change",
-    access.SETTINGS: "settings_change", access.RETENTION: "settings_change", access.HOLDS: "hold_change",
-    access.AUDIT: "search", access.STATS: "search",
+    access.VIEW: "view_conversation",
+    access.SEARCH: "search",
+    access.EXPORT: "export",
+    access.REVIEW: "review",
+    access.RULES: "rule_change",
+    access.BACKTEST: "rule_change",
+    access.ACCOUNTS: "account_change",
+    access.SETTINGS: "settings_change",
+    access.RETENTION: "settings_change",
+    access.HOLDS: "hold_change",
+    access.AUDIT: "search",
+    access.STATS: "search",
 }
 
 
 def refuse_page(archive: Archive, permission: str, visit: str | None) -> None:
     """Audits an account opening a page its role does not allow (once per visit, not per rerun)."""
     why = f"role {archive.role} may not {permission}"
-    _record_view_once(archive, visit, f"page:{permission}", {"denied": why}, "",
-                      action=ATTEMPTED_ACTION[permission])
+    _record_view_once(archive, visit, f"page:{permission}", {"denied": why}, "", action=ATTEMPTED_ACTION[permission])
 
 
 def act_as(archive: Archive, name: str, action: str) -> Archive:
@@ -93,15 +102,23 @@ def act_as(archive: Archive, name: str, action: str) -> Archive:
     return archive.as_account(account["name"], account["role"], access.scope_for(account), operator=archive.actor)
 
 
-def _view_key(visit: str, archive: Archive, action: str, target: str, details: dict[str, Any], reason: str,
-              same_as: str) -> str:
+def _view_key(
+    visit: str, archive: Archive, action: str, target: str, details: dict[str, Any], reason: str, same_as: str
+) -> str:
     """What makes a view the same view: the visit, who, what, why, and whether it was refused."""
     parts = [visit, archive.actor, archive.operator, action, target, reason, "denied" in details, same_as]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def _record_view_once(archive: Archive, visit: str | None, target: str, details: dict[str, Any],
-                      reason: str, action: str = "view_conversation", same_as: str = "") -> None:
+def _record_view_once(
+    archive: Archive,
+    visit: str | None,
+    target: str,
+    details: dict[str, Any],
+    reason: str,
+    action: str = "view_conversation",
+    same_as: str = "",
+) -> None:
     """Writes the entry unless this visit already wrote the same view (always without a visit);
     ``same_as`` adds what else tells two views apart (a search's filters)."""
     if visit is None:
@@ -133,8 +150,9 @@ def search(archive: Archive, request: SearchRequest, *, visit: str | None = None
     result = archive.store.search(request, scope=archive.scope)
     filters = {k: v for k, v in vars(request.filters).items() if v}
     same_as = json.dumps([filters, request.sort], sort_keys=True, default=str)
-    _record_view_once(archive, visit, request.query, {"total": result.total, "filters": filters}, "",
-                      action="search", same_as=same_as)
+    _record_view_once(
+        archive, visit, request.query, {"total": result.total, "filters": filters}, "", action="search", same_as=same_as
+    )
     return result
 
 
@@ -144,17 +162,24 @@ def _outside_scope(archive: Archive, filters: MessageFilter) -> bool:
 
 
 def view_conversation(
-    archive: Archive, chat_id: str, reason: str, *, visit: str | None = None,
-    time_from: int | None = None, time_to: int | None = None, sort: str = "time_asc", limit: int = 100,
-    offset: int = 0, details: dict[str, Any] | None = None,
+    archive: Archive,
+    chat_id: str,
+    reason: str,
+    *,
+    visit: str | None = None,
+    time_from: int | None = None,
+    time_to: int | None = None,
+    sort: str = "time_asc",
+    limit: int = 100,
+    offset: int = 0,
+    details: dict[str, Any] | None = None,
 ) -> list[Message]:
     """The messages of one conversation the account may see (``limit`` from ``offset`` in
     ``sort`` order), after a reason; the view is audited once per visit."""
     require(archive, access.VIEW, "view_conversation", chat_id)
     reason = audit.require_reason(reason)
     filters = MessageFilter(chats=[chat_id], time_from=time_from, time_to=time_to)
-    _, messages = archive.store.list_messages(filters, scope=archive.scope, sort=sort, limit=limit,
-                                              offset=offset)
+    _, messages = archive.store.list_messages(filters, scope=archive.scope, sort=sort, limit=limit, offset=offset)
     if not messages and offset == 0 and _outside_scope(archive, filters):
         _record_view_once(archive, visit, chat_id, {"denied": "outside the account's scope"}, reason)
         raise PermissionDenied(f"conversation {chat_id} is outside your scope")
@@ -162,8 +187,16 @@ def view_conversation(
     return messages
 
 
-def view_context(archive: Archive, msgid: str, reason: str, *, before: int = 10, after: int = 10,
-                 visit: str | None = None, reason_required: bool = True) -> list[Message]:
+def view_context(
+    archive: Archive,
+    msgid: str,
+    reason: str,
+    *,
+    before: int = 10,
+    after: int = 10,
+    visit: str | None = None,
+    reason_required: bool = True,
+) -> list[Message]:
     """The conversation around one message, after a reason; audited once per visit. An unknown
     message and one outside the scope get the same answer (the audit trail tells them apart).
     ``reason_required=False`` only for ``chatarchive context``, whose contract has no reason."""
@@ -174,13 +207,19 @@ def view_context(archive: Archive, msgid: str, reason: str, *, before: int = 10,
         if not archive.scope.all and archive.store.get_messages([msgid], scope=Scope.everything()):
             _record_view_once(archive, visit, msgid, {"denied": "outside the account's scope"}, reason)
         raise BadInput(f"no message {msgid!r} (or it is outside the scope)")
-    _record_view_once(archive, visit, msgid, {"chat_id": messages[0].chat_id, "messages": len(messages),
-                                              "before": before, "after": after}, reason)
+    _record_view_once(
+        archive,
+        visit,
+        msgid,
+        {"chat_id": messages[0].chat_id, "messages": len(messages), "before": before, "after": after},
+        reason,
+    )
     return messages
 
 
-def export(archive: Archive, query: str, fmt: str, out: Path | str, reason: str, *,
-           filters: MessageFilter | None = None) -> dict[str, Any]:
+def export(
+    archive: Archive, query: str, fmt: str, out: Path | str, reason: str, *, filters: MessageFilter | None = None
+) -> dict[str, Any]:
     """Exports search results with a manifest; the export module writes its one audit entry."""
     require(archive, access.EXPORT, "export", str(out))
     reason = audit.require_reason(reason)
@@ -203,17 +242,20 @@ def _violation_in_scope(archive: Archive, violation_id: str, action: str) -> Non
         return
     if not exists(Scope.everything()):
         raise BadInput(f"no violation {violation_id!r}")
-    raise deny(archive, action, violation_id, "outside the account's scope",
-               f"violation {violation_id} is outside your scope")
+    raise deny(
+        archive, action, violation_id, "outside the account's scope", f"violation {violation_id} is outside your scope"
+    )
 
 
-def review_violation(archive: Archive, violation_id: str, status: str, comment: str, *,
-                     assignee: str | None = None) -> Violation:
+def review_violation(
+    archive: Archive, violation_id: str, status: str, comment: str, *, assignee: str | None = None
+) -> Violation:
     """A reviewer's decision on one violation (the review module writes the one audit entry)."""
     require(archive, access.REVIEW, "review", violation_id)
     _violation_in_scope(archive, violation_id, "review")
-    return review_store.review_violation(archive.store, violation_id, status, comment, reviewer=archive.actor,
-                                         assignee=assignee)
+    return review_store.review_violation(
+        archive.store, violation_id, status, comment, reviewer=archive.actor, assignee=assignee
+    )
 
 
 def assign_violation(archive: Archive, violation_id: str, assignee: str) -> Violation:
@@ -231,8 +273,12 @@ def review_sample_item(archive: Archive, sample_id: str, chat_id: str, status: s
 
 
 def _record_rule_change(archive: Archive, rule: Rule, change: str, extra: dict[str, Any] | None = None) -> None:
-    record(archive, "rule_change", rule.id, {"name": rule.name, "version": rule.version, "enabled": rule.enabled,
-                                             "change": change, **(extra or {})})
+    record(
+        archive,
+        "rule_change",
+        rule.id,
+        {"name": rule.name, "version": rule.version, "enabled": rule.enabled, "change": change, **(extra or {})},
+    )
 
 
 def save_rule(archive: Archive, rule_data: dict[str, Any] | Rule, *, directory: Any = None) -> Rule:
@@ -241,8 +287,7 @@ def save_rule(archive: Archive, rule_data: dict[str, Any] | Rule, *, directory: 
     require(archive, access.RULES, "rule_change", name)
     rule, changed = rules_store.save_rule_changed(archive.store, rule_data, archive.actor, directory=directory)
     if changed:
-        _record_rule_change(archive, rule, "created" if rule.version == 1 else "edited",
-                            {"rule": rule.to_file_dict()})
+        _record_rule_change(archive, rule, "created" if rule.version == 1 else "edited", {"rule": rule.to_file_dict()})
     return rule
 
 
@@ -271,22 +316,26 @@ def add_rule_exception(archive: Archive, rule_id: str, phrase: str, *, violation
     current = rules_store.get_rule(archive.store, rule_id)
     if text in current.allow:
         return current
-    rule, changed = rules_store.save_rule_changed(archive.store, {**current.to_dict(), "allow": [*current.allow, text]},
-                                                  archive.actor)
+    rule, changed = rules_store.save_rule_changed(
+        archive.store, {**current.to_dict(), "allow": [*current.allow, text]}, archive.actor
+    )
     if changed:
-        _record_rule_change(archive, rule, "exception",
-                            {"phrase": text, **({"violation": violation_id} if violation_id else {})})
+        _record_rule_change(
+            archive, rule, "exception", {"phrase": text, **({"violation": violation_id} if violation_id else {})}
+        )
     return rule
 
 
-def apply_rule_retroactively(archive: Archive, rule_id: str, time_from: int | None = None,
-                             time_to: int | None = None) -> int:
+def apply_rule_retroactively(
+    archive: Archive, rule_id: str, time_from: int | None = None, time_to: int | None = None
+) -> int:
     """Stores what a rule finds in the history within the account's scope; one entry with the count."""
     require(archive, access.RULES, "rule_change", rule_id)
     rule = rules_store.get_rule(archive.store, rule_id)
     stored = rule_backtest.apply_retroactively(archive.store, rule, archive.scope, time_from, time_to)
-    _record_rule_change(archive, rule, "retroactive", {"violations": stored, "time_from": time_from,
-                                                       "time_to": time_to})
+    _record_rule_change(
+        archive, rule, "retroactive", {"violations": stored, "time_from": time_from, "time_to": time_to}
+    )
     return stored
 
 
@@ -299,15 +348,29 @@ def _may_show_texts(archive: Archive, target: str, reason: str) -> bool:
     if not reason.strip():
         return False
     if not access.allowed(archive, access.VIEW):
-        raise deny(archive, "view_conversation", target, f"role {archive.role} may not view messages",
-                   f"your role ({archive.role}) may not view message texts; the samples stay masked", reason)
+        raise deny(
+            archive,
+            "view_conversation",
+            target,
+            f"role {archive.role} may not view messages",
+            f"your role ({archive.role}) may not view message texts; the samples stay masked",
+            reason,
+        )
     audit.require_reason(reason)
     return True
 
 
-def backtest_rule(archive: Archive, rule: Rule, time_from: int | None = None, time_to: int | None = None, *,
-                  sample: int = 20, reason: str = "", visit: str | None = None,
-                  previous: Rule | None = None) -> dict[str, Any]:
+def backtest_rule(
+    archive: Archive,
+    rule: Rule,
+    time_from: int | None = None,
+    time_to: int | None = None,
+    *,
+    sample: int = 20,
+    reason: str = "",
+    visit: str | None = None,
+    previous: Rule | None = None,
+) -> dict[str, Any]:
     """What ``rule`` would have flagged in the account's scope: counts per day and samples with
     the rule's explanation, masked (only the matched words readable); with ``previous``, also
     ``diff``: the hits the edit gains and loses. With a reason, a role that may view messages
@@ -316,11 +379,20 @@ def backtest_rule(archive: Archive, rule: Rule, time_from: int | None = None, ti
     target = f"backtest:{rule.id}"
     shown = _may_show_texts(archive, target, reason)
     render = mark_ranges if shown else masked_hits
-    result = rule_backtest.backtest(archive.store, rule, archive.scope, time_from, time_to, sample=sample,
-                                    timezone=archive.settings.timezone, render=render)
+    result = rule_backtest.backtest(
+        archive.store,
+        rule,
+        archive.scope,
+        time_from,
+        time_to,
+        sample=sample,
+        timezone=archive.settings.timezone,
+        render=render,
+    )
     if previous is not None:
-        result["diff"] = rule_backtest.diff_versions(archive.store, previous, rule, archive.scope, time_from, time_to,
-                                                     render=render)
+        result["diff"] = rule_backtest.diff_versions(
+            archive.store, previous, rule, archive.scope, time_from, time_to, render=render
+        )
     if shown:
         diff = result.get("diff") or {"gained": [], "lost": []}
         msgids = [h["msgid"] for h in result["sample"] + diff["gained"] + diff["lost"]]

@@ -9,14 +9,16 @@ messages are streamed and classified here (exact, but proportional to the select
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from analyzers.insights.sentiment import LABELS, classify
-from chatarchive.errors import BadInput
-from chatarchive.models import Message, MessageFilter, Scope
+from core.errors import BadInput
+from core.models import Message, MessageFilter, Scope
+from store.base import AGG_FIELDS
 
 if TYPE_CHECKING:
     from store.base import Store
@@ -51,8 +53,9 @@ def _period_start(time_ms: int, zone: ZoneInfo, days: int) -> int:
     return int(start.timestamp() * 1000)
 
 
-def trend_from_messages(messages: Iterable[Message], *, tz: str, employees: Iterable[str] | None = None,
-                        interval: str = "1d") -> list[TrendPoint]:
+def trend_from_messages(
+    messages: Iterable[Message], *, tz: str, employees: Iterable[str] | None = None, interval: str = "1d"
+) -> list[TrendPoint]:
     """The trend computed from the messages themselves (the reference, and the fallback)."""
     if interval not in INTERVALS:
         raise BadInput(f"interval must be one of {', '.join(INTERVALS)}, got {interval!r}")
@@ -60,7 +63,7 @@ def trend_from_messages(messages: Iterable[Message], *, tz: str, employees: Iter
     wanted = set(employees) if employees is not None else None
     counts: dict[tuple[str, int], dict[str, int]] = {}
     for m in messages:
-        if m.sender_kind != "external" or m.action != "send" or m.msgtype == "revoke" or not m.text:
+        if not m.customer_wrote:
             continue
         label = _label(m)
         period = _period_start(m.time_ms, zone, days)
@@ -71,12 +74,11 @@ def trend_from_messages(messages: Iterable[Message], *, tz: str, employees: Iter
     return [TrendPoint(e, p, c["positive"], c["neutral"], c["negative"]) for (e, p), c in sorted(counts.items())]
 
 
-def sentiment_trend(store: "Store", filters: MessageFilter, *, scope: Scope, tz: str,
-                    employees: Iterable[str], interval: str = "1d") -> list[TrendPoint]:
+def sentiment_trend(
+    store: Store, filters: MessageFilter, *, scope: Scope, tz: str, employees: Iterable[str], interval: str = "1d"
+) -> list[TrendPoint]:
     """Per employee and day (``1d``) or week (``7d``): the customer messages in the employee's
     conversations by sentiment, within ``scope``."""
-    from store.base import AGG_FIELDS
-
     employees = list(employees)
     if not employees:
         raise BadInput("choose at least one employee for the sentiment trend")
@@ -90,12 +92,16 @@ def sentiment_trend(store: "Store", filters: MessageFilter, *, scope: Scope, tz:
     for e in employees:
         r = store.aggregate(
             MessageFilter(**{**customer, "employees": [e]}),
-            {"d": {"date_histogram": {"field": "time", "fixed_interval": "1d"},
-                   "aggs": {"s": {"terms": {"field": "sentiment", "size": 3}}}}},
+            {
+                "d": {
+                    "date_histogram": {"field": "time", "fixed_interval": "1d"},
+                    "aggs": {"s": {"terms": {"field": "sentiment", "size": 3}}},
+                }
+            },
             scope=scope,
         )
         for b in (r.get("d") or {}).get("buckets") or []:
-            sub = b.get("sub") or b
+            sub = b
             c = {str(x["key"]): int(x["doc_count"]) for x in (sub.get("s") or {}).get("buckets") or []}
             out.append(TrendPoint(e, int(b["key"]), c.get("positive", 0), c.get("neutral", 0), c.get("negative", 0)))
     return sorted(out, key=lambda p: (p.employee, p.period_ms))

@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from typing import Any
 
+from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule, default_rule_id
-from chatarchive.errors import BadInput, RuleError
 from compliance.integrity import record_rule_version
+from core import clock
+from core.directory import Directory
+from core.errors import BadInput, RuleError
+from store.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -24,22 +27,20 @@ RULES = "rules"
 VERSIONS = "rule_versions"
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-def save_rule(store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Any = None) -> Rule:
+def save_rule(
+    store: Store, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Directory | None = None
+) -> Rule:
     """Validates and saves a rule (see ``save_rule_changed``). Not audited: people change rules
-    through ``compliance.actions``, which writes the one audit entry."""
+    through ``chatarchive.actions``, which writes the one audit entry."""
     return save_rule_changed(store, rule_data, actor, directory=directory)[0]
 
 
 def save_rule_changed(
-    store: Any, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Any = None
+    store: Store, rule_data: dict[str, Any] | Rule, actor: str, *, directory: Directory | None = None
 ) -> tuple[Rule, bool]:
     """Validates and saves a rule: a new rule gets version 1, an existing one (same ``id``,
     or same ``name`` when no id is given) a new version if anything changed (saving the same
@@ -65,7 +66,7 @@ def save_rule_changed(
         raise RuleError(f"another rule ({clash[0]['id']}) is already called {rule.name!r}", "name")
     if existing and _content(Rule.from_dict(_strip(existing))) == _content(rule):
         return Rule.from_dict(_strip(existing)), False  # nothing changed: no new version
-    now = _now_ms()
+    now = clock.now_ms()
     if existing:
         rule.version = int(existing["version"]) + 1
         rule.created_by = existing.get("created_by", "")
@@ -91,7 +92,7 @@ def _content(rule: Rule) -> dict[str, Any]:
     return d
 
 
-def get_rule(store: Any, rule_id: str, version: int | None = None) -> Rule:
+def get_rule(store: Store, rule_id: str, version: int | None = None) -> Rule:
     """The rule's current version, or the given one. Unknown id/version → BadInput."""
     doc = store.get_record(RULES, rule_id) if version is None else store.get_record(VERSIONS, f"{rule_id}@{version}")
     if doc is None:
@@ -100,14 +101,14 @@ def get_rule(store: Any, rule_id: str, version: int | None = None) -> Rule:
     return Rule.from_dict(_strip(doc))
 
 
-def list_rules(store: Any, enabled_only: bool = False) -> list[Rule]:
+def list_rules(store: Store, enabled_only: bool = False) -> list[Rule]:
     """Every rule's current version, by name."""
     docs = store.find_records(RULES, {"enabled": True} if enabled_only else None)
     rules = [Rule.from_dict(_strip(d)) for d in docs]
     return sorted(rules, key=lambda r: (r.name, r.id))
 
 
-def rule_history(store: Any, rule_id: str) -> list[Rule]:
+def rule_history(store: Store, rule_id: str) -> list[Rule]:
     """Every version of a rule, oldest first."""
     docs = store.find_records(VERSIONS, {"id": rule_id})
     if not docs:
@@ -115,21 +116,21 @@ def rule_history(store: Any, rule_id: str) -> list[Rule]:
     return sorted((Rule.from_dict(_strip(d)) for d in docs), key=lambda r: r.version)
 
 
-def _edit(store: Any, rule_id: str, actor: str, **changes: Any) -> Rule:
+def _edit(store: Store, rule_id: str, actor: str, **changes: Any) -> Rule:
     data = get_rule(store, rule_id).to_dict()
     data.update(changes)
     return save_rule(store, data, actor)
 
 
-def disable_rule(store: Any, rule_id: str, actor: str) -> Rule:
+def disable_rule(store: Store, rule_id: str, actor: str) -> Rule:
     return _edit(store, rule_id, actor, enabled=False)
 
 
-def enable_rule(store: Any, rule_id: str, actor: str) -> Rule:
+def enable_rule(store: Store, rule_id: str, actor: str) -> Rule:
     return _edit(store, rule_id, actor, enabled=True)
 
 
-def add_exception(store: Any, rule_id: str, phrase: str, actor: str) -> Rule:
+def add_exception(store: Store, rule_id: str, phrase: str, actor: str) -> Rule:
     """A reviewer's false-positive verdict as an allow-list phrase, in one step (a new
     version): e.g. the hit 保本 in 保本型存款 → allow 保本型存款."""
     if not isinstance(phrase, str) or not phrase.strip():
@@ -140,9 +141,18 @@ def add_exception(store: Any, rule_id: str, phrase: str, actor: str) -> Rule:
     return _edit(store, rule_id, actor, allow=[*rule.allow, phrase.strip()])
 
 
-def rules_fingerprint(store: Any) -> str:
+def rules_fingerprint(store: Store) -> str:
     """Changes whenever the set of enabled rules or any of their versions changes: the
     pipeline rebuilds its ``RuleEngine`` when it differs from the one it built with."""
     docs = store.find_records(RULES)
     key = sorted((d["id"], int(d["version"]), bool(d.get("enabled", True))) for d in docs)
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+
+
+def engine_from_store(
+    store: Store, directory: Directory | None = None, previous: RuleEngine | None = None
+) -> RuleEngine:
+    """A rule engine for the enabled rules' current versions. Pass the engine being replaced
+    as ``previous`` so open violation groups continue across the rebuild."""
+    groups = previous.groups if previous is not None else {}
+    return RuleEngine(list_rules(store, enabled_only=True), directory, groups=groups)

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatarchive.models import MessageFilter, Scope, ViolationFilter
-from store.base import Store
+from core.directory import Directory
+from core.models import MessageFilter, Scope, ViolationFilter
+from store.base import Store, buckets
 
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 MAX_TERMS = 10_000
 
 
-def _buckets(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    return list((result.get(name) or {}).get("buckets") or [])
-
-
 def per_day(store: Store, filters: MessageFilter, *, scope: Scope) -> list[tuple[int, int]]:
     """``[(day_start_ms, messages)]`` in the archive's days, empty days omitted."""
     r = store.aggregate(filters, {"d": {"date_histogram": {"field": "time", "fixed_interval": "1d"}}}, scope=scope)
-    return [(int(b["key"]), int(b["doc_count"])) for b in _buckets(r, "d")]
+    return [(int(b["key"]), int(b["doc_count"])) for b in buckets(r, "d")]
 
 
 def hour_of_week(store: Store, filters: MessageFilter, *, scope: Scope, tz: str) -> list[list[int]]:
@@ -28,16 +26,18 @@ def hour_of_week(store: Store, filters: MessageFilter, *, scope: Scope, tz: str)
     r = store.aggregate(filters, {"h": {"date_histogram": {"field": "time", "fixed_interval": "1h"}}}, scope=scope)
     grid = [[0] * 24 for _ in range(7)]
     zone = ZoneInfo(tz)
-    for b in _buckets(r, "h"):
+    for b in buckets(r, "h"):
         local = datetime.fromtimestamp(int(b["key"]) / 1000, zone)
         grid[local.weekday()][local.hour] += int(b["doc_count"])
     return grid
 
 
-def by_field(store: Store, filters: MessageFilter, field: str, *, scope: Scope, size: int = 50) -> list[tuple[Any, int]]:
+def by_field(
+    store: Store, filters: MessageFilter, field: str, *, scope: Scope, size: int = 50
+) -> list[tuple[Any, int]]:
     """``[(value, messages)]`` for a keyword field, most first (ties by value)."""
     r = store.aggregate(filters, {"t": {"terms": {"field": field, "size": size}}}, scope=scope)
-    return [(b["key"], int(b["doc_count"])) for b in _buckets(r, "t")]
+    return [(b["key"], int(b["doc_count"])) for b in buckets(r, "t")]
 
 
 def top_employees(store: Store, filters: MessageFilter, *, scope: Scope, size: int = 20) -> list[tuple[str, int]]:
@@ -60,7 +60,7 @@ def by_department(
 
 
 def new_customers_per_day(
-    directory: Any, *, tz: str, time_from: int | None, time_to: int | None, scope: Scope
+    directory: Directory, *, tz: str, time_from: int | None, time_to: int | None, scope: Scope
 ) -> list[tuple[str, int]]:
     """``[(YYYY-MM-DD, customers added)]`` from the organisation's external contacts;
     a customer counts when one of its followers is within ``scope``."""
@@ -70,12 +70,9 @@ def new_customers_per_day(
         added = int(x.get("added_ms") or 0)
         if not added or (time_from is not None and added < time_from) or (time_to is not None and added >= time_to):
             continue
-        if not scope.all:
-            followers = x.get("followers") or []
-            if not any(
-                f in scope.users or scope.departments.intersection(directory.departments_of(f)) for f in followers
-            ):
-                continue
+        followers = x.get("followers") or []
+        if not scope.all and not any(scope.allows_employee(f, directory.departments_of(f)) for f in followers):
+            continue
         day = datetime.fromtimestamp(added / 1000, zone).strftime("%Y-%m-%d")
         counts[day] = counts.get(day, 0) + 1
     return sorted(counts.items())
@@ -87,17 +84,23 @@ def violations_per_day(
     """``[(day_start_ms, category|severity|rule_id, violations)]``."""
     r = store.aggregate_violations(
         filters,
-        {"d": {"date_histogram": {"field": "time", "fixed_interval": "1d"},
-               "aggs": {"s": {"terms": {"field": split, "size": 100}}}}},
+        {
+            "d": {
+                "date_histogram": {"field": "time", "fixed_interval": "1d"},
+                "aggs": {"s": {"terms": {"field": split, "size": 100}}},
+            }
+        },
         scope=scope,
     )
     out: list[tuple[int, str, int]] = []
-    for b in _buckets(r, "d"):
-        for s in _buckets(b.get("sub") or b, "s"):
+    for b in buckets(r, "d"):
+        for s in buckets(b, "s"):
             out.append((int(b["key"]), str(s["key"]), int(s["doc_count"])))
     return out
 
 
-def violations_by(store: Store, filters: ViolationFilter, field: str, *, scope: Scope, size: int = 50) -> list[tuple[Any, int]]:
+def violations_by(
+    store: Store, filters: ViolationFilter, field: str, *, scope: Scope, size: int = 50
+) -> list[tuple[Any, int]]:
     r = store.aggregate_violations(filters, {"t": {"terms": {"field": field, "size": size}}}, scope=scope)
-    return [(b["key"], int(b["doc_count"])) for b in _buckets(r, "t")]
+    return [(b["key"], int(b["doc_count"])) for b in buckets(r, "t")]

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from chatarchive.models import MessageFilter, Scope
-from store.base import Store
+from core.models import MessageFilter, Scope
+from store.base import Store, buckets
 
 GRID = [round(i * 0.5, 1) for i in range(201)]  # 0, 0.5, ..., 100
 SPLIT = 10**13  # a histogram interval that puts -1 in one bucket and every real reply in the next
@@ -64,12 +65,9 @@ class ServiceRow:
 Grid = tuple[dict[str, Any], int, int]
 
 
-def _sub(bucket: dict[str, Any]) -> dict[str, Any]:
-    return bucket.get("sub") or bucket
-
-
-def _buckets(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    return (result.get(name) or {}).get("buckets") or []
+def _negatives(sub: dict[str, Any], name: str) -> int:
+    """Messages in the sub-aggregation's buckets with a negative key (negative sentiment)."""
+    return sum(int(x["doc_count"]) for x in buckets(sub, name) if float(x["key"]) < 0)
 
 
 def _true(bucket: dict[str, Any]) -> bool:
@@ -122,9 +120,17 @@ def merged_percentile_among_replies(parts: list[Grid], p: float) -> float | None
 def customer_groups(store: Store, filters: MessageFilter, *, scope: Scope) -> list[str]:
     """The group chats of the selection with external participants (customer groups)."""
     f = MessageFilter(**{**filters.__dict__, "chat_kinds": ["group"]})
-    r = store.aggregate(f, {"x": {"terms": {"field": "has_external", "size": 2},
-                                  "aggs": {"c": {"terms": {"field": "chat_id", "size": MAX_CHATS}}}}}, scope=scope)
-    return sorted({str(c["key"]) for b in _buckets(r, "x") if _true(b) for c in _buckets(_sub(b), "c")})
+    r = store.aggregate(
+        f,
+        {
+            "x": {
+                "terms": {"field": "has_external", "size": 2},
+                "aggs": {"c": {"terms": {"field": "chat_id", "size": MAX_CHATS}}},
+            }
+        },
+        scope=scope,
+    )
+    return sorted({str(c["key"]) for b in buckets(r, "x") if _true(b) for c in buckets(b, "c")})
 
 
 def customer_chat_filters(filters: MessageFilter, *, store: Store, scope: Scope) -> list[MessageFilter]:
@@ -141,8 +147,15 @@ def customer_chat_filters(filters: MessageFilter, *, store: Store, scope: Scope)
     return parts
 
 
-def service_quality(store: Store, filters: MessageFilter, *, scope: Scope, now_ms: int, unanswered_minutes: int,
-                    size: int = MAX_EMPLOYEES) -> list[ServiceRow]:
+def service_quality(
+    store: Store,
+    filters: MessageFilter,
+    *,
+    scope: Scope,
+    now_ms: int,
+    unanswered_minutes: int,
+    size: int = MAX_EMPLOYEES,
+) -> list[ServiceRow]:
     """One row per employee taking part in a conversation with a customer (most messages
     sent first), at most ``size`` rows."""
     rows: dict[str, ServiceRow] = {}
@@ -154,25 +167,38 @@ def service_quality(store: Store, filters: MessageFilter, *, scope: Scope, now_m
     threshold = now_ms - unanswered_minutes * 60_000
     for part in customer_chat_filters(filters, store=store, scope=scope):
         # Who takes part, and in how many conversations.
-        taking_part = store.aggregate(part, {"e": {"terms": {"field": "employees", "size": MAX_EMPLOYEES},
-                                                   "aggs": {"chats": {"cardinality": {"field": "chat_id"}}}}},
-                                      scope=scope)
-        for b in _buckets(taking_part, "e"):
-            row(str(b["key"])).chats += int((_sub(b).get("chats") or {}).get("value") or 0)
+        taking_part = store.aggregate(
+            part,
+            {
+                "e": {
+                    "terms": {"field": "employees", "size": MAX_EMPLOYEES},
+                    "aggs": {"chats": {"cardinality": {"field": "chat_id"}}},
+                }
+            },
+            scope=scope,
+        )
+        for b in buckets(taking_part, "e"):
+            row(str(b["key"])).chats += int((b.get("chats") or {}).get("value") or 0)
         _add_sent(store, part, scope, row, grids)
         # What the customers wrote (records of their client left out).
-        customer = store.aggregate(MessageFilter(**{**part.__dict__, "sender_kinds": ["external"]}),
-                                   {"e": {"terms": {"field": "employees", "size": MAX_EMPLOYEES},
-                                          "aggs": {"t": {"terms": {"field": "msgtype", "size": MSGTYPE_BUCKETS}}}}},
-                                   scope=scope)
-        for b in _buckets(customer, "e"):
-            records = sum(int(t["doc_count"]) for t in _buckets(_sub(b), "t") if str(t["key"]) in NOT_WRITTEN)
+        customer = store.aggregate(
+            MessageFilter(**{**part.__dict__, "sender_kinds": ["external"]}),
+            {
+                "e": {
+                    "terms": {"field": "employees", "size": MAX_EMPLOYEES},
+                    "aggs": {"t": {"terms": {"field": "msgtype", "size": MSGTYPE_BUCKETS}}},
+                }
+            },
+            scope=scope,
+        )
+        for b in buckets(customer, "e"):
+            records = sum(int(t["doc_count"]) for t in buckets(b, "t") if str(t["key"]) in NOT_WRITTEN)
             row(str(b["key"])).customer_messages += int(b["doc_count"]) - records
         # Unanswered: the conversation's last message is the customer's and is older than the threshold.
         last_any = _last_by_chat(store, part, scope)
         last_customer = _last_by_chat(store, MessageFilter(**{**part.__dict__, "sender_kinds": ["external"]}), scope)
         unanswered = [c for c, t in last_customer.items() if t >= last_any.get(c, 0) and t <= threshold]
-        for chat_id, employees in _employees_of(store, part, unanswered, scope).items():
+        for employees in _employees_of(store, part, unanswered, scope).values():
             for e in employees:
                 if e in rows:
                     rows[e].unanswered_chats += 1
@@ -185,26 +211,34 @@ def service_quality(store: Store, filters: MessageFilter, *, scope: Scope, now_m
     return sorted(rows.values(), key=lambda r: (-r.sent, -r.chats, r.employee))[:size]
 
 
-def _add_sent(store: Store, part: MessageFilter, scope: Scope, row: Any, grids: dict[str, dict[str, list[Grid]]]) -> None:
+def _add_sent(
+    store: Store,
+    part: MessageFilter,
+    scope: Scope,
+    row: Callable[[str], ServiceRow],
+    grids: dict[str, dict[str, list[Grid]]],
+) -> None:
     """Messages the employees sent in one part, their replies and their reply-time grids."""
     sent = store.aggregate(
         MessageFilter(**{**part.__dict__, "sender_kinds": ["employee"]}),
-        {"e": {"terms": {"field": "sender", "size": MAX_EMPLOYEES}, "aggs": {
-            "neg": {"histogram": {"field": "reply_ms", "interval": SPLIT}},
-            "p": {"percentiles": {"field": "reply_ms", "percents": GRID}},
-            "bneg": {"histogram": {"field": "reply_business_ms", "interval": SPLIT}},
-            "bp": {"percentiles": {"field": "reply_business_ms", "percents": GRID}},
-        }}},
+        {
+            "e": {
+                "terms": {"field": "sender", "size": MAX_EMPLOYEES},
+                "aggs": {
+                    "neg": {"histogram": {"field": "reply_ms", "interval": SPLIT}},
+                    "p": {"percentiles": {"field": "reply_ms", "percents": GRID}},
+                    "bneg": {"histogram": {"field": "reply_business_ms", "interval": SPLIT}},
+                    "bp": {"percentiles": {"field": "reply_business_ms", "percents": GRID}},
+                },
+            }
+        },
         scope=scope,
     )
-    for b in _buckets(sent, "e"):
-        sub = _sub(b)
+    for b in buckets(sent, "e"):
+        sub = b
         total = int(b["doc_count"])
 
-        def negatives(name: str) -> int:
-            return sum(int(x["doc_count"]) for x in _buckets(sub, name) if float(x["key"]) < 0)
-
-        neg, bneg = negatives("neg"), negatives("bneg")
+        neg, bneg = _negatives(sub, "neg"), _negatives(sub, "bneg")
         r = row(str(b["key"]))
         r.sent += total
         r.replies += total - neg
@@ -217,13 +251,23 @@ def _employees_of(store: Store, part: MessageFilter, chat_ids: list[str], scope:
     """The employees taking part in each of ``chat_ids`` (within the part's selection)."""
     if not chat_ids:
         return {}
-    r = store.aggregate(MessageFilter(**{**part.__dict__, "chats": chat_ids}),
-                        {"c": {"terms": {"field": "chat_id", "size": len(chat_ids)},
-                               "aggs": {"e": {"terms": {"field": "employees", "size": MAX_EMPLOYEES}}}}}, scope=scope)
-    return {str(b["key"]): [str(e["key"]) for e in _buckets(_sub(b), "e")] for b in _buckets(r, "c")}
+    r = store.aggregate(
+        MessageFilter(**{**part.__dict__, "chats": chat_ids}),
+        {
+            "c": {
+                "terms": {"field": "chat_id", "size": len(chat_ids)},
+                "aggs": {"e": {"terms": {"field": "employees", "size": MAX_EMPLOYEES}}},
+            }
+        },
+        scope=scope,
+    )
+    return {str(b["key"]): [str(e["key"]) for e in buckets(b, "e")] for b in buckets(r, "c")}
 
 
 def _last_by_chat(store: Store, f: MessageFilter, scope: Scope) -> dict[str, int]:
-    r = store.aggregate(f, {"c": {"terms": {"field": "chat_id", "size": MAX_CHATS}, "aggs": {"t": {"max": {"field": "time"}}}}},
-                        scope=scope)
-    return {str(b["key"]): int((_sub(b).get("t") or {}).get("value") or 0) for b in _buckets(r, "c")}
+    r = store.aggregate(
+        f,
+        {"c": {"terms": {"field": "chat_id", "size": MAX_CHATS}, "aggs": {"t": {"max": {"field": "time"}}}}},
+        scope=scope,
+    )
+    return {str(b["key"]): int((b.get("t") or {}).get("value") or 0) for b in buckets(r, "c")}

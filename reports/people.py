@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chatarchive.models import MessageFilter, Scope, ViolationFilter
+from core.directory import Directory
+from core.models import MessageFilter, Scope, ViolationFilter
 from store.base import Store
 
 MAX_CHATS = 10_000
-
-
-def _sub(bucket: dict[str, Any]) -> dict[str, Any]:
-    return bucket.get("sub") or bucket
 
 
 @dataclass
@@ -28,32 +25,48 @@ def employee_chats(store: Store, userid: str, *, scope: Scope) -> list[ChatSumma
     """Every conversation the employee took part in, newest first."""
     r = store.aggregate(
         MessageFilter(employees=[userid]),
-        {"chats": {"terms": {"field": "chat_id", "size": MAX_CHATS},
-                   "aggs": {"kind": {"terms": {"field": "chat_kind", "size": 3}}, "last": {"max": {"field": "time"}}}}},
+        {
+            "chats": {
+                "terms": {"field": "chat_id", "size": MAX_CHATS},
+                "aggs": {"kind": {"terms": {"field": "chat_kind", "size": 3}}, "last": {"max": {"field": "time"}}},
+            }
+        },
         scope=scope,
     )
     out: list[ChatSummary] = []
     for b in (r.get("chats") or {}).get("buckets") or []:
-        sub = _sub(b)
+        sub = b
         kinds = (sub.get("kind") or {}).get("buckets") or []
         kind = str(kinds[0]["key"]) if kinds else "internal"
         chat_id = str(b["key"])
         parts = chat_id.split("|")
         peer = next((p for p in parts if p != userid), userid) if kind != "group" else chat_id
-        out.append(ChatSummary(chat_id, kind, int(b["doc_count"]), int((sub.get("last") or {}).get("value") or 0), peer))
+        out.append(
+            ChatSummary(chat_id, kind, int(b["doc_count"]), int((sub.get("last") or {}).get("value") or 0), peer)
+        )
     out.sort(key=lambda c: -c.last_ms)
     return out
 
 
-def employee_figures(store: Store, userid: str, *, scope: Scope, directory: Any | None = None) -> dict[str, int]:
+def employee_figures(store: Store, userid: str, *, scope: Scope, directory: Directory | None = None) -> dict[str, int]:
     """The seeds' five figures: 客户总数 (customers who list the employee as follower),
     总会话消息数, 客户群总数 (group chats), 客户私聊会话数 (single chats with customers),
     违规次数 (violations in the employee's conversations)."""
     mine = MessageFilter(employees=[userid])
-    r = store.aggregate(mine, {"kinds": {"terms": {"field": "chat_kind", "size": 3},
-                                         "aggs": {"chats": {"cardinality": {"field": "chat_id"}}}}}, scope=scope)
-    chats_by_kind = {str(b["key"]): int((_sub(b).get("chats") or {}).get("value") or 0)
-                     for b in (r.get("kinds") or {}).get("buckets") or []}
+    r = store.aggregate(
+        mine,
+        {
+            "kinds": {
+                "terms": {"field": "chat_kind", "size": 3},
+                "aggs": {"chats": {"cardinality": {"field": "chat_id"}}},
+            }
+        },
+        scope=scope,
+    )
+    chats_by_kind = {
+        str(b["key"]): int((b.get("chats") or {}).get("value") or 0)
+        for b in (r.get("kinds") or {}).get("buckets") or []
+    }
     customers = 0
     if directory is not None:
         customers = sum(1 for x in directory.externals if userid in (x.get("followers") or []))
@@ -67,33 +80,38 @@ def employee_figures(store: Store, userid: str, *, scope: Scope, directory: Any 
     }
 
 
-def customer_rows(store: Store, directory: Any, *, scope: Scope, consent: dict[str, str] | None = None,
-                  tz_format: Any = None) -> list[dict[str, Any]]:
+def customer_rows(
+    store: Store, directory: Directory, *, scope: Scope, consent: dict[str, str] | None = None, tz_format: Any = None
+) -> list[dict[str, Any]]:
     """The 客户管理 list: every customer the account's scope can see a conversation with
     (or whose follower is in scope), with followers, source, consent and last message."""
     r = store.aggregate(
-        MessageFilter(), {"x": {"terms": {"field": "externals", "size": MAX_CHATS},
-                                "aggs": {"last": {"max": {"field": "time"}}}}}, scope=scope
+        MessageFilter(),
+        {"x": {"terms": {"field": "externals", "size": MAX_CHATS}, "aggs": {"last": {"max": {"field": "time"}}}}},
+        scope=scope,
     )
-    last = {str(b["key"]): int((_sub(b).get("last") or {}).get("value") or 0) for b in (r.get("x") or {}).get("buckets") or []}
+    last = {
+        str(b["key"]): int((b.get("last") or {}).get("value") or 0) for b in (r.get("x") or {}).get("buckets") or []
+    }
     rows = []
     for x in directory.externals:
         followers = x.get("followers") or []
-        visible = scope.all or x["id"] in last or any(
-            f in scope.users or scope.departments.intersection(directory.departments_of(f)) for f in followers
-        )
+        visible = x["id"] in last or any(scope.allows_employee(f, directory.departments_of(f)) for f in followers)
+        visible = visible or scope.all
         if not visible:
             continue
-        rows.append({
-            "id": x["id"],
-            "客户名称": x.get("name") or x["id"],
-            "添加时间": int(x.get("added_ms") or 0),
-            "当前跟进人数": len(followers),
-            "跟进人": ", ".join(directory.name(f) for f in followers),
-            "来源": x.get("source") or "",
-            "类型": x.get("type") or "",
-            "存档同意": (consent or {}).get(x["id"], "unknown"),
-            "最近会话": last.get(x["id"], 0),
-        })
+        rows.append(
+            {
+                "id": x["id"],
+                "客户名称": x.get("name") or x["id"],
+                "添加时间": int(x.get("added_ms") or 0),
+                "当前跟进人数": len(followers),
+                "跟进人": ", ".join(directory.name(f) for f in followers),
+                "来源": x.get("source") or "",
+                "类型": x.get("type") or "",
+                "存档同意": (consent or {}).get(x["id"], "unknown"),
+                "最近会话": last.get(x["id"], 0),
+            }
+        )
     rows.sort(key=lambda row: -row["最近会话"])
     return rows

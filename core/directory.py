@@ -26,7 +26,7 @@ from functools import cached_property
 from typing import Any
 
 
-def party_kind(party_id: str, employees: "set[str] | frozenset[str] | None" = None) -> str:
+def party_kind(party_id: str, employees: set[str] | frozenset[str] | None = None) -> str:
     """employee | external | robot, by the directory when it knows the id, else by prefix
     (protocol doc §5.1: wm/wo external contacts, wb robots)."""
     if employees is not None and party_id in employees:
@@ -47,7 +47,7 @@ class Directory:
     groups: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> "Directory":
+    def from_dict(cls, d: dict[str, Any] | None) -> Directory:
         d = d or {}
         return cls(
             corp=dict(d.get("corp") or {}),
@@ -120,8 +120,11 @@ class Directory:
 
     @cached_property
     def _history(self) -> dict[str, list[dict[str, Any]]]:
-        return {e["userid"]: sorted(e["history"], key=lambda p: int(p["until_ms"]))
-                for e in self.employees if e.get("history")}
+        return {
+            e["userid"]: sorted(e["history"], key=lambda p: int(p["until_ms"]))
+            for e in self.employees
+            if e.get("history")
+        }
 
     def _with_ancestors(self, departments: list[int]) -> list[int]:
         out: list[int] = []

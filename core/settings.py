@@ -8,13 +8,15 @@ arguments (the CLI's global options). Parsing is strict: a bad value is a ``BadI
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
-from chatarchive.errors import BadInput
+from core.errors import BadInput
 
 
 def str_to_bool(value: str | bool) -> bool:
@@ -26,6 +28,42 @@ def str_to_bool(value: str | bool) -> bool:
     if v in {"0", "false", "no", "off"}:
         return False
     raise BadInput(f"not a boolean: {value!r} (use true/false)")
+
+
+def choice(*options: str) -> Callable[[Any], str]:
+    """A parser for a closed set of values: anything else is an error naming the choices."""
+
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in options:
+            raise ValueError(f"{value!r} is not one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+_HOURS = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+def hours_range(value: Any) -> str:
+    """``HH:MM-HH:MM`` within one day, start before end (working hours)."""
+    text = str(value).strip()
+    match = _HOURS.match(text)
+    if match is None:
+        raise ValueError(f"{value!r} is not a time range like 09:00-18:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if not (h1 < 24 and h2 <= 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2)):
+        raise ValueError(f"{value!r} is not a time range like 09:00-18:00 (start before end, within a day)")
+    return text
+
+
+def weekdays(value: Any) -> str:
+    """Comma-separated ISO weekdays, 1 (Monday) to 7 (Sunday)."""
+    text = str(value).strip()
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and 1 <= int(p) <= 7 for p in parts):
+        raise ValueError(f"{value!r} is not a list of weekdays like 1,2,3,4,5 (1 = Monday)")
+    return ",".join(parts)
 
 
 @dataclass(frozen=True)
@@ -42,7 +80,12 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data", "./data", "Directory of the embedded store and the media files."),
-    Setting("backend", "embedded", "Store backend: embedded (tantivy + SQLite) or elasticsearch."),
+    Setting(
+        "backend",
+        "embedded",
+        "Store backend: embedded (tantivy + SQLite) or elasticsearch.",
+        choice("embedded", "elasticsearch"),
+    ),
     Setting("es_url", "", "Elasticsearch URL (also read from ES_URL)."),
     Setting("es_user", "", "Elasticsearch user name."),
     Setting("es_password", "", "Elasticsearch password (prefer es_password_file)."),
@@ -73,8 +116,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("callback_port", 8600, "Port of the callback receiver (`callbacks serve`, `run`).", int),
     Setting("callback_window_s", 300, "Callbacks older or newer than this many seconds are refused.", int),
     Setting("alert_link_base", "http://localhost:8501", "Dashboard URL that alert links point to."),
-    Setting("alert_show_text", False, "Put the message text (masked) in alerts; off: rule and ids only.",
-            str_to_bool),
+    Setting("alert_show_text", False, "Put the message text (masked) in alerts; off: rule and ids only.", str_to_bool),
     Setting("alert_digest_minutes", 60, "Minutes between alert digests and retries of held-back alerts.", int),
     Setting("smtp_host", "", "SMTP server for e-mail alerts (optional)."),
     Setting("smtp_port", 25, "SMTP port.", int),
@@ -87,21 +129,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stall_alert_hours", 24, "Alert when no pull has succeeded for this long (WeCom keeps 5 days).", float),
     Setting("alert_webhook", "", "URL that receives alerts as JSON (optional)."),
     Setting("media", True, "Fetch media (images, voice, video, files) after indexing.", str_to_bool),
-    Setting("working_hours", "09:00-18:00", "Working hours for response-time statistics."),
-    Setting("working_days", "1,2,3,4,5", "Working days (1 = Monday) for response-time statistics."),
+    Setting("working_hours", "09:00-18:00", "Working hours for response-time statistics.", hours_range),
+    Setting("working_days", "1,2,3,4,5", "Working days (1 = Monday) for response-time statistics.", weekdays),
     Setting("unanswered_minutes", 120, "A customer message unanswered this long counts as unanswered.", int),
     Setting("retention_days", 0, "Keep messages this many days; 0 keeps them forever.", int),
     Setting("retention_minimum_days", 0, "Legal minimum: refuse a retention policy shorter than this.", int),
-    Setting("retention_action", "delete", "What the purge does with expired messages: delete or mask.", str),
-    Setting("consent_policy", "keep", "Messages with contacts who disagreed: keep, mask or exclude.", str),
+    Setting(
+        "retention_action",
+        "delete",
+        "What the purge does with expired messages: delete or mask.",
+        choice("delete", "mask"),
+    ),
+    Setting(
+        "consent_policy",
+        "keep",
+        "Messages with contacts who disagreed: keep, mask or exclude.",
+        choice("keep", "mask", "exclude"),
+    ),
     Setting("session_minutes", 480, "Dashboard session expiry in minutes.", int),
     Setting("lockout_failures", 5, "Failed logins before an account is locked.", int),
     Setting("lockout_minutes", 15, "How long a locked account stays locked.", int),
     Setting("anchor_key_file", "", "File (outside the data directory) of the keys that sign anchors, newest first."),
     Setting("anchor_key", "", "The anchor signing key itself (prefer anchor_key_file; set it in the environment)."),
     Setting("anchor_dir", "", "Where the scheduler writes its daily signed anchor (write-once storage)."),
-    Setting("read_only", False, "Open the data directory read-only (an evidence copy): reads work, nothing is written.",
-            str_to_bool),
+    Setting(
+        "read_only",
+        False,
+        "Open the data directory read-only (an evidence copy): reads work, nothing is written.",
+        str_to_bool,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -137,8 +193,6 @@ class Settings:
                 self._values[s.name] = s.parse(values[s.name])
             except (TypeError, ValueError) as e:
                 raise BadInput(f"setting {s.name}: {e}") from e
-        if self._values["backend"] not in {"embedded", "elasticsearch"}:
-            raise BadInput(f"setting backend: unknown backend {self._values['backend']!r}")
         if not 1 <= self._values["batch_size"] <= 1000:
             raise BadInput("setting batch_size: must be between 1 and 1000 (the SDK's limit)")
         if self._values["max_message_chars"] < 1000:
@@ -159,23 +213,7 @@ class Settings:
     def data_dir(self) -> Path:
         return Path(self._values["data"])
 
-    def as_dict(self) -> dict[str, Any]:
-        """Values with secrets hidden, for display and the audit trail."""
-        hidden = {"es_password", "secret", "es_api_key", "proxy_password", "anchor_key", "wecom_contacts_secret",
-                  "wecom_customer_secret", "wecom_app_secret", "wecom_webhook_key", "callback_token", "callback_aes_key"}
-        return {k: ("***" if k in hidden and v else v) for k, v in self._values.items()}
 
-    def save(self, changes: dict[str, Any]) -> None:
-        """Writes ``changes`` into ``DATA/config.yaml`` (validated first)."""
-        for key in changes:
-            self._check_name(key, "settings")
-        path = self.data_dir / "config.yaml"
-        current: dict[str, Any] = {}
-        if path.exists():
-            current = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        current.update(changes)
-        Settings(**{k: v for k, v in current.items() if k != "data"}, data=str(self.data_dir))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(current, allow_unicode=True), encoding="utf-8")
-        for key, value in changes.items():
-            self._values[key] = _BY_NAME[key].parse(value)
+def setting_or_default(settings: Settings | None, name: str) -> Any:
+    """The setting's value, or its default when no settings are given (library callers, tests)."""
+    return getattr(settings, name) if settings is not None else _BY_NAME[name].parse(_BY_NAME[name].default)

@@ -57,11 +57,16 @@ class SourceError(ChatArchiveError):
 
 
 class DecryptError(ChatArchiveError):
-    """One record cannot be decrypted or parsed; it goes to the dead letters with this reason."""
+    """One record cannot be decrypted; it goes to the dead letters with this reason."""
 
     def __init__(self, reason: str, code: int = 0) -> None:
         self.code = code
         super().__init__(reason)
+
+
+class ParseError(ChatArchiveError):
+    """A decrypted record is not a message we can read (not UTF-8, not JSON, no msgid); it
+    goes to the dead letters at stage ``parse``."""
 
 
 class StoreUnavailable(ChatArchiveError):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import random
-import time
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from chatarchive.errors import BadInput
-from chatarchive.models import REVIEW_STATUSES, MessageFilter, Scope, Violation
 from compliance import audit
+from core import clock
+from core.errors import BadInput
+from core.models import REVIEW_STATUSES, MessageFilter, Scope, Violation
 from store.base import Store
 
 MAX_CHATS = 100_000
@@ -25,11 +26,17 @@ REVIEWS = "reviews"
 
 
 def _now() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 def review_violation(
-    store: Store, violation_id: str, status: str, comment: str, *, reviewer: str, assignee: str | None = None,
+    store: Store,
+    violation_id: str,
+    status: str,
+    comment: str,
+    *,
+    reviewer: str,
+    assignee: str | None = None,
     now_ms: int | None = None,
 ) -> Violation:
     """Records a reviewer's decision on one violation."""
@@ -42,13 +49,30 @@ def review_violation(
     if assignee is not None:
         changes["assignee"] = assignee
     v = store.update_violation(violation_id, changes)
-    store.put_record(REVIEWS, uuid.uuid4().hex, {
-        "kind": "violation", "target": violation_id, "msgid": v.msgid, "rule_id": v.rule_id,
-        "rule_version": v.rule_version, "status": status, "comment": comment.strip(), "reviewer": reviewer,
-        "time_ms": now,
-    })
-    audit.record(store, reviewer, "review", violation_id, {"status": status, "rule": v.rule_id,
-                                                          "rule_version": v.rule_version}, comment.strip(), now_ms=now)
+    store.put_record(
+        REVIEWS,
+        uuid.uuid4().hex,
+        {
+            "kind": "violation",
+            "target": violation_id,
+            "msgid": v.msgid,
+            "rule_id": v.rule_id,
+            "rule_version": v.rule_version,
+            "status": status,
+            "comment": comment.strip(),
+            "reviewer": reviewer,
+            "time_ms": now,
+        },
+    )
+    audit.record(
+        store,
+        reviewer,
+        "review",
+        violation_id,
+        {"status": status, "rule": v.rule_id, "rule_version": v.rule_version},
+        comment.strip(),
+        now_ms=now,
+    )
     return v
 
 
@@ -117,14 +141,34 @@ def draw_sample(
     now = now_ms if now_ms is not None else _now()
     sample_id = uuid.uuid4().hex[:12]
     doc = {
-        "id": sample_id, "seed": int(seed), "time_from": int(time_from), "time_to": int(time_to),
-        "percent": float(percent), "by": by, "targets": [str(t) for t in targets], "items": items,
-        "drawn_by": actor, "drawn_ms": now, "scope": scope.to_dict(),
+        "id": sample_id,
+        "seed": int(seed),
+        "time_from": int(time_from),
+        "time_to": int(time_to),
+        "percent": float(percent),
+        "by": by,
+        "targets": [str(t) for t in targets],
+        "items": items,
+        "drawn_by": actor,
+        "drawn_ms": now,
+        "scope": scope.to_dict(),
     }
     store.put_record(SAMPLES, sample_id, doc)
-    audit.record(store, actor, "review", f"sample:{sample_id}",
-                 {"op": "draw", "seed": seed, "percent": percent, "by": by, "targets": doc["targets"],
-                  "conversations": len(items)}, now_ms=now)
+    audit.record(
+        store,
+        actor,
+        "review",
+        f"sample:{sample_id}",
+        {
+            "op": "draw",
+            "seed": seed,
+            "percent": percent,
+            "by": by,
+            "targets": doc["targets"],
+            "conversations": len(items),
+        },
+        now_ms=now,
+    )
     return doc
 
 
@@ -144,9 +188,19 @@ def review_sample_item(
     item.update(status=status, reviewer=reviewer, reviewed_ms=now, comment=comment.strip())
     store.put_record(SAMPLES, sample_id, {k: v for k, v in doc.items() if not k.startswith("_")})
     target = f"sample:{sample_id}:{chat_id}"
-    store.put_record(REVIEWS, uuid.uuid4().hex, {
-        "kind": "sample", "target": target, "sample_id": sample_id, "chat_id": chat_id, "status": status,
-        "comment": comment.strip(), "reviewer": reviewer, "time_ms": now,
-    })
+    store.put_record(
+        REVIEWS,
+        uuid.uuid4().hex,
+        {
+            "kind": "sample",
+            "target": target,
+            "sample_id": sample_id,
+            "chat_id": chat_id,
+            "status": status,
+            "comment": comment.strip(),
+            "reviewer": reviewer,
+            "time_ms": now,
+        },
+    )
     audit.record(store, reviewer, "review", target, {"status": status}, comment.strip(), now_ms=now)
     return item

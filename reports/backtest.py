@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from analyzers.rules.engine import RuleEngine
 from analyzers.rules.model import Rule
-from chatarchive.models import Message, MessageFilter, Scope, Violation, ViolationFilter
 from compliance.integrity import iter_violations, record_violations
+from core.models import Message, MessageFilter, Scope, Violation, ViolationFilter
+from store.base import Store
 from store.highlight import mark_ranges
 
 logger = logging.getLogger(__name__)
@@ -29,12 +31,12 @@ logger = logging.getLogger(__name__)
 Render = Callable[[str, Iterable[Iterable[int]]], str]
 
 
-def _messages(store: Any, scope: Scope, time_from: int | None, time_to: int | None) -> Iterator[Message]:
+def _messages(store: Store, scope: Scope, time_from: int | None, time_to: int | None) -> Iterator[Message]:
     return store.iter_messages(MessageFilter(time_from=time_from, time_to=time_to), scope=scope)
 
 
 def _hits(
-    store: Any, rule: Rule, scope: Scope, time_from: int | None, time_to: int | None
+    store: Store, rule: Rule, scope: Scope, time_from: int | None, time_to: int | None
 ) -> Iterator[tuple[Message, Violation]]:
     """Every (message, violation) of ``rule`` in the history. No pre-filter through the
     search index: its phrase search does not see evasive spellings (回-扣, huikou), so it
@@ -46,7 +48,7 @@ def _hits(
 
 
 def backtest(
-    store: Any,
+    store: Store,
     rule: Rule,
     scope: Scope,
     time_from: int | None = None,
@@ -66,13 +68,21 @@ def backtest(
         total += 1
         by_day[datetime.fromtimestamp(v.time_ms / 1000, tz).strftime("%Y-%m-%d")] += 1
         if len(samples) < sample:
-            samples.append({"msgid": v.msgid, "time": v.time_ms, "text": render(m.text, v.spans), "terms": v.terms,
-                            "spans": v.spans, "explanation": v.explanation})
+            samples.append(
+                {
+                    "msgid": v.msgid,
+                    "time": v.time_ms,
+                    "text": render(m.text, v.spans),
+                    "terms": v.terms,
+                    "spans": v.spans,
+                    "explanation": v.explanation,
+                }
+            )
     return {"total": total, "by_day": dict(sorted(by_day.items())), "sample": samples}
 
 
 def diff_versions(
-    store: Any,
+    store: Store,
     rule_old: Rule,
     rule_new: Rule,
     scope: Scope,
@@ -98,13 +108,21 @@ def diff_versions(
         counts[key] += 1
         target = gained if key == "gained" else lost
         if len(target) < limit:
-            target.append({"msgid": m.msgid, "time": m.time_ms, "text": render(m.text, v.spans), "terms": v.terms,
-                           "spans": v.spans, "explanation": v.explanation})
+            target.append(
+                {
+                    "msgid": m.msgid,
+                    "time": m.time_ms,
+                    "text": render(m.text, v.spans),
+                    "terms": v.terms,
+                    "spans": v.spans,
+                    "explanation": v.explanation,
+                }
+            )
     return {"gained": gained, "lost": lost, "gained_total": counts["gained"], "lost_total": counts["lost"]}
 
 
 def apply_retroactively(
-    store: Any,
+    store: Store,
     rule: Rule,
     scope: Scope,
     time_from: int | None = None,
@@ -207,9 +225,21 @@ def evaluate_labelled_set(rows: list[dict[str, Any]], rules: list[Rule]) -> dict
     failures: list[dict[str, Any]] = []
     caught = positives = false_hits = negatives = 0
     for i, row in enumerate(rows):
-        message = Message(msgid=f"row{i}", seq=i, action="send", msgtype=row.get("msgtype", "text"), time_ms=0,
-                          sender="tester", sender_kind="employee", receivers=[], roomid="", chat_id=f"row{i}",
-                          chat_kind="external", text=row["text"], raw="")
+        message = Message(
+            msgid=f"row{i}",
+            seq=i,
+            action="send",
+            msgtype=row.get("msgtype", "text"),
+            time_ms=0,
+            sender="tester",
+            sender_kind="employee",
+            receivers=[],
+            roomid="",
+            chat_id=f"row{i}",
+            chat_kind="external",
+            text=row["text"],
+            raw="",
+        )
         found = engine.match(message)
         if row["expect"]:
             ok = any(v.rule_name == row["rule"] and row["term"] in v.terms for v in found)

@@ -15,15 +15,15 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
-from analyzers.insights.keywords import KeywordExtractor, default_extractor
 from analyzers.insights.sentiment import classify
-from chatarchive.errors import BadInput
-from chatarchive.models import Message
+from core.errors import BadInput
+from core.models import Message
+from reports.keywords import KeywordExtractor, default_extractor
 
 SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 MIN_WORDS = 2  # fewer candidate words than this: filler, not a key sentence
@@ -119,8 +119,9 @@ def _pagerank(edges: list[dict[int, float]]) -> list[float]:
     return rank.tolist()
 
 
-def summarize(messages: Iterable[Message], max_sentences: int = 3, *,
-              extractor: KeywordExtractor | None = None) -> list[KeySentence]:
+def summarize(
+    messages: Iterable[Message], max_sentences: int = 3, *, extractor: KeywordExtractor | None = None
+) -> list[KeySentence]:
     """Up to ``max_sentences`` key sentences of the conversation, in conversation order.
     ``score`` is the sentence's rank with its cues, scaled so the best sentence has 1.0."""
     if max_sentences < 1:

@@ -3,7 +3,7 @@
 Jobs: pull (every ``pull_interval`` seconds), media (after each pull and every minute),
 health check (every 5 minutes), the retention purge (daily at 02:30 in the
 archive's time zone), the signed anchor of the evidence (daily at 03:00) and, when WeCom
-is configured, the directory sync and the callback receiver (``wecom.service``).
+is configured, the directory sync and the callback receiver (``chatarchive.wecom_service``).
 ``max_instances=1`` and ``coalesce`` mean never two pulls at once: a run that is still
 going when the next is due is skipped, not stacked.
 """
@@ -19,14 +19,15 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from chatarchive import wecom_service
 from chatarchive.archive import Archive
-from chatarchive.errors import ChatArchiveError, StoreUnavailable
 from compliance.anchor import write_daily_anchor
+from compliance.retention import scheduled_purge
+from core.errors import ChatArchiveError, StoreUnavailable
 from indexer import health
 from indexer.media import MediaFetcher
 from indexer.pipeline import Pipeline
 from indexer.source import open_source
-from wecom import service as wecom_service
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,14 @@ class IndexerService:
             try:
                 result = self.pipeline.run()
                 if result.pulled:
-                    logger.warning("pulled %d, stored %d, dead letters %d, violations %d, last seq %d",
-                                   result.pulled, result.stored, result.deadletter, result.violations, result.last_seq)
+                    logger.warning(
+                        "pulled %d, stored %d, dead letters %d, violations %d, last seq %d",
+                        result.pulled,
+                        result.stored,
+                        result.deadletter,
+                        result.violations,
+                        result.last_seq,
+                    )
             except ChatArchiveError as e:
                 logger.error("pull failed: %s", e)
                 self._record_failure(e)
@@ -69,8 +76,6 @@ class IndexerService:
         health.check(self.archive.store, self.archive.settings)
 
     def purge(self) -> None:
-        from compliance.retention import scheduled_purge
-
         with self._lock:
             try:
                 scheduled_purge(self.archive)
@@ -113,7 +118,9 @@ def run_forever(archive: Archive, source_spec: str) -> None:
     service = IndexerService(archive, source_spec)
     scheduler = BlockingScheduler(timezone=archive.settings.timezone)
     service.schedule(scheduler)
-    logger.warning("indexer running: pulling %s every %d s (Ctrl-C to stop)", source_spec, archive.settings.pull_interval)
+    logger.warning(
+        "indexer running: pulling %s every %d s (Ctrl-C to stop)", source_spec, archive.settings.pull_interval
+    )
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

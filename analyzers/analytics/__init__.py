@@ -1,8 +1,0 @@
-"""Statistics for the dashboard, computed with the store's aggregations (never by
-loading every message), always within the caller's scope.
-
-``stats``: volumes (per day, per hour of the week, by type, department, employee, chat
-kind), new customers, violation trends. ``people``: an employee's chats and figures
-(the 查看聊天记录 page). ``service``: service quality per employee. ``sampling``:
-reproducible random samples of unflagged conversations for supervisor review.
-"""
