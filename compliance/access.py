@@ -43,7 +43,8 @@ ROLES: dict[str, frozenset[str]] = {
 class Actor(Protocol):
     """Anything that acts: a dashboard ``Session`` or a ``chatarchive.archive.Archive``."""
 
-    role: str
+    @property
+    def role(self) -> str: ...
 
 
 def check_role(role: str) -> str:

@@ -336,7 +336,7 @@ class Pipeline:
             if not line.strip():
                 continue
             counts["read"] += 1
-            buffer.append((line_no, line.rstrip(b"\r\n" if isinstance(line, bytes) else "\r\n")))
+            buffer.append((line_no, line.rstrip(b"\r\n") if isinstance(line, bytes) else line.rstrip("\r\n")))
             if len(buffer) >= chunk:
                 self._import_chunk(buffer, origin, counts)
                 buffer.clear()

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from re import _constants as sre_constants  # Python's parser: names the feature RE2 lacks
-from re import _parser as sre_parse
+from re import _constants as sre_constants  # type: ignore[attr-defined]  # Python's parser: names what RE2 lacks
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # (private, so not in the type stubs)
 
 import re2
 

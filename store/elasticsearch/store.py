@@ -216,7 +216,7 @@ class ElasticsearchStore:
             for task_id, task in sorted(node.get("tasks", {}).items()):
                 if R.is_reindex_into(task, target) and not task.get("parent_task_id"):
                     logger.info("resuming the migration into %s: reindex task %s is still running", target, task_id)
-                    return task_id
+                    return str(task_id)
         return None
 
     def _start_reindex(self, old: list[str], target: str, kind: str) -> str:

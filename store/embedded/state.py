@@ -126,7 +126,7 @@ class StateDB:
         value = self.get_meta("checkpoint")
         return int(value) if value is not None else None
 
-    def advance_checkpoint(self, c: sqlite3.Connection, seq: int) -> None:
+    def advance_checkpoint(self, c: sqlite3.Cursor, seq: int) -> None:
         """Moves the checkpoint forward in the caller's transaction; never back."""
         c.execute(
             "INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET "
