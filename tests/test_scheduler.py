@@ -53,14 +53,14 @@ def scheduler(service: IndexerService) -> Iterator[BackgroundScheduler]:
         scheduler.shutdown(wait=False)
 
 
-def test_the_four_jobs_are_registered_with_their_triggers(
+def test_the_five_jobs_are_registered_with_their_triggers(
     service: IndexerService, scheduler: BackgroundScheduler
 ) -> None:
-    """GIVEN the indexer service WHEN scheduled THEN pull (every pull_interval), media (every
-    minute), health (every 5 minutes) and retention (02:30 local) are the jobs, each calling its
-    service method."""
+    """GIVEN the indexer service (WeCom's APIs not configured) WHEN scheduled THEN pull (every
+    pull_interval), media (every minute), health (every 5 minutes), retention (02:30 local) and
+    the evidence anchor (03:00 local) are the jobs, each calling its service method."""
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"pull", "media", "health", "retention"}
+    assert set(jobs) == {"pull", "media", "health", "retention", "anchor"}
     intervals = {name: jobs[name].trigger.interval.total_seconds() for name in ("pull", "media", "health")}
     assert all(isinstance(jobs[name].trigger, IntervalTrigger) for name in intervals)
     assert intervals == {"pull": 120, "media": 60, "health": 300}
@@ -70,6 +70,9 @@ def test_the_four_jobs_are_registered_with_their_triggers(
     assert str(cron.timezone) == service.archive.settings.timezone
     assert jobs["pull"].func == service.pull and jobs["retention"].func == service.purge
     assert jobs["health"].func == service.check and jobs["media"].func == service.media
+    anchor = jobs["anchor"].trigger
+    assert isinstance(anchor, CronTrigger) and jobs["anchor"].func == service.anchor
+    assert {f.name: str(f) for f in anchor.fields if f.name in ("hour", "minute")} == {"hour": "3", "minute": "0"}
 
 
 def test_no_job_can_run_twice_at_once_and_missed_runs_coalesce(scheduler: BackgroundScheduler) -> None:

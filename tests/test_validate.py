@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.directory import Directory
-from core.errors import DecryptError
+from core.errors import ParseError
 from indexer.normalize import KNOWN_MSGTYPES, normalize
 
 DIRECTORY = Directory.from_dict(None)
@@ -46,17 +46,17 @@ GOOD: dict[str, Any] = {
         ({"text": [1]}, "text"),
     ],
 )
-def test_a_bad_field_is_a_decrypt_error_naming_it(change: dict[str, Any], field: str) -> None:
+def test_a_bad_field_is_a_parse_error_naming_it(change: dict[str, Any], field: str) -> None:
     """GIVEN a WeCom message with one bad field WHEN it is normalized THEN the error names the field"""
     record = {**GOOD, **change}
-    with pytest.raises(DecryptError, match=f"field {field}"):
+    with pytest.raises(ParseError, match=f"field {field}"):
         normalize(json.dumps(record), seq=1, directory=DIRECTORY)
 
 
 def test_a_message_over_the_size_limit_is_refused_with_its_size() -> None:
     """GIVEN a message longer than max_chars WHEN it is normalized THEN the reason gives the size and the setting"""
     record = json.dumps({**GOOD, "text": {"content": "长" * 2000}}, ensure_ascii=False)
-    with pytest.raises(DecryptError, match="max_message_chars"):
+    with pytest.raises(ParseError, match="max_message_chars"):
         normalize(record, seq=1, directory=DIRECTORY, max_chars=1000)
     assert normalize(record, seq=1, directory=DIRECTORY, max_chars=10_000).text == "长" * 2000
 
@@ -96,20 +96,20 @@ FIELDS = [
     body=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES),
     top=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=4),
 )
-def test_any_record_shape_is_stored_or_a_decrypt_error_never_another_exception(
+def test_any_record_shape_is_stored_or_a_parse_error_never_another_exception(
     msgtype: str, body: dict[str, Any], top: dict[str, Any]
 ) -> None:
     """GIVEN a message of any known type whose fields and type object hold values of any JSON type
     WHEN it is normalized
-    THEN it either becomes a Message or raises DecryptError (a dead letter), never another exception"""
+    THEN it either becomes a Message or raises ParseError (a dead letter), never another exception"""
     record = {**GOOD, "msgtype": msgtype, msgtype: body, **top}
     try:
         normalize(json.dumps(record), seq=1, directory=DIRECTORY)
-    except DecryptError:
+    except ParseError:
         pass
 
 
-def test_json_nested_too_deep_to_parse_is_a_decrypt_error() -> None:
-    """GIVEN a line of 100,000 nested brackets WHEN it is normalized THEN it is a DecryptError, not a crash"""
-    with pytest.raises(DecryptError, match="not valid JSON"):
+def test_json_nested_too_deep_to_parse_is_a_parse_error() -> None:
+    """GIVEN a line of 100,000 nested brackets WHEN it is normalized THEN it is a ParseError, not a crash"""
+    with pytest.raises(ParseError, match="not valid JSON"):
         normalize("[" * 100_000 + "]" * 100_000, seq=1, directory=DIRECTORY)
