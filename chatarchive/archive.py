@@ -1,8 +1,9 @@
 """The core object every front end builds: settings + the store + who is acting.
 
 The CLI, the scheduler and the dashboard all create an ``Archive`` and call the
-operations in ``indexer``, ``analyzers``, ``compliance`` with it; nothing else opens a
-store. ``actor`` is who is acting (an account name, or ``system``/``cli:<user>`` for
+operations in ``indexer``, ``compliance`` and ``reports`` with it (they see it as
+``store.context.ArchiveContext``). Only ``chatarchive init`` opens a store without one, to
+report the migration. ``actor`` is who is acting (an account name, or ``system``/``cli:<user>`` for
 operators) and ``scope`` what that actor may read.
 """
 

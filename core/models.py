@@ -1,6 +1,7 @@
 """The shared data model: what flows from the source through the pipeline into the store.
 
-Every stage speaks these types; nothing else crosses a package boundary. Times are
+Every stage speaks these types (packages also share their own Protocols: ``store.base.Store``,
+``indexer.source.base.Source``, ``store.context.ArchiveContext``). Times are
 UTC epoch milliseconds (WeCom's ``msgtime``); display code converts to the archive's
 time zone.
 """
