@@ -20,6 +20,11 @@ PARSE_ONLY = {
     ("accounts", "add"): "prompts for the password on a terminal",
     ("run",): "the long-running scheduler",
     ("serve",): "the long-running dashboard server",
+    ("es", "setup-security"): "needs an Elasticsearch cluster",
+    ("directory", "sync"): "calls WeCom's servers (tests/test_wecom_directory.py syncs from wecom-sim)",
+    ("directory", "import"): "needs the company's directory export (tests/test_wecom_directory.py imports one)",
+    ("callbacks", "serve"): "the long-running callback receiver",
+    ("wecom-sim", "serve"): "the long-running simulator of WeCom's server APIs",
 }
 FAST = {"--messages": "300"}  # the README simulates 20,000 messages; the same command, smaller
 
@@ -64,22 +69,34 @@ def test_the_readme_has_the_examples_this_test_relies_on() -> None:
 @pytest.mark.slow
 def test_every_readme_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN an empty working directory (the examples use ./demo-archive and the default ./data)
-    WHEN each README example runs in order (MSGID replaced by a stored message's id)
+    WHEN each README example runs in order (MSGID and RULE replaced by a stored message's and rule's id)
     THEN each exits 0; the ones that cannot run in a test at least parse with every option"""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CHATARCHIVE_DATA", raising=False)
-    msgid = ""
+    # The anchor examples need a key kept outside the data directory, and write-once storage (/worm/ here a folder).
+    monkeypatch.setenv("CHATARCHIVE_ANCHOR_KEY", "readme-example-anchor-key-" + "k" * 40)
+    (tmp_path / "worm").mkdir()
+    msgid, rule = "", ""
     for args in readme_examples():
         if parse_only_reason(args):
             parse(args)
             continue
         args = [FAST.get(prev, a) for prev, a in zip(["", *args], args)]
-        args = [msgid if a == "MSGID" else a for a in args]
+        args = [{"MSGID": msgid, "RULE": rule}.get(a, a).replace("/worm/", f"{tmp_path}/worm/") for a in args]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, f"chatarchive {shlex.join(args)}: {result.output}"
         if args[0] == "pull":
             msgid = _any_msgid()
-    assert msgid
+        if args[:2] == ["rules", "add"]:
+            rule = _any_rule()
+    assert msgid and rule
+
+
+def _any_rule() -> str:
+    result = CliRunner().invoke(main, ["--json", "rules", "list"])
+    rules = json.loads(result.stdout)
+    rules = rules.get("rules", rules) if isinstance(rules, dict) else rules
+    return str(rules[0]["id"]) if rules else ""
 
 
 def _any_msgid() -> str:

@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from tests.dashboard.conftest import PASSWORD
 from tests.dashboard.test_browser import ARGS, CHROMIUM, served  # noqa: F401  (served is a fixture)
 from tests.dashboard.test_browser import pytestmark as browser_marks
 from tests.dashboard.test_message_text import ADVERSARIAL
@@ -55,7 +56,7 @@ def test_live_tests_of_a_catastrophic_regex_and_of_markdown_text_in_chromium(ser
             page.set_default_timeout(30_000)
             page.goto(served)
             page.get_by_label("账号 Account").fill("ruler")
-            page.get_by_label("密码 Password", exact=False).fill("correct horse battery")
+            page.get_by_label("密码 Password", exact=False).fill(PASSWORD)
             page.get_by_role("button", name="登录 Log in").click()
             page.get_by_role("link", name="敏感规则 Rules").click()
             expect(page.get_by_role("heading", name="敏感规则 Rules")).to_be_visible()
