@@ -113,6 +113,24 @@ def directory() -> Directory:
     return Directory.from_dict(_directory_dict(str(base_archive().settings.data_dir), int(time.time() // DIRECTORY_TTL_S)))
 
 
+@st.cache_data(ttl=DIRECTORY_TTL_S, show_spinner=False)
+def _robot_names(data: str, stamp: int) -> dict[str, str]:
+    """Robots are not in ``Directory``; the stored organisation record may list them (``robots``)."""
+    out: dict[str, str] = {}
+    for row in base_archive().store.find_records("directory"):
+        for robot in row.get("robots") or []:
+            if isinstance(robot, dict) and robot.get("id"):
+                out[str(robot["id"])] = str(robot.get("name") or robot["id"])
+    return out
+
+
+def party_names() -> dict[str, str]:
+    """Display names of everyone who can send a message: employees, customers, groups, robots."""
+    stamp = int(time.time() // DIRECTORY_TTL_S)
+    robots = _robot_names(str(base_archive().settings.data_dir), stamp)
+    return {**robots, **directory().names}
+
+
 def tz() -> str:
     return str(base_archive().settings.timezone)
 

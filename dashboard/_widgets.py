@@ -10,7 +10,7 @@ import streamlit as st
 
 from chatarchive.models import MessageFilter, Message
 from compliance import audit
-from dashboard import _state, _ui
+from dashboard import _state, _ui, viewer
 from indexer.directory import Directory
 
 MSGTYPES = [
@@ -94,15 +94,17 @@ def show_conversation(
     hit_html: str | None = None,
     highlight_flagged: bool = False,
     bodies: dict[str, str] | None = None,
+    me: str = "",
 ) -> None:
-    directory = _state.directory()
-    st.markdown(
-        _ui.conversation_html(
-            messages, directory.names, _state.tz(), hit_msgid=hit_msgid, hit_html=hit_html,
-            highlight_flagged=highlight_flagged, bodies=bodies,
-        ),
-        unsafe_allow_html=True,
-    )
+    """The chat viewer over ``messages``; ``me`` is the employee drawn on the right
+    (by default the employee of a one-to-one chat, else every employee)."""
+    prepared = dict(bodies or {})
+    if hit_msgid and hit_html is not None:
+        prepared[hit_msgid] = hit_html
+    options = viewer.ViewOptions(me=me or viewer.chat_employee(messages, _state.directory()),
+                                 names=_state.party_names(), bodies=prepared, hit_msgid=hit_msgid,
+                                 highlight_flagged=highlight_flagged)
+    viewer.show(_state.user_archive(), messages, options, _state.tz())
 
 
 def open_context(msgid: str, reason: str, *, before: int = 10, after: int = 10) -> list[Message]:

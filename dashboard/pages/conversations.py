@@ -11,11 +11,10 @@ import streamlit as st
 from analyzers.analytics.people import employee_chats, employee_figures
 from analyzers.insights.sentiment import classify, conversation_sentiment
 from analyzers.insights.summary import summarize
-from chatarchive.models import Message, MessageFilter, ViolationFilter
-from compliance import access
-from dashboard import _media, _state, _ui, _widgets
+from chatarchive.models import Message, ViolationFilter
+from compliance import access, audit
+from dashboard import _customer_panel, _state, _ui, viewer
 
-PAGE_SIZE = 100
 MAX_LISTED = 200  # radio lists beyond this are unusable; the search box narrows them
 
 session = _state.require(access.VIEW)
@@ -58,14 +57,28 @@ def sentiment_marker(label: str) -> str:
             f"客户情绪: {SENTIMENT_LABELS[label]}</div>")
 
 
+def hit_bodies(messages: list[Message]) -> dict[str, str]:
+    """The flagged messages' text with their violations' matched spans marked."""
+    flagged = [m.msgid for m in messages if m.flagged]
+    if not flagged:
+        return {}
+    _, violations = arch.store.list_violations(ViolationFilter(msgids=flagged), scope=arch.scope, limit=1000)
+    spans: dict[str, list[list[int]]] = {}
+    for v in violations:
+        spans.setdefault(v.msgid, []).extend(v.spans)
+    by_msg = {m.msgid: m for m in messages}
+    return {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
+
+
 def show_summary(messages: list[Message], partial: bool) -> None:
     """The key sentences (time · sender · sentence) and the customer's sentiment with counts."""
     by_id = {m.msgid: m for m in messages}
+    names = _state.party_names()
     key = summarize(messages, SUMMARY_SENTENCES)
     feeling = conversation_sentiment(messages)
     lines = "".join(
         f'<div class="ca-summary-line"><span class="ca-meta">{_ui.fmt_time(by_id[k.msgid].time_ms, tz)} · '
-        f"{_ui.esc(directory.name(by_id[k.msgid].sender))}</span> {_ui.esc(k.text)}</div>"
+        f"{_ui.esc(names.get(by_id[k.msgid].sender, by_id[k.msgid].sender))}</span> {_ui.esc(k.text)}</div>"
         for k in key if k.msgid in by_id
     ) or '<div class="ca-meta">没有可摘要的句子 (nothing to summarize).</div>'
     counts = f"正面 {feeling.positive} · 中性 {feeling.neutral} · 负面 {feeling.negative}"
@@ -134,7 +147,6 @@ with right:
             names = {c.chat_id: f"{directory.name(c.peer)} · {c.messages} 条 · {_ui.fmt_time(c.last_ms, tz)}" for c in mine}
             if st.button("打开所选会话", key=f"open_{kind}"):
                 st.session_state["conv_chat"] = st.session_state.get(f"pick_{kind}")
-                st.session_state["conv_page"] = 1
             st.radio("会话", list(names), format_func=names.get, key=f"pick_{kind}", label_visibility="collapsed")
 
 chat_id = st.session_state.get("conv_chat")
@@ -146,37 +158,27 @@ if chat_id:
     c1, c2 = st.columns([3, 1])
     reason = c1.text_input("查看理由 (recorded in the audit trail)", key="conv_reason", placeholder="例如：季度合规抽查")
     highlight = c2.toggle("高亮模式 (violations)", value=True, key="conv_highlight")
+    customer = next((p for p in chat_id.split("|") if directory.kind_of(p) == "external"), "") if "|" in chat_id else ""
     if reason.strip():
         with _state.guard("conversation"):
-            from compliance import audit
-
             audit.require_reason(reason)
-            f = MessageFilter(chats=[chat_id])
-            total = arch.store.count(f, scope=arch.scope)
-            pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-            page = int(st.number_input(f"页 (共 {pages} 页, {total} 条)", 1, pages, value=pages, key="conv_page_no"))
-            signature = (chat_id, page, reason.strip())
-            if st.session_state.get("_audited_conv") != signature:
-                audit.record(arch.store, arch.actor, "view_conversation", chat_id,
-                             {"page": page, "employee": userid}, reason.strip())
-                st.session_state["_audited_conv"] = signature
-            _, messages = arch.store.list_messages(f, scope=arch.scope, sort="time_asc", limit=PAGE_SIZE,
-                                                  offset=(page - 1) * PAGE_SIZE)
-            bodies: dict[str, str] = {}
-            if highlight:
-                flagged = [m.msgid for m in messages if m.flagged]
-                if flagged:
-                    _, violations = arch.store.list_violations(ViolationFilter(msgids=flagged), scope=arch.scope, limit=1000)
-                    spans: dict[str, list] = {}
-                    for v in violations:
-                        spans.setdefault(v.msgid, []).extend(v.spans)
-                    by_msg = {m.msgid: m for m in messages}
-                    bodies = {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
-                for m in messages:
-                    if customer_said(m):
-                        bodies[m.msgid] = bodies.get(m.msgid, _ui.message_body(m)) + sentiment_marker(sentiment_of(m))
-            show_summary(messages, partial=pages > 1)
-            _widgets.show_conversation(messages, highlight_flagged=highlight, bodies=bodies)
-            _media.show_media(arch, messages)
+            main_col, panel_col = st.columns([3, 1]) if customer else (st.container(), None)
+            with main_col:
+                options = viewer.ViewOptions(me=userid, names=_state.party_names(), highlight_flagged=highlight)
+                page = viewer.page_number(arch, chat_id, key=f"conv_{chat_id}")
+                signature = (chat_id, page, reason.strip())
+                if st.session_state.get("_audited_conv") != signature:
+                    audit.record(arch.store, arch.actor, "view_conversation", chat_id,
+                                 {"page": page, "employee": userid}, reason.strip())
+                    st.session_state["_audited_conv"] = signature
+                messages = viewer.page_messages(arch, chat_id, page)
+                if highlight:
+                    options.bodies = hit_bodies(messages)
+                    options.extras = {m.msgid: sentiment_marker(sentiment_of(m)) for m in messages if customer_said(m)}
+                show_summary(messages, partial=viewer.page_count(arch, chat_id) > 1)
+                viewer.show(arch, messages, options, tz)
+            if panel_col is not None and customer:
+                with panel_col:
+                    _customer_panel.show(arch, directory, customer, tz)
     else:
         st.info("请填写查看理由后显示聊天内容 (state why you need to see this conversation).")

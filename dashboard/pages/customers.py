@@ -9,7 +9,7 @@ import streamlit as st
 from analyzers.analytics.people import customer_rows
 from chatarchive.models import MessageFilter
 from compliance import access
-from dashboard import _state, _ui, _widgets
+from dashboard import _customer_panel, _state, _ui, _widgets, viewer
 
 session = _state.require(access.VIEW)
 arch = _state.user_archive()
@@ -68,5 +68,9 @@ with _state.guard("conversations"):
         from compliance import audit
 
         audit.record(arch.store, arch.actor, "view_conversation", chat_id, {"customer": customer}, reason)
-        _, messages = arch.store.list_messages(MessageFilter(chats=[chat_id]), scope=arch.scope, sort="time_desc", limit=100)
-        _widgets.show_conversation(list(reversed(messages)), highlight_flagged=True)
+        main_col, panel_col = st.columns([3, 1])
+        with main_col:
+            page = viewer.page_number(arch, chat_id, key=f"c_{chat_id}")
+            _widgets.show_conversation(viewer.page_messages(arch, chat_id, page), highlight_flagged=True)
+        with panel_col:
+            _customer_panel.show(arch, directory, customer, tz)
