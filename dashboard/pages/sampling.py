@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from analyzers.analytics.review import SAMPLES, draw_sample, review_sample_item
+from analyzers.analytics.review import SAMPLE_STATUSES, SAMPLES, draw_sample, review_sample_item
 from chatarchive.models import MessageFilter
 from compliance import access
 from dashboard import _state, _ui, _widgets
@@ -19,6 +19,13 @@ directory = _state.directory()
 tz = _state.tz()
 
 st.title("抽样检查 Sampling")
+
+SAMPLE_LABELS = {"unreviewed": "待审核", "no_issue": "无问题", "issue_found": "发现问题", "escalated": "已上报",
+                 # samples reviewed before sampled conversations had their own outcomes
+                 "confirmed": "已审核 (旧版)", "false_positive": "已审核 (旧版)"}
+flash = st.session_state.pop("s_flash", None)
+if flash:
+    st.success(flash)
 
 with st.form("draw"):
     c1, c2 = st.columns(2)
@@ -64,7 +71,7 @@ if not items:
 st.dataframe(pd.DataFrame([{
     "对象": directory.name(i["target"]) if sample["by"] == "employee" else directory.department_names.get(int(i["target"]), i["target"]),
     "会话": " ↔ ".join(directory.name(p) for p in i["chat_id"].split("|")) if "|" in i["chat_id"] else directory.name(i["chat_id"]),
-    "状态": _ui.STATUS_LABELS.get(i["status"], i["status"]), "审核人": i.get("reviewer", ""), "意见": i.get("comment", ""),
+    "状态": SAMPLE_LABELS.get(i["status"], i["status"]), "审核人": i.get("reviewer", ""), "意见": i.get("comment", ""),
 } for i in items]), hide_index=True, width="stretch")
 
 chat_id = st.selectbox("审核会话", [i["chat_id"] for i in items], key="s_chat",
@@ -79,10 +86,12 @@ if reason:
         _, messages = arch.store.list_messages(f, scope=arch.scope, sort="time_asc", limit=200)
         _widgets.show_conversation(messages)
 with st.form("s_review"):
-    status = st.radio("结论", ["confirmed", "false_positive", "escalated"], horizontal=True, key="s_rstatus",
-                      format_func={"confirmed": "无问题/已确认", "false_positive": "不适用", "escalated": "发现问题并上报"}.get)
+    status = st.radio("结论", list(SAMPLE_STATUSES), horizontal=True, key="s_rstatus", format_func=SAMPLE_LABELS.get)
     comment = st.text_area("意见", key="s_comment")
-    if st.form_submit_button("提交审核"):
-        with _state.guard("review"):
-            review_sample_item(arch.store, sample_id, chat_id, status, comment, reviewer=session.account)
-            st.success("已记录审核结论")
+    reviewed = st.form_submit_button("提交审核")
+if reviewed:
+    with _state.guard("review"):
+        review_sample_item(arch.store, sample_id, chat_id, status, comment, reviewer=session.account)
+        st.session_state["s_flash"] = f"已记录审核结论: {SAMPLE_LABELS[status]}"
+        st.session_state.pop("s_comment", None)  # the next conversation starts with an empty comment
+        st.rerun()  # the table above shows the new status

@@ -160,3 +160,31 @@ def test_a_fetched_image_is_shown_inline_in_the_conversation(dash_archive) -> No
     at.text_input(key="conv_reason").input("核对图片").run()
     no_traceback(at)
     assert '<img class="ca-thumb" src="data:image/png;base64,' in markdown(at)  # inline, in its bubble
+
+
+def test_a_sampled_conversation_reviewed_as_no_issue_is_listed_as_no_issue(dash_archive) -> None:
+    """GIVEN a drawn sample WHEN its first conversation is reviewed as 无问题 THEN the list shows 无问题 at
+    once (never 确认违规), the stored item says no_issue and an issue without a comment is refused."""
+    at = open_page("auditor-all", "pages/sampling.py")
+    at.date_input(key="s_from").set_value(date(2026, 1, 1))
+    at.date_input(key="s_to").set_value(date(2026, 1, 31))
+    at.multiselect(key="s_dept").set_value([1])
+    at.number_input(key="s_pct").set_value(100.0)
+    at.number_input(key="s_seed").set_value(7)
+    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+    chat_id = at.selectbox(key="s_chat").value
+    at.radio(key="s_rstatus").set_value("issue_found")
+    at.button(key="FormSubmitter:s_review-提交审核").click().run()
+    assert any("comment is required" in str(w.value) for w in at.warning)
+    at.radio(key="s_rstatus").set_value("no_issue")
+    at.button(key="FormSubmitter:s_review-提交审核").click().run()
+    no_traceback(at)
+    table = at.dataframe[0].value
+    assert list(table["状态"]).count("无问题") == 1 and "确认违规" not in set(table["状态"])
+    assert "已记录审核结论: 无问题" in texts(at)
+    arch = dash_archive.archive()
+    try:
+        sample = next(s for s in arch.store.find_records("samples") if s["seed"] == 7)
+        assert [i["status"] for i in sample["items"] if i["chat_id"] == chat_id] == ["no_issue"]
+    finally:
+        arch.close()
