@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 import streamlit as st
@@ -20,6 +21,7 @@ from chatarchive.archive import Archive
 from chatarchive.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
 from compliance import access
 from compliance.accounts import Session, authenticate, check_session, load_directory, logout
+from dashboard import _session_link
 from indexer.directory import Directory
 
 log = logging.getLogger(__name__)
@@ -46,18 +48,49 @@ def base_archive() -> Archive:
     )
 
 
+@st.cache_resource(show_spinner=False)
+def _link_key_of(data_dir: str) -> bytes:
+    return _session_link.session_key(Path(data_dir))
+
+
+def _link_key() -> bytes:
+    return _link_key_of(str(base_archive().settings.data_dir))
+
+
+def _token_from_link() -> str | None:
+    """After a reload: the session token of the URL's signed link, if it is genuine and current."""
+    signed = st.query_params.get(_session_link.PARAM)
+    if not signed:
+        return None
+    token = _session_link.verify(signed, _link_key(), int(time.time() * 1000))
+    if token is None:
+        del st.query_params[_session_link.PARAM]
+        st.session_state["ca_login_notice"] = "登录链接已失效，请重新登录。"
+    return token
+
+
+def keep_link(s: Session) -> None:
+    """Puts the signed session link into the URL (page switches drop query parameters)."""
+    signed = _session_link.sign(s.token, s.expires_ms, _link_key())
+    if st.query_params.get(_session_link.PARAM) != signed:
+        st.query_params[_session_link.PARAM] = signed
+
+
 def current_session() -> Session | None:
     """The live session of this browser tab, re-checked on every run (expiry, disabled
-    account, changed role or scope take effect at once)."""
-    token = st.session_state.get(TOKEN_KEY)
+    account, changed role or scope take effect at once); restored from the URL after a reload."""
+    token = st.session_state.get(TOKEN_KEY) or _token_from_link()
     if not token:
         return None
     try:
-        return check_session(base_archive().store, token)
+        s = check_session(base_archive().store, token)
     except AuthenticationFailed as e:
         st.session_state.pop(TOKEN_KEY, None)
+        st.query_params.pop(_session_link.PARAM, None)
         st.session_state["ca_login_notice"] = str(e)
         return None
+    st.session_state[TOKEN_KEY] = token
+    return s
 
 
 def session() -> Session:
@@ -83,6 +116,7 @@ def login(name: str, password: str) -> Session:
 
 
 def do_logout() -> None:
+    st.query_params.pop(_session_link.PARAM, None)
     token = st.session_state.pop(TOKEN_KEY, None)
     if token:
         logout(base_archive().store, token)

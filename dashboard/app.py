@@ -49,6 +49,7 @@ def main() -> None:
     if session is None:
         st.navigation([st.Page(login_page, title="登录 Login", url_path="login")], position="hidden").run()
         return
+    _state.keep_link(session)
     pages = [
         st.Page(path, title=title, icon=icon)
         for path, title, icon, permission in PAGES
