@@ -47,6 +47,7 @@ if drawn:
                           by=by, targets=departments if by == "department" else employees, seed=int(seed),
                           actor=session.account)
         st.session_state["s_current"] = doc["id"]
+        st.session_state["s_pick"] = doc["id"]  # the picker's kept value would otherwise hide the new sample
         status.update(label=f"已抽取 {len(doc['items'])} 个会话", state="complete")
 
 samples = []

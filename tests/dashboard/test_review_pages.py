@@ -76,10 +76,16 @@ def test_violation_review_records_evidence_and_a_false_positive_becomes_an_excep
     no_traceback(at)
     assert any("误报" in str(s.value) for s in at.success)
     phrase = next(t for t in at.text_input if str(t.key).startswith("exc_phrase_"))
-    assert "保证收益" in phrase.value  # suggested from the matched text
+    assert "保证收益" in phrase.value and phrase.value != "保证收益"  # from the matched text, and longer
     phrase.input("保证收益，年化").run()
+    assert at.button(key="add_exception").disabled  # not before its preview
+    at.button(key="preview_exception").click().run()
+    # The phrase covers exactly one archived hit of the rule: the reviewed message itself.
+    assert any("内将不再报警 1 条，新增 0 条" in str(i.value) for i in at.info)
+    assert "<mark>保证收益</mark>，年化百分之六" in markdown(at)
     at.button(key="add_exception").click().run()
     no_traceback(at)
+    assert any("已加入规则例外" in str(s.value) for s in at.success)
     arch = dash_archive.archive()
     try:
         _, fps = arch.store.list_violations(ViolationFilter(statuses=["false_positive"]), scope=ALL)
@@ -169,6 +175,8 @@ def test_a_sampled_conversation_reviewed_as_no_issue_is_listed_as_no_issue(dash_
     at.date_input(key="s_from").set_value(date(2026, 1, 1))
     at.date_input(key="s_to").set_value(date(2026, 1, 31))
     at.multiselect(key="s_dept").set_value([1])
+    at.number_input(key="s_pct").set_value(50.0)
+    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()  # an earlier sample: the new one must replace it
     at.number_input(key="s_pct").set_value(100.0)
     at.number_input(key="s_seed").set_value(7)
     at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
@@ -188,3 +196,18 @@ def test_a_sampled_conversation_reviewed_as_no_issue_is_listed_as_no_issue(dash_
         assert [i["status"] for i in sample["items"] if i["chat_id"] == chat_id] == ["no_issue"]
     finally:
         arch.close()
+
+
+def test_the_violations_table_shows_recipients_severity_and_the_marked_content(dash_archive) -> None:
+    """GIVEN the queue THEN each row has the recipients, the severity in Chinese and an excerpt of the message
+    with the matched text in 【】, taken from the stored message."""
+    at = open_page("admin", "pages/violations.py")
+    at.multiselect(key="v_status").set_value([]).run()
+    no_traceback(at)
+    table = at.dataframe[0].value
+    row = table[table["命中词"] == "私下转账"].iloc[0]
+    assert row["发送方"] == "赵鑫" and row["接收方"] == "张伟" and row["严重程度"] == "高"
+    assert row["内容"] == "手续费可以【私下转账】给你吗"
+    assert set(table["严重程度"]) <= {"高", "中", "低", "严重"}
+    group_row = table[table["命中词"] == "回扣"].iloc[0]
+    assert group_row["接收方"] == "VIP客户群"
