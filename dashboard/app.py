@@ -18,6 +18,7 @@ st.set_page_config(page_title="会话存档 chatarchive", page_icon=":material/i
 PAGES: list[tuple[str, str, str, str]] = [
     ("pages/search.py", "搜索 Search", ":material/search:", access.SEARCH),
     ("pages/conversations.py", "查看聊天记录", ":material/forum:", access.VIEW),
+    ("pages/employees.py", "员工管理", ":material/badge:", access.VIEW),
     ("pages/customers.py", "客户管理", ":material/groups:", access.VIEW),
     ("pages/violations.py", "违规管理", ":material/report:", access.REVIEW),
     ("pages/sampling.py", "抽样检查 Sampling", ":material/casino:", access.REVIEW),

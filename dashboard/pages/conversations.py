@@ -111,6 +111,10 @@ with left:
         st.caption(f"共 {len(employees)} 人，显示前 {MAX_LISTED} 人；请用查找框缩小范围。")
         employees = employees[:MAX_LISTED]
     by_id = {e["userid"]: e for e in employees}
+    wanted = st.query_params.get("emp")  # 员工管理's 查看会话存档 link
+    if wanted in by_id and st.session_state.get("_emp_link") != wanted:
+        st.session_state["emp_pick"] = wanted
+        st.session_state["_emp_link"] = wanted
     userid = st.radio(
         "选择员工", list(by_id), key="emp_pick",
         format_func=lambda u: f"{by_id[u].get('name') or u} · {status_of(by_id[u])}",

@@ -9,7 +9,7 @@ import streamlit as st
 from analyzers.analytics.people import customer_rows
 from chatarchive.models import MessageFilter
 from compliance import access
-from dashboard import _customer_panel, _state, _ui, _widgets, viewer
+from dashboard import _customer_panel, _people_tables, _state, _ui, _widgets, viewer
 
 session = _state.require(access.VIEW)
 arch = _state.user_archive()
@@ -37,9 +37,22 @@ if not rows:
     st.stop()
 
 labels = {"agree": "同意存档", "disagree": "不同意存档", "unknown": "未知"}
+externals = {str(x["id"]): x for x in directory.externals}
+newest = max((int(r["最近会话"]) for r in rows), default=0)
+
+
+def seed_columns(r: dict) -> dict:
+    """The seed's 当前跟进人数 / 非当前跟进人数 / 描述 / 会话状态 for one customer row."""
+    x = externals.get(str(r["id"]), {})
+    current, former = _people_tables.follower_counts(x, directory)
+    return {"当前跟进人数": current, "非当前跟进人数": former, "描述": _people_tables.description(x),
+            "会话状态": _people_tables.conversation_state(int(r["最近会话"]), newest, str(r["存档同意"]))}
+
+
 table = pd.DataFrame([{
     **{k: v for k, v in r.items() if k != "id"},
     "添加时间": _ui.fmt_time(r["添加时间"], tz) if r["添加时间"] else "",
+    **seed_columns(r),
     "最近会话": _ui.fmt_time(r["最近会话"], tz) if r["最近会话"] else "当前无会话",
     "存档同意": labels.get(r["存档同意"], r["存档同意"]),
 } for r in rows])

@@ -52,7 +52,7 @@ severity = c3.selectbox("严重程度 severity", SEVERITIES, index=SEVERITIES.in
                         key=f"sev{k}")
 description = st.text_input("说明 description", value=current.get("description", ""), key=f"desc{k}")
 c1, c2 = st.columns(2)
-keywords_text = c1.text_area("关键词 keywords (一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
+keywords_text = c1.text_area("关键词 (用逗号隔开，如 回扣,返点；也可一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
                              value=rf.keywords_to_text(current.get("keywords", [])), key=f"kw{k}", height=150)
 regex_text = c2.text_area("正则 regex (一行一个)", value="\n".join(current.get("regex", [])), key=f"re{k}", height=150)
 c1, c2, c3 = st.columns(3)

@@ -106,7 +106,7 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
             browser.close()
 
 
-PAGE_SLUGS = ["search", "conversations", "customers", "violations", "sampling", "rules", "statistics", "service",
+PAGE_SLUGS = ["search", "conversations", "employees", "customers", "violations", "sampling", "rules", "statistics", "service",
               "accounts", "audit"]
 
 
