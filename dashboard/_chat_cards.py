@@ -16,6 +16,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chatarchive.models import Message
+from dashboard.i18n import language
 
 JsonObject = dict[str, object]
 
@@ -53,7 +54,8 @@ class Quote:
 
 
 def type_name(msgtype: str) -> str:
-    return TYPE_NAMES.get(msgtype, msgtype)
+    """The Chinese name of a message type (the code itself in English)."""
+    return msgtype if language() == "en" else TYPE_NAMES.get(msgtype, msgtype)
 
 
 def parse_quote(text: str) -> Quote | None:

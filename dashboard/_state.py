@@ -21,7 +21,7 @@ from chatarchive.archive import Archive
 from chatarchive.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
 from compliance import access
 from compliance.accounts import Session, authenticate, check_session, load_directory, logout
-from dashboard import _session_link
+from dashboard import _session_link, i18n
 from indexer.directory import Directory
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def _token_from_link() -> str | None:
     token = _session_link.verify(signed, _link_key(), int(time.time() * 1000))
     if token is None:
         del st.query_params[_session_link.PARAM]
-        st.session_state["ca_login_notice"] = "登录链接已失效，请重新登录。"
+        st.session_state["ca_login_notice"] = i18n.t("登录链接已失效，请重新登录。")
     return token
 
 
@@ -87,7 +87,7 @@ def current_session() -> Session | None:
     except AuthenticationFailed as e:
         st.session_state.pop(TOKEN_KEY, None)
         st.query_params.pop(_session_link.PARAM, None)
-        st.session_state["ca_login_notice"] = str(e)
+        st.session_state["ca_login_notice"] = i18n.error(str(e))
         return None
     st.session_state[TOKEN_KEY] = token
     return s
@@ -175,6 +175,8 @@ def guard(what: str = "") -> Iterator[None]:
     is logged with its traceback and shown as a short apology."""
     try:
         yield
+    except AuthenticationFailed as e:
+        st.error(i18n.error(str(e)))
     except PermissionDenied as e:
         st.error(f"无权限: {e}")
     except BadInput as e:

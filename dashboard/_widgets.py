@@ -11,6 +11,7 @@ import streamlit as st
 from chatarchive.models import MessageFilter, Message
 from compliance import audit
 from dashboard import _state, _ui, viewer
+from dashboard._chat_cards import type_name
 from indexer.directory import Directory
 
 MSGTYPES = [
@@ -63,7 +64,7 @@ def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
             "群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group"
         )
     with c3:
-        msgtypes = st.multiselect("消息类型", MSGTYPES, key=f"{key}_type")
+        msgtypes = st.multiselect("消息类型", MSGTYPES, key=f"{key}_type", format_func=type_name)
         directions = st.multiselect(
             "方向 (发送方)", list(DIRECTIONS), format_func=DIRECTIONS.get, key=f"{key}_dir"
         )

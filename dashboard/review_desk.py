@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from analyzers.rules.backtest import diff_versions
 from analyzers.rules.model import Rule
 from chatarchive.models import Message, Scope, Violation
+from dashboard import i18n
 from store.base import Store
 
 EXCERPT_CHARS = 24  # each side of the hit
 CLAUSE_CONTEXT = 3  # characters kept each side of the hit inside its clause
 PREVIEW_DAYS = 90
 PREVIEW_LIMIT = 20
-SEVERITY_LABELS = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
+SEVERITY_LABELS = {k: i18n.severity(k) for k in ("critical", "high", "medium", "low")}
 _CLAUSE_BREAK = re.compile(r"[\s，。！？；：、,.!?;:\"'“”‘’（）()【】\[\]<>《》]")
 
 

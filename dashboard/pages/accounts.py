@@ -8,13 +8,14 @@ import streamlit as st
 from compliance import access
 from compliance.accounts import change_password, create_account, list_accounts, set_disabled, set_role
 from dashboard import _state, _ui
+from dashboard.i18n import t
 
 session = _state.require(access.ACCOUNTS)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("账号权限 Accounts")
+st.title(t("账号权限"))
 ROLE_LABELS = {"super": "超级管理员", "auditor": "审计员", "rule-editor": "规则编辑", "viewer": "只读(统计)"}
 
 accounts = []

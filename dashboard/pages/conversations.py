@@ -14,6 +14,7 @@ from analyzers.insights.summary import summarize
 from chatarchive.models import Message, ViolationFilter
 from compliance import access, audit
 from dashboard import _customer_panel, _state, _ui, viewer
+from dashboard.i18n import t
 
 MAX_LISTED = 200  # radio lists beyond this are unusable; the search box narrows them
 
@@ -22,7 +23,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("查看聊天记录")
+st.title(t("查看聊天记录"))
 
 
 def in_scope(userid: str) -> bool:

@@ -10,13 +10,14 @@ from analyzers.analytics.people import customer_rows
 from chatarchive.models import MessageFilter
 from compliance import access
 from dashboard import _customer_panel, _people_tables, _state, _ui, _widgets, viewer
+from dashboard.i18n import t
 
 session = _state.require(access.VIEW)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("客户管理 Customers")
+st.title(t("客户管理"))
 find = st.text_input("查找客户", key="c_find", placeholder="名称")
 
 rows = []

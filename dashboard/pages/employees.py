@@ -8,12 +8,13 @@ import streamlit as st
 
 from compliance import access
 from dashboard import _people_tables, _session_link, _state
+from dashboard.i18n import t
 
 session = _state.require(access.VIEW)
 arch = _state.user_archive()
 directory = _state.directory()
 
-st.title("员工管理")
+st.title(t("员工管理"))
 
 
 def in_scope(userid: str) -> bool:

@@ -14,13 +14,14 @@ from chatarchive.models import CHAT_KINDS
 from compliance import access, audit
 from dashboard import _rules_form as rf
 from dashboard import _state, _ui
+from dashboard.i18n import t
 
 session = _state.require(access.RULES)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("敏感规则 Rules")
+st.title(t("敏感规则"))
 
 try:
     from analyzers.rules.model import BEHAVIOURS, DIRECTIONS, MATCH_MODES, SEVERITIES

@@ -12,13 +12,14 @@ from analyzers.analytics.review import SAMPLE_STATUSES, SAMPLES, draw_sample, re
 from chatarchive.models import MessageFilter
 from compliance import access
 from dashboard import _state, _ui, _widgets
+from dashboard.i18n import t
 
 session = _state.require(access.REVIEW)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("抽样检查 Sampling")
+st.title(t("抽样检查"))
 
 SAMPLE_LABELS = {"unreviewed": "待审核", "no_issue": "无问题", "issue_found": "发现问题", "escalated": "已上报",
                  # samples reviewed before sampled conversations had their own outcomes
@@ -39,7 +40,7 @@ with st.form("draw"):
     c3, c4 = st.columns(2)
     percent = c3.number_input("比例 %", min_value=0.1, max_value=100.0, value=5.0, step=0.5, key="s_pct")
     seed = c4.number_input("随机种子 Seed (同一种子可复现)", min_value=0, value=20240101, step=1, key="s_seed")
-    drawn = st.form_submit_button("抽样 Draw")
+    drawn = st.form_submit_button("抽样")
 if drawn:
     with _state.guard("sample"), st.status("正在抽样… (drawing)") as status:
         time_from, time_to = _ui.day_range_ms(first, last, tz)

@@ -13,12 +13,13 @@ from analyzers.analytics.service import service_quality
 from chatarchive.models import MessageFilter
 from compliance import access
 from dashboard import _state, _widgets
+from dashboard.i18n import t
 
 session = _state.require(access.STATS)
 arch = _state.user_archive()
 directory = _state.directory()
 
-st.title("服务质量 Service quality")
+st.title(t("服务质量"))
 c1, c2 = st.columns([2, 1])
 with c1:
     time_from, time_to = _widgets.date_range("sq_time", "日期")

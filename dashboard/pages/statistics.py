@@ -20,13 +20,14 @@ from analyzers.insights.trend import sentiment_trend
 from chatarchive.models import MessageFilter, Scope, ViolationFilter
 from compliance import access
 from dashboard import _state, _ui, _widgets
+from dashboard.i18n import t
 
 session = _state.require(access.STATS)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("数据报表 Statistics")
+st.title(t("数据报表"))
 c1, c2 = st.columns([2, 1])
 with c1:
     time_from, time_to = _widgets.date_range("st_time", "日期")

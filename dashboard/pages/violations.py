@@ -13,6 +13,7 @@ from analyzers.rules.store import add_exception, get_rule
 from chatarchive.models import REVIEW_STATUSES, Message, MessageFilter, ViolationFilter
 from compliance import access, audit
 from dashboard import _state, _ui, _widgets, review_desk
+from dashboard.i18n import t
 
 PAGE_SIZE = 50
 SEVERITIES = ["high", "medium", "low"]
@@ -22,7 +23,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("违规管理 Violations")
+st.title(t("违规管理"))
 flash = st.session_state.pop("v_flash", None)
 if flash:
     st.success(flash)

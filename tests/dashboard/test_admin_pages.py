@@ -123,16 +123,21 @@ def test_audit_page_lists_entries_and_verifies_the_chain(dash_archive) -> None:
     assert any("完整" in str(s.value) for s in at.success)
 
 
-def test_a_stalled_pipeline_shows_a_banner_on_every_page(dash_archive) -> None:
-    """GIVEN the last successful pull 30 hours ago WHEN any page opens THEN a banner warns of the stall."""
+def test_a_stalled_pipeline_shows_a_banner_to_administrators(dash_archive) -> None:
+    """GIVEN the last successful pull 30 hours ago WHEN a page opens THEN administrators see a Chinese banner
+    with a link to the pipeline details; other roles see none."""
     arch = dash_archive.archive()
     try:
         before = arch.store.get_record("meta", "counters")
         arch.store.put_record("meta", "counters", {"last_pull_ms": int(time.time() * 1000) - 30 * 3_600_000,
                                                    "last_error": "10001 network error"})
-        at = login("boss")  # the first page (AppTest drops the entry script's elements after switch_page)
+        at = login("admin")  # the first page (AppTest drops the entry script's elements after switch_page)
         no_traceback(at)
-        assert any("停滞" in str(w.value) and "10001" in str(w.value) for w in at.warning)
+        assert any("会话采集已停滞 30.0 小时" in str(w.value) and "10001" in str(w.value) for w in at.warning)
+        assert not any(ch.isascii() and ch.isalpha() for w in at.warning for ch in str(w.value).replace("10001 network error", ""))
+        assert [link.proto.page for link in at.get("page_link")][:1] == ["pipeline"]
+        boss = login("boss")  # not an administrator: no operations banner
+        assert not any("停滞" in str(w.value) for w in boss.warning)
     finally:
         if before is None:
             arch.store.delete_record("meta", "counters")
@@ -163,21 +168,21 @@ def test_empty_states_say_so(dash_archive, page: str, setup, expected: str) -> N
 
 def test_a_sample_without_targets_is_refused_with_a_message(dash_archive) -> None:
     at = open_page("admin", "pages/sampling.py")
-    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+    at.button(key="FormSubmitter:draw-抽样").click().run()
     no_traceback(at)
     assert any("choose at least one" in str(w.value) for w in at.warning)
 
 
 def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:
-    """GIVEN the pipeline's counters in the store WHEN a page opens THEN the sidebar's status panel
-    shows pulled, stored and dead-lettered counts and the last seq."""
+    """GIVEN the pipeline's counters in the store WHEN a page opens for an administrator THEN the sidebar's
+    status panel shows pulled, stored and dead-lettered counts and the last seq."""
     arch = dash_archive.archive()
     try:
         before = arch.store.get_record("meta", "counters")
         arch.store.put_record("meta", "counters", {"last_pull_ms": int(time.time() * 1000) - 5 * 60_000,
                                                    "last_seq": 4321, "pulled": 1234, "stored": 1200,
                                                    "deadlettered": 34, "newest_message_ms": int(time.time() * 1000)})
-        at = login("boss")
+        at = login("admin")  # operations figures are for administrators
         no_traceback(at)
         panel = " ".join(str(m.value) for m in at.sidebar.markdown)
         for expected in ("4321", "1,234", "1,200", "**34**", "5 分钟前"):

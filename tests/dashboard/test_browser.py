@@ -81,10 +81,10 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
             page.goto(served)
-            page.get_by_label("账号 Account").fill("admin")
-            page.get_by_label("密码 Password").fill(PASSWORD)
-            page.get_by_role("button", name="登录 Log in").click()
-            expect(page.get_by_role("heading", name="搜索 Search")).to_be_visible()
+            page.get_by_label("账号", exact=True).fill("admin")
+            page.get_by_label("密码", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="登录", exact=True).click()
+            expect(page.get_by_role("heading", name="搜索", exact=True)).to_be_visible()
             query = page.get_by_label("查询 Query")
             query.fill('"私下转账"')
             query.press("Enter")
@@ -106,8 +106,8 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
             browser.close()
 
 
-PAGE_SLUGS = ["search", "conversations", "employees", "customers", "violations", "sampling", "rules", "statistics", "service",
-              "accounts", "audit"]
+PAGE_SLUGS = ["search", "conversations", "employees", "customers", "violations", "sampling", "rules", "statistics",
+              "service", "accounts", "audit", "pipeline"]
 
 
 @pytest.mark.slow
@@ -125,10 +125,10 @@ def test_viewer_reload_and_every_page_in_chromium(served: str) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
             page.goto(served)
-            page.get_by_label("账号 Account").fill("admin")
-            page.get_by_label("密码 Password").fill(PASSWORD)
-            page.get_by_role("button", name="登录 Log in").click()
-            expect(page.get_by_role("heading", name="搜索 Search")).to_be_visible()
+            page.get_by_label("账号", exact=True).fill("admin")
+            page.get_by_label("密码", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="登录", exact=True).click()
+            expect(page.get_by_role("heading", name="搜索", exact=True)).to_be_visible()
             link = page.url.split("?", 1)[1]
             assert link.startswith("s=")
 
@@ -148,11 +148,11 @@ def test_viewer_reload_and_every_page_in_chromium(served: str) -> None:
 
             page.reload()
             expect(page.get_by_role("heading", name="查看聊天记录")).to_be_visible()
-            expect(page.get_by_text("admin · super")).to_be_visible()
+            expect(page.get_by_text("admin · 超级管理员")).to_be_visible()
 
             for slug in PAGE_SLUGS:
                 page.goto(f"{served}/{slug}?{link}")
-                expect(page.get_by_text("admin · super")).to_be_visible()
+                expect(page.get_by_text("admin · 超级管理员")).to_be_visible()
                 expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden()  # the run has finished
                 expect(page.locator("[data-testid='stException']")).to_have_count(0)
                 page.screenshot(path=str(ARTIFACTS / f"dashboard-page-{slug}.png"), full_page=True)

@@ -127,7 +127,7 @@ def test_sampling_draws_a_reproducible_sample_and_records_reviews(dash_archive) 
         at.date_input(key="s_to").set_value(date(2026, 1, 31))
         at.multiselect(key="s_dept").set_value([1])
         at.number_input(key="s_pct").set_value(50.0)
-        at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+        at.button(key="FormSubmitter:draw-抽样").click().run()
         no_traceback(at)
         drawn.append(list(at.dataframe[0].value["会话"]))
     assert drawn[0] == drawn[1] and drawn[0]
@@ -176,10 +176,10 @@ def test_a_sampled_conversation_reviewed_as_no_issue_is_listed_as_no_issue(dash_
     at.date_input(key="s_to").set_value(date(2026, 1, 31))
     at.multiselect(key="s_dept").set_value([1])
     at.number_input(key="s_pct").set_value(50.0)
-    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()  # an earlier sample: the new one must replace it
+    at.button(key="FormSubmitter:draw-抽样").click().run()  # an earlier sample: the new one must replace it
     at.number_input(key="s_pct").set_value(100.0)
     at.number_input(key="s_seed").set_value(7)
-    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+    at.button(key="FormSubmitter:draw-抽样").click().run()
     chat_id = at.selectbox(key="s_chat").value
     at.radio(key="s_rstatus").set_value("issue_found")
     at.button(key="FormSubmitter:s_review-提交审核").click().run()
@@ -192,7 +192,7 @@ def test_a_sampled_conversation_reviewed_as_no_issue_is_listed_as_no_issue(dash_
     assert "已记录审核结论: 无问题" in texts(at)
     arch = dash_archive.archive()
     try:
-        sample = next(s for s in arch.store.find_records("samples") if s["seed"] == 7)
+        sample = arch.store.get_record("samples", at.session_state["s_current"])
         assert sorted(i["status"] for i in sample["items"]).count("no_issue") == 1, (chat_id, sample["items"])
     finally:
         arch.close()
