@@ -13,7 +13,7 @@ import streamlit as st
 from chatarchive.models import CHAT_KINDS
 from compliance import access, audit
 from dashboard import _rules_form as rf
-from dashboard import _state, _ui
+from dashboard import _backtest_runner, _state, _ui
 from dashboard.i18n import t
 
 session = _state.require(access.RULES)
@@ -125,19 +125,18 @@ if arch.scope.is_empty:
 c1, c2 = st.columns(2)
 bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")
-if st.button("运行回测 Run backtest", key="bt_run"):
-    with _state.guard("backtest"), st.status("回测中… (replaying the rule over the history)", expanded=False) as status:
-        from analyzers.rules import backtest as bt
+st.caption(f"回测最近的区间 (最长 {_backtest_runner.MAX_DAYS} 天)；更长的历史请用命令行 chatarchive rules backtest。")
+if st.button("运行回测", key="bt_run"):
+    with _state.guard("backtest"):
         from analyzers.rules.model import Rule
 
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
         candidate = Rule.from_dict(rule_data(), directory=directory)
-        result = bt.backtest(arch.store, candidate, arch.scope, time_from, time_to, timezone=tz)
-        diff = None
-        if choice != NEW:
-            status.update(label="对比上一版本… (diff against the saved version)")
-            diff = bt.diff_versions(arch.store, get_rule(arch.store, choice), candidate, arch.scope, time_from, time_to)
-        status.update(label=f"回测完成: {result['total']} 条命中", state="complete")
+        saved = get_rule(arch.store, choice) if choice != NEW else None
+        bar = st.progress(0.0, text="回测中…")
+        result, diff = _backtest_runner.run(arch.store, candidate, saved, arch.scope, time_from, time_to, tz=tz,
+                                            progress=lambda done, label: bar.progress(done, text=f"回测中… {label}"))
+        bar.progress(1.0, text=f"回测完成: {result['total']} 条命中")
         st.session_state["bt_result"] = (choice, result, diff)
 saved_bt = st.session_state.get("bt_result")
 if saved_bt and saved_bt[0] == choice:
