@@ -4,7 +4,7 @@ reason prompt (minimum necessity), the conversation view."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 
 import streamlit as st
 
@@ -20,7 +20,13 @@ MSGTYPES = [
     "redpacket", "external_redpacket", "todo", "vote", "collect", "docmsg", "markdown", "news",
     "calendar", "meeting", "sphfeed", "switch",
 ]
+PICK = "请选择"  # Streamlit's own placeholder says "Choose options"
 DIRECTIONS = {"employee": "员工发送", "external": "客户发送", "robot": "机器人", "system": "系统"}
+
+
+def pick_many(label: str, options: Sequence[Any], **kwargs: Any) -> list[Any]:
+    """``st.multiselect`` with a Chinese placeholder."""
+    return st.multiselect(label, options, placeholder=PICK, **kwargs)
 
 
 def date_range(key: str, label: str = "时间范围") -> tuple[int | None, int | None]:
@@ -40,12 +46,12 @@ def date_range(key: str, label: str = "时间范围") -> tuple[int | None, int |
 
 def department_picker(directory: Directory, key: str, label: str = "部门") -> list[int]:
     names = directory.department_names
-    return st.multiselect(label, sorted(names), format_func=lambda d: f"{names.get(d, d)} ({d})", key=key)
+    return pick_many(label, sorted(names), format_func=lambda d: f"{names.get(d, d)} ({d})", key=key)
 
 
 def employee_picker(directory: Directory, key: str, label: str = "员工") -> list[str]:
     ids = sorted(directory.employee_ids)
-    return st.multiselect(label, ids, format_func=lambda u: f"{directory.name(u)} ({u})", key=key)
+    return pick_many(label, ids, format_func=lambda u: f"{directory.name(u)} ({u})", key=key)
 
 
 def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
@@ -56,16 +62,16 @@ def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
         departments = department_picker(directory, f"{key}_dept")
         employees = employee_picker(directory, f"{key}_emp")
     with c2:
-        externals = st.multiselect(
+        externals = pick_many(
             "客户", sorted(x["id"] for x in directory.externals),
             format_func=lambda x: f"{directory.name(x)} ({x[:10]}…)", key=f"{key}_ext",
         )
-        groups = st.multiselect(
+        groups = pick_many(
             "群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group"
         )
     with c3:
-        msgtypes = st.multiselect("消息类型", MSGTYPES, key=f"{key}_type", format_func=type_name)
-        directions = st.multiselect(
+        msgtypes = pick_many("消息类型", MSGTYPES, key=f"{key}_type", format_func=type_name)
+        directions = pick_many(
             "方向 (发送方)", list(DIRECTIONS), format_func=DIRECTIONS.get, key=f"{key}_dir"
         )
     flagged = st.checkbox("只看违规消息", key=f"{key}_flagged")

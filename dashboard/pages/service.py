@@ -12,7 +12,7 @@ import streamlit as st
 from analyzers.analytics.service import service_quality
 from chatarchive.models import MessageFilter
 from compliance import access
-from dashboard import _state, _widgets
+from dashboard import _charts, _state, _widgets
 from dashboard.i18n import t
 
 session = _state.require(access.STATS)
@@ -57,6 +57,11 @@ with _state.guard("service quality"):
         "工作时间中位数(分)": minutes(r.business_p50_ms), "工作时间P90(分)": minutes(r.business_p90_ms),
         "未回复会话": r.unanswered_chats,
     } for r in rows])
+    chart = df.melt(id_vars=["员工"], value_vars=["首次响应中位数(分)", "首次响应P90(分)"], var_name="指标",
+                    value_name="分钟").dropna()
+    if not chart.empty:
+        st.plotly_chart(_charts.bars(chart, "员工", "分钟", "首次响应时间 (中位数与 P90)", color="指标", barmode="group"),
+                        width="stretch", key="ch_service")
     st.dataframe(df, hide_index=True, width="stretch")
     st.caption("客户会话: 与客户的单聊, 以及有外部联系人的群聊 (客户群; 内部群不计入)。"
                "客户消息数不含撤回记录和同意/拒绝存档等记录。")

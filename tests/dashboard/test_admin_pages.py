@@ -80,7 +80,7 @@ def test_statistics_charts_and_tables_for_the_archive(dash_archive) -> None:
         total = arch.store.count(MessageFilter(), scope=ALL)
     finally:
         arch.close()
-    assert {m.label: m.value for m in at.metric}["消息总数 Messages"] == str(total)
+    assert {m.label: m.value for m in at.metric}["消息总数"] == str(total)
     per_day = at.dataframe[0].value
     assert per_day["消息数"].sum() == total
     assert len(at.get("plotly_chart")) >= 5

@@ -150,6 +150,15 @@ def test_viewer_reload_and_every_page_in_chromium(served: str) -> None:
             expect(page.get_by_role("heading", name="查看聊天记录")).to_be_visible()
             expect(page.get_by_text("admin · 超级管理员")).to_be_visible()
 
+            page.goto(f"{served}/statistics?{link}")
+            bar = page.locator(".st-key-ch_day .bars .point path").first  # a day of the per-day chart
+            expect(bar).to_be_visible()
+            box = bar.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer is on top
+            expect(page.get_by_text("的消息: 共", exact=False)).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-statistics-day-selected.png"), full_page=True)
+
             for slug in PAGE_SLUGS:
                 page.goto(f"{served}/{slug}?{link}")
                 expect(page.get_by_text("admin · 超级管理员")).to_be_visible()
