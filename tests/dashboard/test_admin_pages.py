@@ -193,3 +193,30 @@ def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:
         else:
             arch.store.put_record("meta", "counters", before)
         arch.close()
+
+
+def test_the_create_account_form_resets_after_submit(dash_archive) -> None:
+    """GIVEN an account created with a department scope WHEN the next account is created without choosing any
+    THEN the form was emptied in between: the second account has no scope, and the list shows the first."""
+    at = open_page("admin", "pages/accounts.py")
+    at.text_input(key="a_name").input("scoped-one")
+    at.selectbox(key="a_role").set_value("auditor")
+    at.multiselect(key="a_depts").set_value([3])
+    at.text_input(key="a_pw").input("long enough password")
+    at.button(key="FormSubmitter:new_account-创建").click().run()
+    no_traceback(at)
+    assert any("已创建账号 scoped-one" in str(s.value) for s in at.success)
+    assert "scoped-one" in set(at.dataframe[0].value["账号"])  # the list refreshed
+    assert at.multiselect(key="a_depts").value == [] and at.text_input(key="a_name").value == ""
+    at.text_input(key="a_name").input("unscoped-two")
+    at.selectbox(key="a_role").set_value("auditor")
+    at.text_input(key="a_pw").input("long enough password")
+    at.button(key="FormSubmitter:new_account-创建").click().run()
+    arch = dash_archive.archive()
+    try:
+        from compliance.accounts import get_account
+
+        assert get_account(arch.store, "scoped-one")["scope"]["departments"] == [3]
+        assert get_account(arch.store, "unscoped-two")["scope"]["departments"] == []
+    finally:
+        arch.close()
