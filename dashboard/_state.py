@@ -13,6 +13,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import Any, Iterator
 
 import streamlit as st
@@ -27,6 +28,8 @@ from indexer.directory import Directory
 log = logging.getLogger(__name__)
 
 TOKEN_KEY = "ca_token"
+APP_RAN = "ca_app_ran"  # app.py has run in this browser session: its navigation is in force
+WANTED = "ca_wanted"  # the page a deep link named, opened once logged in
 DIRECTORY_TTL_S = 60
 
 
@@ -93,12 +96,35 @@ def current_session() -> Session | None:
     return s
 
 
+def login_form() -> None:
+    st.title(i18n.t("会话存档 · 登录"))
+    notice = st.session_state.pop("ca_login_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("login"):
+        name = st.text_input(i18n.t("账号"), key="login_name")
+        password = st.text_input(i18n.t("密码"), type="password", key="login_password")
+        submitted = st.form_submit_button(i18n.t("登录"))
+    if submitted:
+        with guard("login"):
+            login(name, password)
+            st.rerun()
+
+
 def session() -> Session:
-    """The session inside a page (``app.py`` only runs pages after a login)."""
+    """The session inside a page. A link straight to a page (``/violations``) makes Streamlit run
+    ``pages/violations.py`` on its own, before ``app.py`` has declared the navigation: that run
+    goes through ``app.py`` (login, menu) and ``app.py`` then opens the page the link named."""
+    if not st.session_state.get(APP_RAN):
+        slug = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+        st.session_state[WANTED] = f"pages/{slug}.py" if slug else ""
+        st.switch_page("app.py")
     s = current_session()
     if s is None:
-        st.warning("请先登录 (please log in).")
+        login_form()
         st.stop()
+    assert s is not None  # st.stop() does not return
+    keep_link(s)
     return s
 
 

@@ -33,21 +33,11 @@ PAGES: list[tuple[str, str, str, str]] = [
 
 
 def login_page() -> None:
-    st.title(t("会话存档 · 登录"))
-    notice = st.session_state.pop("ca_login_notice", None)
-    if notice:
-        st.info(notice)
-    with st.form("login"):
-        name = st.text_input(t("账号"), key="login_name")
-        password = st.text_input(t("密码"), type="password", key="login_password")
-        submitted = st.form_submit_button(t("登录"))
-    if submitted:
-        with _state.guard("login"):
-            _state.login(name, password)
-            st.rerun()
+    _state.login_form()
 
 
 def main() -> None:
+    st.session_state[_state.APP_RAN] = True
     session = _state.current_session()
     if session is None:
         st.navigation([st.Page(login_page, title=t("登录"), url_path="login")], position="hidden").run()
@@ -59,6 +49,9 @@ def main() -> None:
         if access.allowed(session, permission)
     ]
     nav = st.navigation(pages)
+    wanted = st.session_state.pop(_state.WANTED, "")
+    if any(file == wanted and access.allowed(session, permission) for file, _, _, permission in PAGES):
+        st.switch_page(wanted)  # the deep link the login came between
     with st.sidebar:
         st.caption(f"{session.account} · {role(session.role)}")
         if st.button(t("退出登录"), key="logout"):
