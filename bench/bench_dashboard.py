@@ -114,11 +114,103 @@ def timed(fn: Callable[[], Any], runs: int) -> float:
     return statistics.median(times)
 
 
+def quick(data: Path, runs: int) -> None:
+    """The interactions issue 15 named, on an existing archive (e.g. the 20,000-message demo): the first
+    login, the statistics page, its keywords, the rule backtest over the archive's whole span."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from streamlit.testing.v1 import AppTest
+
+    from compliance.accounts import create_account, get_account
+
+    os.environ["CHATARCHIVE_DATA"] = str(data)
+    archive = Archive.open(data=str(data))
+    if get_account(archive.store, "bench-admin") is None:
+        create_account(archive.store, "bench-admin", "super", PASSWORD)
+    total = archive.store.count(MessageFilter(), scope=ALL)
+    ends = [
+        archive.store.list_messages(MessageFilter(), scope=ALL, sort=s, limit=1)[1][0].time_ms
+        for s in ("time_asc", "time_desc")
+    ]
+    archive.close()
+    days = [datetime.fromtimestamp(ms / 1000, ZoneInfo("Asia/Shanghai")).date() for ms in ends]
+    app = str(REPO / "dashboard" / "app.py")
+
+    def login() -> AppTest:
+        at = AppTest.from_file(app, default_timeout=300)
+        at.run()
+        at.text_input(key="login_name").input("bench-admin")
+        at.text_input(key="login_password").input(PASSWORD)
+        at.button[0].click()
+        at.run()
+        return at
+
+    def page(path: str) -> AppTest:
+        at = login()
+        at.switch_page(path)
+        return at
+
+    def backtest_setup() -> AppTest:
+        at = page("pages/rules.py")
+        at.run()
+        at.selectbox(key="rule_pick").select_index(1).run()
+        at.date_input(key="bt_from").set_value(days[0])
+        at.date_input(key="bt_to").set_value(days[1] + timedelta(days=0))
+        return at
+
+    steps: list[tuple[str, Callable[[], AppTest], Callable[[AppTest], Any]]] = [
+        ("first login (form submit → first page)", lambda: _login_form(app), lambda at: at.run()),
+        ("statistics page (all time)", lambda: page("pages/statistics.py"), lambda at: at.run()),
+        (
+            "statistics: keywords and word frequency",
+            lambda: _ran(page("pages/statistics.py")),
+            lambda at: at.toggle(key="st_kw_on").set_value(True).run(),
+        ),
+        (
+            f"rule backtest, whole archive ({(days[1] - days[0]).days + 1} days)",
+            backtest_setup,
+            lambda at: at.button(key="bt_run").click().run(),
+        ),
+    ]
+    print(f"\nDashboard interactions on the {total:,}-message archive {data} (median of {runs})\n")
+    print("| interaction | ms |\n| --- | ---: |")
+    for name, setup, act in steps:
+        times = []
+        for _ in range(runs):
+            at = setup()
+            t0 = time.perf_counter()
+            act(at)
+            times.append((time.perf_counter() - t0) * 1000)
+            assert not at.exception, [e.value for e in at.exception]
+        print(f"| {name} | {statistics.median(times):,.0f} |")
+
+
+def _login_form(app: str) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(app, default_timeout=300)
+    at.run()
+    at.text_input(key="login_name").input("bench-admin")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click()
+    return at
+
+
+def _ran(at: Any) -> Any:
+    at.run()
+    return at
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", type=Path, help="measure the quick set on this existing archive instead")
     args = parser.parse_args()
+    if args.data:
+        quick(args.data, args.runs)
+        return
     source = REPO / "bench" / "out" / f"search-{args.messages}"
     target = REPO / "bench" / "out" / f"dashboard-{args.messages}"
     prepare(args.messages, source, target)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -375,10 +375,7 @@ def backtest_rule(
     the rule's explanation, masked (only the matched words readable); with ``previous``, also
     ``diff``: the hits the edit gains and loses. With a reason, a role that may view messages
     sees the texts; showing them is one audit entry (once per visit) naming every message shown."""
-    require(archive, access.BACKTEST, "rule_change", rule.id)
-    target = f"backtest:{rule.id}"
-    shown = _may_show_texts(archive, target, reason)
-    render = mark_ranges if shown else masked_hits
+    render, shown = backtest_render(archive, rule, reason)
     result = rule_backtest.backtest(
         archive.store,
         rule,
@@ -395,6 +392,22 @@ def backtest_rule(
         )
     if shown:
         diff = result.get("diff") or {"gained": [], "lost": []}
-        msgids = [h["msgid"] for h in result["sample"] + diff["gained"] + diff["lost"]]
-        _record_view_once(archive, visit, target, {"msgids": sorted(set(msgids))}, reason.strip())
+        record_backtest_texts(archive, rule, result["sample"] + diff["gained"] + diff["lost"], reason, visit)
     return {**result, "texts_shown": shown}
+
+
+def backtest_render(archive: Archive, rule: Rule, reason: str) -> tuple[Callable[[str, Any], str], bool]:
+    """How this account's backtest samples are drawn: (renderer, texts shown). Masked (only the
+    matched words readable) unless a role that may view messages gives a reason; a role that
+    may not is refused, audited."""
+    require(archive, access.BACKTEST, "rule_change", rule.id)
+    shown = _may_show_texts(archive, f"backtest:{rule.id}", reason)
+    return (mark_ranges if shown else masked_hits), shown
+
+
+def record_backtest_texts(
+    archive: Archive, rule: Rule, rows: list[dict[str, Any]], reason: str, visit: str | None
+) -> None:
+    """The one audit entry (once per visit) naming every message whose text a backtest showed."""
+    msgids = sorted({str(h["msgid"]) for h in rows})
+    _record_view_once(archive, visit, f"backtest:{rule.id}", {"msgids": msgids}, reason.strip())

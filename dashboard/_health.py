@@ -13,6 +13,7 @@ import logging
 
 from chatarchive.archive import Archive
 from core import clock
+from dashboard.i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def health_warning(archive: Archive, *, now_ms: int | None = None) -> str:
         alerts = list((store.get_record("meta", "alerts") or {}).get("alerts") or [])
     except Exception:  # noqa: BLE001 - a broken health record must not take the dashboard down
         log.exception("cannot read the pipeline's health records")
-        return "无法读取采集状态 (cannot read the pipeline's health records)."
+        return t("无法读取采集状态。")
     now = now_ms if now_ms is not None else clock.now_ms()
     messages: list[str] = []
     last = int(counters.get("last_pull_ms") or 0)
@@ -33,8 +34,11 @@ def health_warning(archive: Archive, *, now_ms: int | None = None) -> str:
     if last and (now - last) >= stall_hours * 3_600_000 and not any(a.get("kind") == "stall" for a in alerts):
         hours = (now - last) / 3_600_000
         messages.append(
-            f"会话采集已停滞 {hours:.1f} 小时 — no successful pull for {hours:.1f} h; WeCom deletes unpulled "
-            f"messages after 5 days. Last error: {counters.get('last_error', 'none')}"
+            t(
+                "会话采集已停滞 {hours} 小时，企业微信只保留 5 天未拉取的消息。最近的错误: {error}",
+                hours=f"{hours:.1f}",
+                error=counters.get("last_error") or "无",
+            )
         )
     for a in alerts:
         if a.get("severity") == "error" or a.get("kind") == "stall":
@@ -71,11 +75,11 @@ def pipeline_status(archive: Archive, *, now_ms: int | None = None) -> list[tupl
         return f"{minutes // 60} 小时 {minutes % 60} 分钟前" if minutes >= 60 else f"{minutes} 分钟前"
 
     return [
-        ("上次采集 last pull", ago(counters.get("last_pull_ms"))),
-        ("最新 seq", str(counters.get("last_seq", "—"))),
-        ("已拉取 pulled", f"{int(counters.get('pulled', 0)):,}"),
-        ("已存档 stored", f"{int(counters.get('stored', 0)):,}"),
-        ("死信 dead letters", f"{int(counters.get('deadlettered', 0)):,}"),
-        ("待下载媒体 media backlog", f"{backlog:,}"),
-        ("最新消息 newest message", ago(counters.get("newest_message_ms"))),
+        (t("上次采集"), ago(counters.get("last_pull_ms"))),
+        (t("最新 seq"), str(counters.get("last_seq", "—"))),
+        (t("已拉取"), f"{int(counters.get('pulled', 0)):,}"),
+        (t("已存档"), f"{int(counters.get('stored', 0)):,}"),
+        (t("无法处理的记录 (死信)"), f"{int(counters.get('deadlettered', 0)):,}"),
+        (t("待下载媒体"), f"{backlog:,}"),
+        (t("最新消息"), ago(counters.get("newest_message_ms"))),
     ]

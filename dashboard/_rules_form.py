@@ -40,9 +40,14 @@ def keywords_to_text(keywords: list[Any]) -> str:
     return "\n".join(out)
 
 
+def keyword_items(text: str) -> list[str]:
+    """Keywords as the seed's form takes them: separated by commas (, or ，) and/or one a line."""
+    return [item.strip() for line in lines(text) for item in line.replace("，", ",").split(",") if item.strip()]
+
+
 def keywords_from_text(text: str) -> list[Any]:
     out: list[Any] = []
-    for line in lines(text):
+    for line in keyword_items(text):
         term, *opts = [p.strip() for p in line.split("|")]
         if not opts:
             out.append(term)

@@ -13,7 +13,9 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import streamlit as st
 
@@ -23,11 +25,14 @@ from compliance import access
 from compliance.accounts import Session, authenticate, check_session, logout
 from core.directory import Directory
 from core.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
+from dashboard import _session_link, i18n
 from store.directory import load_directory
 
 log = logging.getLogger(__name__)
 
 TOKEN_KEY = "ca_token"
+APP_RAN = "ca_app_ran"  # app.py has run in this browser session: its navigation is in force
+WANTED = "ca_wanted"  # the page a deep link named, opened once logged in
 DIRECTORY_TTL_S = 60
 
 
@@ -49,26 +54,80 @@ def base_archive() -> Archive:
     )
 
 
+@st.cache_resource(show_spinner=False)
+def _link_key_of(data_dir: str) -> bytes:
+    return _session_link.session_key(Path(data_dir))
+
+
+def _link_key() -> bytes:
+    return _link_key_of(str(base_archive().settings.data_dir))
+
+
+def _token_from_link() -> str | None:
+    """After a reload: the session token of the URL's signed link, if it is genuine and current."""
+    signed = st.query_params.get(_session_link.PARAM)
+    if not signed:
+        return None
+    token = _session_link.verify(signed, _link_key(), int(time.time() * 1000))
+    if token is None:
+        del st.query_params[_session_link.PARAM]
+        st.session_state["ca_login_notice"] = i18n.t("登录链接已失效，请重新登录。")
+    return token
+
+
+def keep_link(s: Session) -> None:
+    """Puts the signed session link into the URL (page switches drop query parameters)."""
+    signed = _session_link.sign(s.token, s.expires_ms, _link_key())
+    if st.query_params.get(_session_link.PARAM) != signed:
+        st.query_params[_session_link.PARAM] = signed
+
+
 def current_session() -> Session | None:
     """The live session of this browser tab, re-checked on every run (expiry, disabled
-    account, changed role or scope take effect at once)."""
-    token = st.session_state.get(TOKEN_KEY)
+    account, changed role or scope take effect at once); restored from the URL after a reload."""
+    token = st.session_state.get(TOKEN_KEY) or _token_from_link()
     if not token:
         return None
     try:
-        return check_session(base_archive().store, token)
+        s = check_session(base_archive().store, token)
     except AuthenticationFailed as e:
         st.session_state.pop(TOKEN_KEY, None)
-        st.session_state["ca_login_notice"] = str(e)
+        st.query_params.pop(_session_link.PARAM, None)
+        st.session_state["ca_login_notice"] = i18n.error(str(e))
         return None
+    st.session_state[TOKEN_KEY] = token
+    return s
+
+
+def login_form() -> None:
+    st.title(i18n.t("会话存档 · 登录"))
+    notice = st.session_state.pop("ca_login_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("login"):
+        name = st.text_input(i18n.t("账号"), key="login_name")
+        password = st.text_input(i18n.t("密码"), type="password", key="login_password")
+        submitted = st.form_submit_button(i18n.t("登录"))
+    if submitted:
+        with guard("login"):
+            login(name, password)
+            st.rerun()
 
 
 def session() -> Session:
-    """The session inside a page (``app.py`` only runs pages after a login)."""
+    """The session inside a page. A link straight to a page (``/violations``) makes Streamlit run
+    ``pages/violations.py`` on its own, before ``app.py`` has declared the navigation: that run
+    goes through ``app.py`` (login, menu) and ``app.py`` then opens the page the link named."""
+    if not st.session_state.get(APP_RAN):
+        slug = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+        st.session_state[WANTED] = f"pages/{slug}.py" if slug else ""
+        st.switch_page("app.py")
     s = current_session()
     if s is None:
-        st.warning("请先登录 (please log in).")
+        login_form()
         st.stop()
+    assert s is not None  # st.stop() does not return
+    keep_link(s)
     return s
 
 
@@ -86,6 +145,7 @@ def login(name: str, password: str) -> Session:
 
 
 def do_logout() -> None:
+    st.query_params.pop(_session_link.PARAM, None)
     token = st.session_state.pop(TOKEN_KEY, None)
     if token:
         logout(base_archive().store, token)
@@ -119,6 +179,24 @@ def directory() -> Directory:
     )
 
 
+@st.cache_data(ttl=DIRECTORY_TTL_S, show_spinner=False)
+def _robot_names(data: str, stamp: int) -> dict[str, str]:
+    """Robots are not in ``Directory``; the stored organisation record may list them (``robots``)."""
+    out: dict[str, str] = {}
+    for row in base_archive().store.find_records("directory"):
+        for robot in row.get("robots") or []:
+            if isinstance(robot, dict) and robot.get("id"):
+                out[str(robot["id"])] = str(robot.get("name") or robot["id"])
+    return out
+
+
+def party_names() -> dict[str, str]:
+    """Display names of everyone who can send a message: employees, customers, groups, robots."""
+    stamp = int(time.time() // DIRECTORY_TTL_S)
+    robots = _robot_names(str(base_archive().settings.data_dir), stamp)
+    return {**robots, **directory().names}
+
+
 def tz() -> str:
     return str(base_archive().settings.timezone)
 
@@ -129,6 +207,8 @@ def guard(what: str = "") -> Iterator[None]:
     is logged with its traceback and shown as a short apology."""
     try:
         yield
+    except AuthenticationFailed as e:
+        st.error(i18n.error(str(e)))
     except PermissionDenied as e:
         st.error(f"无权限: {e}")
     except BadInput as e:

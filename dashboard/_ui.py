@@ -18,11 +18,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.models import Message
+from dashboard import i18n
 from dashboard._text import text_html
 from store.highlight import mark_ranges
 
 CHAT_KIND_LABELS = {"external": "外部客户", "internal": "内部沟通", "group": "群聊"}
-STATUS_LABELS = {"unreviewed": "待审核", "confirmed": "确认违规", "false_positive": "误报", "escalated": "已上报"}
+STATUS_LABELS = {k: i18n.status(k) for k in ("unreviewed", "confirmed", "false_positive", "escalated")}
 DIRECTION_LABELS = {"employee": "员工发送", "customer": "客户发送", "other": "其他"}
 
 _MARK_SPLIT = re.compile(r"(<mark>|</mark>)")

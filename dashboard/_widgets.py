@@ -3,6 +3,7 @@ reason prompt (minimum necessity), the conversation view."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,8 @@ from chatarchive import actions
 from compliance import audit
 from core.directory import Directory
 from core.models import Message, MessageFilter
-from dashboard import _state, _ui
+from dashboard import _state, _ui, viewer
+from dashboard._chat_cards import type_name
 
 MSGTYPES = [
     "text",
@@ -45,7 +47,13 @@ MSGTYPES = [
     "sphfeed",
     "switch",
 ]
+PICK = "请选择"  # Streamlit's own placeholder says "Choose options"
 DIRECTIONS = {"employee": "员工发送", "external": "客户发送", "robot": "机器人", "system": "系统"}
+
+
+def pick_many(label: str, options: Sequence[Any], **kwargs: Any) -> list[Any]:
+    """``st.multiselect`` with a Chinese placeholder."""
+    return st.multiselect(label, options, placeholder=PICK, **kwargs)
 
 
 def date_range(key: str, label: str = "时间范围") -> tuple[int | None, int | None]:
@@ -65,12 +73,12 @@ def date_range(key: str, label: str = "时间范围") -> tuple[int | None, int |
 
 def department_picker(directory: Directory, key: str, label: str = "部门") -> list[int]:
     names = directory.department_names
-    return st.multiselect(label, sorted(names), format_func=lambda d: f"{names.get(d, d)} ({d})", key=key)
+    return pick_many(label, sorted(names), format_func=lambda d: f"{names.get(d, d)} ({d})", key=key)
 
 
 def employee_picker(directory: Directory, key: str, label: str = "员工") -> list[str]:
     ids = sorted(directory.employee_ids)
-    return st.multiselect(label, ids, format_func=lambda u: f"{directory.name(u)} ({u})", key=key)
+    return pick_many(label, ids, format_func=lambda u: f"{directory.name(u)} ({u})", key=key)
 
 
 def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
@@ -81,16 +89,17 @@ def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
         departments = department_picker(directory, f"{key}_dept")
         employees = employee_picker(directory, f"{key}_emp")
     with c2:
-        externals = st.multiselect(
+        externals = pick_many(
             "客户",
             sorted(x["id"] for x in directory.externals),
             format_func=lambda x: f"{directory.name(x)} ({x[:10]}…)",
             key=f"{key}_ext",
         )
+        groups = pick_many("群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group")
         groups = st.multiselect("群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group")
     with c3:
-        msgtypes = st.multiselect("消息类型", MSGTYPES, key=f"{key}_type")
-        directions = st.multiselect("方向 (发送方)", list(DIRECTIONS), format_func=DIRECTIONS.get, key=f"{key}_dir")
+        msgtypes = pick_many("消息类型", MSGTYPES, key=f"{key}_type", format_func=type_name)
+        directions = pick_many("方向 (发送方)", list(DIRECTIONS), format_func=DIRECTIONS.get, key=f"{key}_dir")
     flagged = st.checkbox("只看违规消息", key=f"{key}_flagged")
     return MessageFilter(
         time_from=time_from,
@@ -125,20 +134,21 @@ def show_conversation(
     hit_html: str | None = None,
     highlight_flagged: bool = False,
     bodies: dict[str, str] | None = None,
+    me: str = "",
 ) -> None:
-    directory = _state.directory()
-    st.markdown(
-        _ui.conversation_html(
-            messages,
-            directory.names,
-            _state.tz(),
-            hit_msgid=hit_msgid,
-            hit_html=hit_html,
-            highlight_flagged=highlight_flagged,
-            bodies=bodies,
-        ),
-        unsafe_allow_html=True,
+    """The chat viewer over ``messages``; ``me`` is the employee drawn on the right
+    (by default the employee of a one-to-one chat, else every employee)."""
+    prepared = dict(bodies or {})
+    if hit_msgid and hit_html is not None:
+        prepared[hit_msgid] = hit_html
+    options = viewer.ViewOptions(
+        me=me or viewer.chat_employee(messages, _state.directory()),
+        names=_state.party_names(),
+        bodies=prepared,
+        hit_msgid=hit_msgid,
+        highlight_flagged=highlight_flagged,
     )
+    viewer.show(_state.user_archive(), messages, options, _state.tz())
 
 
 def open_context(msgid: str, reason: str, *, before: int = 10, after: int = 10) -> list[Message]:

@@ -23,6 +23,9 @@ from store.base import Store
 MAX_CHATS = 100_000
 SAMPLES = "samples"
 REVIEWS = "reviews"
+# A sampled conversation is judged as a whole. It has its own outcomes: with the violation statuses a
+# conversation found clean was stored as "confirmed" and listed as 确认违规.
+SAMPLE_STATUSES: tuple[str, ...] = ("no_issue", "issue_found", "escalated")
 
 
 def _now() -> int:
@@ -175,9 +178,11 @@ def draw_sample(
 def review_sample_item(
     store: Store, sample_id: str, chat_id: str, status: str, comment: str, *, reviewer: str, now_ms: int | None = None
 ) -> dict[str, Any]:
-    """Records the decision on one sampled conversation (same statuses as violations)."""
-    if status not in REVIEW_STATUSES or status == "unreviewed":
-        raise BadInput(f"review status must be one of confirmed, false_positive, escalated; got {status!r}")
+    """Records the decision on one sampled conversation: no_issue, issue_found or escalated."""
+    if status not in SAMPLE_STATUSES:
+        raise BadInput(f"sample review status must be one of {', '.join(SAMPLE_STATUSES)}; got {status!r}")
+    if status != "no_issue" and len(comment.strip()) < 2:
+        raise BadInput("a comment is required when a sampled conversation has an issue")
     doc = store.get_record(SAMPLES, sample_id)
     if doc is None:
         raise BadInput(f"no sample {sample_id!r}")

@@ -7,15 +7,29 @@ import streamlit as st
 
 from compliance import access
 from compliance.accounts import change_password, create_account, list_accounts, set_disabled, set_role
-from dashboard import _state, _ui
+from dashboard import _state, _ui, i18n
+from dashboard.i18n import t
 
 session = _state.require(access.ACCOUNTS)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("账号权限 Accounts")
-ROLE_LABELS = {"super": "超级管理员", "auditor": "审计员", "rule-editor": "规则编辑", "viewer": "只读(统计)"}
+st.title(t("账号权限"))
+ROLE_LABELS = {r: i18n.role(r) for r in access.ROLES}
+NEW_ACCOUNT_KEYS = ("a_name", "a_role", "a_depts", "a_users", "a_pw")
+flash = st.session_state.pop("a_flash", None)
+if flash:
+    st.success(flash)
+
+
+def done(message: str, *keys: str) -> None:
+    """After a change: empty the form (the next account must not inherit this one's scope), refresh the list."""
+    for key in keys:
+        st.session_state.pop(key, None)
+    st.session_state["a_flash"] = message
+    st.rerun()
+
 
 accounts = []
 with _state.guard("accounts"):
@@ -53,7 +67,7 @@ with tab_new, st.form("new_account"):
     if st.form_submit_button("创建"):
         with _state.guard("create account"):
             create_account(arch.store, name, role, password, depts, users, actor=session.account)
-            st.success(f"已创建账号 {name}")
+            done(f"已创建账号 {name}", *NEW_ACCOUNT_KEYS)
 
 with tab_edit:
     names = [a["name"] for a in accounts]
@@ -66,26 +80,26 @@ with tab_edit:
                 list(access.ROLES),
                 index=list(access.ROLES).index(current["role"]),
                 format_func=lambda r: ROLE_LABELS.get(r, r),
-                key="e_role",
+                key=f"e_role_{target}",
             )
             depts = st.multiselect(
                 "部门范围",
                 sorted(directory.department_names),
                 default=[d for d in current["scope"]["departments"] if d in directory.department_names],
                 format_func=lambda d: directory.department_names.get(d, str(d)),
-                key="e_depts",
+                key=f"e_depts_{target}",
             )
             users = st.multiselect(
                 "员工范围",
                 sorted(directory.employee_ids | set(current["scope"]["users"])),
                 default=current["scope"]["users"],
                 format_func=directory.name,
-                key="e_users",
+                key=f"e_users_{target}",
             )
             if st.form_submit_button("保存权限"):
                 with _state.guard("set role"):
                     set_role(arch.store, target, role, depts, users, actor=session.account)
-                    st.success("已保存")
+                    done(f"已保存 {target} 的权限")
         with st.form("reset_password"):
             new_password = st.text_input("新密码 (至少 12 位, 不含账号名, 不能是常见密码)", type="password", key="e_pw")
             if st.form_submit_button("重置密码"):

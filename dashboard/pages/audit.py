@@ -9,6 +9,7 @@ import streamlit as st
 
 from compliance import access, audit
 from dashboard import _state, _ui
+from dashboard.i18n import audit_action, t
 
 PAGE_SIZE = 100
 
@@ -16,10 +17,12 @@ session = _state.require(access.AUDIT)
 arch = _state.user_archive()
 tz = _state.tz()
 
-st.title("审计日志 Audit trail")
+st.title(t("审计日志"))
 c1, c2, c3 = st.columns(3)
 actor = c1.text_input("操作人", key="au_actor")
-action = c2.selectbox("操作", ["", *sorted(audit.ACTIONS)], key="au_action", format_func=lambda a: a or "全部")
+action = c2.selectbox(
+    "操作", ["", *sorted(audit.ACTIONS)], key="au_action", format_func=lambda a: audit_action(a) if a else "全部"
+)
 page = int(c3.number_input("页", min_value=1, value=1, key="au_page"))
 
 with _state.guard("audit"):
@@ -35,7 +38,7 @@ with _state.guard("audit"):
                     "序号": r["seq"],
                     "时间": _ui.fmt_time(int(r["time_ms"]), tz),
                     "操作人": r["actor"],
-                    "操作": r["action"],
+                    "操作": audit_action(r["action"]),
                     "对象": r["target"],
                     "理由": r.get("reason", ""),
                     "详情": json.dumps(r.get("details") or {}, ensure_ascii=False)[:300],

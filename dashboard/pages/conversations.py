@@ -11,12 +11,12 @@ import streamlit as st
 from analyzers.insights.sentiment import classify, conversation_sentiment
 from chatarchive import actions
 from compliance import access
-from core.models import Message, MessageFilter, ViolationFilter
-from dashboard import _media, _state, _ui, _widgets
+from core.models import Message, ViolationFilter
+from dashboard import _customer_panel, _state, _ui, viewer
+from dashboard.i18n import t
 from reports.people import employee_chats, employee_figures
 from reports.summary import summarize
 
-PAGE_SIZE = 100
 MAX_LISTED = 200  # radio lists beyond this are unusable; the search box narrows them
 
 session = _state.require(access.VIEW)
@@ -24,7 +24,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("查看聊天记录")
+st.title(t("查看聊天记录"))
 
 
 def in_scope(userid: str) -> bool:
@@ -55,15 +55,29 @@ def sentiment_marker(label: str) -> str:
     )
 
 
+def hit_bodies(messages: list[Message]) -> dict[str, str]:
+    """The flagged messages' text with their violations' matched spans marked."""
+    flagged = [m.msgid for m in messages if m.flagged]
+    if not flagged:
+        return {}
+    _, violations = arch.store.list_violations(ViolationFilter(msgids=flagged), scope=arch.scope, limit=1000)
+    spans: dict[str, list[list[int]]] = {}
+    for v in violations:
+        spans.setdefault(v.msgid, []).extend(v.spans)
+    by_msg = {m.msgid: m for m in messages}
+    return {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
+
+
 def show_summary(messages: list[Message], partial: bool) -> None:
     """The key sentences (time · sender · sentence) and the customer's sentiment with counts."""
     by_id = {m.msgid: m for m in messages}
+    names = _state.party_names()
     key = summarize(messages, SUMMARY_SENTENCES)
     feeling = conversation_sentiment(messages)
     lines = (
         "".join(
             f'<div class="ca-summary-line"><span class="ca-meta">{_ui.fmt_time(by_id[k.msgid].time_ms, tz)} · '
-            f"{_ui.esc(directory.name(by_id[k.msgid].sender))}</span> {_ui.esc(k.text)}</div>"
+            f"{_ui.esc(names.get(by_id[k.msgid].sender, by_id[k.msgid].sender))}</span> {_ui.esc(k.text)}</div>"
             for k in key
             if k.msgid in by_id
         )
@@ -104,6 +118,10 @@ with left:
         st.caption(f"共 {len(employees)} 人，显示前 {MAX_LISTED} 人；请用查找框缩小范围。")
         employees = employees[:MAX_LISTED]
     by_id = {e["userid"]: e for e in employees}
+    wanted = st.query_params.get("emp")  # 员工管理's 查看会话存档 link
+    if wanted in by_id and st.session_state.get("_emp_link") != wanted:
+        st.session_state["emp_pick"] = wanted
+        st.session_state["_emp_link"] = wanted
     userid = st.radio(
         "选择员工",
         list(by_id),
@@ -151,7 +169,6 @@ with right:
             }
             if st.button("打开所选会话", key=f"open_{kind}"):
                 st.session_state["conv_chat"] = st.session_state.get(f"pick_{kind}")
-                st.session_state["conv_page"] = 1
             st.radio("会话", list(names), format_func=names.get, key=f"pick_{kind}", label_visibility="collapsed")
 
 chat_id = st.session_state.get("conv_chat")
@@ -168,38 +185,29 @@ if chat_id:
         "查看理由 (recorded in the audit trail)", key="conv_reason", placeholder="例如：季度合规抽查"
     )
     highlight = c2.toggle("高亮模式 (violations)", value=True, key="conv_highlight")
+    customer = next((p for p in chat_id.split("|") if directory.kind_of(p) == "external"), "") if "|" in chat_id else ""
     if reason.strip():
         with _state.guard("conversation"):
-            f = MessageFilter(chats=[chat_id])
-            total = arch.store.count(f, scope=arch.scope)
-            pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-            page = int(st.number_input(f"页 (共 {pages} 页, {total} 条)", 1, pages, value=pages, key="conv_page_no"))
-            messages = actions.view_conversation(
-                arch,
-                chat_id,
-                reason,
-                visit=session.token,
-                limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE,
-                details={"employee": userid},
-            )
-            bodies: dict[str, str] = {}
-            if highlight:
-                flagged = [m.msgid for m in messages if m.flagged]
-                if flagged:
-                    _, violations = arch.store.list_violations(
-                        ViolationFilter(msgids=flagged), scope=arch.scope, limit=1000
-                    )
-                    spans: dict[str, list] = {}
-                    for v in violations:
-                        spans.setdefault(v.msgid, []).extend(v.spans)
-                    by_msg = {m.msgid: m for m in messages}
-                    bodies = {mid: _ui.mark_spans(by_msg[mid].text, s) for mid, s in spans.items() if mid in by_msg}
-                for m in messages:
-                    if m.customer_wrote:
-                        bodies[m.msgid] = bodies.get(m.msgid, _ui.message_body(m)) + sentiment_marker(sentiment_of(m))
-            show_summary(messages, partial=pages > 1)
-            _widgets.show_conversation(messages, highlight_flagged=highlight, bodies=bodies)
-            _media.show_media(arch, messages)
+            main_col, panel_col = st.columns([3, 1]) if customer else (st.container(), None)
+            with main_col:
+                options = viewer.ViewOptions(me=userid, names=_state.party_names(), highlight_flagged=highlight)
+                page = viewer.page_number(arch, chat_id, key=f"conv_{chat_id}")
+                messages = actions.view_conversation(
+                    arch,
+                    chat_id,
+                    reason,
+                    visit=session.token,
+                    limit=viewer.PAGE_SIZE,
+                    offset=(page - 1) * viewer.PAGE_SIZE,
+                    details={"employee": userid, "page": page},
+                )
+                if highlight:
+                    options.bodies = hit_bodies(messages)
+                    options.extras = {m.msgid: sentiment_marker(sentiment_of(m)) for m in messages if m.customer_wrote}
+                show_summary(messages, partial=viewer.page_count(arch, chat_id) > 1)
+                viewer.show(arch, messages, options, tz)
+            if panel_col is not None and customer:
+                with panel_col:
+                    _customer_panel.show(arch, directory, customer, tz)
     else:
         st.info("请填写查看理由后显示聊天内容 (state why you need to see this conversation).")

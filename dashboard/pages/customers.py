@@ -10,7 +10,8 @@ from chatarchive import actions
 from compliance import access
 from compliance.consent import list_consent
 from core.models import MessageFilter
-from dashboard import _state, _ui, _widgets
+from dashboard import _customer_panel, _people_tables, _state, _ui, _widgets, viewer
+from dashboard.i18n import t
 from reports.people import customer_rows
 
 session = _state.require(access.VIEW)
@@ -18,7 +19,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("客户管理 Customers")
+st.title(t("客户管理"))
 find = st.text_input("查找客户", key="c_find", placeholder="名称")
 
 rows = []
@@ -34,11 +35,28 @@ if not rows:
     st.stop()
 
 labels = {"agree": "同意存档", "disagree": "不同意存档", "unknown": "未知"}
+externals = {str(x["id"]): x for x in directory.externals}
+newest = max((int(r["最近会话"]) for r in rows), default=0)
+
+
+def seed_columns(r: dict) -> dict:
+    """The seed's 当前跟进人数 / 非当前跟进人数 / 描述 / 会话状态 for one customer row."""
+    x = externals.get(str(r["id"]), {})
+    current, former = _people_tables.follower_counts(x, directory)
+    return {
+        "当前跟进人数": current,
+        "非当前跟进人数": former,
+        "描述": _people_tables.description(x),
+        "会话状态": _people_tables.conversation_state(int(r["最近会话"]), newest, str(r["存档同意"])),
+    }
+
+
 table = pd.DataFrame(
     [
         {
             **{k: v for k, v in r.items() if k != "id"},
             "添加时间": _ui.fmt_time(r["添加时间"], tz) if r["添加时间"] else "",
+            **seed_columns(r),
             "最近会话": _ui.fmt_time(r["最近会话"], tz) if r["最近会话"] else "当前无会话",
             "存档同意": labels.get(r["存档同意"], r["存档同意"]),
         }
@@ -78,7 +96,18 @@ with _state.guard("conversations"):
             key="c_chat",
             format_func=lambda c: " ↔ ".join(directory.name(p) for p in c.split("|")),
         )
-        messages = actions.view_conversation(
-            arch, chat_id, reason, visit=session.token, sort="time_desc", limit=100, details={"customer": customer}
-        )
-        _widgets.show_conversation(list(reversed(messages)), highlight_flagged=True)
+        main_col, panel_col = st.columns([3, 1])
+        with main_col:
+            page = viewer.page_number(arch, chat_id, key=f"c_{chat_id}")
+            messages = actions.view_conversation(
+                arch,
+                chat_id,
+                reason,
+                visit=session.token,
+                limit=viewer.PAGE_SIZE,
+                offset=(page - 1) * viewer.PAGE_SIZE,
+                details={"customer": customer, "page": page},
+            )
+            _widgets.show_conversation(messages, highlight_flagged=True)
+        with panel_col:
+            _customer_panel.show(arch, directory, customer, tz)

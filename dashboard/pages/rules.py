@@ -15,15 +15,16 @@ from chatarchive import actions
 from compliance import access
 from compliance.rulestore import get_rule, list_rules, rule_history
 from core.models import CHAT_KINDS
+from dashboard import _backtest_runner, _state, _ui, _widgets
 from dashboard import _rules_form as rf
-from dashboard import _state, _ui, _widgets
+from dashboard.i18n import t
 
 session = _state.require(access.RULES)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("敏感规则 Rules")
+st.title(t("敏感规则"))
 
 rules = []
 with _state.guard("rules"):
@@ -68,7 +69,7 @@ severity = c3.selectbox(
 description = st.text_input("说明 description", value=current.get("description", ""), key=f"desc{k}")
 c1, c2 = st.columns(2)
 keywords_text = c1.text_area(
-    "关键词 keywords (一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
+    "关键词 (用逗号隔开，如 回扣,返点；也可一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
     value=rf.keywords_to_text(current.get("keywords", [])),
     key=f"kw{k}",
     height=150,
@@ -191,23 +192,34 @@ if arch.scope.is_empty:
 c1, c2 = st.columns(2)
 bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")
+st.caption(f"回测最近的区间 (最长 {_backtest_runner.MAX_DAYS} 天)；更长的历史请用命令行 chatarchive rules backtest。")
 bt_reason = ""
 if access.allowed(session, access.VIEW):
     bt_reason = _widgets.reason_box("bt_reason", "显示样例原文 (show sample texts)")
 else:
     st.caption("样例只显示命中词，其余已遮盖 (samples are masked: your role may not view messages).")
-if st.button("运行回测 Run backtest", key="bt_run"):
-    with _state.guard("backtest"), st.status("回测中… (replaying the rule over the history)", expanded=False) as status:
-        from analyzers.rules.model import Rule
-
+if st.button("运行回测", key="bt_run"):
+    with _state.guard("backtest"):
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
         candidate = Rule.from_dict(rule_data(), directory=directory)
-        previous = get_rule(arch.store, choice) if choice != NEW else None
-        result = actions.backtest_rule(
-            arch, candidate, time_from, time_to, reason=bt_reason, visit=session.token, previous=previous
+        saved = get_rule(arch.store, choice) if choice != NEW else None
+        render, shown = actions.backtest_render(arch, candidate, bt_reason)
+        bar = st.progress(0.0, text="回测中…")
+        result, diff = _backtest_runner.run(
+            arch.store,
+            candidate,
+            saved,
+            arch.scope,
+            time_from,
+            time_to,
+            tz=tz,
+            progress=lambda done, label: bar.progress(done, text=f"回测中… {label}"),
+            render=render,
         )
-        diff = result.get("diff")
-        status.update(label=f"回测完成: {result['total']} 条命中", state="complete")
+        bar.progress(1.0, text=f"回测完成: {result['total']} 条命中")
+        if shown:
+            rows = _backtest_runner.shown_rows(result, diff)
+            actions.record_backtest_texts(arch, candidate, rows, bt_reason, session.token)
         st.session_state["bt_result"] = (choice, result, diff)
 saved_bt = st.session_state.get("bt_result")
 if saved_bt and saved_bt[0] == choice:

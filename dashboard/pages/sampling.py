@@ -11,14 +11,28 @@ import streamlit as st
 from chatarchive import actions
 from compliance import access
 from dashboard import _state, _ui, _widgets
-from reports.review import SAMPLES, draw_sample
+from dashboard.i18n import t
+from reports.review import SAMPLE_STATUSES, SAMPLES, draw_sample
 
 session = _state.require(access.REVIEW)
 arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("抽样检查 Sampling")
+st.title(t("抽样检查"))
+
+SAMPLE_LABELS = {
+    "unreviewed": "待审核",
+    "no_issue": "无问题",
+    "issue_found": "发现问题",
+    "escalated": "已上报",
+    # samples reviewed before sampled conversations had their own outcomes
+    "confirmed": "已审核 (旧版)",
+    "false_positive": "已审核 (旧版)",
+}
+flash = st.session_state.pop("s_flash", None)
+if flash:
+    st.success(flash)
 
 with st.form("draw"):
     c1, c2 = st.columns(2)
@@ -37,7 +51,7 @@ with st.form("draw"):
     c3, c4 = st.columns(2)
     percent = c3.number_input("比例 %", min_value=0.1, max_value=100.0, value=5.0, step=0.5, key="s_pct")
     seed = c4.number_input("随机种子 Seed (同一种子可复现)", min_value=0, value=20240101, step=1, key="s_seed")
-    drawn = st.form_submit_button("抽样 Draw")
+    drawn = st.form_submit_button("抽样")
 if drawn:
     with _state.guard("sample"), st.status("正在抽样… (drawing)") as status:
         time_from, time_to = _ui.day_range_ms(first, last, tz)
@@ -53,6 +67,7 @@ if drawn:
             actor=session.account,
         )
         st.session_state["s_current"] = doc["id"]
+        st.session_state["s_pick"] = doc["id"]  # the picker's kept value would otherwise hide the new sample
         status.update(label=f"已抽取 {len(doc['items'])} 个会话", state="complete")
 
 samples = []
@@ -90,7 +105,7 @@ st.dataframe(
                 "会话": " ↔ ".join(directory.name(p) for p in i["chat_id"].split("|"))
                 if "|" in i["chat_id"]
                 else directory.name(i["chat_id"]),
-                "状态": _ui.STATUS_LABELS.get(i["status"], i["status"]),
+                "状态": SAMPLE_LABELS.get(i["status"], i["status"]),
                 "审核人": i.get("reviewer", ""),
                 "意见": i.get("comment", ""),
             }
@@ -122,15 +137,14 @@ if reason:
         )
         _widgets.show_conversation(messages)
 with st.form("s_review"):
-    status = st.radio(
-        "结论",
-        ["confirmed", "false_positive", "escalated"],
-        horizontal=True,
-        key="s_rstatus",
-        format_func={"confirmed": "无问题/已确认", "false_positive": "不适用", "escalated": "发现问题并上报"}.get,
+    outcome: str = st.radio(
+        "结论", list(SAMPLE_STATUSES), horizontal=True, key="s_rstatus", format_func=lambda s: SAMPLE_LABELS.get(s, s)
     )
     comment = st.text_area("意见", key="s_comment")
-    if st.form_submit_button("提交审核"):
-        with _state.guard("review"):
-            actions.review_sample_item(arch, sample_id, chat_id, status, comment)
-            st.success("已记录审核结论")
+    reviewed = st.form_submit_button("提交审核")
+if reviewed:
+    with _state.guard("review"):
+        actions.review_sample_item(arch, sample_id, chat_id, outcome, comment)
+        st.session_state["s_flash"] = f"已记录审核结论: {SAMPLE_LABELS[outcome]}"
+        st.session_state.pop("s_comment", None)  # the next conversation starts with an empty comment
+        st.rerun()  # the table above shows the new status

@@ -15,6 +15,7 @@ from compliance import access
 from core import clock
 from core.models import SearchRequest
 from dashboard import _state, _ui, _widgets
+from dashboard.i18n import t
 
 PAGE_SIZE = 20
 SAVED = "saved_searches"
@@ -24,7 +25,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("搜索 Search")
+st.title(t("搜索"))
 
 # A saved search chosen last run: put its values into the widgets before they are drawn.
 pending = st.session_state.pop("_load_saved", None)

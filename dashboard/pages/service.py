@@ -10,14 +10,15 @@ import streamlit as st
 from compliance import access
 from core import clock
 from core.models import MessageFilter
-from dashboard import _state, _widgets
+from dashboard import _charts, _state, _widgets
+from dashboard.i18n import t
 from reports.service import service_quality
 
 session = _state.require(access.STATS)
 arch = _state.user_archive()
 directory = _state.directory()
 
-st.title("服务质量 Service quality")
+st.title(t("服务质量"))
 c1, c2 = st.columns([2, 1])
 with c1:
     time_from, time_to = _widgets.date_range("sq_time", "日期")
@@ -70,6 +71,15 @@ with _state.guard("service quality"):
             for r in rows
         ]
     )
+    chart = df.melt(
+        id_vars=["员工"], value_vars=["首次响应中位数(分)", "首次响应P90(分)"], var_name="指标", value_name="分钟"
+    ).dropna()
+    if not chart.empty:
+        st.plotly_chart(
+            _charts.bars(chart, "员工", "分钟", "首次响应时间 (中位数与 P90)", color="指标", barmode="group"),
+            width="stretch",
+            key="ch_service",
+        )
     st.dataframe(df, hide_index=True, width="stretch")
     st.caption(
         "客户会话: 与客户的单聊, 以及有外部联系人的群聊 (客户群; 内部群不计入)。"

@@ -16,7 +16,8 @@ import streamlit as st
 from analyzers.insights.sentiment import conversation_sentiment
 from compliance import access
 from core.models import MessageFilter, Scope, ViolationFilter
-from dashboard import _state, _ui, _widgets
+from dashboard import _charts, _state, _ui, _widgets
+from dashboard.i18n import t
 from reports import keywords as kw
 from reports import stats
 from reports.trend import sentiment_trend
@@ -26,7 +27,7 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("数据报表 Statistics")
+st.title(t("数据报表"))
 c1, c2 = st.columns([2, 1])
 with c1:
     time_from, time_to = _widgets.date_range("st_time", "日期")
@@ -64,8 +65,10 @@ def keyword_tables(
 ) -> tuple[int, list[tuple[str, float]], list[tuple[str, int]]]:
     """(messages read, [(keyword, weight)], [(word, occurrences)]) of the selection's newest messages."""
     messages = kw.selection(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope)
-    found = kw.keywords(messages, method=method, top=20)  # type: ignore[arg-type]
-    return len(messages), [(k.word, k.weight) for k in found], kw.word_frequency(messages, top=30)
+    # Ask for more than shown: URL fragments, emoticon names and quote words are dropped afterwards.
+    found = [k for k in kw.keywords(messages, method=method, top=60) if not _charts.is_noise(k.word)][:20]  # type: ignore[arg-type]
+    frequency = [(w, n) for w, n in kw.word_frequency(messages, top=80) if not _charts.is_noise(w)][:30]
+    return len(messages), [(k.word, k.weight) for k in found], frequency
 
 
 @st.cache_data(ttl=INSIGHTS_TTL_S, max_entries=32, show_spinner="计算客户情绪…")
@@ -116,17 +119,25 @@ def keywords_section() -> None:
         return
     a, b = st.columns(2)
     keywords_df = pd.DataFrame(found, columns=["关键词", "权重"])
-    a.plotly_chart(
-        px.bar(keywords_df.iloc[::-1], x="权重", y="关键词", orientation="h", title=f"关键词 ({METHODS[method]})"),
+    picked_kw = a.plotly_chart(
+        _charts.ranking(keywords_df, "权重", "关键词", f"关键词 ({METHODS[method]})"),
         width="stretch",
         key="ch_keywords",
+        on_select="rerun",
+        selection_mode="points",
     )
     frequency_df = pd.DataFrame(frequency, columns=["词", "次数"])
-    b.plotly_chart(
-        px.bar(frequency_df.iloc[::-1], x="次数", y="词", orientation="h", title="词频"),
+    picked_word = b.plotly_chart(
+        _charts.ranking(frequency_df, "次数", "词", "词频"),
         width="stretch",
         key="ch_frequency",
+        on_select="rerun",
+        selection_mode="points",
     )
+    word = _charts.selected(picked_kw, "y") or _charts.selected(picked_word, "y")
+    if word:
+        with _state.guard("messages"):
+            _charts.show_messages(arch, directory, f, f'"{word}"', f"含「{word}」", tz)
     with a:
         table(keywords_df, f"keywords_{method}")
     with b:
@@ -215,7 +226,7 @@ data_dir = str(arch.settings.data_dir)
 
 with _state.guard("statistics"):
     total = arch.store.count(f, scope=arch.scope)
-    st.metric("消息总数 Messages", total)
+    st.metric("消息总数", total)
     if total == 0:
         st.info("此范围内没有消息 (no messages in this range).")
         st.stop()
@@ -226,7 +237,16 @@ with _state.guard("statistics"):
         days = pd.DataFrame(
             [{"日期": _ui.fmt_day(d, tz), "消息数": n} for d, n in stats.per_day(arch.store, f, scope=arch.scope)]
         )
-        st.plotly_chart(px.bar(days, x="日期", y="消息数"), width="stretch", key="ch_day")
+        picked_day = st.plotly_chart(
+            _charts.bars(days, "日期", "消息数", "每日消息数 (点选一天查看消息)"),
+            width="stretch",
+            key="ch_day",
+            on_select="rerun",
+            selection_mode="points",
+        )
+        day = _charts.selected(picked_day, "x")
+        if day:
+            _charts.show_messages(arch, directory, _charts.day_filter(f, day, tz), "", day, tz)
         table(days, "messages_per_day")
     with tab_week:
         grid = stats.hour_of_week(arch.store, f, scope=arch.scope, tz=tz)
@@ -247,10 +267,13 @@ with _state.guard("statistics"):
         )
     with tab_split:
         a, b = st.columns(2)
-        types = pd.DataFrame(stats.by_field(arch.store, f, "msgtype", scope=arch.scope), columns=["消息类型", "消息数"])
-        a.plotly_chart(
-            px.pie(types, names="消息类型", values="消息数", title="按消息类型"), width="stretch", key="ch_type"
+        type_rows = stats.by_field(arch.store, f, "msgtype", scope=arch.scope)
+        types, type_fig = _charts.msgtype_bars(type_rows)
+        picked_type = a.plotly_chart(
+            type_fig, width="stretch", key="ch_type", on_select="rerun", selection_mode="points"
         )
+        type_label = _charts.selected(picked_type, "y")
+        codes = {_charts.type_name(str(k)): str(k) for k, _ in type_rows}
         kinds = pd.DataFrame(
             [(kind_label(k), n) for k, n in stats.by_field(arch.store, f, "chat_kind", scope=arch.scope)],
             columns=["会话类型", "消息数"],
@@ -265,6 +288,10 @@ with _state.guard("statistics"):
             ],
             columns=["部门", "部门ID", "消息数"],
         )
+        if type_label in codes:
+            _charts.show_messages(
+                arch, directory, MessageFilter(**{**f.__dict__, "msgtypes": [codes[type_label]]}), "", type_label, tz
+            )
         st.caption("按部门 (上级部门包含其下级部门的消息)")
         table(depts, "by_department")
         table(types, "by_msgtype")
@@ -273,7 +300,7 @@ with _state.guard("statistics"):
             [(directory.name(u), u, n) for u, n in stats.top_employees(arch.store, f, scope=arch.scope)],
             columns=["员工", "账号", "发送消息数"],
         )
-        st.plotly_chart(px.bar(top, x="员工", y="发送消息数"), width="stretch", key="ch_top")
+        st.plotly_chart(_charts.bars(top, "员工", "发送消息数", "员工发送消息数排行"), width="stretch", key="ch_top")
         table(top, "top_employees")
     with tab_customers:
         new = pd.DataFrame(
@@ -283,7 +310,7 @@ with _state.guard("statistics"):
         if new.empty:
             st.caption("此范围内没有新增客户")
         else:
-            st.plotly_chart(px.bar(new, x="日期", y="新增客户"), width="stretch", key="ch_new")
+            st.plotly_chart(_charts.bars(new, "日期", "新增客户", "每日新增客户"), width="stretch", key="ch_new")
         table(new, "new_customers")
     with tab_viol:
         split = st.radio(
@@ -303,7 +330,9 @@ with _state.guard("statistics"):
         if trend.empty:
             st.caption("此范围内没有违规")
         else:
-            st.plotly_chart(px.bar(trend, x="日期", y="违规数", color=split), width="stretch", key="ch_viol")
+            st.plotly_chart(
+                _charts.bars(trend, "日期", "违规数", "每日违规数", color=split), width="stretch", key="ch_viol"
+            )
         table(trend, "violations_per_day")
     with tab_words:
         st.subheader("关键词 / 词频")

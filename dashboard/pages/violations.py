@@ -3,13 +3,17 @@ highlighted and the rule/version that matched, and the review workflow."""
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
 from chatarchive import actions
 from compliance import access
-from core.models import REVIEW_STATUSES, ViolationFilter
-from dashboard import _state, _ui, _widgets
+from compliance.rulestore import get_rule
+from core.models import REVIEW_STATUSES, Message, MessageFilter, ViolationFilter
+from dashboard import _state, _ui, _widgets, review_desk
+from dashboard.i18n import t
 from reports.review import reviews_of
 
 PAGE_SIZE = 50
@@ -20,18 +24,24 @@ arch = _state.user_archive()
 directory = _state.directory()
 tz = _state.tz()
 
-st.title("违规管理 Violations")
+st.title(t("违规管理"))
+flash = st.session_state.pop("v_flash", None)
+if flash:
+    st.success(flash)
 
 
-def suggest_exception(v) -> str:
-    """The matched text with a little context around it (保本 in 保本型存款 → 保本型存款)."""
-    with _state.guard("message"):
-        found = arch.store.get_messages([v.msgid], scope=arch.scope)
-        if found and v.spans:
-            text = found[0].text
-            start, end = int(v.spans[0][0]), int(v.spans[0][1])
-            return text[max(0, start - 2) : min(len(text), end + 3)].strip()
-    return "、".join(v.terms[:1])
+def page_messages(violations: list) -> dict[str, Message]:
+    """The messages of the listed violations, in one read (for content and recipients)."""
+    with _state.guard("messages"):
+        found = arch.store.get_messages(sorted({v.msgid for v in violations}), scope=arch.scope)
+        return {m.msgid: m for m in found}
+    return {}
+
+
+def newest_message_ms() -> int:
+    """The end of the preview window: the newest archived message (an idle archive still previews)."""
+    _, newest = arch.store.list_messages(MessageFilter(), scope=arch.scope, sort="time_desc", limit=1)
+    return newest[0].time_ms if newest else int(time.time() * 1000)
 
 
 rule_options: dict[str, str] = {}
@@ -49,7 +59,9 @@ with st.expander("筛选 Filters", expanded=True):
         format_func=lambda s: _ui.STATUS_LABELS.get(s, s),
     )
     rules = c1.multiselect("规则", sorted(rule_options), format_func=lambda r: rule_options.get(r, r), key="v_rules")
-    severities = c2.multiselect("严重程度", SEVERITIES, key="v_sev")
+    severities = c2.multiselect(
+        "严重程度", SEVERITIES, key="v_sev", format_func=lambda s: review_desk.SEVERITY_LABELS.get(s, s)
+    )
     categories = c2.text_input("类别 (逗号分隔)", key="v_cat")
     with c3:
         departments = _widgets.department_picker(directory, "v_dept")
@@ -80,14 +92,25 @@ if not violations:
     st.info("没有符合条件的违规 (no violations match).")
     st.stop()
 
+messages = page_messages(violations)
+
+
+def recipients(v) -> str:
+    m = messages.get(v.msgid)
+    if m is None:
+        return ""
+    return directory.name(m.roomid) if m.roomid else "、".join(directory.name(r) for r in m.receivers)
+
+
 table = pd.DataFrame(
     [
         {
             "时间": _ui.fmt_time(v.time_ms, tz),
             "发送方": directory.name(v.sender),
+            "接收方": recipients(v),
             "规则": f"{v.rule_name} v{v.rule_version}",
-            "类别": v.category,
-            "严重程度": v.severity,
+            "严重程度": review_desk.SEVERITY_LABELS.get(v.severity, v.severity),
+            "内容": review_desk.excerpt(messages[v.msgid].text, v) if v.msgid in messages else "",
             "命中词": "、".join(v.terms),
             "会话类型": _ui.CHAT_KIND_LABELS.get(v.chat_kind, v.chat_kind),
             "状态": _ui.STATUS_LABELS.get(v.status, v.status),
@@ -112,9 +135,10 @@ v = by_id[chosen]
 
 st.subheader("详情 Detail")
 st.markdown(
-    f"**规则** {_ui.esc(v.rule_name)} (`{_ui.esc(v.rule_id)}` "
-    f"版本 {v.rule_version}) · **类别** {_ui.esc(v.category)} · "
-    f"**严重程度** {_ui.esc(v.severity)} · **命中词** {_ui.esc('、'.join(v.terms))}"
+    f"**规则** {_ui.esc(v.rule_name)} (`{_ui.esc(v.rule_id)}` 版本 {v.rule_version}) · "
+    f"**类别** {_ui.esc(v.category)} · "
+    f"**严重程度** {_ui.esc(review_desk.SEVERITY_LABELS.get(v.severity, v.severity))} · "
+    f"**命中词** {_ui.esc('、'.join(v.terms))}"
 )
 if v.explanation:
     st.caption(v.explanation)
@@ -122,14 +146,65 @@ if v.explanation:
 reason = _widgets.reason_box("v_reason", "查看上下文")
 if reason and st.toggle("显示上下文 Show context", key="v_ctx"):
     with _state.guard("context"):
-        messages = _widgets.open_context(v.msgid, reason, before=8, after=8)
-        hit = next((m for m in messages if m.msgid == v.msgid), None)
+        around = _widgets.open_context(v.msgid, reason, before=8, after=8)
+        hit = next((m for m in around if m.msgid == v.msgid), None)
         if hit is None:
             st.warning("消息不存在或不在您的权限范围内 (the message is gone or outside your scope).")
         else:
             _widgets.show_conversation(
-                messages, hit_msgid=v.msgid, hit_html=_ui.mark_spans(hit.text, v.spans), highlight_flagged=True
+                around, hit_msgid=v.msgid, hit_html=_ui.mark_spans(hit.text, v.spans), highlight_flagged=True
             )
+
+
+def exception_panel(fp: dict[str, str]) -> None:
+    """误报 → an allow-list phrase: suggestions from the hit, previewed as a backtest diff, then saved."""
+    msgid = fp["id"].rsplit(":", 1)[0] if fp["id"].endswith(":" + fp["rule_id"]) else fp["id"].split(":")[0]
+    _, same_message = arch.store.list_violations(ViolationFilter(msgids=[msgid]), scope=arch.scope, limit=100)
+    fp_v = next((x for x in same_message if x.id == fp["id"]), None)
+    found = arch.store.get_messages([msgid], scope=arch.scope)
+    suggestions = review_desk.suggest_exceptions(found[0], fp_v) if found and fp_v else []
+    st.markdown(f"**规则「{_ui.esc(fp['rule_name'])}」的例外**")
+    if not suggestions:
+        st.caption("命中词本身就是完整的词句，加例外会放过所有同类消息；请修改规则本身。")
+    phrase = st.text_input(
+        "例外短语 (命中处包含此短语时不再报警)",
+        value=suggestions[0] if suggestions else "",
+        key=f"exc_phrase_{fp['id']}",
+    )
+    if len(suggestions) > 1:
+        st.caption("其他建议: " + " / ".join(suggestions[1:]))
+    e1, e2, e3 = st.columns(3)
+    if e1.button("预览影响", key="preview_exception", disabled=not phrase.strip()):
+        with _state.guard("preview"), st.spinner("正在回测…"):
+            rule = get_rule(arch.store, fp["rule_id"])
+            st.session_state["v_preview"] = review_desk.preview_exception(
+                arch.store, rule, phrase, arch.scope, newest_message_ms()
+            )
+    preview = st.session_state.get("v_preview")
+    ready = preview is not None and preview.phrase == phrase.strip()
+    if preview is not None and ready:
+        st.info(
+            f"最近 {review_desk.PREVIEW_DAYS} 天 ({_ui.fmt_day(preview.time_from, tz)} 至 "
+            f"{_ui.fmt_day(preview.time_to, tz)}) 内将不再报警 {preview.silenced} 条，新增 {preview.gained} 条。"
+        )
+        for row in preview.examples:
+            st.markdown(
+                f'<div class="ca-meta">{_ui.fmt_time(int(str(row["time"])), tz)}</div>'
+                f"{_ui.safe_highlight(str(row['text']))}",
+                unsafe_allow_html=True,
+            )
+    if e2.button("保存例外 (新规则版本)", key="add_exception", disabled=not ready):
+        with _state.guard("exception"):
+            rule = actions.add_rule_exception(arch, fp["rule_id"], phrase, violation_id=fp["id"])
+            st.session_state.pop("v_fp", None)
+            st.session_state.pop("v_preview", None)
+            st.session_state["v_flash"] = f"已加入规则例外: {rule.name} v{rule.version}"
+            st.rerun()
+    if e3.button("不加例外", key="skip_exception"):
+        st.session_state.pop("v_fp", None)
+        st.session_state.pop("v_preview", None)
+        st.rerun()
+
 
 st.subheader("审核 Review")
 with st.form("review"):
@@ -148,41 +223,22 @@ if submitted:
         actions.review_violation(
             arch, v.id, status, comment, assignee=assignee.strip() if assignee.strip() != v.assignee else None
         )
-        st.success(f"已记录: {_ui.STATUS_LABELS[status]}")
+        st.session_state["v_flash"] = f"已记录: {_ui.STATUS_LABELS[status]}"
         if status == "false_positive":
-            st.session_state["v_fp"] = {
-                "id": v.id,
-                "rule_id": v.rule_id,
-                "rule_name": v.rule_name,
-                "phrase": suggest_exception(v),
-            }
+            st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name}
+        st.session_state.pop("r_comment", None)
+        st.rerun()  # the list above shows the new status (or drops the item from the queue)
 c1, c2 = st.columns(2)
 if c1.button("分配给我", key="assign_me"):
     with _state.guard("assign"):
         actions.assign_violation(arch, v.id, session.account)
         st.success("已分配给您")
 if v.status == "false_positive" and "v_fp" not in st.session_state:
-    st.session_state["v_fp"] = {
-        "id": v.id,
-        "rule_id": v.rule_id,
-        "rule_name": v.rule_name,
-        "phrase": suggest_exception(v),
-    }
+    st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name}
 fp = st.session_state.get("v_fp")
 if fp:
     # Shown until used or dismissed, because a reviewed violation leaves the unreviewed queue.
-    st.caption(f"误报可一键加入规则「{fp['rule_name']}」的例外 (an allow-list phrase, saved as a new rule version).")
-    phrase = st.text_input("例外短语 Exception phrase", value=fp["phrase"], key=f"exc_phrase_{fp['id']}")
-    e1, e2 = st.columns(2)
-    if e1.button("设为规则例外 (add exception)", key="add_exception", disabled=not phrase.strip()):
-        with _state.guard("exception"):
-            rule = actions.add_rule_exception(arch, fp["rule_id"], phrase, violation_id=fp["id"])
-            st.session_state.pop("v_fp", None)
-            st.success(f"已加入规则例外: {rule.name} v{rule.version}")
-    if e2.button("不加例外", key="skip_exception"):
-        st.session_state.pop("v_fp", None)
-        st.rerun()
-
+    exception_panel(fp)
 history = reviews_of(arch.store, v.id)
 if history:
     st.caption("审核记录 (evidence)")

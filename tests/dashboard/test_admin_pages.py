@@ -80,7 +80,7 @@ def test_statistics_charts_and_tables_for_the_archive(dash_archive) -> None:
         total = arch.store.count(MessageFilter(), scope=ALL)
     finally:
         arch.close()
-    assert {m.label: m.value for m in at.metric}["消息总数 Messages"] == str(total)
+    assert {m.label: m.value for m in at.metric}["消息总数"] == str(total)
     per_day = at.dataframe[0].value
     assert per_day["消息数"].sum() == total
     assert len(at.get("plotly_chart")) >= 5
@@ -126,8 +126,9 @@ def test_audit_page_lists_entries_and_verifies_the_chain(dash_archive) -> None:
     assert any("完整" in str(s.value) for s in at.success)
 
 
-def test_a_stalled_pipeline_shows_a_banner_on_every_page(dash_archive) -> None:
-    """GIVEN the last successful pull 30 hours ago WHEN any page opens THEN a banner warns of the stall."""
+def test_a_stalled_pipeline_shows_a_banner_to_administrators(dash_archive) -> None:
+    """GIVEN the last successful pull 30 hours ago WHEN a page opens THEN administrators see a Chinese banner
+    with a link to the pipeline details; other roles see none."""
     arch = dash_archive.archive()
     try:
         before = arch.store.get_record("meta", "counters")
@@ -136,9 +137,15 @@ def test_a_stalled_pipeline_shows_a_banner_on_every_page(dash_archive) -> None:
             "counters",
             {"last_pull_ms": int(time.time() * 1000) - 30 * 3_600_000, "last_error": "10001 network error"},
         )
-        at = login("boss")  # the first page (AppTest drops the entry script's elements after switch_page)
+        at = login("admin")  # the first page (AppTest drops the entry script's elements after switch_page)
         no_traceback(at)
-        assert any("停滞" in str(w.value) and "10001" in str(w.value) for w in at.warning)
+        assert any("会话采集已停滞 30.0 小时" in str(w.value) and "10001" in str(w.value) for w in at.warning)
+        assert not any(
+            ch.isascii() and ch.isalpha() for w in at.warning for ch in str(w.value).replace("10001 network error", "")
+        )
+        assert [link.proto.page for link in at.get("page_link")][:1] == ["pipeline"]
+        boss = login("boss")  # not an administrator: no operations banner
+        assert not any("停滞" in str(w.value) for w in boss.warning)
     finally:
         if before is None:
             arch.store.delete_record("meta", "counters")
@@ -174,14 +181,14 @@ def test_empty_states_say_so(dash_archive, page: str, setup, expected: str) -> N
 
 def test_a_sample_without_targets_is_refused_with_a_message(dash_archive) -> None:
     at = open_page("admin", "pages/sampling.py")
-    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+    at.button(key="FormSubmitter:draw-抽样").click().run()
     no_traceback(at)
     assert any("choose at least one" in str(w.value) for w in at.warning)
 
 
 def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:
-    """GIVEN the pipeline's counters in the store WHEN a page opens THEN the sidebar's status panel
-    shows pulled, stored and dead-lettered counts and the last seq."""
+    """GIVEN the pipeline's counters in the store WHEN a page opens for an administrator THEN the sidebar's
+    status panel shows pulled, stored and dead-lettered counts and the last seq."""
     arch = dash_archive.archive()
     try:
         before = arch.store.get_record("meta", "counters")
@@ -197,7 +204,7 @@ def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:
                 "newest_message_ms": int(time.time() * 1000),
             },
         )
-        at = login("boss")
+        at = login("admin")  # operations figures are for administrators
         no_traceback(at)
         panel = " ".join(str(m.value) for m in at.sidebar.markdown)
         for expected in ("4321", "1,234", "1,200", "**34**", "5 分钟前"):
@@ -207,4 +214,31 @@ def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:
             arch.store.delete_record("meta", "counters")
         else:
             arch.store.put_record("meta", "counters", before)
+        arch.close()
+
+
+def test_the_create_account_form_resets_after_submit(dash_archive) -> None:
+    """GIVEN an account created with a department scope WHEN the next account is created without choosing any
+    THEN the form was emptied in between: the second account has no scope, and the list shows the first."""
+    at = open_page("admin", "pages/accounts.py")
+    at.text_input(key="a_name").input("scoped-one")
+    at.selectbox(key="a_role").set_value("auditor")
+    at.multiselect(key="a_depts").set_value([3])
+    at.text_input(key="a_pw").input("long enough password")
+    at.button(key="FormSubmitter:new_account-创建").click().run()
+    no_traceback(at)
+    assert any("已创建账号 scoped-one" in str(s.value) for s in at.success)
+    assert "scoped-one" in set(at.dataframe[0].value["账号"])  # the list refreshed
+    assert at.multiselect(key="a_depts").value == [] and at.text_input(key="a_name").value == ""
+    at.text_input(key="a_name").input("unscoped-two")
+    at.selectbox(key="a_role").set_value("auditor")
+    at.text_input(key="a_pw").input("long enough password")
+    at.button(key="FormSubmitter:new_account-创建").click().run()
+    arch = dash_archive.archive()
+    try:
+        from compliance.accounts import get_account
+
+        assert get_account(arch.store, "scoped-one")["scope"]["departments"] == [3]
+        assert get_account(arch.store, "unscoped-two")["scope"]["departments"] == []
+    finally:
         arch.close()

@@ -93,10 +93,10 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
             page.goto(served)
-            page.get_by_label("账号 Account").fill("admin")
-            page.get_by_label("密码 Password").fill(PASSWORD)
-            page.get_by_role("button", name="登录 Log in").click()
-            expect(page.get_by_role("heading", name="搜索 Search")).to_be_visible()
+            page.get_by_label("账号", exact=True).fill("admin")
+            page.get_by_label("密码", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="登录", exact=True).click()
+            expect(page.get_by_role("heading", name="搜索", exact=True)).to_be_visible()
             query = page.get_by_label("查询 Query")
             query.fill('"私下转账"')
             query.press("Enter")
@@ -114,5 +114,80 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
             expect(page.get_by_text("你好，我想了解一下理财产品")).to_be_visible()
             hit.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "dashboard-search-context.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+PAGE_SLUGS = [
+    "search",
+    "conversations",
+    "employees",
+    "customers",
+    "violations",
+    "sampling",
+    "rules",
+    "statistics",
+    "service",
+    "accounts",
+    "audit",
+    "pipeline",
+]
+
+
+@pytest.mark.slow
+def test_viewer_reload_and_every_page_in_chromium(served: str) -> None:
+    """GIVEN the real dashboard WHEN an administrator opens 周杰's chat with every msgtype, reloads the browser
+    and opens every page by its link THEN the cards, the sticker thumbnail and the undecodable image's reason
+    show, the reload keeps the login and the page, every page renders without an error, and a screenshot of
+    each lands in tests/artifacts/."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(f"{served}/violations")  # a deep link, logged out: the login leads to it
+            page.get_by_label("账号", exact=True).fill("admin")
+            page.get_by_label("密码", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="登录", exact=True).click()
+            expect(page.get_by_role("heading", name="违规管理", exact=True)).to_be_visible()
+            link = page.url.split("?", 1)[1]
+            assert link.startswith("s=")
+
+            page.goto(f"{served}/conversations?{link}")
+            page.get_by_text("周杰 · 归档中").click()
+            page.get_by_role("button", name="打开所选会话").first.click()
+            reason = page.get_by_label("查看理由", exact=False)
+            reason.fill("合规抽查 browser")
+            reason.press("Enter")
+            expect(page.get_by_text("图片无法解码 (UnidentifiedImageError)")).to_be_visible()
+            expect(page.locator("img.ca-thumb")).to_have_count(1)
+            expect(page.locator(".ca-card-title", has_text="[文件]")).to_be_visible()
+            expect(page.locator(".ca-quote")).to_contain_text("上次说的产品还有吗")
+            expect(page.get_by_role("button", name="下载 季度报告.pdf")).to_be_visible()
+            page.locator(".ca-quote").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-viewer.png"), full_page=True)
+
+            page.reload()
+            expect(page.get_by_role("heading", name="查看聊天记录")).to_be_visible()
+            expect(page.get_by_text("admin · 超级管理员")).to_be_visible()
+
+            page.goto(f"{served}/statistics?{link}")
+            bar = page.locator(".st-key-ch_day .bars .point path").first  # a day of the per-day chart
+            expect(bar).to_be_visible()
+            box = bar.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer is on top
+            expect(page.get_by_text("的消息: 共", exact=False)).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-statistics-day-selected.png"), full_page=True)
+
+            for slug in PAGE_SLUGS:
+                page.goto(f"{served}/{slug}?{link}")
+                expect(page.get_by_text("admin · 超级管理员")).to_be_visible()
+                expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden()  # the run has finished
+                expect(page.locator("[data-testid='stException']")).to_have_count(0)
+                page.screenshot(path=str(ARTIFACTS / f"dashboard-page-{slug}.png"), full_page=True)
         finally:
             browser.close()

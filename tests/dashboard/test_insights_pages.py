@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from analyzers.insights.sentiment import classify
 from core.models import Message, MessageFilter, Scope
 from dashboard import _ui
+from dashboard._charts import is_noise
 from reports import keywords as kw
 from tests.dashboard.conftest import ZHAO
 from tests.dashboard.helpers import markdown, no_traceback, open_page, texts
@@ -70,6 +71,10 @@ def test_keywords_are_computed_only_on_demand(dash_archive) -> None:
     assert "关键词 / 词频" in texts(at) and "客户情绪" in texts(at)
 
 
+def clean_frequency(messages: list) -> list[tuple[str, int]]:
+    return [(w, n) for w, n in kw.word_frequency(messages, top=80) if not is_noise(w)][:30]
+
+
 @pytest.mark.parametrize("method", ["tfidf", "textrank"])
 def test_keywords_and_word_frequency_of_the_selection(dash_archive, stored, method: str) -> None:
     """GIVEN the whole archive selected WHEN the keyword switch is on THEN both bar charts show, the
@@ -81,11 +86,13 @@ def test_keywords_and_word_frequency_of_the_selection(dash_archive, stored, meth
     no_traceback(at)
     assert {"ch_keywords", "ch_frequency"} <= charts(at)
     selection = sorted(stored, key=lambda m: -m.time_ms)[: kw.MAX_SELECTION]
-    expected_keywords = [(k.word, k.weight) for k in kw.keywords(selection, method=method, top=20)]
+    expected_keywords = [
+        (k.word, k.weight) for k in kw.keywords(selection, method=method, top=60) if not is_noise(k.word)
+    ][:20]  # URL fragments, emoticons and quote words dropped
     got = frame(at, "关键词", "权重")
     assert list(zip(got["关键词"], got["权重"])) == expected_keywords
     frequency = frame(at, "词", "次数")
-    assert list(zip(frequency["词"], frequency["次数"])) == kw.word_frequency(selection, top=30)
+    assert list(zip(frequency["词"], frequency["次数"])) == clean_frequency(selection)
     # brute force: each count is the word's occurrences in the stored words of readable messages
     for word, n in zip(frequency["词"], frequency["次数"]):
         assert n == sum(
@@ -106,7 +113,7 @@ def test_keywords_follow_the_department_filter(dash_archive, stored) -> None:
     no_traceback(at)
     mine = sorted((m for m in stored if 2 in m.departments), key=lambda m: -m.time_ms)
     frequency = frame(at, "词", "次数")
-    assert list(zip(frequency["词"], frequency["次数"])) == kw.word_frequency(mine, top=30)
+    assert list(zip(frequency["词"], frequency["次数"])) == clean_frequency(mine)
     assert "请稍等" not in set(frequency["词"])
 
 
@@ -282,3 +289,21 @@ def test_a_scoped_account_sees_only_its_employees_though_a_group_brings_in_other
     assert list(table["账号"]) == ["lina"]
     assert table.iloc[0]["客户会话数"] == 2
     assert "另有 1 位员工" in texts(at)
+
+
+def test_noise_words_never_reach_the_keyword_charts(dash_archive) -> None:
+    """GIVEN messages with a link THEN https/com and other URL fragments, emoticon names and quote words are not
+    ranked; every keyword bar is labelled (a category axis with one tick per bar)."""
+    at = open_page("admin", "pages/statistics.py")
+    at.toggle(key="st_kw_on").set_value(True).run()
+    no_traceback(at)
+    words: set[str] = set()
+    for table in at.dataframe:
+        for column in ("关键词", "词"):
+            if column in table.value.columns:
+                words |= set(table.value[column])
+    assert words and not {"https", "com", "微笑", "引用", "这是"} & words
+    import json
+
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "ch_keywords" in str(c.proto.id)]
+    assert charts and charts[0]["layout"]["yaxis"]["dtick"] == 1 and charts[0]["layout"]["title"]["text"]

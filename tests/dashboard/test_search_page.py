@@ -23,7 +23,7 @@ def test_wrong_password_shows_a_message_and_no_pages(dash_archive) -> None:
     """GIVEN a real account WHEN the password is wrong THEN the login form says so and no page opens."""
     at = login("admin", "not the password")
     no_traceback(at)
-    assert any("wrong user name or password" in str(w.value) for w in [*at.warning, *at.error])
+    assert any("用户名或密码错误" in str(w.value) for w in [*at.warning, *at.error])
     assert not any("搜索" in str(t.value) for t in at.title)
 
 
