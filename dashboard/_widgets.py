@@ -96,7 +96,6 @@ def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
             key=f"{key}_ext",
         )
         groups = pick_many("群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group")
-        groups = st.multiselect("群聊", sorted(directory.groups_by_id), format_func=directory.name, key=f"{key}_group")
     with c3:
         msgtypes = pick_many("消息类型", MSGTYPES, key=f"{key}_type", format_func=type_name)
         directions = pick_many("方向 (发送方)", list(DIRECTIONS), format_func=DIRECTIONS.get, key=f"{key}_dir")
