@@ -47,7 +47,7 @@ with _state.guard("service quality"):
     others = [r for r in rows if not listed(r.employee)]
     rows = [r for r in rows if listed(r.employee)]
     if not rows:
-        st.info("此范围内没有客户会话 (no conversations with customers in this range).")
+        st.info("此范围内没有客户会话。")
         st.stop()
     df = pd.DataFrame([{
         "员工": directory.name(r.employee), "账号": r.employee, "客户会话数": r.chats, "发送消息数": r.sent,

@@ -48,7 +48,7 @@ with _state.guard("rules"):
     for r in arch.store.find_records("rules"):
         rule_options[str(r.get("id") or r["_id"])] = str(r.get("name") or r["_id"])
 
-with st.expander("筛选 Filters", expanded=True):
+with st.expander("筛选", expanded=True):
     c1, c2, c3 = st.columns(3)
     statuses = c1.multiselect("状态", list(REVIEW_STATUSES), default=["unreviewed"], key="v_status",
                               format_func=lambda s: _ui.STATUS_LABELS.get(s, s))
@@ -66,7 +66,7 @@ vfilter = ViolationFilter(
     severities=severities, statuses=statuses, employees=employees, departments=departments,
     assignee=session.account if mine_only else None, time_from=time_from, time_to=time_to,
 )
-page = int(st.number_input("页 Page", min_value=1, value=1, key="v_page"))
+page = int(st.number_input("页", min_value=1, value=1, key="v_page"))
 
 total, violations = 0, []
 with _state.guard("violations"):
@@ -74,7 +74,7 @@ with _state.guard("violations"):
                                                    offset=(page - 1) * PAGE_SIZE)
 st.caption(f"共 {total} 条违规 · 第 {page} 页")
 if not violations:
-    st.info("没有符合条件的违规 (no violations match).")
+    st.info("没有符合条件的违规。")
     st.stop()
 
 messages = page_messages(violations)
@@ -104,7 +104,7 @@ chosen = st.selectbox(
 )
 v = by_id[chosen]
 
-st.subheader("详情 Detail")
+st.subheader("详情")
 st.markdown(
     f"**规则** {_ui.esc(v.rule_name)} (`{_ui.esc(v.rule_id)}` 版本 {v.rule_version}) · **类别** {_ui.esc(v.category)} · "
     f"**严重程度** {_ui.esc(review_desk.SEVERITY_LABELS.get(v.severity, v.severity))} · **命中词** {_ui.esc('、'.join(v.terms))}"
@@ -113,12 +113,12 @@ if v.explanation:
     st.caption(v.explanation)
 
 reason = _widgets.reason_box("v_reason", "查看上下文")
-if reason and st.toggle("显示上下文 Show context", key="v_ctx"):
+if reason and st.toggle("显示上下文", key="v_ctx"):
     with _state.guard("context"):
         messages = _widgets.open_context(v.msgid, reason, before=8, after=8)
         hit = next((m for m in messages if m.msgid == v.msgid), None)
         if hit is None:
-            st.warning("消息不存在或不在您的权限范围内 (the message is gone or outside your scope).")
+            st.warning("消息不存在或不在您的权限范围内。")
         else:
             _widgets.show_conversation(messages, hit_msgid=v.msgid, hit_html=_ui.mark_spans(hit.text, v.spans),
                                        highlight_flagged=True)
@@ -166,12 +166,12 @@ def exception_panel(fp: dict[str, str]) -> None:
         st.rerun()
 
 
-st.subheader("审核 Review")
+st.subheader("审核")
 with st.form("review"):
     status = st.radio("结论", ["confirmed", "false_positive", "escalated"], horizontal=True, key="r_status",
                       format_func=lambda s: _ui.STATUS_LABELS[s])
     assignee = st.text_input("分配给 (账号, 可空)", value=v.assignee, key="r_assignee")
-    comment = st.text_area("意见 Comment", key="r_comment")
+    comment = st.text_area("意见", key="r_comment")
     submitted = st.form_submit_button("提交审核")
 if submitted:
     with _state.guard("review"):
@@ -195,7 +195,7 @@ if fp:
     exception_panel(fp)
 history = reviews_of(arch.store, v.id)
 if history:
-    st.caption("审核记录 (evidence)")
+    st.caption("审核记录")
     st.dataframe(pd.DataFrame([{
         "时间": _ui.fmt_time(int(h["time_ms"]), tz), "审核人": h.get("reviewer"),
         "结论": _ui.STATUS_LABELS.get(h.get("status", ""), h.get("status")), "意见": h.get("comment"),

@@ -63,7 +63,7 @@ def test_backtest_then_save_creates_a_new_version(dash_archive) -> None:
     at.date_input(key="bt_to").set_value(date(2026, 1, 31))
     at.button(key="bt_run").click().run()
     no_traceback(at)
-    hits = {m.label: m.value for m in at.metric}["命中 hits"]
+    hits = {m.label: m.value for m in at.metric}["命中"]
     assert int(hits) >= 1
     shown = texts(at)
     assert "新增命中" in shown
