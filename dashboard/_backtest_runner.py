@@ -8,8 +8,8 @@ line (``chatarchive rules backtest``), which has no page to keep responsive.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from analyzers.rules.engine import RuleEngine

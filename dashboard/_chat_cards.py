@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chatarchive.models import Message
@@ -37,7 +37,7 @@ REDPACKET_KINDS = {1: "普通红包", 2: "拼手气群红包", 3: "激励群红�
 SPHFEED_KINDS = {2: "图片", 4: "视频", 9: "直播"}
 QUOTE_PREFIXES = ("这是一条引用/回复消息：", "This is a quote/reply:")
 _QUOTE = re.compile(r'^(?:这是一条引用/回复消息：|This is a quote/reply:)\n"(?P<who>[^\n:：]*)[:：]\n'
-                    r'(?P<quote>.*?)"\n-{6}\n(?P<reply>.*)$', re.S)
+                    r'(?P<quote>.*?)"\n-{6}\n(?P<reply>.*)$', re.DOTALL)
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,11 @@ with tab_edit:
                                 format_func=lambda r: ROLE_LABELS.get(r, r), key=f"e_role_{target}")
             depts = st.multiselect("部门范围", sorted(directory.department_names),
                                    default=[d for d in current["scope"]["departments"] if d in directory.department_names],
-                                   format_func=lambda d: directory.department_names.get(d, str(d)), key=f"e_depts_{target}")
+                                   format_func=lambda d: directory.department_names.get(d, str(d)),
+                                   key=f"e_depts_{target}")
             users = st.multiselect("员工范围", sorted(directory.employee_ids | set(current["scope"]["users"])),
-                                   default=current["scope"]["users"], format_func=directory.name, key=f"e_users_{target}")
+                                   default=current["scope"]["users"], format_func=directory.name,
+                                   key=f"e_users_{target}")
             if st.form_submit_button("保存权限"):
                 with _state.guard("set role"):
                     set_role(arch.store, target, role, depts, users, actor=session.account)

@@ -20,7 +20,8 @@ tz = _state.tz()
 st.title(t("审计日志"))
 c1, c2, c3 = st.columns(3)
 actor = c1.text_input("操作人", key="au_actor")
-action = c2.selectbox("操作", ["", *sorted(audit.ACTIONS)], key="au_action", format_func=lambda a: audit_action(a) if a else "全部")
+action = c2.selectbox("操作", ["", *sorted(audit.ACTIONS)], key="au_action",
+                      format_func=lambda a: audit_action(a) if a else "全部")
 page = int(c3.number_input("页", min_value=1, value=1, key="au_page"))
 
 with _state.guard("audit"):
@@ -30,7 +31,8 @@ with _state.guard("audit"):
         st.info("没有记录。")
     else:
         df = pd.DataFrame([{
-            "序号": r["seq"], "时间": _ui.fmt_time(int(r["time_ms"]), tz), "操作人": r["actor"], "操作": audit_action(r["action"]),
+            "序号": r["seq"], "时间": _ui.fmt_time(int(r["time_ms"]), tz), "操作人": r["actor"],
+            "操作": audit_action(r["action"]),
             "对象": r["target"], "理由": r.get("reason", ""),
             "详情": json.dumps(r.get("details") or {}, ensure_ascii=False)[:300],
         } for r in rows])

@@ -63,7 +63,8 @@ def keyword_tables(data: str, scope: Scope, time_from: int | None, time_to: int 
     """(messages read, [(keyword, weight)], [(word, occurrences)]) of the selection's newest messages."""
     messages = kw.selection(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope)
     # Ask for more than shown: URL fragments, emoticon names and quote words are dropped afterwards.
-    found = [k for k in kw.keywords(messages, method=method, top=60) if not _charts.is_noise(k.word)][:20]  # type: ignore[arg-type]
+    ranked = kw.keywords(messages, method=method, top=60)  # type: ignore[arg-type]
+    found = [k for k in ranked if not _charts.is_noise(k.word)][:20]
     frequency = [(w, n) for w, n in kw.word_frequency(messages, top=80) if not _charts.is_noise(w)][:30]
     return len(messages), [(k.word, k.weight) for k in found], frequency
 
@@ -193,7 +194,8 @@ with _state.guard("statistics"):
         a, b = st.columns(2)
         type_rows = stats.by_field(arch.store, f, "msgtype", scope=arch.scope)
         types, type_fig = _charts.msgtype_bars(type_rows)
-        picked_type = a.plotly_chart(type_fig, width="stretch", key="ch_type", on_select="rerun", selection_mode="points")
+        picked_type = a.plotly_chart(type_fig, width="stretch", key="ch_type", on_select="rerun",
+                                     selection_mode="points")
         type_label = _charts.selected(picked_type, "y")
         codes = {_charts.type_name(str(k)): str(k) for k, _ in type_rows}
         kinds = pd.DataFrame([(kind_label(k), n) for k, n in stats.by_field(arch.store, f, "chat_kind", scope=arch.scope)],

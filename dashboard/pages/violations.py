@@ -107,7 +107,8 @@ v = by_id[chosen]
 st.subheader("详情")
 st.markdown(
     f"**规则** {_ui.esc(v.rule_name)} (`{_ui.esc(v.rule_id)}` 版本 {v.rule_version}) · **类别** {_ui.esc(v.category)} · "
-    f"**严重程度** {_ui.esc(review_desk.SEVERITY_LABELS.get(v.severity, v.severity))} · **命中词** {_ui.esc('、'.join(v.terms))}"
+    f"**严重程度** {_ui.esc(review_desk.SEVERITY_LABELS.get(v.severity, v.severity))} · "
+    f"**命中词** {_ui.esc('、'.join(v.terms))}"
 )
 if v.explanation:
     st.caption(v.explanation)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from chatarchive.models import Message, MessageFilter, Scope
 from dashboard import _chat_cards, _customer_panel, viewer
 from tests.dashboard.conftest import EVERY_TYPE_OBJECTS, NOTICE_GROUP, QIAN, ZHOU
-from tests.dashboard.helpers import markdown, no_traceback, open_page, texts
+from tests.dashboard.helpers import markdown, no_traceback, open_page
 
 ALL = Scope.everything()
 ROW = re.compile(r'<div class="ca-row( me)?"><div class="ca-avatar"[^>]*>[^<]*</div><div class="ca-col">'
