@@ -46,8 +46,10 @@ with tab_new, st.form("new_account"):
     name = st.text_input("账号", key="a_name")
     role = st.selectbox("角色", list(access.ROLES), format_func=lambda r: ROLE_LABELS.get(r, r), key="a_role")
     depts = st.multiselect("可查看的部门 (含下级)", sorted(directory.department_names),
-                           format_func=lambda d: directory.department_names.get(d, str(d)), key="a_depts")
-    users = st.multiselect("可查看的员工", sorted(directory.employee_ids), format_func=directory.name, key="a_users")
+                           format_func=lambda d: directory.department_names.get(d, str(d)),
+                           placeholder="请选择", key="a_depts")
+    users = st.multiselect("可查看的员工", sorted(directory.employee_ids), format_func=directory.name,
+                           placeholder="请选择", key="a_users")
     password = st.text_input("初始密码 (至少 8 位)", type="password", key="a_pw")
     if st.form_submit_button("创建"):
         with _state.guard("create account"):
@@ -65,10 +67,10 @@ with tab_edit:
             depts = st.multiselect("部门范围", sorted(directory.department_names),
                                    default=[d for d in current["scope"]["departments"] if d in directory.department_names],
                                    format_func=lambda d: directory.department_names.get(d, str(d)),
-                                   key=f"e_depts_{target}")
+                                   placeholder="请选择", key=f"e_depts_{target}")
             users = st.multiselect("员工范围", sorted(directory.employee_ids | set(current["scope"]["users"])),
                                    default=current["scope"]["users"], format_func=directory.name,
-                                   key=f"e_users_{target}")
+                                   placeholder="请选择", key=f"e_users_{target}")
             if st.form_submit_button("保存权限"):
                 with _state.guard("set role"):
                     set_role(arch.store, target, role, depts, users, actor=session.account)

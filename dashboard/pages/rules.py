@@ -66,17 +66,19 @@ exclude_text = c1.text_area("排除 exclude (出现则不算)", value="\n".join(
 allow_text = c2.text_area("例外 allow (白名单短语)", value="\n".join(current.get("allow", [])), key=f"allow{k}")
 near_text = c3.text_area("邻近 near (`词1, 词2 @ 距离`)", value=rf.near_to_text(current.get("near", [])), key=f"near{k}")
 c1, c2, c3 = st.columns(3)
-behaviours = c1.multiselect("行为", list(BEHAVIOURS), default=current.get("behaviours", []), key=f"beh{k}")
+behaviours = c1.multiselect("行为", list(BEHAVIOURS), default=current.get("behaviours", []),
+                            placeholder="请选择", key=f"beh{k}")
 msgtypes = c2.multiselect("消息类型", sorted({*current.get("msgtypes", []), "text", "link", "file", "image",
                                                     "voice", "video", "mixed", "chatrecord", "weapp", "card"}),
-                          default=current.get("msgtypes", []), key=f"mt{k}")
+                          default=current.get("msgtypes", []), placeholder="请选择", key=f"mt{k}")
 chat_kinds = c3.multiselect("会话类型 chat_kinds", list(CHAT_KINDS), default=current.get("chat_kinds", []),
-                            format_func=lambda x: _ui.CHAT_KIND_LABELS.get(x, x), key=f"ck{k}")
+                            format_func=lambda x: _ui.CHAT_KIND_LABELS.get(x, x), placeholder="请选择", key=f"ck{k}")
 scope = current.get("scope") or {}
 c1, c2 = st.columns(2)
 scope_departments = c1.multiselect("生效部门 scope.departments", sorted(directory.department_names),
                                    default=[d for d in scope.get("departments", []) if d in directory.department_names],
-                                   format_func=lambda d: directory.department_names.get(d, str(d)), key=f"sd{k}")
+                                   format_func=lambda d: directory.department_names.get(d, str(d)),
+                                   placeholder="请选择", key=f"sd{k}")
 scope_users = c2.multiselect("生效员工 scope.users", sorted(directory.employee_ids | set(scope.get("users", []))),
                              default=scope.get("users", []), format_func=directory.name, key=f"su{k}")
 c1, c2 = st.columns(2)

@@ -50,10 +50,12 @@ with _state.guard("rules"):
 
 with st.expander("筛选", expanded=True):
     c1, c2, c3 = st.columns(3)
-    statuses = c1.multiselect("状态", list(REVIEW_STATUSES), default=["unreviewed"], key="v_status",
+    statuses = c1.multiselect("状态", list(REVIEW_STATUSES), default=["unreviewed"], placeholder="请选择", key="v_status",
                               format_func=lambda s: _ui.STATUS_LABELS.get(s, s))
-    rules = c1.multiselect("规则", sorted(rule_options), format_func=lambda r: rule_options.get(r, r), key="v_rules")
-    severities = c2.multiselect("严重程度", SEVERITIES, key="v_sev", format_func=review_desk.SEVERITY_LABELS.get)
+    rules = c1.multiselect("规则", sorted(rule_options), format_func=lambda r: rule_options.get(r, r),
+                           placeholder="请选择", key="v_rules")
+    severities = c2.multiselect("严重程度", SEVERITIES,
+                                placeholder="请选择", key="v_sev", format_func=review_desk.SEVERITY_LABELS.get)
     categories = c2.text_input("类别 (逗号分隔)", key="v_cat")
     with c3:
         departments = _widgets.department_picker(directory, "v_dept")
