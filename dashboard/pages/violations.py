@@ -189,7 +189,8 @@ c1, c2 = st.columns(2)
 if c1.button("分配给我", key="assign_me"):
     with _state.guard("assign"):
         assign_violation(arch.store, v.id, session.account, actor=session.account)
-        st.success("已分配给您")
+        st.session_state["v_flash"] = "已分配给您"
+        st.rerun()  # the table's 处理人 column shows it
 if v.status == "false_positive" and "v_fp" not in st.session_state:
     st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name}
 fp = st.session_state.get("v_fp")
