@@ -84,7 +84,7 @@ EMOTICONS = {
     "让我看看",
 }
 QUOTE_WORDS = {"这是", "一条", "引用", "回复", "消息", "quote", "reply"}
-_HEXISH = re.compile(r"^[0-9a-f]{6,}$|^\d+$|^[a-z]{1,2}$", re.I)
+_HEXISH = re.compile(r"^[0-9a-f]{6,}$|^\d+$|^[a-z]{1,2}$", re.IGNORECASE)
 
 
 def is_noise(word: str) -> bool:

@@ -72,7 +72,7 @@ QUOTE_PREFIXES = ("这是一条引用/回复消息：", "This is a quote/reply:"
 _QUOTE = re.compile(
     r'^(?:这是一条引用/回复消息：|This is a quote/reply:)\n"(?P<who>[^\n:：]*)[:：]\n'
     r'(?P<quote>.*?)"\n-{6}\n(?P<reply>.*)$',
-    re.S,
+    re.DOTALL,
 )
 
 

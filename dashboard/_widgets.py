@@ -116,12 +116,12 @@ def message_filters(directory: Directory, key: str = "f") -> MessageFilter:
 def reason_box(key: str, what: str = "查看聊天内容") -> str:
     """Asks why (minimum necessity). Returns the reason once it is long enough, else ""."""
     reason = st.text_input(
-        f"{what}的理由 (recorded in the audit trail)",
+        f"{what}的理由",
         key=key,
         placeholder="例如：投诉核查 #1234",
     )
     if reason and len(reason.strip()) < audit.MIN_REASON_CHARS:
-        st.warning("理由太短 (the reason is too short).")
+        st.warning("理由太短。")
         return ""
     return reason.strip()
 

@@ -60,10 +60,13 @@ with tab_new, st.form("new_account"):
         "可查看的部门 (含下级)",
         sorted(directory.department_names),
         format_func=lambda d: directory.department_names.get(d, str(d)),
+        placeholder="请选择",
         key="a_depts",
     )
-    users = st.multiselect("可查看的员工", sorted(directory.employee_ids), format_func=directory.name, key="a_users")
-    password = st.text_input("初始密码 (至少 12 位, 不含账号名, 不能是常见密码)", type="password", key="a_pw")
+    users = st.multiselect(
+        "可查看的员工", sorted(directory.employee_ids), format_func=directory.name, placeholder="请选择", key="a_users"
+    )
+    password = st.text_input("初始密码 (至少 8 位)", type="password", key="a_pw")
     if st.form_submit_button("创建"):
         with _state.guard("create account"):
             create_account(arch.store, name, role, password, depts, users, actor=session.account)
@@ -87,6 +90,7 @@ with tab_edit:
                 sorted(directory.department_names),
                 default=[d for d in current["scope"]["departments"] if d in directory.department_names],
                 format_func=lambda d: directory.department_names.get(d, str(d)),
+                placeholder="请选择",
                 key=f"e_depts_{target}",
             )
             users = st.multiselect(
@@ -94,6 +98,7 @@ with tab_edit:
                 sorted(directory.employee_ids | set(current["scope"]["users"])),
                 default=current["scope"]["users"],
                 format_func=directory.name,
+                placeholder="请选择",
                 key=f"e_users_{target}",
             )
             if st.form_submit_button("保存权限"):

@@ -30,7 +30,7 @@ with _state.guard("audit"):
         arch.store, actor=actor.strip() or None, action=action or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     if not rows:
-        st.info("没有记录 (no entries).")
+        st.info("没有记录。")
     else:
         df = pd.DataFrame(
             [
@@ -49,12 +49,12 @@ with _state.guard("audit"):
         st.dataframe(df, hide_index=True, width="stretch")
         st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"), "audit.csv", key="au_csv")
 
-if st.button("校验审计链 Verify the chain", key="au_verify"):
+if st.button("校验审计链", key="au_verify"):
     with _state.guard("verify"), st.spinner("校验中…"):
         result = audit.verify(arch.store)
         if result.ok:
-            st.success(f"完整 (intact): {result.checked} 条, head {result.head_seq} · {result.head_hash[:16]}…")
+            st.success(f"完整: {result.checked} 条, head {result.head_seq} · {result.head_hash[:16]}…")
         else:
-            st.error(f"审计链被篡改 (tampered) at seq {result.first_bad_seq}: {result.problem}")
+            st.error(f"审计链被篡改 at seq {result.first_bad_seq}: {result.problem}")
         for w in result.warnings:
             st.warning(w)

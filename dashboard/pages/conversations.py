@@ -96,7 +96,7 @@ def show_summary(messages: list[Message], partial: bool) -> None:
                 unsafe_allow_html=True,
             )
         else:
-            st.caption("客户情绪: 客户没有发言 (the customer wrote nothing here).")
+            st.caption("客户情绪: 客户没有发言。")
 
 
 left, middle, right = st.columns([1.2, 1.2, 3])
@@ -112,7 +112,7 @@ with left:
     if status != "全部":
         employees = [e for e in employees if status_of(e) == status]
     if not employees:
-        st.info("没有符合条件的员工 (no employees match).")
+        st.info("没有符合条件的员工。")
         st.stop()
     if len(employees) > MAX_LISTED:
         st.caption(f"共 {len(employees)} 人，显示前 {MAX_LISTED} 人；请用查找框缩小范围。")
@@ -139,7 +139,7 @@ with middle:
         + ", ".join(directory.department_names.get(int(d), str(d)) for d in employee.get("departments") or [])
     )
     if read_only:
-        st.caption("🔒 员工只读模式 (the employee has left or archiving ended)")
+        st.caption("🔒 员工只读模式")
     with _state.guard("figures"):
         figures = employee_figures(arch.store, userid, scope=arch.scope, directory=directory)
         for label, value in figures.items():
@@ -159,7 +159,7 @@ with right:
         with tab:
             mine = [c for c in chats if c.kind == kind]
             if not mine:
-                st.caption("没有会话 (no conversations).")
+                st.caption("没有会话。")
                 continue
             if len(mine) > MAX_LISTED:
                 st.caption(f"共 {len(mine)} 个会话，显示最近的 {MAX_LISTED} 个。")
@@ -181,10 +181,8 @@ if chat_id:
     )
     st.subheader(f"{title} 的相关聊天内容")
     c1, c2 = st.columns([3, 1])
-    reason = c1.text_input(
-        "查看理由 (recorded in the audit trail)", key="conv_reason", placeholder="例如：季度合规抽查"
-    )
-    highlight = c2.toggle("高亮模式 (violations)", value=True, key="conv_highlight")
+    reason = c1.text_input("查看理由", key="conv_reason", placeholder="例如：季度合规抽查")
+    highlight = c2.toggle("高亮模式", value=True, key="conv_highlight")
     customer = next((p for p in chat_id.split("|") if directory.kind_of(p) == "external"), "") if "|" in chat_id else ""
     if reason.strip():
         with _state.guard("conversation"):
@@ -210,4 +208,4 @@ if chat_id:
                 with panel_col:
                     _customer_panel.show(arch, directory, customer, tz)
     else:
-        st.info("请填写查看理由后显示聊天内容 (state why you need to see this conversation).")
+        st.info("请填写查看理由后显示聊天内容。")

@@ -31,7 +31,7 @@ with _state.guard("customers"):
 if find.strip():
     rows = [r for r in rows if find.strip().lower() in r["客户名称"].lower()]
 if not rows:
-    st.info("没有客户 (no customers in your scope).")
+    st.info("没有客户。")
     st.stop()
 
 labels = {"agree": "同意存档", "disagree": "不同意存档", "unknown": "未知"}
@@ -80,7 +80,7 @@ with _state.guard("conversations"):
         for b in (r.get("c") or {}).get("buckets") or []
     ]
     if not chats:
-        st.caption("与此客户没有会话 (no conversations with this customer).")
+        st.caption("与此客户没有会话。")
     for chat_id, n, last in sorted(chats, key=lambda c: -c[2]):
         name = (
             directory.name(chat_id)

@@ -61,12 +61,12 @@ current = by_id[choice].to_dict() if choice != NEW else {}
 k = f"_{choice}"  # widget keys per rule, so switching rules shows that rule's values
 
 c1, c2, c3 = st.columns(3)
-name = c1.text_input("名称 name", value=current.get("name", ""), key=f"name{k}")
-category = c2.text_input("类别 category", value=current.get("category", ""), key=f"cat{k}")
+name = c1.text_input("名称", value=current.get("name", ""), key=f"name{k}")
+category = c2.text_input("类别", value=current.get("category", ""), key=f"cat{k}")
 severity = c3.selectbox(
-    "严重程度 severity", SEVERITIES, index=SEVERITIES.index(current.get("severity", "medium")), key=f"sev{k}"
+    "严重程度", SEVERITIES, index=SEVERITIES.index(current.get("severity", "medium")), key=f"sev{k}"
 )
-description = st.text_input("说明 description", value=current.get("description", ""), key=f"desc{k}")
+description = st.text_input("说明", value=current.get("description", ""), key=f"desc{k}")
 c1, c2 = st.columns(2)
 keywords_text = c1.text_area(
     "关键词 (用逗号隔开，如 回扣,返点；也可一行一个; `词 | word` 整词匹配, `词 | pinyin` 含拼音)",
@@ -78,9 +78,7 @@ regex_text = c2.text_area("正则 regex (一行一个)", value="\n".join(current
 c1, c2, c3 = st.columns(3)
 require_text = c1.text_input("require (any / all / 数字)", value=str(current.get("require", "any")), key=f"req{k}")
 match = c2.selectbox("match", MATCH_MODES, index=MATCH_MODES.index(current.get("match", "substring")), key=f"match{k}")
-direction = c3.selectbox(
-    "方向 direction", DIRECTIONS, index=DIRECTIONS.index(current.get("direction", "any")), key=f"dir{k}"
-)
+direction = c3.selectbox("方向", DIRECTIONS, index=DIRECTIONS.index(current.get("direction", "any")), key=f"dir{k}")
 c1, c2, c3 = st.columns(3)
 exclude_text = c1.text_area("排除 exclude (出现则不算)", value="\n".join(current.get("exclude", [])), key=f"ex{k}")
 allow_text = c2.text_area("例外 allow (白名单短语)", value="\n".join(current.get("allow", [])), key=f"allow{k}")
@@ -88,9 +86,11 @@ near_text = c3.text_area(
     "邻近 near (`词1, 词2 @ 距离`)", value=rf.near_to_text(current.get("near", [])), key=f"near{k}"
 )
 c1, c2, c3 = st.columns(3)
-behaviours = c1.multiselect("行为 behaviours", list(BEHAVIOURS), default=current.get("behaviours", []), key=f"beh{k}")
+behaviours = c1.multiselect(
+    "行为", list(BEHAVIOURS), default=current.get("behaviours", []), placeholder="请选择", key=f"beh{k}"
+)
 msgtypes = c2.multiselect(
-    "消息类型 msgtypes",
+    "消息类型",
     sorted(
         {
             *current.get("msgtypes", []),
@@ -107,6 +107,7 @@ msgtypes = c2.multiselect(
         }
     ),
     default=current.get("msgtypes", []),
+    placeholder="请选择",
     key=f"mt{k}",
 )
 chat_kinds = c3.multiselect(
@@ -114,6 +115,7 @@ chat_kinds = c3.multiselect(
     list(CHAT_KINDS),
     default=current.get("chat_kinds", []),
     format_func=lambda x: _ui.CHAT_KIND_LABELS.get(x, x),
+    placeholder="请选择",
     key=f"ck{k}",
 )
 scope = current.get("scope") or {}
@@ -123,6 +125,7 @@ scope_departments = c1.multiselect(
     sorted(directory.department_names),
     default=[d for d in scope.get("departments", []) if d in directory.department_names],
     format_func=lambda d: directory.department_names.get(d, str(d)),
+    placeholder="请选择",
     key=f"sd{k}",
 )
 scope_users = c2.multiselect(
@@ -133,8 +136,8 @@ scope_users = c2.multiselect(
     key=f"su{k}",
 )
 c1, c2 = st.columns(2)
-pinyin = c1.checkbox("拼音匹配 pinyin", value=bool(current.get("pinyin", False)), key=f"py{k}")
-enabled = c2.checkbox("启用 enabled", value=bool(current.get("enabled", True)), key=f"en{k}")
+pinyin = c1.checkbox("拼音匹配", value=bool(current.get("pinyin", False)), key=f"py{k}")
+enabled = c2.checkbox("启用", value=bool(current.get("enabled", True)), key=f"en{k}")
 
 
 def rule_data() -> dict:
@@ -164,7 +167,7 @@ def rule_data() -> dict:
 
 
 # --- live test -----------------------------------------------------------------------------
-st.subheader("即时测试 Live test")
+st.subheader("即时测试")
 c1, c2, c3 = st.columns([3, 1, 1])
 sample_text = c1.text_area("测试文本", key="lt_text", placeholder="输入一段消息，看规则是否命中")
 sample_type = c2.selectbox("消息类型", ["text", "file", "redpacket", "card", "weapp", "link"], key="lt_type")
@@ -183,21 +186,21 @@ if sample_text.strip():
             if hits[0].explanation:
                 st.caption(hits[0].explanation)
         else:
-            st.info("未命中 (no match)")
+            st.info("未命中")
 
 # --- backtest and diff --------------------------------------------------------------------
-st.subheader("回测 Backtest")
+st.subheader("回测")
 if arch.scope.is_empty:
-    st.caption("您的账号没有可查看的消息范围，回测不会有结果 (your account's scope is empty).")
+    st.caption("您的账号没有可查看的消息范围，回测不会有结果。")
 c1, c2 = st.columns(2)
 bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")
 st.caption(f"回测最近的区间 (最长 {_backtest_runner.MAX_DAYS} 天)；更长的历史请用命令行 chatarchive rules backtest。")
 bt_reason = ""
 if access.allowed(session, access.VIEW):
-    bt_reason = _widgets.reason_box("bt_reason", "显示样例原文 (show sample texts)")
+    bt_reason = _widgets.reason_box("bt_reason", "显示样例原文")
 else:
-    st.caption("样例只显示命中词，其余已遮盖 (samples are masked: your role may not view messages).")
+    st.caption("您的角色不能查看消息原文：样例只显示命中词，其余已遮盖。")
 if st.button("运行回测", key="bt_run"):
     with _state.guard("backtest"):
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
@@ -224,17 +227,16 @@ if st.button("运行回测", key="bt_run"):
 saved_bt = st.session_state.get("bt_result")
 if saved_bt and saved_bt[0] == choice:
     _, result, diff = saved_bt
-    st.metric("命中 hits", result["total"])
+    st.metric("命中", result["total"])
     per_day = pd.DataFrame([{"日期": d, "命中": n} for d, n in result["by_day"].items()])
     if per_day.empty:
-        st.info("此期间没有命中 (no hits in this period).")
+        st.info("此期间没有命中。")
     else:
-        st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中 hits per day"), key="bt_chart")
+        st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中"), key="bt_chart")
     st.markdown(
         _ui.BUBBLE_CSS
         + "".join(
-            f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))} · '
-            f"{_ui.esc(h.get('explanation') or '')}</div>"
+            f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))}</div>'
             f"<div>{_ui.safe_highlight(h['text'])}</div>"
             for h in result["sample"]
         ),
@@ -242,7 +244,7 @@ if saved_bt and saved_bt[0] == choice:
     )
     if diff is not None:
         st.caption(f"与已保存版本相比: 新增命中 {diff['gained_total']} 条, 不再命中 {diff['lost_total']} 条")
-        for label, rows in (("新增 gained", diff["gained"]), ("减少 lost", diff["lost"])):
+        for label, rows in (("新增", diff["gained"]), ("减少", diff["lost"])):
             if rows:
                 st.markdown(
                     f"**{label}**<br>"
@@ -253,19 +255,19 @@ if saved_bt and saved_bt[0] == choice:
                 )
 
 # --- save -----------------------------------------------------------------------------------
-st.subheader("保存 Save")
+st.subheader("保存")
 if st.button("保存规则 (新版本)", key="rule_save", type="primary"):
     with _state.guard("save rule"):
         rule = actions.save_rule(arch, rule_data(), directory=directory)
         st.success(f"已保存 {rule.name} 版本 {rule.version}")
         st.session_state["rule_saved"] = rule.id
 if st.session_state.get("rule_saved") == choice and choice != NEW:
-    if st.button("追溯应用到历史消息 (apply retroactively)", key="rule_retro"):
+    if st.button("追溯应用到历史消息", key="rule_retro"):
         with _state.guard("apply"), st.status("正在追溯应用…") as status:
             stored = actions.apply_rule_retroactively(arch, choice)
             status.update(label=f"已记录 {stored} 条违规", state="complete")
 if choice != NEW:
-    with st.expander("版本历史 History"):
+    with st.expander("版本历史"):
         with _state.guard("history"):
             st.dataframe(
                 pd.DataFrame(

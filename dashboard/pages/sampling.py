@@ -53,7 +53,7 @@ with st.form("draw"):
     seed = c4.number_input("随机种子 Seed (同一种子可复现)", min_value=0, value=20240101, step=1, key="s_seed")
     drawn = st.form_submit_button("抽样")
 if drawn:
-    with _state.guard("sample"), st.status("正在抽样… (drawing)") as status:
+    with _state.guard("sample"), st.status("正在抽样…") as status:
         time_from, time_to = _ui.day_range_ms(first, last, tz)
         doc = draw_sample(
             arch.store,
@@ -76,7 +76,7 @@ with _state.guard("samples"):
         SAMPLES, {"drawn_by": session.account}, order_by="drawn_ms", descending=True, limit=50
     )
 if not samples:
-    st.info("还没有抽样 (no samples drawn yet).")
+    st.info("还没有抽样。")
     st.stop()
 by_id = {s["_id"]: s for s in samples}
 current = st.session_state.get("s_current")
@@ -93,7 +93,7 @@ sample_id = st.selectbox(
 sample = by_id[sample_id]
 items = sample["items"]
 if not items:
-    st.info("此期间没有未标记的会话 (no unflagged conversations in the period).")
+    st.info("此期间没有未标记的会话。")
     st.stop()
 st.dataframe(
     pd.DataFrame(

@@ -36,11 +36,11 @@ if pending:
     st.session_state["page"] = 1
 
 query = st.text_input(
-    "查询 Query",
+    "查询",
     key="q",
     placeholder='例: 回扣 OR "私下转账" -测试   (words AND by default, "phrase", OR, -exclude, ( ))',
 )
-with st.expander("筛选 Filters", expanded=False):
+with st.expander("筛选", expanded=False):
     filters = _widgets.message_filters(directory, key="f")
 c1, c2 = st.columns([2, 1])
 sort = c1.radio(
@@ -55,7 +55,7 @@ signature = repr((query, asdict(filters), sort))
 if st.session_state.get("_search_signature") != signature:
     st.session_state["_search_signature"] = signature
     st.session_state["page"] = 1
-page = int(c2.number_input("页 Page", min_value=1, step=1, key="page"))
+page = int(c2.number_input("页", min_value=1, step=1, key="page"))
 
 result = None
 with _state.guard("search"):
@@ -66,7 +66,7 @@ if result is not None:
     pages = max(1, (result.total + PAGE_SIZE - 1) // PAGE_SIZE)
     st.caption(f"共 {result.total} 条结果 · 第 {page}/{pages} 页 · {result.took_ms:.0f} ms")
     if result.total == 0:
-        st.info("没有匹配的消息 (no messages match).")
+        st.info("没有匹配的消息。")
     st.markdown(_ui.BUBBLE_CSS, unsafe_allow_html=True)
     for hit in result.hits:
         chat_name = (
@@ -89,23 +89,23 @@ if result is not None:
 ctx_msgid = st.session_state.get("ctx_msgid")
 if ctx_msgid:
     st.divider()
-    st.subheader("上下文 Context")
+    st.subheader("上下文")
     if not access.allowed(session, access.VIEW):
-        st.error("您的角色无权查看聊天上下文 (your role may not view conversations).")
+        st.error("您的角色无权查看聊天上下文。")
     else:
         reason = _widgets.reason_box("ctx_reason")
-        if st.button("打开上下文 Open", key="ctx_open", disabled=not reason):
+        if st.button("打开上下文", key="ctx_open", disabled=not reason):
             with _state.guard("context"):
                 messages = _widgets.open_context(ctx_msgid, reason)
                 if not messages:
-                    st.warning("此消息不存在或不在您的权限范围内 (not found or outside your scope).")
+                    st.warning("此消息不存在或不在您的权限范围内。")
                 else:
                     _widgets.show_conversation(
                         messages,
                         hit_msgid=ctx_msgid,
                         hit_html=_ui.safe_highlight(st.session_state.get("ctx_highlight", "")) or None,
                     )
-        if st.button("关闭 Close", key="ctx_close"):
+        if st.button("关闭", key="ctx_close"):
             st.session_state.pop("ctx_msgid", None)
             st.rerun()
 
@@ -114,7 +114,7 @@ st.divider()
 widget_keys = [k for k in st.session_state if isinstance(k, str) and k.startswith("f_")]
 s1, s2 = st.columns(2)
 with s1:
-    st.subheader("保存的搜索 Saved")
+    st.subheader("保存的搜索")
     name = st.text_input("名称", key="save_name")
     if st.button("保存当前搜索", key="save_search", disabled=not name.strip()):
         with _state.guard("save search"):
@@ -137,18 +137,18 @@ with s1:
                 st.session_state["_load_saved"] = _widgets.from_json(row)
                 st.rerun()
         if not saved:
-            st.caption("还没有保存的搜索 (no saved searches yet).")
+            st.caption("还没有保存的搜索。")
 
 # --- export ---------------------------------------------------------------------------------
 with s2:
-    st.subheader("导出 Export")
+    st.subheader("导出")
     if not access.allowed(session, access.EXPORT):
-        st.caption("您的角色无权导出 (your role may not export).")
+        st.caption("您的角色无权导出。")
     else:
         fmt = st.selectbox("格式", ["csv", "xlsx"], key="export_fmt")
         export_reason = _widgets.reason_box("export_reason", "导出")
         if st.button("生成导出文件", key="export_go", disabled=not export_reason):
-            with _state.guard("export"), st.status("正在导出… (exporting)", expanded=False) as status:
+            with _state.guard("export"), st.status("正在导出…", expanded=False) as status:
                 out_dir = Path(tempfile.mkdtemp(prefix="chatarchive-export-"))
                 out = out_dir / f"chatarchive-export.{fmt}"
                 summary = actions.export(arch, query, fmt, out, export_reason, filters=filters)
@@ -157,4 +157,4 @@ with s2:
         files = st.session_state.get("export_files")
         if files:
             st.download_button("下载导出文件", files[1], file_name=files[0], key="dl_export")
-            st.download_button("下载清单 manifest", files[2], file_name=files[0] + ".manifest.json", key="dl_manifest")
+            st.download_button("下载清单", files[2], file_name=files[0] + ".manifest.json", key="dl_manifest")

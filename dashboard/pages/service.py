@@ -50,7 +50,7 @@ with _state.guard("service quality"):
     others = [r for r in rows if not listed(r.employee)]
     rows = [r for r in rows if listed(r.employee)]
     if not rows:
-        st.info("此范围内没有客户会话 (no conversations with customers in this range).")
+        st.info("此范围内没有客户会话。")
         st.stop()
     df = pd.DataFrame(
         [

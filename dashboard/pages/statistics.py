@@ -66,7 +66,8 @@ def keyword_tables(
     """(messages read, [(keyword, weight)], [(word, occurrences)]) of the selection's newest messages."""
     messages = kw.selection(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope)
     # Ask for more than shown: URL fragments, emoticon names and quote words are dropped afterwards.
-    found = [k for k in kw.keywords(messages, method=method, top=60) if not _charts.is_noise(k.word)][:20]  # type: ignore[arg-type]
+    ranked = kw.keywords(messages, method=method, top=60)  # type: ignore[arg-type]
+    found = [k for k in ranked if not _charts.is_noise(k.word)][:20]
     frequency = [(w, n) for w, n in kw.word_frequency(messages, top=80) if not _charts.is_noise(w)][:30]
     return len(messages), [(k.word, k.weight) for k in found], frequency
 
@@ -108,14 +109,14 @@ def sentiment_points(
 def keywords_section() -> None:
     st.caption(f"选定范围内最近 {kw.MAX_SELECTION} 条消息的关键词 (jieba TF-IDF / TextRank, 去除停用词) 和词频。")
     if not st.toggle("计算关键词和词频", key="st_kw_on"):
-        st.caption("打开开关后计算 (about a second on a large selection; cached for five minutes).")
+        st.caption("打开开关后计算。")
         return
     method = st.radio("方法", list(METHODS), format_func=METHODS.get, horizontal=True, key="st_kw_method")
     read, found, frequency = keyword_tables(data_dir, arch.scope, time_from, time_to, tuple(departments), method)
     if read >= kw.MAX_SELECTION:
         st.caption(f"只分析了最近的 {read} 条消息 (the newest {read} messages of the selection).")
     if not frequency:
-        st.info("此范围内没有可分析的文字消息 (no text messages to analyse in this range).")
+        st.info("此范围内没有可分析的文字消息。")
         return
     a, b = st.columns(2)
     keywords_df = pd.DataFrame(found, columns=["关键词", "权重"])
@@ -147,11 +148,11 @@ def keywords_section() -> None:
 def sentiment_section() -> None:
     st.caption("客户消息的情绪 (正面 / 中性 / 负面): 每位员工的会话中客户情绪的变化, 以及总体分布。")
     if not st.toggle("计算客户情绪", key="st_sent_on"):
-        st.caption("打开开关后计算 (reads the customer messages; cached for five minutes).")
+        st.caption("打开开关后计算。")
         return
     read, split = sentiment_split(data_dir, arch.scope, time_from, time_to, tuple(departments))
     if not sum(split.values()):
-        st.info("此范围内没有客户消息 (no customer messages in this range).")
+        st.info("此范围内没有客户消息。")
         return
     c1, c2, c3 = st.columns([1.2, 2, 1])
     pick = c1.radio(
@@ -188,7 +189,7 @@ def sentiment_section() -> None:
         table(overall, "sentiment_split")
     with a:
         if not employees:
-            st.info("请选择员工 (choose at least one employee).")
+            st.info("请选择员工。")
             return
         rows = sentiment_points(
             data_dir, arch.scope, time_from, time_to, tuple(departments), tuple(employees), interval, tz
@@ -208,12 +209,10 @@ def sentiment_section() -> None:
             ]
         )
         if trend.empty:
-            st.info("所选员工在此范围内没有客户消息 (the chosen employees have no customer messages here).")
+            st.info("所选员工在此范围内没有客户消息。")
             return
         st.plotly_chart(
-            px.line(
-                trend, x="日期", y="负面占比(%)", color="员工", markers=True, title="客户负面情绪占比 (per employee)"
-            ),
+            px.line(trend, x="日期", y="负面占比(%)", color="员工", markers=True, title="客户负面情绪占比"),
             width="stretch",
             key="ch_sent_trend",
         )
@@ -228,7 +227,7 @@ with _state.guard("statistics"):
     total = arch.store.count(f, scope=arch.scope)
     st.metric("消息总数", total)
     if total == 0:
-        st.info("此范围内没有消息 (no messages in this range).")
+        st.info("此范围内没有消息。")
         st.stop()
     tab_day, tab_week, tab_split, tab_people, tab_customers, tab_viol, tab_words, tab_sentiment = st.tabs(
         ["每日", "时段热力图", "类型/会话/部门", "员工排行", "新增客户", "违规趋势", "关键词 / 词频", "客户情绪"]

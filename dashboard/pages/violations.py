@@ -49,18 +49,25 @@ with _state.guard("rules"):
     for r in arch.store.find_records("rules"):
         rule_options[str(r.get("id") or r["_id"])] = str(r.get("name") or r["_id"])
 
-with st.expander("筛选 Filters", expanded=True):
+with st.expander("筛选", expanded=True):
     c1, c2, c3 = st.columns(3)
     statuses = c1.multiselect(
         "状态",
         list(REVIEW_STATUSES),
         default=["unreviewed"],
+        placeholder="请选择",
         key="v_status",
         format_func=lambda s: _ui.STATUS_LABELS.get(s, s),
     )
-    rules = c1.multiselect("规则", sorted(rule_options), format_func=lambda r: rule_options.get(r, r), key="v_rules")
+    rules = c1.multiselect(
+        "规则", sorted(rule_options), format_func=lambda r: rule_options.get(r, r), placeholder="请选择", key="v_rules"
+    )
     severities = c2.multiselect(
-        "严重程度", SEVERITIES, key="v_sev", format_func=lambda s: review_desk.SEVERITY_LABELS.get(s, s)
+        "严重程度",
+        SEVERITIES,
+        placeholder="请选择",
+        key="v_sev",
+        format_func=lambda s: review_desk.SEVERITY_LABELS.get(s, s),
     )
     categories = c2.text_input("类别 (逗号分隔)", key="v_cat")
     with c3:
@@ -80,7 +87,7 @@ vfilter = ViolationFilter(
     time_from=time_from,
     time_to=time_to,
 )
-page = int(st.number_input("页 Page", min_value=1, value=1, key="v_page"))
+page = int(st.number_input("页", min_value=1, value=1, key="v_page"))
 
 total, violations = 0, []
 with _state.guard("violations"):
@@ -89,7 +96,7 @@ with _state.guard("violations"):
     )
 st.caption(f"共 {total} 条违规 · 第 {page} 页")
 if not violations:
-    st.info("没有符合条件的违规 (no violations match).")
+    st.info("没有符合条件的违规。")
     st.stop()
 
 messages = page_messages(violations)
@@ -133,7 +140,7 @@ chosen = st.selectbox(
 )
 v = by_id[chosen]
 
-st.subheader("详情 Detail")
+st.subheader("详情")
 st.markdown(
     f"**规则** {_ui.esc(v.rule_name)} (`{_ui.esc(v.rule_id)}` 版本 {v.rule_version}) · "
     f"**类别** {_ui.esc(v.category)} · "
@@ -144,12 +151,12 @@ if v.explanation:
     st.caption(v.explanation)
 
 reason = _widgets.reason_box("v_reason", "查看上下文")
-if reason and st.toggle("显示上下文 Show context", key="v_ctx"):
+if reason and st.toggle("显示上下文", key="v_ctx"):
     with _state.guard("context"):
         around = _widgets.open_context(v.msgid, reason, before=8, after=8)
         hit = next((m for m in around if m.msgid == v.msgid), None)
         if hit is None:
-            st.warning("消息不存在或不在您的权限范围内 (the message is gone or outside your scope).")
+            st.warning("消息不存在或不在您的权限范围内。")
         else:
             _widgets.show_conversation(
                 around, hit_msgid=v.msgid, hit_html=_ui.mark_spans(hit.text, v.spans), highlight_flagged=True
@@ -206,7 +213,7 @@ def exception_panel(fp: dict[str, str]) -> None:
         st.rerun()
 
 
-st.subheader("审核 Review")
+st.subheader("审核")
 with st.form("review"):
     status = st.radio(
         "结论",
@@ -216,7 +223,7 @@ with st.form("review"):
         format_func=lambda s: _ui.STATUS_LABELS[s],
     )
     assignee = st.text_input("分配给 (账号, 可空)", value=v.assignee, key="r_assignee")
-    comment = st.text_area("意见 Comment", key="r_comment")
+    comment = st.text_area("意见", key="r_comment")
     submitted = st.form_submit_button("提交审核")
 if submitted:
     with _state.guard("review"):
@@ -232,7 +239,8 @@ c1, c2 = st.columns(2)
 if c1.button("分配给我", key="assign_me"):
     with _state.guard("assign"):
         actions.assign_violation(arch, v.id, session.account)
-        st.success("已分配给您")
+        st.session_state["v_flash"] = "已分配给您"
+        st.rerun()  # the table's 处理人 column shows it
 if v.status == "false_positive" and "v_fp" not in st.session_state:
     st.session_state["v_fp"] = {"id": v.id, "rule_id": v.rule_id, "rule_name": v.rule_name}
 fp = st.session_state.get("v_fp")
@@ -241,7 +249,7 @@ if fp:
     exception_panel(fp)
 history = reviews_of(arch.store, v.id)
 if history:
-    st.caption("审核记录 (evidence)")
+    st.caption("审核记录")
     st.dataframe(
         pd.DataFrame(
             [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -22,7 +23,7 @@ def test_chunks_cover_the_window_exactly_once() -> None:
     for days in (1, 6, 7, 8, 30, 92):
         windows = _backtest_runner.chunks(0, days * _backtest_runner.DAY_MS + 5)
         assert windows[0][0] == 0 and windows[-1][1] == days * _backtest_runner.DAY_MS + 5
-        assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
 
 
 @pytest.mark.parametrize("first, last", [(date(2026, 1, 1), date(2026, 1, 31)), (date(2026, 1, 6), date(2026, 1, 6))])
@@ -63,13 +64,5 @@ def assert_diff_equal(chunked: dict | None, whole: dict) -> bool:
 
 def test_a_window_longer_than_the_bound_is_refused() -> None:
     with pytest.raises(BadInput, match="最长"):
-        _backtest_runner.run(
-            None,
-            None,
-            None,
-            ALL,
-            0,
-            (_backtest_runner.MAX_DAYS + 1) * _backtest_runner.DAY_MS,  # type: ignore[arg-type]
-            tz=TZ,
-            progress=lambda done, label: None,
-        )
+        too_long = (_backtest_runner.MAX_DAYS + 1) * _backtest_runner.DAY_MS
+        _backtest_runner.run(None, None, None, ALL, 0, too_long, tz=TZ, progress=lambda done, label: None)  # type: ignore

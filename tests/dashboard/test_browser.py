@@ -87,6 +87,7 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=30_000)  # a busy machine: wait for the page, never fail on its speed
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
@@ -97,7 +98,7 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
             page.get_by_label("密码", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="登录", exact=True).click()
             expect(page.get_by_role("heading", name="搜索", exact=True)).to_be_visible()
-            query = page.get_by_label("查询 Query")
+            query = page.get_by_label("查询", exact=True)
             query.fill('"私下转账"')
             query.press("Enter")
             mark = page.locator("mark", has_text="私下转账").first
@@ -107,7 +108,7 @@ def test_login_search_highlight_and_context_in_chromium(served: str) -> None:
             reason = page.get_by_label("查看聊天内容的理由", exact=False)
             reason.fill("投诉核查 #42")
             reason.press("Enter")
-            page.get_by_role("button", name="打开上下文 Open").click()
+            page.get_by_role("button", name="打开上下文", exact=True).click()
             hit = page.locator(".ca-bubble.hit")
             expect(hit).to_be_visible()
             expect(hit.locator("mark")).to_have_text("私下转账")
@@ -143,6 +144,7 @@ def test_viewer_reload_and_every_page_in_chromium(served: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=30_000)  # a busy machine: wait for the page, never fail on its speed
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
@@ -158,6 +160,7 @@ def test_viewer_reload_and_every_page_in_chromium(served: str) -> None:
 
             page.goto(f"{served}/conversations?{link}")
             page.get_by_text("周杰 · 归档中").click()
+            expect(page.get_by_text("周梅 · ", exact=False)).to_be_visible()  # 周杰's chats, not the previous list
             page.get_by_role("button", name="打开所选会话").first.click()
             reason = page.get_by_label("查看理由", exact=False)
             reason.fill("合规抽查 browser")
