@@ -41,14 +41,15 @@ def chunks(time_from: int, time_to: int, days: int = CHUNK_DAYS) -> list[tuple[i
 
 
 def _as(rule: Rule, rule_id: str) -> Rule:
-    return Rule.from_dict({**rule.to_dict(), "id": rule_id, "name": rule_id, "enabled": True})
+    return Rule.from_dict({**rule.to_dict(), "id": rule_id, "enabled": True})  # the name stays: explanations use it
 
 
 Render = Callable[[str, Any], str]
 
 
 def _row(m: Message, v: Violation, render: Render) -> JsonObject:
-    return {"msgid": m.msgid, "time": m.time_ms, "text": render(m.text, v.spans), "terms": v.terms}
+    return {"msgid": m.msgid, "time": m.time_ms, "text": render(m.text, v.spans), "terms": v.terms,
+            "spans": v.spans, "explanation": v.explanation}
 
 
 def _scan(

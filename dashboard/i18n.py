@@ -66,6 +66,8 @@ EN: dict[str, str] = {
     "清除": "purge",
     "保全变更": "legal hold change",
     "审核": "review",
+    "存证锚定": "evidence anchor",
+    "发出提醒": "alert sent",
     # errors of the login and the session
     "用户名或密码错误": "wrong user name or password",
     "此账号已停用": "this account is disabled",
@@ -96,6 +98,8 @@ AUDIT_ACTION_NAMES = {
     "purge": "清除",
     "hold_change": "保全变更",
     "review": "审核",
+    "anchor": "存证锚定",
+    "alert": "发出提醒",
 }
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # English messages of our errors that users meet on the dashboard → their Chinese source string.

@@ -94,8 +94,9 @@ def diff_versions(
     """What an edit changes on the history: ``{"gained": [...], "lost": [...],
     "gained_total": n, "lost_total": n}`` (messages flagged only by the new / only by the
     old version; at most ``limit`` of each listed, with the terms that matched)."""
-    old_rule = Rule.from_dict({**rule_old.to_dict(), "id": "old", "name": "old", "enabled": True})
-    new_rule = Rule.from_dict({**rule_new.to_dict(), "id": "new", "name": "new", "enabled": True})
+    # Ids tell the versions apart; the names stay, so each hit's explanation names the rule.
+    old_rule = Rule.from_dict({**rule_old.to_dict(), "id": "old", "enabled": True})
+    new_rule = Rule.from_dict({**rule_new.to_dict(), "id": "new", "enabled": True})
     engine = RuleEngine([old_rule, new_rule])
     gained: list[dict[str, Any]] = []
     lost: list[dict[str, Any]] = []

@@ -78,7 +78,7 @@ def test_sampling_page_audits_a_view_once_across_reruns(counted: DashboardArchiv
     at.date_input(key="s_to").set_value(date(2026, 1, 31))
     at.multiselect(key="s_dept").set_value([1])
     at.number_input(key="s_pct").set_value(50.0)
-    at.button(key="FormSubmitter:draw-抽样 Draw").click().run()
+    at.button(key="FormSubmitter:draw-抽样").click().run()
     no_traceback(at)
     draws = entries(counted.data, "review", actor="auditor-all", details_op="draw")
     at.text_input(key="s_reason").input("抽样复核 #s1").run()
@@ -116,6 +116,7 @@ def test_violations_page_context_review_and_exception_each_audit_once(counted: D
     assert len(entries(counted.data, "review", actor="admin")) == reviews_before + 1
     phrase = next(t for t in at.text_input if str(t.key).startswith("exc_phrase_"))
     phrase.input("保证收益，年化").run()
+    at.button(key="preview_exception").click().run()  # the exception's effect is previewed before saving
     at.button(key="add_exception").click().run()
     rerun(at)
     changes = entries(counted.data, "rule_change", actor="admin")
@@ -181,6 +182,7 @@ def test_opening_a_page_the_role_does_not_allow_is_audited_once(counted: Dashboa
         archive.close()
     at = AppTest.from_file(str(Path(APP).parent / "pages" / "violations.py"), default_timeout=60)
     at.session_state["ca_token"] = token
+    at.session_state["ca_app_ran"] = True  # as if app.py had run: the page's own check is what is tested
     at.run()
     rerun(at)
     assert any("无权使用此页面" in str(e.value) for e in at.error)
