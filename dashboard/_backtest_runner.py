@@ -48,8 +48,14 @@ Render = Callable[[str, Any], str]
 
 
 def _row(m: Message, v: Violation, render: Render) -> JsonObject:
-    return {"msgid": m.msgid, "time": m.time_ms, "text": render(m.text, v.spans), "terms": v.terms,
-            "spans": v.spans, "explanation": v.explanation}
+    return {
+        "msgid": m.msgid,
+        "time": m.time_ms,
+        "text": render(m.text, v.spans),
+        "terms": v.terms,
+        "spans": v.spans,
+        "explanation": v.explanation,
+    }
 
 
 def _scan(
