@@ -213,6 +213,25 @@ class Settings:
     def data_dir(self) -> Path:
         return Path(self._values["data"])
 
+    def save(self, changes: dict[str, Any]) -> None:
+        """Writes ``changes`` into ``DATA/config.yaml`` (validated first, so a bad value changes
+        nothing) and applies them here. The file is 0600: it may hold WeCom secrets."""
+        for key in changes:
+            self._check_name(key, "settings")
+        path = self.data_dir / "config.yaml"
+        current: dict[str, Any] = {}
+        if path.exists():
+            current = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        current.update(changes)
+        Settings(**{k: v for k, v in current.items() if k != "data"}, data=str(self.data_dir))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode on open: set it
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(yaml.safe_dump(current, allow_unicode=True))
+        for key, value in changes.items():
+            self._values[key] = _BY_NAME[key].parse(value)
+
 
 def setting_or_default(settings: Settings | None, name: str) -> Any:
     """The setting's value, or its default when no settings are given (library callers, tests)."""

@@ -73,3 +73,16 @@ def test_every_default_is_valid_and_is_what_library_callers_get() -> None:
     """GIVEN no settings WHEN a library caller asks for a setting THEN it gets the parsed default."""
     for s in SETTINGS:
         assert setting_or_default(None, s.name) == s.parse(s.default)
+
+
+def test_saved_settings_are_validated_private_and_applied(data_dir: Path) -> None:
+    """GIVEN settings WHEN a bad value is saved THEN nothing is written; WHEN good values are saved THEN
+    config.yaml (which may hold WeCom secrets) is 0600, the values apply at once and on the next load."""
+    settings = Settings(data=str(data_dir))
+    with pytest.raises(BadInput, match="consent_policy"):
+        settings.save({"consent_policy": "forget"})
+    assert not (data_dir / "config.yaml").exists()
+    settings.save({"consent_policy": "mask", "wecom_app_secret": "s3cret-app"})
+    assert settings.consent_policy == "mask"
+    assert (data_dir / "config.yaml").stat().st_mode & 0o777 == 0o600
+    assert Settings(data=str(data_dir)).wecom_app_secret == "s3cret-app"
