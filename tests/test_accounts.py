@@ -130,6 +130,7 @@ def test_unknown_name_and_wrong_password_look_the_same(store: Any, settings: Set
     assert audit.list_entries(store, action="login_failed", actor="nobody")
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_password_change_ends_sessions_and_needs_the_old_password(store: Any, settings: Settings) -> None:
     acc.create_account(store, "v", "viewer", PASSWORD, [1], now=NOW)
     session = acc.authenticate(store, "v", PASSWORD, now=NOW, settings=settings)
@@ -313,6 +314,7 @@ def test_weak_passwords_are_refused_for_every_role(store: Any, role: str, passwo
     assert store.count_records("accounts") == 0 and store.count_records("audit") == 0
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 @pytest.mark.parametrize("password,message", [w[1:] for w in WEAK_PASSWORDS], ids=[w[0] for w in WEAK_PASSWORDS])
 def test_weak_passwords_are_refused_on_change(store: Any, settings: Settings, password: str, message: str) -> None:
     """GIVEN an account WHEN its password is changed to a weak one THEN refused; the old password still works."""
@@ -375,6 +377,7 @@ REFUSALS = [
 ]
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 @pytest.mark.parametrize("prepare,name,password", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
 def test_every_refused_login_answers_the_same_after_the_same_work(
     store: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch, prepare: Any, name: str, password: str

@@ -26,6 +26,7 @@ def _others_can_read(path: Path) -> bool:
     return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH))
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_a_fresh_data_directory_is_private_whatever_the_umask(tmp_path: Path) -> None:
     """GIVEN a permissive umask (0000) WHEN a simulated archive is pulled, its media fetched, a
     key registered, searched and exported THEN the data directory is 0700 and no file or

@@ -93,6 +93,7 @@ def _some_message(store: EmbeddedStore) -> Message:
     return next(m for m in store.iter_messages(MessageFilter(msgtypes=["text"]), scope=ALL))
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_the_untouched_archive_verifies_against_its_anchor_and_after_more_pulls(copy: dict[str, Path]) -> None:
     """GIVEN the archive and its anchor THEN verify passes; WHEN the rest is pulled (new entries,
     amendments of the last day) THEN it still passes: the archive extends the anchor."""
@@ -227,6 +228,7 @@ ATTACKS: list[tuple[str, Callable[[dict[str, Path]], str], str]] = [
 ]
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 @pytest.mark.parametrize("attack,words", [a[1:] for a in ATTACKS], ids=[a[0] for a in ATTACKS])
 def test_verify_fails_and_names_the_tampering(
     copy: dict[str, Path], attack: Callable[[dict[str, Path]], str], words: str

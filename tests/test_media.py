@@ -33,6 +33,7 @@ def archive_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_media_is_fetched_verified_and_stored_by_content(archive_dir: Path, tmp_path: Path) -> None:
     """GIVEN a pulled archive whose media index has correct and wrong md5 sums
     WHEN the media backlog is fetched THEN every correct file is stored under its sha256 with the

@@ -27,6 +27,7 @@ def stored_msgids(archive: Archive) -> list[str]:
     return [m.msgid for m in archive.store.iter_messages(MessageFilter(), scope=ALL)]
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_pull_stores_every_message_once_and_dead_letters_the_planted_faults(sim_archive: Path, data_dir: Path) -> None:
     """GIVEN a simulated archive with planted corrupt records
     WHEN it is pulled once
@@ -57,6 +58,7 @@ def test_pull_stores_every_message_once_and_dead_letters_the_planted_faults(sim_
     archive.close()
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_replay_after_adding_the_missing_key_stores_the_rest(sim_archive: Path, data_dir: Path) -> None:
     """GIVEN records of a key version whose private key was missing
     WHEN the key is added and the dead letters replayed
@@ -77,12 +79,14 @@ def test_replay_after_adding_the_missing_key_stores_the_rest(sim_archive: Path, 
     archive.close()
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_pulling_again_stores_nothing_new(sim_archive: Path, data_dir: Path) -> None:
     cli("pull", "--source", f"sim:{sim_archive}", "--once", data=data_dir)
     again = cli("pull", "--source", f"sim:{sim_archive}", "--once", data=data_dir)
     assert again["pulled"] == 0 and again["stored"] == 0
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_revoked_original_is_kept_and_marked(sim_archive: Path, data_dir: Path) -> None:
     cli("pull", "--source", f"sim:{sim_archive}", "--once", data=data_dir)
     archive = Archive.open(data=str(data_dir))
@@ -93,6 +97,7 @@ def test_revoked_original_is_kept_and_marked(sim_archive: Path, data_dir: Path) 
     archive.close()
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_import_of_decrypted_json_is_idempotent(sim_archive: Path, data_dir: Path) -> None:
     """GIVEN truth.jsonl (decrypted message JSON) WHEN imported twice THEN the second import skips all."""
     first = cli("import", str(sim_archive / "truth.jsonl"), data=data_dir)
@@ -103,6 +108,7 @@ def test_import_of_decrypted_json_is_idempotent(sim_archive: Path, data_dir: Pat
     assert second["stored"] == 0 and second["skipped"] == first["stored"]
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_transient_source_errors_are_retried(sim_archive: Path, data_dir: Path, tmp_path: Path) -> None:
     """GIVEN a source that fails with 10001 on a third of the calls WHEN pulled THEN nothing is lost."""
     flaky = tmp_path / "flaky"

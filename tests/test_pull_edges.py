@@ -92,6 +92,7 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[s
     return root / "crafted", truth, bad
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_bad_records_are_dead_letters_and_the_counts_add_up(
     crafted: tuple[Path, list[dict[str, Any]], dict[str, str]], data_dir: Path
 ) -> None:
@@ -130,6 +131,7 @@ def test_bad_records_are_dead_letters_and_the_counts_add_up(
     assert ["这条消息被改过了" in v["raw"] for v in shown["versions"]] == [True]
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_a_second_pull_after_raising_the_limit_and_replaying_stores_the_oversize_message(
     crafted: tuple[Path, list[dict[str, Any]], dict[str, str]], data_dir: Path
 ) -> None:

@@ -729,6 +729,7 @@ def simulated_archive(out: Path, messages: int, seed: int, fault_rate: float) ->
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_end_to_end_on_simulated_archive(stub_so: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN an archive written by the simulator (faults, transient errors, a withheld key, media)
     WHEN the binding pulls it through the stub and the Decryptor decrypts it with the archive's keys

@@ -124,6 +124,7 @@ def test_every_msgtype_appears(archive, truth) -> None:
     assert archive[1].msgtypes == dict(counts)
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_truth_decrypts_back_and_faults_are_exactly_the_broken_records(archive, truth) -> None:
     """GIVEN the chat data, the keys (withheld ones included) and truth.jsonl WHEN every record is
     decrypted (RSA with the key of its version, then DecryptData) THEN each intact record gives the

@@ -209,6 +209,7 @@ def test_not_an_archive_is_bad_input(tmp_path: Path) -> None:
         SimulatorSource(tmp_path)
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_memory_does_not_grow_with_the_number_of_messages(tmp_path: Path) -> None:
     """GIVEN one run of 2,400 messages WHEN live Python allocations are sampled (their minimum over
     100 messages, so a media file in flight does not count) after ~400 and after ~2,400 messages THEN

@@ -96,6 +96,7 @@ FIELDS = [
     body=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES),
     top=st.dictionaries(st.sampled_from(FIELDS), JSON_VALUES, max_size=4),
 )
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_any_record_shape_is_stored_or_a_parse_error_never_another_exception(
     msgtype: str, body: dict[str, Any], top: dict[str, Any]
 ) -> None:

@@ -93,6 +93,7 @@ def _stored(data: Path) -> tuple[list[dict[str, object]], list[dict[str, object]
     return violations, audit, texts
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_fired_rules_reach_wecom_and_the_robot_masked_throttled_once_per_group_and_audited(
     sim_archive: Path, sim: SimServer, tmp_path: Path
 ) -> None:
@@ -219,6 +220,7 @@ def test_pipeline_health_alerts_use_the_same_channels_once_per_kind(
     assert "publickey_ver 3" in robot[1]["markdown"]["content"] and len(audited) == 2
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_run_schedules_the_directory_sync_and_alert_jobs_when_wecom_is_configured(
     sim_archive: Path, sim: SimServer, tmp_path: Path
 ) -> None:

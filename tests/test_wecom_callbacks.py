@@ -113,6 +113,7 @@ def _wait(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     return condition()
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_url_verification_returns_the_decrypted_echostr(setup: tuple[SimServer, str, Archive, Recorder]) -> None:
     """GIVEN WeCom's GET with an encrypted echostr WHEN signed right THEN the plain echostr comes back;
     with a wrong signature THEN 403."""
@@ -130,6 +131,7 @@ def test_url_verification_returns_the_decrypted_echostr(setup: tuple[SimServer, 
     assert bad.status_code == 403
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_notify_pulls_and_bad_stale_or_replayed_callbacks_are_refused(
     setup: tuple[SimServer, str, Archive, Recorder],
 ) -> None:
@@ -155,6 +157,7 @@ def test_notify_pulls_and_bad_stale_or_replayed_callbacks_are_refused(
     assert any("replayed" in r for r in reasons)
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_change_events_update_the_directory_and_approval_stores_consent(
     setup: tuple[SimServer, str, Archive, Recorder],
 ) -> None:

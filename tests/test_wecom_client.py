@@ -74,6 +74,7 @@ def test_persistent_rate_limit_gives_up_with_a_clear_error(server: SimServer, si
     assert info.value.errcode == 45009 and "frequency limit" in str(info.value)
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 @pytest.mark.parametrize(("errcode", "words"), [(60020, "企业可信IP"), (301042, "IP"), (48002, "not permitted")])
 def test_configuration_errcodes_explain_what_to_change(
     server: SimServer, sim_archive: Path, errcode: int, words: str
@@ -139,6 +140,7 @@ def test_rate_limiter_never_allows_more_than_the_limit_in_any_window() -> None:
         assert sum(1 for u in accepted if t <= u < t + 10.0) <= 5
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 @pytest.mark.parametrize("errcode", [40014, 42001, 42009])
 def test_an_invalid_or_expired_token_is_refreshed_once(server: SimServer, sim_archive: Path, errcode: int) -> None:
     """GIVEN WeCom answering that the token is invalid or expired WHEN a call is made THEN the client gets a
@@ -158,6 +160,7 @@ def test_an_invalid_or_expired_token_is_refreshed_once(server: SimServer, sim_ar
     assert info.value.errcode == errcode
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_wecom_sim_serve_command_serves_until_stopped(sim_archive: Path, tmp_path: Path) -> None:
     """GIVEN `chatarchive wecom-sim serve --archive DIR --port 0` as its own process WHEN it prints its URL
     and settings THEN the client gets a token and the departments from it; a directory that is not a

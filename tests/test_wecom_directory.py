@@ -56,6 +56,7 @@ def _department_totals(data: Path, departments: list[int]) -> dict[int, tuple[in
         store.close()
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_http_synced_import_scopes_exactly_like_a_sim_pull(
     archive: Path, wecom_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -122,6 +123,7 @@ def test_sync_reports_the_organisation_and_consent(archive: Path, wecom_env: dic
     assert expected and consent == expected
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_sdk_pull_plus_http_directory_matches_sim(
     archive: Path,
     wecom_env: dict[str, str],
@@ -248,6 +250,7 @@ def test_directory_import_counts_and_refuses_a_bad_file(tmp_path: Path) -> None:
         store.close()
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_a_move_synced_later_keeps_older_messages_in_the_old_departments(archive: Path, tmp_path: Path) -> None:
     """GIVEN a synced directory WHEN an administrator moves an employee in WeCom and deletes another, the
     directory is synced again and then the (older) messages are imported THEN the mover's history records
@@ -294,6 +297,7 @@ def test_a_move_synced_later_keeps_older_messages_in_the_old_departments(archive
     assert expected[new_dept] != sum(1 for m in truth if mover["userid"] in [m.get("from"), *(m.get("tolist") or [])])
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_incremental_sync_reads_only_what_changed_and_gives_the_same_directory(archive: Path, tmp_path: Path) -> None:
     """GIVEN a synced directory WHEN synced again at once THEN no member is re-read with user/get and the
     directory is the same; after a move only the mover is re-read; --full re-reads every member."""

@@ -13,6 +13,7 @@ from tests.dashboard.helpers import login, markdown, no_traceback, open_page, te
 ALL = Scope.everything()
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_live_test_marks_the_hit_in_typed_text(dash_archive) -> None:
     at = open_page("ruler", "pages/rules.py")
     at.selectbox(key="rule_pick").set_value("__new__").run()
@@ -33,6 +34,7 @@ def test_live_test_marks_the_hit_in_typed_text(dash_archive) -> None:
     ],
     ids=["unsupported-regex", "no-keywords", "bad-require"],
 )
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_an_invalid_rule_shows_which_field_is_wrong(dash_archive, field: str, value: str, message: str) -> None:
     at = open_page("ruler", "pages/rules.py")
     at.selectbox(key="rule_pick").set_value("__new__").run()
@@ -170,6 +172,7 @@ def test_a_stalled_pipeline_shows_a_banner_to_administrators(dash_archive) -> No
     ],
     ids=["customers", "service", "audit", "sampling"],
 )
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_empty_states_say_so(dash_archive, page: str, setup, expected: str) -> None:
     at = open_page("admin", page)
     setup(at)

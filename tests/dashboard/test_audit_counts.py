@@ -59,6 +59,7 @@ def rerun(at: AppTest) -> None:
         no_traceback(at)
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_customers_page_audits_a_view_once_across_reruns(counted: DashboardArchive) -> None:
     """GIVEN an auditor on the customers page WHEN a conversation is shown with a reason and the page reruns
     THEN exactly one view_conversation entry; a different reason is a new entry."""
@@ -88,6 +89,7 @@ def test_sampling_page_audits_a_view_once_across_reruns(counted: DashboardArchiv
     assert len(entries(counted.data, "review", actor="auditor-all", details_op="draw")) == len(draws) == 1
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_conversation_page_audits_a_view_once_across_reruns(counted: DashboardArchive) -> None:
     at = open_page("admin", "pages/conversations.py")
     at.radio(key="emp_pick").set_value("zhangwei").run()

@@ -75,6 +75,7 @@ def clean_frequency(messages: list) -> list[tuple[str, int]]:
     return [(w, n) for w, n in kw.word_frequency(messages, top=80) if not is_noise(w)][:30]
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 @pytest.mark.parametrize("method", ["tfidf", "textrank"])
 def test_keywords_and_word_frequency_of_the_selection(dash_archive, stored, method: str) -> None:
     """GIVEN the whole archive selected WHEN the keyword switch is on THEN both bar charts show, the
@@ -146,6 +147,7 @@ def open_sentiment_of_top_employee() -> AppTest:
     return at
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_sentiment_of_the_top_employee_and_the_overall_split(dash_archive, stored) -> None:
     """GIVEN the sentiment switch on with the top 1 employee by customer messages THEN the trend chart
     is 李娜's alone, on the days her customers wrote, and the overall split counts every customer
@@ -160,6 +162,7 @@ def test_sentiment_of_the_top_employee_and_the_overall_split(dash_archive, store
     assert dict(zip(split["情绪"], split["客户消息数"])) == {LABELS[k]: expected[k] for k in LABELS}
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_sentiment_trend_counts_equal_a_brute_force_classification(dash_archive, stored) -> None:
     """GIVEN the top 1 employee (李娜) THEN each day's counts by sentiment equal a brute-force
     classification of the customer messages in her conversations."""
@@ -168,6 +171,7 @@ def test_sentiment_trend_counts_equal_a_brute_force_classification(dash_archive,
     assert got == brute_trend(stored, {"lina"})
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_sentiment_trend_of_chosen_employees_by_week(dash_archive, stored) -> None:
     at = open_page("boss", "pages/statistics.py")
     at.toggle(key="st_sent_on").set_value(True).run()
@@ -185,6 +189,7 @@ def test_sentiment_trend_of_chosen_employees_by_week(dash_archive, stored) -> No
         )
 
 
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_chosen_employees_without_customer_messages_in_range_say_so(dash_archive) -> None:
     """GIVEN 5–6 January (王强's customer wrote on the 8th) WHEN 王强 is chosen THEN a message says
     he has no customer messages here, and no trend chart shows."""

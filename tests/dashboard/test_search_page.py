@@ -37,6 +37,7 @@ def test_wrong_password_shows_a_message_and_no_pages(dash_archive) -> None:
     ],
     ids=["super", "auditor", "rule-editor", "viewer"],
 )
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_each_role_gets_only_its_pages(dash_archive, account: str, allowed: list[str], refused: list[str]) -> None:
     """GIVEN an account of a role WHEN it logs in THEN navigation holds its pages and no others."""
     at = login(account)
@@ -83,6 +84,7 @@ def test_message_text_is_escaped_never_rendered_as_html(dash_archive) -> None:
     ['"私下', "(回扣", "回扣 OR", "NOT", "a)"],
     ids=["open-quote", "open-paren", "dangling-or", "lone-not", "stray-paren"],
 )
+@pytest.mark.slow  # over a second: make test, not make test-fast
 def test_a_bad_query_shows_a_hint_not_a_traceback(dash_archive, query: str) -> None:
     at = open_page("admin", SEARCH)
     at.text_input(key="q").input(query).run()
