@@ -18,19 +18,10 @@ from zoneinfo import ZoneInfo
 
 from core.models import Message
 from dashboard.i18n import language
+from indexer.normalize import OBJECT_KEY  # where a msgtype keeps its fields, as normalize reads them
 
 JsonObject = dict[str, object]
 
-# msgtype → the key of its type object when it is not the msgtype itself (as indexer.normalize reads it).
-OBJECT_KEY = {
-    "docmsg": "doc",
-    "markdown": "info",
-    "news": "info",
-    "voiptext": "info",
-    "qydiskfile": "info",
-    "meeting_notification": "info",
-    "external_redpacket": "redpacket",
-}
 
 TYPE_NAMES = {
     "text": "文本",

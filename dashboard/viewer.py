@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from chatarchive import actions
 from chatarchive.archive import Archive
 from core.directory import Directory
 from core.models import Message, MessageFilter
@@ -228,12 +229,18 @@ def page_number(archive: Archive, chat_id: str, *, key: str) -> int:
     return int(st.number_input(f"页 (共 {pages} 页, {total} 条)", 1, pages, value=pages, key=f"{key}_page"))
 
 
-def page_messages(archive: Archive, chat_id: str, page: int) -> list[Message]:
-    _, messages = archive.store.list_messages(
-        MessageFilter(chats=[chat_id]),
-        scope=archive.scope,
-        sort="time_asc",
+def viewed_page(
+    archive: Archive, chat_id: str, reason: str, *, visit: str, key: str, details: dict[str, object]
+) -> list[Message]:
+    """The page the picker shows, read through the audited view (``chatarchive.actions``: a reason
+    is required, and the view is recorded once per visit, not on every rerun)."""
+    page = page_number(archive, chat_id, key=key)
+    return actions.view_conversation(
+        archive,
+        chat_id,
+        reason,
+        visit=visit,
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
+        details={**details, "page": page},
     )
-    return messages

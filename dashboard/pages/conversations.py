@@ -9,7 +9,6 @@ from __future__ import annotations
 import streamlit as st
 
 from analyzers.insights.sentiment import classify, conversation_sentiment
-from chatarchive import actions
 from compliance import access
 from core.models import Message, ViolationFilter
 from dashboard import _customer_panel, _state, _ui, viewer
@@ -189,15 +188,8 @@ if chat_id:
             main_col, panel_col = st.columns([3, 1]) if customer else (st.container(), None)
             with main_col:
                 options = viewer.ViewOptions(me=userid, names=_state.party_names(), highlight_flagged=highlight)
-                page = viewer.page_number(arch, chat_id, key=f"conv_{chat_id}")
-                messages = actions.view_conversation(
-                    arch,
-                    chat_id,
-                    reason,
-                    visit=session.token,
-                    limit=viewer.PAGE_SIZE,
-                    offset=(page - 1) * viewer.PAGE_SIZE,
-                    details={"employee": userid, "page": page},
+                messages = viewer.viewed_page(
+                    arch, chat_id, reason, visit=session.token, key=f"conv_{chat_id}", details={"employee": userid}
                 )
                 if highlight:
                     options.bodies = hit_bodies(messages)

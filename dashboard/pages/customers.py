@@ -6,7 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from chatarchive import actions
 from compliance import access
 from compliance.consent import list_consent
 from core.models import MessageFilter
@@ -98,15 +97,8 @@ with _state.guard("conversations"):
         )
         main_col, panel_col = st.columns([3, 1])
         with main_col:
-            page = viewer.page_number(arch, chat_id, key=f"c_{chat_id}")
-            messages = actions.view_conversation(
-                arch,
-                chat_id,
-                reason,
-                visit=session.token,
-                limit=viewer.PAGE_SIZE,
-                offset=(page - 1) * viewer.PAGE_SIZE,
-                details={"customer": customer, "page": page},
+            messages = viewer.viewed_page(
+                arch, chat_id, reason, visit=session.token, key=f"c_{chat_id}", details={"customer": customer}
             )
             _widgets.show_conversation(messages, highlight_flagged=True)
         with panel_col:
