@@ -26,6 +26,7 @@ from typing import Any
 
 from compliance import audit, ledger
 from compliance.ledger import canonical_hash
+from core import clock
 from core.errors import BadInput, IntegrityError
 from core.settings import Settings
 from store.base import Store
@@ -94,7 +95,7 @@ def current_heads(store: Store) -> dict[str, dict[str, int | str]]:
 def make_anchor(store: Store, key: AnchorKey, *, backend: str = "", now_ms: int | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "format": FORMAT,
-        "created_ms": int(now_ms if now_ms is not None else time.time() * 1000),
+        "created_ms": int(now_ms) if now_ms is not None else clock.now_ms(),
         "backend": backend,
         **current_heads(store),
         "key_id": key.key_id,

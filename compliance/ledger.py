@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import clock
 from core.models import sha256_hex
 from store.base import Store
 from store.filelock import chain_lock
@@ -101,7 +101,7 @@ def append(
         head = store.get_record(*HEAD_RECORD)
         entry: dict[str, Any] = {
             "seq": int(head["seq"]) + 1 if head else 1,
-            "time_ms": int(now_ms if now_ms is not None else time.time() * 1000),
+            "time_ms": int(now_ms) if now_ms is not None else clock.now_ms(),
             "actor": actor,
             "kind": kind,
             "section": section,

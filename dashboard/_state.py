@@ -23,6 +23,7 @@ from chatarchive import actions
 from chatarchive.archive import Archive
 from compliance import access
 from compliance.accounts import Session, authenticate, check_session, logout
+from core import clock
 from core.directory import Directory
 from core.errors import AuthenticationFailed, BadInput, ChatArchiveError, PermissionDenied
 from dashboard import _session_link, i18n
@@ -68,7 +69,7 @@ def _token_from_link() -> str | None:
     signed = st.query_params.get(_session_link.PARAM)
     if not signed:
         return None
-    token = _session_link.verify(signed, _link_key(), int(time.time() * 1000))
+    token = _session_link.verify(signed, _link_key(), clock.now_ms())
     if token is None:
         del st.query_params[_session_link.PARAM]
         st.session_state["ca_login_notice"] = i18n.t("登录链接已失效，请重新登录。")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import clock
 from core.models import DeadLetter
 
 
@@ -62,7 +62,7 @@ def line_deadletter(origin: LineOrigin, line_no: int, line: bytes | str, reason:
         reason=f"{origin.name} line {line_no}: {reason}",
         stage="parse",
         record=line_record(origin, line_no, line),
-        time_ms=int(time.time() * 1000),
+        time_ms=clock.now_ms(),
     )
 
 

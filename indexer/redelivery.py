@@ -10,10 +10,10 @@ batch replayed after a crash still completes its violations and dead letters.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import clock
 from core.models import Message, Scope
 from store.base import Store
 
@@ -31,7 +31,7 @@ class Redelivery:
 
     def version_records(self) -> list[tuple[str, str, dict[str, Any]]]:
         """``Batch.new_records`` entries: created only if absent, in the batch's own write."""
-        now = int(time.time() * 1000)
+        now = clock.now_ms()
         return [
             (
                 VERSIONS,

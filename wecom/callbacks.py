@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
+from core import clock
 from wecom.callback_crypto import CallbackCryptoError, decrypt, signature
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
                 "event": fields.get("Event", ""),
                 "change_type": fields.get("ChangeType", ""),
                 "duplicate": not fresh,
-                "time_ms": int(time.time() * 1000),
+                "time_ms": clock.now_ms(),
             }
         )
         self._answer(200, "success")
@@ -242,7 +243,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
     def _refuse(self, what: str, reason: str) -> None:
         log.warning("callback refused (%s): %s", what, reason)
         self.server.dispatcher.sink.record(
-            {"accepted": False, "what": what, "reason": reason, "time_ms": int(time.time() * 1000)}
+            {"accepted": False, "what": what, "reason": reason, "time_ms": clock.now_ms()}
         )
         self._answer(403, "refused")
 

@@ -7,9 +7,9 @@ messages when it names the rooms and robots to look up (internal groups cannot b
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
+from core import clock
 from wecom.client import JsonDict, WeComClient
 from wecom.directory_fetch import fetch_directory
 from wecom.directory_history import merge_directory
@@ -29,4 +29,4 @@ def directory_over_http(archive_dir: Path) -> JsonDict:
     finally:
         server.shutdown()
         server.server_close()
-    return merge_directory(None, fetched, int(time.time() * 1000))
+    return merge_directory(None, fetched, clock.now_ms())

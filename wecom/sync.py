@@ -10,11 +10,11 @@ for every customer and customer group the directory and the archive know (``weco
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from compliance.secrets import archive_secret
+from core import clock
 from core.errors import BadInput, ChatArchiveError
 from core.models import MessageFilter, Scope
 from core.settings import Settings
@@ -68,7 +68,7 @@ def sync_directory(
     """Reads WeCom into the stored directory; ``full`` re-reads every member's details (else only what
     changed or is older than ``directory_full_sync_hours``)."""
     store = archive.store
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    now_ms = now_ms if now_ms is not None else clock.now_ms()
     previous = stored_directory(store)
     known = _known(previous, now_ms, 0 if full else archive.settings.directory_full_sync_hours)
     rooms_seen, robots_seen, pairs_seen = _seen_in_archive(store)
@@ -92,7 +92,7 @@ def sync_directory(
 def import_directory(archive: ArchiveContext, path: Path, *, now_ms: int | None = None) -> SyncCounts:
     """A directory document from a file (docs/wecom.md): checked first, then merged like a sync."""
     fetched = parse_directory_file(path)
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    now_ms = now_ms if now_ms is not None else clock.now_ms()
     merged = merge_directory(stored_directory(archive.store), fetched, now_ms)
     archive.store.put_record(COLLECTION, DIRECTORY_ID, merged)
     return _counts(fetched, 0)

@@ -3,14 +3,13 @@ highlighted and the rule/version that matched, and the review workflow."""
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import streamlit as st
 
 from chatarchive import actions
 from compliance import access
 from compliance.rulestore import get_rule
+from core import clock
 from core.models import REVIEW_STATUSES, Message, MessageFilter, ViolationFilter
 from dashboard import _state, _ui, _widgets, review_desk
 from dashboard.i18n import t
@@ -41,7 +40,7 @@ def page_messages(violations: list) -> dict[str, Message]:
 def newest_message_ms() -> int:
     """The end of the preview window: the newest archived message (an idle archive still previews)."""
     _, newest = arch.store.list_messages(MessageFilter(), scope=arch.scope, sort="time_desc", limit=1)
-    return newest[0].time_ms if newest else int(time.time() * 1000)
+    return newest[0].time_ms if newest else clock.now_ms()
 
 
 rule_options: dict[str, str] = {}
