@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.models import Message
 from dashboard import i18n
 from dashboard._text import text_html
 from store.highlight import mark_ranges
@@ -99,73 +98,5 @@ def mark_spans(text: str, spans: Iterable[Iterable[int]]) -> str:
     return safe_highlight(mark_ranges(text, spans))
 
 
-def message_body(message: Message) -> str:
-    """What a message shows in a bubble when no highlight is given."""
-    if message.text:
-        return esc(message.text)
-    return f"[{esc(message.msgtype)}]"
-
-
-def bubble(
-    message: Message,
-    name: str,
-    tz: str,
-    *,
-    body_html: str | None = None,
-    hit: bool = False,
-    highlight_flagged: bool = False,
-    mine: bool | None = None,
-) -> str:
-    """One chat bubble: sender, time and type above the (escaped or highlighted) text.
-
-    ``mine`` puts the bubble on the right (the employee side); by default employees
-    are on the right, customers and others on the left."""
-    right = (message.sender_kind == "employee") if mine is None else mine
-    classes = ["ca-bubble"]
-    if hit:
-        classes.append("hit")
-    if highlight_flagged and message.flagged:
-        classes.append("flagged")
-    revoked = '<div class="ca-revoked">已撤回 (revoked)</div>' if message.revoked else ""
-    flag = " ⚠" if message.flagged else ""
-    return (
-        f'<div class="ca-row{" me" if right else ""}"><div class="{" ".join(classes)}">'
-        f'<div class="ca-meta">{esc(name)} · {fmt_time(message.time_ms, tz)} · {esc(message.msgtype)}{flag}</div>'
-        f"{body_html if body_html is not None else message_body(message)}{revoked}</div></div>"
-    )
-
-
 def day_separator(day: str) -> str:
     return f'<div class="ca-day">— {html.escape(day)} —</div>'  # our own date text, not a message's
-
-
-def conversation_html(
-    messages: list[Message],
-    names: dict[str, str],
-    tz: str,
-    *,
-    hit_msgid: str = "",
-    hit_html: str | None = None,
-    highlight_flagged: bool = False,
-    bodies: dict[str, str] | None = None,
-) -> str:
-    """Bubbles in time order with a separator at every new day (archive time zone)."""
-    parts = [BUBBLE_CSS]
-    last_day = ""
-    for m in messages:
-        day = fmt_day(m.time_ms, tz)
-        if day != last_day:
-            parts.append(day_separator(day))
-            last_day = day
-        body = hit_html if (m.msgid == hit_msgid and hit_html is not None) else (bodies or {}).get(m.msgid)
-        parts.append(
-            bubble(
-                m,
-                names.get(m.sender, m.sender),
-                tz,
-                body_html=body,
-                hit=m.msgid == hit_msgid,
-                highlight_flagged=highlight_flagged,
-            )
-        )
-    return "".join(parts)

@@ -11,7 +11,6 @@ only HTML built here reaches the browser.
 from __future__ import annotations
 
 import hashlib
-import html
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -67,10 +66,6 @@ class ViewOptions:
     extras: dict[str, str] = field(default_factory=dict)  # msgid → HTML appended under the body
 
 
-def esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 def initials(name: str) -> str:
     """The avatar text: the last two characters of a Chinese name (王明乐 → 明乐), else two initials."""
     name = name.strip() or "?"
@@ -82,7 +77,7 @@ def initials(name: str) -> str:
 
 def avatar_html(party: str, name: str) -> str:
     color = AVATAR_COLORS[int(hashlib.md5(party.encode()).hexdigest(), 16) % len(AVATAR_COLORS)]
-    return f'<div class="ca-avatar" style="background:{color}" title="{esc(name)}">{esc(initials(name))}</div>'
+    return f'<div class="ca-avatar" style="background:{color}" title="{_ui.esc(name)}">{_ui.esc(initials(name))}</div>'
 
 
 def chat_employee(messages: list[Message], directory: Directory) -> str:
@@ -105,15 +100,15 @@ def text_html(message: Message) -> str:
     """Text, with a quoted reply drawn as a quote."""
     quote = _chat_cards.parse_quote(message.text)
     if quote is None:
-        return esc(message.text)
-    return f'<div class="ca-quote">{esc(quote.who)}：{esc(quote.quoted)}</div>{esc(quote.reply)}'
+        return _ui.esc(message.text)
+    return f'<div class="ca-quote">{_ui.esc(quote.who)}：{_ui.esc(quote.quoted)}</div>{_ui.esc(quote.reply)}'
 
 
 def media_html(view: MediaView) -> str:
     if view.thumbnail:
-        return f'<img class="ca-thumb" src="{view.thumbnail}" alt="{esc(view.name)}"/>'
+        return f'<img class="ca-thumb" src="{view.thumbnail}" alt="{_ui.esc(view.name)}"/>'
     if view.problem:
-        return f'<div class="ca-placeholder">[{esc(view.name)}] {esc(view.problem)}</div>'
+        return f'<div class="ca-placeholder">[{_ui.esc(view.name)}] {_ui.esc(view.problem)}</div>'
     return ""
 
 
@@ -123,8 +118,8 @@ def card_html(message: Message, media: list[MediaView], tz: str) -> str:
     if message.msgtype in ("image", "emotion") and media:
         return shown
     card = _chat_cards.card(message, tz)
-    rows = "".join(f'<div class="ca-card-row"><span>{esc(k)}</span>{esc(v)}</div>' for k, v in card.fields)
-    return f'<div class="ca-card"><div class="ca-card-title">[{esc(card.title)}]</div>{rows}{shown}</div>'
+    rows = "".join(f'<div class="ca-card-row"><span>{_ui.esc(k)}</span>{_ui.esc(v)}</div>' for k, v in card.fields)
+    return f'<div class="ca-card"><div class="ca-card-title">[{_ui.esc(card.title)}]</div>{rows}{shown}</div>'
 
 
 def body_html(message: Message, media: list[MediaView], options: ViewOptions, tz: str) -> str:
@@ -146,7 +141,7 @@ def notice_html(message: Message, name: str) -> str:
         "disagree": "不同意存档会话内容",
         "switch": "切换了企业",
     }[message.msgtype]
-    return f'<div class="ca-notice">{esc(name)} {what}</div>'
+    return f'<div class="ca-notice">{_ui.esc(name)} {what}</div>'
 
 
 def display_name(message: Message, names: dict[str, str]) -> str:
@@ -170,7 +165,7 @@ def message_html(message: Message, media: list[MediaView], options: ViewOptions,
     side = " me" if is_mine(message, options.me) else ""
     return (
         f'<div class="ca-row{side}">{avatar_html(message.sender, name)}<div class="ca-col">'
-        f'<div class="ca-name">{esc(name)}</div>'
+        f'<div class="ca-name">{_ui.esc(name)}</div>'
         f'<div class="{" ".join(classes)}">{body_html(message, media, options, tz)}</div>'
         f'<div class="ca-meta">{_ui.fmt_time(message.time_ms, tz)}{flag}</div>{revoked}</div></div>'
     )

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.models import Message
-from dashboard import _ui
+from dashboard import _ui, viewer
 from dashboard._text import text_html
 from tests.dashboard.helpers import markdown, no_traceback, open_page
 
@@ -64,7 +64,7 @@ def test_every_message_renderer_shows_the_adversarial_text_literally() -> None:
     THEN each fragment shows the text exactly and holds no Markdown or image syntax"""
     start = ADVERSARIAL.index("好处费")
     fragments = [
-        _ui.conversation_html([_message(ADVERSARIAL)], {}, "Asia/Shanghai").split("</style>", 1)[1],
+        viewer.message_html(_message(ADVERSARIAL), [], viewer.ViewOptions(me="zhangwei"), "Asia/Shanghai"),
         _ui.mark_spans(ADVERSARIAL, [(start, start + 3)]),
         _ui.safe_highlight(html.escape(ADVERSARIAL).replace("好处费", "<mark>好处费</mark>")),
     ]
