@@ -23,8 +23,17 @@ def _fold_char(ch: str) -> str:
     return lowered if len(lowered) == 1 else ch
 
 
+# Full-width ASCII and the ideographic space → ASCII, as ``_fold_char`` does (str.translate is C).
+_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: ord(" ")}
+
+
 def fold(text: str) -> str:
     """Width- and case-folded ``text`` with exactly the same length."""
     if text.isascii():
         return text.lower()
+    if "\u03a3" not in text:  # str.lower() reads a capital sigma in context (final ς); per character it is σ
+        folded = text.translate(_WIDTH).lower()
+        if len(folded) == len(text):
+            return folded
+    # A character whose lower case is longer (e.g. U+0130), or a sigma: one by one.
     return "".join(_fold_char(c) for c in text)

@@ -50,9 +50,9 @@ def _event(message: Message) -> tuple[str, int] | None:
 
 
 def record_events(store: Store, messages: Iterable[Message]) -> int:
-    """Stores the consent state carried by agree/disagree messages (the newest event wins).
-    Returns how many (employee, external) states changed."""
-    changed = 0
+    """Stores the consent state carried by agree/disagree messages (the newest event wins),
+    in one write per batch. Returns how many (employee, external) states changed."""
+    changes: dict[str, dict[str, Any]] = {}
     for m in messages:
         event = _event(m)
         if event is None:
@@ -61,16 +61,19 @@ def record_events(store: Store, messages: Iterable[Message]) -> int:
         employees = [e for e in (m.employees or [p for p in [m.sender, *m.receivers] if p != external]) if e]
         for employee in employees or [""]:
             key = _key(employee, external)
-            old = store.get_record(COLLECTION, key)
+            old = changes.get(key) or store.get_record(COLLECTION, key)
             if old is not None and int(old.get("time_ms") or 0) > when:
                 continue
-            store.put_record(
-                COLLECTION,
-                key,
-                {"employee": employee, "external": external, "status": m.msgtype, "time_ms": when, "msgid": m.msgid},
-            )
-            changed += 1
-    return changed
+            changes[key] = {
+                "employee": employee,
+                "external": external,
+                "status": m.msgtype,
+                "time_ms": when,
+                "msgid": m.msgid,
+            }
+    if changes:
+        store.put_records(COLLECTION, changes)
+    return len(changes)
 
 
 def consent_status(store: Store, external_id: str) -> dict[str, Any]:

@@ -124,8 +124,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sdk_timeout", 5, "Vendor SDK network timeout in seconds.", int),
     Setting("pull_interval", 60, "Seconds between scheduled pulls (`chatarchive run`).", int),
     Setting("batch_size", 1000, "Records per GetChatData call (1..1000).", int),
+    Setting("write_size", 5000, "Pulled records written (and committed) together: one commit per this many.", int),
     Setting("max_message_chars", 1_000_000, "A message whose decrypted JSON is longer becomes a dead letter.", int),
     Setting("decrypt_workers", 0, "Decryption threads; 0 means one per core.", int),
+    Setting(
+        "ingest_processes",
+        0,
+        "Worker processes that decrypt, normalize and analyze a backlog; 0 means one per core when a "
+        "pull finds a full batch waiting, -1 never (threads only).",
+        int,
+    ),
     Setting("stall_alert_hours", 24, "Alert when no pull has succeeded for this long (WeCom keeps 5 days).", float),
     Setting("alert_webhook", "", "URL that receives alerts as JSON (optional)."),
     Setting("media", True, "Fetch media (images, voice, video, files) after indexing.", str_to_bool),

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from core.directory import Directory
-from core.errors import ParseError
-from core.models import MediaRef, Message
+from core.errors import DecryptError, ParseError
+from core.models import DeadLetter, MediaRef, Message
+from indexer.source.base import EncryptedRecord
 from indexer.validate import check_message_fields
 
 logger = logging.getLogger(__name__)
@@ -223,6 +224,49 @@ def normalize(
         raise ParseError(
             f"unreadable {data.get('msgtype') or data.get('action')} message: {type(e).__name__}: {e}"
         ) from e
+
+
+def normalize_records(
+    records: list[EncryptedRecord],
+    plaintexts: list[bytes | DecryptError],
+    *,
+    directory: Directory,
+    max_chars: int | None,
+    now_ms: int,
+) -> tuple[list[Message], list[DeadLetter]]:
+    """A decrypted batch → its messages and, for every record that could not be decrypted or
+    parsed, a dead letter with the reason and the encrypted record (in record order)."""
+    messages: list[Message] = []
+    dead: list[DeadLetter] = []
+    for record, plaintext in zip(records, plaintexts):
+        if isinstance(plaintext, DecryptError):
+            stage, reason = "decrypt", str(plaintext)
+        else:
+            try:
+                messages.append(
+                    normalize(
+                        plaintext,
+                        seq=record.seq,
+                        directory=directory,
+                        key_version=record.publickey_ver,
+                        max_chars=max_chars,
+                    )
+                )
+                continue
+            except ParseError as e:
+                stage, reason = "parse", str(e)
+        dead.append(
+            DeadLetter(
+                seq=record.seq,
+                msgid=record.msgid,
+                reason=reason,
+                stage=stage,
+                record=record.to_dict(),
+                key_version=record.publickey_ver,
+                time_ms=now_ms,
+            )
+        )
+    return messages, dead
 
 
 def _message(raw: str, data: dict[str, Any], *, seq: int, directory: Directory, key_version: int) -> Message:

@@ -17,9 +17,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from analyzers.chinese import get_analyzer
 from compliance.integrity import update_digests
@@ -29,15 +30,20 @@ from core.models import DeadLetter, Message
 from indexer import health
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.imports import LineOrigin, line_deadletter, replay_plaintext
-from indexer.normalize import normalize
+from indexer.normalize import normalize, normalize_records
 from indexer.redelivery import Redelivery, split_redeliveries
 from indexer.replies import ReplyTracker, WorkingHours
-from indexer.source.base import EncryptedRecord, Source
+from indexer.source.base import EncryptedRecord, Source, portable_body_decrypter
 from indexer.stages import Stage, StagedBatch, write_stages
+from indexer.workers import WorkerPool, default_processes
 from store.context import ArchiveContext
 from store.directory import load_or_empty, save_directory
 
 logger = logging.getLogger(__name__)
+
+# ``ingest_processes`` 0 (automatic) uses worker processes only for pulls of batches this big
+# that come back full: starting the pool costs about a second.
+MIN_BACKLOG = 500
 
 
 @dataclass
@@ -68,6 +74,21 @@ class PullResult:
         return d
 
 
+class _Pending(Protocol):
+    def result(self) -> tuple[list[Message], list[DeadLetter], dict[str, float]]: ...
+
+
+class _ThreadBatch:
+    """A batch whose RSA runs on the decryption threads; normalized here when its result is asked."""
+
+    def __init__(self, pipeline: Pipeline, records: list[EncryptedRecord], futures: list[Future[bytes | DecryptError]]):
+        self.pipeline, self.records, self.futures = pipeline, records, futures
+
+    def result(self) -> tuple[list[Message], list[DeadLetter], dict[str, float]]:
+        plaintexts = [f.result() for f in self.futures]
+        return (*self.pipeline.process(self.records, plaintexts), {})
+
+
 class Pipeline:
     """Processes records from one source into the archive's store."""
 
@@ -79,6 +100,8 @@ class Pipeline:
         keyring: KeyRing | None = None,
         batch_size: int | None = None,
         workers: int | None = None,
+        processes: int | None = None,
+        write_size: int | None = None,
         retry_delays: Iterable[float] = (0.5, 1, 2, 4, 8, 16, 30),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -93,6 +116,8 @@ class Pipeline:
         if source is not None:
             self._adopt_source_keys()
             self.decryptor = Decryptor(self.keyring, source, workers=workers or self.settings.decrypt_workers)
+        self.processes = self.settings.ingest_processes if processes is None else processes
+        self.write_size = write_size or self.settings.write_size
         self.retry_delays = tuple(retry_delays)
         self.sleep = sleep
         self.analyzer = get_analyzer()
@@ -158,44 +183,13 @@ class Pipeline:
         dead letters, in record order."""
         if self.decryptor is None:
             raise ChatArchiveError("this pipeline has no source to decrypt records with")
-        messages: list[Message] = []
-        dead: list[DeadLetter] = []
-        now = clock.now_ms()
         if plaintexts is None:
             with self._timed("decrypt"):
                 plaintexts = self.decryptor.decrypt_batch(records)
-        started = time.perf_counter()
-        for record, plaintext in zip(records, plaintexts):
-            if isinstance(plaintext, DecryptError):
-                stage = "decrypt"
-                reason = str(plaintext)
-            else:
-                try:
-                    messages.append(
-                        normalize(
-                            plaintext,
-                            seq=record.seq,
-                            directory=self.directory,
-                            key_version=record.publickey_ver,
-                            max_chars=self.max_chars,
-                        )
-                    )
-                    continue
-                except ParseError as e:
-                    stage, reason = "parse", str(e)
-            dead.append(
-                DeadLetter(
-                    seq=record.seq,
-                    msgid=record.msgid,
-                    reason=reason,
-                    stage=stage,
-                    record=record.to_dict(),
-                    key_version=record.publickey_ver,
-                    time_ms=now,
-                )
+        with self._timed("normalize"):
+            return normalize_records(
+                records, plaintexts, directory=self.directory, max_chars=self.max_chars, now_ms=clock.now_ms()
             )
-        self.timings["normalize"] += time.perf_counter() - started
-        return messages, dead
 
     def write(
         self,
@@ -205,26 +199,34 @@ class Pipeline:
         checkpoint: int | None,
         resolved: list[str] | None = None,
         versions: Redelivery | None = None,
+        analyzed: bool = False,
     ) -> int:
-        """Runs a normalized batch through the write stages; returns its number of violations."""
+        """Runs a normalized batch through the write stages; returns its number of violations.
+        ``analyzed``: worker processes already did the analyze stage's work."""
         batch = StagedBatch(
             messages,
             dead,
             checkpoint=checkpoint,
             resolved_deadletters=resolved or [],
             new_records=versions.version_records() if versions else [],
+            analyzed=analyzed,
         )
         for stage in self.stages:
             with self._timed(stage.name):
                 batch = stage(batch)
         return len(batch.violations)
 
-    def _store_records(
-        self, records: list[EncryptedRecord], plaintexts: list[bytes | DecryptError], seq_before: int
+    def _store_processed(
+        self,
+        records: list[EncryptedRecord],
+        messages: list[Message],
+        dead: list[DeadLetter],
+        seq_before: int,
+        *,
+        analyzed: bool,
     ) -> PullResult:
-        """Normalizes, analyzes, matches and stores one pulled batch with its checkpoint."""
+        """Analyzes (unless done), matches and stores one pulled batch with its checkpoint."""
         started = time.monotonic()
-        messages, dead = self.process(records, plaintexts)
         last_seq = max(r.seq for r in records)
         arrivals = split_redeliveries(self.store, messages)
         result = PullResult(
@@ -236,18 +238,59 @@ class Pipeline:
             deadletter=len(dead),
             batches=1,
         )
-        result.violations = self.write(arrivals.write, dead, checkpoint=last_seq, versions=arrivals)
+        result.violations = self.write(arrivals.write, dead, checkpoint=last_seq, versions=arrivals, analyzed=analyzed)
         result.seconds = time.monotonic() - started
         health.batch_done(self.store, records, messages, dead, seq_before=seq_before)
         return result
 
+    def _store_group(
+        self,
+        group: list[tuple[list[EncryptedRecord], list[Message], list[DeadLetter]]],
+        seq_before: int,
+        *,
+        analyzed: bool,
+    ) -> PullResult:
+        """Stores consecutive pulled batches as one write (their records stay in seq order)."""
+        records = [r for g in group for r in g[0]]
+        messages = [m for g in group for m in g[1]]
+        dead = [d for g in group for d in g[2]]
+        step = self._store_processed(records, messages, dead, seq_before, analyzed=analyzed)
+        step.batches = len(group)
+        return step
+
+    def _worker_pool(self, first: list[EncryptedRecord]) -> WorkerPool | None:
+        """Worker processes for this run, or None (threads): ``ingest_processes`` 0 starts one per
+        core when a full batch is waiting (a backlog), N ≥ 1 starts N, -1 never; only for a
+        source whose DecryptData works in another process."""
+        wanted = self.processes
+        if wanted < 0 or (wanted == 0 and (len(first) < self.batch_size or self.batch_size < MIN_BACKLOG)):
+            return None
+        body = portable_body_decrypter(self.source)
+        if body is None:
+            return None
+        return WorkerPool(
+            self.keyring,
+            body,
+            self.directory,
+            self.analyzer,
+            max_chars=self.max_chars,
+            processes=wanted or default_processes(),
+        )
+
+    def _start(self, records: list[EncryptedRecord], pool: WorkerPool | None) -> _Pending:
+        if pool is not None:
+            return pool.submit(records)
+        assert self.decryptor is not None
+        return _ThreadBatch(self, records, self.decryptor.submit(records))
+
     def run(self, *, limit: int | None = None, progress: Callable[[PullResult], None] | None = None) -> PullResult:
         """Pulls until caught up (or ``limit`` records were pulled).
 
-        Pipelined: while one batch is normalized, analyzed and stored on this thread, the next
-        one is already pulled and its RSA decryption runs on the worker threads, so the cores
-        are not idle in turn. Only stored batches move the checkpoint; a batch decrypted ahead
-        and not stored (crash, stop, error) is simply pulled again next time."""
+        Pipelined: while one batch is stored here, the next one is already pulled and being
+        decrypted: by worker processes that also normalize and analyze it when there is a
+        backlog (``indexer.workers``), else by threads. Only stored batches move the
+        checkpoint; a batch processed ahead and not stored (crash, stop, error) is simply
+        pulled again next time."""
         if self.source is None or self.decryptor is None:
             raise ChatArchiveError("this pipeline has no source to pull from")
         total = PullResult(last_seq=self.store.checkpoint())
@@ -255,27 +298,44 @@ class Pipeline:
         seq = total.last_seq
         with self._timed("source"):
             records = self._get_chat_data(seq)
-        pending = self.decryptor.submit(records)
-        while records:
-            next_records: list[EncryptedRecord] = []
-            pull_error: SourceError | None = None
-            if limit is None or total.pulled + len(records) < limit:
-                try:
-                    with self._timed("source"):
-                        next_records = self._get_chat_data(max(r.seq for r in records))
-                except SourceError as e:  # store what we have first; the error is raised after
-                    pull_error = e
-            next_pending = self.decryptor.submit(next_records) if next_records else []
-            with self._timed("decrypt_wait"):
-                plaintexts = [f.result() for f in pending]
-            step = self._store_records(records, plaintexts, seq)
-            total.add(step)
-            seq = step.last_seq
-            if progress is not None:
-                progress(step)
-            if pull_error is not None:
-                raise pull_error
-            records, pending = next_records, next_pending
+        pool = self._worker_pool(records) if records else None
+        pulled = 0
+        group: list[tuple[list[EncryptedRecord], list[Message], list[DeadLetter]]] = []
+        try:
+            pending = self._start(records, pool)
+            while records:
+                pulled += len(records)
+                next_records: list[EncryptedRecord] = []
+                pull_error: SourceError | None = None
+                if limit is None or pulled < limit:
+                    try:
+                        with self._timed("source"):
+                            next_records = self._get_chat_data(max(r.seq for r in records))
+                    except SourceError as e:  # store what we have first; the error is raised after
+                        pull_error = e
+                next_pending = self._start(next_records, pool) if next_records else None
+                with self._timed("decrypt_wait"):
+                    messages, dead, worker_times = pending.result()
+                for stage, seconds in worker_times.items():
+                    self.timings[stage] += seconds
+                group.append((records, messages, dead))
+                # One write (one commit) per ``write_size`` records: a commit costs the same for
+                # 1,000 messages as for 5,000, and a crash still replays only unwritten batches.
+                if next_pending is None or pull_error is not None or sum(len(g[0]) for g in group) >= self.write_size:
+                    step = self._store_group(group, seq, analyzed=pool is not None)
+                    group = []
+                    total.add(step)
+                    seq = step.last_seq
+                    if progress is not None:
+                        progress(step)
+                if pull_error is not None:
+                    raise pull_error
+                if next_pending is None:
+                    break
+                records, pending = next_records, next_pending
+        finally:
+            if pool is not None:
+                pool.close()
         total.seconds = time.monotonic() - started
         self.store.refresh()
         health.pull_succeeded(self.store, total.last_seq, total.pulled)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analyzers.chinese import ChineseAnalyzer
-from analyzers.insights.sentiment import annotate as annotate_sentiment
 from analyzers.rules import RuleEngine
 from compliance.consent import apply_consent_policy
 from compliance.integrity import record_batch
@@ -27,6 +26,7 @@ from compliance.rulestore import engine_from_store, rules_fingerprint
 from core.directory import Directory
 from core.models import Batch, DeadLetter, Message, Violation
 from core.settings import Settings
+from indexer.analyze import analyze_messages
 from indexer.media import media_queue_records
 from indexer.replies import ReplyTracker
 from store.base import Store
@@ -45,6 +45,7 @@ class StagedBatch:
     resolved_deadletters: list[str] = field(default_factory=list)  # replayed dead letters now stored
     # records to create with the batch besides the media queue (re-delivered content kept as versions)
     new_records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    analyzed: bool = False  # worker processes already set words and sentiment (indexer.workers)
 
 
 class Stage(Protocol):
@@ -61,10 +62,8 @@ class Analyze:
     name: str = "analyze"
 
     def __call__(self, batch: StagedBatch) -> StagedBatch:
-        for m in batch.messages:
-            if m.text:
-                m.words = self.analyzer.words(m.text)
-        annotate_sentiment(batch.messages)
+        if not batch.analyzed:
+            analyze_messages(batch.messages, self.analyzer)
         return batch
 
 

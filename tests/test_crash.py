@@ -22,6 +22,7 @@ from tests.helpers import CHATARCHIVE, REPO, cli, read_jsonl, run_cli_process
 
 KILLS = 8
 BATCH = 97
+WRITE = 2 * BATCH  # records per commit (setting write_size): two pulled batches
 
 
 def committed_seq(data: Path) -> int:
@@ -49,10 +50,10 @@ def start_pull(archive_dir: Path, data: Path, env: dict[str, str]) -> subprocess
 
 
 def kill_after_progress(proc: subprocess.Popen, data: Path, batches: int, rng: random.Random) -> bool:
-    """SIGKILLs ``proc`` once it has committed ``batches`` more batches (0: during start-up), a
+    """SIGKILLs ``proc`` once it has committed ``batches`` more writes (0: during start-up), a
     random few ms into the next one; False if it finished first. Progress, not wall-clock
     time, decides, so the kills land mid-run however fast or loaded the machine is."""
-    target = committed_seq(data) + batches * BATCH
+    target = committed_seq(data) + batches * WRITE
     deadline = time.monotonic() + 300
     if batches == 0:
         time.sleep(rng.uniform(0.0, 1.0))
@@ -71,16 +72,19 @@ def kill_after_progress(proc: subprocess.Popen, data: Path, batches: int, rng: r
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     """GIVEN a simulated archive with faults WHEN pulls are SIGKILLed during start-up and after
     random numbers of committed batches, then a last pull runs to the end
-    THEN nothing is lost or duplicated, the checkpoint is the last seq, the faults are dead letters."""
+    THEN nothing is lost or duplicated, the checkpoint is the last seq, the faults are dead letters.
+    Half of the pulls run with worker processes, half with threads only."""
     archive_dir = tmp_path / "archive"
     data = tmp_path / "data"
     cli("simulate", "--out", str(archive_dir), "--messages", "4000", "--seed", "11", "--fault-rate", "0.01")
     rng = random.Random(2026)
-    env = {"CHATARCHIVE_BATCH_SIZE": str(BATCH), "CHATARCHIVE_MEDIA": "false"}
+    env = {"CHATARCHIVE_BATCH_SIZE": str(BATCH), "CHATARCHIVE_WRITE_SIZE": str(WRITE), "CHATARCHIVE_MEDIA": "false"}
     killed_mid_run = 0
     for round_ in range(KILLS):
         batches = 0 if round_ % 4 == 0 else rng.randint(1, 3)
-        killed = kill_after_progress(start_pull(archive_dir, data, env), data, batches, rng)
+        # Every other pull decrypts, normalizes and analyzes in worker processes (indexer.workers).
+        processes = {"CHATARCHIVE_INGEST_PROCESSES": "2" if round_ % 2 else "-1"}
+        killed = kill_after_progress(start_pull(archive_dir, data, {**env, **processes}), data, batches, rng)
         killed_mid_run += killed and batches > 0
     final = run_cli_process("pull", "--source", f"sim:{archive_dir}", "--once", data=data, env=env)
     out, err = final.communicate(timeout=300)

@@ -29,11 +29,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from analyzers.chinese import get_analyzer
+from core.directory import Directory
 from core.errors import BadInput, DecryptError, SourceError
 from core.settings import Settings
 from indexer.decrypt import Decryptor, KeyRing, load_private_key
 from indexer.source.base import EncryptedRecord, Source
 from indexer.source.sdk import SIGNATURES, MediaData_t, RetryPolicy, SdkSource, Slice_t
+from indexer.workers import WorkerPool
 
 STUB_DIR = Path(__file__).parent / "sdkstub"
 CORPID = "ww0123456789abcdef"
@@ -281,6 +284,25 @@ def test_sdk_source_satisfies_the_source_protocol(source: SdkSource) -> None:
 
 
 # ---- pulling and decrypting ----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_worker_processes_decrypt_with_the_sdk_library(source: SdkSource, stub_env: dict[str, Any]) -> None:
+    """GIVEN the compiled SDK stub and its archive WHEN worker processes (indexer.workers), each
+    loading the library itself, decrypt, normalize and analyze every record
+    THEN each message's raw JSON is truth.jsonl's, in seq order, with its words."""
+    records = pull_all(source, 1000)
+    keyring = KeyRing.load(stub_env["dir"] / "keys")
+    pool = WorkerPool(keyring, source.body_decrypter(), Directory(), get_analyzer(), max_chars=None, processes=2)
+    try:
+        messages, dead, seconds = pool.submit(records).result()
+    finally:
+        pool.close()
+    assert dead == []
+    assert [m.msgid for m in messages] == [r.msgid for r in records]
+    assert [m.raw.encode("utf-8") for m in messages] == stub_env["truth"]
+    assert any(m.words for m in messages)
+    assert set(seconds) == {"worker decrypt", "worker normalize", "worker analyze"}
 
 
 @pytest.mark.parametrize("limit", [1, 7, 1000], ids=["limit-1", "limit-7", "limit-1000"])

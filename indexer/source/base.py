@@ -9,6 +9,7 @@ source's job: our own code does it with the private key of the record's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -123,3 +124,14 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+BodyDecrypter = Callable[[str, str], bytes]
+
+
+def portable_body_decrypter(source: object) -> BodyDecrypter | None:
+    """The source's DecryptData as a picklable callable that works in another process (a
+    source offers it with ``body_decrypter()``), or None: then bodies are decrypted in this
+    process (``indexer.workers`` needs it to decrypt in worker processes)."""
+    offer = getattr(source, "body_decrypter", None)
+    return offer() if callable(offer) else None

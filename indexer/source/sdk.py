@@ -267,7 +267,8 @@ class SdkSource:
                 log.warning("GetChatData: response too large, retrying with limit %d", limit)
 
     def _get_chat_data_once(self, seq: int, limit: int) -> list[EncryptedRecord]:
-        text = self._slice_call(
+        text = slice_call(
+            self._lib,
             "GetChatData",
             lambda s: self._lib.GetChatData(self._handle(), seq, limit, self._proxy, self._passwd, self._timeout, s),
         )
@@ -277,30 +278,11 @@ class SdkSource:
 
     def decrypt_data(self, encrypt_key: str, encrypt_msg: str) -> bytes:
         """The plaintext message JSON bytes. Needs no handle: safe from any thread."""
-        try:
-            key, msg = encrypt_key.encode("ascii"), encrypt_msg.encode("ascii")
-        except UnicodeEncodeError:
-            raise DecryptError("the random key or the ciphertext is not ASCII text", 10008) from None
-        if b"\0" in key or b"\0" in msg:
-            raise DecryptError("the random key or the ciphertext contains a NUL byte", 10008)
-        try:
-            return self._slice_call("DecryptData", lambda s: self._lib.DecryptData(key, msg, s))
-        except SourceError as e:
-            raise DecryptError(str(e), e.code) from None
+        return decrypt_data_with(self._lib, encrypt_key, encrypt_msg)
 
-    def _slice_call(self, function: str, call: Callable[[Any], int]) -> bytes:
-        """Runs ``call(slice)`` on a fresh Slice_t and returns a copy of its bytes."""
-        s = self._lib.NewSlice()
-        if not s:
-            raise SourceError(f"{function}: NewSlice returned NULL (out of memory?)", 10003, retryable=True)
-        try:
-            rc = call(s)
-            if rc != 0:
-                raise sdk_error(function, rc)
-            ptr, n = self._lib.GetContentFromSlice(s), self._lib.GetSliceLen(s)
-            return C.string_at(ptr, n) if ptr and n > 0 else b""
-        finally:
-            self._lib.FreeSlice(s)
+    def body_decrypter(self) -> SdkBodyDecrypter:
+        """DecryptData for a worker process (``indexer.workers``): it loads the library itself."""
+        return SdkBodyDecrypter(str(self.so_path))
 
     # ---- GetMediaData --------------------------------------------------------------------
 
@@ -353,6 +335,50 @@ class SdkSource:
 
 
 # ---- helpers shared with other sources ------------------------------------------------------
+
+
+def slice_call(lib: C.CDLL, function: str, call: Callable[[Any], int]) -> bytes:
+    """Runs ``call(slice)`` on a fresh Slice_t and returns a copy of its bytes."""
+    s = lib.NewSlice()
+    if not s:
+        raise SourceError(f"{function}: NewSlice returned NULL (out of memory?)", 10003, retryable=True)
+    try:
+        rc = call(s)
+        if rc != 0:
+            raise sdk_error(function, rc)
+        ptr, n = lib.GetContentFromSlice(s), lib.GetSliceLen(s)
+        return C.string_at(ptr, n) if ptr and n > 0 else b""
+    finally:
+        lib.FreeSlice(s)
+
+
+def decrypt_data_with(lib: C.CDLL, encrypt_key: str, encrypt_msg: str) -> bytes:
+    """DecryptData: a free function of the SDK (no handle), so any thread or process may call it."""
+    try:
+        key, msg = encrypt_key.encode("ascii"), encrypt_msg.encode("ascii")
+    except UnicodeEncodeError:
+        raise DecryptError("the random key or the ciphertext is not ASCII text", 10008) from None
+    if b"\0" in key or b"\0" in msg:
+        raise DecryptError("the random key or the ciphertext contains a NUL byte", 10008)
+    try:
+        return slice_call(lib, "DecryptData", lambda s: lib.DecryptData(key, msg, s))
+    except SourceError as e:
+        raise DecryptError(str(e), e.code) from None
+
+
+@dataclass(frozen=True)
+class SdkBodyDecrypter:
+    """Picklable DecryptData: sent to worker processes, each loads the library once."""
+
+    so_path: str
+
+    def __call__(self, encrypt_key: str, encrypt_msg: str) -> bytes:
+        return decrypt_data_with(_library(self.so_path), encrypt_key, encrypt_msg)
+
+
+@functools.lru_cache(maxsize=4)
+def _library(so_path: str) -> C.CDLL:
+    return load_library(so_path)
 
 
 def parse_chat_data(text: bytes) -> list[EncryptedRecord]:

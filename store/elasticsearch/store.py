@@ -880,6 +880,10 @@ class ElasticsearchStore:
         if collection == "rules":
             self._index_rule(record_id, clean)
 
+    def put_records(self, collection: str, docs: dict[str, dict[str, Any]]) -> None:
+        for record_id, doc in docs.items():
+            self.put_record(collection, record_id, doc)
+
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
         alias = self._record_alias(collection)
         try:

@@ -152,14 +152,24 @@ class StateDB:
 
     # --- records --------------------------------------------------------------------------
     def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
+        self.put_records(collection, {record_id: doc})
+
+    def put_records(self, collection: str, docs: dict[str, dict[str, Any]]) -> None:
+        """Upserts, in one transaction (one sync to disk for all of them)."""
         check_collection(collection)
-        body = {k: v for k, v in doc.items() if k not in ("_id", "_seq")}
-        text = json.dumps(body, ensure_ascii=False, default=str)
+        rows = [
+            (
+                collection,
+                str(record_id),
+                json.dumps({k: v for k, v in doc.items() if k not in ("_id", "_seq")}, ensure_ascii=False, default=str),
+            )
+            for record_id, doc in docs.items()
+        ]
         with self.transaction() as c:
-            c.execute(
+            c.executemany(
                 "INSERT INTO records (collection, id, seq, doc) VALUES (?, ?, NULL, ?) "
                 "ON CONFLICT(collection, id) DO UPDATE SET doc = excluded.doc",
-                (collection, str(record_id), text),
+                rows,
             )
 
     def add_records_if_absent(self, c: sqlite3.Connection, items: list[tuple[str, str, dict[str, Any]]]) -> None:

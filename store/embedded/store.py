@@ -49,6 +49,7 @@ from store.embedded.schema import (
     build_schema,
     checkpoint_document,
     from_stored,
+    register_tokenizers,
     schema_fingerprint,
     to_document,
 )
@@ -107,7 +108,7 @@ class EmbeddedStore:
             migrated = False
             if self.path is None:
                 self._state = StateDB(None)
-                self._index = tantivy.Index(self._schema)
+                self._index = register_tokenizers(tantivy.Index(self._schema))
             elif self.read_only:
                 self._open_read_only()
             else:
@@ -125,7 +126,7 @@ class EmbeddedStore:
                 elif not exists:
                     self.index_dir.mkdir(parents=True, exist_ok=True)
                     tantivy.Index(self._schema, path=str(self.index_dir))
-                self._index = tantivy.Index.open(str(self.index_dir))
+                self._index = register_tokenizers(tantivy.Index.open(str(self.index_dir)))
                 self._state.set_meta("schema_fingerprint", fingerprint)
                 self._state.set_meta("schema_version", str(SCHEMA_VERSION))
             self._init_result = {"backend": self.backend_name, "schema_version": SCHEMA_VERSION, "migrated": migrated}
@@ -138,7 +139,7 @@ class EmbeddedStore:
         if not (self.path / "state.sqlite3").is_file() or not tantivy.Index.exists(str(self.index_dir)):
             raise StoreUnavailable(f"no archive at {self.path} to open read-only")
         self._state = StateDB(self.path / "state.sqlite3", read_only=True)
-        self._index = tantivy.Index.open(str(self.index_dir))
+        self._index = register_tokenizers(tantivy.Index.open(str(self.index_dir)))
 
     def _ready(self) -> tuple[tantivy.Index, StateDB]:
         if self._index is None or self._state is None:
@@ -171,7 +172,7 @@ class EmbeddedStore:
         old_index = tantivy.Index.open(str(self.index_dir))
         new_dir = self.path / "index.new"  # type: ignore[operator]
         new_dir.mkdir(parents=True)
-        new_index = tantivy.Index(self._schema, path=str(new_dir))
+        new_index = register_tokenizers(tantivy.Index(self._schema, path=str(new_dir)))
         writer = new_index.writer(WRITER_HEAP, 1)
         searcher = old_index.searcher()
         total = searcher.num_docs
@@ -662,6 +663,9 @@ class EmbeddedStore:
     # --- records ---------------------------------------------------------------------------------
     def put_record(self, collection: str, record_id: str, doc: dict[str, Any]) -> None:
         self._ready()[1].put_record(collection, record_id, doc)
+
+    def put_records(self, collection: str, docs: dict[str, dict[str, Any]]) -> None:
+        self._ready()[1].put_records(collection, docs)
 
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
         return self._ready()[1].get_record(collection, record_id)

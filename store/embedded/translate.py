@@ -16,6 +16,7 @@ import tantivy
 from analyzers.chinese import query_words
 from analyzers.textfold import fold
 from core.models import MessageFilter, Scope
+from store.embedded.schema import term
 from store.query import And, MatchAll, Node, Not, Or, Phrase, Word
 
 Occur = tantivy.Occur
@@ -33,8 +34,8 @@ def phrase_query(schema: tantivy.Schema, text: str) -> tantivy.Query:
     if offsets[-1] != n - 2:
         offsets.append(n - 2)
     if len(offsets) == 1:
-        return Query.term_query(schema, "bi", folded[0:2])
-    return Query.phrase_query(schema, "bi", [(o, folded[o : o + 2]) for o in offsets])
+        return Query.term_query(schema, "bi", term(folded[0:2]))
+    return Query.phrase_query(schema, "bi", [(o, term(folded[o : o + 2])) for o in offsets])
 
 
 def word_query(schema: tantivy.Schema, text: str) -> tantivy.Query:
@@ -42,8 +43,8 @@ def word_query(schema: tantivy.Schema, text: str) -> tantivy.Query:
     if not tokens:
         return phrase_query(schema, text)
     if len(tokens) == 1:
-        return Query.term_query(schema, "words", tokens[0])
-    return Query.phrase_query(schema, "words", list(tokens))
+        return Query.term_query(schema, "words", term(tokens[0]))
+    return Query.phrase_query(schema, "words", [term(t) for t in tokens])
 
 
 # How much a whole-word occurrence adds to a bare word's relevance over a substring one.

@@ -16,6 +16,7 @@ import mmap
 import random
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,10 @@ class SimulatorSource:
 
     def decrypt_data(self, encrypt_key: str, encrypt_msg: str) -> bytes:
         return simcrypto.decrypt_data(encrypt_key, encrypt_msg)
+
+    def body_decrypter(self) -> Callable[[str, str], bytes]:
+        """DecryptData for worker processes: the simulator's is a pure function."""
+        return simcrypto.decrypt_data
 
     def get_media_data(self, sdkfileid: str, indexbuf: str) -> MediaChunk:
         path = self.dir / media_file_name(sdkfileid) if sdkfileid else None
