@@ -13,8 +13,13 @@ for a sealed day: never a re-seal), ``purge`` (the audited retention purge: the 
 removed), ``mask`` (retention masking: old and new hashes), ``resolve`` (dead letters
 replayed successfully). Only ``purge`` and ``resolve`` remove items.
 
-A small cache per section (``meta`` ``ledger:SECTION``) lets writers find what a section
-already holds without reading the whole ledger; it is never trusted by ``verify``.
+A writer cache lets writers find what a section already holds without reading the whole
+ledger: one ``ledger_items`` record per item (``SECTION|KEY`` → its hash; ``""`` once
+removed) and a summary per section (``meta`` ``ledger:SECTION``: items per kind). An append
+reads and writes only the items it names, so its cost does not grow with the day: a
+section of a million messages costs what one of a thousand does (until schema 4 the cache
+was one record holding every item of the section, rewritten on each append). The cache
+is never trusted by ``verify``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ COLLECTION = "digests"
 HEAD_RECORD = ("meta", "digests_head")
 COUNTS_RECORD = ("meta", "ledger_counts")
 CACHE_PREFIX = "ledger:"
+ITEMS = "ledger_items"
 GENESIS = "0" * 64
 KINDS = ("seal", "amend", "purge", "mask", "resolve")
 ENTRY_FIELDS = ("seq", "time_ms", "actor", "kind", "section", "added", "removed", "prev_hash")
@@ -57,10 +63,35 @@ def _cache_id(section: str) -> str:
     return CACHE_PREFIX + section
 
 
+def _item_id(section: str, key: str) -> str:
+    return f"{section}|{key}"
+
+
+def _summary(store: Store, section: str) -> dict[str, int]:
+    """Items per kind in ``section``; a cache in the old one-record shape is split first."""
+    doc = store.get_record("meta", _cache_id(section)) or {}
+    if "items" in doc:  # written before schema 4: every item in one record
+        items = dict(doc.get("items") or {})
+        store.put_records(
+            ITEMS, {_item_id(section, k): {"section": section, "key": k, "hash": h} for k, h in items.items()}
+        )
+        kinds = _kind_counts(items)
+        store.put_record("meta", _cache_id(section), {"section": section, "kinds": kinds})
+        return kinds
+    return {k: int(v) for k, v in (doc.get("kinds") or {}).items()}
+
+
 def section_items(store: Store, section: str) -> Items:
     """What the ledger says ``section`` holds, from the writers' cache."""
-    doc = store.get_record("meta", _cache_id(section))
-    return dict(doc.get("items") or {}) if doc else {}
+    _summary(store, section)
+    rows = store.find_records(ITEMS, {"section": section})
+    return {r["key"]: r["hash"] for r in rows if r.get("hash")}
+
+
+def _known(store: Store, section: str, keys: Iterable[str]) -> Items:
+    """The cached hashes of these keys of ``section`` (absent: not in the section)."""
+    rows = store.get_records(ITEMS, [_item_id(section, k) for k in keys])
+    return {r["key"]: r["hash"] for r in rows.values() if r.get("hash")}
 
 
 def counts(store: Store) -> dict[str, dict[str, int]]:
@@ -69,7 +100,7 @@ def counts(store: Store) -> dict[str, dict[str, int]]:
     return {k: dict(v) for k, v in (doc.get("sections") or {}).items()}
 
 
-def _kind_counts(items: Items) -> dict[str, int]:
+def _kind_counts(items: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = defaultdict(int)
     for key in items:
         out[key.split(":", 1)[0]] += 1
@@ -82,7 +113,7 @@ def append(
     kind: str,
     *,
     added: Items | None = None,
-    removed: Items | None = None,
+    removed: Iterable[str] | None = None,
     actor: str = "system",
     now_ms: int | None = None,
 ) -> dict[str, Any] | None:
@@ -90,14 +121,17 @@ def append(
     The head is read and the entry written under the chain lock (one writer across processes)."""
     if kind not in KINDS:
         raise ValueError(f"unknown ledger entry kind {kind!r}")
+    added = dict(added or {})
+    removed = list(removed or [])
     with _append_lock, chain_lock(store, COLLECTION):
-        current = section_items(store, section)
-        add = {k: h for k, h in (added or {}).items() if current.get(k) != h}
-        drop = {k: current[k] for k in (removed or {}) if k in current}
+        kinds = _summary(store, section)
+        current = _known(store, section, [*added, *removed])
+        add = {k: h for k, h in added.items() if current.get(k) != h}
+        drop = {k: current[k] for k in removed if k in current}
         if not add and not drop:
             return None
         if kind in ("seal", "amend"):
-            kind = "amend" if current else "seal"
+            kind = "amend" if any(kinds.values()) else "seal"
         head = store.get_record(*HEAD_RECORD)
         entry: dict[str, Any] = {
             "seq": int(head["seq"]) + 1 if head else 1,
@@ -112,12 +146,17 @@ def append(
         entry["hash"] = entry_hash(entry)
         store.append_record(COLLECTION, entry)
         store.put_record(*HEAD_RECORD, {"seq": entry["seq"], "hash": entry["hash"], "time_ms": entry["time_ms"]})
-        for key in drop:
-            current.pop(key, None)
-        current.update(add)
-        store.put_record("meta", _cache_id(section), {"section": section, "items": current})
+        changes = {_item_id(section, k): {"section": section, "key": k, "hash": ""} for k in drop}
+        changes.update({_item_id(section, k): {"section": section, "key": k, "hash": h} for k, h in add.items()})
+        store.put_records(ITEMS, changes)
+        for key_kind, n in _kind_counts(k for k in add if k not in current).items():
+            kinds[key_kind] = kinds.get(key_kind, 0) + n
+        for key_kind, n in _kind_counts(k for k in drop if k not in add).items():
+            kinds[key_kind] = kinds.get(key_kind, 0) - n
+        kinds = {k: n for k, n in kinds.items() if n}
+        store.put_record("meta", _cache_id(section), {"section": section, "kinds": kinds})
         all_counts = counts(store)
-        all_counts[section] = _kind_counts(current)
+        all_counts[section] = kinds
         store.put_record(*COUNTS_RECORD, {"sections": all_counts})
     return entry
 

@@ -335,6 +335,7 @@ class Pipeline:
                 records, pending = next_records, next_pending
         finally:
             if pool is not None:
+                self.timings["worker processes (CPU)"] += pool.cpu_seconds()
                 pool.close()
         total.seconds = time.monotonic() - started
         self.store.refresh()

@@ -89,6 +89,7 @@ RECORD_COLLECTIONS: frozenset[str] = frozenset(
         "events",  # switch records and pipeline events
         "meta",  # counters, alerts, pipeline health
         "message_versions",  # re-delivered messages whose content differs from the stored one (evidence)
+        "ledger_items",  # the evidence ledger's writer cache: one record per section item (compliance.ledger)
     }
 )
 
@@ -225,6 +226,10 @@ class Store(Protocol):
         ...
 
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None: ...
+
+    def get_records(self, collection: str, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Those of ``record_ids`` that exist, by id, in one request where the backend can."""
+        ...
 
     def delete_record(self, collection: str, record_id: str) -> bool: ...
 

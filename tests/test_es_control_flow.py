@@ -1006,6 +1006,10 @@ def drive_everything() -> ScriptedTransport:
         {"id": "r1", "name": "回扣", "keywords": ["回扣"], "near": [{"terms": ["保证", "收益"], "within": 5}]},
     )
     store.find_records("accounts", {"role": "auditor"})
+    store.put_records(
+        "ledger_items", {"day:2026-11-30|m:m1": {"section": "day:2026-11-30", "key": "m:m1", "hash": "a"}}
+    )
+    store.get_records("ledger_items", ["day:2026-11-30|m:m1", "day:2026-11-30|m:m2"])
     store.append_record("audit", {"action": "login"})
     store.update_messages([message(1)])
     store.delete_messages(["m1"])

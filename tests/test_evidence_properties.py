@@ -47,9 +47,31 @@ def test_the_ledger_replays_to_what_was_appended(ops: list[tuple[str, bool, dict
     folded = ledger.read(store)
     model = _brute_force(ops)
     assert folded.problems == []
+    counts = ledger.counts(store)
     for section in model:
         assert folded.sections.get(section, {}) == model[section]
         assert ledger.section_items(store, section) == model[section]
+        kinds = {k: n for k, n in ledger._kind_counts(model[section]).items() if n}
+        assert counts.get(section, {}) == kinds
+    store.close()
+
+
+def test_a_writer_cache_in_the_old_one_record_shape_is_split_and_kept() -> None:
+    """GIVEN an archive whose ledger cache is one record holding a section's items (before
+    schema 4) WHEN the next batch is entered THEN the old items are still known (a re-delivered
+    item adds no entry) and the new one is added as an amendment."""
+    store = EmbeddedStore(None)
+    store.init()
+    ledger.append(store, "day:2025-11-20", "seal", added={"m:1": "a" * 64, "m:2": "b" * 64})
+    old_items = ledger.section_items(store, "day:2025-11-20")
+    for record in store.find_records(ledger.ITEMS):
+        store.delete_record(ledger.ITEMS, record["_id"])
+    store.put_record("meta", "ledger:day:2025-11-20", {"section": "day:2025-11-20", "items": old_items})
+    assert ledger.append(store, "day:2025-11-20", "amend", added={"m:1": "a" * 64}) is None
+    entry = ledger.append(store, "day:2025-11-20", "amend", added={"m:1": "a" * 64, "m:3": "c" * 64})
+    assert entry is not None and entry["kind"] == "amend" and entry["added"] == {"m:3": "c" * 64}
+    assert ledger.section_items(store, "day:2025-11-20") == {**old_items, "m:3": "c" * 64}
+    assert ledger.read(store).problems == []
     store.close()
 
 

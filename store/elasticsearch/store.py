@@ -881,8 +881,35 @@ class ElasticsearchStore:
             self._index_rule(record_id, clean)
 
     def put_records(self, collection: str, docs: dict[str, dict[str, Any]]) -> None:
-        for record_id, doc in docs.items():
-            self.put_record(collection, record_id, doc)
+        """One bulk request per 1,000 records, each waiting for the refresh once."""
+        alias = self._record_alias(collection)
+        ops: list[Operation] = [
+            (
+                "index",
+                alias,
+                _record_key(collection, record_id),
+                R.record_document(collection, record_id, _record_body(doc)),
+            )
+            for record_id, doc in docs.items()
+        ]
+        for i in range(0, len(ops), 1000):
+            self._raise_failed(self._bulk(ops[i : i + 1000], refresh="wait_for"), f"store {collection} records")
+        if collection == "rules":
+            for record_id, doc in docs.items():
+                self._index_rule(record_id, _record_body(doc))
+
+    def get_records(self, collection: str, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """An ids query per 1,000 ids (a search: it also reads the records of rolled-over indices)."""
+        alias = self._record_alias(collection)
+        ids = list(dict.fromkeys(str(r) for r in record_ids))
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 1000):
+            keys = [_record_key(collection, r) for r in ids[i : i + 1000]]
+            body = {"query": R.ids_query(keys), "size": len(keys)}
+            for hit in self.t.request("POST", f"/{alias}/_search", body=body)["hits"]["hits"]:
+                doc = _with_ids(hit["_source"])
+                out[doc["_id"]] = doc
+        return out
 
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
         alias = self._record_alias(collection)

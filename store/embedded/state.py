@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS records (
     collection TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER, doc TEXT NOT NULL,
     PRIMARY KEY (collection, id));
 CREATE INDEX IF NOT EXISTS records_seq ON records (collection, seq);
+CREATE INDEX IF NOT EXISTS records_section ON records (collection, json_extract(doc, '$."section"'));
 CREATE TABLE IF NOT EXISTS violations (
     id TEXT PRIMARY KEY, msgid TEXT NOT NULL, rule_id TEXT NOT NULL, category TEXT, severity TEXT,
     status TEXT, sender TEXT, chat_id TEXT, assignee TEXT, time INTEGER NOT NULL, doc TEXT NOT NULL);
@@ -180,6 +181,17 @@ class StateDB:
             "ON CONFLICT(collection, id) DO NOTHING",
             [(col, str(rid), json.dumps(doc, ensure_ascii=False, default=str)) for col, rid, doc in items],
         )
+
+    def get_records(self, collection: str, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        check_collection(collection)
+        ids = list(dict.fromkeys(str(r) for r in record_ids))
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            sql = f"SELECT id, seq, doc FROM records WHERE collection = ? AND id IN ({','.join('?' * len(chunk))})"
+            for row in self._query(sql, [collection, *chunk]):
+                out[row[0]] = self._record(row)
+        return out
 
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
         check_collection(collection)

@@ -670,6 +670,9 @@ class EmbeddedStore:
     def get_record(self, collection: str, record_id: str) -> dict[str, Any] | None:
         return self._ready()[1].get_record(collection, record_id)
 
+    def get_records(self, collection: str, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return self._ready()[1].get_records(collection, record_ids)
+
     def delete_record(self, collection: str, record_id: str) -> bool:
         return self._ready()[1].delete_record(collection, record_id)
 
