@@ -27,6 +27,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from analyzers.chinese import ChineseAnalyzer
 from core import clock
 from core.directory import Directory
-from core.errors import DecryptError
+from core.errors import ChatArchiveError, DecryptError
 from core.models import DeadLetter, Message
 from indexer.analyze import analyze_messages
 from indexer.decrypt import KeyRing, decrypt_random_key
@@ -179,7 +180,10 @@ class WorkerPool:
         size = max(MIN_SLICE, -(-len(records) // self.processes))
         fields = [(r.seq, r.msgid, r.publickey_ver, r.encrypt_random_key, r.encrypt_chat_msg) for r in records]
         slices = [fields[i : i + size] for i in range(0, len(fields), size)]
-        return PendingBatch([self._pool.submit(process_slice, s) for s in slices])
+        try:
+            return PendingBatch([self._pool.submit(process_slice, s) for s in slices])
+        except BrokenProcessPool as e:
+            raise _died() from e
 
     def cpu_seconds(self) -> float:
         """CPU time the worker processes have used so far (Linux /proc; 0 where unavailable):
@@ -197,6 +201,14 @@ class WorkerPool:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _died() -> ChatArchiveError:
+    return ChatArchiveError(
+        "an ingest worker process died (killed, or out of memory): nothing of this batch was stored, "
+        "the next pull starts again from the checkpoint; set ingest_processes to -1 to ingest "
+        "without worker processes"
+    )
+
+
 class PendingBatch:
     def __init__(self, futures: list[Future[Processed]]) -> None:
         self._futures = futures
@@ -206,7 +218,10 @@ class PendingBatch:
         dead: list[DeadLetter] = []
         seconds: dict[str, float] = {}
         for f in self._futures:
-            m, d, t = f.result()
+            try:
+                m, d, t = f.result()
+            except BrokenProcessPool as e:
+                raise _died() from e
             messages.extend(m)
             dead.extend(d)
             for step, s in t.items():

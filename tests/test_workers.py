@@ -8,6 +8,9 @@ sentiment, flags, reply times), every violation and every dead letter must be th
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pytest
 from analyzers.rules.files import load_starter_pack
 from chatarchive.archive import Archive
 from compliance.rulestore import save_rule
+from core.errors import ChatArchiveError
 from core.models import MessageFilter, Scope, ViolationFilter
 from indexer.pipeline import Pipeline
 from indexer.source import open_source
@@ -55,3 +59,26 @@ def test_worker_processes_store_what_threads_store(tmp_path: Path) -> None:
     assert messages == with_threads[0]
     assert violations == with_threads[1]
     assert rest == with_threads[2]
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_fails_the_pull_with_a_clear_error_and_stores_nothing(tmp_path: Path) -> None:
+    """GIVEN a pull whose worker processes are killed WHEN the pull waits for its batch
+    THEN it stops with one clear error and the checkpoint has not moved."""
+    archive_dir = tmp_path / "sim"
+    simulate(archive_dir, 600, seed=5, transient_fault_rate=0.0)
+    archive = Archive.open(data=str(tmp_path / "data"), media=False)
+    pipeline = Pipeline(archive, open_source(f"sim:{archive_dir}"), batch_size=200, processes=2)
+    records = pipeline.source.get_chat_data(0, 200)
+    pool = pipeline._worker_pool(records)
+    assert pool is not None
+    pending = pool.submit(records)
+    pending.result()  # the workers are up
+    for pid in list(pool._pool._processes):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)  # whether the pool notices before the next submit or while it waits, the error is the same
+    with pytest.raises(ChatArchiveError, match="worker process died"):
+        pool.submit(records).result()
+    pool.close()
+    assert archive.store.checkpoint() == 0
+    archive.close()
