@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from core.errors import BadInput, SourceError
 from indexer.source import simcrypto
 from indexer.source.base import SDK_ERRORS, EncryptedRecord, MediaChunk
@@ -147,7 +149,7 @@ class SimulatorSource:
         return self._lines(start, stop) if start < stop else []
 
     def get_chat_data(self, seq: int, limit: int) -> list[EncryptedRecord]:
-        return [EncryptedRecord.from_dict(json.loads(line)) for line in self._slice(seq, limit)]
+        return [EncryptedRecord.from_dict(orjson.loads(line)) for line in self._slice(seq, limit)]
 
     def get_chat_data_json(self, seq: int, limit: int) -> str:
         """The raw GetChatData response, byte for byte as the SDK returns it (compact JSON)."""
