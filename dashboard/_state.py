@@ -157,7 +157,7 @@ def require(permission: str) -> Session:
     s = session()
     if not access.allowed(s, permission):
         actions.refuse_page(user_archive(), permission, visit=s.token)
-        st.error(f"您的角色 ({s.role}) 无权使用此页面 — your role may not {permission}.")
+        st.error(i18n.t("您的角色 ({role}) 无权使用此页面。", role=i18n.role(s.role)))
         st.stop()
     return s
 
@@ -211,11 +211,12 @@ def guard(what: str = "") -> Iterator[None]:
     except AuthenticationFailed as e:
         st.error(i18n.error(str(e)))
     except PermissionDenied as e:
-        st.error(f"无权限: {e}")
+        st.error(i18n.t("无权限: {message}", message=i18n.error(str(e))))
     except BadInput as e:
-        st.warning(f"输入有误: {e}")
+        st.warning(i18n.t("输入有误: {message}", message=i18n.error(str(e))))
     except ChatArchiveError as e:
-        st.error(f"{what + ': ' if what else ''}{e}")
+        log.warning("dashboard error in %s: %s", what or "page", e)
+        st.error(i18n.t("操作失败: {message}", message=i18n.error(str(e))))
     except Exception as e:  # noqa: BLE001 - the user gets a message, the log gets the traceback
         log.exception("dashboard error in %s", what or "page")
-        st.error(f"出错了 ({type(e).__name__}); the details are in the server log.")
+        st.error(i18n.t("出错了 ({name})，详情见服务器日志。", name=type(e).__name__))

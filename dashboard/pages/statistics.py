@@ -114,7 +114,7 @@ def keywords_section() -> None:
     method = st.radio("方法", list(METHODS), format_func=METHODS.get, horizontal=True, key="st_kw_method")
     read, found, frequency = keyword_tables(data_dir, arch.scope, time_from, time_to, tuple(departments), method)
     if read >= kw.MAX_SELECTION:
-        st.caption(f"只分析了最近的 {read} 条消息 (the newest {read} messages of the selection).")
+        st.caption(f"只分析了所选范围内最近的 {read} 条消息。")
     if not frequency:
         st.info("此范围内没有可分析的文字消息。")
         return

@@ -42,3 +42,52 @@ def test_the_menu_is_chinese_only(dash_archive) -> None:
 
     assert all(not any(ch.isascii() and ch.isalpha() for ch in title) for _, title, _, _ in PAGES)
     assert "admin · 超级管理员" in [str(c.value) for c in at.sidebar.caption]
+
+
+def _raised(fn, *args, **kwargs) -> str:
+    try:
+        fn(*args, **kwargs)
+    except Exception as e:  # noqa: BLE001 - the message is the point
+        return str(e)
+    raise AssertionError(f"{fn.__name__} did not raise")
+
+
+def test_the_errors_lower_layers_raise_reach_dashboard_users_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the real errors of the layers below (so a changed wording there fails here) THEN the dashboard shows
+    each in Chinese, the values they name kept; in English they stay as written."""
+    from analyzers.rules.model import Rule
+    from compliance.passwords import check_password
+    from reports.review import review_violation
+    from store.query import parse_query
+
+    monkeypatch.setenv(i18n.ENV, "zh")
+    cases = {
+        _raised(audit.require_reason, ""): "请填写理由",
+        _raised(check_password, "short", "alice"): "密码太短",
+        _raised(check_password, "password123456", "alice"): "常见密码",
+        _raised(Rule.from_dict, {"name": "x"}): "没有可匹配的内容",
+        _raised(Rule.from_dict, {"name": "x", "keywords": ["a"], "require": "seven"}): "只能是 any、all 或数字",
+        _raised(Rule.from_dict, {"name": "x", "regex": ["(?<=a)b"]}): "不支持的正则表达式",
+        _raised(parse_query, '"回扣'): "引号没有闭合",
+        _raised(parse_query, "回扣 OR"): "两边都需要搜索词",
+        _raised(review_violation, None, "v1", "false_positive", "", reviewer="a"): "必须填写意见",
+    }
+    for english, chinese in cases.items():
+        shown = i18n.error(english)
+        assert chinese in shown, (english, shown)
+        assert not any(w in shown for w in ("must", "required", "the ", "password")), shown
+    assert "(第 1 个字符，查询 '\"回扣')" in i18n.error(_raised(parse_query, '"回扣'))
+    monkeypatch.setenv(i18n.ENV, "en")
+    assert all(i18n.error(english) == english for english in cases)
+
+
+def test_every_chinese_error_text_is_chinese() -> None:
+    for _, zh in i18n.ERRORS_ZH:
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), zh
+
+
+def test_export_headings_have_english_translations() -> None:
+    from compliance.export import COLUMNS, HEADERS
+
+    assert len(HEADERS["zh"]) == len(COLUMNS) and all(h in i18n.EN for h in HEADERS["zh"])
+    assert i18n.headings(HEADERS["zh"]) == list(HEADERS["zh"])
