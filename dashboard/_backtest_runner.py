@@ -28,7 +28,7 @@ from store.highlight import mark_ranges
 
 DAY_MS = 86_400_000
 MAX_DAYS = 92
-MAX_MESSAGES = 10_000  # the page's window: ~0.5 s of loading and matching (docs/benchmarks.md)
+MAX_MESSAGES = 5_000  # the page's window: ~0.3 s of loading and matching at 1M (docs/benchmarks.md)
 PROGRESS_EVERY = 1_000  # messages between progress reports (and cancellation checks)
 SAMPLE = 20
 DIFF_LIMIT = 100
