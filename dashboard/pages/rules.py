@@ -16,7 +16,7 @@ from chatarchive import actions
 from compliance import access
 from compliance.rulestore import get_rule, list_rules, rule_history
 from core.models import CHAT_KINDS
-from dashboard import _backtest_jobs, _backtest_runner, _state, _ui, _widgets
+from dashboard import _backtest_jobs, _backtest_runner, _state, _ui, _widgets, i18n
 from dashboard import _rules_form as rf
 from dashboard.i18n import t
 
@@ -246,6 +246,12 @@ def show_result(result: dict, diff: dict | None, key: str) -> None:
                 )
 
 
+def who_sees() -> tuple[str, dict]:
+    """A job's result is shown only while the account's role and scope are those it ran with: a role that
+    lost the right to read messages must not see texts a job drew for it before."""
+    return session.role, arch.scope.to_dict()
+
+
 c1, c2 = st.columns(2)
 if c1.button("运行回测", key="bt_run"):
     with _state.guard("backtest"):
@@ -311,24 +317,20 @@ if c2.button("后台回测整个区间", key="bt_job"):
             f"{candidate.name or '新规则'} · {span}",
             work,
             rerun=known is not None and not known.active,
-            context={"rule": candidate, "reason": bt_reason, "shown": shown, "scope": arch.scope.to_dict()},
+            context={"rule": candidate, "reason": bt_reason, "shown": shown, "who": who_sees()},
         )
         st.session_state["bt_job_pick"] = job_key
 saved_bt = st.session_state.get("bt_result")
 if saved_bt and saved_bt[0] == choice:
     show_result(saved_bt[1], saved_bt[2], "bt")
 
-my_jobs = [
-    j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("scope") == arch.scope.to_dict()
-]
+my_jobs = [j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("who") == who_sees()]
 
 
 @st.fragment(run_every=2 if any(j.active for j in my_jobs) else None)
 def job_panel(polling: bool) -> None:
     """The account's background backtests: progress while they run (refreshed every 2 s), then the result."""
-    jobs = [
-        j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("scope") == arch.scope.to_dict()
-    ]
+    jobs = [j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("who") == who_sees()]
     if polling and not any(j.active for j in jobs):
         st.rerun()  # the last job finished: one full run shows it and stops the polling
     by_key = {j.key: j for j in jobs}
@@ -357,7 +359,7 @@ def job_panel(polling: bool) -> None:
             actions.record_backtest_texts(arch, job.context["rule"], rows, job.context["reason"], session.token)
         show_result(job.result, job.diff, "bt_job")
     elif job.state == _backtest_jobs.FAILED:
-        st.error(f"后台回测失败: {job.error}")
+        st.error(f"后台回测失败: {i18n.error(job.error)}")
     else:
         st.info("后台回测已取消。")
 

@@ -145,3 +145,30 @@ def test_a_job_with_a_reason_shows_texts_and_audits_them_once(dash_archive, regi
         arch.close()
     assert len(entries) == 1 and entries[0]["details"]["msgids"]
     assert "<mark>" in "\n".join(str(m.value) for m in at.markdown)
+
+
+def test_a_job_is_not_shown_once_the_account_lost_the_role_it_ran_with(dash_archive, registry) -> None:
+    """GIVEN a super administrator's job that drew message texts WHEN the account becomes a rule editor (who may
+    not read messages) THEN its next page run no longer shows that job."""
+    from compliance.accounts import create_account, set_role
+    from tests.dashboard.conftest import PASSWORD
+
+    arch = dash_archive.archive()
+    try:
+        create_account(arch.store, "tuner", "super", PASSWORD)
+    finally:
+        arch.close()
+    at = rules_page("tuner")
+    at.text_input(key="bt_reason").input("规则调优 #job2")
+    key = start_whole_archive_job(at)
+    assert registry.wait(key).state == jobs.DONE
+    at.run()
+    assert [s for s in at.selectbox if s.key == "bt_job_pick"]
+    arch = dash_archive.archive()
+    try:
+        set_role(arch.store, "tuner", "rule-editor", scope_departments=[1])
+    finally:
+        arch.close()
+    at.run()
+    no_traceback(at)
+    assert not [s for s in at.selectbox if s.key == "bt_job_pick"] and "<mark>" not in texts(at)
