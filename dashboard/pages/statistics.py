@@ -154,6 +154,13 @@ def keywords_section() -> None:
         table(frequency_df, "word_frequency")
 
 
+@st.fragment
+def keywords_fragment() -> None:
+    """The switch, the method and a picked word rerun only this part, not the page's other charts."""
+    with _state.guard("keywords"):
+        keywords_section()
+
+
 def sentiment_section() -> None:
     st.caption("客户消息的情绪 (正面 / 中性 / 负面): 每位员工的会话中客户情绪的变化, 以及总体分布。")
     if not st.toggle("计算客户情绪", key="st_sent_on"):
@@ -344,8 +351,7 @@ with _state.guard("statistics"):
         table(trend, "violations_per_day")
     with tab_words:
         st.subheader("关键词 / 词频")
-        with _state.guard("keywords"):
-            keywords_section()
+        keywords_fragment()
     with tab_sentiment:
         st.subheader("客户情绪")
         with _state.guard("customer sentiment"):
