@@ -326,6 +326,107 @@ def cold_login(app: str, data: Path) -> tuple[float, float]:
     return float(page), float(login)
 
 
+def browser(data: Path, runs: int) -> None:
+    """What a user waits for in Chromium (server, websocket and rendering), on ``chatarchive serve``
+    over ``data``: from the click until the answer is on screen and the page's run has finished."""
+    import re
+    import socket
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chatarchive.cli", "--data", str(data), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        rows: dict[str, list[tuple[float, float]]] = {}
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=args, headless=True)
+            expect.set_options(timeout=60_000)
+            try:
+                for run in range(runs):
+                    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+                    page.set_default_timeout(60_000)
+                    idle = page.locator("[data-testid='stStatusWidget']")
+
+                    def timed_click(name: str, click: Callable[[], Any], shown: Any) -> None:
+                        t0 = time.perf_counter()
+                        click()
+                        shown.wait_for(state="visible")  # event-driven, not expect()'s retry back-off
+                        t1 = time.perf_counter()
+                        idle.wait_for(state="hidden")
+                        t2 = time.perf_counter()
+                        rows.setdefault(name, []).append(((t1 - t0) * 1000, (t2 - t0) * 1000))
+
+                    page.goto(url)
+                    page.get_by_label("账号", exact=True).fill("admin")
+                    page.get_by_label("密码", exact=True).fill(PASSWORD)
+                    timed_click(
+                        "first login (submit → search page)" + (" (first visitor of the process)" if run == 0 else ""),
+                        lambda: page.get_by_role("button", name="登录", exact=True).click(),
+                        page.get_by_role("heading", name="搜索", exact=True),
+                    )
+                    link = page.url.split("?", 1)[1]
+                    page.goto(f"{url}/statistics?{link}")
+                    expect(page.get_by_role("tab", name="关键词", exact=False)).to_be_visible()
+                    expect(idle).to_be_hidden()
+                    page.get_by_role("tab", name="关键词", exact=False).click()
+                    page.wait_for_timeout(1500 if run == 0 else 200)  # a reader's pause (jieba's tables warm up)
+                    timed_click(
+                        "statistics: switch keywords on (5,000 newest messages, not cached)",
+                        lambda: page.get_by_text("计算关键词和词频").click(),
+                        page.locator(".st-key-ch_frequency"),
+                    )
+                    page.goto(f"{url}/rules?{link}")
+                    page.locator(".st-key-rule_pick input").click()
+                    page.get_by_role("option", name="私下交易", exact=False).first.click()
+                    expect(page.get_by_role("button", name="运行回测")).to_be_visible()
+                    expect(idle).to_be_hidden()
+                    timed_click(
+                        "rules: backtest window (newest 5,000 messages of the last 30 days)",
+                        lambda: page.get_by_role("button", name="运行回测").click(),
+                        page.get_by_text("已回测", exact=False).first,
+                    )
+                    page.get_by_text("后台回测整个存档 (不限日期)").click()
+                    expect(idle).to_be_hidden()
+                    timed_click(
+                        "rules: start the whole-archive job (panel with progress shows)",
+                        lambda: page.get_by_role("button", name="后台回测整个区间").click(),
+                        page.get_by_text(re.compile("状态: (运行中|排队中|已完成)")),
+                    )
+                    page.get_by_role("button", name="取消后台回测").click()
+                    expect(page.get_by_text("状态: 已取消")).to_be_visible()
+                    page.close()
+            finally:
+                chromium.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"\nIn Chromium on {data} ({runs} runs; ms from the click until the answer shows / the run ends)\n")
+    print("| interaction | answer shown (median) | run ended (median) | runs: shown / ended |")
+    print("| --- | ---: | ---: | --- |")
+    for name, times in rows.items():
+        shown = statistics.median(t[0] for t in times)
+        ended = statistics.median(t[1] for t in times)
+        each = ", ".join(f"{a:,.0f} / {b:,.0f}" for a, b in times)
+        print(f"| {name} | {shown:,.0f} | {ended:,.0f} | {each} |")
+
+
 def nothing_run(at: Any) -> None:
     return None
 
@@ -351,7 +452,15 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", type=Path, help="measure the quick set on this existing archive instead")
+    parser.add_argument("--browser", action="store_true", help="measure a few interactions in Chromium instead")
     args = parser.parse_args()
+    if args.browser:
+        target = args.data or REPO / "bench" / "out" / f"dashboard-{args.messages}"
+        if args.data is None:
+            prepare(args.messages, REPO / "bench" / "out" / f"search-{args.messages}", target)
+            ensure_rules(target)
+        browser(target, args.runs)
+        return
     if args.data:
         quick(args.data, args.runs)
         return
