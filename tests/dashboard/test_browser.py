@@ -218,7 +218,9 @@ def test_backtest_window_and_background_job_in_chromium(served: str) -> None:
             link = page.url.split("?", 1)[1]
             page.locator(".st-key-rule_pick input").click()
             page.get_by_role("option", name="私下交易监控", exact=False).click()
-            expect(page.get_by_label("名称", exact=True)).to_have_value("私下交易监控")
+            name = page.locator("[data-stale='false'] input[aria-label='名称']")
+            expect(name).to_have_value("私下交易监控")  # the picked rule's fields (a stale copy may linger)
+            expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden()
             page.get_by_role("button", name="运行回测").click()
             expect(page.get_by_text("已回测", exact=False).first).to_be_visible()
             page.get_by_text("后台回测整个存档 (不限日期)").click()
