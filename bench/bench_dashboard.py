@@ -182,7 +182,7 @@ def quick(data: Path, runs: int) -> None:
             lambda at: at.toggle(key="st_kw_on").set_value(True).run(),
         ),
         (
-            f"rule backtest, whole archive ({(days[1] - days[0]).days + 1} days)",
+            f"rule backtest window ({(days[1] - days[0]).days + 1} days, at most the newest 5,000 messages)",
             backtest_setup,
             lambda at: at.button(key="bt_run").click().run(),
         ),
@@ -382,13 +382,21 @@ def browser(data: Path, runs: int) -> None:
                         page.get_by_role("heading", name="搜索", exact=True),
                     )
                     link = page.url.split("?", 1)[1]
+                    idle.wait_for(state="hidden")
+                    box = page.locator(".st-key-q input")
+                    box.fill(f'"{RARE_PHRASE}"')
+                    timed_click(
+                        "search a rare phrase (a light page: the browser's floor)",
+                        lambda: box.press("Enter"),
+                        page.locator("mark").first,
+                    )
                     page.goto(f"{url}/statistics?{link}")
                     expect(page.get_by_role("tab", name="关键词", exact=False)).to_be_visible()
                     expect(idle).to_be_hidden()
                     page.get_by_role("tab", name="关键词", exact=False).click()
                     page.wait_for_timeout(1500 if run == 0 else 200)  # a reader's pause (jieba's tables warm up)
                     timed_click(
-                        "statistics: switch keywords on (5,000 newest messages, not cached)",
+                        "statistics: switch keywords on (5,000 newest messages; first run computes, later cached)",
                         lambda: page.get_by_text("计算关键词和词频").click(),
                         page.locator(".st-key-ch_frequency"),
                     )
