@@ -269,6 +269,25 @@ def month(number: int) -> str:
     return MONTHS_EN[number - 1] if language() == "en" else f"{number}月"
 
 
+# The rule engine's explanation of a hit (analyzers.rules.engine._explain), stored with each violation.
+EXPLANATION = re.compile(
+    r"^Rule “(?P<name>.*)” \(v(?P<version>\d+), (?P<severity>\w+)\) matched (?P<terms>.*?)"
+    r"(?:; written evasively as (?P<notes>.*))?\.$",
+    re.DOTALL,
+)
+
+
+def explanation(text: str) -> str:
+    """A violation's explanation in the dashboard's language (stored in English by the rule engine)."""
+    found = EXPLANATION.match(text or "")
+    if found is None or language() == "en":
+        return text
+    out = f"规则「{found['name']}」(v{found['version']}, {severity(found['severity'])}) 命中: {found['terms']}"
+    if found["notes"]:
+        out += f"；变体写法: {found['notes']}"
+    return out + "。"
+
+
 def error(message: str) -> str:
     """One of our English error messages in the dashboard's language: in Chinese through
     ``ERRORS_ZH`` (an unknown one stays as it is: the page's Chinese prefix still says what

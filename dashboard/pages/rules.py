@@ -185,7 +185,7 @@ if sample_text.strip():
             st.success(f"命中 matched: {'、'.join(t for v in hits for t in v.terms)}")
             st.markdown(_ui.BUBBLE_CSS + _ui.mark_spans(sample_text, spans), unsafe_allow_html=True)
             if hits[0].explanation:
-                st.caption(hits[0].explanation)
+                st.caption(_ui.esc(i18n.explanation(hits[0].explanation)), unsafe_allow_html=True)
         else:
             st.info("未命中")
 

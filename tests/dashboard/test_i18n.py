@@ -91,3 +91,30 @@ def test_export_headings_have_english_translations() -> None:
 
     assert len(HEADERS["zh"]) == len(COLUMNS) and all(h in i18n.EN for h in HEADERS["zh"])
     assert i18n.headings(HEADERS["zh"]) == list(HEADERS["zh"])
+
+
+def test_a_violations_explanation_reads_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the rule engine's own explanation of an evasive hit THEN the dashboard shows it in Chinese with the
+    rule, version, severity, terms and the spelling found; in English as stored."""
+    from analyzers.rules.engine import RuleEngine
+    from analyzers.rules.model import Rule
+    from tests.conformance.corpus import Factory
+
+    engine = RuleEngine([Rule.from_dict({"name": "回扣返点", "severity": "high", "keywords": ["回扣"]})])
+    [hit] = engine.match(Factory(seed=1).message("这笔回-扣你收好"))
+    monkeypatch.setenv(i18n.ENV, "zh")
+    shown = i18n.explanation(hit.explanation)
+    assert shown == "规则「回扣返点」(v0, 高) 命中: 回扣；变体写法: 回扣→回-扣。", shown  # v0: never saved
+    assert i18n.explanation("something else") == "something else"
+    monkeypatch.setenv(i18n.ENV, "en")
+    assert i18n.explanation(hit.explanation) == hit.explanation
+
+
+@pytest.mark.slow
+def test_the_violations_page_explains_a_hit_in_chinese(dash_archive) -> None:
+    from tests.dashboard.helpers import open_page
+
+    at = open_page("admin", "pages/violations.py")
+    no_traceback(at)
+    captions = [str(c.value) for c in at.caption]
+    assert any(c.startswith("规则「") for c in captions) and not any("matched" in c for c in captions), captions
