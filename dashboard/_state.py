@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -196,6 +197,29 @@ def party_names() -> dict[str, str]:
     stamp = int(time.time() // DIRECTORY_TTL_S)
     robots = _robot_names(str(base_archive().settings.data_dir), stamp)
     return {**robots, **directory().names}
+
+
+_WARM_UP = threading.Lock()
+_warmed: list[threading.Thread] = []
+
+
+def _import_chart_libraries() -> None:
+    import pandas as pd  # optional: warm-up only, imported here so the thread pays for it
+    import plotly.express as px  # optional: warm-up only, imported here so the thread pays for it
+
+    # plotly loads its validators on the first figure (~0.2 s): one small figure, serialised, loads them.
+    px.bar(pd.DataFrame({"x": ["a"], "y": [1]}), x="x", y="y", title="warm-up").to_json()
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Once per process, after a page has been drawn: imports the chart libraries and draws one
+    figure in a background thread (~0.5-1 s), so the first chart page a user opens does not pay for them (a page that
+    imports them meanwhile waits for the same import, it is never done twice)."""
+    with _WARM_UP:
+        if not _warmed:
+            _warmed.append(threading.Thread(target=_import_chart_libraries, name="chart-warm-up", daemon=True))
+            _warmed[0].start()
+        return _warmed[0]
 
 
 def tz() -> str:
