@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,12 +218,22 @@ def view_context(
 
 
 def export(
-    archive: Archive, query: str, fmt: str, out: Path | str, reason: str, *, filters: MessageFilter | None = None
+    archive: Archive,
+    query: str,
+    fmt: str,
+    out: Path | str,
+    reason: str,
+    *,
+    filters: MessageFilter | None = None,
+    headers: str | Sequence[str] = "zh",
 ) -> dict[str, Any]:
-    """Exports search results with a manifest; the export module writes its one audit entry."""
+    """Exports search results with a manifest; the export module writes its one audit entry.
+    ``headers``: the heading row's language ("zh", "en") or the headings (``compliance.export.HEADERS``)."""
     require(archive, access.EXPORT, "export", str(out))
     reason = audit.require_reason(reason)
-    return export_messages(archive, query, fmt, out, reason, operator=archive.operator, filters=filters)
+    return export_messages(
+        archive, query, fmt, out, reason, operator=archive.operator, filters=filters, headers=headers
+    )
 
 
 # --- review decisions ------------------------------------------------------------------------

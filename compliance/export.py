@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("csv", "xlsx", "jsonl")
 COLUMNS = ("msgid", "seq", "time", "sender", "sender_kind", "chat_id", "chat_kind", "msgtype", "text", "raw_sha256")
+# The heading row of csv and xlsx files: Chinese by default (the people an export is handed to
+# read it); "en" gives the field names, for scripts written against English headings. The
+# dashboard translates the Chinese headings through its one translation table (dashboard.i18n).
+# jsonl keeps the field names: it is a machine format.
+HEADERS: dict[str, tuple[str, ...]] = {
+    "zh": ("消息ID", "序号", "时间", "发送方", "发送方类型", "会话ID", "会话类型", "消息类型", "内容", "原文SHA256"),
+    "en": COLUMNS,
+}
 
 
 def _iter_results(archive: ArchiveContext, query: str, filters: MessageFilter | None = None) -> Iterator[Message]:
@@ -58,6 +66,16 @@ def _row(m: Message, tz: ZoneInfo) -> list[Any]:
     return [m.msgid, m.seq, time_iso, m.sender, m.sender_kind, m.chat_id, m.chat_kind, m.msgtype, m.text, m.raw_sha256]
 
 
+def _heading(headers: str | Sequence[str]) -> tuple[str, ...]:
+    if isinstance(headers, str):
+        if headers not in HEADERS:
+            raise BadInput(f"export headers must be one of {', '.join(HEADERS)}, got {headers!r}")
+        return HEADERS[headers]
+    if len(headers) != len(COLUMNS):
+        raise BadInput(f"export headers need {len(COLUMNS)} names, got {len(headers)}")
+    return tuple(str(h) for h in headers)
+
+
 def _sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -76,14 +94,17 @@ def export_messages(
     now_ms: int | None = None,
     operator: str = "",
     filters: MessageFilter | None = None,
+    headers: str | Sequence[str] = "zh",
 ) -> dict[str, Any]:
     """Writes the export and its manifest; returns ``{"count", "sha256", "file", "manifest"}``.
 
     ``archive`` is a ``chatarchive.archive.Archive`` (its actor, role and scope apply);
-    ``operator`` names who ran it on the account's behalf (``--as`` in the CLI)."""
+    ``operator`` names who ran it on the account's behalf (``--as`` in the CLI); ``headers``
+    is a language of ``HEADERS`` or the headings themselves (one per column of ``COLUMNS``)."""
     reason = audit.require_reason(reason)
     if fmt not in FORMATS:
         raise BadInput(f"export format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    heading = _heading(headers)
     require(archive, EXPORT)
     out = Path(out)
     if not out.parent.is_dir():
@@ -96,7 +117,7 @@ def export_messages(
         if fmt == "csv":
             with tmp.open("w", encoding="utf-8-sig", newline="") as f:
                 writer = csv.writer(f)
-                writer.writerow(COLUMNS)
+                writer.writerow(heading)
                 for m in _iter_results(archive, query, filters):
                     writer.writerow([_cell(v) for v in _row(m, tz)])
                     hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})
@@ -112,7 +133,7 @@ def export_messages(
 
             book = Workbook(write_only=True)
             sheet = book.create_sheet("messages")
-            sheet.append(list(COLUMNS))
+            sheet.append(list(heading))
             for m in _iter_results(archive, query, filters):
                 sheet.append([_cell(v) for v in _row(m, tz)])
                 hashes.append({"msgid": m.msgid, "raw_sha256": m.raw_sha256})

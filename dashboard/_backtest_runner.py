@@ -1,8 +1,14 @@
-"""The rule editor's backtest on a bounded window, a chunk of days at a time, so the page
-shows progress and the work stays bounded. The backtest and the diff against the saved
-version come from one read of the messages; the figures equal ``reports.backtest``'s
-``backtest`` and ``diff_versions`` over the whole window (tested). Longer ranges belong to the command
-line (``chatarchive rules backtest``), which has no page to keep responsive.
+"""The rule editor's backtest. The page answers at once on a bounded recent window — at
+most ``MAX_DAYS`` days and, within them, the newest ``MAX_MESSAGES`` messages — and the
+whole range runs as a background job (``dashboard._backtest_jobs``) through the same
+``run``. The backtest and the diff against the saved version come from one read of the
+messages; the figures equal ``reports.backtest``'s ``backtest`` and ``diff_versions`` over the
+window actually scanned (tested).
+
+Where the time goes (1,000,000-message archive, docs/benchmarks.md): loading a message from
+the store costs ~50 µs (JSON and the Message object), matching it with two rule versions
+~5 µs, so a window is bounded by how many messages it holds, not by days. The search index is
+no candidate pre-filter: its phrase search does not see evasive spellings (回-扣, huikou).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from store.highlight import mark_ranges
 
 DAY_MS = 86_400_000
 MAX_DAYS = 92
-CHUNK_DAYS = 7
+MAX_MESSAGES = 5_000  # the page's window: ~0.3 s of loading and matching at 1M (docs/benchmarks.md)
+PROGRESS_EVERY = 1_000  # messages between progress reports (and cancellation checks)
 SAMPLE = 20
 DIFF_LIMIT = 100
 
@@ -30,14 +37,8 @@ Progress = Callable[[float, str], object]  # what it returns is ignored (st.prog
 JsonObject = dict[str, object]
 
 
-def chunks(time_from: int, time_to: int, days: int = CHUNK_DAYS) -> list[tuple[int, int]]:
-    """``[time_from, time_to)`` cut into consecutive windows of ``days`` (the last may be shorter)."""
-    out = []
-    start = time_from
-    while start < time_to:
-        out.append((start, min(time_to, start + days * DAY_MS)))
-        start = out[-1][1]
-    return out
+class Cancelled(Exception):
+    """The run was cancelled between two progress reports."""
 
 
 def _as(rule: Rule, rule_id: str) -> Rule:
@@ -58,32 +59,21 @@ def _row(m: Message, v: Violation, render: Render) -> JsonObject:
     }
 
 
-def _scan(
-    store: Store,
-    rule: Rule,
-    saved: Rule | None,
-    scope: Scope,
-    window: tuple[int, int],
-    tz: ZoneInfo,
-    into: JsonObject,
-    render: Render,
-) -> None:
-    """One pass over the window's messages for both the backtest and the diff (loading the
-    messages is most of the cost, so they are read once, not once per question)."""
-    engine = RuleEngine([_as(rule, "new")] + ([_as(saved, "old")] if saved is not None else []))
-    by_day: Counter[str] = into["by_day"]  # type: ignore[assignment]
-    for m in store.iter_messages(MessageFilter(time_from=window[0], time_to=window[1]), scope=scope):
-        found = {v.rule_id: v for v in engine.match(m)}
-        if "new" in found:
-            into["total"] = int(str(into["total"])) + 1
-            by_day[datetime.fromtimestamp(found["new"].time_ms / 1000, tz).strftime("%Y-%m-%d")] += 1
-            if len(into["sample"]) < SAMPLE:  # type: ignore[arg-type]
-                into["sample"].append(_row(m, found["new"], render))  # type: ignore[attr-defined]
-        if saved is not None and ("old" in found) != ("new" in found):
-            key, v = ("gained", found["new"]) if "new" in found else ("lost", found["old"])
-            into[f"{key}_total"] = int(str(into[f"{key}_total"])) + 1
-            if len(into[key]) < DIFF_LIMIT:  # type: ignore[arg-type]
-                into[key].append(_row(m, v, render))  # type: ignore[attr-defined]
+def recent_window(
+    store: Store, scope: Scope, time_from: int | None, time_to: int | None, limit: int | None
+) -> tuple[int | None, int]:
+    """(start, messages): where the newest ``limit`` messages of ``[time_from, time_to)`` begin
+    (``time_from`` itself when the range holds no more) and how many messages the window
+    holds. Messages sharing the start's millisecond are all inside, so a window may hold a few
+    more than ``limit``."""
+    whole = MessageFilter(time_from=time_from, time_to=time_to)
+    if limit is None:
+        return time_from, store.count(whole, scope=scope)
+    total, page = store.list_messages(whole, scope=scope, sort="time_desc", limit=1, offset=max(0, limit - 1))
+    if total <= limit or not page:
+        return time_from, total
+    start = page[0].time_ms
+    return start, store.count(MessageFilter(time_from=start, time_to=time_to), scope=scope)
 
 
 def run(
@@ -91,37 +81,65 @@ def run(
     rule: Rule,
     saved: Rule | None,
     scope: Scope,
-    time_from: int,
-    time_to: int,
+    time_from: int | None,
+    time_to: int | None,
     *,
     tz: str,
     progress: Progress,
     render: Render = mark_ranges,
+    max_days: int | None = MAX_DAYS,
+    max_messages: int | None = MAX_MESSAGES,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> tuple[JsonObject, JsonObject | None]:
-    """(backtest, diff against ``saved`` or None) over ``[time_from, time_to)``, reporting progress.
-    The shapes are those of ``backtest.backtest`` and ``backtest.diff_versions``; ``render`` draws
-    a hit (``chatarchive.actions.backtest_render`` decides: marked, or masked for this account)."""
-    if time_to - time_from > MAX_DAYS * DAY_MS:
-        raise BadInput(f"回测区间最长 {MAX_DAYS} 天；更长的区间请用命令行 chatarchive rules backtest")
-    acc: JsonObject = {
-        "total": 0,
-        "by_day": Counter(),
-        "sample": [],
-        "gained": [],
-        "lost": [],
-        "gained_total": 0,
-        "lost_total": 0,
-    }
-    windows = chunks(time_from, time_to)
-    for i, window in enumerate(windows):
-        _scan(store, rule, saved, scope, window, ZoneInfo(tz), acc, render)
-        progress((i + 1) / len(windows), f"{i + 1}/{len(windows)}")
+    """(backtest, diff against ``saved`` or None) over the newest ``max_messages`` messages of
+    ``[time_from, time_to)`` (None: no bound; the background job), reporting progress every
+    ``PROGRESS_EVERY`` messages and raising ``Cancelled`` when ``cancelled()`` says so. The shapes
+    are those of ``backtest.backtest`` and ``backtest.diff_versions``, and the backtest also has
+    ``window``: ``{"from", "to", "messages", "truncated"}`` (what was scanned). ``render`` draws a
+    hit (``chatarchive.actions.backtest_render`` decides: marked, or masked for this account)."""
+    if max_days is not None and (time_from is None or time_to is None or time_to - time_from > max_days * DAY_MS):
+        raise BadInput(f"回测区间最长 {max_days} 天；更长的区间请用后台回测或命令行 chatarchive rules backtest")
+    start, expected = recent_window(store, scope, time_from, time_to, max_messages)
+    zone = ZoneInfo(tz)
+    engine = RuleEngine([_as(rule, "new")] + ([_as(saved, "old")] if saved is not None else []))
+    total = gained_total = lost_total = scanned = 0
+    by_day: Counter[str] = Counter()
+    sample: list[JsonObject] = []
+    gained: list[JsonObject] = []
+    lost: list[JsonObject] = []
+    progress(0.0, f"0/{expected:,}")
+    for m in store.iter_messages(MessageFilter(time_from=start, time_to=time_to), scope=scope):
+        scanned += 1
+        if scanned % PROGRESS_EVERY == 0:
+            if cancelled():
+                raise Cancelled()
+            progress(min(1.0, scanned / max(expected, 1)), f"{scanned:,}/{expected:,}")
+        found = {v.rule_id: v for v in engine.match(m)}
+        new = found.get("new")
+        if new is not None:
+            total += 1
+            by_day[datetime.fromtimestamp(new.time_ms / 1000, zone).strftime("%Y-%m-%d")] += 1
+            if len(sample) < SAMPLE:
+                sample.append(_row(m, new, render))
+        if saved is not None and ("old" in found) != (new is not None):
+            if new is not None:
+                gained_total += 1
+                if len(gained) < DIFF_LIMIT:
+                    gained.append(_row(m, new, render))
+            else:
+                lost_total += 1
+                if len(lost) < DIFF_LIMIT:
+                    lost.append(_row(m, found["old"], render))
+    progress(1.0, f"{scanned:,}/{scanned:,}")
     result: JsonObject = {
-        "total": acc["total"],
-        "by_day": dict(sorted(acc["by_day"].items())),  # type: ignore
-        "sample": acc["sample"],
+        "total": total,
+        "by_day": dict(sorted(by_day.items())),
+        "sample": sample,
+        "window": {"from": start, "to": time_to, "messages": scanned, "truncated": start != time_from},
     }
-    diff = {k: acc[k] for k in ("gained", "lost", "gained_total", "lost_total")} if saved is not None else None
+    diff: JsonObject | None = None
+    if saved is not None:
+        diff = {"gained": gained, "lost": lost, "gained_total": gained_total, "lost_total": lost_total}
     return result, diff
 
 

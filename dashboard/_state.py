@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -157,7 +158,7 @@ def require(permission: str) -> Session:
     s = session()
     if not access.allowed(s, permission):
         actions.refuse_page(user_archive(), permission, visit=s.token)
-        st.error(f"您的角色 ({s.role}) 无权使用此页面 — your role may not {permission}.")
+        st.error(i18n.t("您的角色 ({role}) 无权使用此页面。", role=i18n.role(s.role)))
         st.stop()
     return s
 
@@ -198,6 +199,29 @@ def party_names() -> dict[str, str]:
     return {**robots, **directory().names}
 
 
+_WARM_UP = threading.Lock()
+_warmed: list[threading.Thread] = []
+
+
+def _import_chart_libraries() -> None:
+    import pandas as pd  # optional: warm-up only, imported here so the thread pays for it
+    import plotly.express as px  # optional: warm-up only, imported here so the thread pays for it
+
+    # plotly loads its validators on the first figure (~0.2 s): one small figure, serialised, loads them.
+    px.bar(pd.DataFrame({"x": ["a"], "y": [1]}), x="x", y="y", title="warm-up").to_json()
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Once per process, after a page has been drawn: imports the chart libraries and draws one
+    figure in a background thread (~0.5-1 s), so the first chart page a user opens does not pay for them (a page that
+    imports them meanwhile waits for the same import, it is never done twice)."""
+    with _WARM_UP:
+        if not _warmed:
+            _warmed.append(threading.Thread(target=_import_chart_libraries, name="chart-warm-up", daemon=True))
+            _warmed[0].start()
+        return _warmed[0]
+
+
 def tz() -> str:
     return str(base_archive().settings.timezone)
 
@@ -211,11 +235,12 @@ def guard(what: str = "") -> Iterator[None]:
     except AuthenticationFailed as e:
         st.error(i18n.error(str(e)))
     except PermissionDenied as e:
-        st.error(f"无权限: {e}")
+        st.error(i18n.t("无权限: {message}", message=i18n.error(str(e))))
     except BadInput as e:
-        st.warning(f"输入有误: {e}")
+        st.warning(i18n.t("输入有误: {message}", message=i18n.error(str(e))))
     except ChatArchiveError as e:
-        st.error(f"{what + ': ' if what else ''}{e}")
+        log.warning("dashboard error in %s: %s", what or "page", e)
+        st.error(i18n.t("操作失败: {message}", message=i18n.error(str(e))))
     except Exception as e:  # noqa: BLE001 - the user gets a message, the log gets the traceback
         log.exception("dashboard error in %s", what or "page")
-        st.error(f"出错了 ({type(e).__name__}); the details are in the server log.")
+        st.error(i18n.t("出错了 ({name})，详情见服务器日志。", name=type(e).__name__))

@@ -68,6 +68,7 @@ def main() -> None:
             st.warning(warning)
             st.page_link("pages/pipeline.py", label=t("查看详情"), icon=":material/arrow_forward:")
     nav.run()
+    _state.warm_up_in_background()  # the first page is drawn: chart libraries load while it is read
 
 
 main()

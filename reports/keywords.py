@@ -14,6 +14,7 @@ messages (adjacent messages are not co-occurrences).
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 import sys
 import threading
@@ -104,6 +105,7 @@ class KeywordExtractor:
                 self._engine.add_word(word, freq, None)
         self._idf = idf
         self._idf_lock = threading.Lock()
+        self._candidates: dict[str, bool] = {}  # word → keyword candidate (a chat's vocabulary is small)
 
     @property
     def idf(self) -> tuple[dict[str, float], float]:
@@ -130,27 +132,30 @@ class KeywordExtractor:
         """A message's candidate words: from the words the pipeline stored at ingest (same
         analyzer, same dictionaries) when it has them, else segmented now."""
         if message.words:
-            return [w for w in message.words if _is_candidate(w) and w not in self.stopwords]
+            return [w for w in message.words if self._candidate(w)]
         return self.words(message.text)
+
+    def _candidate(self, word: str) -> bool:
+        known = self._candidates.get(word)
+        if known is None:
+            known = self._candidates[word] = _is_candidate(word) and word not in self.stopwords
+        return known
 
     def word_frequency(self, texts: Iterable[str], top: int = 50) -> list[tuple[str, int]]:
         """``[(word, occurrences)]`` most first, ties by word."""
         return self.frequency_of_words((self.words(t) for t in texts), top)
 
     def frequency_of_words(self, word_lists: Iterable[list[str]], top: int = 50) -> list[tuple[str, int]]:
-        counts: Counter[str] = Counter()
-        for words in word_lists:
-            counts.update(words)
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return _most(_count(word_lists), top)
 
     def tfidf(self, texts: Iterable[str], top: int = 20) -> list[Keyword]:
         """jieba's TF-IDF over the selection as one document: tf = count / all words, times IDF."""
         return self.tfidf_of_words((self.words(t) for t in texts), top)
 
     def tfidf_of_words(self, word_lists: Iterable[list[str]], top: int = 20) -> list[Keyword]:
-        counts: Counter[str] = Counter()
-        for words in word_lists:
-            counts.update(words)
+        return self.tfidf_of_counts(_count(word_lists), top)
+
+    def tfidf_of_counts(self, counts: Counter[str], top: int = 20) -> list[Keyword]:
         total = sum(counts.values())
         if not total:
             return []
@@ -201,6 +206,17 @@ def rank_graph(pairs: Counter[tuple[str, str]] | dict[tuple[str, str], int]) -> 
     return {n: (w - min_rank / 10.0) / (max_rank - min_rank / 10.0) for n, w in ws.items()}
 
 
+def _count(word_lists: Iterable[list[str]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for words in word_lists:
+        counts.update(words)
+    return counts
+
+
+def _most(counts: Counter[str], top: int) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
 def _top(weights: dict[str, float], top: int) -> list[Keyword]:
     ranked = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
     return [Keyword(w, round(v, 6)) for w, v in ranked[:top]]
@@ -216,6 +232,20 @@ def default_extractor() -> KeywordExtractor:
         if _default is None:
             _default = KeywordExtractor()
         return _default
+
+
+_warming: threading.Thread | None = None
+
+
+def warm_up_in_background() -> None:
+    """Builds the default extractor (the archive's dictionaries, jieba's IDF table: ~1 s) in a
+    background thread, once per process, so that a page can prepare it before it is asked for."""
+    global _warming
+    with _default_lock:
+        if _warming is not None or (_default is not None and _default._idf is not None):
+            return
+        _warming = threading.Thread(target=lambda: default_extractor().idf, name="keywords-warm-up", daemon=True)
+    _warming.start()
 
 
 def _readable(m: Message) -> bool:
@@ -238,6 +268,26 @@ def keywords(messages: Iterable[Message], *, method: Method = "tfidf", top: int 
     if method == "textrank":
         return ex.textrank(message_texts(messages), top)
     raise BadInput(f"keyword method must be tfidf or textrank, got {method!r}")
+
+
+def keywords_and_frequency(
+    messages: Iterable[Message], *, method: Method = "tfidf", top: int = 20, top_words: int = 50
+) -> tuple[list[Keyword], list[tuple[str, int]]]:
+    """``keywords`` and ``word_frequency`` of the same messages from one pass over their words
+    (the statistics page shows both)."""
+    ex = default_extractor()
+    readable = [m for m in messages if _readable(m)]
+    # Stored words are counted at C speed, then the vocabulary (not every occurrence) is filtered.
+    counts: Counter[str] = Counter(itertools.chain.from_iterable(m.words for m in readable))
+    counts = Counter({w: n for w, n in counts.items() if ex._candidate(w)})
+    counts.update(itertools.chain.from_iterable(ex.words(m.text) for m in readable if not m.words))
+    if method == "tfidf":
+        found = ex.tfidf_of_counts(counts, top)
+    elif method == "textrank":
+        found = ex.textrank([m.text for m in readable], top)
+    else:
+        raise BadInput(f"keyword method must be tfidf or textrank, got {method!r}")
+    return found, _most(counts, top_words)
 
 
 def word_frequency(messages: Iterable[Message], *, top: int = 50) -> list[tuple[str, int]]:

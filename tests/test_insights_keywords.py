@@ -163,3 +163,22 @@ def test_stored_words_give_the_same_keywords_as_segmenting():
     assert all(m.words for m in stored)
     assert keywords(stored) == keywords(plain)
     assert word_frequency(stored) == word_frequency(plain)
+
+
+@pytest.mark.parametrize("method", ["tfidf", "textrank"])
+def test_keywords_and_frequency_in_one_pass_equal_the_two_separately(method):
+    """GIVEN messages with stored words, without, masked and revoked THEN the one-pass function the statistics
+    page uses gives exactly ``keywords`` and ``word_frequency``."""
+    from analyzers.chinese import get_analyzer
+    from reports.keywords import keywords_and_frequency
+
+    f = Factory(seed=9)
+    plain = [f.message() for _ in range(40)]
+    stored = [f.message(m.text, words=get_analyzer().words(m.text)) for m in plain[:20]]
+    odd = [f.message("基金定投", msgtype="revoke", action="recall"), f.message("身份证号码已脱敏", masked=True)]
+    msgs = stored + plain[20:] + odd
+    found, frequency = keywords_and_frequency(msgs, method=method, top=60, top_words=80)
+    assert found == keywords(msgs, method=method, top=60)
+    assert frequency == word_frequency(msgs, top=80)
+    with pytest.raises(BadInput, match="tfidf or textrank"):
+        keywords_and_frequency(msgs, method="lda")  # type: ignore[arg-type]

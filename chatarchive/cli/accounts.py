@@ -182,13 +182,22 @@ audit_group.add_command(audit_anchor)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--reason", required=True, help="Why these messages are exported (recorded in the audit trail).")
 @click.option("--as", "as_account", default=None, metavar="ACCOUNT", help="Export with this account's role and scope.")
+@click.option(
+    "--headers",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Heading row of csv/xlsx: Chinese, or the field names (en: msgid, seq, time, ...).",
+)
 @pass_cli
-def export_command(cli: CliContext, query: str, fmt: str, out: Path, reason: str, as_account: str | None) -> None:
+def export_command(
+    cli: CliContext, query: str, fmt: str, out: Path, reason: str, as_account: str | None, headers: str
+) -> None:
     """Exports search results to FILE plus FILE.manifest.json (count, sha256, who, when,
     query, reason and each message's msgid and raw_sha256)."""
     audit_trail.require_reason(reason)
     archive = actions.act_as(cli.archive, as_account, "export") if as_account else cli.archive
-    result = actions.export(archive, query, fmt, out, reason)
+    result = actions.export(archive, query, fmt, out, reason, headers=headers)
     cli.emit(
         {"count": result["count"], "sha256": result["sha256"]},
         f"exported {result['count']} message(s) to {result['file']} (sha256 {result['sha256']}); "

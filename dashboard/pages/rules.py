@@ -4,6 +4,7 @@ version, before saving."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pandas as pd
@@ -15,7 +16,7 @@ from chatarchive import actions
 from compliance import access
 from compliance.rulestore import get_rule, list_rules, rule_history
 from core.models import CHAT_KINDS
-from dashboard import _backtest_runner, _state, _ui, _widgets
+from dashboard import _backtest_jobs, _backtest_runner, _state, _ui, _widgets, i18n
 from dashboard import _rules_form as rf
 from dashboard.i18n import t
 
@@ -184,7 +185,7 @@ if sample_text.strip():
             st.success(f"命中 matched: {'、'.join(t for v in hits for t in v.terms)}")
             st.markdown(_ui.BUBBLE_CSS + _ui.mark_spans(sample_text, spans), unsafe_allow_html=True)
             if hits[0].explanation:
-                st.caption(hits[0].explanation)
+                st.caption(_ui.esc(i18n.explanation(hits[0].explanation)), unsafe_allow_html=True)
         else:
             st.info("未命中")
 
@@ -195,13 +196,64 @@ if arch.scope.is_empty:
 c1, c2 = st.columns(2)
 bt_first = c1.date_input("从", value=date.today() - timedelta(days=30), key="bt_from")
 bt_last = c2.date_input("到", value=date.today(), key="bt_to")
-st.caption(f"回测最近的区间 (最长 {_backtest_runner.MAX_DAYS} 天)；更长的历史请用命令行 chatarchive rules backtest。")
+st.caption(
+    f"「运行回测」立即回测区间内最近的 {_backtest_runner.MAX_MESSAGES:,} 条消息"
+    f" (区间最长 {_backtest_runner.MAX_DAYS} 天)；"
+    "「后台回测」扫描整个区间，离开本页也会继续，回到本页查看进度和结果。"
+)
+bt_whole = st.checkbox("后台回测整个存档 (不限日期)", key="bt_whole")
 bt_reason = ""
 if access.allowed(session, access.VIEW):
     bt_reason = _widgets.reason_box("bt_reason", "显示样例原文")
 else:
     st.caption("您的角色不能查看消息原文：样例只显示命中词，其余已遮盖。")
-if st.button("运行回测", key="bt_run"):
+
+
+def show_result(result: dict, diff: dict | None, key: str) -> None:
+    """A backtest's figures, hits per day, samples and the diff against the saved version."""
+    window = result.get("window") or {}
+    st.metric("命中", result["total"])
+    if window:
+        span = "整个存档" if window.get("from") is None else f"{_ui.fmt_time(int(window['from']), tz)} 起"
+        st.caption(
+            f"已回测 {span}的 {int(window['messages']):,} 条消息"
+            + ("；这是区间内最近的消息，更早的请用后台回测。" if window.get("truncated") else "。")
+        )
+    per_day = pd.DataFrame([{"日期": d, "命中": n} for d, n in result["by_day"].items()])
+    if per_day.empty:
+        st.info("此期间没有命中。")
+    else:
+        st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中"), key=f"{key}_chart")
+    st.markdown(
+        _ui.BUBBLE_CSS
+        + "".join(
+            f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))}</div>'
+            f"<div>{_ui.safe_highlight(h['text'])}</div>"
+            for h in result["sample"]
+        ),
+        unsafe_allow_html=True,
+    )
+    if diff is not None:
+        st.caption(f"与已保存版本相比: 新增命中 {diff['gained_total']} 条, 不再命中 {diff['lost_total']} 条")
+        for label, rows in (("新增", diff["gained"]), ("减少", diff["lost"])):
+            if rows:
+                st.markdown(
+                    f"**{label}**<br>"
+                    + "<br>".join(
+                        f"{_ui.fmt_time(int(h['time']), tz)} · {_ui.safe_highlight(h['text'])}" for h in rows[:20]
+                    ),
+                    unsafe_allow_html=True,
+                )
+
+
+def who_sees() -> tuple[str, dict]:
+    """A job's result is shown only while the account's role and scope are those it ran with: a role that
+    lost the right to read messages must not see texts a job drew for it before."""
+    return session.role, arch.scope.to_dict()
+
+
+c1, c2 = st.columns(2)
+if c1.button("运行回测", key="bt_run"):
     with _state.guard("backtest"):
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
         candidate = Rule.from_dict(rule_data(), directory=directory)
@@ -224,35 +276,98 @@ if st.button("运行回测", key="bt_run"):
             rows = _backtest_runner.shown_rows(result, diff)
             actions.record_backtest_texts(arch, candidate, rows, bt_reason, session.token)
         st.session_state["bt_result"] = (choice, result, diff)
+if c2.button("后台回测整个区间", key="bt_job"):
+    with _state.guard("backtest job"):
+        job_from, job_to = (None, None) if bt_whole else _ui.day_range_ms(bt_first, bt_last, tz)
+        candidate = Rule.from_dict(rule_data(), directory=directory)
+        saved = get_rule(arch.store, choice) if choice != NEW else None
+        render, shown = actions.backtest_render(arch, candidate, bt_reason)
+        store, user_scope = arch.store, arch.scope
+
+        def work(progress: _backtest_runner.Progress, cancelled: Callable[[], bool]) -> tuple[dict, dict | None]:
+            return _backtest_runner.run(
+                store,
+                candidate,
+                saved,
+                user_scope,
+                job_from,
+                job_to,
+                tz=tz,
+                progress=progress,
+                render=render,
+                max_days=None,
+                max_messages=None,
+                cancelled=cancelled,
+            )
+
+        job_key = _backtest_jobs.draft_key(
+            session.account,
+            session.role,
+            arch.scope.to_dict(),
+            rule_data(),
+            saved=saved.version if saved is not None else None,
+            range=(job_from, job_to),
+            shown=shown,
+        )
+        span = "整个存档" if bt_whole else f"{bt_first} 至 {bt_last}"
+        known = _backtest_jobs.REGISTRY.get(job_key)
+        _backtest_jobs.REGISTRY.start(
+            job_key,
+            session.account,
+            f"{candidate.name or '新规则'} · {span}",
+            work,
+            rerun=known is not None and not known.active,
+            context={"rule": candidate, "reason": bt_reason, "shown": shown, "who": who_sees()},
+        )
+        st.session_state["bt_job_pick"] = job_key
 saved_bt = st.session_state.get("bt_result")
 if saved_bt and saved_bt[0] == choice:
-    _, result, diff = saved_bt
-    st.metric("命中", result["total"])
-    per_day = pd.DataFrame([{"日期": d, "命中": n} for d, n in result["by_day"].items()])
-    if per_day.empty:
-        st.info("此期间没有命中。")
-    else:
-        st.plotly_chart(px.bar(per_day, x="日期", y="命中", title="每日命中"), key="bt_chart")
-    st.markdown(
-        _ui.BUBBLE_CSS
-        + "".join(
-            f'<div class="ca-meta">{_ui.fmt_time(int(h["time"]), tz)} · {_ui.esc("、".join(h["terms"]))}</div>'
-            f"<div>{_ui.safe_highlight(h['text'])}</div>"
-            for h in result["sample"]
-        ),
-        unsafe_allow_html=True,
+    show_result(saved_bt[1], saved_bt[2], "bt")
+
+my_jobs = [j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("who") == who_sees()]
+
+
+@st.fragment(run_every=2 if any(j.active for j in my_jobs) else None)
+def job_panel(polling: bool) -> None:
+    """The account's background backtests: progress while they run (refreshed every 2 s), then the result."""
+    jobs = [j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("who") == who_sees()]
+    if polling and not any(j.active for j in jobs):
+        st.rerun()  # the last job finished: one full run shows it and stops the polling
+    by_key = {j.key: j for j in jobs}
+    if st.session_state.get("bt_job_pick") not in by_key:
+        st.session_state.pop("bt_job_pick", None)
+    pick = st.selectbox(
+        "我的后台回测",
+        list(by_key),
+        key="bt_job_pick",
+        format_func=lambda k: by_key[k].title if k in by_key else str(k),
     )
-    if diff is not None:
-        st.caption(f"与已保存版本相比: 新增命中 {diff['gained_total']} 条, 不再命中 {diff['lost_total']} 条")
-        for label, rows in (("新增", diff["gained"]), ("减少", diff["lost"])):
-            if rows:
-                st.markdown(
-                    f"**{label}**<br>"
-                    + "<br>".join(
-                        f"{_ui.fmt_time(int(h['time']), tz)} · {_ui.safe_highlight(h['text'])}" for h in rows[:20]
-                    ),
-                    unsafe_allow_html=True,
-                )
+    job = by_key.get(pick)
+    if job is None:
+        return
+    st.caption(f"状态: {JOB_STATES.get(job.state, job.state)}")
+    if job.active:
+        waiting = "排队中 (一次运行一个后台回测)" if job.state == _backtest_jobs.QUEUED else f"回测中… {job.label}"
+        st.progress(job.progress, text=waiting)
+        if st.button("取消后台回测", key="bt_job_cancel"):
+            _backtest_jobs.REGISTRY.cancel(job.key)
+            st.rerun()
+    elif job.state == _backtest_jobs.DONE and job.result is not None:
+        st.caption(f"完成，用时 {job.elapsed_s():.1f} 秒")
+        if job.context.get("shown"):
+            rows = _backtest_runner.shown_rows(job.result, job.diff)
+            actions.record_backtest_texts(arch, job.context["rule"], rows, job.context["reason"], session.token)
+        show_result(job.result, job.diff, "bt_job")
+    elif job.state == _backtest_jobs.FAILED:
+        st.error(f"后台回测失败: {i18n.error(job.error)}")
+    else:
+        st.info("后台回测已取消。")
+
+
+JOB_STATES = {"queued": "排队中", "running": "运行中", "done": "已完成", "cancelled": "已取消", "failed": "失败"}
+if my_jobs:
+    st.markdown("**后台回测**")
+    job_panel(any(j.active for j in my_jobs))
 
 # --- save -----------------------------------------------------------------------------------
 st.subheader("保存")

@@ -12,9 +12,10 @@ import streamlit as st
 
 from chatarchive import actions
 from compliance import access
+from compliance.export import HEADERS
 from core import clock
 from core.models import SearchRequest
-from dashboard import _state, _ui, _widgets
+from dashboard import _state, _ui, _widgets, i18n
 from dashboard.i18n import t
 
 PAGE_SIZE = 20
@@ -151,7 +152,9 @@ with s2:
             with _state.guard("export"), st.status("正在导出…", expanded=False) as status:
                 out_dir = Path(tempfile.mkdtemp(prefix="chatarchive-export-"))
                 out = out_dir / f"chatarchive-export.{fmt}"
-                summary = actions.export(arch, query, fmt, out, export_reason, filters=filters)
+                summary = actions.export(
+                    arch, query, fmt, out, export_reason, filters=filters, headers=i18n.headings(HEADERS["zh"])
+                )
                 status.update(label=f"已导出 {summary['count']} 条", state="complete")
                 st.session_state["export_files"] = (out.name, out.read_bytes(), Path(summary["manifest"]).read_bytes())
         files = st.session_state.get("export_files")

@@ -47,6 +47,9 @@ def kind_label(k: object) -> str:
 
 
 INSIGHTS_TTL_S = 300  # new messages show in the insights within five minutes
+# Keywords read the selection's newest messages: loading one costs ~50 µs and this page's other charts
+# already take ~0.4 s at 1,000,000 messages, so 5,000 keep the toggle under a second (docs/benchmarks.md).
+KEYWORD_MESSAGES = 5_000
 SENTIMENT_LABELS = {"positive": "正面", "neutral": "中性", "negative": "负面"}
 METHODS = {"tfidf": "TF-IDF", "textrank": "TextRank"}
 
@@ -64,11 +67,16 @@ def keyword_tables(
     data: str, scope: Scope, time_from: int | None, time_to: int | None, departments: tuple[int, ...], method: str
 ) -> tuple[int, list[tuple[str, float]], list[tuple[str, int]]]:
     """(messages read, [(keyword, weight)], [(word, occurrences)]) of the selection's newest messages."""
-    messages = kw.selection(_state.base_archive().store, _selection(time_from, time_to, departments), scope=scope)
+    messages = kw.selection(
+        _state.base_archive().store,
+        _selection(time_from, time_to, departments),
+        scope=scope,
+        max_messages=KEYWORD_MESSAGES,
+    )
     # Ask for more than shown: URL fragments, emoticon names and quote words are dropped afterwards.
-    ranked = kw.keywords(messages, method=method, top=60)  # type: ignore[arg-type]
+    ranked, words = kw.keywords_and_frequency(messages, method=method, top=60, top_words=80)  # type: ignore[arg-type]
     found = [k for k in ranked if not _charts.is_noise(k.word)][:20]
-    frequency = [(w, n) for w, n in kw.word_frequency(messages, top=80) if not _charts.is_noise(w)][:30]
+    frequency = [(w, n) for w, n in words if not _charts.is_noise(w)][:30]
     return len(messages), [(k.word, k.weight) for k in found], frequency
 
 
@@ -107,14 +115,15 @@ def sentiment_points(
 
 
 def keywords_section() -> None:
-    st.caption(f"选定范围内最近 {kw.MAX_SELECTION} 条消息的关键词 (jieba TF-IDF / TextRank, 去除停用词) 和词频。")
+    st.caption(f"选定范围内最近 {KEYWORD_MESSAGES:,} 条消息的关键词 (jieba TF-IDF / TextRank, 去除停用词) 和词频。")
     if not st.toggle("计算关键词和词频", key="st_kw_on"):
         st.caption("打开开关后计算。")
+        kw.warm_up_in_background()  # jieba's tables load while the user reads the page
         return
     method = st.radio("方法", list(METHODS), format_func=METHODS.get, horizontal=True, key="st_kw_method")
     read, found, frequency = keyword_tables(data_dir, arch.scope, time_from, time_to, tuple(departments), method)
-    if read >= kw.MAX_SELECTION:
-        st.caption(f"只分析了最近的 {read} 条消息 (the newest {read} messages of the selection).")
+    if read >= KEYWORD_MESSAGES:
+        st.caption(f"只分析了所选范围内最近的 {read} 条消息。")
     if not frequency:
         st.info("此范围内没有可分析的文字消息。")
         return
@@ -143,6 +152,13 @@ def keywords_section() -> None:
         table(keywords_df, f"keywords_{method}")
     with b:
         table(frequency_df, "word_frequency")
+
+
+@st.fragment
+def keywords_fragment() -> None:
+    """The switch, the method and a picked word rerun only this part, not the page's other charts."""
+    with _state.guard("keywords"):
+        keywords_section()
 
 
 def sentiment_section() -> None:
@@ -184,7 +200,7 @@ def sentiment_section() -> None:
             width="stretch",
             key="ch_sent_split",
         )
-        if read >= kw.MAX_SELECTION:
+        if read >= KEYWORD_MESSAGES:
             st.caption(f"总体分布基于最近的 {read} 条客户消息。")
         table(overall, "sentiment_split")
     with a:
@@ -335,8 +351,7 @@ with _state.guard("statistics"):
         table(trend, "violations_per_day")
     with tab_words:
         st.subheader("关键词 / 词频")
-        with _state.guard("keywords"):
-            keywords_section()
+        keywords_fragment()
     with tab_sentiment:
         st.subheader("客户情绪")
         with _state.guard("customer sentiment"):

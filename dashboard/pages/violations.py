@@ -11,7 +11,7 @@ from compliance import access
 from compliance.rulestore import get_rule
 from core import clock
 from core.models import REVIEW_STATUSES, Message, MessageFilter, ViolationFilter
-from dashboard import _state, _ui, _widgets, review_desk
+from dashboard import _state, _ui, _widgets, i18n, review_desk
 from dashboard.i18n import t
 from reports.review import reviews_of
 
@@ -147,7 +147,7 @@ st.markdown(
     f"**命中词** {_ui.esc('、'.join(v.terms))}"
 )
 if v.explanation:
-    st.caption(v.explanation)
+    st.caption(_ui.esc(i18n.explanation(v.explanation)), unsafe_allow_html=True)  # evasive spellings quote the message
 
 reason = _widgets.reason_box("v_reason", "查看上下文")
 if reason and st.toggle("显示上下文", key="v_ctx"):

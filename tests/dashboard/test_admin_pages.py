@@ -29,7 +29,7 @@ def test_live_test_marks_the_hit_in_typed_text(dash_archive) -> None:
     "field, value, message",
     [
         ("re", "(?<=a)b", "regex"),
-        ("kw", "", "nothing to match"),
+        ("kw", "", "没有可匹配的内容"),
         ("req", "seven", "require"),
     ],
     ids=["unsupported-regex", "no-keywords", "bad-require"],
@@ -114,7 +114,7 @@ def test_accounts_page_creates_an_account_and_rejects_a_short_password(dash_arch
     assert at.warning
     at.text_input(key="a_pw").input("Password2024!")
     at.button(key="FormSubmitter:new_account-创建").click().run()
-    assert any("common passwords" in str(w.value) for w in at.warning)
+    assert any("常见密码" in str(w.value) for w in at.warning)
     at.text_input(key="a_pw").input("long enough password")
     at.button(key="FormSubmitter:new_account-创建").click().run()
     assert any("new-auditor" in str(s.value) for s in at.success)
@@ -185,7 +185,7 @@ def test_a_sample_without_targets_is_refused_with_a_message(dash_archive) -> Non
     at = open_page("admin", "pages/sampling.py")
     at.button(key="FormSubmitter:draw-抽样").click().run()
     no_traceback(at)
-    assert any("choose at least one" in str(w.value) for w in at.warning)
+    assert any("请至少选择" in str(w.value) for w in at.warning)
 
 
 def test_the_sidebar_shows_the_pipeline_counters(dash_archive) -> None:

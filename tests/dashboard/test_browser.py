@@ -194,3 +194,45 @@ def test_viewer_reload_and_every_page_in_chromium(served: str) -> None:
                 page.screenshot(path=str(ARTIFACTS / f"dashboard-page-{slug}.png"), full_page=True)
         finally:
             browser.close()
+
+
+@pytest.mark.slow
+def test_backtest_window_and_background_job_in_chromium(served: str) -> None:
+    """GIVEN the real dashboard WHEN an administrator backtests a saved rule on the page and then starts the
+    whole-archive job THEN the window's result shows at once, the job's progress panel refreshes by itself until
+    the result shows (no click), also after visiting another page, and a screenshot lands in tests/artifacts/."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.goto(f"{served}/rules")
+            page.get_by_label("账号", exact=True).fill("admin")
+            page.get_by_label("密码", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="登录", exact=True).click()
+            expect(page.get_by_role("heading", name="敏感规则", exact=True)).to_be_visible()
+            link = page.url.split("?", 1)[1]
+            page.locator(".st-key-rule_pick input").click()
+            page.get_by_role("option", name="私下交易监控", exact=False).click()
+            name = page.locator("[data-stale='false'] input[aria-label='名称']")
+            expect(name).to_have_value("私下交易监控")  # the picked rule's fields (a stale copy may linger)
+            expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden()
+            page.get_by_role("button", name="运行回测").click()
+            expect(page.get_by_text("已回测", exact=False).first).to_be_visible()
+            page.get_by_text("后台回测整个存档 (不限日期)").click()
+            page.get_by_role("button", name="后台回测整个区间").click()
+            expect(page.get_by_text("已回测 整个存档的", exact=False)).to_be_visible()  # the fragment polled
+            expect(page.get_by_text("状态: 已完成")).to_be_visible()
+            page.goto(f"{served}/statistics?{link}")
+            expect(page.get_by_text("admin · 超级管理员")).to_be_visible()
+            page.goto(f"{served}/rules?{link}")
+            expect(page.get_by_text("状态: 已完成")).to_be_visible()  # the job outlived the page
+            expect(page.locator("[data-testid='stException']")).to_have_count(0)
+            page.get_by_text("状态: 已完成").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-rules-backtest-job.png"), full_page=True)
+        finally:
+            browser.close()

@@ -86,7 +86,7 @@ def test_keywords_and_word_frequency_of_the_selection(dash_archive, stored, meth
     at.radio(key="st_kw_method").set_value(method).run()
     no_traceback(at)
     assert {"ch_keywords", "ch_frequency"} <= charts(at)
-    selection = sorted(stored, key=lambda m: -m.time_ms)[: kw.MAX_SELECTION]
+    selection = sorted(stored, key=lambda m: -m.time_ms)[:5_000]  # the page's KEYWORD_MESSAGES
     expected_keywords = [
         (k.word, k.weight) for k in kw.keywords(selection, method=method, top=60) if not is_noise(k.word)
     ][:20]  # URL fragments, emoticons and quote words dropped

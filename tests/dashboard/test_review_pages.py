@@ -69,7 +69,7 @@ def test_violation_review_records_evidence_and_a_false_positive_becomes_an_excep
     at.selectbox(key="v_pick").select_index(next(i for i, o in enumerate(options) if "张伟 · 承诺收益" in o)).run()
     at.radio(key="r_status").set_value("false_positive")
     at.button(key="FormSubmitter:review-提交审核").click().run()
-    assert any("comment is required" in str(w.value) for w in at.warning)  # a false positive needs a reason
+    assert any("必须填写意见" in str(w.value) for w in at.warning)  # a false positive needs a reason
     at.radio(key="r_status").set_value("false_positive")
     at.text_area(key="r_comment").input("客户原话引用，不是承诺")
     at.button(key="FormSubmitter:review-提交审核").click().run()
@@ -190,7 +190,7 @@ def test_a_sampled_conversation_reviewed_as_no_issue_is_listed_as_no_issue(dash_
     chat_id = at.selectbox(key="s_chat").value
     at.radio(key="s_rstatus").set_value("issue_found")
     at.button(key="FormSubmitter:s_review-提交审核").click().run()
-    assert any("comment is required" in str(w.value) for w in at.warning)
+    assert any("必须填写意见" in str(w.value) for w in at.warning)
     at.radio(key="s_rstatus").set_value("no_issue")
     at.button(key="FormSubmitter:s_review-提交审核").click().run()
     no_traceback(at)

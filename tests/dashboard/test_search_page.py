@@ -172,6 +172,9 @@ def test_export_needs_a_reason_and_is_audited(dash_archive) -> None:
         assert exports and exports[0]["reason"] == "监管报送" and exports[0]["details"]["count"] == 1
     finally:
         arch.close()
+    name, data, _ = at.session_state["export_files"]
+    heading = data.decode("utf-8-sig").splitlines()[0]
+    assert name.endswith(".csv") and heading.startswith("消息ID,序号,时间,发送方")  # the download is Chinese
 
 
 def test_a_new_query_starts_again_at_page_one(dash_archive) -> None:

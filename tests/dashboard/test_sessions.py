@@ -91,3 +91,14 @@ def test_the_signing_key_is_private_to_the_owner(dash_archive) -> None:
     login("admin")
     path = dash_archive.data / _session_link.KEY_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and len(path.read_bytes()) == 32
+
+
+def test_the_chart_libraries_warm_up_once_per_process() -> None:
+    from dashboard import _state
+
+    first = _state.warm_up_in_background()
+    assert _state.warm_up_in_background() is first
+    first.join(60)
+    import sys
+
+    assert not first.is_alive() and "plotly.express" in sys.modules
