@@ -345,9 +345,10 @@ def test_cli_export_writes_file_and_manifest_and_is_audited(tmp_path: Path) -> N
     assert logged[0]["reason"] == "case 7 request" and logged[0]["details"]["count"] == 6
 
 
-def test_cli_export_headings_are_chinese_by_default_and_field_names_on_request(tmp_path: Path) -> None:
-    """GIVEN stored messages WHEN exported to csv THEN the heading row is Chinese; with --headers en it is the
-    field names (scripts written against the earlier files); the rows and the JSON output do not change."""
+def test_cli_export_headings_are_field_names_by_default_and_chinese_on_request(tmp_path: Path) -> None:
+    """GIVEN stored messages WHEN exported to csv THEN the heading row is the field names, as scripts written
+    against the earlier files expect (the dashboard's download is Chinese); with --headers zh it is Chinese;
+    the rows and the JSON output do not change."""
     import csv
 
     from compliance.export import COLUMNS, HEADERS
@@ -355,16 +356,15 @@ def test_cli_export_headings_are_chinese_by_default_and_field_names_on_request(t
     data = tmp_path / "data"
     _seed_cli_store(data)
     rows = {}
-    for headers in ("zh", "en"):
+    for headers in ("zh", "en", "default"):
         out = tmp_path / f"export-{headers}.csv"
-        result = _cli(
-            data, "export", "", "--format", "csv", "--out", str(out), "--reason", "case 8", "--headers", headers
-        )
+        choice = [] if headers == "default" else ["--headers", headers]
+        result = _cli(data, "export", "", "--format", "csv", "--out", str(out), "--reason", "case 8", *choice)
         assert result.exit_code == 0, result.output
         assert set(json.loads(result.stdout)) == {"count", "sha256"}
         with out.open(encoding="utf-8-sig", newline="") as f:
             rows[headers] = list(csv.reader(f))
-    assert rows["zh"][0] == list(HEADERS["zh"]) and rows["en"][0] == list(COLUMNS)
+    assert rows["zh"][0] == list(HEADERS["zh"]) and rows["en"][0] == list(COLUMNS) == rows["default"][0]
     assert rows["zh"][1:] == rows["en"][1:] and len(rows["zh"]) == 7
 
 

@@ -184,10 +184,11 @@ audit_group.add_command(audit_anchor)
 @click.option("--as", "as_account", default=None, metavar="ACCOUNT", help="Export with this account's role and scope.")
 @click.option(
     "--headers",
-    type=click.Choice(["zh", "en"]),
-    default="zh",
+    type=click.Choice(["en", "zh"]),
+    default="en",
     show_default=True,
-    help="Heading row of csv/xlsx: Chinese, or the field names (en: msgid, seq, time, ...).",
+    help="Heading row of csv/xlsx: the field names (en: msgid, seq, time, ...; what scripts read), or Chinese "
+    "(zh: what the dashboard's download has).",
 )
 @pass_cli
 def export_command(

@@ -149,9 +149,14 @@ with s2:
         fmt = st.selectbox("格式", ["csv", "xlsx"], key="export_fmt")
         export_reason = _widgets.reason_box("export_reason", "导出")
         if st.button("生成导出文件", key="export_go", disabled=not export_reason):
-            with _state.guard("export"), st.status("正在导出…", expanded=False) as status:
-                out_dir = Path(tempfile.mkdtemp(prefix="chatarchive-export-"))
-                out = out_dir / f"chatarchive-export.{fmt}"
+            # The files exist only while they are read into the download: exported chat records
+            # must not stay behind in the server's temporary directory.
+            with (
+                _state.guard("export"),
+                st.status("正在导出…", expanded=False) as status,
+                tempfile.TemporaryDirectory(prefix="chatarchive-export-") as out_dir,
+            ):
+                out = Path(out_dir) / f"chatarchive-export.{fmt}"
                 summary = actions.export(
                     arch, query, fmt, out, export_reason, filters=filters, headers=i18n.headings(HEADERS["zh"])
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 
 from compliance import audit
@@ -159,7 +161,9 @@ def test_saved_search_runs_again(dash_archive) -> None:
     assert "<mark>回扣</mark>" in markdown(at)
 
 
-def test_export_needs_a_reason_and_is_audited(dash_archive) -> None:
+def test_export_needs_a_reason_and_is_audited(dash_archive, tmp_path, monkeypatch) -> None:
+    """... and leaves no exported file behind in the server's temporary directory."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     at = open_page("admin", SEARCH)
     at.text_input(key="q").input("回扣").run()
     assert at.button(key="export_go").disabled
@@ -175,6 +179,7 @@ def test_export_needs_a_reason_and_is_audited(dash_archive) -> None:
     name, data, _ = at.session_state["export_files"]
     heading = data.decode("utf-8-sig").splitlines()[0]
     assert name.endswith(".csv") and heading.startswith("消息ID,序号,时间,发送方")  # the download is Chinese
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_new_query_starts_again_at_page_one(dash_archive) -> None:
