@@ -13,7 +13,9 @@ lock). The crash-safety argument for ``write_batch`` is in docs/embedded-engine.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
+import os
 import shutil
 import threading
 import time
@@ -64,6 +66,8 @@ logger = logging.getLogger(__name__)
 SORTS = ("time_desc", "time_asc", "relevance")
 WRITER_HEAP = 64_000_000
 LOCK_WAIT_SECONDS = 120.0
+# Less free space than one segment flush can need, after an index write failed: the disk is full.
+DISK_FULL_BYTES = WRITER_HEAP
 WINDOW_MIN_MATCHES = 2_000  # below this, ordering every match by time is cheap
 VIOLATION_CHANGES = {"status", "assignee", "reviewer", "reviewed_ms", "comment", "explanation"}
 
@@ -236,6 +240,7 @@ class EmbeddedStore:
                 written = self._commit_once(index, prepare, large)
                 break
             except ValueError as e:
+                self._raise_disk_problem(e)
                 # Left over by a writer killed mid-commit and not yet collected: collect, retry once.
                 if attempt == 2 or "FileAlreadyExists" not in str(e):
                     raise
@@ -243,6 +248,20 @@ class EmbeddedStore:
         index.reload()
         if written:  # sizes the time windows of _top_by_time; a stale value only costs speed
             state.extend_time_bounds(min(m.time_ms for m in written), max(m.time_ms for m in written))
+
+    def _raise_disk_problem(self, error: ValueError) -> None:
+        """tantivy reports an I/O error in its indexing thread only as "an index writer was killed"
+        (the cause is lost): look at the disk, so a full or read-only volume reads as one."""
+        if self.path is None or "writer was killed" not in str(error):
+            return
+        try:
+            free = shutil.disk_usage(self.index_dir).free
+        except OSError:
+            return
+        if free < DISK_FULL_BYTES:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.index_dir)) from error
+        if not os.access(self.index_dir, os.W_OK):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self.index_dir)) from error
 
     def _commit_once(
         self, index: tantivy.Index, prepare: Callable[[], tuple[list[Message], list[str], int | None]], large: bool
