@@ -14,11 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analyzers.chinese import query_words
 from analyzers.textfold import fold
 from core.errors import BadInput
 from core.models import Scope
 from store.base import AGG_FIELDS
 from store.elasticsearch import requests as R
+from store.query import Word, parse_query
 from tests.es_cases import CASES, Case
 from tests.helpers import examples
 
@@ -63,6 +65,28 @@ def test_phrase_query_is_exactly_folded_substring(text: str, phrase: str) -> Non
     THEN it matches exactly when the folded phrase is a substring of the folded text (the contract)."""
     folded_phrase = fold(phrase)
     assert es_phrase_matches(fold(text), R.phrase_query(folded_phrase)) == (folded_phrase in fold(text))
+
+
+def es_bare_word_matches(doc_folded: str, query: dict) -> bool:
+    """A model of Lucene on our bare-word query: a bool with ``must`` clauses (the phrase) and
+    optional ``should`` clauses (the whole-word boost) matches when every ``must`` matches."""
+    if "bool" not in query:
+        return es_phrase_matches(doc_folded, query)
+    return all(es_phrase_matches(doc_folded, clause) for clause in query["bool"]["must"])
+
+
+@settings(max_examples=examples(300))
+@given(text=st.text(ALPHABET, max_size=12), word=st.text(ALPHABET, min_size=1, max_size=4).filter(str.strip))
+def test_bare_word_query_is_exactly_folded_substring(text: str, word: str) -> None:
+    """GIVEN any text and bare word WHEN the query the Elasticsearch backend sends for the bare
+    word (``text_query`` of the parsed query, jieba words included) is evaluated on the model
+    THEN it matches exactly the texts that contain the folded word, as a quoted phrase would
+    (issue 15: a bare word finds every message that contains it)."""
+    node = parse_query(word.strip())
+    if not isinstance(node, Word) or node.whole:
+        return  # the parser read it as an operator or a whole word: other tests cover those
+    query = R.text_query(node, fold=fold, segment=query_words)
+    assert es_bare_word_matches(fold(text), query) == (fold(node.text) in fold(text))
 
 
 # ---------------------------------------------------------------- scope, aggregations, percolation
