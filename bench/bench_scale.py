@@ -81,14 +81,23 @@ def prepare_chunk(task: tuple[int, int, int, int]) -> Batch:
     return batch
 
 
-def rss_mb() -> tuple[float, float]:
-    """(current, peak) resident set size of this process in MiB."""
-    fields = {}
+def status_mb() -> dict[str, float]:
+    """This process's memory figures from /proc/self/status, in MiB: VmRSS (resident), VmHWM
+    (its peak), RssAnon (the heap: Python objects, tantivy's buffers) and RssFile (pages of
+    mapped files resident: tantivy's index, read through mmap; the kernel may drop them)."""
+    figures = {}
     with open("/proc/self/status") as f:
         for line in f:
             key, _, value = line.partition(":")
-            fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                figures[key] = int(value.split()[0]) / 1024
+    return figures
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set size of this process in MiB."""
+    figures = status_mb()
+    return figures["VmRSS"], figures["VmHWM"]
 
 
 def keep_lines(path: Path, count: int) -> None:
@@ -173,8 +182,15 @@ def build(
             plain.flush()
             store.write_batch(batch)
             now = time.perf_counter()
-            rss, peak = rss_mb()
-            row = {"checkpoint": batch.checkpoint, "seconds": round(now - last, 3), "rss_mb": rss, "peak_mb": peak}
+            memory = status_mb()
+            rss, peak = memory["VmRSS"], memory["VmHWM"]
+            row = {
+                "checkpoint": batch.checkpoint,
+                "seconds": round(now - last, 3),
+                "rss_mb": rss,
+                "peak_mb": peak,
+                "anon_mb": memory["RssAnon"],
+            }
             last = now
             logf.write(json.dumps(row) + "\n")
             logf.flush()
@@ -196,6 +212,7 @@ def build(
         "seconds": sum(r["seconds"] for r in log),
         "builder_rss_mb": log[-1]["rss_mb"] if log else None,
         "builder_peak_mb": max((r["peak_mb"] for r in log), default=None),
+        "builder_anon_mb": log[-1].get("anon_mb") if log else None,
         "rss_at": {str(r["checkpoint"]): r["rss_mb"] for r in log},
         "load": os.getloadavg()[0],
     }
@@ -283,7 +300,9 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
     finally:
         archive.close()
     print(f"  export {out['export']['count']:,}: {out['export']['seconds']:.1f} s", file=sys.stderr, flush=True)
-    out["rss_mb"], out["peak_mb"] = rss_mb()
+    memory = status_mb()
+    out["rss_mb"], out["peak_mb"] = memory["VmRSS"], memory["VmHWM"]
+    out["anon_mb"], out["file_mb"] = memory["RssAnon"], memory["RssFile"]
     out["index_bytes"] = dir_bytes(path / "index")
     out["state_bytes"] = sum(p.stat().st_size for p in path.glob("state.sqlite3*"))
     out["text_bytes"] = (path / "texts.txt").stat().st_size
@@ -298,11 +317,13 @@ def miss(value: float, limit: float) -> str:
 
 def report(results: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
     sizes = sorted(results)
-    for n in sizes:
-        b, m = results[n]
+    for size in sizes:
+        b, m = results[size]
+        n = m["total"]
         print(f"\n### {n:,} messages (load {m['load_before']:.1f} → {m['load_after']:.1f}; 2 cores)\n")
         print(
-            f"build {b['seconds']:,.0f} s ({n / b['seconds']:,.0f} msgs/s, load {b['load']:.1f} at the end); "
+            f"build {b['seconds']:,.0f} s ({b['written'] / b['seconds']:,.0f} msgs/s, "
+            f"load {b['load']:.1f} at the end); "
             f"index {m['index_bytes'] / n:,.0f} bytes/message ({m['index_bytes'] / 2**30:,.2f} GiB), "
             f"state.sqlite3 {m['state_bytes'] / n:,.0f} bytes/message, plain text {m['text_bytes'] / n:,.0f} "
             f"bytes/message; export of {m['export']['count']:,} messages (CSV) {m['export']['seconds']:.1f} s\n"
@@ -326,16 +347,18 @@ def report(results: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
     print("\n### growth\n")
     print(
         "| messages | build msgs/s | index bytes/msg | search p95 worst ms | statistics page ms | service page ms "
-        "| export 100k s | reader RSS MiB (peak) | builder RSS MiB (peak) |"
+        "| export 100k s | reader RSS MiB (peak) | reader heap / mapped index MiB | builder RSS MiB (peak) |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for n in sizes:
-        b, m = results[n]
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for size in sizes:
+        b, m = results[size]
+        n = m["total"]
         pages = {p: sum(x["p50"] for x in m["pages"] if x["page"] == p) for p in ("statistics", "service")}
         print(
-            f"| {n:,} | {n / b['seconds']:,.0f} | {m['index_bytes'] / n:,.0f} | "
+            f"| {n:,} | {b['written'] / b['seconds']:,.0f} | {m['index_bytes'] / n:,.0f} | "
             f"{max(s['p95'] for s in m['searches']):.1f} | {pages['statistics']:,.0f} | {pages['service']:,.0f} | "
             f"{m['export']['seconds']:.1f} | {m['rss_mb']:,.0f} ({m['peak_mb']:,.0f}) | "
+            f"{m.get('anon_mb', float('nan')):,.0f} / {m.get('file_mb', float('nan')):,.0f} | "
             f"{b['builder_rss_mb']:,.0f} ({b['builder_peak_mb']:,.0f}) |"
         )
     for small, large in zip(sizes, sizes[1:]):
@@ -368,6 +391,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--workers", type=int, default=1, help="processes preparing batches for the writer")
     parser.add_argument("--build-only", action="store_true", help="build (or resume) and stop")
+    parser.add_argument("--report-only", action="store_true", help="print the tables of the last measurements")
     parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -384,12 +408,29 @@ def main() -> None:
             figures = build(path, n, workers=args.workers)
         else:
             figures = measure(path, args.runs)
+            (path / "measure.json").write_text(json.dumps(figures) + "\n")
         if args.json:
             args.json.write_text(json.dumps(figures))
         return
     results = {}
     for n in sizes:
         path = where(n)
+        if args.report_only:  # the last measurement, of a complete or a partly built archive
+            written = read_log(path / "build.jsonl", n)
+            built = {
+                "messages": n,
+                "written": written[-1]["checkpoint"] if written else 0,
+                "seconds": sum(r["seconds"] for r in written),
+                "builder_rss_mb": written[-1]["rss_mb"] if written else None,
+                "builder_peak_mb": max((r["peak_mb"] for r in written), default=None),
+                "builder_anon_mb": written[-1].get("anon_mb") if written else None,
+                "load": float("nan"),
+            }
+            if (path / "complete").exists():
+                built = json.loads((path / "complete").read_text())
+            if (path / "measure.json").exists():
+                results[n] = (built, json.loads((path / "measure.json").read_text()))
+            continue
         if not (path / "complete").exists():
             print(f"building {n:,} messages in {path}", file=sys.stderr, flush=True)
             child("--build-only", n, path, args)
