@@ -277,10 +277,12 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
         )
         print(f"  {label}: p95 {out['searches'][-1]['p95']:.1f} ms", file=sys.stderr, flush=True)
     org = directory()
-    for page, name, call in reports(store, MessageFilter(), ViolationFilter(), ALL, org, last_ms):
-        p50, worst = timed(call, max(3, runs // 8))
-        out["pages"].append({"page": page, "report": name, "p50": p50, "max": worst})
-        print(f"  {page} {name}: {p50:.0f} ms", file=sys.stderr, flush=True)
+    for selection, since in (("all time", None), ("last 7 days", last_ms - 7 * DAY)):
+        f, vf = MessageFilter(time_from=since), ViolationFilter(time_from=since)
+        for page, name, call in reports(store, f, vf, ALL, org, last_ms):
+            p50, worst = timed(call, max(3, runs // 8))
+            out["pages"].append({"selection": selection, "page": page, "report": name, "p50": p50, "max": worst})
+            print(f"  {selection}: {page} {name}: {p50:.0f} ms", file=sys.stderr, flush=True)
     store.close()
 
     archive = Archive.open(data=str(path), media=False)
@@ -312,7 +314,18 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
 
 # --- reporting ------------------------------------------------------------------------------
 def miss(value: float, limit: float) -> str:
-    return "met" if value < limit else f"**missed** by {value - limit:,.0f} ({value / limit:.1f}x)"
+    """ "met", or by how much the value is over its limit (absolute and as a multiple)."""
+    over = f"{value - limit:,.2f}" if limit < 10 else f"{value - limit:,.0f}"
+    return "met" if value <= limit else f"**missed** by {over} ({value / limit:.1f}x the limit)"
+
+
+def page_totals(m: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """(selection, page) → the sum of the p50s of the page's calls."""
+    totals: dict[tuple[str, str], float] = {}
+    for p in m["pages"]:
+        key = (p.get("selection", "all time"), p["page"])
+        totals[key] = totals.get(key, 0.0) + p["p50"]
+    return totals
 
 
 def report(results: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
@@ -336,31 +349,45 @@ def report(results: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
                 f"| {s['case']}: `{s['query'] or '(empty)'}` | {s['hits']:,} | {s['p50']:.1f} | {s['p95']:.1f} | "
                 f"{s['grep_ms']:.0f} | {ratio:.3f} | {miss(s['p95'], SEARCH_P95_MS)} |"
             )
-        print("\n| page | report | p50 ms | max ms |\n| --- | --- | ---: | ---: |")
-        totals: dict[str, float] = {}
+        print("\n| selection | page | report | p50 ms | max ms |\n| --- | --- | --- | ---: | ---: |")
         for p in m["pages"]:
-            totals[p["page"]] = totals.get(p["page"], 0.0) + p["p50"]
-            print(f"| {p['page']} | {p['report']} | {p['p50']:,.1f} | {p['max']:,.1f} |")
-        print("\n| page (all its calls, whole archive) | total of p50s ms | < 1 s |\n| --- | ---: | --- |")
-        for page, ms in totals.items():
-            print(f"| {page} | {ms:,.0f} | {miss(ms, BUDGET_MS)} |")
+            selection = p.get("selection", "all time")
+            print(f"| {selection} | {p['page']} | {p['report']} | {p['p50']:,.1f} | {p['max']:,.1f} |")
+        print("\n| selection | page (all its calls) | total of p50s ms | < 1 s |\n| --- | --- | ---: | --- |")
+        for (selection, page), ms in page_totals(m).items():
+            print(f"| {selection} | {page} | {ms:,.0f} | {miss(ms, BUDGET_MS)} |")
     print("\n### growth\n")
     print(
-        "| messages | build msgs/s | index bytes/msg | search p95 worst ms | statistics page ms | service page ms "
-        "| export 100k s | reader RSS MiB (peak) | reader heap / mapped index MiB | builder RSS MiB (peak) |"
+        "| messages | build msgs/s | index bytes/msg | search p95 worst ms | statistics page ms (7 days) "
+        "| service page ms (7 days) | conversations page ms (one employee) | export 100k s | reader RSS MiB (peak) "
+        "| reader heap / mapped index MiB | builder RSS MiB (peak) |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in sizes:
         b, m = results[size]
         n = m["total"]
-        pages = {p: sum(x["p50"] for x in m["pages"] if x["page"] == p) for p in ("statistics", "service")}
+        totals = page_totals(m)
+
+        def page(name: str) -> str:
+            week = totals.get(("last 7 days", name))
+            return f"{totals[('all time', name)]:,.0f}" + (f" ({week:,.0f})" if week is not None else "")
+
         print(
             f"| {n:,} | {b['written'] / b['seconds']:,.0f} | {m['index_bytes'] / n:,.0f} | "
-            f"{max(s['p95'] for s in m['searches']):.1f} | {pages['statistics']:,.0f} | {pages['service']:,.0f} | "
+            f"{max(s['p95'] for s in m['searches']):.1f} | {page('statistics')} | {page('service')} | "
+            f"{totals[('all time', 'conversations')]:,.0f} | "
             f"{m['export']['seconds']:.1f} | {m['rss_mb']:,.0f} ({m['peak_mb']:,.0f}) | "
             f"{m.get('anon_mb', float('nan')):,.0f} / {m.get('file_mb', float('nan')):,.0f} | "
             f"{b['builder_rss_mb']:,.0f} ({b['builder_peak_mb']:,.0f}) |"
         )
+    for size in sizes:  # one build's own growth: its RSS after a tenth of the messages and at the end
+        rss_at = results[size][0].get("rss_at", {})
+        tenth, end = rss_at.get(str(size // 10)), rss_at.get(str(size))
+        if tenth and end:
+            print(
+                f"\nbuilder RSS within the {size:,} build: {tenth:,.0f} MiB at {size // 10:,}, {end:,.0f} MiB at "
+                f"{size:,}, x{end / tenth:.2f} (target ≤ {RSS_GROWTH}x: {miss(end / tenth, RSS_GROWTH)})"
+            )
     for small, large in zip(sizes, sizes[1:]):
         if large < 10 * small:
             continue
@@ -370,7 +397,7 @@ def report(results: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
         ):
             print(
                 f"\n{who} RSS {small:,} → {large:,}: {a:,.0f} → {c:,.0f} MiB, x{c / a:.2f} "
-                f"(target ≤ {RSS_GROWTH}x: {miss(c / a, RSS_GROWTH) if c / a >= RSS_GROWTH else 'met'})"
+                f"(target ≤ {RSS_GROWTH}x: {miss(c / a, RSS_GROWTH)})"
             )
 
 
