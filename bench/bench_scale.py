@@ -285,6 +285,7 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
             print(f"  {selection}: {page} {name}: {p50:.0f} ms", file=sys.stderr, flush=True)
     store.close()
 
+    out["before_export_mb"] = status_mb()  # searches and pages only: what a dashboard process holds
     archive = Archive.open(data=str(path), media=False)
     try:
         count = min(EXPORT_N, total)
