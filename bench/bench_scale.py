@@ -283,9 +283,13 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
             p50, worst = timed(call, max(3, runs // 8))
             out["pages"].append({"selection": selection, "page": page, "report": name, "p50": p50, "max": worst})
             print(f"  {selection}: {page} {name}: {p50:.0f} ms", file=sys.stderr, flush=True)
+    # What a dashboard process holds: the store open after its searches and pages. The index is
+    # read through mmap, so the pages of it those reads touched are resident (RssFile) while open.
+    memory = status_mb()
+    out["rss_mb"], out["peak_mb"] = memory["VmRSS"], memory["VmHWM"]
+    out["anon_mb"], out["file_mb"] = memory["RssAnon"], memory["RssFile"]
     store.close()
 
-    out["before_export_mb"] = status_mb()  # searches and pages only: what a dashboard process holds
     archive = Archive.open(data=str(path), media=False)
     try:
         count = min(EXPORT_N, total)
@@ -303,9 +307,7 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
     finally:
         archive.close()
     print(f"  export {out['export']['count']:,}: {out['export']['seconds']:.1f} s", file=sys.stderr, flush=True)
-    memory = status_mb()
-    out["rss_mb"], out["peak_mb"] = memory["VmRSS"], memory["VmHWM"]
-    out["anon_mb"], out["file_mb"] = memory["RssAnon"], memory["RssFile"]
+    out["export_peak_mb"] = status_mb()["VmHWM"]
     out["index_bytes"] = dir_bytes(path / "index")
     out["state_bytes"] = sum(p.stat().st_size for p in path.glob("state.sqlite3*"))
     out["text_bytes"] = (path / "texts.txt").stat().st_size
@@ -317,7 +319,7 @@ def measure(path: Path, runs: int) -> dict[str, Any]:
 def miss(value: float, limit: float) -> str:
     """ "met", or by how much the value is over its limit (absolute and as a multiple)."""
     over = f"{value - limit:,.2f}" if limit < 10 else f"{value - limit:,.0f}"
-    return "met" if value <= limit else f"**missed** by {over} ({value / limit:.1f}x the limit)"
+    return "met" if value <= limit else f"**missed** by {over} ({value / limit:.2f}x the limit)"
 
 
 def page_totals(m: dict[str, Any]) -> dict[tuple[str, str], float]:
@@ -360,8 +362,8 @@ def report(results: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
     print("\n### growth\n")
     print(
         "| messages | build msgs/s | index bytes/msg | search p95 worst ms | statistics page ms (7 days) "
-        "| service page ms (7 days) | conversations page ms (one employee) | export 100k s | reader RSS MiB (peak) "
-        "| reader heap / mapped index MiB | builder RSS MiB (peak) |"
+        "| service page ms (7 days) | conversations page ms (one employee) | export 100k s "
+        "| reader RSS MiB, store open (peak) | reader heap / mapped index MiB | builder RSS MiB (peak) |"
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for size in sizes:
@@ -395,6 +397,7 @@ def report(results: dict[int, tuple[dict[str, Any], dict[str, Any]]]) -> None:
         for who, a, c in (
             ("reader", results[small][1]["rss_mb"], results[large][1]["rss_mb"]),
             ("builder", results[small][0]["builder_rss_mb"], results[large][0]["builder_rss_mb"]),
+            ("builder peak", results[small][0]["builder_peak_mb"], results[large][0]["builder_peak_mb"]),
         ):
             print(
                 f"\n{who} RSS {small:,} → {large:,}: {a:,.0f} → {c:,.0f} MiB, x{c / a:.2f} "
