@@ -24,6 +24,7 @@ QUICK = [
     ("bench_sentiment.py", []),
     ("bench_reports.py", ["--build", "100000"]),
     ("bench_dashboard.py", ["--messages", "100000"]),
+    ("bench_scale.py", ["--messages", "100000", "--runs", "20", "--workers", "2"]),
 ]
 
 

@@ -43,8 +43,80 @@ BUDGET_MS = 1000.0
 BATCH = 20_000
 
 
+def chat_batch(
+    f: Factory, rng: random.Random, seqs: range, n: int, text: Callable[[int], str | None] = lambda seq: None
+) -> Batch:
+    """Messages ``seqs`` of an n-message archive over 90 days: customer chats with replies,
+    internal chats, group chats, 1 % flagged with a violation. ``text(seq)`` may plant a text
+    (None draws one from the simulator's grammar)."""
+    people_ = list(EMPLOYEES)
+    batch = Batch()
+    for seq in seqs:
+        t = BASE_MS + seq * 90 * DAY // n
+        sender = rng.choice(people_)
+        kind = rng.random()
+        if kind < 0.6:
+            customer = rng.choice(CUSTOMERS)
+            if rng.random() < 0.5:
+                m = f.message(text(seq), seq=seq, msgid=f"r{seq:09d}", time_ms=t, sender=customer, to=[sender])
+            else:
+                reply = rng.randrange(5_000, 4 * 3_600_000) if rng.random() < 0.4 else -1
+                m = f.message(
+                    text(seq),
+                    seq=seq,
+                    msgid=f"r{seq:09d}",
+                    time_ms=t,
+                    sender=sender,
+                    to=[customer],
+                    reply_ms=reply,
+                    reply_business_ms=reply // 2 if reply > 0 else -1,
+                )
+        elif kind < 0.85:
+            m = f.message(
+                text(seq),
+                seq=seq,
+                msgid=f"r{seq:09d}",
+                time_ms=t,
+                sender=sender,
+                to=[rng.choice([p for p in people_ if p != sender])],
+            )
+        else:
+            m = f.message(
+                text(seq),
+                seq=seq,
+                msgid=f"r{seq:09d}",
+                time_ms=t,
+                sender=sender,
+                to=[rng.choice(CUSTOMERS), rng.choice(people_)],
+                roomid=f"wrGROUP{rng.randrange(200):04d}",
+            )
+        batch.messages.append(m)
+        if rng.random() < 0.01:
+            m.flagged = True
+            batch.violations.append(
+                Violation(
+                    msgid=m.msgid,
+                    rule_id=f"r{rng.randrange(20)}",
+                    rule_version=1,
+                    rule_name="rule",
+                    category=rng.choice(["承诺收益", "辱骂", "私下交易"]),
+                    severity=rng.choice(["high", "medium", "low"]),
+                    terms=["x"],
+                    spans=[[0, 1]],
+                    time_ms=t,
+                    sender=m.sender,
+                    chat_id=m.chat_id,
+                    chat_kind=m.chat_kind,
+                    employees=m.employees,
+                    departments=m.departments,
+                )
+            )
+    batch.checkpoint = batch.messages[-1].seq if batch.messages else None
+    return batch
+
+
 def build(path: Path, n: int, seed: int = 3) -> None:
-    """n messages over 90 days: customer chats with replies, internal chats, group chats, 1 % flagged."""
+    """n messages over 90 days (``chat_batch``), written in batches of BATCH."""
     import shutil
 
     if path.exists():
@@ -53,68 +125,9 @@ def build(path: Path, n: int, seed: int = 3) -> None:
     f, rng = Factory(seed=seed), random.Random(seed)
     store = EmbeddedStore(path, timezone=TZ)
     store.init()
-    people_ = list(EMPLOYEES)
     started = time.perf_counter()
     for start in range(1, n + 1, BATCH):
-        batch = Batch()
-        for seq in range(start, min(n, start + BATCH - 1) + 1):
-            t = BASE_MS + seq * 90 * DAY // n
-            sender = rng.choice(people_)
-            kind = rng.random()
-            if kind < 0.6:
-                customer = rng.choice(CUSTOMERS)
-                if rng.random() < 0.5:
-                    m = f.message(seq=seq, msgid=f"r{seq:09d}", time_ms=t, sender=customer, to=[sender])
-                else:
-                    reply = rng.randrange(5_000, 4 * 3_600_000) if rng.random() < 0.4 else -1
-                    m = f.message(
-                        seq=seq,
-                        msgid=f"r{seq:09d}",
-                        time_ms=t,
-                        sender=sender,
-                        to=[customer],
-                        reply_ms=reply,
-                        reply_business_ms=reply // 2 if reply > 0 else -1,
-                    )
-            elif kind < 0.85:
-                m = f.message(
-                    seq=seq,
-                    msgid=f"r{seq:09d}",
-                    time_ms=t,
-                    sender=sender,
-                    to=[rng.choice([p for p in people_ if p != sender])],
-                )
-            else:
-                m = f.message(
-                    seq=seq,
-                    msgid=f"r{seq:09d}",
-                    time_ms=t,
-                    sender=sender,
-                    to=[rng.choice(CUSTOMERS), rng.choice(people_)],
-                    roomid=f"wrGROUP{rng.randrange(200):04d}",
-                )
-            batch.messages.append(m)
-            if rng.random() < 0.01:
-                m.flagged = True
-                batch.violations.append(
-                    Violation(
-                        msgid=m.msgid,
-                        rule_id=f"r{rng.randrange(20)}",
-                        rule_version=1,
-                        rule_name="rule",
-                        category=rng.choice(["承诺收益", "辱骂", "私下交易"]),
-                        severity=rng.choice(["high", "medium", "low"]),
-                        terms=["x"],
-                        spans=[[0, 1]],
-                        time_ms=t,
-                        sender=m.sender,
-                        chat_id=m.chat_id,
-                        chat_kind=m.chat_kind,
-                        employees=m.employees,
-                        departments=m.departments,
-                    )
-                )
-        batch.checkpoint = batch.messages[-1].seq
+        batch = chat_batch(f, rng, range(start, min(n, start + BATCH - 1) + 1), n)
         store.write_batch(batch)
         print(f"  {batch.checkpoint:,} / {n:,} ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
     store.close()
