@@ -144,14 +144,24 @@ def keywords_section() -> None:
         on_select="rerun",
         selection_mode="points",
     )
+    # The bars carry their values, so the figures are a download here, not two more tables
+    # to draw: they doubled the switch's time in the browser (docs/benchmarks.md).
+    a.download_button(
+        "下载关键词 CSV",
+        keywords_df.to_csv(index=False).encode("utf-8-sig"),
+        f"keywords_{method}.csv",
+        key=f"csv_keywords_{method}",
+    )
+    b.download_button(
+        "下载词频 CSV",
+        frequency_df.to_csv(index=False).encode("utf-8-sig"),
+        "word_frequency.csv",
+        key="csv_word_frequency",
+    )
     word = _charts.selected(picked_kw, "y") or _charts.selected(picked_word, "y")
     if word:
         with _state.guard("messages"):
             _charts.show_messages(arch, directory, f, f'"{word}"', f"含「{word}」", tz)
-    with a:
-        table(keywords_df, f"keywords_{method}")
-    with b:
-        table(frequency_df, "word_frequency")
 
 
 @st.fragment
