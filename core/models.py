@@ -116,10 +116,15 @@ class Message:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Message:
-        d = dict(d)
-        d["media"] = [m if isinstance(m, MediaRef) else MediaRef(**m) for m in d.get("media") or []]
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        """The inverse of ``to_dict``; keys that are not fields (an older or newer stored shape)
+        are ignored. Runs for every message read, so the field names are computed once."""
+        known = _MESSAGE_FIELDS
+        kwargs = d.copy() if known.issuperset(d) else {k: v for k, v in d.items() if k in known}
+        kwargs["media"] = [m if isinstance(m, MediaRef) else MediaRef(**m) for m in d.get("media") or []]
+        return cls(**kwargs)
+
+
+_MESSAGE_FIELDS: frozenset[str] = frozenset(Message.__dataclass_fields__)
 
 
 @dataclass(frozen=True)

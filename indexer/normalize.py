@@ -197,7 +197,30 @@ def parse_plaintext(plaintext: bytes | str, max_chars: int | None = None) -> tup
         raise ParseError(f"plaintext is not valid JSON: {e}") from e
     if not isinstance(data, dict):
         raise ParseError("plaintext JSON is not an object")
+    if _SURROGATE_ESCAPE.search(raw):
+        data = _without_lone_surrogates(data)
     return raw, data
+
+
+# A "\ud800"-style escape: JSON may encode half of a UTF-16 pair on its own (a client that cut an
+# emoji in two). json.loads keeps such a half as a lone surrogate, which no UTF-8 encoder (the
+# index, SQLite, the export) accepts, so one message would fail its whole batch on every pull.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """The parsed JSON with each lone surrogate replaced by U+FFFD (raw keeps the original bytes)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def chat_key(sender: str, receivers: list[str], roomid: str) -> str:

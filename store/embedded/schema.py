@@ -156,4 +156,4 @@ def checkpoint_document(seq: int) -> tantivy.Document:
 def from_stored(doc: tantivy.Document) -> Message:
     stored = doc.get_first("doc")
     assert stored is not None, "every message document stores the message as JSON"
-    return Message.from_dict(json.loads(stored))
+    return Message.from_dict(json.loads(stored))  # not orjson: it reads integers past 64 bits as floats

@@ -106,6 +106,22 @@ def test_each_bad_line_is_a_dead_letter_with_its_reason_and_line_and_the_rest_is
     assert store.stats(scope=Scope.everything())["messages"] == counts["stored"]
 
 
+def test_half_an_emoji_is_stored_with_a_replacement_character_and_raw_kept(store: Store, tmp_path: Path) -> None:
+    """GIVEN a line whose text holds a lone UTF-16 surrogate escape (a client cut an emoji in
+    two: "\\ud83d" without its pair) between two good lines WHEN the file is imported
+    THEN all three are stored: the text shows U+FFFD where the half was and stays searchable,
+    raw keeps the line exactly as received (evidence), and nothing fails the batch."""
+    half = line(good(2)).replace("第2条消息".encode(), b"\\ud83d broken emoji")
+    counts = import_file(store, tmp_path, "emoji.jsonl", [line(good(1)), half, line(good(3))])
+    assert counts["stored"] == 3 and counts["deadletter"] == 0
+    [m] = store.get_messages(["g0002"], scope=Scope.everything())
+    assert m.text == "\ufffd broken emoji"
+    assert m.raw.encode("utf-8") == half.rstrip(b"\n")
+    assert [x.msgid for x in store.iter_messages(MessageFilter(), scope=Scope.everything(), query='"broken"')] == [
+        "g0002"
+    ]
+
+
 def test_dead_letter_ids_are_unique_across_imports_and_stable_for_the_same_file(store: Store, tmp_path: Path) -> None:
     """GIVEN two different files, each with a bad line 2
     WHEN both are imported, and the first one again
