@@ -130,8 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ingest_processes",
         0,
-        "Worker processes that decrypt, normalize and analyze a backlog; 0 means one per core when a "
-        "pull finds a full batch waiting, -1 never (threads only).",
+        "Worker processes that decrypt, normalize and analyze a backlog; 0 means one per core (at most 4) "
+        "when a pull finds a full batch waiting, -1 never (threads only).",
         int,
     ),
     Setting("stall_alert_hours", 24, "Alert when no pull has succeeded for this long (WeCom keeps 5 days).", float),

@@ -137,8 +137,14 @@ def _pem(key: Any) -> bytes:
     )
 
 
+# The one writer absorbs about what three workers produce (docs/benchmarks.md, Ingest: ~140
+# CPU-µs a message to write against ~330 to decrypt and analyze), and a worker holds ~190 MB
+# (the analyzer, the sentiment model), so more than this many only costs memory.
+MAX_DEFAULT_PROCESSES = 4
+
+
 def default_processes() -> int:
-    return os.cpu_count() or 1
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_PROCESSES))
 
 
 class WorkerPool:
