@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -87,6 +87,49 @@ class _ThreadBatch:
     def result(self) -> tuple[list[Message], list[DeadLetter], dict[str, float]]:
         plaintexts = [f.result() for f in self.futures]
         return (*self.pipeline.process(self.records, plaintexts), {})
+
+
+class _PullAhead:
+    """Batches pulled and handed to decryption ahead of the writer: up to a write's worth and
+    one more, so the workers stay busy while a whole group is written. A pull error stops the
+    pulling; what was pulled before it is still stored, then the error is raised."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        pool: WorkerPool | None,
+        first: list[EncryptedRecord],
+        *,
+        after: int,
+        limit: int | None,
+    ) -> None:
+        self.pipeline, self.pool, self.limit = pipeline, pool, limit
+        self.depth = max(2, pipeline.write_size // max(pipeline.batch_size, 1) + 1)
+        self.pending: deque[tuple[list[EncryptedRecord], _Pending]] = deque()
+        self.error: SourceError | None = None
+        self.pulled = 0
+        self.last_seq = after
+        self.exhausted = False
+        self._first: list[EncryptedRecord] | None = first
+
+    def fill(self) -> None:
+        while not self.exhausted and self.error is None and len(self.pending) < self.depth:
+            if self.limit is not None and self.pulled >= self.limit:
+                return
+            batch, self._first = self._first, None
+            if batch is None:
+                try:
+                    with self.pipeline._timed("source"):
+                        batch = self.pipeline._get_chat_data(self.last_seq)
+                except SourceError as e:
+                    self.error = e
+                    return
+            if not batch:
+                self.exhausted = True
+                return
+            self.pulled += len(batch)
+            self.last_seq = max(r.seq for r in batch)
+            self.pending.append((batch, self.pipeline._start(batch, self.pool)))
 
 
 class Pipeline:
@@ -286,11 +329,11 @@ class Pipeline:
     def run(self, *, limit: int | None = None, progress: Callable[[PullResult], None] | None = None) -> PullResult:
         """Pulls until caught up (or ``limit`` records were pulled).
 
-        Pipelined: while one batch is stored here, the next one is already pulled and being
-        decrypted: by worker processes that also normalize and analyze it when there is a
-        backlog (``indexer.workers``), else by threads. Only stored batches move the
-        checkpoint; a batch processed ahead and not stored (crash, stop, error) is simply
-        pulled again next time."""
+        Pipelined: while batches are stored here, the next ones (up to a write's worth) are
+        already pulled and being decrypted: by worker processes that also normalize and analyze
+        them when there is a backlog (``indexer.workers``), else by threads. Only stored batches
+        move the checkpoint; batches processed ahead and not stored (crash, stop, error) are
+        simply pulled again next time."""
         if self.source is None or self.decryptor is None:
             raise ChatArchiveError("this pipeline has no source to pull from")
         total = PullResult(last_seq=self.store.checkpoint())
@@ -299,40 +342,29 @@ class Pipeline:
         with self._timed("source"):
             records = self._get_chat_data(seq)
         pool = self._worker_pool(records) if records else None
-        pulled = 0
+        ahead = _PullAhead(self, pool, records, after=seq, limit=limit)
         group: list[tuple[list[EncryptedRecord], list[Message], list[DeadLetter]]] = []
         try:
-            pending = self._start(records, pool)
-            while records:
-                pulled += len(records)
-                next_records: list[EncryptedRecord] = []
-                pull_error: SourceError | None = None
-                if limit is None or pulled < limit:
-                    try:
-                        with self._timed("source"):
-                            next_records = self._get_chat_data(max(r.seq for r in records))
-                    except SourceError as e:  # store what we have first; the error is raised after
-                        pull_error = e
-                next_pending = self._start(next_records, pool) if next_records else None
+            ahead.fill()
+            while ahead.pending:
+                batch, handle = ahead.pending.popleft()
                 with self._timed("decrypt_wait"):
-                    messages, dead, worker_times = pending.result()
+                    messages, dead, worker_times = handle.result()
                 for stage, seconds in worker_times.items():
                     self.timings[stage] += seconds
-                group.append((records, messages, dead))
+                group.append((batch, messages, dead))
+                ahead.fill()
                 # One write (one commit) per ``write_size`` records: a commit costs the same for
                 # 1,000 messages as for 5,000, and a crash still replays only unwritten batches.
-                if next_pending is None or pull_error is not None or sum(len(g[0]) for g in group) >= self.write_size:
+                if not ahead.pending or sum(len(g[0]) for g in group) >= self.write_size:
                     step = self._store_group(group, seq, analyzed=pool is not None)
                     group = []
                     total.add(step)
                     seq = step.last_seq
                     if progress is not None:
                         progress(step)
-                if pull_error is not None:
-                    raise pull_error
-                if next_pending is None:
-                    break
-                records, pending = next_records, next_pending
+            if ahead.error is not None:
+                raise ahead.error
         finally:
             if pool is not None:
                 self.timings["worker processes (CPU)"] += pool.cpu_seconds()
