@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import shutil
 import subprocess
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzers.rules.files import load_starter_pack  # noqa: E402
+from bench.bench_decrypt import openssl_private_ops  # noqa: E402
 from chatarchive.archive import Archive  # noqa: E402
 from compliance.rulestore import save_rule  # noqa: E402
 from indexer.pipeline import Pipeline  # noqa: E402
@@ -48,17 +48,6 @@ from indexer.source.simulator import simulate  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 WORKER_CPU = "worker processes (CPU)"
-
-
-def openssl_private_ops(seconds: int, cores: int) -> float:
-    """RSA-2048 private operations per second across ``cores`` (openssl's 'sign/s')."""
-    cmd = ["openssl", "speed", "-seconds", str(seconds), "-multi", str(cores), "rsa2048"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    for line in out.splitlines():
-        m = re.match(r"\s*rsa\s+2048 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+[\d.]+", line)
-        if m:
-            return float(m.group(1))
-    raise RuntimeError(f"cannot parse openssl speed output:\n{out}")
 
 
 def rsa_cpu_us(seconds: float = 1.0) -> float:

@@ -67,14 +67,17 @@ def _item_id(section: str, key: str) -> str:
     return f"{section}|{key}"
 
 
+def _item_records(section: str, items: Items) -> dict[str, dict[str, Any]]:
+    """Cache records of ``section``'s items (a hash of ``""``: removed)."""
+    return {_item_id(section, k): {"section": section, "key": k, "hash": h} for k, h in items.items()}
+
+
 def _summary(store: Store, section: str) -> dict[str, int]:
     """Items per kind in ``section``; a cache in the old one-record shape is split first."""
     doc = store.get_record("meta", _cache_id(section)) or {}
     if "items" in doc:  # written before schema 4: every item in one record
         items = dict(doc.get("items") or {})
-        store.put_records(
-            ITEMS, {_item_id(section, k): {"section": section, "key": k, "hash": h} for k, h in items.items()}
-        )
+        store.put_records(ITEMS, _item_records(section, items))
         kinds = _kind_counts(items)
         store.put_record("meta", _cache_id(section), {"section": section, "kinds": kinds})
         return kinds
@@ -146,9 +149,7 @@ def append(
         entry["hash"] = entry_hash(entry)
         store.append_record(COLLECTION, entry)
         store.put_record(*HEAD_RECORD, {"seq": entry["seq"], "hash": entry["hash"], "time_ms": entry["time_ms"]})
-        changes = {_item_id(section, k): {"section": section, "key": k, "hash": ""} for k in drop}
-        changes.update({_item_id(section, k): {"section": section, "key": k, "hash": h} for k, h in add.items()})
-        store.put_records(ITEMS, changes)
+        store.put_records(ITEMS, _item_records(section, {**dict.fromkeys(drop, ""), **add}))
         for key_kind, n in _kind_counts(k for k in add if k not in current).items():
             kinds[key_kind] = kinds.get(key_kind, 0) + n
         for key_kind, n in _kind_counts(k for k in drop if k not in add).items():

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,17 @@ def decrypt_random_key(keyring: KeyRing, record: EncryptedRecord) -> str:
         ) from None
 
 
+def decrypt_record(
+    keyring: KeyRing, decrypt_data: Callable[[str, str], bytes], record: EncryptedRecord
+) -> bytes | DecryptError:
+    """One record's plaintext: our RSA step, then the source's DecryptData (in this process,
+    or a worker's copy of it); the DecryptError saying why not, never raised."""
+    try:
+        return decrypt_data(decrypt_random_key(keyring, record), record.encrypt_chat_msg)
+    except DecryptError as e:
+        return e
+
+
 class Decryptor:
     """Decrypts batches of records: RSA on a thread pool (cryptography and the SDK's
     DecryptData both release the GIL), results in record order."""
@@ -209,11 +220,7 @@ class Decryptor:
         )
 
     def decrypt_one(self, record: EncryptedRecord) -> bytes | DecryptError:
-        try:
-            random_key = decrypt_random_key(self.keyring, record)
-            return self.source.decrypt_data(random_key, record.encrypt_chat_msg)
-        except DecryptError as e:
-            return e
+        return decrypt_record(self.keyring, self.source.decrypt_data, record)
 
     def decrypt_batch(self, records: Sequence[EncryptedRecord]) -> list[bytes | DecryptError]:
         """Plaintext bytes or the DecryptError explaining why not, one per record, in order."""

@@ -259,17 +259,19 @@ class Pipeline:
                 batch = stage(batch)
         return len(batch.violations)
 
-    def _store_processed(
+    def _store_group(
         self,
-        records: list[EncryptedRecord],
-        messages: list[Message],
-        dead: list[DeadLetter],
+        group: list[tuple[list[EncryptedRecord], list[Message], list[DeadLetter]]],
         seq_before: int,
         *,
         analyzed: bool,
     ) -> PullResult:
-        """Analyzes (unless done), matches and stores one pulled batch with its checkpoint."""
+        """Analyzes (unless done), matches and stores consecutive pulled batches as one write,
+        with the checkpoint of the last (their records stay in seq order)."""
         started = time.monotonic()
+        records = [r for g in group for r in g[0]]
+        messages = [m for g in group for m in g[1]]
+        dead = [d for g in group for d in g[2]]
         last_seq = max(r.seq for r in records)
         arrivals = split_redeliveries(self.store, messages)
         result = PullResult(
@@ -279,27 +281,12 @@ class Pipeline:
             duplicates=arrivals.duplicates,
             versions=len(arrivals.versions),
             deadletter=len(dead),
-            batches=1,
+            batches=len(group),
         )
         result.violations = self.write(arrivals.write, dead, checkpoint=last_seq, versions=arrivals, analyzed=analyzed)
         result.seconds = time.monotonic() - started
         health.batch_done(self.store, records, messages, dead, seq_before=seq_before)
         return result
-
-    def _store_group(
-        self,
-        group: list[tuple[list[EncryptedRecord], list[Message], list[DeadLetter]]],
-        seq_before: int,
-        *,
-        analyzed: bool,
-    ) -> PullResult:
-        """Stores consecutive pulled batches as one write (their records stay in seq order)."""
-        records = [r for g in group for r in g[0]]
-        messages = [m for g in group for m in g[1]]
-        dead = [d for g in group for d in g[2]]
-        step = self._store_processed(records, messages, dead, seq_before, analyzed=analyzed)
-        step.batches = len(group)
-        return step
 
     def _worker_pool(self, first: list[EncryptedRecord]) -> WorkerPool | None:
         """Worker processes for this run, or None (threads): ``ingest_processes`` 0 starts one per

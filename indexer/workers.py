@@ -37,10 +37,10 @@ from cryptography.hazmat.primitives import serialization
 from analyzers.chinese import ChineseAnalyzer
 from core import clock
 from core.directory import Directory
-from core.errors import ChatArchiveError, DecryptError
+from core.errors import ChatArchiveError
 from core.models import DeadLetter, Message
 from indexer.analyze import analyze_messages
-from indexer.decrypt import KeyRing, decrypt_random_key
+from indexer.decrypt import KeyRing, decrypt_record
 from indexer.normalize import normalize_records
 from indexer.source.base import BodyDecrypter, EncryptedRecord
 
@@ -100,13 +100,6 @@ def _start(setup: WorkerSetup) -> None:
     )
 
 
-def _decrypt(worker: _Worker, record: EncryptedRecord) -> bytes | DecryptError:
-    try:
-        return worker.body(decrypt_random_key(worker.keyring, record), record.encrypt_chat_msg)
-    except DecryptError as e:
-        return e
-
-
 Processed = tuple[list[Message], list[DeadLetter], dict[str, float]]
 
 
@@ -120,7 +113,7 @@ def process_slice(fields: list[RecordFields]) -> Processed:
     assert worker is not None, "the pool initializer did not run"
     t0 = time.process_time()
     records = [EncryptedRecord(*f) for f in fields]
-    plaintexts = [_decrypt(worker, r) for r in records]
+    plaintexts = [decrypt_record(worker.keyring, worker.body, r) for r in records]
     t1 = time.process_time()
     messages, dead = normalize_records(
         records, plaintexts, directory=worker.directory, max_chars=worker.max_chars, now_ms=clock.now_ms()
