@@ -141,7 +141,7 @@ def stored_json(message: Message) -> bytes:
     body = message.to_dict()
     try:
         return orjson.dumps(body)
-    except TypeError:  # an integer beyond 64 bits in a raw WeCom field: json writes any int
+    except TypeError:  # orjson refuses some values json writes (integers past 64 bits): store what json writes
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -156,4 +156,6 @@ def checkpoint_document(seq: int) -> tantivy.Document:
 def from_stored(doc: tantivy.Document) -> Message:
     stored = doc.get_first("doc")
     assert stored is not None, "every message document stores the message as JSON"
-    return Message.from_dict(json.loads(stored))  # not orjson: it reads integers past 64 bits as floats
+    # json, not orjson: it reads every document stored since schema 1 (orjson refuses NaN, reads
+    # integers past 64 bits as floats)
+    return Message.from_dict(json.loads(stored))
