@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import plotly.express as px
@@ -252,13 +253,24 @@ def who_sees() -> tuple[str, dict]:
     return session.role, arch.scope.to_dict()
 
 
+def backtest_inputs() -> tuple[Rule, Rule | None, Callable[..., Any], bool]:
+    """The draft as a rule, the saved version it is compared with, and how samples are shown."""
+    candidate = Rule.from_dict(rule_data(), directory=directory)
+    saved = get_rule(arch.store, choice) if choice != NEW else None
+    render, shown = actions.backtest_render(arch, candidate, bt_reason)
+    return candidate, saved, render, shown
+
+
+def my_jobs() -> list[_backtest_jobs.Job]:
+    """The account's jobs that ran with its present role and scope (``who_sees``)."""
+    return [j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("who") == who_sees()]
+
+
 c1, c2 = st.columns(2)
 if c1.button("运行回测", key="bt_run"):
     with _state.guard("backtest"):
         time_from, time_to = _ui.day_range_ms(bt_first, bt_last, tz)
-        candidate = Rule.from_dict(rule_data(), directory=directory)
-        saved = get_rule(arch.store, choice) if choice != NEW else None
-        render, shown = actions.backtest_render(arch, candidate, bt_reason)
+        candidate, saved, render, shown = backtest_inputs()
         bar = st.progress(0.0, text="回测中…")
         result, diff = _backtest_runner.run(
             arch.store,
@@ -279,9 +291,7 @@ if c1.button("运行回测", key="bt_run"):
 if c2.button("后台回测整个区间", key="bt_job"):
     with _state.guard("backtest job"):
         job_from, job_to = (None, None) if bt_whole else _ui.day_range_ms(bt_first, bt_last, tz)
-        candidate = Rule.from_dict(rule_data(), directory=directory)
-        saved = get_rule(arch.store, choice) if choice != NEW else None
-        render, shown = actions.backtest_render(arch, candidate, bt_reason)
+        candidate, saved, render, shown = backtest_inputs()
         store, user_scope = arch.store, arch.scope
 
         def work(progress: _backtest_runner.Progress, cancelled: Callable[[], bool]) -> tuple[dict, dict | None]:
@@ -324,13 +334,13 @@ saved_bt = st.session_state.get("bt_result")
 if saved_bt and saved_bt[0] == choice:
     show_result(saved_bt[1], saved_bt[2], "bt")
 
-my_jobs = [j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("who") == who_sees()]
+visible_jobs = my_jobs()
 
 
-@st.fragment(run_every=2 if any(j.active for j in my_jobs) else None)
+@st.fragment(run_every=2 if any(j.active for j in visible_jobs) else None)
 def job_panel(polling: bool) -> None:
     """The account's background backtests: progress while they run (refreshed every 2 s), then the result."""
-    jobs = [j for j in _backtest_jobs.REGISTRY.jobs_of(session.account) if j.context.get("who") == who_sees()]
+    jobs = my_jobs()
     if polling and not any(j.active for j in jobs):
         st.rerun()  # the last job finished: one full run shows it and stops the polling
     by_key = {j.key: j for j in jobs}
@@ -365,9 +375,9 @@ def job_panel(polling: bool) -> None:
 
 
 JOB_STATES = {"queued": "排队中", "running": "运行中", "done": "已完成", "cancelled": "已取消", "failed": "失败"}
-if my_jobs:
+if visible_jobs:
     st.markdown("**后台回测**")
-    job_panel(any(j.active for j in my_jobs))
+    job_panel(any(j.active for j in visible_jobs))
 
 # --- save -----------------------------------------------------------------------------------
 st.subheader("保存")
