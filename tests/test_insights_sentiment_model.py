@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from analyzers.insights.evaluation import LabelledSentence, evaluate, read_labelled
 from analyzers.insights.sentiment import SentimentClassifier, classify
 from analyzers.insights.sentiment_model import MODEL_PATH, NgramModel, load_model, ngrams, save_model
-from bench.sentiment_corpora import split_of
+from bench.sentiment_corpora import ecd_split, read_ecd_labels, split_of
 
 SAMPLE = Path(__file__).parent / "data" / "sentiment_reviews_sample.jsonl"
 MODEL = load_model()
@@ -58,6 +58,34 @@ def test_the_model_beats_the_lexicon_alone_on_real_reviews(sample):
     both = evaluate(sample, lambda t: classify(t).label)
     assert both.accuracy >= alone.accuracy + 0.15
     assert both.neutral_rate <= alone.neutral_rate / 2
+
+
+ECD = read_ecd_labels()
+
+
+def test_ecd_labels_are_distinct_customer_turns_split_by_hash():
+    """GIVEN the labelled customer turns of the real e-commerce chat sample (ECD) THEN every text
+    appears once, the train part is exactly the turns the hash puts in training, and the dev and
+    test parts are never trained on."""
+    assert len({r.text for r in ECD}) == len(ECD)
+    assert Counter(r.split for r in ECD).keys() == {"train", "dev", "test"}
+    assert all((r.split == "train") == (ecd_split(r.text) == "train") for r in ECD)
+    assert {r.label for r in ECD} == {"positive", "neutral", "negative"}
+
+
+def test_real_customer_service_chat_is_mostly_left_neutral_and_complaints_are_found():
+    """GIVEN real customers' messages to Taobao shops' service (ECD test part: orders, parcels,
+    prices, a few complaints; never trained or tuned on) WHEN classified THEN few neutral messages
+    get a marker, and the model finds more of the complaints than the lexicon alone. Floors a
+    little under what docs/benchmarks.md measures (neutral recall 0.89, complaints found 0.80
+    against 0.60)."""
+    test = [r for r in ECD if r.split == "test"]
+    ours = evaluate(test, lambda t: classify(t).label)
+    alone = SentimentClassifier()
+    lexicon = evaluate(test, lambda t: alone.classify(t).label)
+    assert ours.recall("neutral") >= 0.85, ours.recall("neutral")
+    assert ours.recall("negative") >= 0.7, ours.recall("negative")
+    assert ours.recall("negative") > lexicon.recall("negative")
 
 
 def brute_force_logit(model: NgramModel, text: str) -> float:
@@ -144,14 +172,14 @@ KNOWN_MISREAD = pytest.mark.xfail(
         "地址是上海市浦东新区",
         "我已经付款了",
         "帮我备注一下不要辣",
-        pytest.param("明天下午三点送到公司前台", marks=KNOWN_MISREAD),
+        "明天下午三点送到公司前台",
         pytest.param("退货单号我已经填好了", marks=KNOWN_MISREAD),
     ],
 )
 def test_requests_and_arrangements_stay_neutral(text):
     """GIVEN a customer's request or arrangement (no opinion; sentences written for this test,
     not in the chat set, and not tuned on) WHEN classified THEN it stays neutral, however a
-    model of reviews would read its words. Two of the eleven are still misread (xfail)."""
+    model of reviews would read its words. One of the eleven is still misread (xfail)."""
     assert classify(text).label == "neutral", classify(text)
 
 

@@ -6,9 +6,10 @@ heads are logistic regressions trained by ``bench/train_sentiment.py`` on public
 with its splits, is in docs/benchmarks.md ``## Insights``):
 
 - polarity: log-odds that the text praises rather than complains (customer reviews);
-- opinion: log-odds that the text reads like a customer's opinion (a review) rather than a
-  request, an arrangement or a report (task dialogue turns, news): the gate that keeps
-  "快递单号发一下" from being read as a complaint by a model of reviews.
+- opinion: log-odds that the text reads like a customer's opinion (a review, a complaint in chat)
+  rather than a request, an arrangement or a report (customers' and agents' turns in e-commerce
+  chat, task dialogue turns, news): the gate that keeps "快递单号发一下" from being read as a
+  complaint by a model of reviews.
 
 Each n-gram's two weights are shipped in ``sentiment_model.tsv`` and held as one complex number
 (polarity + opinion·1j), so scoring a message is a set of its n-grams, one dict look-up each and
