@@ -70,6 +70,32 @@ def test_in_memory_store_for_quick_use() -> None:
     store.close()
 
 
+def test_a_revoke_survives_another_writer_rewriting_its_original(tmp_path, monkeypatch) -> None:
+    """GIVEN two writers on one store (two indexer processes), one storing the revoke of c1 while
+    the other re-writes c1 (a replayed batch) WHEN the re-write lands just after the revoke's
+    index commit THEN c1 stays revoked (the revoke was recorded before that commit; recorded
+    after it, the re-write stored c1 un-revoked: seen once in the full suite's two-process test)."""
+    first, second = EmbeddedStore(tmp_path), EmbeddedStore(tmp_path)
+    first.init()
+    second.init()
+    original = Factory().message("第1条消息", seq=1, msgid="c1")
+    first.write_batch(Batch(messages=[original], checkpoint=1))
+    commit = EmbeddedStore._commit
+
+    def commit_then_replay(self, prepare, *, large=False):
+        commit(self, prepare, large=large)
+        if self is first:  # between the revoke's index commit and the rest of its batch
+            second.write_batch(Batch(messages=[original], checkpoint=1))
+
+    monkeypatch.setattr(EmbeddedStore, "_commit", commit_then_replay)
+    first.write_batch(Batch(revoked_msgids=["c1"], checkpoint=2))
+    monkeypatch.undo()
+    first.refresh()
+    assert [m.msgid for m in first.iter_messages(MessageFilter(revoked=True), scope=ALL)] == ["c1"]
+    first.close()
+    second.close()
+
+
 # --- crash safety ------------------------------------------------------------------------------
 
 N_SEQ = 400  # the "source": seqs 1..N_SEQ, a batch of up to 25 from the checkpoint on

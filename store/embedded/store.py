@@ -303,6 +303,13 @@ class EmbeddedStore:
         violated = {v.msgid for v in batch.violations}
 
         def prepare() -> tuple[list[Message], list[str], int | None]:
+            # Runs holding the index's writer lock. This batch's revokes go to SQLite now, before
+            # the commit: another process's batch that re-writes the same original waits for the
+            # lock, then sees them (recorded after the commit, a re-write could slip in between
+            # and store the original un-revoked). A revoke may precede its original anyway.
+            if revoked:
+                with state.transaction() as c:
+                    state.add_revokes(c, sorted(revoked))
             # Flags that outlive a re-write: every revoke and violation, stored or in this batch.
             revoked_before = state.revoked_among(list(in_batch)) | revoked
             violated_before = state.violated_among(list(in_batch)) | violated
@@ -332,7 +339,6 @@ class EmbeddedStore:
                 state.put_violations(batch.violations, c)
                 state.upsert_deadletters(c, batch.deadletters)
                 state.remove_deadletters(c, batch.resolved_deadletters)
-                state.add_revokes(c, sorted(revoked))
                 state.add_records_if_absent(c, batch.new_records)
                 if batch.checkpoint is not None:
                     state.advance_checkpoint(c, int(batch.checkpoint))
