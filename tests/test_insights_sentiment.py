@@ -73,6 +73,8 @@ def test_accuracy_on_the_labelled_set(rows, split, min_accuracy):
         ("这个好不好用", "neutral"),
         ("你们是不是骗子", "negative"),
         ("有没有搞错，三天了还没发货", "negative"),
+        ("帮我查一下快递到哪了", "neutral"),
+        ("帮我退款，质量太差了", "negative"),
         ("", "neutral"),
     ],
     ids=[
@@ -100,6 +102,8 @@ def test_accuracy_on_the_labelled_set(rows, split, min_accuracy):
         "a-not-a-is-no-negation",
         "a-not-a-complaint-word-still-read",
         "a-not-a-idiom-complaint",
+        "request-gives-no-opinion",
+        "request-beside-a-complaint",
         "empty",
     ],
 )

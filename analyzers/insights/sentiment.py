@@ -49,13 +49,30 @@ LABELS: tuple[str, ...] = ("positive", "neutral", "negative")
 
 LEXICON_PATH = Path(__file__).parent / "sentiment_lexicon.txt"
 KINDS = frozenset(
-    {"pos", "neg", "topic", "complaint_q", "negator", "postneg", "degree", "contrast", "sarcasm", "plain", "question"}
+    {
+        "pos",
+        "neg",
+        "topic",
+        "complaint_q",
+        "negator",
+        "postneg",
+        "degree",
+        "contrast",
+        "sarcasm",
+        "plain",
+        "question",
+        "request",
+    }
 )
 
 # A clause ends at a run of these; a question or exclamation mark in the run also tells
 # how to read the clause.
 _CLAUSE_END = re.compile("[,.!?;~\n…、 。，！？；～\u3000]+")
 QUESTION_PARTICLES = frozenset("吗呢么")
+# Lexicon kinds that carry no sentiment themselves; the asking ones make their clause read as a
+# question (a request, "帮我查一下", asks for something and gives no opinion either).
+_ASKING = frozenset({"question", "request"})
+_NO_SENTIMENT = frozenset({"plain"}) | _ASKING
 
 THRESHOLD = 0.5  # |raw score| at or above it leaves "neutral"
 NEGATION_REACH = 3  # a negator reaches an evaluative word at most this many characters later
@@ -216,7 +233,7 @@ class SentimentClassifier:
         """A clause holding a yes/no question marker ("有没有优惠", "能不能发顺丰": customers in chat
         often leave out both 吗 and "?") is a question, unless "!" ends it."""
         for start, _, index in matches:
-            if self._entry_of[index].kind == "question":
+            if self._entry_of[index].kind in _ASKING:
                 c = bisect.bisect_left(clauses.ends, start)
                 if not clauses.exclaim[c]:
                     clauses.question[c] = True
@@ -245,7 +262,7 @@ class SentimentClassifier:
                 clause, negations, negation_end, degree, last_in_clause = c, 0, -100, 1.0, None
                 pending = []
             kind = entry.kind
-            if kind in ("plain", "question"):
+            if kind in _NO_SENTIMENT:
                 hidden.append((start, end))
             if kind == "negator":
                 pending.append((start, end))
@@ -270,7 +287,7 @@ class SentimentClassifier:
                 weight_after = entry.value
             elif kind == "sarcasm":
                 sarcasm = True
-            elif kind in ("plain", "question"):
+            elif kind in _NO_SENTIMENT:
                 pass
             else:
                 w = entry.value * degree * (1.0 if kind == "pos" else -1.0)
