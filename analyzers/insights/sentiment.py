@@ -137,7 +137,9 @@ class _Clauses:
     exclaim: list[bool]
 
 
-def _clauses(folded: str) -> _Clauses:
+def _clauses(folded: str, asking: list[int]) -> _Clauses:
+    """The clauses of ``folded``; ``asking`` holds where (in order) the lexicon found a yes/no
+    question marker or a request."""
     starts: list[int] = []
     ends: list[int] = []
     question: list[bool] = []
@@ -147,12 +149,12 @@ def _clauses(folded: str) -> _Clauses:
         marks = boundary.group()
         starts.append(start)
         ends.append(boundary.start())
-        question.append(_is_question(folded, start, boundary.start(), marks))
+        question.append(_is_question(folded, start, boundary.start(), marks, asking))
         exclaim.append("!" in marks or "！" in marks)
         start = boundary.end()
     starts.append(start)
     ends.append(len(folded))
-    question.append(_is_question(folded, start, len(folded), ""))
+    question.append(_is_question(folded, start, len(folded), "", asking))
     exclaim.append(False)
     return _Clauses(starts, ends, question, exclaim)
 
@@ -176,12 +178,16 @@ def _statements(folded: str, clauses: _Clauses) -> str:
     return "".join(folded[s:e] for s, e, q in zip(clauses.starts, bounds, clauses.question) if not q)
 
 
-def _is_question(text: str, start: int, end: int, marks: str) -> bool:
-    """A clause is a question if a "?" ends it, it ends in 吗/呢/么, or it starts with 请问 (or,
-    found later by the lexicon, it holds a yes/no question marker: ``_mark_questions``)."""
+def _is_question(text: str, start: int, end: int, marks: str, asking: list[int]) -> bool:
+    """A clause is a question if a "?" ends it, it ends in 吗/呢/么, it starts with 请问, or,
+    unless "!" ends it, it holds a yes/no question marker or a request (``asking``: customers in
+    chat often leave out both 吗 and "?": "有没有优惠", "帮我查一下")."""
     if "?" in marks or "？" in marks:
         return True
-    return (end > start and text[end - 1] in QUESTION_PARTICLES) or text.startswith("请问", start)
+    if (end > start and text[end - 1] in QUESTION_PARTICLES) or text.startswith("请问", start):
+        return True
+    first = bisect.bisect_left(asking, start)
+    return first < len(asking) and asking[first] < end and "!" not in marks and "！" not in marks
 
 
 class SentimentClassifier:
@@ -210,9 +216,8 @@ class SentimentClassifier:
         """The raw score, and whether the model read the message as an opinion (then any
         non-zero score decides it; otherwise |score| >= THRESHOLD does)."""
         folded = text.lower()
-        clauses = _clauses(folded)
         matches = self._automaton.find(folded)
-        self._mark_questions(matches, clauses)
+        clauses = _clauses(folded, [start for start, _, i in matches if self._entry_of[i].kind in _ASKING])
         contributions, sarcasm, hidden = self._lexicon_contributions(matches, clauses)
         opinion = False
         if self.model is not None:
@@ -228,15 +233,6 @@ class SentimentClassifier:
         if sarcasm and any(w < 0 for w in contributions):
             return sum(-abs(w) for w in contributions), opinion
         return sum(contributions), opinion
-
-    def _mark_questions(self, matches: list[tuple[int, int, int]], clauses: _Clauses) -> None:
-        """A clause holding a yes/no question marker ("有没有优惠", "能不能发顺丰": customers in chat
-        often leave out both 吗 and "?") is a question, unless "!" ends it."""
-        for start, _, index in matches:
-            if self._entry_of[index].kind in _ASKING:
-                c = bisect.bisect_left(clauses.ends, start)
-                if not clauses.exclaim[c]:
-                    clauses.question[c] = True
 
     def _lexicon_contributions(
         self, matches: list[tuple[int, int, int]], clauses: _Clauses
