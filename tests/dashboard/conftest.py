@@ -9,7 +9,6 @@ The dashboard finds the archive through CHATARCHIVE_DATA, as under ``chatarchive
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -456,17 +455,17 @@ def build(data: Path) -> DashboardArchive:
         archive.close()
 
 
-@pytest.fixture(scope="session")
-def dash_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardArchive]:
-    data = tmp_path_factory.mktemp("dashboard") / "data"
+def built_archive(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[DashboardArchive]:
+    """A fresh archive (``build``) that the app finds (CHATARCHIVE_DATA) while it is in use:
+    the body of a fixture of any scope."""
+    data = tmp_path_factory.mktemp(name) / "data"
     data.mkdir()
     built = build(data)
-    old = os.environ.get("CHATARCHIVE_DATA")
-    os.environ["CHATARCHIVE_DATA"] = str(data)
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CHATARCHIVE_DATA", str(data))
         yield built
-    finally:
-        if old is None:
-            os.environ.pop("CHATARCHIVE_DATA", None)
-        else:
-            os.environ["CHATARCHIVE_DATA"] = old
+
+
+@pytest.fixture(scope="session")
+def dash_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardArchive]:
+    yield from built_archive(tmp_path_factory, "dashboard")

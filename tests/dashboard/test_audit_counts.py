@@ -6,7 +6,6 @@ archive is this module's own (reviews and rule exceptions change it)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from chatarchive.archive import Archive
 from compliance import audit
-from tests.dashboard.conftest import APP, PASSWORD, DashboardArchive, build
+from tests.dashboard.conftest import APP, PASSWORD, DashboardArchive, built_archive
 from tests.dashboard.helpers import no_traceback, open_page
 
 RERUNS = 3
@@ -25,18 +24,7 @@ RERUNS = 3
 
 @pytest.fixture(scope="module")
 def counted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardArchive]:
-    data = tmp_path_factory.mktemp("audit-counts") / "data"
-    data.mkdir()
-    built = build(data)
-    old = os.environ.get("CHATARCHIVE_DATA")
-    os.environ["CHATARCHIVE_DATA"] = str(data)
-    try:
-        yield built
-    finally:
-        if old is None:
-            os.environ.pop("CHATARCHIVE_DATA", None)
-        else:
-            os.environ["CHATARCHIVE_DATA"] = old
+    yield from built_archive(tmp_path_factory, "audit-counts")
 
 
 def entries(data: Path, action: str, **match: Any) -> list[dict[str, Any]]:
