@@ -125,6 +125,13 @@ def test_exclamation_strengthens_and_score_sign_follows_label(rows):
     assert classify("太慢了！").score < classify("太慢了").score < 0
 
 
+def test_a_lone_surrogate_is_read_not_raised():
+    """GIVEN text with a lone surrogate (not valid UTF-8; ingest replaces them, other callers may
+    not) WHEN classified THEN it is read like the same text with U+FFFD, not an error."""
+    assert classify("\ud800太差了，我要投诉") == classify("\ufffd太差了，我要投诉")
+    assert classify("\udfff").label == "neutral"
+
+
 def test_result_type():
     assert classify("谢谢") == Sentiment("positive", classify("谢谢").score)
 

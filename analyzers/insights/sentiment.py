@@ -69,6 +69,7 @@ KINDS = frozenset(
 # how to read the clause.
 _CLAUSE_END = re.compile("[,.!?;~\n…、 。，！？；～\u3000]+")
 QUESTION_PARTICLES = frozenset("吗呢么")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Lexicon kinds that carry no sentiment themselves; the asking ones make their clause read as a
 # question (a request, "帮我查一下", asks for something and gives no opinion either).
 _ASKING = frozenset({"question", "request"})
@@ -216,7 +217,11 @@ class SentimentClassifier:
         """The raw score, and whether the model read the message as an opinion (then any
         non-zero score decides it; otherwise |score| >= THRESHOLD does)."""
         folded = text.lower()
-        matches = self._automaton.find(folded)
+        try:
+            matches = self._automaton.find(folded)
+        except UnicodeEncodeError:  # a lone surrogate: ingest replaces them, another caller may not
+            folded = _SURROGATE.sub("\ufffd", folded)
+            matches = self._automaton.find(folded)
         clauses = _clauses(folded, [start for start, _, i in matches if self._entry_of[i].kind in _ASKING])
         contributions, sarcasm, hidden = self._lexicon_contributions(matches, clauses)
         opinion = False
